@@ -1,0 +1,83 @@
+#include "base/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "base/unique_fd.h"
+
+namespace cci {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+Result<Bytes> read_file(const std::string& path, size_t max_bytes) {
+  UniqueFd owned;
+  int fd = STDIN_FILENO;
+  const std::string shown = path == "-" ? std::string("<stdin>") : path;
+  if (path != "-") {
+    owned.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned.valid()) {
+      return make_error(ErrorCode::kIo, "cannot open " + shown + ": " + errno_text(errno), shown);
+    }
+    fd = owned.get();
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      return make_error(ErrorCode::kIo, "cannot read " + shown + ": is a directory", shown);
+    }
+  }
+  Bytes out;
+  std::uint8_t buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kIo, "cannot read " + shown + ": " + errno_text(errno), shown);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return make_error(ErrorCode::kInvalidInput,
+                        shown + " is larger than the limit of " + std::to_string(max_bytes) + " bytes", shown);
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  return out;
+}
+
+Status write_file_atomic(const std::string& path, ByteView data, mode_t mode) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    return make_error(ErrorCode::kIo, "cannot create a temporary file next to " + path + ": " + errno_text(errno), path);
+  }
+  UniqueFd owned(fd);
+  auto fail = [&](const std::string& what) {
+    int err = errno;
+    ::unlink(tmpl.c_str());
+    return make_error(ErrorCode::kIo, "cannot write " + path + ": " + what + ": " + errno_text(err), path);
+  };
+  if (::fchmod(fd, mode) != 0) return fail("chmod");
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("write");
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return fail("fsync");
+  if (::close(owned.release()) != 0) return fail("close");
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) return fail("rename");
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.valid()) ::fsync(dfd.get());  // best effort: make the rename durable
+  return {};
+}
+
+}  // namespace cci

@@ -1,0 +1,25 @@
+// Whole-file reads with a size cap and crash-safe atomic writes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace cci {
+
+// Reads `path` ("-" means standard input) completely. Fails with kIo if it cannot be
+// read and with kInvalidInput if it is larger than `max_bytes`.
+Result<Bytes> read_file(const std::string& path, size_t max_bytes);
+
+// Writes `data` to `path` so that readers only ever see the old content or the complete
+// new content: a temporary file in the same directory is written, fsync'ed, given `mode`,
+// then renamed over `path`. On failure the temporary file is removed and `path` is untouched.
+Status write_file_atomic(const std::string& path, ByteView data, mode_t mode = 0644);
+
+// strerror(errno) as std::string.
+std::string errno_text(int err);
+
+}  // namespace cci

@@ -1,0 +1,36 @@
+#include "cli/env.h"
+
+#include <cstdlib>
+
+namespace cci::cli {
+
+const std::vector<EnvVar>& env_registry() {
+  static const std::vector<EnvVar> k{
+      {"CCI_KEY_PASSWORD", "passphrase of an encrypted private key (instead of --key-pass-file)", true},
+      {"CCI_PKCS11_MODULE", "PKCS#11 module for pkcs11: key URIs (default: the engine's, p11-kit-proxy)", false},
+      {"CCI_PKCS11_PIN", "PIN for pkcs11: key URIs that carry no pin-value", true},
+      {"CCI_THREADS", "default for -j/--threads", false},
+      {"CCI_PROGRESS", "default for --progress: auto, always or never", false},
+      {"NO_COLOR", "disable colour (any non-empty value)", false},
+      {"CLICOLOR_FORCE", "force colour even when not writing to a terminal", false},
+  };
+  return k;
+}
+
+std::optional<std::string> env_value(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+std::string env_help(const std::vector<std::string>& names) {
+  std::string out = "Environment:\n";
+  for (const auto& v : env_registry()) {
+    for (const auto& n : names) {
+      if (n == v.name) out += "  " + std::string(v.name) + "  " + v.description + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace cci::cli

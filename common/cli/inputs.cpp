@@ -1,0 +1,92 @@
+#include "cli/inputs.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "base/file_io.h"
+#include "cli/env.h"
+
+namespace cci::cli {
+
+Result<std::optional<std::string>> read_passphrase(const std::string& pass_file) {
+  if (!pass_file.empty()) {
+    auto data = read_file(pass_file, 4096);
+    if (!data) return data.error();
+    std::string p(as_chars(*data));
+    crypto::secure_clear(data->data(), data->size());
+    if (auto nl = p.find_first_of("\r\n"); nl != std::string::npos) p.resize(nl);
+    return std::optional<std::string>(std::move(p));
+  }
+  return env_value("CCI_KEY_PASSWORD");
+}
+
+Result<crypto::PrivateKey> load_signing_key(const std::string& spec, const std::string& pass_file,
+                                            const std::string& pkcs11_module) {
+  if (spec.rfind("pkcs11:", 0) == 0) {
+    std::string module = pkcs11_module.empty() ? env_value("CCI_PKCS11_MODULE").value_or("") : pkcs11_module;
+    return crypto::load_private_key_pkcs11(spec, module, env_value("CCI_PKCS11_PIN"));
+  }
+  auto pass = read_passphrase(pass_file);
+  if (!pass) return pass.error();
+  auto pem = read_file(spec, kMaxKeyFileBytes);
+  if (!pem) return pem.error();
+  auto key = crypto::load_private_key_pem(*pem, *pass);
+  crypto::secure_clear(pem->data(), pem->size());
+  if (pass->has_value()) crypto::secure_clear((*pass)->data(), (*pass)->size());
+  if (!key) return make_error(key.error().code, spec + ": " + key.error().message, spec);
+  return key;
+}
+
+Result<crypto::PublicKey> load_public_key_file(const std::string& path) {
+  auto pem = read_file(path, kMaxKeyFileBytes);
+  if (!pem) return pem.error();
+  auto key = crypto::load_public_key_pem(*pem);
+  if (!key) return make_error(ErrorCode::kInvalidInput, path + ": " + key.error().message, path);
+  return key;
+}
+
+Result<std::vector<crypto::Certificate>> load_certificates(const std::vector<std::string>& paths) {
+  std::vector<crypto::Certificate> out;
+  for (const auto& p : paths) {
+    auto pem = read_file(p, kMaxKeyFileBytes);
+    if (!pem) return pem.error();
+    auto certs = crypto::parse_pem_bundle(*pem);
+    if (!certs) return make_error(ErrorCode::kInvalidInput, p + ": " + certs.error().message, p);
+    for (auto& c : *certs) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::time_t> parse_time(const std::string& text) {
+  if (text == "now") return std::time(nullptr);
+  std::string_view t(text);
+  if (!t.empty() && t[0] == '@') t.remove_prefix(1);
+  long long secs = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), secs);
+  if (ec == std::errc() && p == t.data() + t.size()) return static_cast<std::time_t>(secs);
+  struct tm tm {};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &consumed) == 6 &&
+      static_cast<size_t>(consumed) == text.size()) {
+  } else if (consumed = 0, std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) == 3 &&
+                               static_cast<size_t>(consumed) == text.size()) {
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  } else {
+    return make_error(ErrorCode::kUsage,
+                      "cannot read time \"" + text + "\": use now, Unix seconds or RFC 3339 UTC like 2025-06-01T12:00:00Z");
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return timegm(&tm);
+}
+
+std::string format_time(std::time_t t) {
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace cci::cli

@@ -1,0 +1,30 @@
+#include "crypto/ossl.h"
+
+#include <openssl/err.h>
+
+namespace cci::crypto {
+
+Error ossl_error(ErrorCode code, const std::string& what) {
+  std::string msg = what;
+  unsigned long e = 0;
+  bool first = true;
+  while ((e = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    msg += first ? " (" : "; ";
+    msg += buf;
+    first = false;
+  }
+  if (!first) msg += ")";
+  return make_error(code, msg);
+}
+
+void clear_ossl_errors() { ERR_clear_error(); }
+
+}  // namespace cci::crypto
+
+#include <openssl/crypto.h>
+
+namespace cci::crypto {
+std::string openssl_version() { return OpenSSL_version(OPENSSL_VERSION); }
+}  // namespace cci::crypto

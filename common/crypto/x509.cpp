@@ -1,0 +1,137 @@
+#include "crypto/x509.h"
+
+#include <openssl/pem.h>
+
+namespace cci::crypto {
+namespace {
+
+std::string name_text(const X509_NAME* name) {
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
+}
+
+std::time_t asn1_to_time(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
+}
+
+}  // namespace
+
+Result<Certificate> Certificate::from_der(ByteView der) {
+  clear_ossl_errors();
+  const unsigned char* p = der.data();
+  UniquePtr<X509> c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!c) return ossl_error(ErrorCode::kMalformed, "not a DER X.509 certificate");
+  if (p != der.data() + der.size()) {
+    return make_error(ErrorCode::kMalformed, "trailing bytes after the DER certificate");
+  }
+  return Certificate(std::move(c));
+}
+
+Result<Certificate> Certificate::from_pem(ByteView pem) {
+  auto all = parse_pem_bundle(pem);
+  if (!all) return all.error();
+  return std::move(all->front());
+}
+
+std::string Certificate::subject() const { return name_text(X509_get_subject_name(cert_.get())); }
+std::string Certificate::issuer() const { return name_text(X509_get_issuer_name(cert_.get())); }
+std::time_t Certificate::not_before() const { return asn1_to_time(X509_get0_notBefore(cert_.get())); }
+std::time_t Certificate::not_after() const { return asn1_to_time(X509_get0_notAfter(cert_.get())); }
+
+Result<PublicKey> Certificate::public_key() const {
+  UniquePtr<EVP_PKEY> k(X509_get_pubkey(cert_.get()));
+  if (!k) return ossl_error(ErrorCode::kMalformed, "certificate public key cannot be decoded");
+  return PublicKey(std::move(k));
+}
+
+Bytes Certificate::der() const {
+  unsigned char* der = nullptr;
+  int n = i2d_X509(cert_.get(), &der);
+  if (n <= 0) return {};
+  Bytes out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
+Bytes Certificate::fingerprint_sha256() const { return digest(DigestAlg::kSha256, der()); }
+
+std::optional<std::uint32_t> Certificate::key_usage() const {
+  std::uint32_t ku = X509_get_key_usage(cert_.get());
+  if (ku == UINT32_MAX) return std::nullopt;  // extension absent
+  return ku;
+}
+
+std::optional<bool> Certificate::has_extended_key_usage(int nid) const {
+  int crit = 0;
+  UniquePtr<EXTENDED_KEY_USAGE> eku(
+      static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert_.get(), NID_ext_key_usage, &crit, nullptr)));
+  if (!eku) return std::nullopt;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+    if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku.get(), i)) == nid) return true;
+  }
+  return false;
+}
+
+Result<std::vector<Certificate>> parse_pem_bundle(ByteView pem) {
+  clear_ossl_errors();
+  UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return ossl_error(ErrorCode::kInternal, "BIO_new_mem_buf");
+  std::vector<Certificate> out;
+  for (;;) {
+    X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (raw == nullptr) break;
+    UniquePtr<X509> owned(raw);
+    unsigned char* der = nullptr;
+    int n = i2d_X509(owned.get(), &der);
+    if (n <= 0) return ossl_error(ErrorCode::kMalformed, "certificate cannot be re-encoded");
+    Bytes der_bytes(der, der + n);
+    OPENSSL_free(der);
+    auto c = Certificate::from_der(der_bytes);  // re-parse strictly
+    if (!c) return c.error();
+    out.push_back(std::move(*c));
+  }
+  clear_ossl_errors();  // the loop ends with a "no start line" error by design
+  if (out.empty()) return make_error(ErrorCode::kMalformed, "no PEM certificate found");
+  return out;
+}
+
+Status verify_chain(const Certificate& leaf, std::span<const Certificate> intermediates,
+                    std::span<const Certificate> trusted, std::time_t at) {
+  clear_ossl_errors();
+  UniquePtr<X509_STORE> store(X509_STORE_new());
+  UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
+  UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+  if (!store || !untrusted || !ctx) return ossl_error(ErrorCode::kInternal, "X509 store allocation");
+  for (const auto& t : trusted) {
+    if (X509_STORE_add_cert(store.get(), t.get()) != 1) return ossl_error(ErrorCode::kInternal, "X509_STORE_add_cert");
+  }
+  for (const auto& i : intermediates) {
+    if (X509_up_ref(i.get()) != 1) return ossl_error(ErrorCode::kInternal, "X509_up_ref");
+    if (sk_X509_push(untrusted.get(), i.get()) <= 0) {
+      X509_free(i.get());
+      return ossl_error(ErrorCode::kInternal, "sk_X509_push");
+    }
+  }
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1) {
+    return ossl_error(ErrorCode::kInternal, "X509_STORE_CTX_init");
+  }
+  X509_STORE_CTX_set_time(ctx.get(), 0, at);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    int depth = X509_STORE_CTX_get_error_depth(ctx.get());
+    X509* bad = X509_STORE_CTX_get_current_cert(ctx.get());
+    std::string who = bad ? name_text(X509_get_subject_name(bad)) : std::string("?");
+    clear_ossl_errors();
+    return make_error(ErrorCode::kVerificationFailed,
+                      "certificate chain does not verify at depth " + std::to_string(depth) + " (" + who +
+                          "): " + X509_verify_cert_error_string(err));
+  }
+  return {};
+}
+
+}  // namespace cci::crypto

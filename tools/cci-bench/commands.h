@@ -1,0 +1,11 @@
+#pragma once
+
+#include <functional>
+
+#include "cli/tool.h"
+
+namespace cci::tools::bench {
+
+void add_hash(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+
+}  // namespace cci::tools::bench

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <functional>
+
+#include "cli/tool.h"
+
+namespace cci::tools::measure {
+
+void add_keygen(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+
+}  // namespace cci::tools::measure

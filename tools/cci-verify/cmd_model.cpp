@@ -1,0 +1,129 @@
+// cci-verify model DIR: check a model directory against an OMS bundle.
+#include <filesystem>
+#include <memory>
+
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "cli/env.h"
+#include "cli/inputs.h"
+#include "cli/progress.h"
+#include "commands.h"
+#include "manifest/model_signing.h"
+
+namespace cci::tools::verify {
+namespace {
+namespace fs = std::filesystem;
+
+struct ModelOptions {
+  std::string dir;
+  std::string signature = "model.sig";
+  std::string key;
+  std::vector<std::string> certificate_chain;
+  std::vector<std::string> ignore;
+  bool ignore_unsigned_files = false;
+  std::string at = "now";
+  unsigned threads = 0;
+};
+
+int run_model(const ModelOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.model.v1";
+  if (o.key.empty() == o.certificate_chain.empty()) {
+    return ctx.fail(make_error(ErrorCode::kUsage,
+                               "give exactly one of --key PUB.pem (key bundles) or --certificate-chain CA.pem (certificate bundles)"),
+                    schema);
+  }
+  auto at = cli::parse_time(o.at);
+  if (!at) return ctx.fail(at.error(), schema);
+  if (!fs::exists(o.dir)) return ctx.fail(make_error(ErrorCode::kIo, "model path " + o.dir + " does not exist"), schema);
+
+  manifest::VerifyModelOptions vo;
+  vo.source.dir = o.dir;
+  for (const auto& p : o.ignore) {
+    auto n = manifest::normalize_ignore_path(o.dir, p);
+    if (!n) return ctx.fail(n.error(), schema);
+    vo.source.ignore.push_back(*n);
+  }
+  // The bundle itself never belongs to the model.
+  if (auto sig = manifest::normalize_ignore_path(o.dir, fs::absolute(o.signature).string())) vo.source.ignore.push_back(*sig);
+  vo.ignore_unsigned_files = o.ignore_unsigned_files;
+  vo.at = *at;
+  vo.threads = o.threads;
+  if (!o.key.empty()) {
+    auto k = cli::load_public_key_file(o.key);
+    if (!k) return ctx.fail(k.error(), schema);
+    vo.public_key = std::move(*k);
+  } else {
+    auto certs = cli::load_certificates(o.certificate_chain);
+    if (!certs) return ctx.fail(certs.error(), schema);
+    vo.trust_anchors = std::move(*certs);
+  }
+  auto bundle = read_file(o.signature, manifest::oms::kMaxBundleBytes);
+  if (!bundle) return ctx.fail(bundle.error(), schema);
+
+  cli::Progress progress(ctx.progress_enabled(), "verifying", 0);
+  vo.on_start = [&progress](std::uint64_t total) { progress.set_total(total); };
+  vo.on_bytes = [&progress](std::uint64_t n) { progress.add(n); };
+  auto v = manifest::verify_model(*bundle, vo);
+  progress.finish();
+  if (!v) {
+    auto e = v.error();
+    e.message = o.signature + ": " + e.message;
+    return ctx.fail(e, schema);
+  }
+  int rc = v->passed ? 0 : 1;
+  if (ctx.options().json) {
+    cli::Json checks = cli::Json::array();
+    for (const auto& c : v->checks) checks.push_back({{"id", c.id}, {"status", c.passed ? "pass" : "fail"}, {"detail", c.detail}});
+    cli::Json files = cli::Json::array();
+    for (const auto& f : v->files) files.push_back({{"status", manifest::file_finding_name(f.kind)}, {"name", f.name}});
+    cli::Json body{{"result", v->passed ? "pass" : "fail"}, {"model", o.dir}, {"signature", o.signature}};
+    if (!v->passed) body["reason"] = "VERIFICATION_FAILED";
+    body["checks"] = checks;
+    body["files"] = files;
+    if (!v->statement.subject_sha256.empty()) body["root_digest"] = {{"sha256", to_hex(v->statement.subject_sha256)}};
+    ctx.out_json(schema, rc, body);
+    return rc;
+  }
+  for (const auto& c : v->checks) ctx.out(ctx.paint_ok(c.passed) + "  " + c.id + ": " + c.detail);
+  for (const auto& f : v->files) {
+    const char* what = f.kind == manifest::FileFinding::Kind::kMismatch ? "content differs from the signature"
+                       : f.kind == manifest::FileFinding::Kind::kMissing ? "signed but missing"
+                                                                           : "present but not signed (see --ignore-unsigned-files)";
+    ctx.out("  " + std::string(manifest::file_finding_name(f.kind)) + ": " + f.name + " (" + what + ")");
+  }
+  if (v->passed) {
+    ctx.out("verified: " + o.dir + " matches " + o.signature + " (root sha256:" + to_hex(v->statement.subject_sha256) + ")");
+  } else {
+    ctx.error(o.dir + " does not match " + o.signature);
+  }
+  return rc;
+}
+
+}  // namespace
+
+void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<ModelOptions>();
+  if (auto t = cli::env_value("CCI_THREADS")) o->threads = static_cast<unsigned>(std::strtoul(t->c_str(), nullptr, 10));
+  auto* sub = app.add_subcommand("model", "Verify a model directory against an OMS signature bundle");
+  sub->footer(
+      "Checks, in order: payload type, key hint or certificate chain, DSSE signature over the exact\n"
+      "statement bytes, statement type and predicate, subject digest over the listed resources, then\n"
+      "every file's digest recomputed with the bundle's serialization (files or shards, sha256 or blake2b).\n"
+      "Every mismatching, missing and extra file is named.\n"
+      "Examples:\n"
+      "  cci-verify model ./tinyllama --signature model.sig --key release.pub\n"
+      "  cci-verify model ./tinyllama --signature model.sig --certificate-chain int-ca.pem --certificate-chain ca.pem\n"
+      "  cci-verify model ./tinyllama --key release.pub --ignore-unsigned-files --json");
+  sub->add_option("DIR", o->dir, "Model directory (or single file)")->required();
+  sub->add_option("-s,--signature", o->signature, "OMS bundle to check")->capture_default_str();
+  sub->add_option("-k,--key", o->key, "Public key (PEM) for key bundles");
+  sub->add_option("--certificate-chain", o->certificate_chain,
+                  "Trusted CA certificates (PEM, repeatable) for certificate bundles");
+  sub->add_option("--ignore", o->ignore, "Extra path to leave out, relative to DIR (repeatable)");
+  sub->add_flag("--ignore-unsigned-files", o->ignore_unsigned_files, "Do not fail on files the bundle does not list");
+  sub->add_option("--at", o->at, "Time for certificate validity: now, Unix seconds or RFC 3339")->capture_default_str();
+  sub->add_option("-j,--threads", o->threads, "Hashing threads (default: all CPUs) [env: CCI_THREADS]");
+  sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_model(*o, ctx); }; });
+}
+
+}  // namespace cci::tools::verify

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <functional>
+
+#include "cli/tool.h"
+
+namespace cci::tools::verify {
+
+void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+
+}  // namespace cci::tools::verify

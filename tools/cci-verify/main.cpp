@@ -1,0 +1,22 @@
+// cci-verify: check signed model manifests and (later) TEE attestation reports.
+#include "cli/tool.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace cci;
+  cli::ToolSpec spec;
+  spec.name = "cci-verify";
+  spec.description =
+      "Verify what a confidential inference deployment claims: signed model manifests (OMS bundles)\n"
+      "today; SEV-SNP and Hygon CSV attestation reports as they land.";
+  spec.footer =
+      "Examples:\n"
+      "  cci-verify model ./llama-7b --signature llama-7b.sig --key release.pub\n"
+      "  cci-verify model ./llama-7b --signature model.sig --certificate-chain ca.pem --json\n\n"
+      "Exit status: 0 verified, 1 rejected (mismatch, bad signature, malformed bundle), 2 usage,\n"
+      "3 cannot evaluate (missing or unreadable input), 4 internal. See man cci-verify.";
+  spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+    tools::verify::add_model(app, ctx, action);
+  };
+  return cli::run_tool(argc, argv, spec);
+}
