@@ -1,0 +1,44 @@
+# Shared by scripts/test and scripts/demo: install Debian packages when missing, build.
+# shellcheck shell=bash
+
+CCI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Everything the build, the tests and the demo use. Only Debian 12 packages.
+CCI_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libssl-dev openssl
+  libcli11-dev nlohmann-json3-dev doctest-dev
+  softhsm2 libengine-pkcs11-openssl opensc
+  clang-14 libclang-rt-14-dev
+)
+
+cci_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs the packages that are not installed yet (idempotent; no-op when all present).
+cci_install_packages() {
+  local missing=()
+  for p in "${CCI_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  cci_log "installing Debian packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root or sudo to apt-get install: ${missing[*]}" >&2; exit 3; }
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# cci_build PRESET: configure (once) and build with two jobs.
+cci_build() {
+  local preset="$1"
+  cd "$CCI_ROOT"
+  cci_log "configuring and building preset '$preset'"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+}
