@@ -1,0 +1,15 @@
+find_package(doctest REQUIRED)
+include(doctest)
+
+add_library(cci_test_main OBJECT ${CMAKE_CURRENT_LIST_DIR}/support/doctest_main.cpp)
+target_link_libraries(cci_test_main PUBLIC doctest::doctest)
+
+# cci_add_unit_test(NAME PREFIX SOURCES... LIBS libs...)
+function(cci_add_unit_test name prefix)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  add_executable(${name} ${ARG_UNPARSED_ARGUMENTS} $<TARGET_OBJECTS:cci_test_main>)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} doctest::doctest cci_warnings)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  target_compile_definitions(${name} PRIVATE CCI_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  doctest_discover_tests(${name} TEST_PREFIX "${prefix}/" PROPERTIES SKIP_RETURN_CODE 77 LABELS unit)
+endfunction()

@@ -1,0 +1,79 @@
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "support/vectors.h"
+
+using namespace cci;
+
+TEST_CASE("hex: round trip and strict decoding") {
+  Bytes b{0x00, 0x01, 0xab, 0xff};
+  CHECK(to_hex(b) == "0001abff");
+  auto d = from_hex("0001ABff", "x");
+  REQUIRE(d);
+  CHECK(*d == b);
+  CHECK_FALSE(from_hex("abc", "x"));
+  auto bad = from_hex("zz", "REPORT_DATA");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == ErrorCode::kMalformed);
+  CHECK(bad.error().message.find("REPORT_DATA") != std::string::npos);
+  auto wrong_len = from_hex("0011", "MEASUREMENT", 48);
+  REQUIRE_FALSE(wrong_len);
+  CHECK(wrong_len.error().message.find("expected 48 bytes") != std::string::npos);
+}
+
+TEST_CASE("base64: RFC 4648 vectors and rejection of non-canonical input") {
+  const char* plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+  const char* enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+  for (int i = 0; i < 7; ++i) {
+    CHECK(base64_encode(as_bytes(plain[i])) == enc[i]);
+    auto d = base64_decode(enc[i], "x");
+    REQUIRE(d);
+    CHECK(as_chars(*d) == plain[i]);
+  }
+  CHECK_FALSE(base64_decode("Zg=", "x"));     // length
+  CHECK_FALSE(base64_decode("Zh==", "x"));    // non-zero padding bits
+  CHECK_FALSE(base64_decode("Z!==", "x"));    // alphabet
+  CHECK_FALSE(base64_decode("Zg==Zg==", "x"));  // padding in the middle
+}
+
+TEST_CASE("write_file_atomic: replaces content, sets the mode, leaves no temporary file") {
+  test::TempDir dir;
+  std::string path = dir.str("out.sig");
+  test::write_text(path, "old content");
+  REQUIRE(write_file_atomic(path, as_bytes("new"), 0600));
+  auto back = read_file(path, 100);
+  REQUIRE(back);
+  CHECK(as_chars(*back) == "new");
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  int entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path())) {
+    (void)e;
+    ++entries;
+  }
+  CHECK(entries == 1);
+}
+
+TEST_CASE("write_file_atomic: a failed write leaves the old file untouched") {
+  test::TempDir dir;
+  auto s = write_file_atomic(dir.str("no/such/dir/out"), as_bytes("x"));
+  REQUIRE_FALSE(s);
+  CHECK(s.error().code == ErrorCode::kIo);
+}
+
+TEST_CASE("read_file: size cap and missing files") {
+  test::TempDir dir;
+  test::write_text(dir.path() / "f", "0123456789");
+  auto capped = read_file(dir.str("f"), 5);
+  REQUIRE_FALSE(capped);
+  CHECK(capped.error().code == ErrorCode::kInvalidInput);
+  auto missing = read_file(dir.str("nope"), 5);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == ErrorCode::kIo);
+  CHECK(missing.error().message.find("nope") != std::string::npos);
+}

@@ -1,0 +1,179 @@
+#include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "base/hex.h"
+#include "crypto/digest.h"
+#include "crypto/keys.h"
+#include "crypto/random.h"
+#include "crypto/x509.h"
+#include "support/vectors.h"
+
+using namespace cci;
+using namespace cci::crypto;
+
+namespace {
+std::string hex_digest(DigestAlg a, const char* s) { return to_hex(digest(a, as_bytes(s))); }
+}  // namespace
+
+TEST_CASE("digest: known answers for abc") {
+  CHECK(hex_digest(DigestAlg::kSha256, "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(hex_digest(DigestAlg::kSha384, "abc") ==
+        "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7");
+  CHECK(hex_digest(DigestAlg::kSha512, "abc") ==
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+  CHECK(hex_digest(DigestAlg::kBlake2b512, "abc") ==
+        "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923");
+  CHECK(hex_digest(DigestAlg::kSm3, "abc") == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+}
+
+TEST_CASE("digest: streaming equals one-shot") {
+  Hasher h(DigestAlg::kSha256);
+  h.update(as_bytes("a"));
+  h.update(as_bytes(""));
+  h.update(as_bytes("bc"));
+  CHECK(to_hex(h.finish()) == hex_digest(DigestAlg::kSha256, "abc"));
+}
+
+TEST_CASE("hmac: RFC 4231 test case 1 and SM3") {
+  Bytes key(20, 0x0b);
+  auto mac = hmac(DigestAlg::kSha256, key, as_bytes("Hi There"));
+  REQUIRE(mac);
+  CHECK(to_hex(*mac) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  auto sm3 = hmac(DigestAlg::kSm3, key, as_bytes("Hi There"));
+  REQUIRE(sm3);
+  CHECK(sm3->size() == 32);
+}
+
+TEST_CASE("ct_equal and random_bytes") {
+  CHECK(ct_equal(as_bytes("abc"), as_bytes("abc")));
+  CHECK_FALSE(ct_equal(as_bytes("abc"), as_bytes("abd")));
+  CHECK_FALSE(ct_equal(as_bytes("abc"), as_bytes("ab")));
+  auto a = random_bytes(32), b = random_bytes(32);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->size() == 32);
+  CHECK(*a != *b);
+}
+
+TEST_CASE("ecdsa, sm2, ed25519: sign, verify, reject tampering") {
+  for (auto type : {KeyType::kEcP256, KeyType::kEcP384, KeyType::kSm2, KeyType::kEd25519}) {
+    CAPTURE(key_type_name(type));
+    auto key = generate_key(type);
+    REQUIRE(key);
+    CHECK(key->type() == type);
+    SignOptions opts;
+    if (type == KeyType::kSm2) opts.sm2_id = "HYGON-SSD-PEK";
+    auto sig = sign(*key, as_bytes("message"), opts);
+    REQUIRE(sig);
+    auto pub = key->public_key();
+    CHECK(pub.type() == type);
+    CHECK(verify(pub, as_bytes("message"), *sig, opts));
+    auto wrong_msg = verify(pub, as_bytes("messagf"), *sig, opts);
+    REQUIRE_FALSE(wrong_msg);
+    CHECK(wrong_msg.error().code == ErrorCode::kVerificationFailed);
+    Bytes flipped = *sig;
+    flipped[flipped.size() / 2] ^= 1;
+    CHECK_FALSE(verify(pub, as_bytes("message"), flipped, opts));
+    if (type == KeyType::kSm2) {
+      SignOptions other = opts;
+      other.sm2_id = "1234567812345678";
+      CHECK_FALSE(verify(pub, as_bytes("message"), *sig, other));  // the ID is part of the signature
+    }
+  }
+}
+
+TEST_CASE("sm2: an empty ID is refused, never defaulted") {
+  auto key = generate_key(KeyType::kSm2);
+  REQUIRE(key);
+  auto sig = sign(*key, as_bytes("m"));
+  REQUIRE_FALSE(sig);
+  CHECK(sig.error().code == ErrorCode::kUsage);
+}
+
+TEST_CASE("keys: PEM round trip, encrypted keys need the right passphrase") {
+  auto key = generate_key(KeyType::kEcP384);
+  REQUIRE(key);
+  auto plain = key->pem(std::nullopt);
+  REQUIRE(plain);
+  auto back = load_private_key_pem(as_bytes(*plain), std::nullopt);
+  REQUIRE(back);
+  CHECK(back->public_key().spki_der() == key->public_key().spki_der());
+
+  auto enc = key->pem(std::string("correct horse"));
+  REQUIRE(enc);
+  CHECK(enc->find("ENCRYPTED") != std::string::npos);
+  auto no_pass = load_private_key_pem(as_bytes(*enc), std::nullopt);
+  REQUIRE_FALSE(no_pass);
+  CHECK(no_pass.error().code == ErrorCode::kInvalidInput);
+  CHECK(no_pass.error().message.find("encrypted") != std::string::npos);
+  auto wrong = load_private_key_pem(as_bytes(*enc), std::string("wrong"));
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message.find("passphrase") != std::string::npos);
+  auto right = load_private_key_pem(as_bytes(*enc), std::string("correct horse"));
+  REQUIRE(right);
+
+  CHECK_FALSE(load_private_key_pem(as_bytes("not a key"), std::nullopt));
+  CHECK_FALSE(load_public_key_pem(as_bytes("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")));
+}
+
+TEST_CASE("ecdsa_le_rs_to_der: little-endian r,s as AMD stores them") {
+  // r = 1, s = 0x0102 stored little-endian in 72-byte fields.
+  Bytes r(72, 0), s(72, 0);
+  r[0] = 1;
+  s[0] = 0x02;
+  s[1] = 0x01;
+  auto der = ecdsa_le_rs_to_der(r, s);
+  REQUIRE(der);
+  CHECK(to_hex(*der) == "3007020101020201" "02");
+}
+
+TEST_CASE("rsa-pss: verifies with the pinned salt length only") {
+  UniquePtr<EVP_PKEY> rsa(EVP_RSA_gen(2048));
+  REQUIRE(rsa);
+  UniquePtr<EVP_MD_CTX> md(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  REQUIRE(EVP_DigestSignInit(md.get(), &pctx, EVP_sha384(), nullptr, rsa.get()) == 1);
+  REQUIRE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1);
+  REQUIRE(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) == 1);
+  size_t len = 0;
+  const std::string msg = "ASK certificate body";
+  REQUIRE(EVP_DigestSign(md.get(), nullptr, &len, as_bytes(msg).data(), msg.size()) == 1);
+  Bytes sig(len);
+  REQUIRE(EVP_DigestSign(md.get(), sig.data(), &len, as_bytes(msg).data(), msg.size()) == 1);
+  PrivateKey priv(std::move(rsa));
+  auto pub = priv.public_key();
+  CHECK(verify_rsa_pss(pub, DigestAlg::kSha384, 48, as_bytes(msg), sig));
+  CHECK_FALSE(verify_rsa_pss(pub, DigestAlg::kSha384, 32, as_bytes(msg), sig));
+  CHECK_FALSE(verify_rsa_pss(pub, DigestAlg::kSha384, 48, as_bytes("other"), sig));
+}
+
+TEST_CASE("x509: OMS test chain verifies at an explicit time, not outside validity") {
+  auto keys = test::require_vectors("measure/oms/keys");
+  auto ca = Certificate::from_pem(test::slurp(keys / "ca-cert.pem"));
+  auto inter = Certificate::from_pem(test::slurp(keys / "int-ca-cert.pem"));
+  auto leaf = Certificate::from_pem(test::slurp(keys / "signing-key-cert.pem"));
+  REQUIRE(ca);
+  REQUIRE(inter);
+  REQUIRE(leaf);
+  CHECK(ca->subject() == "CN=root-ca");
+  std::vector<Certificate> inters;
+  inters.push_back(std::move(*inter));
+  std::vector<Certificate> roots;
+  roots.push_back(std::move(*ca));
+  const std::time_t in_2026 = 1767225600;   // 2026-01-01
+  const std::time_t in_2040 = 2208988800;   // 2040-01-01, after notAfter (2035)
+  const std::time_t in_2020 = 1577836800;   // before notBefore (2025)
+  CHECK(verify_chain(*leaf, inters, roots, in_2026));
+  auto expired = verify_chain(*leaf, inters, roots, in_2040);
+  REQUIRE_FALSE(expired);
+  CHECK(expired.error().message.find("expired") != std::string::npos);
+  CHECK_FALSE(verify_chain(*leaf, inters, roots, in_2020));
+  // Without the root as anchor there is no chain: intermediates are never trust anchors.
+  CHECK_FALSE(verify_chain(*leaf, {}, inters, in_2026));
+}
+
+TEST_CASE("x509: garbage and trailing bytes are rejected") {
+  CHECK_FALSE(Certificate::from_der(as_bytes("\x30\x03\x02\x01\x01")));
+  CHECK_FALSE(parse_pem_bundle(as_bytes("no certificate here")));
+}

@@ -1,0 +1,456 @@
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "crypto/keys.h"
+#include "manifest/file_tree.h"
+#include "manifest/model_hash.h"
+#include "manifest/model_signing.h"
+#include "manifest/oms.h"
+#include "support/vectors.h"
+
+using namespace cci;
+using namespace cci::manifest;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> mini_ignores() {
+  auto ig = default_git_ignores();
+  ig.push_back("ignore-me");
+  return ig;
+}
+
+ModelDigest hash_dir(const fs::path& dir, const HashConfig& cfg, const std::vector<std::string>& ignores) {
+  auto files = list_model_files(dir.string(), {ignores, false});
+  REQUIRE(files);
+  auto d = hash_model(*files, cfg);
+  REQUIRE(d);
+  return *d;
+}
+
+crypto::PrivateKey oms_test_key() {
+  auto keys = test::require_vectors("measure/oms/keys");
+  auto k = crypto::load_private_key_pem(test::slurp(keys / "signing-key.pem"), std::nullopt);
+  REQUIRE(k);
+  return std::move(*k);
+}
+
+crypto::PublicKey oms_test_pub() {
+  auto keys = test::require_vectors("measure/oms/keys");
+  auto k = crypto::load_public_key_pem(test::slurp(keys / "signing-key-pub.pem"));
+  REQUIRE(k);
+  return std::move(*k);
+}
+
+// Copies a vector directory into a writable temp dir.
+fs::path copy_dir(const fs::path& from, const test::TempDir& tmp, const std::string& name) {
+  fs::path to = tmp.path() / name;
+  fs::copy(from, to, fs::copy_options::recursive);
+  for (auto& e : fs::recursive_directory_iterator(to)) {
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  fs::permissions(to, fs::perms::owner_write, fs::perm_options::add);
+  return to;
+}
+
+VerifyModelOptions key_opts(const fs::path& dir) {
+  VerifyModelOptions o;
+  o.source.dir = dir.string();
+  o.public_key = oms_test_pub();
+  return o;
+}
+
+// Signs an arbitrary statement with the OMS test key, as an attacker with the key could.
+std::string sign_statement(const std::string& statement, const std::string& payload_type = oms::kPayloadType) {
+  auto key = oms_test_key();
+  auto sig = crypto::sign(key, oms::dsse_pae(payload_type, as_bytes(statement)));
+  REQUIRE(sig);
+  std::string bundle = oms::build_key_bundle(as_bytes(statement), *sig, oms::public_key_hint(key.public_key().pem()));
+  if (payload_type != oms::kPayloadType) {
+    auto j = nlohmann::ordered_json::parse(bundle);
+    j["dsseEnvelope"]["payloadType"] = payload_type;
+    bundle = j.dump();
+  }
+  return bundle;
+}
+
+bool has_check_failed(const ModelVerification& v, const std::string& id) {
+  for (const auto& c : v.checks) {
+    if (c.id == id && !c.passed) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("path_less: component-wise order of the reference (model/z.bin before model-a.bin)") {
+  CHECK(path_less("model/z.bin", "model-a.bin"));
+  CHECK_FALSE(path_less("model-a.bin", "model/z.bin"));
+  CHECK(path_less("a", "a/b"));
+  CHECK(path_less("a/b", "a/c"));
+  CHECK(path_less("empty.txt", "model/z.bin"));
+  CHECK_FALSE(path_less("x", "x"));
+  CHECK(path_less("model-00001-of-00002.safetensors", "model/weights.bin") == false);
+  CHECK(path_less("model/weights.bin", "model-00001-of-00002.safetensors"));
+}
+
+TEST_CASE("is_ignored: exact paths and their subtrees only") {
+  std::vector<std::string> ig{".git", "sub/dir"};
+  CHECK(is_ignored(".git", ig));
+  CHECK(is_ignored(".git/config", ig));
+  CHECK_FALSE(is_ignored(".gitignore", ig));
+  CHECK(is_ignored("sub/dir/x", ig));
+  CHECK_FALSE(is_ignored("sub/dirx", ig));
+  CHECK_FALSE(is_ignored("x/.git", ig));  // default ignores apply at the root only
+}
+
+TEST_CASE("mini-model: files/sha256 root and resource order match the reference") {
+  auto dir = test::require_vectors("measure/oms/mini-model");
+  auto d = hash_dir(dir, {}, mini_ignores());
+  CHECK(to_hex(d.root) == "7711ef82e5afc53169152a43cf65f3eef9a2b2c4d397356041f5b2f25703aa58");
+  std::vector<std::string> names;
+  for (const auto& r : d.resources) names.push_back(r.name);
+  CHECK(names == std::vector<std::string>{"empty.txt", "model/z.bin", "model-a.bin", "signme-1", "signme-2", "sub/w.bin"});
+  CHECK(d.resources[0].algorithm == "sha256");
+  CHECK(to_hex(d.resources[0].digest) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(to_hex(d.resources[5].digest) == "72399361da6a7754fec986dca5b7cbaf1c810a28ded4abaf56b2106d06cb78b0");
+}
+
+TEST_CASE("mini-model: files/blake2b root matches the reference") {
+  auto dir = test::require_vectors("measure/oms/mini-model");
+  HashConfig cfg;
+  cfg.hash = crypto::DigestAlg::kBlake2b512;
+  auto d = hash_dir(dir, cfg, mini_ignores());
+  CHECK(to_hex(d.root) == "a90927e4c0282ddcc750e64921000ac935d83f695ca61b7283427cf4d3b82207");
+  CHECK(d.resources[0].algorithm == "blake2b");
+  CHECK(d.resources[0].digest.size() == 64);
+}
+
+TEST_CASE("mini-model: shards of 4 bytes match the reference, empty files omitted") {
+  auto dir = test::require_vectors("measure/oms/mini-model");
+  HashConfig cfg;
+  cfg.method = Method::kShards;
+  cfg.shard_size = 4;
+  for (unsigned threads : {1u, 2u, 7u}) {
+    cfg.threads = threads;
+    auto d = hash_dir(dir, cfg, mini_ignores());
+    CHECK(to_hex(d.root) == "c837215e0e1b7d26c33f675b53a61362dbd98206bf8cd83289ee6c54a2cce35f");
+    REQUIRE(d.resources.size() == 10);
+    CHECK(d.resources[0].name == "model/z.bin:0:1");
+    CHECK(d.resources[2].name == "signme-1:0:4");
+    CHECK(d.resources[9].name == "sub/w.bin:8:10");
+    CHECK(d.resources[9].algorithm == "sha256-sharded-4");
+  }
+}
+
+TEST_CASE("statement and bundle: byte-identical to the reference v1.1.0 key bundle") {
+  auto dir = test::require_vectors("measure/oms/v1.1.0-elliptic-key");
+  // The reference recorded its (frozenset-ordered) ignore list; give the same order.
+  std::vector<std::string> ignores{".git", "model.sig", "ignore-me", ".gitattributes", ".gitignore", ".github"};
+  auto d = hash_dir(dir, {}, ignores);
+  oms::Serialization ser;
+  ser.ignore_paths = ignores;
+  std::string statement = oms::build_statement("v1.1.0-elliptic-key", d, ser);
+  auto ref = oms::parse_bundle(test::slurp(dir / "model.sig"));
+  REQUIRE(ref);
+  CHECK(statement == std::string(as_chars(ref->payload)));
+  std::string bundle = oms::build_key_bundle(ref->payload, ref->signature, ref->material.hint);
+  CHECK(bundle == std::string(as_chars(test::slurp(dir / "model.sig"))));
+  CHECK(oms::public_key_hint(oms_test_pub().pem()) == "e8450dec4eb99dae995da9af1bc2cc9f76ed669ee2e744f57abba763df3e3f8e");
+}
+
+TEST_CASE("verify: the reference key and certificate bundles verify") {
+  auto base = test::require_vectors("measure/oms");
+  SUBCASE("v1.1.0 key") {
+    auto v = verify_model(test::slurp(base / "v1.1.0-elliptic-key/model.sig"), key_opts(base / "v1.1.0-elliptic-key"));
+    REQUIRE(v);
+    CHECK(v->passed);
+    CHECK(to_hex(v->statement.subject_sha256) == "92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4");
+  }
+  SUBCASE("v1.0.1 key (no recorded ignore list)") {
+    auto o = key_opts(base / "v1.0.1-elliptic-key");
+    o.source.ignore = {"ignore-me", "model.sig"};
+    auto v = verify_model(test::slurp(base / "v1.0.1-elliptic-key/model.sig"), o);
+    REQUIRE(v);
+    CHECK(v->passed);
+  }
+  for (const char* name : {"v1.1.0-certificate", "v1.0.1-certificate"}) {
+    SUBCASE(name) {
+      VerifyModelOptions o;
+      o.source.dir = (base / name).string();
+      o.source.ignore = {"ignore-me", "model.sig"};
+      auto ca = crypto::parse_pem_bundle(test::slurp(base / "keys/ca-cert.pem"));
+      auto inter = crypto::parse_pem_bundle(test::slurp(base / "keys/int-ca-cert.pem"));
+      REQUIRE(ca);
+      REQUIRE(inter);
+      o.trust_anchors.push_back(std::move(ca->front()));
+      o.trust_anchors.push_back(std::move(inter->front()));
+      o.at = 1767225600;  // 2026-01-01
+      auto v = verify_model(test::slurp(base / name / "model.sig"), o);
+      REQUIRE(v);
+      CHECK(v->passed);
+      CHECK(to_hex(v->statement.subject_sha256) == "61d4849d9d90076d6215f4d525f13d6574af8e3f67aef3e6f36fc40a14fdd226");
+      o.at = 2208988800;  // 2040: certificates expired
+      auto late = verify_model(test::slurp(base / name / "model.sig"), o);
+      REQUIRE(late);
+      CHECK_FALSE(late->passed);
+      CHECK(has_check_failed(*late, "oms.certificate_chain"));
+    }
+  }
+}
+
+TEST_CASE("verify: tampered model directories are rejected with every file named") {
+  auto base = test::require_vectors("measure/oms/v1.1.0-elliptic-key");
+  test::TempDir tmp;
+  auto dir = copy_dir(base, tmp, "model");
+  Bytes bundle = test::slurp(dir / "model.sig");
+  SUBCASE("flipped byte") {
+    test::write_text(dir / "signme-1", "signme-1\x01");
+    auto v = verify_model(bundle, key_opts(dir));
+    REQUIRE(v);
+    CHECK_FALSE(v->passed);
+    REQUIRE(v->files.size() == 1);
+    CHECK(v->files[0].kind == FileFinding::Kind::kMismatch);
+    CHECK(v->files[0].name == "signme-1");
+  }
+  SUBCASE("missing and extra files") {
+    fs::remove(dir / "signme-2");
+    test::write_text(dir / "extra.bin", "x");
+    auto v = verify_model(bundle, key_opts(dir));
+    REQUIRE(v);
+    CHECK_FALSE(v->passed);
+    REQUIRE(v->files.size() == 2);
+    CHECK(v->files[0].name == "extra.bin");
+    CHECK(v->files[0].kind == FileFinding::Kind::kExtra);
+    CHECK(v->files[1].name == "signme-2");
+    CHECK(v->files[1].kind == FileFinding::Kind::kMissing);
+  }
+  SUBCASE("extra file passes with ignore_unsigned_files only") {
+    test::write_text(dir / "README", "unsigned");
+    auto strict = verify_model(bundle, key_opts(dir));
+    REQUIRE(strict);
+    CHECK_FALSE(strict->passed);
+    auto o = key_opts(dir);
+    o.ignore_unsigned_files = true;
+    auto lax = verify_model(bundle, o);
+    REQUIRE(lax);
+    CHECK(lax->passed);
+  }
+  SUBCASE("flipped signature byte") {
+    auto j = nlohmann::ordered_json::parse(bundle.begin(), bundle.end());
+    auto sig = base64_decode(j["dsseEnvelope"]["signatures"][0]["sig"].get<std::string>(), "sig");
+    REQUIRE(sig);
+    (*sig)[sig->size() - 3] ^= 0x01;
+    j["dsseEnvelope"]["signatures"][0]["sig"] = base64_encode(*sig);
+    auto v = verify_model(as_bytes(j.dump()), key_opts(dir));
+    REQUIRE(v);
+    CHECK_FALSE(v->passed);
+    CHECK(has_check_failed(*v, "oms.signature"));
+  }
+  SUBCASE("wrong key") {
+    auto other = crypto::generate_key(crypto::KeyType::kEcP384);
+    REQUIRE(other);
+    auto o = key_opts(dir);
+    o.public_key = other->public_key();
+    auto v = verify_model(bundle, o);
+    REQUIRE(v);
+    CHECK_FALSE(v->passed);
+    CHECK(has_check_failed(*v, "oms.key_hint"));
+  }
+}
+
+TEST_CASE("verify: malformed and truncated bundles are errors naming the field") {
+  auto base = test::require_vectors("measure/oms/v1.1.0-elliptic-key");
+  std::string good(as_chars(test::slurp(base / "model.sig")));
+  auto o = key_opts(base);
+  for (size_t cut : {size_t{0}, size_t{1}, good.size() / 2, good.size() - 1}) {
+    CAPTURE(cut);
+    auto v = verify_model(as_bytes(good.substr(0, cut)), o);
+    REQUIRE_FALSE(v);
+    CHECK(v.error().code == ErrorCode::kMalformed);
+  }
+  auto j = nlohmann::ordered_json::parse(good);
+  auto mutate = [&](auto&& f) {
+    auto c = j;
+    f(c);
+    return c.dump();
+  };
+  struct Case {
+    const char* what;
+    std::string json;
+    const char* field;
+  } cases[] = {
+      {"mediaType", mutate([](auto& c) { c["mediaType"] = "application/json"; }), "mediaType"},
+      {"no envelope", mutate([](auto& c) { c.erase("dsseEnvelope"); }), "dsseEnvelope"},
+      {"payload not base64", mutate([](auto& c) { c["dsseEnvelope"]["payload"] = "!!"; }), "dsseEnvelope.payload"},
+      {"two signatures", mutate([](auto& c) { c["dsseEnvelope"]["signatures"].push_back(c["dsseEnvelope"]["signatures"][0]); }),
+       "dsseEnvelope.signatures"},
+      {"no material", mutate([](auto& c) { c["verificationMaterial"].erase("publicKey"); }), "verificationMaterial"},
+      {"sig not a string", mutate([](auto& c) { c["dsseEnvelope"]["signatures"][0]["sig"] = 5; }),
+       "dsseEnvelope.signatures[0].sig"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    auto v = verify_model(as_bytes(c.json), o);
+    REQUIRE_FALSE(v);
+    CHECK(v.error().code == ErrorCode::kMalformed);
+    CHECK(v.error().field == c.field);
+  }
+}
+
+TEST_CASE("verify: wrong payload type or predicate type is rejected even when signed") {
+  auto base = test::require_vectors("measure/oms/v1.1.0-elliptic-key");
+  auto ref = oms::parse_bundle(test::slurp(base / "model.sig"));
+  REQUIRE(ref);
+  std::string stmt(as_chars(ref->payload));
+  auto o = key_opts(base);
+  SUBCASE("payloadType") {
+    auto v = verify_model(as_bytes(sign_statement(stmt, "application/json")), o);
+    REQUIRE(v);
+    CHECK_FALSE(v->passed);
+    CHECK(has_check_failed(*v, "oms.payload_type"));
+  }
+  SUBCASE("predicateType") {
+    std::string bad = stmt;
+    bad.replace(bad.find("signature/v1.0"), 14, "signature/v9.9");
+    auto v = verify_model(as_bytes(sign_statement(bad)), o);
+    REQUIRE(v);
+    CHECK_FALSE(v->passed);
+    CHECK(has_check_failed(*v, "oms.statement"));
+  }
+  SUBCASE("subject digest that does not cover the resources") {
+    std::string bad = stmt;
+    bad.replace(bad.find("92745110"), 8, "00000000");
+    auto v = verify_model(as_bytes(sign_statement(bad)), o);
+    REQUIRE(v);
+    CHECK_FALSE(v->passed);
+    CHECK(has_check_failed(*v, "oms.subject_digest"));
+  }
+}
+
+TEST_CASE("sign + verify round trip in every serialization") {
+  auto mini = test::require_vectors("measure/oms/mini-model");
+  auto key = oms_test_key();
+  for (int mode = 0; mode < 3; ++mode) {
+    CAPTURE(mode);
+    HashConfig cfg;
+    if (mode == 1) cfg.hash = crypto::DigestAlg::kBlake2b512;
+    if (mode == 2) {
+      cfg.method = Method::kShards;
+      cfg.shard_size = 4;
+    }
+    ModelSource src{mini.string(), mini_ignores(), false};
+    auto files = list_model_files(src.dir, {src.ignore, false});
+    REQUIRE(files);
+    auto s = sign_model(src, *files, cfg, key);
+    REQUIRE(s);
+    auto v = verify_model(as_bytes(s->bundle_json), key_opts(mini));
+    REQUIRE(v);
+    CHECK(v->passed);
+    CHECK(v->statement.subject_name == "mini-model");
+  }
+}
+
+TEST_CASE("sign: SM2 and Ed25519 keys are refused for OMS bundles") {
+  auto mini = test::require_vectors("measure/oms/mini-model");
+  auto key = crypto::generate_key(crypto::KeyType::kSm2);
+  REQUIRE(key);
+  ModelSource src{mini.string(), mini_ignores(), false};
+  auto files = list_model_files(src.dir, {src.ignore, false});
+  REQUIRE(files);
+  auto s = sign_model(src, *files, {}, *key);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().code == ErrorCode::kUsage);
+}
+
+TEST_CASE("file tree: symlinks, loops, special files and non-UTF-8 names") {
+  test::TempDir tmp;
+  fs::path dir = tmp.path() / "m";
+  test::write_text(dir / "a.bin", "a");
+  test::write_text(tmp.path() / "outside.bin", "secret");
+  SUBCASE("symlink to outside without allow_symlinks") {
+    fs::create_symlink(tmp.path() / "outside.bin", dir / "link.bin");
+    auto f = list_model_files(dir.string(), {});
+    REQUIRE_FALSE(f);
+    CHECK(f.error().code == ErrorCode::kInvalidInput);
+    CHECK(f.error().message.find("link.bin") != std::string::npos);
+    auto allowed = list_model_files(dir.string(), {{}, true});
+    REQUIRE(allowed);
+    CHECK(allowed->size() == 2);
+  }
+  SUBCASE("symlink loop") {
+    fs::create_directory_symlink(dir, dir / "loop");
+    auto f = list_model_files(dir.string(), {{}, true});
+    REQUIRE_FALSE(f);
+    CHECK(f.error().message.find("loop") != std::string::npos);
+    fs::remove(dir / "loop");
+    fs::create_symlink(dir / "self", dir / "self");
+    auto g = list_model_files(dir.string(), {{}, true});
+    REQUIRE_FALSE(g);
+    CHECK(g.error().message.find("loop") != std::string::npos);
+  }
+  SUBCASE("fifo") {
+    REQUIRE(::mkfifo((dir / "pipe").c_str(), 0600) == 0);
+    auto f = list_model_files(dir.string(), {});
+    REQUIRE_FALSE(f);
+    CHECK(f.error().message.find("not a regular file") != std::string::npos);
+  }
+  SUBCASE("non-UTF-8 name") {
+    test::write_text(dir / "bad\xff.bin", "x");
+    auto f = list_model_files(dir.string(), {});
+    REQUIRE_FALSE(f);
+    CHECK(f.error().message.find("UTF-8") != std::string::npos);
+    CHECK(f.error().message.find("bad\\xff.bin") != std::string::npos);
+  }
+}
+
+TEST_CASE("hashing: a file that changes while being hashed is an error") {
+  test::TempDir tmp;
+  fs::path dir = tmp.path() / "m";
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "big.bin", std::ios::binary);
+    std::string chunk(1 << 20, 'x');
+    for (int i = 0; i < 4; ++i) f << chunk;
+  }
+  auto files = list_model_files(dir.string(), {});
+  REQUIRE(files);
+  HashConfig cfg;
+  bool touched = false;
+  cfg.on_bytes = [&](std::uint64_t) {
+    if (touched) return;
+    touched = true;
+    std::ofstream f(dir / "big.bin", std::ios::binary | std::ios::app);
+    f << "more";
+  };
+  auto d = hash_model(*files, cfg);
+  REQUIRE_FALSE(d);
+  CHECK(d.error().code == ErrorCode::kIo);
+  CHECK(d.error().message.find("changed while it was being hashed") != std::string::npos);
+}
+
+TEST_CASE("hashing: an empty model is refused") {
+  test::TempDir tmp;
+  auto files = list_model_files(tmp.str(), {});
+  REQUIRE(files);
+  auto d = hash_model(*files, {});
+  REQUIRE_FALSE(d);
+  CHECK(d.error().code == ErrorCode::kInvalidInput);
+}
+
+TEST_CASE("parse_shard_name: the last two fields are the range") {
+  auto s = parse_shard_name("dir/a:b.bin:0:4");
+  REQUIRE(s);
+  CHECK(s->path == "dir/a:b.bin");
+  CHECK(s->end == 4);
+  CHECK_FALSE(parse_shard_name("a.bin:4"));
+  CHECK_FALSE(parse_shard_name("a.bin:4:4"));
+  CHECK_FALSE(parse_shard_name("a.bin:x:4"));
+  CHECK_FALSE(parse_shard_name("a.bin:01:4"));
+}
