@@ -183,6 +183,7 @@ Result<PrivateKey> generate_key(KeyType type) {
 
 Result<PrivateKey> load_private_key_pem(ByteView pem, const std::optional<std::string>& passphrase) {
   clear_ossl_errors();
+  if (pem.empty()) return make_error(ErrorCode::kInvalidInput, "not a PEM private key (empty input)");
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return ossl_error(ErrorCode::kInternal, "BIO_new_mem_buf");
   PassState st{&passphrase};
@@ -204,6 +205,7 @@ Result<PrivateKey> load_private_key_pem(ByteView pem, const std::optional<std::s
 
 Result<PublicKey> load_public_key_pem(ByteView pem) {
   clear_ossl_errors();
+  if (pem.empty()) return make_error(ErrorCode::kInvalidInput, "not a PEM public key (empty input)");
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return ossl_error(ErrorCode::kInternal, "BIO_new_mem_buf");
   UniquePtr<EVP_PKEY> k(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));

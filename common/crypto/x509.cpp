@@ -79,6 +79,7 @@ std::optional<bool> Certificate::has_extended_key_usage(int nid) const {
 
 Result<std::vector<Certificate>> parse_pem_bundle(ByteView pem) {
   clear_ossl_errors();
+  if (pem.empty()) return make_error(ErrorCode::kMalformed, "no PEM certificate found (empty input)");
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return ossl_error(ErrorCode::kInternal, "BIO_new_mem_buf");
   std::vector<Certificate> out;

@@ -1,0 +1,49 @@
+# Helpers for the CLI tests. Each test script runs the real executables with a scrubbed
+# environment and checks exit codes, stdout and stderr.
+# shellcheck shell=bash
+set -uo pipefail
+: "${CCI_BIN:?}" "${CCI_TEST_VECTORS_DIR:=$CCI_SOURCE_DIR/../shared/vectors}"
+MEASURE="$CCI_BIN/cci-measure/cci-measure"
+VERIFY="$CCI_BIN/cci-verify/cci-verify"
+BENCH="$CCI_BIN/cci-bench/cci-bench"
+RUN="$CCI_BIN/cci-run/cci-run"
+OMS="$CCI_TEST_VECTORS_DIR/measure/oms"
+unset CCI_KEY_PASSWORD CCI_PKCS11_PIN CCI_PKCS11_MODULE CCI_THREADS CCI_PROGRESS CLICOLOR_FORCE
+export NO_COLOR=1 TERM=dumb
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/cci-cli-XXXXXX")"
+trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+failures=0
+passes=0
+
+need_vectors() {
+  if [ ! -d "$OMS" ]; then echo "skipped: vectors not found ($OMS)"; exit 77; fi
+}
+
+# expect RC DESCRIPTION -- command...   (stdout/stderr kept in $WORK/out, $WORK/err)
+expect() {
+  local want="$1" what="$2"; shift 3
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then
+    passes=$((passes + 1)); echo "ok   $what (exit $rc)"
+  else
+    failures=$((failures + 1)); echo "FAIL $what: exit $rc, want $want"
+    sed 's/^/     stdout: /' "$WORK/out" | head -20; sed 's/^/     stderr: /' "$WORK/err" | head -20
+  fi
+}
+
+# contains FILE TEXT DESCRIPTION
+contains() {
+  if grep -qF -- "$2" "$1"; then passes=$((passes + 1)); echo "ok   $3"
+  else failures=$((failures + 1)); echo "FAIL $3: '$2' not in $(basename "$1")"; sed 's/^/     /' "$1" | head -20; fi
+}
+
+check() {  # check DESCRIPTION -- command (true/false)
+  local what="$1"; shift 2
+  if "$@"; then passes=$((passes + 1)); echo "ok   $what"; else failures=$((failures + 1)); echo "FAIL $what"; fi
+}
+
+finish() {
+  echo "$passes passed, $failures failed"
+  [ "$failures" -eq 0 ]
+}
