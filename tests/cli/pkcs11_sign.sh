@@ -4,6 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 need_vectors
 MODULE=/usr/lib/softhsm/libsofthsm2.so
+# Under ASan: full malloc stacks, so tests/lsan.supp can match the engine leak by function.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}fast_unwind_on_malloc=0"
 for tool in softhsm2-util pkcs11-tool; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (scripts/test installs softhsm2 and opensc)"; exit 1; }
 done
