@@ -1,10 +1,13 @@
 #include "manifest/model_hash.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <charconv>
 #include <cstdlib>
 #include <memory>
@@ -33,6 +36,81 @@ Error changed_error(const TreeFile& f) {
   return make_error(ErrorCode::kIo, f.name + " changed while it was being hashed (size or modification time)", f.name);
 }
 
+// Large ranges are hashed through read-only mappings of kMapWindow bytes (no copy out of
+// the page cache; resident mapped pages stay bounded by the window). A file truncated while
+// mapped raises SIGBUS on access; the handler below turns that into a "changed" error
+// instead of a crash.
+constexpr std::uint64_t kMapThreshold = 4 << 20;
+constexpr size_t kMapWindow = 8 << 20;
+
+thread_local sigjmp_buf* t_sigbus_jump = nullptr;
+
+extern "C" void on_sigbus(int sig) {
+  if (t_sigbus_jump != nullptr) siglongjmp(*t_sigbus_jump, 1);
+  std::signal(sig, SIG_DFL);  // not ours: die as the default action would
+  std::raise(sig);
+}
+
+void install_sigbus_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NODEFER;
+    ::sigaction(SIGBUS, &sa, nullptr);
+  });
+}
+
+bool cancelled(const HashConfig& cfg) { return cfg.cancel != nullptr && cfg.cancel->load(std::memory_order_relaxed); }
+
+Status hash_mapped(int fd, const TreeFile& f, std::uint64_t start, std::uint64_t end, crypto::Hasher& h,
+                   const HashConfig& cfg) {
+  install_sigbus_handler();
+  ::posix_fadvise(fd, static_cast<off_t>(start), static_cast<off_t>(end - start), POSIX_FADV_SEQUENTIAL);
+  std::uint64_t off = start;
+  while (off < end) {
+    if (cancelled(cfg)) return make_error(ErrorCode::kInternal, "interrupted");
+    const std::uint64_t base = off & ~std::uint64_t{4095};  // mmap offsets are page aligned
+    const size_t len = static_cast<size_t>(std::min<std::uint64_t>(kMapWindow, end - base));
+    void* const m = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(base));
+    if (m == MAP_FAILED) return make_error(ErrorCode::kIo, "cannot map " + f.name + ": " + errno_text(errno), f.name);
+    const size_t skip = static_cast<size_t>(off - base);
+    sigjmp_buf jump;
+    if (sigsetjmp(jump, 0) != 0) {  // SIGBUS: the file shrank under the mapping
+      t_sigbus_jump = nullptr;
+      ::munmap(m, len);
+      return changed_error(f);
+    }
+    t_sigbus_jump = &jump;
+    h.update(ByteView(static_cast<const std::uint8_t*>(m) + skip, len - skip));
+    t_sigbus_jump = nullptr;
+    ::munmap(m, len);
+    off = base + len;
+    if (cfg.on_bytes) cfg.on_bytes(len - skip);
+  }
+  return {};
+}
+
+Status hash_read(int fd, const TreeFile& f, std::uint64_t start, std::uint64_t end, crypto::Hasher& h,
+                 std::uint8_t* buf, const HashConfig& cfg) {
+  std::uint64_t off = start;
+  while (off < end) {
+    if (cancelled(cfg)) return make_error(ErrorCode::kInternal, "interrupted");
+    size_t want = static_cast<size_t>(std::min<std::uint64_t>(kReadChunk, end - off));
+    ssize_t n = ::pread(fd, buf, want, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kIo, "cannot read " + f.name + ": " + errno_text(errno), f.name);
+    }
+    if (n == 0) return changed_error(f);  // shorter than when listed
+    h.update(ByteView(buf, static_cast<size_t>(n)));
+    off += static_cast<std::uint64_t>(n);
+    if (cfg.on_bytes) cfg.on_bytes(static_cast<std::uint64_t>(n));
+  }
+  return {};
+}
+
 // Hashes one range of one file with the worker's buffer.
 Result<Bytes> hash_range(const TreeFile& f, std::uint64_t start, std::uint64_t end, crypto::DigestAlg alg,
                          std::uint8_t* buf, const HashConfig& cfg) {
@@ -44,24 +122,10 @@ Result<Bytes> hash_range(const TreeFile& f, std::uint64_t start, std::uint64_t e
       st.st_dev != f.dev) {
     return changed_error(f);
   }
-  ::posix_fadvise(fd.get(), static_cast<off_t>(start), static_cast<off_t>(end - start), POSIX_FADV_SEQUENTIAL);
   crypto::Hasher h(alg);
-  std::uint64_t off = start;
-  while (off < end) {
-    if (cfg.cancel != nullptr && cfg.cancel->load(std::memory_order_relaxed)) {
-      return make_error(ErrorCode::kInternal, "interrupted");
-    }
-    size_t want = static_cast<size_t>(std::min<std::uint64_t>(kReadChunk, end - off));
-    ssize_t n = ::pread(fd.get(), buf, want, static_cast<off_t>(off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return make_error(ErrorCode::kIo, "cannot read " + f.name + ": " + errno_text(errno), f.name);
-    }
-    if (n == 0) return changed_error(f);  // shorter than when listed
-    h.update(ByteView(buf, static_cast<size_t>(n)));
-    off += static_cast<std::uint64_t>(n);
-    if (cfg.on_bytes) cfg.on_bytes(static_cast<std::uint64_t>(n));
-  }
+  auto hashed = end - start >= kMapThreshold ? hash_mapped(fd.get(), f, start, end, h, cfg)
+                                             : hash_read(fd.get(), f, start, end, h, buf, cfg);
+  if (!hashed) return hashed.error();
   if (::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != f.size || mtime_ns(st) != f.mtime_ns) {
     return changed_error(f);
   }

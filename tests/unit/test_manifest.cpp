@@ -454,3 +454,43 @@ TEST_CASE("parse_shard_name: the last two fields are the range") {
   CHECK_FALSE(parse_shard_name("a.bin:x:4"));
   CHECK_FALSE(parse_shard_name("a.bin:01:4"));
 }
+
+TEST_CASE("hashing: a mapped file truncated while being hashed is an error, not a crash (SIGBUS)") {
+  test::TempDir tmp;
+  fs::path dir = tmp.path() / "m";
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "weights.bin", std::ios::binary);
+    std::string chunk(1 << 20, 'w');
+    for (int i = 0; i < 32; ++i) f << chunk;  // several mapping windows
+  }
+  auto files = list_model_files(dir.string(), {});
+  REQUIRE(files);
+  HashConfig cfg;
+  cfg.threads = 1;
+  bool truncated = false;
+  cfg.on_bytes = [&](std::uint64_t) {
+    if (truncated) return;
+    truncated = true;
+    fs::resize_file(dir / "weights.bin", 4096);
+  };
+  auto d = hash_model(*files, cfg);
+  REQUIRE_FALSE(d);
+  CHECK(d.error().code == ErrorCode::kIo);
+  CHECK(d.error().message.find("weights.bin changed while it was being hashed") != std::string::npos);
+  // The same file, untouched, hashes like a plain read would.
+  {
+    std::ofstream f(dir / "weights.bin", std::ios::binary | std::ios::trunc);
+    std::string chunk(1 << 20, 'w');
+    for (int i = 0; i < 9; ++i) f << chunk;
+  }
+  auto again = list_model_files(dir.string(), {});
+  REQUIRE(again);
+  HashConfig plain;
+  auto ok = hash_model(*again, plain);
+  REQUIRE(ok);
+  crypto::Hasher h(crypto::DigestAlg::kSha256);
+  std::string chunk(1 << 20, 'w');
+  for (int i = 0; i < 9; ++i) h.update(as_bytes(chunk));
+  CHECK(ok->resources[0].digest == h.finish());
+}
