@@ -23,6 +23,14 @@ std::optional<std::string> env_value(const char* name) {
   return std::string(v);
 }
 
+unsigned env_threads() {
+  auto v = env_value("CCI_THREADS");
+  if (!v) return 0;
+  char* end = nullptr;
+  unsigned long n = std::strtoul(v->c_str(), &end, 10);
+  return (end != nullptr && *end == '\0' && n < 4096) ? static_cast<unsigned>(n) : 0;
+}
+
 std::string env_help(const std::vector<std::string>& names) {
   std::string out = "Environment:\n";
   for (const auto& v : env_registry()) {

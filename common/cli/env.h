@@ -17,6 +17,8 @@ struct EnvVar {
 const std::vector<EnvVar>& env_registry();
 // Value of a registered variable, if set and non-empty.
 std::optional<std::string> env_value(const char* name);
+// CCI_THREADS as a thread count (0 = all CPUs when unset or not a number).
+unsigned env_threads();
 // "Environment:" paragraph for --help footers.
 std::string env_help(const std::vector<std::string>& names);
 

@@ -128,24 +128,15 @@ std::string PublicKey::pem() const {
   return s ? *s : std::string();
 }
 
-Bytes PublicKey::spki_der() const {
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(key_.get(), &der);
-  if (n <= 0) return {};
-  Bytes out(der, der + n);
-  OPENSSL_free(der);
-  return out;
-}
+Bytes PublicKey::spki_der() const { return to_der(i2d_PUBKEY, key_.get()); }
 
 PrivateKey::PrivateKey(UniquePtr<EVP_PKEY> k) : key_(std::move(k)), type_(classify(key_.get())) {}
 
 PublicKey PrivateKey::public_key() const {
   // Round-trip through SPKI DER so the public key object never carries private material.
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(key_.get(), &der);
-  const unsigned char* p = der;
-  UniquePtr<EVP_PKEY> pub(n > 0 ? d2i_PUBKEY(nullptr, &p, n) : nullptr);
-  OPENSSL_free(der);
+  Bytes der = to_der(i2d_PUBKEY, key_.get());
+  const unsigned char* p = der.data();
+  UniquePtr<EVP_PKEY> pub(der.empty() ? nullptr : d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
   return PublicKey(std::move(pub));
 }
 
@@ -258,11 +249,8 @@ Result<Bytes> ecdsa_le_rs_to_der(ByteView r_le, ByteView s_le) {
   if (ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return ossl_error(ErrorCode::kInternal, "ECDSA_SIG_set0");
   r.release();
   s.release();
-  unsigned char* der = nullptr;
-  int n = i2d_ECDSA_SIG(sig.get(), &der);
-  if (n <= 0) return ossl_error(ErrorCode::kInternal, "i2d_ECDSA_SIG");
-  Bytes out(der, der + n);
-  OPENSSL_free(der);
+  Bytes out = to_der(i2d_ECDSA_SIG, sig.get());
+  if (out.empty()) return ossl_error(ErrorCode::kInternal, "i2d_ECDSA_SIG");
   return out;
 }
 

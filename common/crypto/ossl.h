@@ -5,6 +5,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "base/bytes.h"
 #include "base/result.h"
 
 namespace cci::crypto {
@@ -59,6 +61,17 @@ void clear_ossl_errors();
 }  // namespace cci::crypto
 
 namespace cci::crypto {
+// DER encoding through an OpenSSL i2d_* function; empty on failure.
+template <class I2d, class T>
+Bytes to_der(I2d i2d, const T* obj) {
+  unsigned char* der = nullptr;
+  int n = i2d(obj, &der);
+  if (n <= 0) return {};
+  Bytes out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
 // "OpenSSL 3.0.x ..." of the library actually loaded.
 std::string openssl_version();
 }  // namespace cci::crypto

@@ -49,14 +49,7 @@ Result<PublicKey> Certificate::public_key() const {
   return PublicKey(std::move(k));
 }
 
-Bytes Certificate::der() const {
-  unsigned char* der = nullptr;
-  int n = i2d_X509(cert_.get(), &der);
-  if (n <= 0) return {};
-  Bytes out(der, der + n);
-  OPENSSL_free(der);
-  return out;
-}
+Bytes Certificate::der() const { return to_der(i2d_X509, cert_.get()); }
 
 Bytes Certificate::fingerprint_sha256() const { return digest(DigestAlg::kSha256, der()); }
 
@@ -87,12 +80,9 @@ Result<std::vector<Certificate>> parse_pem_bundle(ByteView pem) {
     X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
     if (raw == nullptr) break;
     UniquePtr<X509> owned(raw);
-    unsigned char* der = nullptr;
-    int n = i2d_X509(owned.get(), &der);
-    if (n <= 0) return ossl_error(ErrorCode::kMalformed, "certificate cannot be re-encoded");
-    Bytes der_bytes(der, der + n);
-    OPENSSL_free(der);
-    auto c = Certificate::from_der(der_bytes);  // re-parse strictly
+    Bytes der = to_der(i2d_X509, owned.get());
+    if (der.empty()) return ossl_error(ErrorCode::kMalformed, "certificate cannot be re-encoded");
+    auto c = Certificate::from_der(der);  // re-parse strictly
     if (!c) return c.error();
     out.push_back(std::move(*c));
   }

@@ -142,21 +142,11 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
   return 0;
 }
 
-unsigned default_threads() {
-  if (auto v = cli::env_value("CCI_THREADS")) {
-    try {
-      return static_cast<unsigned>(std::stoul(*v));
-    } catch (const std::exception&) {
-    }
-  }
-  return 0;
-}
-
 }  // namespace
 
 void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<ModelOptions>();
-  o->threads = default_threads();
+  o->threads = cli::env_threads();
   auto* sub = app.add_subcommand("model", "Hash every file of a model directory and write a signed OMS bundle");
   sub->footer(
       "The bundle is a Sigstore bundle v0.3 holding a DSSE envelope around an in-toto Statement with\n"

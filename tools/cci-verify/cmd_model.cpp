@@ -103,7 +103,7 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
 
 void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<ModelOptions>();
-  if (auto t = cli::env_value("CCI_THREADS")) o->threads = static_cast<unsigned>(std::strtoul(t->c_str(), nullptr, 10));
+  o->threads = cli::env_threads();
   auto* sub = app.add_subcommand("model", "Verify a model directory against an OMS signature bundle");
   sub->footer(
       "Checks, in order: payload type, key hint or certificate chain, DSSE signature over the exact\n"
