@@ -39,10 +39,10 @@ void Progress::finish() {
 
 void Progress::loop() {
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) draw(false);
+  while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) draw();
 }
 
-void Progress::draw(bool /*final_line*/) {
+void Progress::draw() {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double done = static_cast<double>(done_.load());
   double total = static_cast<double>(total_.load());

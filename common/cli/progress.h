@@ -26,7 +26,7 @@ class Progress {
 
  private:
   void loop();
-  void draw(bool final_line);
+  void draw();
 
   bool enabled_;
   std::string label_;

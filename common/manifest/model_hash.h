@@ -6,9 +6,10 @@
 //            no shard and are left out (reference behaviour).
 // The root digest is SHA-256 over the concatenated raw resource digests in manifest order.
 //
-// Work is spread over `threads` workers across files and across shards; each worker reads
-// with large sequential pread()s into one fixed buffer, so memory use does not depend on
-// file sizes. A file whose size or mtime changes while it is hashed is an error.
+// Work is spread over `threads` workers across files and across shards. Ranges of 4 MiB or
+// more are hashed through 8 MiB read-only mappings, smaller ones with 1 MiB pread()s into
+// one buffer per worker, so memory use is bounded by threads x 8 MiB whatever the file
+// sizes. A file whose size or mtime changes while it is hashed is an error.
 #pragma once
 
 #include <atomic>

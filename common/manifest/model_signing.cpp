@@ -132,13 +132,6 @@ std::string model_name(const std::string& dir) {
   return n;
 }
 
-Result<ModelDigest> digest_model(const ModelSource& src, const HashConfig& cfg) {
-  TreeOptions topt{src.ignore, src.allow_symlinks};
-  auto files = list_model_files(src.dir, topt);
-  if (!files) return files.error();
-  return hash_model(*files, cfg);
-}
-
 Result<SignedModel> sign_model(const ModelSource& src, const std::vector<TreeFile>& files, const HashConfig& cfg,
                                const crypto::PrivateKey& key, const std::vector<Bytes>& chain_der) {
   if (!is_oms_key(key.type())) {
@@ -222,11 +215,8 @@ Result<ModelVerification> verify_model(ByteView bundle_json, const VerifyModelOp
       return v;
     }
   }
-  ModelSource src = opts.source;
-  src.ignore = merged_ignores(ser.ignore_paths, opts.source.ignore);
-  src.allow_symlinks = ser.allow_symlinks;
-  TreeOptions topt{src.ignore, src.allow_symlinks};
-  auto files = list_model_files(src.dir, topt);
+  TreeOptions topt{merged_ignores(ser.ignore_paths, opts.source.ignore), ser.allow_symlinks};
+  auto files = list_model_files(opts.source.dir, topt);
   if (!files) return files.error();
   // Only files the bundle names are hashed; unsigned ones are reported (or ignored).
   auto signed_files = by_file(v.statement.resources, ser.method);

@@ -21,9 +21,6 @@ struct ModelSource {
   bool allow_symlinks = false;
 };
 
-// Hashes the model (no signing). ignore_paths of the result lists what was ignored.
-Result<ModelDigest> digest_model(const ModelSource& src, const HashConfig& cfg);
-
 // The subject name the reference writes: the basename of the model path.
 std::string model_name(const std::string& dir);
 
