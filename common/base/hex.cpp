@@ -25,6 +25,16 @@ int b64_value(char c) {
 
 }  // namespace
 
+std::string to_hex_u64(std::uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  do {
+    out.insert(out.begin(), kDigits[v & 0xf]);
+    v >>= 4;
+  } while (v != 0);
+  return out;
+}
+
 std::string to_hex(ByteView data) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

@@ -2,6 +2,7 @@
 // wrong length, stray characters, missing padding. They never throw.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 namespace cci {
 
 std::string to_hex(ByteView data);  // lowercase
+std::string to_hex_u64(std::uint64_t v);  // lowercase, no prefix, no leading zeros ("0" for 0)
 // Decodes hex (either case). If expected_len is set, the decoded size must equal it.
 // `what` names the input in the error message.
 Result<Bytes> from_hex(std::string_view text, std::string_view what,

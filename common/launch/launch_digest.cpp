@@ -1,0 +1,390 @@
+#include "launch/launch_digest.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <future>
+
+#include "base/byte_reader.h"
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "base/unique_fd.h"
+
+namespace cci::launch {
+namespace {
+
+using crypto::DigestAlg;
+
+constexpr Guid kHashTableHeaderGuid = guid_le("9438d606-4f22-4cc9-b479-a793d411fd21");
+constexpr Guid kCmdlineEntryGuid = guid_le("97d02dd8-bd20-4c94-aa78-e7714d36ab2a");
+constexpr Guid kInitrdEntryGuid = guid_le("44baf731-3a2f-4bd7-9af1-41e29169781d");
+constexpr Guid kKernelEntryGuid = guid_le("4de79437-abd2-427f-b835-d5b172d2045b");
+constexpr size_t kHashTableLen = 16 + 2 + 3 * (16 + 2 + 32);  // 168
+constexpr size_t kHashTablePadded = (kHashTableLen + 15) & ~size_t{15};  // 176
+
+// bzImage setup header (Linux Documentation/arch/x86/boot.rst): "HdrS" at 0x202, the
+// protocol version at 0x206, cmdline_size (without the NUL) at 0x238 from protocol 2.06.
+constexpr size_t kSetupHeaderBytes = 0x23c;
+
+struct StreamedFile {
+  InputDigest digest;
+  Bytes head;  // the first kSetupHeaderBytes bytes (or fewer)
+};
+
+// Streams `path` once, computing SHA-256 (and SM3 when asked). Regular files and character
+// devices (/dev/null, as the reference's tests use) are accepted.
+Result<StreamedFile> stream_file(const std::string& role, const std::string& path, bool want_sm3) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + role + " " + path + ": " + errno_text(errno), role);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+    return make_error(ErrorCode::kInvalidInput, role + " " + path + " is not a regular file", role);
+  }
+  crypto::Hasher sha256(DigestAlg::kSha256);
+  std::optional<crypto::Hasher> sm3;
+  if (want_sm3) sm3.emplace(DigestAlg::kSm3);
+  StreamedFile out;
+  Bytes buf(1 << 20);
+  std::uint64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error(ErrorCode::kIo, "cannot read " + role + " " + path + ": " + errno_text(errno), role);
+    if (n == 0) break;
+    ByteView chunk(buf.data(), static_cast<size_t>(n));
+    sha256.update(chunk);
+    if (sm3) sm3->update(chunk);
+    if (out.head.size() < kSetupHeaderBytes) {
+      size_t take = std::min(kSetupHeaderBytes - out.head.size(), chunk.size());
+      out.head.insert(out.head.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(take));
+    }
+    total += static_cast<std::uint64_t>(n);
+  }
+  out.digest.role = role;
+  out.digest.path = path;
+  out.digest.size = total;
+  out.digest.sha256 = sha256.finish();
+  if (sm3) out.digest.sm3 = sm3->finish();
+  return out;
+}
+
+// The kernel's own command-line limit when it is a bzImage with protocol >= 2.06.
+size_t cmdline_limit(ByteView kernel_head) {
+  ByteReader r(kernel_head, "kernel setup header");
+  auto magic = r.bytes(0x202, 4, "header magic");
+  auto version = r.le16(0x206, "boot protocol version");
+  auto size = r.le32(0x238, "cmdline_size");
+  if (magic && as_chars(*magic) == "HdrS" && version && *version >= 0x0206 && size) return *size;
+  return kDefaultCmdlineMax;
+}
+
+struct KernelHashes {
+  Bytes table;                  // 176 bytes
+  std::vector<InputDigest> inputs;
+};
+
+// Hashes kernel, initrd and command line (kernel and initrd on their own threads).
+Result<KernelHashes> hash_kernel_inputs(const LaunchConfig& cfg, bool want_sm3) {
+  auto kernel_job = std::async(std::launch::async, [&] { return stream_file("kernel", *cfg.kernel, want_sm3); });
+  std::optional<std::future<Result<StreamedFile>>> initrd_job;
+  if (cfg.initrd) initrd_job = std::async(std::launch::async, [&] { return stream_file("initrd", *cfg.initrd, want_sm3); });
+  auto kernel = kernel_job.get();
+  std::optional<Result<StreamedFile>> initrd;
+  if (initrd_job) initrd = initrd_job->get();
+  if (!kernel) return kernel.error();
+  if (initrd && !*initrd) return (*initrd).error();
+
+  const std::string cmdline = cfg.append.value_or("");
+  if (cmdline.find('\0') != std::string::npos) {
+    return make_error(ErrorCode::kInvalidInput, "the kernel command line contains a NUL byte", "append");
+  }
+  const size_t limit = cmdline_limit(kernel->head);
+  if (cmdline.size() > limit) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "the kernel command line has " + std::to_string(cmdline.size()) + " bytes; the kernel accepts at most " +
+                          std::to_string(limit) + " (the hashes table measures what the guest will see)",
+                      "append");
+  }
+  // The command line is measured with its terminating NUL; no command line is "\0".
+  Bytes cmdline_z(cmdline.begin(), cmdline.end());
+  cmdline_z.push_back(0);
+  InputDigest cmd{"cmdline", "", cmdline.size(), crypto::digest(DigestAlg::kSha256, cmdline_z), {}, {}};
+  if (want_sm3) cmd.sm3 = crypto::digest(DigestAlg::kSm3, cmdline_z);
+  // No initrd measures like an empty one.
+  InputDigest initrd_digest{"initrd", "", 0, crypto::digest(DigestAlg::kSha256, {}), {}, {}};
+  if (initrd) initrd_digest = (*initrd)->digest;
+  else if (want_sm3) initrd_digest.sm3 = crypto::digest(DigestAlg::kSm3, {});
+
+  KernelHashes out;
+  out.table = build_hashes_table(cmd.sha256, initrd_digest.sha256, kernel->digest.sha256);
+  out.inputs = {kernel->digest, initrd_digest, cmd};
+  return out;
+}
+
+Status check_kernel_flags(const LaunchConfig& cfg) {
+  if (!cfg.kernel && cfg.initrd) return make_error(ErrorCode::kUsage, "--initrd needs --kernel", "initrd");
+  if (!cfg.kernel && cfg.append) return make_error(ErrorCode::kUsage, "--append needs --kernel", "append");
+  return {};
+}
+
+Status check_vcpus(const LaunchConfig& cfg) {
+  if (cfg.vcpus == 0 || cfg.vcpus > kMaxVcpus) {
+    return make_error(ErrorCode::kUsage,
+                      "--vcpus must be between 1 and " + std::to_string(kMaxVcpus) + " (got " + std::to_string(cfg.vcpus) + ")",
+                      "vcpus");
+  }
+  return {};
+}
+
+Status require_hashes_table(const Ovmf& fw) {
+  auto gpa = fw.hashes_table_gpa();
+  if (!gpa || *gpa == 0) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "a kernel was given but the firmware has no SEV hashes table (footer GUID 7255371f-…): it does not "
+                      "support measured direct boot (kernel-hashes); use an AmdSev OVMF build or drop --kernel",
+                      "kernel");
+  }
+  return {};
+}
+
+Result<std::uint32_t> require_reset_eip(const Ovmf& fw) {
+  if (!fw.has_footer_table) {
+    return make_error(ErrorCode::kMalformed,
+                      "the firmware has no OVMF footer table (GUID 96b582de-… 32 bytes before its end): not an OVMF image "
+                      "built for SEV",
+                      "footer table");
+  }
+  auto eip = fw.sev_es_reset_eip();
+  if (!eip) {
+    return make_error(ErrorCode::kMalformed,
+                      "the firmware has no SEV-ES reset block (footer GUID 00f771de-…): it cannot start SEV-ES or SNP "
+                      "application processors",
+                      "SEV-ES reset block");
+  }
+  return *eip;
+}
+
+Result<Ovmf> load_firmware(const std::string& path) {
+  auto data = read_file(path, kMaxFirmwareBytes);
+  if (!data) return data.error();
+  return parse_ovmf(std::move(*data));
+}
+
+InputDigest firmware_digest(const LaunchConfig& cfg, const Ovmf& fw) {
+  InputDigest d{"firmware", cfg.ovmf, fw.data.size(), crypto::digest(DigestAlg::kSha256, fw.data),
+                crypto::digest(DigestAlg::kSha384, fw.data), {}};
+  if (cfg.mode == Mode::kCsv) d.sm3 = crypto::digest(DigestAlg::kSm3, fw.data);
+  return d;
+}
+
+// One metadata section for SNP (sev-snp-measure guest.py snp_update_section).
+Status snp_measure_section(SnpLaunchContext& ctx, const MetadataSection& s, const Ovmf& fw, const KernelHashes* hashes,
+                           VmmType vmm) {
+  using PT = SnpLaunchContext;
+  switch (static_cast<SectionType>(s.type)) {
+    case SectionType::kSnpSecMem:
+      ctx.update_empty_pages(vmm == VmmType::kGce ? PT::kUnmeasured : PT::kZero, s.gpa, s.size);
+      return {};
+    case SectionType::kSnpSecrets:
+      ctx.update_empty_pages(PT::kSecrets, s.gpa, kPageSize);
+      return {};
+    case SectionType::kCpuid:
+      if (vmm != VmmType::kEc2) ctx.update_empty_pages(PT::kCpuid, s.gpa, kPageSize);
+      return {};
+    case SectionType::kSvsmCaa:
+      ctx.update_empty_pages(PT::kZero, s.gpa, s.size);
+      return {};
+    case SectionType::kSnpKernelHashes: {
+      if (!hashes) {
+        ctx.update_empty_pages(PT::kZero, s.gpa, s.size);
+        return {};
+      }
+      const std::uint64_t offset = *fw.hashes_table_gpa() & (kPageSize - 1);
+      if (s.size != kPageSize || offset + hashes->table.size() > kPageSize) {
+        return make_error(ErrorCode::kMalformed, "the SNP_KERNEL_HASHES section cannot hold the hashes table (size 0x" +
+                                                     to_hex_u64(s.size) + ", table offset 0x" + to_hex_u64(offset) + ")",
+                          "metadata section size");
+      }
+      Bytes page(kPageSize, 0);
+      std::copy(hashes->table.begin(), hashes->table.end(), page.begin() + static_cast<std::ptrdiff_t>(offset));
+      ctx.update_pages(PT::kNormal, s.gpa, page);
+      return {};
+    }
+  }
+  return make_error(ErrorCode::kUnsupported,
+                    "SEV metadata section type 0x" + to_hex_u64(s.type) + " at GPA 0x" + to_hex_u64(s.gpa) + " is unknown",
+                    "metadata section type");
+}
+
+Result<Bytes> snp_digest(const LaunchConfig& cfg, const Ovmf& fw, const KernelHashes* hashes) {
+  auto eip = require_reset_eip(fw);
+  if (!eip) return eip.error();
+  if (hashes && !fw.has_section(SectionType::kSnpKernelHashes)) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "a kernel was given but the firmware's SEV metadata has no SNP_KERNEL_HASHES section: it does not "
+                      "support measured direct boot under SNP",
+                      "kernel");
+  }
+  if (fw.data.size() % kPageSize != 0) {
+    return make_error(ErrorCode::kMalformed, "the firmware size " + std::to_string(fw.data.size()) + " is not a multiple of 4 KiB",
+                      "firmware");
+  }
+  SnpLaunchContext ctx;
+  if (cfg.snp_ovmf_hash) {
+    ctx = SnpLaunchContext(*cfg.snp_ovmf_hash);
+  } else {
+    ctx.update_pages(SnpLaunchContext::kNormal, fw.gpa(), fw.data);
+  }
+  for (const auto& s : fw.sections) CCI_TRY(snp_measure_section(ctx, s, fw, hashes, cfg.vmm));
+  if (cfg.vmm == VmmType::kEc2) {  // EC2 measures the CPUID pages last
+    for (const auto& s : fw.sections) {
+      if (s.type == static_cast<std::uint32_t>(SectionType::kCpuid)) ctx.update_empty_pages(SnpLaunchContext::kCpuid, s.gpa, kPageSize);
+    }
+  }
+  for (unsigned i = 0; i < cfg.vcpus; ++i) {
+    Bytes vmsa = build_vmsa_page(i == 0 ? kBspEip : *eip, cfg.guest_features, cfg.vcpu_sig, cfg.vmm);
+    ctx.update_pages(SnpLaunchContext::kVmsa, kVmsaGpa, vmsa);
+  }
+  return ctx.digest();
+}
+
+// sev, seves and csv: a plain hash over what LAUNCH_UPDATE_DATA / _VMSA received, in order.
+Result<Bytes> linear_digest(const LaunchConfig& cfg, const Ovmf& fw, const KernelHashes* hashes) {
+  const DigestAlg alg = cfg.mode == Mode::kCsv ? DigestAlg::kSm3 : DigestAlg::kSha256;
+  crypto::Hasher h(alg);
+  h.update(fw.data);
+  if (hashes) h.update(hashes->table);
+  if (cfg.mode == Mode::kSevEs) {
+    auto eip = require_reset_eip(fw);
+    if (!eip) return eip.error();
+    for (unsigned i = 0; i < cfg.vcpus; ++i) h.update(build_vmsa_page(i == 0 ? kBspEip : *eip, 0, cfg.vcpu_sig, cfg.vmm));
+  }
+  return h.finish();
+}
+
+}  // namespace
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::kSnp: return "snp";
+    case Mode::kSnpOvmfHash: return "snp:ovmf-hash";
+    case Mode::kSevEs: return "seves";
+    case Mode::kSev: return "sev";
+    case Mode::kCsv: return "csv";
+  }
+  return "?";
+}
+
+std::optional<Mode> mode_from_name(std::string_view name) {
+  for (auto m : {Mode::kSnp, Mode::kSnpOvmfHash, Mode::kSevEs, Mode::kSev, Mode::kCsv}) {
+    if (name == mode_name(m)) return m;
+  }
+  return std::nullopt;
+}
+
+Bytes build_hashes_table(ByteView cmdline_sha256, ByteView initrd_sha256, ByteView kernel_sha256) {
+  Bytes t;
+  t.reserve(kHashTablePadded);
+  t.insert(t.end(), kHashTableHeaderGuid.begin(), kHashTableHeaderGuid.end());
+  append_le(t, kHashTableLen, 2);
+  auto entry = [&t](const Guid& g, ByteView h) {
+    t.insert(t.end(), g.begin(), g.end());
+    append_le(t, 16 + 2 + 32, 2);
+    t.insert(t.end(), h.begin(), h.end());
+  };
+  entry(kCmdlineEntryGuid, cmdline_sha256);
+  entry(kInitrdEntryGuid, initrd_sha256);
+  entry(kKernelEntryGuid, kernel_sha256);
+  t.resize(kHashTablePadded, 0);
+  return t;
+}
+
+void SnpLaunchContext::update(PageType type, std::uint64_t gpa, ByteView contents48) {
+  // PAGE_INFO (SNP ABI 56860 table 67): DIGEST_CUR ‖ CONTENTS ‖ le16 LENGTH=0x70 ‖ PAGE_TYPE ‖
+  // IMI_PAGE=0 ‖ VMPL3..1 permissions=0 ‖ reserved 0 ‖ le64 GPA.
+  Bytes info;
+  info.reserve(0x70);
+  info.insert(info.end(), ld_.begin(), ld_.end());
+  info.insert(info.end(), contents48.begin(), contents48.end());
+  append_le(info, 0x70, 2);
+  info.push_back(type);
+  info.insert(info.end(), 5, 0);
+  append_le(info, gpa, 8);
+  ld_ = crypto::digest(DigestAlg::kSha384, info);
+}
+
+void SnpLaunchContext::update_pages(PageType type, std::uint64_t gpa, ByteView data) {
+  for (size_t off = 0; off < data.size(); off += kPageSize) {
+    update(type, gpa + off, crypto::digest(DigestAlg::kSha384, data.subspan(off, std::min<size_t>(kPageSize, data.size() - off))));
+  }
+}
+
+void SnpLaunchContext::update_empty_pages(PageType type, std::uint64_t gpa, std::uint64_t size) {
+  static const Bytes kZero48(48, 0);
+  for (std::uint64_t off = 0; off < size; off += kPageSize) update(type, gpa + off, kZero48);
+}
+
+Result<LaunchDigest> compute_launch_digest(const LaunchConfig& cfg) {
+  CCI_TRY(check_kernel_flags(cfg));
+  const bool needs_vcpus = cfg.mode == Mode::kSnp || cfg.mode == Mode::kSevEs;
+  if (needs_vcpus) CCI_TRY(check_vcpus(cfg));
+  if (cfg.snp_ovmf_hash && cfg.mode != Mode::kSnp) {
+    return make_error(ErrorCode::kUsage, "--snp-ovmf-hash only applies to --mode snp", "snp-ovmf-hash");
+  }
+  if (cfg.snp_ovmf_hash && cfg.snp_ovmf_hash->size() != 48) {
+    return make_error(ErrorCode::kUsage, "--snp-ovmf-hash must be 48 bytes (96 hex digits)", "snp-ovmf-hash");
+  }
+  const bool want_sm3 = cfg.mode == Mode::kCsv;
+  // Start hashing kernel and initrd while the firmware is read and parsed.
+  std::optional<std::future<Result<KernelHashes>>> kernel_job;
+  if (cfg.kernel && cfg.mode != Mode::kSnpOvmfHash) {
+    kernel_job = std::async(std::launch::async, [&cfg, want_sm3] { return hash_kernel_inputs(cfg, want_sm3); });
+  }
+  auto fw = load_firmware(cfg.ovmf);
+  std::optional<Result<KernelHashes>> hashes;
+  if (kernel_job) hashes = kernel_job->get();
+  if (!fw) return fw.error();
+  if (hashes && !*hashes) return (*hashes).error();
+  const KernelHashes* kh = hashes ? &**hashes : nullptr;
+  if (kh) CCI_TRY(require_hashes_table(*fw));
+
+  LaunchDigest out;
+  out.mode = cfg.mode;
+  out.inputs.push_back(firmware_digest(cfg, *fw));
+  if (kh) out.inputs.insert(out.inputs.end(), kh->inputs.begin(), kh->inputs.end());
+  Result<Bytes> d = Bytes{};
+  switch (cfg.mode) {
+    case Mode::kSnpOvmfHash: {
+      if (fw->data.size() % kPageSize != 0) {
+        return make_error(ErrorCode::kMalformed, "the firmware size " + std::to_string(fw->data.size()) + " is not a multiple of 4 KiB", "firmware");
+      }
+      SnpLaunchContext ctx;
+      ctx.update_pages(SnpLaunchContext::kNormal, fw->gpa(), fw->data);
+      d = ctx.digest();
+      break;
+    }
+    case Mode::kSnp:
+      d = snp_digest(cfg, *fw, kh);
+      if ((cfg.guest_features & 1) == 0) out.warnings.push_back("guest features 0x" + to_hex_u64(cfg.guest_features) + " lack SNPActive (bit 0)");
+      break;
+    case Mode::kSev:
+    case Mode::kSevEs:
+    case Mode::kCsv:
+      d = linear_digest(cfg, *fw, kh);
+      break;
+  }
+  if (!d) return d.error();
+  out.digest = std::move(*d);
+  out.alg = cfg.mode == Mode::kSev || cfg.mode == Mode::kSevEs ? DigestAlg::kSha256
+            : cfg.mode == Mode::kCsv                          ? DigestAlg::kSm3
+                                                              : DigestAlg::kSha384;
+  if (cfg.mode == Mode::kCsv) {
+    out.warnings.push_back(
+        "the CSV launch digest (SM3 over firmware and hashes table, as for SEV) follows public code and has not been "
+        "confirmed on Hygon hardware; compare it once with a golden boot");
+  }
+  return out;
+}
+
+}  // namespace cci::launch
