@@ -10,6 +10,7 @@
 #include "base/hex.h"
 #include "launch/launch_digest.h"
 #include "launch/ovmf.h"
+#include "launch/sev_launch_measure.h"
 #include "launch/vmsa.h"
 #include "support/synth_ovmf.h"
 #include "support/vectors.h"
@@ -322,4 +323,30 @@ TEST_CASE("CSV digest is SM3 over firmware and hashes table, flagged as unconfir
                                    crypto::digest(crypto::DigestAlg::kSha256, as_bytes("kernel-bytes")));
   fw.insert(fw.end(), table.begin(), table.end());
   CHECK(csv->digest == crypto::digest(crypto::DigestAlg::kSm3, fw));
+}
+
+TEST_CASE("SEV LAUNCH_MEASURE reproduces the virtee/sev vector") {
+  // vectors/measure/README.md: GLD = SHA-256(""), API 0.18 build 15, policy 0.
+  auto tik = *from_hex("66320db73158a35a255d051758e95ed4", "tik");
+  auto mnonce = *from_hex("4fbe0bedbad6c86ae8f68971d103e554", "mnonce");
+  Bytes gld = crypto::digest(crypto::DigestAlg::kSha256, {});
+  PlatformVersion v{0, 0x12, 0x0f};
+  auto m = sev_launch_measure(tik, v, 0, gld, mnonce);
+  REQUIRE(m);
+  CHECK(to_hex(*m) == "6faab2daae389bcd3405a05d6cafe33c0414f7bedd0bae19ba5f38b7fd1664ea");
+
+  Bytes blob = *m;
+  blob.insert(blob.end(), mnonce.begin(), mnonce.end());
+  auto ok = check_sev_launch_measure(blob, tik, v, 0, gld);
+  REQUIRE(ok);
+  CHECK(ok->match);
+  blob[5] ^= 1;
+  CHECK_FALSE(check_sev_launch_measure(blob, tik, v, 0, gld)->match);
+  blob[5] ^= 1;
+  CHECK_FALSE(check_sev_launch_measure(blob, tik, v, 1, gld)->match);  // policy is bound
+  blob[40] ^= 1;
+  CHECK_FALSE(check_sev_launch_measure(blob, tik, v, 0, gld)->match);  // MNONCE is bound
+  blob.pop_back();
+  CHECK(check_sev_launch_measure(blob, tik, v, 0, gld).error().field == "measurement");
+  CHECK_FALSE(sev_launch_measure(Bytes(15, 0), v, 0, gld, mnonce));
 }
