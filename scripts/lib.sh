@@ -7,7 +7,8 @@ CCI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CCI_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev openssl
-  libcli11-dev nlohmann-json3-dev doctest-dev
+  libcli11-dev nlohmann-json3-dev doctest-dev libyaml-cpp-dev
+  cryptsetup-bin
   softhsm2 libengine-pkcs11-openssl opensc
   clang-14 libclang-rt-14-dev
 )

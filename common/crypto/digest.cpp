@@ -90,6 +90,25 @@ Bytes digest(DigestAlg alg, ByteView data) {
   return h.finish();
 }
 
+void digest_blocks(DigestAlg alg, ByteView prefix, ByteView suffix, ByteView data, size_t block_size,
+                   std::uint8_t* out, size_t stride) {
+  UniquePtr<EVP_MD_CTX> base(EVP_MD_CTX_new());
+  UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  if (!base || !ctx || EVP_DigestInit_ex2(base.get(), evp_md(alg), nullptr) != 1) throw std::bad_alloc();
+  if (!prefix.empty() && EVP_DigestUpdate(base.get(), prefix.data(), prefix.size()) != 1) {
+    throw std::runtime_error("EVP_DigestUpdate failed");
+  }
+  for (size_t off = 0, i = 0; off + block_size <= data.size(); off += block_size, ++i) {
+    unsigned int len = 0;
+    if (EVP_MD_CTX_copy_ex(ctx.get(), base.get()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), data.data() + off, block_size) != 1 ||
+        (!suffix.empty() && EVP_DigestUpdate(ctx.get(), suffix.data(), suffix.size()) != 1) ||
+        EVP_DigestFinal_ex(ctx.get(), out + i * stride, &len) != 1) {
+      throw std::runtime_error("block digest failed");
+    }
+  }
+}
+
 Result<Bytes> hmac(DigestAlg alg, ByteView key, ByteView data) {
   UniquePtr<EVP_MAC> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (!mac) return ossl_error(ErrorCode::kInternal, "HMAC unavailable");

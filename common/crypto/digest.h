@@ -34,6 +34,13 @@ class Hasher {
 
 Bytes digest(DigestAlg alg, ByteView data);
 
+// Digests every `block_size`-byte block of `data` (whose size is a multiple of it) as
+// H(prefix ‖ block ‖ suffix), writing digest i at out + i * stride. Used for hash trees
+// (dm-verity: salt prefix in format 1, salt suffix in format 0); the prefix state is
+// computed once and copied per block.
+void digest_blocks(DigestAlg alg, ByteView prefix, ByteView suffix, ByteView data, size_t block_size,
+                   std::uint8_t* out, size_t stride);
+
 // HMAC(key, data) with the given digest (SHA-256/384/512, SM3).
 Result<Bytes> hmac(DigestAlg alg, ByteView key, ByteView data);
 
