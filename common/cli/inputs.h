@@ -2,6 +2,7 @@
 // from a file or CCI_KEY_PASSWORD, never from argv), public keys, certificate bundles, times.
 #pragma once
 
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -25,6 +26,10 @@ Result<crypto::PrivateKey> load_signing_key(const std::string& spec, const std::
 Result<crypto::PublicKey> load_public_key_file(const std::string& path);
 // All certificates of the given PEM files, in order.
 Result<std::vector<crypto::Certificate>> load_certificates(const std::vector<std::string>& paths);
+
+// An unsigned integer in decimal or with a 0x / 0o / 0b prefix (Python's int(s, 0)), at most
+// `max`. `what` names the flag in the error.
+Result<std::uint64_t> parse_uint(const std::string& text, const std::string& what, std::uint64_t max = UINT64_MAX);
 
 // "now", Unix seconds ("1735689600" or "@1735689600"), or RFC 3339 UTC
 // ("2025-01-01T00:00:00Z", "2025-01-01").

@@ -283,6 +283,29 @@ std::optional<Mode> mode_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+Result<std::uint32_t> resolve_vcpu_signature(const VcpuSpec& spec, Mode mode, VmmType vmm) {
+  if (mode == Mode::kSev || mode == Mode::kCsv || mode == Mode::kSnpOvmfHash) return 0u;
+  if (spec.family || spec.model || spec.stepping) {
+    if (!spec.family || !spec.model || !spec.stepping) {
+      return make_error(ErrorCode::kUsage, "--vcpu-family, --vcpu-model and --vcpu-stepping go together", "vcpu-family");
+    }
+    return cpu_signature(*spec.family, *spec.model, *spec.stepping);
+  }
+  if (spec.sig) return *spec.sig;
+  if (spec.type) {
+    if (auto sig = vcpu_type_signature(*spec.type)) return *sig;
+    std::string known;
+    for (const auto& [name, sig] : known_vcpu_types()) known += (known.empty() ? "" : ", ") + name;
+    return make_error(ErrorCode::kUsage, "unknown vCPU type '" + *spec.type + "' (known: " + known + ")", "vcpu-type");
+  }
+  if (vmm == VmmType::kQemu) {
+    return make_error(ErrorCode::kUsage,
+                      std::string("missing --vcpu-type, --vcpu-sig or --vcpu-family in guest mode '") + mode_name(mode) + "'",
+                      "vcpu-type");
+  }
+  return 0u;
+}
+
 Bytes build_hashes_table(ByteView cmdline_sha256, ByteView initrd_sha256, ByteView kernel_sha256) {
   Bytes t;
   t.reserve(kHashTablePadded);

@@ -51,6 +51,18 @@ struct LaunchConfig {
   std::optional<Bytes> snp_ovmf_hash;  // snp: 48-byte precomputed firmware chain value
 };
 
+// How the user named the vCPU model (sev-snp-measure flags --vcpu-type, --vcpu-sig,
+// --vcpu-family/--vcpu-model/--vcpu-stepping; the first one given wins in that order:
+// family, sig, type).
+struct VcpuSpec {
+  std::optional<std::string> type;
+  std::optional<std::uint32_t> sig;
+  std::optional<std::uint32_t> family, model, stepping;
+};
+// The signature for RDX. sev and csv need none (0); ec2 and gce ignore it (0 when absent);
+// snp and seves under QEMU need one. Unknown type names list the known ones.
+Result<std::uint32_t> resolve_vcpu_signature(const VcpuSpec& spec, Mode mode, VmmType vmm);
+
 // Digests of the inputs, recorded in deployment manifests next to the launch digest.
 struct InputDigest {
   std::string role;    // "firmware" | "kernel" | "initrd" | "cmdline"

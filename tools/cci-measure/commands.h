@@ -8,5 +8,8 @@ namespace cci::tools::measure {
 
 void add_keygen(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_image(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_verity(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_manifest(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 
 }  // namespace cci::tools::measure

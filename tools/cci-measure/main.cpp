@@ -15,13 +15,19 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  cci-measure keygen --private-key release.key --public-key release.pub\n"
       "  cci-measure model ./llama-7b --key release.key --output llama-7b.sig\n"
-      "  cci-measure model ./llama-7b --print-digest\n\n" +
+      "  cci-measure model ./llama-7b --print-digest\n"
+      "  cci-measure image --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf OVMF.amdsev.fd --kernel vmlinuz\n"
+      "  cci-measure verity model.img --salt - \n"
+      "  cci-measure manifest build cci.yaml --key release.key\n\n" +
       cli::env_help({"CCI_KEY_PASSWORD", "CCI_PKCS11_MODULE", "CCI_PKCS11_PIN", "CCI_THREADS", "CCI_PROGRESS", "NO_COLOR"}) +
       "\nExit status: 0 done, 1 rejected, 2 usage, 3 cannot evaluate (I/O, input), 4 internal.\n"
       "See man cci-measure.";
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::measure::add_keygen(app, ctx, action);
     tools::measure::add_model(app, ctx, action);
+    tools::measure::add_image(app, ctx, action);
+    tools::measure::add_verity(app, ctx, action);
+    tools::measure::add_manifest(app, ctx, action);
   };
   return cli::run_tool(argc, argv, spec);
 }

@@ -1,0 +1,312 @@
+#include "manifest/deployment.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "manifest/model_signing.h"
+#include "manifest/oms.h"
+
+namespace cci::manifest {
+namespace {
+
+namespace fs = std::filesystem;
+using crypto::DigestAlg;
+
+crypto::SignOptions sign_options(crypto::KeyType t) {
+  crypto::SignOptions o;
+  if (t == crypto::KeyType::kSm2) o.sm2_id = kManifestSm2Id;
+  return o;
+}
+
+Json digest_map(const launch::InputDigest& d) {
+  Json m = Json::object();
+  m["sha256"] = to_hex(d.sha256);
+  if (!d.sha384.empty()) m["sha384"] = to_hex(d.sha384);
+  if (!d.sm3.empty()) m["sm3"] = to_hex(d.sm3);
+  return m;
+}
+
+std::string hex_u64(std::uint64_t v) { return "0x" + to_hex_u64(v); }
+
+Json input_json(const launch::InputDigest& d) {
+  Json j{{"role", d.role}};
+  if (!d.path.empty()) j["file"] = fs::path(d.path).filename().string();
+  j["size"] = d.size;
+  j["digest"] = digest_map(d);
+  return j;
+}
+
+void step(const BuildOptions& o, const std::string& msg) {
+  if (o.on_step) o.on_step(msg);
+}
+
+Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjects) {
+  std::vector<std::string> ignores = default_git_ignores();
+  for (const auto& p : m.ignore) {
+    auto n = normalize_ignore_path(m.path, p);
+    if (!n) return n.error();
+    ignores.push_back(*n);
+  }
+  Json j{{"name", model_name(m.path)}};
+  Bytes root;
+  size_t resources = 0;
+  if (m.bundle) {
+    step(o, "verifying model " + m.path + " against " + *m.bundle);
+    auto bundle = read_file(*m.bundle, oms::kMaxBundleBytes);
+    if (!bundle) return bundle.error();
+    auto key_pem = read_file(*m.key, 1 << 20);
+    if (!key_pem) return key_pem.error();
+    auto key = crypto::load_public_key_pem(*key_pem);
+    if (!key) return key.error();
+    VerifyModelOptions vo;
+    vo.source = {m.path, ignores, false};
+    vo.public_key = std::move(*key);
+    vo.threads = o.threads;
+    vo.on_bytes = o.on_bytes;
+    auto v = verify_model(*bundle, vo);
+    if (!v) return v.error();
+    if (!v->passed) {
+      std::string why;
+      for (const auto& c : v->checks) {
+        if (!c.passed) why += (why.empty() ? "" : "; ") + c.detail;
+      }
+      return make_error(ErrorCode::kVerificationFailed, "the model does not verify against " + *m.bundle + ": " + why, "model");
+    }
+    root = v->recomputed_root;
+    resources = v->statement.resources.size();
+    j["bundle_key_hint"] = oms::public_key_hint(std::string(as_chars(*key_pem)));
+  } else {
+    step(o, "hashing model " + m.path);
+    auto files = list_model_files(m.path, {ignores, false});
+    if (!files) return files.error();
+    HashConfig cfg;
+    cfg.threads = o.threads;
+    cfg.on_bytes = o.on_bytes;
+    cfg.cancel = o.cancel;
+    auto d = hash_model(*files, cfg);
+    if (!d) return d.error();
+    root = d->root;
+    resources = d->resources.size();
+  }
+  j["root_digest"] = {{"sha256", to_hex(root)}};
+  j["serialization"] = {{"method", "files"}, {"hash_type", "sha256"}};
+  j["resources"] = resources;
+  subjects.push_back({{"name", "model:" + j["name"].get<std::string>()}, {"digest", {{"sha256", to_hex(root)}}}});
+  return j;
+}
+
+void add_subject(Json& subjects, std::set<std::string>& seen, const std::string& name, const Json& digest) {
+  if (seen.insert(name).second) subjects.push_back({{"name", name}, {"digest", digest}});
+}
+
+Result<Json> image_json(const ImageInput& img, const BuildOptions& o, Json& subjects, std::set<std::string>& seen,
+                        std::vector<std::string>& warnings) {
+  Json j{{"name", img.name}};
+  Json inputs = Json::array();
+  Json launches = Json::array();
+  for (const auto& l : img.launches) {
+    step(o, "measuring image " + img.name + " (" + launch::mode_name(l.config.mode) + ")");
+    auto d = launch::compute_launch_digest(l.config);
+    if (!d) return make_error(d.error().code, "image " + img.name + ": " + d.error().message, d.error().field);
+    for (const auto& w : d->warnings) {
+      if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
+    }
+    if (inputs.empty()) {
+      for (const auto& in : d->inputs) {
+        inputs.push_back(input_json(in));
+        if (in.role != "cmdline") add_subject(subjects, seen, in.role + ":" + img.name, digest_map(in));
+      }
+    }
+    Json m = launch_measurement_json(l.config, *d);
+    m.erase("inputs");
+    if (l.vcpu_type) m["vcpu_type"] = *l.vcpu_type;
+    launches.push_back(m);
+  }
+  if (img.append) j["cmdline"] = *img.append;
+  j["inputs"] = inputs;
+  j["launch_measurements"] = launches;
+  return j;
+}
+
+Result<Json> disk_json(const DiskInput& disk, const BuildOptions& o, Json& subjects) {
+  step(o, "hashing disk " + disk.name);
+  auto data = fs::path(disk.path);
+  Json j{{"name", disk.name}, {"file", data.filename().string()}};
+  // File digest in one streaming pass; verity reads the image again (page cache).
+  crypto::Hasher h(DigestAlg::kSha256);
+  std::error_code ec;
+  auto size = fs::file_size(data, ec);
+  if (ec) return make_error(ErrorCode::kIo, "cannot read disk image " + disk.path + ": " + ec.message(), "disk");
+  {
+    auto f = std::unique_ptr<FILE, int (*)(FILE*)>(std::fopen(disk.path.c_str(), "rb"), &std::fclose);
+    if (!f) return make_error(ErrorCode::kIo, "cannot open disk image " + disk.path + ": " + errno_text(errno), "disk");
+    Bytes buf(1 << 20);
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
+      h.update(ByteView(buf.data(), n));
+      if (o.on_bytes) o.on_bytes(n);
+    }
+    if (std::ferror(f.get())) return make_error(ErrorCode::kIo, "cannot read disk image " + disk.path, "disk");
+  }
+  std::string sha = to_hex(h.finish());
+  j["size"] = size;
+  j["digest"] = {{"sha256", sha}};
+  if (disk.verity) {
+    launch::VerityParams p = *disk.verity;
+    p.threads = o.threads;
+    p.cancel = o.cancel;
+    auto v = launch::verity_format(disk.path, p);
+    if (!v) return make_error(v.error().code, "disk " + disk.name + ": " + v.error().message, v.error().field);
+    j["verity"] = {{"root_hash", to_hex(v->root)},
+                   {"salt", p.salt.empty() ? "-" : to_hex(p.salt)},
+                   {"hash", crypto::digest_name(p.hash)},
+                   {"data_block_size", p.data_block_size},
+                   {"hash_block_size", p.hash_block_size},
+                   {"format", p.format},
+                   {"data_blocks", v->data_blocks}};
+  }
+  subjects.push_back({{"name", "disk:" + disk.name}, {"digest", {{"sha256", sha}}}});
+  return j;
+}
+
+Error envelope_error(const std::string& msg, const std::string& field) {
+  return make_error(ErrorCode::kMalformed, "deployment manifest: " + msg, field);
+}
+
+// Exactly these keys, nothing else.
+Status require_keys(const Json& obj, std::initializer_list<const char*> keys, const std::string& where) {
+  if (!obj.is_object()) return envelope_error(where + " must be an object", where);
+  for (const auto& [k, v] : obj.items()) {
+    if (std::find_if(keys.begin(), keys.end(), [&](const char* x) { return k == x; }) == keys.end()) {
+      return envelope_error("unknown field '" + k + "' in " + where, where);
+    }
+  }
+  for (const char* k : keys) {
+    if (!obj.contains(k) || !obj[k].is_string()) return envelope_error(where + "." + k + " must be a string", where + "." + k);
+  }
+  return {};
+}
+
+}  // namespace
+
+Json launch_measurement_json(const launch::LaunchConfig& cfg, const launch::LaunchDigest& d) {
+  Json j{{"platform", launch::mode_name(cfg.mode)}};
+  if (cfg.mode == launch::Mode::kSnp || cfg.mode == launch::Mode::kSevEs) {
+    j["vcpus"] = cfg.vcpus;
+    j["vcpu_sig"] = hex_u64(cfg.vcpu_sig);
+    j["vmm_type"] = launch::vmm_type_name(cfg.vmm);
+  }
+  if (cfg.mode == launch::Mode::kSnp) j["guest_features"] = hex_u64(cfg.guest_features);
+  j["digest_alg"] = crypto::digest_name(d.alg);
+  j["measurement"] = to_hex(d.digest);
+  j["hardware_confirmed"] = cfg.mode != launch::Mode::kCsv;
+  Json inputs = Json::array();
+  for (const auto& in : d.inputs) inputs.push_back(input_json(in));
+  j["inputs"] = inputs;
+  if (!d.warnings.empty()) j["warnings"] = d.warnings;
+  return j;
+}
+
+Result<BuiltManifest> build_deployment(const DeploymentInput& in, const BuildOptions& o) {
+  BuiltManifest out;
+  Json subjects = Json::array();
+  std::set<std::string> seen;
+  Json pred{{"schema_version", kDeploymentSchemaVersion}, {"name", in.name}};
+  if (!o.created.empty()) pred["created"] = o.created;
+  if (in.model) {
+    auto m = model_json(*in.model, o, subjects);
+    if (!m) return m.error();
+    pred["model"] = *m;
+  }
+  Json images = Json::array();
+  for (const auto& img : in.images) {
+    auto j = image_json(img, o, subjects, seen, out.warnings);
+    if (!j) return j.error();
+    images.push_back(*j);
+  }
+  pred["images"] = images;
+  Json disks = Json::array();
+  for (const auto& d : in.disks) {
+    auto j = disk_json(d, o, subjects);
+    if (!j) return j.error();
+    disks.push_back(*j);
+  }
+  pred["disks"] = disks;
+  pred["policy"] = in.policy;
+  Json statement{{"_type", oms::kStatementType},
+                 {"subject", subjects},
+                 {"predicateType", kDeploymentPredicateType},
+                 {"predicate", pred}};
+  out.statement = statement.dump(2);
+  out.predicate = std::move(pred);
+  return out;
+}
+
+Result<std::string> sign_envelope(const std::string& statement, const crypto::PrivateKey& key) {
+  Bytes pae = oms::dsse_pae(oms::kPayloadType, as_bytes(statement));
+  auto sig = crypto::sign(key, pae, sign_options(key.type()));
+  if (!sig) return sig.error();
+  Json env{{"payloadType", oms::kPayloadType},
+           {"payload", base64_encode(as_bytes(statement))},
+           {"signatures", Json::array({Json{{"keyid", oms::public_key_hint(key.public_key().pem())}, {"sig", base64_encode(*sig)}}})}};
+  return env.dump() + "\n";
+}
+
+Result<VerifiedManifest> verify_deployment_manifest(ByteView envelope_json, const crypto::PublicKey& key) {
+  if (envelope_json.size() > kMaxManifestBytes) return envelope_error("larger than 16 MiB", "envelope");
+  Json env = Json::parse(envelope_json.begin(), envelope_json.end(), nullptr, false);
+  if (env.is_discarded() || !env.is_object()) return envelope_error("not a JSON object (DSSE envelope expected)", "envelope");
+  for (const auto& [k, v] : env.items()) {
+    if (k != "payloadType" && k != "payload" && k != "signatures") return envelope_error("unknown field '" + k + "'", k);
+  }
+  if (!env.contains("payloadType") || !env["payloadType"].is_string() || env["payloadType"] != oms::kPayloadType) {
+    return envelope_error(std::string("payloadType must be ") + oms::kPayloadType, "payloadType");
+  }
+  if (!env.contains("payload") || !env["payload"].is_string()) return envelope_error("payload must be a string", "payload");
+  if (!env.contains("signatures") || !env["signatures"].is_array() || env["signatures"].size() != 1) {
+    return envelope_error("signatures must hold exactly one signature", "signatures");
+  }
+  const Json& s = env["signatures"][0];
+  CCI_TRY(require_keys(s, {"keyid", "sig"}, "signatures[0]"));
+  auto payload = base64_decode(env["payload"].get<std::string>(), "payload");
+  if (!payload) return envelope_error(payload.error().message, "payload");
+  auto sig = base64_decode(s["sig"].get<std::string>(), "sig");
+  if (!sig) return envelope_error(sig.error().message, "signatures[0].sig");
+  VerifiedManifest out;
+  out.key_hint = oms::public_key_hint(key.pem());
+  if (s["keyid"].get<std::string>() != out.key_hint) {
+    return make_error(ErrorCode::kVerificationFailed,
+                      "the manifest was signed by another key (keyid " + s["keyid"].get<std::string>() + ", given key " +
+                          out.key_hint + ")",
+                      "keyid");
+  }
+  Bytes pae = oms::dsse_pae(oms::kPayloadType, *payload);
+  auto ok = crypto::verify(key, pae, *sig, sign_options(key.type()));
+  if (!ok) return make_error(ErrorCode::kVerificationFailed, "the manifest signature does not verify with the given key", "sig");
+  // Signed, so the statement is the signer's; still check it is what we understand.
+  Json st = Json::parse(payload->begin(), payload->end(), nullptr, false);
+  if (st.is_discarded() || !st.is_object()) return envelope_error("the signed payload is not a JSON statement", "payload");
+  if (st.value("_type", "") != oms::kStatementType) return envelope_error("statement _type is not in-toto Statement v1", "_type");
+  if (st.value("predicateType", "") != kDeploymentPredicateType) {
+    return envelope_error(std::string("predicateType is not ") + kDeploymentPredicateType, "predicateType");
+  }
+  if (!st.contains("predicate") || !st["predicate"].is_object() || !st["predicate"].contains("schema_version") ||
+      !st["predicate"]["schema_version"].is_number_integer()) {
+    return envelope_error("predicate.schema_version is missing", "schema_version");
+  }
+  if (st["predicate"]["schema_version"].get<int>() != kDeploymentSchemaVersion) {
+    return make_error(ErrorCode::kUnsupported,
+                      "deployment manifest schema version " + st["predicate"]["schema_version"].dump() + " is not supported (this build reads 1)",
+                      "schema_version");
+  }
+  out.predicate = st["predicate"];
+  out.statement = std::move(st);
+  return out;
+}
+
+}  // namespace cci::manifest
