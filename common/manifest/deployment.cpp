@@ -100,14 +100,22 @@ Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjec
   return j;
 }
 
-void add_subject(Json& subjects, std::set<std::string>& seen, const std::string& name, const Json& digest) {
-  if (seen.insert(name).second) subjects.push_back({{"name", name}, {"digest", digest}});
+// Keeps one entry per input role, adding digests (SM3 for csv) that later launches computed.
+void merge_inputs(std::vector<launch::InputDigest>& into, const std::vector<launch::InputDigest>& from) {
+  for (const auto& in : from) {
+    auto it = std::find_if(into.begin(), into.end(), [&](const launch::InputDigest& x) { return x.role == in.role; });
+    if (it == into.end()) {
+      into.push_back(in);
+      continue;
+    }
+    if (it->sha384.empty()) it->sha384 = in.sha384;
+    if (it->sm3.empty()) it->sm3 = in.sm3;
+  }
 }
 
-Result<Json> image_json(const ImageInput& img, const BuildOptions& o, Json& subjects, std::set<std::string>& seen,
-                        std::vector<std::string>& warnings) {
+Result<Json> image_json(const ImageInput& img, const BuildOptions& o, Json& subjects, std::vector<std::string>& warnings) {
   Json j{{"name", img.name}};
-  Json inputs = Json::array();
+  std::vector<launch::InputDigest> inputs;
   Json launches = Json::array();
   for (const auto& l : img.launches) {
     step(o, "measuring image " + img.name + " (" + launch::mode_name(l.config.mode) + ")");
@@ -116,19 +124,19 @@ Result<Json> image_json(const ImageInput& img, const BuildOptions& o, Json& subj
     for (const auto& w : d->warnings) {
       if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
     }
-    if (inputs.empty()) {
-      for (const auto& in : d->inputs) {
-        inputs.push_back(input_json(in));
-        if (in.role != "cmdline") add_subject(subjects, seen, in.role + ":" + img.name, digest_map(in));
-      }
-    }
+    merge_inputs(inputs, d->inputs);
     Json m = launch_measurement_json(l.config, *d);
     m.erase("inputs");
     if (l.vcpu_type) m["vcpu_type"] = *l.vcpu_type;
     launches.push_back(m);
   }
   if (img.append) j["cmdline"] = *img.append;
-  j["inputs"] = inputs;
+  Json in_json = Json::array();
+  for (const auto& in : inputs) {
+    in_json.push_back(input_json(in));
+    if (in.role != "cmdline") subjects.push_back({{"name", in.role + ":" + img.name}, {"digest", digest_map(in)}});
+  }
+  j["inputs"] = in_json;
   j["launch_measurements"] = launches;
   return j;
 }
@@ -215,7 +223,6 @@ Json launch_measurement_json(const launch::LaunchConfig& cfg, const launch::Laun
 Result<BuiltManifest> build_deployment(const DeploymentInput& in, const BuildOptions& o) {
   BuiltManifest out;
   Json subjects = Json::array();
-  std::set<std::string> seen;
   Json pred{{"schema_version", kDeploymentSchemaVersion}, {"name", in.name}};
   if (!o.created.empty()) pred["created"] = o.created;
   if (in.model) {
@@ -225,7 +232,7 @@ Result<BuiltManifest> build_deployment(const DeploymentInput& in, const BuildOpt
   }
   Json images = Json::array();
   for (const auto& img : in.images) {
-    auto j = image_json(img, o, subjects, seen, out.warnings);
+    auto j = image_json(img, o, subjects, out.warnings);
     if (!j) return j.error();
     images.push_back(*j);
   }

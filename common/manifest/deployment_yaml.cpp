@@ -50,16 +50,20 @@ class StrictMap {
   bool has(const std::string& key) const { return find(key) != nullptr; }
   std::string path(const std::string& key) const { return where_.empty() ? key : where_ + "." + key; }
 
-  // The raw node (marks the key used); undefined when absent.
-  YAML::Node node(const std::string& key) {
+  // The raw node (marks the key used); nullopt when absent.
+  std::optional<YAML::Node> find_node(const std::string& key) {
     used_.insert(key);
     const Entry* e = find(key);
-    return e ? std::get<1>(*e) : YAML::Node();
+    if (!e) return std::nullopt;
+    return std::get<1>(*e);
   }
+  // The node of a key known to be present (for error positions); the mapping otherwise.
+  YAML::Node node(const std::string& key) { return find_node(key).value_or(node_); }
 
   Result<std::optional<std::string>> string(const std::string& key) {
-    YAML::Node n = node(key);
-    if (!n.IsDefined()) return std::optional<std::string>();
+    auto found = find_node(key);
+    if (!found) return std::optional<std::string>();
+    const YAML::Node& n = *found;
     if (!n.IsScalar() || n.IsNull()) return err_.at(n, path(key), "expected a string");
     return std::optional<std::string>(n.Scalar());
   }
@@ -70,8 +74,9 @@ class StrictMap {
     return **v;
   }
   Result<std::optional<std::uint64_t>> uint(const std::string& key, std::uint64_t max) {
-    YAML::Node n = node(key);
-    if (!n.IsDefined()) return std::optional<std::uint64_t>();
+    auto found = find_node(key);
+    if (!found) return std::optional<std::uint64_t>();
+    const YAML::Node& n = *found;
     // Plain (unquoted) scalars only: "4" in quotes is a string, not a number.
     if (!n.IsScalar() || n.Tag() != "?") return err_.at(n, path(key), "expected an unquoted integer");
     const std::string& s = n.Scalar();
@@ -86,17 +91,19 @@ class StrictMap {
     return std::optional<std::uint64_t>(v);
   }
   Result<std::optional<bool>> boolean(const std::string& key) {
-    YAML::Node n = node(key);
-    if (!n.IsDefined()) return std::optional<bool>();
+    auto found = find_node(key);
+    if (!found) return std::optional<bool>();
+    const YAML::Node& n = *found;
     if (n.IsScalar() && n.Tag() == "?" && (n.Scalar() == "true" || n.Scalar() == "false")) {
       return std::optional<bool>(n.Scalar() == "true");
     }
     return err_.at(n, path(key), "expected true or false");
   }
   Result<std::vector<std::string>> string_list(const std::string& key) {
-    YAML::Node n = node(key);
+    auto found = find_node(key);
     std::vector<std::string> out;
-    if (!n.IsDefined()) return out;
+    if (!found) return out;
+    const YAML::Node& n = *found;
     if (!n.IsSequence()) return err_.at(n, path(key), "expected a list of strings");
     for (const auto& item : n) {
       if (!item.IsScalar()) return err_.at(item, path(key), "expected a list of strings");
@@ -106,9 +113,10 @@ class StrictMap {
   }
   // Items of a list-valued key (empty when absent).
   Result<std::vector<YAML::Node>> list(const std::string& key) {
-    YAML::Node n = node(key);
+    auto found = find_node(key);
     std::vector<YAML::Node> out;
-    if (!n.IsDefined()) return out;
+    if (!found) return out;
+    const YAML::Node& n = *found;
     if (!n.IsSequence()) return err_.at(n, path(key), "expected a list");
     for (const auto& item : n) out.push_back(item);
     return out;
@@ -116,7 +124,7 @@ class StrictMap {
 
   Status finish() const {
     for (const auto& [key, value, key_node] : entries_) {
-      if (!used_.count(key)) return err_.at(key_node, where_.empty() ? key : where_, "unknown key '" + key + "'");
+      if (!used_.count(key)) return err_.at(key_node, where_, "unknown key '" + key + "'");
     }
     return {};
   }

@@ -7,16 +7,22 @@ int main(int argc, char** argv) {
   cli::ToolSpec spec;
   spec.name = "cci-verify";
   spec.description =
-      "Verify what a confidential inference deployment claims: signed model manifests (OMS bundles)\n"
-      "today; SEV-SNP and Hygon CSV attestation reports as they land.";
+      "Verify what a confidential inference deployment claims: signed model manifests (OMS bundles),\n"
+      "signed deployment manifests, SEV / SEV-ES launch measurements; SEV-SNP and Hygon CSV\n"
+      "attestation reports as they land.";
   spec.footer =
       "Examples:\n"
       "  cci-verify model ./llama-7b --signature llama-7b.sig --key release.pub\n"
-      "  cci-verify model ./llama-7b --signature model.sig --certificate-chain ca.pem --json\n\n"
+      "  cci-verify model ./llama-7b --signature model.sig --certificate-chain ca.pem --json\n"
+      "  cci-verify manifest cci-manifest.json --key release.pub\n"
+      "  cci-verify launch-measure --measurement BASE64 --tik tik.bin --api-major 0 --api-minor 24 --build 15 \\\n"
+      "      --manifest cci-manifest.json --key release.pub\n\n"
       "Exit status: 0 verified, 1 rejected (mismatch, bad signature, malformed bundle), 2 usage,\n"
       "3 cannot evaluate (missing or unreadable input), 4 internal. See man cci-verify.";
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::verify::add_model(app, ctx, action);
+    tools::verify::add_manifest(app, ctx, action);
+    tools::verify::add_launch_measure(app, ctx, action);
   };
   return cli::run_tool(argc, argv, spec);
 }

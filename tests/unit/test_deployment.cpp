@@ -1,0 +1,166 @@
+// The deployment manifest: strict YAML input (line numbers), building from examples/,
+// signing, and verification that fails for any altered byte.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "base/hex.h"
+#include "crypto/keys.h"
+#include "manifest/deployment.h"
+#include "support/vectors.h"
+
+using namespace cci;
+using namespace cci::manifest;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kExamples = std::string(CCI_SOURCE_DIR) + "/examples";
+
+Result<DeploymentInput> parse(const std::string& yaml) { return parse_deployment_yaml(yaml, kExamples, "cci.yaml"); }
+
+std::string error_of(const std::string& yaml) {
+  auto r = parse(yaml);
+  REQUIRE_FALSE(r);
+  return r.error().message;
+}
+
+const char* kMinimal = "version: 1\nname: t\nmodel:\n  path: tiny-model\n";
+
+BuiltManifest build_examples() {
+  auto text = test::slurp(kExamples + "/cci.yaml");
+  auto in = parse_deployment_yaml(as_chars(text), kExamples, "examples/cci.yaml");
+  REQUIRE_MESSAGE(in, (in ? "" : in.error().message));
+  BuildOptions o;
+  o.created = "2026-01-01T00:00:00Z";
+  auto b = build_deployment(*in, o);
+  REQUIRE_MESSAGE(b, (b ? "" : b.error().message));
+  return *b;
+}
+
+}  // namespace
+
+TEST_CASE("deployment YAML: a minimal input parses, with secure policy defaults") {
+  auto in = parse(kMinimal);
+  REQUIRE_MESSAGE(in, (in ? "" : in.error().message));
+  CHECK(in->name == "t");
+  REQUIRE(in->model);
+  CHECK(in->model->path == kExamples + "/tiny-model");
+  CHECK(in->policy["allow_debug"] == false);
+  CHECK(in->policy["allow_migration_agent"] == false);
+}
+
+TEST_CASE("deployment YAML: unknown keys, duplicate keys and wrong types are rejected with the line") {
+  CHECK(error_of("version: 1\nname: t\nmodle:\n  path: x\n").find("cci.yaml:3: unknown key 'modle'") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nname: u\nmodel: {path: x}\n").find("cci.yaml:3: duplicate key 'name'") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nmodel:\n  path: x\n  path: y\n").find(":5:") != std::string::npos);
+  CHECK(error_of("version: \"1\"\nname: t\nmodel: {path: x}\n").find("cci.yaml:1: version: expected an unquoted integer") !=
+        std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nmodel: {path: x}\npolicy:\n  allow_debug: yes\n").find("cci.yaml:5: policy.allow_debug") !=
+        std::string::npos);
+  CHECK(error_of("version: 1\nname: [a]\nmodel: {path: x}\n").find("cci.yaml:2: name: expected a string") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nimages:\n  - name: g\n    ovmf: f\n    launch:\n      - mode: snp\n        vcpus: 600\n        "
+                 "vcpu_type: EPYC\n")
+            .find("cci.yaml:8: images[0].launch[0].vcpus") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nimages:\n  - name: g\n    ovmf: f\n    launch:\n      - mode: snp\n        vcpus: 2\n        "
+                 "vcpu_type: EPYC-Nope\n")
+            .find("unknown vCPU type") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nimages:\n  - name: g\n    ovmf: f\n    launch: []\n").find("at least one") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\ndisks:\n  - name: d\n    path: p\n    verity: {salt: zz}\n").find("cci.yaml:6") !=
+        std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nmodel: {path: x}\npolicy:\n  min_tcb: {snp: 300}\n").find("policy.min_tcb.snp") !=
+        std::string::npos);
+  CHECK(error_of("version: 2\nname: t\nmodel: {path: x}\n").find("version") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\n").find("measures nothing") != std::string::npos);
+  CHECK(error_of("version: 1\nname: t\nmodel: [path\n").find("YAML syntax error") != std::string::npos);
+  CHECK(error_of("- 1\n- 2\n").find("expected a mapping") != std::string::npos);
+}
+
+TEST_CASE("the examples/ manifest builds with every launch digest, verity root and policy") {
+  auto b = build_examples();
+  const auto& p = b.predicate;
+  CHECK(p["schema_version"] == 1);
+  CHECK(p["model"]["root_digest"]["sha256"].get<std::string>().size() == 64);
+  REQUIRE(p["images"].size() == 1);
+  const auto& l = p["images"][0]["launch_measurements"];
+  REQUIRE(l.size() == 4);
+  CHECK(l[0]["platform"] == "snp");
+  CHECK(l[0]["measurement"].get<std::string>().size() == 96);
+  CHECK(l[3]["platform"] == "csv");
+  CHECK(l[3]["hardware_confirmed"] == false);
+  CHECK_FALSE(b.warnings.empty());
+  // The disk's verity root is what the image's command line carries.
+  std::string root = p["disks"][0]["verity"]["root_hash"];
+  CHECK(p["images"][0]["cmdline"].get<std::string>().find(root) != std::string::npos);
+  CHECK(p["policy"]["min_tcb"]["snp"] == 8);
+  // Same inputs, same statement bytes.
+  CHECK(build_examples().statement == b.statement);
+}
+
+TEST_CASE("signed manifests verify; any flipped byte, another key or a foreign keyid fails") {
+  auto b = build_examples();
+  auto key = crypto::generate_key(crypto::KeyType::kEd25519);  // fast verification for the byte sweep
+  REQUIRE(key);
+  auto env = sign_envelope(b.statement, *key);
+  REQUIRE(env);
+  auto ok = verify_deployment_manifest(as_bytes(*env), key->public_key());
+  REQUIRE_MESSAGE(ok, (ok ? "" : ok.error().message));
+  CHECK(ok->predicate == b.predicate);
+
+  size_t failures = 0;
+  for (size_t i = 0; i < env->size(); ++i) {
+    std::string bad = *env;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    auto r = verify_deployment_manifest(as_bytes(bad), key->public_key());
+    if (!r) {
+      ++failures;
+      CHECK((r.error().code == ErrorCode::kMalformed || r.error().code == ErrorCode::kVerificationFailed));
+    } else {
+      CAPTURE(i);
+      FAIL("a flipped byte verified");
+    }
+  }
+  CHECK(failures == env->size());
+
+  auto other = crypto::generate_key(crypto::KeyType::kEd25519);
+  auto wrong = verify_deployment_manifest(as_bytes(*env), other->public_key());
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code == ErrorCode::kVerificationFailed);
+  CHECK(wrong.error().field == "keyid");
+}
+
+TEST_CASE("manifests sign and verify with ECDSA P-384 and SM2") {
+  auto b = build_examples();
+  for (auto t : {crypto::KeyType::kEcP384, crypto::KeyType::kSm2}) {
+    auto key = crypto::generate_key(t);
+    REQUIRE(key);
+    auto env = sign_envelope(b.statement, *key);
+    REQUIRE(env);
+    CHECK(verify_deployment_manifest(as_bytes(*env), key->public_key()));
+  }
+}
+
+TEST_CASE("envelope structure is checked before the signature") {
+  auto key = crypto::generate_key(crypto::KeyType::kEd25519);
+  auto env = sign_envelope(build_examples().statement, *key);
+  auto j = nlohmann::json::parse(*env);
+  auto check = [&](nlohmann::json e, const char* field) {
+    auto r = verify_deployment_manifest(as_bytes(e.dump()), key->public_key());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().field.find(field) != std::string::npos);
+  };
+  auto e = j;
+  e["extra"] = 1;
+  check(e, "extra");
+  e = j;
+  e["signatures"].push_back(e["signatures"][0]);
+  check(e, "signatures");
+  e = j;
+  e["payloadType"] = "text/plain";
+  check(e, "payloadType");
+  e = j;
+  e["signatures"][0]["cert"] = "x";
+  check(e, "signatures[0]");
+  CHECK_FALSE(verify_deployment_manifest(as_bytes("[]"), key->public_key()));
+  CHECK_FALSE(verify_deployment_manifest(as_bytes(""), key->public_key()));
+}
