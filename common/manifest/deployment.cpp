@@ -189,8 +189,9 @@ Error envelope_error(const std::string& msg, const std::string& field) {
 // Exactly these keys, nothing else.
 Status require_keys(const Json& obj, std::initializer_list<const char*> keys, const std::string& where) {
   if (!obj.is_object()) return envelope_error(where + " must be an object", where);
-  for (const auto& [k, v] : obj.items()) {
-    if (std::find_if(keys.begin(), keys.end(), [&](const char* x) { return k == x; }) == keys.end()) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& k = it.key();
+    if (std::none_of(keys.begin(), keys.end(), [&k](const char* x) { return k == x; })) {
       return envelope_error("unknown field '" + k + "' in " + where, where);
     }
   }

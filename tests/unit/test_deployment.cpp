@@ -164,3 +164,15 @@ TEST_CASE("envelope structure is checked before the signature") {
   CHECK_FALSE(verify_deployment_manifest(as_bytes("[]"), key->public_key()));
   CHECK_FALSE(verify_deployment_manifest(as_bytes(""), key->public_key()));
 }
+
+TEST_CASE("manifests/examples/tiny-demo.statement.json is what examples/cci.yaml builds") {
+  auto text = test::slurp(kExamples + "/cci.yaml");
+  auto in = parse_deployment_yaml(as_chars(text), kExamples, "examples/cci.yaml");
+  REQUIRE(in);
+  BuildOptions o;
+  o.created = "1970-01-01T00:00:00Z";
+  auto b = build_deployment(*in, o);
+  REQUIRE(b);
+  auto committed = test::slurp(std::string(CCI_SOURCE_DIR) + "/manifests/examples/tiny-demo.statement.json");
+  CHECK(b->statement == std::string(as_chars(committed)));
+}
