@@ -12,7 +12,7 @@
 #include "launch/ovmf.h"
 #include "launch/sev_launch_measure.h"
 #include "launch/vmsa.h"
-#include "support/synth_ovmf.h"
+#include "launch/synthetic_ovmf.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -133,11 +133,11 @@ TEST_CASE("a precomputed OVMF hash gives the same SNP digest as the firmware") {
 
 TEST_CASE("the generated synthetic image equals the vector file") {
   auto dir = test::require_vectors("measure/snp");
-  CHECK(test::synth_ovmf() == test::slurp(dir / "synth-ovmf.bin"));
+  CHECK(synthetic_ovmf() == test::slurp(dir / "synth-ovmf.bin"));
 }
 
 TEST_CASE("the synthetic image parses into its table and sections") {
-  auto fw = parse_ovmf(test::synth_ovmf());
+  auto fw = parse_ovmf(synthetic_ovmf());
   REQUIRE(fw);
   CHECK(fw->has_footer_table);
   CHECK(fw->sev_es_reset_eip() == 0x0080B004u);
@@ -176,47 +176,47 @@ TEST_CASE("hostile firmware is rejected with the field named") {
     CHECK(d.error().message.find("footer table") != std::string::npos);
   }
   SUBCASE("corrupt table length") {
-    test::SynthOvmfSpec s;
+    SyntheticOvmfSpec s;
     s.footer_length_delta = 9000;  // longer than the image
-    auto fw = parse_ovmf(test::synth_ovmf(s));
+    auto fw = parse_ovmf(synthetic_ovmf(s));
     REQUIRE_FALSE(fw);
     CHECK(fw.error().field == "footer table length");
     s.footer_length_delta = 7000;  // fits, but the walk meets garbage lengths
-    fw = parse_ovmf(test::synth_ovmf(s));
+    fw = parse_ovmf(synthetic_ovmf(s));
     REQUIRE_FALSE(fw);
     CHECK(fw.error().field.find("footer table") == 0);
     s.footer_length_delta = 5;  // the walk then ends inside an entry
-    CHECK_FALSE(parse_ovmf(test::synth_ovmf(s)));
+    CHECK_FALSE(parse_ovmf(synthetic_ovmf(s)));
     s.footer_length_delta = -20;
-    CHECK_FALSE(parse_ovmf(test::synth_ovmf(s)));
+    CHECK_FALSE(parse_ovmf(synthetic_ovmf(s)));
   }
   SUBCASE("overlapping sections") {
-    test::SynthOvmfSpec s;
+    SyntheticOvmfSpec s;
     s.sections = {{0x800000, 0x2000, 1}, {0x801000, 0x1000, 2}};
-    auto fw = parse_ovmf(test::synth_ovmf(s));
+    auto fw = parse_ovmf(synthetic_ovmf(s));
     REQUIRE_FALSE(fw);
     CHECK(fw.error().message.find("overlap") != std::string::npos);
   }
   SUBCASE("unaligned sections") {
-    test::SynthOvmfSpec s;
+    SyntheticOvmfSpec s;
     s.sections = {{0x800800, 0x1000, 1}};
-    auto fw = parse_ovmf(test::synth_ovmf(s));
+    auto fw = parse_ovmf(synthetic_ovmf(s));
     REQUIRE_FALSE(fw);
     CHECK(fw.error().message.find("aligned") != std::string::npos);
     s.sections = {{0x800000, 0x1800, 1}};
-    CHECK_FALSE(parse_ovmf(test::synth_ovmf(s)));
+    CHECK_FALSE(parse_ovmf(synthetic_ovmf(s)));
     s.sections = {{0x800000, 0, 1}};
-    CHECK_FALSE(parse_ovmf(test::synth_ovmf(s)));
+    CHECK_FALSE(parse_ovmf(synthetic_ovmf(s)));
   }
   SUBCASE("unknown section type") {
-    test::SynthOvmfSpec s;
+    SyntheticOvmfSpec s;
     s.sections = {{0x800000, 0x1000, 0x77}};
-    auto d = synth_digest(test::synth_ovmf(s), snp_config(), tmp);
+    auto d = synth_digest(synthetic_ovmf(s), snp_config(), tmp);
     REQUIRE_FALSE(d);
     CHECK(d.error().field == "metadata section type");
   }
   SUBCASE("firmware size not a multiple of 4 KiB") {
-    Bytes img = test::synth_ovmf();
+    Bytes img = synthetic_ovmf();
     img.insert(img.begin(), 100, 0);
     auto d = synth_digest(img, snp_config(), tmp);
     REQUIRE_FALSE(d);
@@ -231,15 +231,15 @@ TEST_CASE("impossible launch configurations are rejected") {
   test::TempDir tmp;
   test::write_text(tmp.path() / "k", "kernel");
   SUBCASE("vCPU count 0 and above 512") {
-    CHECK(synth_digest(test::synth_ovmf(), snp_config(0), tmp).error().field == "vcpus");
-    CHECK(synth_digest(test::synth_ovmf(), snp_config(513), tmp).error().field == "vcpus");
-    CHECK(synth_digest(test::synth_ovmf(), snp_config(512), tmp));
+    CHECK(synth_digest(synthetic_ovmf(), snp_config(0), tmp).error().field == "vcpus");
+    CHECK(synth_digest(synthetic_ovmf(), snp_config(513), tmp).error().field == "vcpus");
+    CHECK(synth_digest(synthetic_ovmf(), snp_config(512), tmp));
   }
   SUBCASE("initrd that does not exist") {
     auto c = snp_config();
     c.kernel = tmp.str("k");
     c.initrd = tmp.str("no-such-initrd");
-    auto d = synth_digest(test::synth_ovmf(), c, tmp);
+    auto d = synth_digest(synthetic_ovmf(), c, tmp);
     REQUIRE_FALSE(d);
     CHECK(d.error().code == ErrorCode::kIo);
     CHECK(d.error().message.find("no-such-initrd") != std::string::npos);
@@ -248,11 +248,11 @@ TEST_CASE("impossible launch configurations are rejected") {
     auto c = snp_config();
     c.kernel = tmp.str("k");
     c.append = std::string(kDefaultCmdlineMax + 1, 'x');
-    auto d = synth_digest(test::synth_ovmf(), c, tmp);
+    auto d = synth_digest(synthetic_ovmf(), c, tmp);
     REQUIRE_FALSE(d);
     CHECK(d.error().field == "append");
     c.append = std::string(kDefaultCmdlineMax, 'x');
-    CHECK(synth_digest(test::synth_ovmf(), c, tmp));
+    CHECK(synth_digest(synthetic_ovmf(), c, tmp));
   }
   SUBCASE("the bzImage header states the command-line limit") {
     Bytes kernel(0x1000, 0);
@@ -264,43 +264,43 @@ TEST_CASE("impossible launch configurations are rejected") {
     auto c = snp_config();
     c.kernel = tmp.str("bz");
     c.append = std::string(101, 'x');
-    CHECK_FALSE(synth_digest(test::synth_ovmf(), c, tmp));
+    CHECK_FALSE(synth_digest(synthetic_ovmf(), c, tmp));
     c.append = std::string(100, 'x');
-    CHECK(synth_digest(test::synth_ovmf(), c, tmp));
+    CHECK(synth_digest(synthetic_ovmf(), c, tmp));
   }
   SUBCASE("kernel for firmware without a hashes table") {
-    test::SynthOvmfSpec s;
+    SyntheticOvmfSpec s;
     s.with_hash_table = false;
     for (Mode m : {Mode::kSnp, Mode::kSev, Mode::kSevEs, Mode::kCsv}) {
       auto c = snp_config();
       c.mode = m;
       c.kernel = tmp.str("k");
-      auto d = synth_digest(test::synth_ovmf(s), c, tmp);
+      auto d = synth_digest(synthetic_ovmf(s), c, tmp);
       REQUIRE_FALSE(d);
       CHECK(d.error().field == "kernel");
     }
   }
   SUBCASE("kernel for firmware without a kernel-hashes section (SNP)") {
-    test::SynthOvmfSpec s;
+    SyntheticOvmfSpec s;
     s.sections = {{0x800000, 0x2000, 1}};
     auto c = snp_config();
     c.kernel = tmp.str("k");
-    auto d = synth_digest(test::synth_ovmf(s), c, tmp);
+    auto d = synth_digest(synthetic_ovmf(s), c, tmp);
     REQUIRE_FALSE(d);
     CHECK(d.error().message.find("SNP_KERNEL_HASHES") != std::string::npos);
   }
   SUBCASE("initrd or append without kernel") {
     auto c = snp_config();
     c.append = "x";
-    CHECK(synth_digest(test::synth_ovmf(), c, tmp).error().code == ErrorCode::kUsage);
+    CHECK(synth_digest(synthetic_ovmf(), c, tmp).error().code == ErrorCode::kUsage);
   }
   SUBCASE("ovmf hash of the wrong size or mode") {
     auto c = snp_config();
     c.snp_ovmf_hash = Bytes(47, 0);
-    CHECK_FALSE(synth_digest(test::synth_ovmf(), c, tmp));
+    CHECK_FALSE(synth_digest(synthetic_ovmf(), c, tmp));
     c.snp_ovmf_hash = Bytes(48, 0);
     c.mode = Mode::kSev;
-    CHECK_FALSE(synth_digest(test::synth_ovmf(), c, tmp));
+    CHECK_FALSE(synth_digest(synthetic_ovmf(), c, tmp));
   }
 }
 
@@ -311,13 +311,13 @@ TEST_CASE("CSV digest is SM3 over firmware and hashes table, flagged as unconfir
   c.mode = Mode::kCsv;
   c.kernel = tmp.str("k");
   c.append = "console=ttyS0";
-  auto csv = synth_digest(test::synth_ovmf(), c, tmp);
+  auto csv = synth_digest(synthetic_ovmf(), c, tmp);
   REQUIRE(csv);
   CHECK(csv->digest.size() == 32);
   CHECK(csv->alg == crypto::DigestAlg::kSm3);
   REQUIRE_FALSE(csv->warnings.empty());
   // Same inputs as SEV, different hash: SM3(fw ‖ table) recomputed independently.
-  Bytes fw = test::synth_ovmf();
+  Bytes fw = synthetic_ovmf();
   Bytes table = build_hashes_table(crypto::digest(crypto::DigestAlg::kSha256, as_bytes(std::string_view("console=ttyS0\0", 14))),
                                    crypto::digest(crypto::DigestAlg::kSha256, {}),
                                    crypto::digest(crypto::DigestAlg::kSha256, as_bytes("kernel-bytes")));

@@ -1,10 +1,6 @@
 // cci-bench hash: cci-measure's model hashing throughput versus the single-core SHA-256
 // speed of this machine's OpenSSL. Goals (foundation issue): throughput >= 0.85 x
 // single-core speed x threads used, and peak RSS under 64 MiB whatever the model size.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,10 +13,9 @@
 #include "base/file_io.h"
 #include "base/unique_fd.h"
 #include "cli/progress.h"
+#include "bench_util.h"
 #include "commands.h"
 #include "crypto/digest.h"
-
-extern char** environ;
 
 namespace cci::tools::bench {
 namespace {
@@ -41,33 +36,6 @@ struct HashBenchOptions {
   double goal_ratio = 0.85;
   double goal_rss_mib = 64;
 };
-
-// Deterministic incompressible-looking content (xorshift64*).
-Status write_pattern_file(const std::string& path, std::uint64_t size, std::uint64_t seed) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot create " + path + ": " + errno_text(errno));
-  std::vector<std::uint64_t> buf(1 << 17);  // 1 MiB
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  std::uint64_t left = size;
-  while (left > 0) {
-    for (auto& w : buf) {
-      x ^= x >> 12;
-      x ^= x << 25;
-      x ^= x >> 27;
-      w = x * 0x2545F4914F6CDD1Dull;
-    }
-    size_t n = static_cast<size_t>(std::min<std::uint64_t>(left, buf.size() * 8));
-    const auto* p = reinterpret_cast<const std::uint8_t*>(buf.data());
-    size_t off = 0;
-    while (off < n) {
-      ssize_t w = ::write(fd.get(), p + off, n - off);
-      if (w < 0) return make_error(ErrorCode::kIo, "cannot write " + path + ": " + errno_text(errno));
-      off += static_cast<size_t>(w);
-    }
-    left -= n;
-  }
-  return {};
-}
 
 Status generate_model(const HashBenchOptions& o, const std::string& dir) {
   std::error_code ec;
@@ -98,47 +66,6 @@ double sha256_single_core() {
   } while (secs < 1.5);
   (void)h.finish();
   return double(bytes) / secs;
-}
-
-std::string find_measure_bin(const std::string& given) {
-  if (!given.empty()) return given;
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const auto& cand : {self / "../cci-measure/cci-measure", self / "cci-measure"}) {
-    if (fs::exists(cand, ec)) return fs::weakly_canonical(cand, ec).string();
-  }
-  return "cci-measure";
-}
-
-struct RunResult {
-  double seconds = 0;
-  double max_rss_mib = 0;
-};
-
-// Runs cci-measure and returns wall time and its peak RSS (from wait4's rusage).
-Result<RunResult> run_measure(const std::string& bin, const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(bin.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  auto t0 = Clock::now();
-  int rc = posix_spawnp(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return make_error(ErrorCode::kIo, "cannot start " + bin + ": " + errno_text(rc));
-  int status = 0;
-  struct rusage ru {};
-  if (::wait4(pid, &status, 0, &ru) != pid) return make_error(ErrorCode::kInternal, "wait4 failed");
-  RunResult r;
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.max_rss_mib = double(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return make_error(ErrorCode::kInternal, bin + " failed (status " + std::to_string(status) + ")");
-  }
-  return r;
 }
 
 int run_hash(const HashBenchOptions& o, const cli::Context& ctx) {
