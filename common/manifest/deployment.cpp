@@ -47,16 +47,16 @@ void step(const BuildOptions& o, const std::string& msg) {
 
 Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjects) {
   std::vector<std::string> ignores = default_git_ignores();
-  for (const auto& p : m.ignore) {
+  for (const auto& p : m.path.empty() ? std::vector<std::string>{} : m.ignore) {
     auto n = normalize_ignore_path(m.path, p);
     if (!n) return n.error();
     ignores.push_back(*n);
   }
-  Json j{{"name", model_name(m.path)}};
+  Json j{{"name", m.path.empty() ? std::string() : model_name(m.path)}};
   Bytes root;
   size_t resources = 0;
   if (m.bundle) {
-    step(o, "verifying model " + m.path + " against " + *m.bundle);
+    step(o, m.path.empty() ? "verifying model bundle " + *m.bundle : "verifying model " + m.path + " against " + *m.bundle);
     auto bundle = read_file(*m.bundle, oms::kMaxBundleBytes);
     if (!bundle) return bundle.error();
     auto key_pem = read_file(*m.key, 1 << 20);
@@ -65,6 +65,7 @@ Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjec
     if (!key) return key.error();
     VerifyModelOptions vo;
     vo.source = {m.path, ignores, false};
+    vo.signature_only = m.path.empty();
     vo.public_key = std::move(*key);
     vo.threads = o.threads;
     vo.on_bytes = o.on_bytes;
@@ -77,8 +78,10 @@ Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjec
       }
       return make_error(ErrorCode::kVerificationFailed, "the model does not verify against " + *m.bundle + ": " + why, "model");
     }
-    root = v->recomputed_root;
+    root = m.path.empty() ? v->statement.subject_sha256 : v->recomputed_root;
     resources = v->statement.resources.size();
+    if (m.path.empty()) j["name"] = v->statement.subject_name;
+    j["verified_against"] = m.path.empty() ? "bundle signature (files not read)" : "model directory";
     j["bundle_key_hint"] = oms::public_key_hint(std::string(as_chars(*key_pem)));
   } else {
     step(o, "hashing model " + m.path);

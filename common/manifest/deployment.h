@@ -36,9 +36,11 @@ inline constexpr size_t kMaxDeploymentYamlBytes = 1u << 20;
 // ---- input (cci.yaml) ----
 
 struct ModelInput {
-  std::string path;                  // model directory, hashed (files / sha256)
+  std::string path;                  // model directory, hashed (files / sha256); empty: bundle only
   std::vector<std::string> ignore;   // extra ignore paths, relative to the model
-  std::optional<std::string> bundle; // OMS bundle the directory must verify against
+  std::optional<std::string> bundle; // OMS bundle the directory must verify against (without a
+                                     // path: its signature and subject digest are checked and its
+                                     // root digest recorded)
   std::optional<std::string> key;    // its public key (required with bundle)
 };
 

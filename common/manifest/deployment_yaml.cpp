@@ -168,13 +168,14 @@ struct Reader {
   Result<ModelInput> model(const YAML::Node& n) {
     CCI_ASSIGN(m, StrictMap::open(n, "model", err));
     ModelInput out;
-    CCI_ASSIGN(path, m.required_string("path"));
-    out.path = resolve(base, path);
+    CCI_ASSIGN(path, m.string("path"));
+    out.path = path ? resolve(base, *path) : std::string();
     CCI_ASSIGN(ignore, m.string_list("ignore"));
     out.ignore = ignore;
     CCI_ASSIGN(bundle, m.string("bundle"));
     CCI_ASSIGN(key, m.string("key"));
     if (bundle.has_value() != key.has_value()) return err.at(m.yaml(), "model", "bundle and key go together");
+    if (!path && !bundle) return err.at(m.yaml(), "model", "give path (the model directory), bundle + key, or both");
     out.bundle = resolve(base, bundle);
     out.key = resolve(base, key);
     CCI_TRY(m.finish());

@@ -51,6 +51,8 @@ const char* file_finding_name(FileFinding::Kind k);  // "mismatch" | "missing" |
 struct VerifyModelOptions {
   ModelSource source;  // ignore: extra paths to ignore besides the bundle's own list
   bool ignore_unsigned_files = false;
+  // Check the bundle alone (signature, statement, subject digest) without reading the model.
+  bool signature_only = false;
   // Exactly one of these is used, according to the bundle's verification material.
   std::optional<crypto::PublicKey> public_key;
   std::vector<crypto::Certificate> trust_anchors;

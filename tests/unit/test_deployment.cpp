@@ -176,3 +176,32 @@ TEST_CASE("manifests/examples/tiny-demo.statement.json is what examples/cci.yaml
   auto committed = test::slurp(std::string(CCI_SOURCE_DIR) + "/manifests/examples/tiny-demo.statement.json");
   CHECK(b->statement == std::string(as_chars(committed)));
 }
+
+TEST_CASE("the model can be given as its OMS bundle, with or without the directory") {
+  auto oms = test::require_vectors("measure/oms");
+  const std::string dir = (oms / "v1.1.0-elliptic-key").string();
+  const std::string key = (oms / "keys/signing-key-pub.pem").string();
+  const std::string root = "92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4";
+  BuildOptions o;
+  for (bool with_path : {false, true}) {
+    CAPTURE(with_path);
+    std::string yaml = "version: 1\nname: t\nmodel:\n" + (with_path ? "  path: " + dir + "\n  ignore: [ignore-me]\n" : std::string()) +
+                       "  bundle: " + dir + "/model.sig\n  key: " + key + "\n";
+    auto in = parse(yaml);
+    REQUIRE_MESSAGE(in, (in ? "" : in.error().message));
+    auto b = build_deployment(*in, o);
+    REQUIRE_MESSAGE(b, (b ? "" : b.error().message));
+    CHECK(b->predicate["model"]["root_digest"]["sha256"] == root);
+    CHECK(b->predicate["model"]["name"] == "v1.1.0-elliptic-key");
+  }
+  // A bundle that does not verify with the key stops the build.
+  test::TempDir tmp;
+  auto other = crypto::generate_key(crypto::KeyType::kEcP384);
+  test::write_text(tmp.path() / "other.pub", other->public_key().pem());
+  auto in = parse("version: 1\nname: t\nmodel:\n  bundle: " + dir + "/model.sig\n  key: " + tmp.str("other.pub") + "\n");
+  REQUIRE(in);
+  auto b = build_deployment(*in, o);
+  REQUIRE_FALSE(b);
+  CHECK(b.error().code == ErrorCode::kVerificationFailed);
+  CHECK(error_of("version: 1\nname: t\nmodel:\n  ignore: [x]\n").find("give path") != std::string::npos);
+}
