@@ -1,0 +1,131 @@
+// SEV-SNP report parsing against the genuine vectors of shared vectors/snp (manifest.json).
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "snp/report.h"
+#include "support/vectors.h"
+
+using namespace cci;
+using namespace cci::snp;
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json snp_manifest() {
+  auto dir = test::require_vectors("snp");
+  return nlohmann::json::parse(as_chars(test::slurp(dir / "manifest.json")));
+}
+
+Report load(const std::string& rel) {
+  auto dir = test::require_vectors("snp");
+  auto in = extract_report(test::slurp(dir / rel));
+  REQUIRE_MESSAGE(in, (in ? "" : in.error().message));
+  auto r = parse_report(in->report);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("every report of the vector manifest parses in its format") {
+  auto m = snp_manifest();
+  auto dir = test::require_vectors("snp");
+  int n = 0;
+  for (const auto& v : m["vectors"]) {
+    std::string id = v["id"];
+    CAPTURE(id);
+    auto in = extract_report(test::slurp(dir / v["report"].get<std::string>()));
+    REQUIRE_MESSAGE(in, (in ? "" : in.error().message));
+    const std::string fmt = v["format"];
+    if (v["offset"].get<int>() == 0x20) {
+      CHECK(in->format == InputFormat::kAzureHcl);
+    } else {
+      CHECK(std::string(input_format_name(in->format)) == (fmt == "hex" ? "hex" : "raw"));
+    }
+    auto r = parse_report(in->report);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    if (v.contains("version")) CHECK(r->version == v["version"].get<std::uint32_t>());
+    ++n;
+  }
+  CHECK(n >= 10);
+}
+
+TEST_CASE("decoded fields match the README") {
+  auto gsg = load("milan/gsg_milan_v2_report.bin");
+  CHECK(gsg.version == 2);
+  CHECK(gsg.policy == 0xb0000);
+  CHECK(gsg.debug_allowed());
+  CHECK(gsg.current_major == 1);
+  CHECK(gsg.current_minor == 49);
+  CHECK(gsg.current_build == 3);
+  CHECK(to_hex(gsg.measurement) ==
+        "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01");
+  CHECK(tcb_text(decode_tcb(gsg.reported_tcb, Product::kMilan)) == "bl=2 tee=0 snp=5 ucode=68");
+  CHECK_FALSE(gsg.cpuid_family);
+
+  auto tav = load("milan/tav_milan_v3_report.bin");
+  REQUIRE(tav.cpuid_family);
+  CHECK(product_from_cpuid(*tav.cpuid_family, *tav.cpuid_model) == Product::kMilan);
+  CHECK(tcb_text(decode_tcb(tav.reported_tcb, Product::kMilan)) == "bl=4 tee=0 snp=24 ucode=219");
+  CHECK(tav.platform_info == 0x25);
+
+  auto turin = load("turin/tav_turin_v5_report.bin");
+  CHECK(turin.version == 5);
+  CHECK(product_from_cpuid(*turin.cpuid_family, *turin.cpuid_model) == Product::kTurin);
+  CHECK(turin.reported_tcb == 0x5100000004010101ULL);
+  CHECK(tcb_text(decode_tcb(turin.reported_tcb, Product::kTurin)) == "fmc=1 bl=1 tee=1 snp=4 ucode=81");
+  CHECK(turin.launch_mit_vector == 0x3fu);
+  CHECK(to_hex(ByteView(turin.chip_id).first(8)) == "59790fb1c39f35c1");
+
+  auto zen4c = load("genoa/lunal_genoa_v5_report.bin");
+  CHECK(product_from_cpuid(*zen4c.cpuid_family, *zen4c.cpuid_model) == Product::kGenoa);  // model 0xA0
+
+  auto vlek = load("vlek/trustee_milan_v3_vlek_report.bin");
+  CHECK(vlek.signing_key() == SigningKey::kVlek);
+  CHECK(vlek.vmpl == 1);
+}
+
+TEST_CASE("Azure HCL reports unwrap with their runtime claims") {
+  auto dir = test::require_vectors("snp");
+  auto in = extract_report(test::slurp(dir / "azure_hcl/trustee_az_milan_v2_hcl_report.bin"));
+  REQUIRE(in);
+  CHECK(in->format == InputFormat::kAzureHcl);
+  CHECK(std::string(as_chars(in->azure_runtime_claims)).find("HCLAkPub") != std::string::npos);
+  CHECK(parse_report(in->report));
+}
+
+TEST_CASE("structural errors name the field") {
+  auto base = load("milan/tav_milan_v3_report.bin").raw;
+  auto err = [&](size_t off, std::uint8_t x) {
+    Bytes b = base;
+    b[off] ^= x;
+    auto r = parse_report(b);
+    REQUIRE_FALSE(r);
+    return r.error().field;
+  };
+  CHECK(err(0x000, 0x0f) == "VERSION");         // version 3 -> 12
+  CHECK(err(0x034, 0x02) == "SIGNATURE_ALGO");
+  CHECK(err(0x00A, 0x02) == "POLICY");          // bit 17 cleared
+  CHECK(err(0x04C, 0x01) == "reserved (0x04C)");
+  CHECK(err(0x2D0, 0x01) == "signature R upper bytes");
+  CHECK(err(0x330, 0x01) == "signature reserved (0x330)");
+  CHECK(err(0x1F8, 0x01).find("mitigation") != std::string::npos);  // v3 has no mitigation vectors
+  CHECK(err(0x048, 0x08) == "SIGNER_INFO");     // SIGNING_KEY 2: reserved
+  CHECK_FALSE(parse_report(ByteView(base).first(kReportSize - 1)));
+  Bytes longer = base;
+  longer.push_back(0);
+  CHECK(parse_report(longer).error().message.find("oversized") != std::string::npos);
+  ParseOptions only_v2;
+  only_v2.max_version = 2;
+  CHECK(parse_report(base, only_v2).error().field == "VERSION");
+}
+
+TEST_CASE("product names and CPUID mapping") {
+  CHECK(product_from_name("Milan-B0") == Product::kMilan);
+  CHECK(product_from_name("genoa") == Product::kGenoa);
+  CHECK_FALSE(product_from_name("Milano"));
+  CHECK_FALSE(product_from_cpuid(0x19, 0x50));
+  CHECK(product_from_cpuid(0x1A, 0x02) == Product::kTurin);
+}
