@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -41,6 +42,9 @@ CCI_OSSL_DELETER(X509_STORE, X509_STORE_free);
 CCI_OSSL_DELETER(X509_STORE_CTX, X509_STORE_CTX_free);
 CCI_OSSL_DELETER(ASN1_TIME, ASN1_TIME_free);
 CCI_OSSL_DELETER(EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free);
+CCI_OSSL_DELETER(ASN1_OBJECT, ASN1_OBJECT_free);
+CCI_OSSL_DELETER(RSA_PSS_PARAMS, RSA_PSS_PARAMS_free);
+CCI_OSSL_DELETER(X509_ALGOR, X509_ALGOR_free);
 #undef CCI_OSSL_DELETER
 
 template <>

@@ -1,6 +1,8 @@
 #include "crypto/x509.h"
 
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 namespace cci::crypto {
 namespace {
@@ -68,6 +70,100 @@ std::optional<bool> Certificate::has_extended_key_usage(int nid) const {
     if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku.get(), i)) == nid) return true;
   }
   return false;
+}
+
+Certificate Certificate::clone() const {
+  X509_up_ref(cert_.get());
+  return Certificate(UniquePtr<X509>(cert_.get()));
+}
+
+std::string Certificate::subject_common_name() const {
+  X509_NAME* name = X509_get_subject_name(cert_.get());
+  int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (idx < 0) return {};
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0) return {};
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+Result<std::optional<Bytes>> Certificate::extension_value(const std::string& oid) const {
+  clear_ossl_errors();
+  UniquePtr<ASN1_OBJECT> obj(OBJ_txt2obj(oid.c_str(), 1));
+  if (!obj) return make_error(ErrorCode::kInternal, "bad OID " + oid);
+  int idx = X509_get_ext_by_OBJ(cert_.get(), obj.get(), -1);
+  if (idx < 0) return std::optional<Bytes>();
+  if (X509_get_ext_by_OBJ(cert_.get(), obj.get(), idx) >= 0) {
+    return make_error(ErrorCode::kMalformed, "certificate carries extension " + oid + " more than once", oid);
+  }
+  const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(X509_get_ext(cert_.get(), idx));
+  const unsigned char* d = ASN1_STRING_get0_data(v);
+  return std::optional<Bytes>(Bytes(d, d + ASN1_STRING_length(v)));
+}
+
+Result<Bytes> Certificate::signature_algorithm_der() const {
+  const X509_ALGOR* outer = nullptr;
+  X509_get0_signature(nullptr, &outer, cert_.get());
+  const X509_ALGOR* inner = X509_get0_tbs_sigalg(cert_.get());
+  if (!outer || !inner) return make_error(ErrorCode::kMalformed, "certificate has no signature algorithm");
+  Bytes a = to_der(i2d_X509_ALGOR, outer);
+  Bytes b = to_der(i2d_X509_ALGOR, inner);
+  if (a.empty() || b.empty()) return make_error(ErrorCode::kMalformed, "cannot encode the signature algorithm");
+  if (a != b) return make_error(ErrorCode::kMalformed, "the certificate's two signature algorithm fields differ");
+  return a;
+}
+
+namespace {
+std::string algor_digest_name(const X509_ALGOR* a) {
+  if (a == nullptr) return "SHA1";  // RFC 4055 default
+  const ASN1_OBJECT* obj = nullptr;
+  X509_ALGOR_get0(&obj, nullptr, nullptr, a);
+  const char* sn = OBJ_nid2sn(OBJ_obj2nid(obj));
+  return sn ? sn : "unknown";
+}
+}  // namespace
+
+Result<Certificate::PssParams> Certificate::rsa_pss_params() const {
+  clear_ossl_errors();
+  auto der = signature_algorithm_der();
+  if (!der) return der.error();
+  const X509_ALGOR* alg = nullptr;
+  X509_get0_signature(nullptr, &alg, cert_.get());
+  const ASN1_OBJECT* obj = nullptr;
+  int ptype = 0;
+  const void* pval = nullptr;
+  X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+  if (OBJ_obj2nid(obj) != NID_rsassaPss) return make_error(ErrorCode::kMalformed, "certificate is not signed with RSASSA-PSS");
+  if (ptype != V_ASN1_SEQUENCE) return make_error(ErrorCode::kMalformed, "RSASSA-PSS parameters are missing");
+  UniquePtr<RSA_PSS_PARAMS> pss(static_cast<RSA_PSS_PARAMS*>(
+      ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter)));
+  if (!pss) return make_error(ErrorCode::kMalformed, "RSASSA-PSS parameters cannot be decoded");
+  PssParams out;
+  out.digest = algor_digest_name(pss->hashAlgorithm);
+  out.mgf1_digest = "SHA1";
+  if (pss->maskGenAlgorithm) {
+    const ASN1_OBJECT* mgf = nullptr;
+    X509_ALGOR_get0(&mgf, nullptr, nullptr, pss->maskGenAlgorithm);
+    if (OBJ_obj2nid(mgf) != NID_mgf1) return make_error(ErrorCode::kMalformed, "RSASSA-PSS mask generation is not MGF1");
+    UniquePtr<X509_ALGOR> mh(static_cast<X509_ALGOR*>(
+        ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR), pss->maskGenAlgorithm->parameter)));
+    if (!mh) return make_error(ErrorCode::kMalformed, "MGF1 parameters cannot be decoded");
+    out.mgf1_digest = algor_digest_name(mh.get());
+  }
+  if (pss->saltLength) out.salt_length = ASN1_INTEGER_get(pss->saltLength);
+  if (pss->trailerField) out.trailer_field = ASN1_INTEGER_get(pss->trailerField);
+  return out;
+}
+
+bool Certificate::signed_by(const Certificate& issuer) const {
+  clear_ossl_errors();
+  UniquePtr<EVP_PKEY> key(X509_get_pubkey(issuer.get()));
+  bool ok = key && X509_verify(cert_.get(), key.get()) == 1;
+  clear_ossl_errors();
+  return ok;
 }
 
 Result<std::vector<Certificate>> parse_pem_bundle(ByteView pem) {

@@ -22,6 +22,8 @@ class Certificate {
   static Result<Certificate> from_pem(ByteView pem);
 
   X509* get() const { return cert_.get(); }
+  // Another handle on the same (immutable) certificate.
+  Certificate clone() const;
   std::string subject() const;  // one-line RFC 2253 form
   std::string issuer() const;
   std::time_t not_before() const;
@@ -33,6 +35,24 @@ class Certificate {
   std::optional<std::uint32_t> key_usage() const;
   // True if the extendedKeyUsage extension is present and lists `nid`; nullopt when absent.
   std::optional<bool> has_extended_key_usage(int nid) const;
+  // The subject's commonName (first one); empty when absent.
+  std::string subject_common_name() const;
+  // The raw extnValue bytes of the extension with dotted OID `oid` (nullopt when absent;
+  // kMalformed when the certificate carries it more than once).
+  Result<std::optional<Bytes>> extension_value(const std::string& oid) const;
+  // DER of the outer signatureAlgorithm; kMalformed if the TBS copy differs from it.
+  Result<Bytes> signature_algorithm_der() const;
+  // RSASSA-PSS parameters of the signature (RFC 4055); kMalformed when the certificate is
+  // not signed with RSASSA-PSS or the parameters cannot be decoded. Defaults are filled in.
+  struct PssParams {
+    std::string digest;       // "SHA384", ...
+    std::string mgf1_digest;
+    long salt_length = 20;
+    long trailer_field = 1;
+  };
+  Result<PssParams> rsa_pss_params() const;
+  // Whether `issuer`'s public key verifies this certificate's signature.
+  bool signed_by(const Certificate& issuer) const;
 
  private:
   explicit Certificate(UniquePtr<X509> c) : cert_(std::move(c)) {}

@@ -1,0 +1,37 @@
+// One line of "the checks performed": every verifier returns all of them, in order.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cci::verify {
+
+enum class Outcome { kPass, kFail, kSkip };
+const char* outcome_name(Outcome o);  // "pass" | "fail" | "skip"
+
+struct Check {
+  std::string id;      // stable identifier, e.g. "snp.report_signature"
+  Outcome outcome = Outcome::kSkip;
+  std::string detail;  // what was compared, or why it failed / was skipped
+};
+
+class CheckList {
+ public:
+  bool add(std::string id, bool passed, std::string detail) {
+    checks_.push_back({std::move(id), passed ? Outcome::kPass : Outcome::kFail, std::move(detail)});
+    return passed;
+  }
+  void skip(std::string id, std::string why) { checks_.push_back({std::move(id), Outcome::kSkip, std::move(why)}); }
+  bool all_passed() const {
+    for (const auto& c : checks_) {
+      if (c.outcome == Outcome::kFail) return false;
+    }
+    return !checks_.empty();
+  }
+  const std::vector<Check>& items() const { return checks_; }
+
+ private:
+  std::vector<Check> checks_;
+};
+
+}  // namespace cci::verify

@@ -1,0 +1,224 @@
+#include "verify/snp_verify.h"
+
+#include <algorithm>
+
+#include "base/hex.h"
+#include "crypto/digest.h"
+#include "crypto/keys.h"
+#include "crypto/random.h"
+
+namespace cci::verify {
+namespace {
+
+using snp::Product;
+
+const char* kArkMilan = "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd";
+const char* kArkGenoa = "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1";
+const char* kArkTurin = "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a";
+
+// AMD signs ARK, ASK/ASVK and VEK certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48.
+bool pss_ok(const crypto::Certificate& c, std::string& why) {
+  auto p = c.rsa_pss_params();
+  if (!p) {
+    why = p.error().message;
+    return false;
+  }
+  if (p->digest != "SHA384" || p->mgf1_digest != "SHA384" || p->salt_length != 48 || p->trailer_field != 1) {
+    why = "RSASSA-PSS parameters " + p->digest + "/MGF1-" + p->mgf1_digest + "/salt " + std::to_string(p->salt_length) +
+          " are not SHA384/MGF1-SHA384/salt 48";
+    return false;
+  }
+  return true;
+}
+
+// Checks that `cert` is signed by `issuer` with AMD's PSS parameters and names it as issuer.
+bool check_signed(CheckList& out, const std::string& id, const crypto::Certificate& cert, const crypto::Certificate& issuer,
+                  const std::string& what) {
+  std::string why;
+  if (!pss_ok(cert, why)) return out.add(id, false, what + ": " + why);
+  if (cert.issuer() != issuer.subject()) {
+    return out.add(id, false, what + ": issuer " + cert.issuer() + " is not " + issuer.subject());
+  }
+  if (!cert.signed_by(issuer)) return out.add(id, false, what + ": signature does not verify with " + issuer.subject_common_name());
+  return out.add(id, true, what + " signed by " + issuer.subject_common_name() + " (RSASSA-PSS SHA-384, salt 48)");
+}
+
+bool check_product(SnpVerification& v, const SnpEvidence& ev) {
+  const snp::Report& r = *v.report;
+  if (r.cpuid_family) {
+    auto p = snp::product_from_cpuid(*r.cpuid_family, *r.cpuid_model);
+    char cpuid[48];
+    std::snprintf(cpuid, sizeof cpuid, "family 0x%02x model 0x%02x", *r.cpuid_family, *r.cpuid_model);
+    if (!p) return v.checks.add("snp.product", false, std::string("signed CPUID ") + cpuid + " is no known SNP product line");
+    if (ev.product && *ev.product != *p) {
+      return v.checks.add("snp.product", false,
+                          std::string("signed CPUID says ") + snp::product_name(*p) + ", --product says " + snp::product_name(*ev.product));
+    }
+    v.product = p;
+    return v.checks.add("snp.product", true, std::string(snp::product_name(*p)) + " from the signed CPUID (" + cpuid + ")");
+  }
+  if (!ev.product) {
+    return v.checks.add("snp.product", false,
+                        "a version 2 report carries no CPUID: give the product (Milan, Genoa, Turin); it is never taken "
+                        "from the attester's certificates");
+  }
+  v.product = ev.product;
+  return v.checks.add("snp.product", true, std::string(snp::product_name(*ev.product)) + " as given (version 2 report)");
+}
+
+const crypto::Certificate* find_pinned_ark(const std::vector<crypto::Certificate>& ca, Product p) {
+  Bytes want = pinned_ark_fingerprint(p);
+  for (const auto& c : ca) {
+    if (crypto::ct_equal(c.fingerprint_sha256(), want)) return &c;
+  }
+  return nullptr;
+}
+
+const crypto::Certificate* find_by_cn(const std::vector<crypto::Certificate>& ca, const std::string& cn) {
+  for (const auto& c : ca) {
+    if (c.subject_common_name() == cn) return &c;
+  }
+  return nullptr;
+}
+
+// VCEK or VLEK, from SIGNER_INFO.SIGNING_KEY; the leaf certificate must be of that kind.
+bool check_leaf_kind(SnpVerification& v, const crypto::Certificate& vek, bool& is_vlek) {
+  const auto sk = v.report->signing_key();
+  if (sk == snp::SigningKey::kNone) return v.checks.add("snp.signing_key", false, "SIGNING_KEY is 7: the report is not signed");
+  is_vlek = sk == snp::SigningKey::kVlek;
+  const std::string want = is_vlek ? "SEV-VLEK" : "SEV-VCEK";
+  const std::string cn = vek.subject_common_name();
+  return v.checks.add("snp.signing_key", cn == want,
+                      "SIGNING_KEY says " + std::string(is_vlek ? "VLEK" : "VCEK") + ", leaf certificate CN is " + cn);
+}
+
+bool check_chain(SnpVerification& v, const SnpEvidence& ev, const crypto::Certificate& vek, bool is_vlek) {
+  const Product p = *v.product;
+  const crypto::Certificate* ark = find_pinned_ark(ev.ca, p);
+  if (!ark) {
+    return v.checks.add("snp.ark_pinned", false,
+                        std::string("none of the given certificates is ARK-") + snp::product_name(p) + " (pinned SHA-256 " +
+                            to_hex(pinned_ark_fingerprint(p)) + "); a supplied ARK that is not the pinned one is never trusted");
+  }
+  v.checks.add("snp.ark_pinned", true, "ARK-" + std::string(snp::product_name(p)) + " matches the fingerprint built into cci");
+  if (!check_signed(v.checks, "snp.ark_self_signature", *ark, *ark, "ARK")) return false;
+  const std::string ica_cn = (is_vlek ? "SEV-VLEK-" : "SEV-") + std::string(snp::product_name(p));
+  const crypto::Certificate* ica = find_by_cn(ev.ca, ica_cn);
+  if (!ica) return v.checks.add("snp.intermediate", false, "no " + ica_cn + " certificate among the given certificates");
+  if (!check_signed(v.checks, "snp.intermediate", *ica, *ark, is_vlek ? "ASVK " + ica_cn : "ASK " + ica_cn)) return false;
+  if (!check_signed(v.checks, "snp.vek_signature", vek, *ica, is_vlek ? "VLEK" : "VCEK")) return false;
+  std::vector<crypto::Certificate> inter;
+  inter.push_back(ica->clone());
+  std::vector<crypto::Certificate> roots;
+  roots.push_back(ark->clone());
+  auto st = crypto::verify_chain(vek, inter, roots, ev.at);
+  return v.checks.add("snp.chain_validity", static_cast<bool>(st),
+                      st ? "ARK, " + ica_cn + " and leaf valid at " + std::to_string(ev.at) + " (Unix time)" : st.error().message);
+}
+
+bool check_report_signature(SnpVerification& v, const crypto::Certificate& vek) {
+  auto key = vek.public_key();
+  if (!key || key->type() != crypto::KeyType::kEcP384) {
+    return v.checks.add("snp.report_signature", false, "the leaf key is not ECDSA P-384");
+  }
+  auto der = crypto::ecdsa_le_rs_to_der(ByteView(v.report->sig_r).first(48), ByteView(v.report->sig_s).first(48));
+  if (!der) return v.checks.add("snp.report_signature", false, "signature R/S: " + der.error().message);
+  crypto::SignOptions o;
+  o.digest = crypto::DigestAlg::kSha384;
+  auto ok = crypto::verify(*key, v.report->signed_bytes(), *der, o);
+  return v.checks.add("snp.report_signature", static_cast<bool>(ok),
+                      ok ? "ECDSA P-384/SHA-384 over bytes 0x000-0x29F verifies with the leaf key"
+                         : "ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F does not verify with the leaf key");
+}
+
+bool check_tcb(SnpVerification& v, const snp::VekExtensions& x) {
+  const snp::Tcb t = snp::decode_tcb(v.report->reported_tcb, *v.product);
+  std::string diff;
+  auto cmp = [&diff](const char* name, std::optional<std::uint8_t> cert, std::uint8_t rep) {
+    if (!cert) diff += std::string(diff.empty() ? "" : ", ") + name + " missing in the certificate";
+    else if (*cert != rep) diff += std::string(diff.empty() ? "" : ", ") + name + " " + std::to_string(*cert) + " != reported " + std::to_string(rep);
+  };
+  cmp("blSPL", x.bl, t.bootloader);
+  cmp("teeSPL", x.tee, t.tee);
+  cmp("snpSPL", x.snp, t.snp);
+  cmp("ucodeSPL", x.ucode, t.microcode);
+  if (t.fmc) cmp("fmcSPL", x.fmc, *t.fmc);
+  else if (x.fmc) diff += std::string(diff.empty() ? "" : ", ") + "fmcSPL present on a non-Turin certificate";
+  return v.checks.add("snp.vek_tcb", diff.empty(),
+                      diff.empty() ? "certificate TCB equals REPORTED_TCB (" + snp::tcb_text(t) + ")" : diff);
+}
+
+bool check_product_name(SnpVerification& v, const snp::VekExtensions& x) {
+  auto p = snp::product_from_name(x.product_name);
+  return v.checks.add("snp.vek_product", p && *p == *v.product,
+                      "certificate productName \"" + x.product_name + "\", product " + snp::product_name(*v.product));
+}
+
+bool check_hwid(SnpVerification& v, const snp::VekExtensions& x, bool is_vlek) {
+  const snp::Report& r = *v.report;
+  if (is_vlek) {
+    return v.checks.add("snp.vek_hwid", !x.hw_id, x.hw_id ? "a VLEK must not carry a hardware ID"
+                                                          : "VLEK (no chip binding; cspID " + x.csp_id.value_or("absent") + ")");
+  }
+  if (r.chip_id_masked()) return v.checks.add("snp.vek_hwid", false, "CHIP_ID is masked (all zero): the VCEK cannot be bound to the chip");
+  if (!x.hw_id) return v.checks.add("snp.vek_hwid", false, "the VCEK has no hwID extension");
+  const size_t n = *v.product == Product::kTurin ? 8 : 64;
+  bool rest_zero = std::all_of(r.chip_id.begin() + static_cast<std::ptrdiff_t>(n), r.chip_id.end(), [](std::uint8_t b) { return b == 0; });
+  bool ok = x.hw_id->size() == n && crypto::ct_equal(*x.hw_id, ByteView(r.chip_id).first(n)) && rest_zero;
+  return v.checks.add("snp.vek_hwid", ok, ok ? "hwID equals CHIP_ID (" + std::to_string(n) + " bytes)" : "hwID does not equal CHIP_ID");
+}
+
+bool check_azure_claims(SnpVerification& v, const snp::ReportInput& in) {
+  if (in.format != snp::InputFormat::kAzureHcl) return true;
+  Bytes want = crypto::digest(crypto::DigestAlg::kSha256, in.azure_runtime_claims);
+  want.resize(64, 0);
+  bool ok = crypto::ct_equal(want, v.report->report_data);
+  return v.checks.add("azure.runtime_claims", ok,
+                      ok ? "REPORT_DATA = SHA-256(runtime claims) || zeros" : "REPORT_DATA does not bind the HCL runtime claims");
+}
+
+}  // namespace
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kPass: return "pass";
+    case Outcome::kFail: return "fail";
+    case Outcome::kSkip: return "skip";
+  }
+  return "?";
+}
+
+Bytes pinned_ark_fingerprint(Product p) {
+  const char* hex = p == Product::kMilan ? kArkMilan : p == Product::kGenoa ? kArkGenoa : kArkTurin;
+  return *from_hex(hex, "pinned ARK", 32);
+}
+
+SnpVerification verify_snp(const SnpEvidence& ev) {
+  SnpVerification v;
+  auto rep = snp::parse_report(ev.input.report, ev.parse);
+  if (!v.checks.add("snp.report_structure", static_cast<bool>(rep),
+                    rep ? "1184 bytes, version " + std::to_string(rep->version) + ", reserved fields zero" : rep.error().message)) {
+    return v;
+  }
+  v.report = std::move(*rep);
+  if (!check_product(v, ev)) return v;
+  if (!ev.vek) {
+    v.checks.add("snp.vek", false, "no VCEK/VLEK certificate given");
+    return v;
+  }
+  bool is_vlek = false;
+  if (!check_leaf_kind(v, *ev.vek, is_vlek)) return v;
+  if (!check_chain(v, ev, *ev.vek, is_vlek)) return v;
+  check_report_signature(v, *ev.vek);
+  auto ext = snp::parse_vek_extensions([&](const std::string& oid) { return ev.vek->extension_value(oid); });
+  if (!v.checks.add("snp.vek_extensions", static_cast<bool>(ext), ext ? "AMD extensions decoded" : ext.error().message)) return v;
+  v.vek = *ext;
+  check_product_name(v, *ext);
+  check_tcb(v, *ext);
+  check_hwid(v, *ext, is_vlek);
+  check_azure_claims(v, ev.input);
+  v.passed = v.checks.all_passed();
+  return v;
+}
+
+}  // namespace cci::verify

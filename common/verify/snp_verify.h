@@ -1,0 +1,47 @@
+// "Did AMD hardware sign this?" for SEV-SNP reports (shared specs/snp.md §5, §6.1):
+//   product from the signed CPUID bytes (v3+) or given by the caller (v2) — never from the
+//   attester's certificates; the ARK among the caller's certificates must be the one pinned
+//   in this binary for that product; ARK self-signature, ASK/ASVK by ARK, VCEK/VLEK by
+//   ASK/ASVK, each RSASSA-PSS with SHA-384 / MGF1-SHA-384 / salt 48; validity at `at`;
+//   the leaf kind matches SIGNER_INFO.SIGNING_KEY; ECDSA P-384 over report[0, 0x2A0) with
+//   little-endian R/S; every TCB extension equals REPORTED_TCB in the product's layout;
+//   hwID equals CHIP_ID (Turin: 8 bytes, rest zero); an Azure HCL report's REPORT_DATA
+//   binds its runtime claims. Policy (debug, TCB minimums, measurement…) is not decided here.
+#pragma once
+
+#include <ctime>
+#include <optional>
+#include <vector>
+
+#include "crypto/x509.h"
+#include "snp/report.h"
+#include "snp/vek.h"
+#include "verify/check.h"
+
+namespace cci::verify {
+
+// SHA-256 of the DER of AMD's root keys (ARK-Milan, ARK-Genoa, ARK-Turin).
+Bytes pinned_ark_fingerprint(snp::Product p);
+
+struct SnpEvidence {
+  snp::ReportInput input;                     // from snp::extract_report
+  std::optional<crypto::Certificate> vek;     // VCEK or VLEK
+  std::vector<crypto::Certificate> ca;        // candidate ARK / ASK / ASVK certificates
+  std::optional<snp::Product> product;        // required for v2 reports
+  std::time_t at = 0;                         // verification time
+  snp::ParseOptions parse;
+};
+
+struct SnpVerification {
+  bool passed = false;
+  CheckList checks;
+  std::optional<snp::Report> report;
+  std::optional<snp::Product> product;
+  std::optional<snp::VekExtensions> vek;
+};
+
+// Always returns a verdict with the checks made; stops at the first failure that makes
+// later checks meaningless (e.g. a report that does not parse).
+SnpVerification verify_snp(const SnpEvidence& ev);
+
+}  // namespace cci::verify
