@@ -8,7 +8,7 @@ CCI_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev openssl
   libcli11-dev nlohmann-json3-dev doctest-dev libyaml-cpp-dev
-  cryptsetup-bin
+  cryptsetup-bin jq
   softhsm2 libengine-pkcs11-openssl opensc
   clang-14 libclang-rt-14-dev
 )

@@ -24,7 +24,7 @@ Result<crypto::PrivateKey> load_signing_key(const std::string& spec, const std::
                                             const std::string& pkcs11_module);
 
 Result<crypto::PublicKey> load_public_key_file(const std::string& path);
-// All certificates of the given PEM files, in order.
+// All certificates of the given files (PEM bundles or single DER certificates), in order.
 Result<std::vector<crypto::Certificate>> load_certificates(const std::vector<std::string>& paths);
 
 // An unsigned integer in decimal or with a 0x / 0o / 0b prefix (Python's int(s, 0)), at most

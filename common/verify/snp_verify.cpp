@@ -1,6 +1,8 @@
 #include "verify/snp_verify.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 
 #include "base/hex.h"
 #include "crypto/digest.h"
@@ -15,6 +17,14 @@ using snp::Product;
 const char* kArkMilan = "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd";
 const char* kArkGenoa = "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1";
 const char* kArkTurin = "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a";
+
+std::string utc_text(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 // AMD signs ARK, ASK/ASVK and VEK certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48.
 bool pss_ok(const crypto::Certificate& c, std::string& why) {
@@ -113,7 +123,7 @@ bool check_chain(SnpVerification& v, const SnpEvidence& ev, const crypto::Certif
   roots.push_back(ark->clone());
   auto st = crypto::verify_chain(vek, inter, roots, ev.at);
   return v.checks.add("snp.chain_validity", static_cast<bool>(st),
-                      st ? "ARK, " + ica_cn + " and leaf valid at " + std::to_string(ev.at) + " (Unix time)" : st.error().message);
+                      st ? "ARK, " + ica_cn + " and leaf valid at " + utc_text(ev.at) : st.error().message);
 }
 
 bool check_report_signature(SnpVerification& v, const crypto::Certificate& vek) {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# cci-verify report / show through the command line: every vector of vectors/snp/manifest.json
+# gives its expected exit code at its verify_at time (table-driven from the manifest), and the
+# output names what failed.
+source "$(dirname "$0")/lib.sh"
+SNP="$CCI_TEST_VECTORS_DIR/snp"
+if [ ! -f "$SNP/manifest.json" ]; then echo "skipped: vectors not found ($SNP)"; exit 77; fi
+
+n=$(jq '.vectors | length' "$SNP/manifest.json")
+check "manifest lists vectors" -- test "$n" -ge 17
+for i in $(seq 0 $((n - 1))); do
+  row() { jq -r ".vectors[$i].$1 // empty" "$SNP/manifest.json"; }
+  id=$(row id); want=$(row expect); at=$(row verify_at); at=${at:-2026-06-01T00:00:00Z}
+  args=(report "$SNP/$(row report)" --vek "$SNP/$(row vek)" --at "$at")
+  for ca in $(jq -r ".vectors[$i].ca[]" "$SNP/manifest.json"); do args+=(--cert-chain "$SNP/$ca"); done
+  [ "$(row version)" = 2 ] && args+=(--product "$(row product)")
+  if [ "$want" = accept ]; then rc=0; else rc=1; fi
+  expect "$rc" "$id ($want)" -- "$VERIFY" "${args[@]}"
+done
+
+# JSON document: every check and the decoded report.
+expect 0 "json verdict" -- "$VERIFY" report "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --json
+contains "$WORK/out" '"schema": "cci.verify.report.v1"' "json schema"
+contains "$WORK/out" '"id": "snp.vek_hwid"' "json lists the checks"
+contains "$WORK/out" '"current_mit_vector": "0xb"' "json decodes v5 fields"
+# Failures name the check.
+expect 1 "Milan report with the Genoa chain" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01
+contains "$WORK/out" "FAIL  snp.ark_pinned" "the pinned-root check is named"
+expect 1 "expired VLEK at today's date" -- "$VERIFY" report "$SNP/vlek/trustee_milan_v3_vlek_report.bin" --vek "$SNP/vlek/trustee_milan_v3_vlek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan_vlek.pem" --at 2026-06-01
+contains "$WORK/out" "FAIL  snp.chain_validity" "expiry is named"
+expect 2 "unknown --product" -- "$VERIFY" report "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --product Atlantis
+expect 1 "v2 report without --product" -- "$VERIFY" report "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2024-06-01
+contains "$WORK/out" "FAIL  snp.product" "the missing product is named"
+head -c 1000 "$SNP/milan/tav_milan_v3_report.bin" > "$WORK/trunc.bin"
+expect 1 "truncated report" -- "$VERIFY" report "$WORK/trunc.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem"
+expect 3 "missing report file" -- "$VERIFY" report "$WORK/none.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem"
+expect 0 "show decodes without verifying" -- "$VERIFY" show "$SNP/milan/virtee_milan_v2_report.hex" --product Milan
+contains "$WORK/out" "measurement: 7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f" "show prints the measurement"
+contains "$WORK/err" "nothing here is verified" "show says it verified nothing"
+for c in report show; do
+  expect 0 "cci-verify $c --help" -- "$VERIFY" $c --help
+  contains "$WORK/out" "Example" "cci-verify $c --help has examples"
+done
+finish

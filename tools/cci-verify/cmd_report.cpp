@@ -1,0 +1,202 @@
+// cci-verify report FILE: is this SEV-SNP report signed by genuine AMD hardware, through the
+// chain to the ARK pinned in cci? And cci-verify show FILE: decode it for humans.
+#include <memory>
+
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "cli/inputs.h"
+#include "commands.h"
+#include "verify/snp_verify.h"
+
+namespace cci::tools::verify {
+namespace {
+
+inline constexpr size_t kMaxEvidenceBytes = 1 << 20;
+
+struct ReportOptions {
+  std::string file;
+  std::string vek;
+  std::vector<std::string> cert_chain;
+  std::string product;
+  std::string at = "now";
+};
+
+std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
+
+cli::Json report_json(const snp::Report& r, std::optional<snp::Product> p) {
+  const snp::Product layout = p.value_or(snp::Product::kMilan);
+  auto tcb = [layout](std::uint64_t raw) {
+    snp::Tcb t = snp::decode_tcb(raw, layout);
+    cli::Json j{{"raw", hex_u(raw)}};
+    if (t.fmc) j["fmc"] = *t.fmc;
+    j["bootloader"] = t.bootloader;
+    j["tee"] = t.tee;
+    j["snp"] = t.snp;
+    j["microcode"] = t.microcode;
+    return j;
+  };
+  cli::Json j{{"version", r.version},
+              {"guest_svn", r.guest_svn},
+              {"policy", {{"raw", hex_u(r.policy)},
+                          {"abi_minor", r.policy & 0xff},
+                          {"abi_major", (r.policy >> 8) & 0xff},
+                          {"smt", ((r.policy >> 16) & 1) != 0},
+                          {"migrate_ma", ((r.policy >> 18) & 1) != 0},
+                          {"debug", r.debug_allowed()},
+                          {"single_socket", ((r.policy >> 20) & 1) != 0}}},
+              {"family_id", to_hex(r.family_id)},
+              {"image_id", to_hex(r.image_id)},
+              {"vmpl", r.vmpl},
+              {"signature_algo", r.signature_algo},
+              {"current_tcb", tcb(r.current_tcb)},
+              {"platform_info", hex_u(r.platform_info)},
+              {"signing_key", r.signing_key() == snp::SigningKey::kVcek   ? "VCEK"
+                              : r.signing_key() == snp::SigningKey::kVlek ? "VLEK"
+                                                                          : "none"},
+              {"author_key_en", r.author_key_en()},
+              {"mask_chip_key", r.mask_chip_key()},
+              {"report_data", to_hex(r.report_data)},
+              {"measurement", to_hex(r.measurement)},
+              {"host_data", to_hex(r.host_data)},
+              {"id_key_digest", to_hex(r.id_key_digest)},
+              {"author_key_digest", to_hex(r.author_key_digest)},
+              {"report_id", to_hex(r.report_id)},
+              {"report_id_ma", to_hex(r.report_id_ma)},
+              {"reported_tcb", tcb(r.reported_tcb)}};
+  if (r.cpuid_family) {
+    j["cpuid"] = {{"family", *r.cpuid_family}, {"model", *r.cpuid_model}, {"stepping", *r.cpuid_stepping}};
+  }
+  j["chip_id"] = to_hex(r.chip_id);
+  j["committed_tcb"] = tcb(r.committed_tcb);
+  j["current_firmware"] = std::to_string(r.current_major) + "." + std::to_string(r.current_minor) + "." + std::to_string(r.current_build);
+  j["committed_firmware"] =
+      std::to_string(r.committed_major) + "." + std::to_string(r.committed_minor) + "." + std::to_string(r.committed_build);
+  j["launch_tcb"] = tcb(r.launch_tcb);
+  if (r.launch_mit_vector) {
+    j["launch_mit_vector"] = hex_u(*r.launch_mit_vector);
+    j["current_mit_vector"] = hex_u(*r.current_mit_vector);
+  }
+  if (p) j["product"] = snp::product_name(*p);
+  return j;
+}
+
+Result<snp::ReportInput> read_report(const std::string& file) {
+  auto data = read_file(file, kMaxEvidenceBytes);
+  if (!data) return data.error();
+  auto in = snp::extract_report(*data);
+  if (!in) {
+    auto e = in.error();
+    e.message = file + ": " + e.message;
+    return e;
+  }
+  return in;
+}
+
+int run_report(const ReportOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.report.v1";
+  auto at = cli::parse_time(o.at);
+  if (!at) return ctx.fail(at.error(), schema);
+  ::cci::verify::SnpEvidence ev;
+  ev.at = *at;
+  if (!o.product.empty()) {
+    ev.product = snp::product_from_name(o.product);
+    if (!ev.product) return ctx.fail(make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin"), schema);
+  }
+  auto in = read_report(o.file);
+  if (!in) return ctx.fail(in.error(), schema);
+  ev.input = std::move(*in);
+  auto vek = cli::load_certificates({o.vek});
+  if (!vek) return ctx.fail(vek.error(), schema);
+  // A VEK file may carry the chain after the leaf (Azure's VCEK + ASK + ARK PEM).
+  ev.vek = std::move((*vek)[0]);
+  for (size_t i = 1; i < vek->size(); ++i) ev.ca.push_back(std::move((*vek)[i]));
+  auto chain = cli::load_certificates(o.cert_chain);
+  if (!chain) return ctx.fail(chain.error(), schema);
+  for (auto& c : *chain) ev.ca.push_back(std::move(c));
+
+  auto v = ::cci::verify::verify_snp(ev);
+  const int rc = v.passed ? 0 : 1;
+  if (ctx.options().json) {
+    cli::Json checks = cli::Json::array();
+    for (const auto& c : v.checks.items()) {
+      checks.push_back({{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}});
+    }
+    cli::Json body{{"result", v.passed ? "pass" : "fail"}};
+    if (!v.passed) body["reason"] = "VERIFICATION_FAILED";
+    body["file"] = o.file;
+    body["format"] = snp::input_format_name(ev.input.format);
+    body["checks"] = checks;
+    if (v.report) body["report"] = report_json(*v.report, v.product);
+    ctx.out_json(schema, rc, body);
+    return rc;
+  }
+  for (const auto& c : v.checks.items()) {
+    std::string word = c.outcome == ::cci::verify::Outcome::kSkip ? "SKIP" : ctx.paint_ok(c.outcome == ::cci::verify::Outcome::kPass);
+    ctx.out(word + "  " + c.id + ": " + c.detail);
+  }
+  if (v.passed) {
+    ctx.out("verified: " + o.file + " is a genuine " + std::string(snp::product_name(*v.product)) + " SEV-SNP report (measurement " +
+            to_hex(v.report->measurement) + ")");
+    if (v.report->debug_allowed()) ctx.warn("the guest policy allows debugging: its memory is not confidential");
+  } else {
+    ctx.error(o.file + " is not a verified SEV-SNP report");
+  }
+  return rc;
+}
+
+int run_show(const std::string& file, const std::string& product, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.show.v1";
+  auto in = read_report(file);
+  if (!in) return ctx.fail(in.error(), schema);
+  auto r = snp::parse_report(in->report);
+  if (!r) return ctx.fail(r.error(), schema);
+  std::optional<snp::Product> p;
+  if (r->cpuid_family) p = snp::product_from_cpuid(*r->cpuid_family, *r->cpuid_model);
+  if (!p && !product.empty()) p = snp::product_from_name(product);
+  cli::Json j = report_json(*r, p);
+  if (ctx.options().json) {
+    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"verified", false}, {"format", snp::input_format_name(in->format)}, {"report", j}});
+    return 0;
+  }
+  ctx.info("decoded only: nothing here is verified (use cci-verify report)");
+  for (const auto& [k, val] : j.items()) ctx.out(k + ": " + (val.is_string() ? val.get<std::string>() : val.dump()));
+  return 0;
+}
+
+}  // namespace
+
+void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<ReportOptions>();
+  auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP attestation report against AMD's certificate chain");
+  sub->footer(
+      "Input: the 1184-byte report, its hex form, or an Azure HCL report (format detected).\n"
+      "Checks: structure; product from the signed CPUID (v3+) or --product (v2); the ARK among the\n"
+      "given certificates must match the fingerprint built into cci; ARK -> ASK/ASVK -> VCEK/VLEK with\n"
+      "RSASSA-PSS SHA-384 salt 48, valid at --at; leaf kind = SIGNING_KEY; ECDSA P-384 report\n"
+      "signature; VEK TCB extensions = REPORTED_TCB; hwID = CHIP_ID; Azure runtime-claims binding.\n"
+      "Examples:\n"
+      "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem\n"
+      "  cci-verify report attestation.bin --product Milan --vek vcek.der --cert-chain cert_chain.pem --at 2024-06-01\n"
+      "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
+  sub->add_option("FILE", o->file, "Report file (raw, hex or Azure HCL)")->required();
+  sub->add_option("--vek", o->vek, "VCEK or VLEK certificate (DER or PEM; a PEM may continue with the chain)")->required();
+  sub->add_option("--cert-chain", o->cert_chain, "ARK / ASK / ASVK certificates (PEM or DER; repeatable)");
+  sub->add_option("--product", o->product, "Milan, Genoa or Turin (required for version 2 reports)");
+  sub->add_option("--at", o->at, "Verification time: now, Unix seconds or RFC 3339")->capture_default_str();
+  sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_report(*o, ctx); }; });
+
+  auto show_file = std::make_shared<std::string>();
+  auto show_product = std::make_shared<std::string>();
+  auto* show = app.add_subcommand("show", "Decode an SEV-SNP report for humans (nothing is verified)");
+  show->footer(
+      "Examples:\n"
+      "  cci-verify show report.bin\n"
+      "  cci-verify show report.hex --json | jq .report.measurement");
+  show->add_option("FILE", *show_file, "Report file (raw, hex or Azure HCL)")->required();
+  show->add_option("--product", *show_product, "TCB layout for version 2 reports (Milan, Genoa, Turin)");
+  show->callback([show_file, show_product, &ctx, &action] {
+    action = [show_file, show_product, &ctx] { return run_show(*show_file, *show_product, ctx); };
+  });
+}
+
+}  // namespace cci::tools::verify
