@@ -75,6 +75,10 @@ struct DeploymentInput {
 Result<DeploymentInput> parse_deployment_yaml(std::string_view text, const std::string& base_dir,
                                               const std::string& file_label);
 
+// Reads a policy file (the `policy:` mapping of cci.yaml as a document of its own) into the
+// normalised JSON form the verifiers apply; same strictness and defaults.
+Result<Json> parse_policy_yaml(std::string_view text, const std::string& file_label);
+
 // ---- building and signing ----
 
 struct BuildOptions {

@@ -316,18 +316,48 @@ struct Reader {
     return Json(*v);
   }
 
+  // A list of bit numbers 0..63 (PLATFORM_INFO bits, mitigation-vector bits).
+  Result<Json> bit_list(StrictMap& m, const std::string& key) {
+    CCI_ASSIGN(items, m.list(key));
+    if (!m.has(key)) return Json();
+    Json out = Json::array();
+    for (const auto& item : items) {
+      const std::string& t = item.Scalar();
+      unsigned v = 0;
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (!item.IsScalar() || item.Tag() != "?" || t.empty() || ec != std::errc() || end != t.data() + t.size() || v > 63) {
+        return err.at(item, m.path(key), "expected bit numbers 0..63");
+      }
+      out.push_back(v);
+    }
+    return out;
+  }
+
   // Policy expectations (the policy layer of the verifiers applies them). Booleans that
   // relax security default to the secure value and are always written out.
   Result<Json> policy(const YAML::Node& n) {
     CCI_ASSIGN(m, StrictMap::open(n, "policy", err));
     Json out = Json::object();
     for (auto [key, def] : {std::pair{"allow_debug", false}, std::pair{"allow_migration_agent", false},
-                            std::pair{"allow_smt", true}, std::pair{"require_single_socket", false}}) {
+                            std::pair{"allow_vlek", false}, std::pair{"allow_smt", true},
+                            std::pair{"require_single_socket", false}}) {
       CCI_ASSIGN(b, m.boolean(key));
       out[key] = b.value_or(def);
     }
     CCI_ASSIGN(vmpl, m.uint("max_vmpl", 3));
     if (vmpl) out["max_vmpl"] = *vmpl;
+    CCI_ASSIGN(svn, m.uint("min_guest_svn", UINT32_MAX));
+    if (svn) out["min_guest_svn"] = *svn;
+    for (const char* key : {"platform_info_required", "platform_info_forbidden", "required_mitigations"}) {
+      CCI_ASSIGN(bits, bit_list(m, key));
+      if (!bits.is_null()) out[key] = bits;
+    }
+    for (const char* key : {"id_key_digest", "author_key_digest"}) {
+      CCI_ASSIGN(v, m.string(key));
+      if (!v) continue;
+      if (!from_hex(*v, key, 48)) return err.at(m.node(key), m.path(key), "expected 96 hex digits (SHA-384)");
+      out[key] = *v;
+    }
     if (m.has("min_tcb")) {
       CCI_ASSIGN(t, StrictMap::open(m.node("min_tcb"), "policy.min_tcb", err));
       Json tcb = Json::object();
@@ -360,6 +390,19 @@ struct Reader {
 };
 
 }  // namespace
+
+Result<Json> parse_policy_yaml(std::string_view text, const std::string& file_label) {
+  YamlError err(file_label);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorCode::kInvalidInput,
+                      file_label + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg, "yaml");
+  }
+  Reader r{err, ""};
+  return r.policy(root.IsNull() ? YAML::Load("{}") : root);
+}
 
 Result<DeploymentInput> parse_deployment_yaml(std::string_view text, const std::string& base_dir, const std::string& file_label) {
   YamlError err(file_label);

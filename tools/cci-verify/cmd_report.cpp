@@ -6,6 +6,8 @@
 #include "base/hex.h"
 #include "cli/inputs.h"
 #include "commands.h"
+#include "manifest/deployment.h"
+#include "policy/snp_policy.h"
 #include "verify/snp_verify.h"
 
 namespace cci::tools::verify {
@@ -19,7 +21,71 @@ struct ReportOptions {
   std::vector<std::string> cert_chain;
   std::string product;
   std::string at = "now";
+  std::string policy_file;
+  std::string manifest;
+  std::string manifest_key;
+  std::vector<std::string> measurements;
+  std::string report_data;
+  std::string nonce;
+  bool insecure_allow_debug = false;
+  bool allow_vlek = false;
 };
+
+// The policy in force: --policy, else the manifest's, else the built-in default; then the
+// permissions the user named on the command line.
+struct PolicySetup {
+  policy::Json policy = policy::default_policy();
+  std::string source = "built-in default";
+  policy::Expectations expect;
+};
+
+Result<PolicySetup> policy_setup(const ReportOptions& o) {
+  PolicySetup s;
+  if (!o.manifest.empty()) {
+    if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs --manifest-key PUB");
+    auto key = cli::load_public_key_file(o.manifest_key);
+    if (!key) return key.error();
+    auto data = read_file(o.manifest, manifest::kMaxManifestBytes);
+    if (!data) return data.error();
+    auto m = manifest::verify_deployment_manifest(*data, *key);
+    if (!m) return make_error(m.error().code, o.manifest + ": " + m.error().message, m.error().field);
+    s.policy = m->predicate["policy"];
+    s.source = "deployment manifest " + o.manifest;
+    for (const auto& img : m->predicate["images"]) {
+      for (const auto& l : img["launch_measurements"]) {
+        if (l["platform"] == "snp") s.expect.measurements.push_back(*from_hex(l["measurement"].get<std::string>(), "measurement"));
+      }
+    }
+  }
+  if (!o.policy_file.empty()) {
+    auto text = read_file(o.policy_file, manifest::kMaxDeploymentYamlBytes);
+    if (!text) return text.error();
+    auto p = manifest::parse_policy_yaml(as_chars(*text), o.policy_file);
+    if (!p) return p.error();
+    s.policy = std::move(*p);
+    s.source = "policy file " + o.policy_file;
+  }
+  if (o.insecure_allow_debug) s.policy["allow_debug"] = true;
+  if (o.allow_vlek) s.policy["allow_vlek"] = true;
+  for (const auto& m : o.measurements) {
+    auto b = from_hex(m, "--measurement", 48);
+    if (!b) return make_error(ErrorCode::kUsage, b.error().message, "measurement");
+    s.expect.measurements.push_back(std::move(*b));
+  }
+  if (!o.report_data.empty() && !o.nonce.empty()) return make_error(ErrorCode::kUsage, "give --report-data or --nonce, not both");
+  if (!o.report_data.empty()) {
+    auto b = from_hex(o.report_data, "--report-data", 64);
+    if (!b) return make_error(ErrorCode::kUsage, b.error().message, "report-data");
+    s.expect.report_data = std::move(*b);
+  }
+  if (!o.nonce.empty()) {
+    auto b = from_hex(o.nonce, "--nonce");
+    if (!b || b->empty() || b->size() > 64) return make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce");
+    b->resize(64, 0);  // REPORT_DATA = nonce, zero-padded
+    s.expect.report_data = std::move(*b);
+  }
+  return s;
+}
 
 std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
 
@@ -114,30 +180,53 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   if (!chain) return ctx.fail(chain.error(), schema);
   for (auto& c : *chain) ev.ca.push_back(std::move(c));
 
+  auto setup = policy_setup(o);
+  if (!setup) return ctx.fail(setup.error(), schema);
+
   auto v = ::cci::verify::verify_snp(ev);
-  const int rc = v.passed ? 0 : 1;
+  ::cci::verify::CheckList findings;
+  if (v.passed) {
+    findings = policy::evaluate_snp_policy(setup->policy, *v.report, *v.product,
+                                           v.report->signing_key() == snp::SigningKey::kVlek, setup->expect);
+  }
+  const bool accepted = v.passed && findings.all_passed();
+  const int rc = accepted ? 0 : 1;
   if (ctx.options().json) {
     cli::Json checks = cli::Json::array();
     for (const auto& c : v.checks.items()) {
       checks.push_back({{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}});
     }
-    cli::Json body{{"result", v.passed ? "pass" : "fail"}};
-    if (!v.passed) body["reason"] = "VERIFICATION_FAILED";
+    cli::Json body{{"result", accepted ? "pass" : "fail"}};
+    if (!accepted) body["reason"] = v.passed ? "POLICY_VIOLATION" : "VERIFICATION_FAILED";
     body["file"] = o.file;
     body["format"] = snp::input_format_name(ev.input.format);
     body["checks"] = checks;
+    cli::Json fj = cli::Json::array();
+    for (const auto& c : findings.items()) {
+      fj.push_back({{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}});
+    }
+    body["policy"] = {{"source", setup->source}, {"applied", v.passed}, {"findings", fj}};
     if (v.report) body["report"] = report_json(*v.report, v.product);
     ctx.out_json(schema, rc, body);
     return rc;
   }
-  for (const auto& c : v.checks.items()) {
-    std::string word = c.outcome == ::cci::verify::Outcome::kSkip ? "SKIP" : ctx.paint_ok(c.outcome == ::cci::verify::Outcome::kPass);
-    ctx.out(word + "  " + c.id + ": " + c.detail);
-  }
+  auto print = [&ctx](const ::cci::verify::CheckList& list) {
+    for (const auto& c : list.items()) {
+      std::string word = c.outcome == ::cci::verify::Outcome::kSkip ? "SKIP" : ctx.paint_ok(c.outcome == ::cci::verify::Outcome::kPass);
+      ctx.out(word + "  " + c.id + ": " + c.detail);
+    }
+  };
+  print(v.checks);
   if (v.passed) {
+    ctx.info("policy: " + setup->source);
+    print(findings);
+  }
+  if (accepted) {
     ctx.out("verified: " + o.file + " is a genuine " + std::string(snp::product_name(*v.product)) + " SEV-SNP report (measurement " +
             to_hex(v.report->measurement) + ")");
     if (v.report->debug_allowed()) ctx.warn("the guest policy allows debugging: its memory is not confidential");
+  } else if (v.passed) {
+    ctx.error(o.file + " is a genuine SEV-SNP report, but it does not meet the policy (" + setup->source + ")");
   } else {
     ctx.error(o.file + " is not a verified SEV-SNP report");
   }
@@ -170,19 +259,32 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP attestation report against AMD's certificate chain");
   sub->footer(
       "Input: the 1184-byte report, its hex form, or an Azure HCL report (format detected).\n"
-      "Checks: structure; product from the signed CPUID (v3+) or --product (v2); the ARK among the\n"
+      "Authenticity checks: structure; product from the signed CPUID (v3+) or --product (v2); the ARK among the\n"
       "given certificates must match the fingerprint built into cci; ARK -> ASK/ASVK -> VCEK/VLEK with\n"
       "RSASSA-PSS SHA-384 salt 48, valid at --at; leaf kind = SIGNING_KEY; ECDSA P-384 report\n"
       "signature; VEK TCB extensions = REPORTED_TCB; hwID = CHIP_ID; Azure runtime-claims binding.\n"
+      "Then the policy (--policy, else the manifest's, else the default: no debug, no migration agent,\n"
+      "no VLEK), with every finding listed: TCB minimums, firmware/ABI, VMPL, platform-info bits,\n"
+      "mitigations, HOST_DATA, ID/author keys, MEASUREMENT in the manifest, REPORT_DATA / --nonce.\n"
       "Examples:\n"
       "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem\n"
       "  cci-verify report attestation.bin --product Milan --vek vcek.der --cert-chain cert_chain.pem --at 2024-06-01\n"
+      "  cci-verify report report.bin --vek vcek.der --cert-chain chain.pem --manifest cci-manifest.json \\\n"
+      "      --manifest-key release.pub --nonce $NONCE\n"
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
   sub->add_option("FILE", o->file, "Report file (raw, hex or Azure HCL)")->required();
   sub->add_option("--vek", o->vek, "VCEK or VLEK certificate (DER or PEM; a PEM may continue with the chain)")->required();
   sub->add_option("--cert-chain", o->cert_chain, "ARK / ASK / ASVK certificates (PEM or DER; repeatable)");
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (required for version 2 reports)");
   sub->add_option("--at", o->at, "Verification time: now, Unix seconds or RFC 3339")->capture_default_str();
+  sub->add_option("--policy", o->policy_file, "Policy YAML (keys as the policy section of cci.yaml)");
+  sub->add_option("--manifest", o->manifest, "Deployment manifest: its policy and its expected SNP measurements");
+  sub->add_option("--manifest-key", o->manifest_key, "Public key that signed the manifest (PEM)");
+  sub->add_option("--measurement", o->measurements, "An expected MEASUREMENT (96 hex digits; repeatable)");
+  sub->add_option("--report-data", o->report_data, "Expected REPORT_DATA (128 hex digits)");
+  sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex)");
+  sub->add_flag("--insecure-allow-debug", o->insecure_allow_debug, "Accept guests whose policy allows debugging");
+  sub->add_flag("--allow-vlek", o->allow_vlek, "Accept reports signed by a VLEK (cloud-provider key, no chip binding)");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_report(*o, ctx); }; });
 
   auto show_file = std::make_shared<std::string>();
