@@ -131,17 +131,6 @@ Status parse_metadata(Ovmf& fw) {
 
 }  // namespace
 
-std::string guid_text(ByteView g) {
-  if (g.size() != 16) return "(invalid GUID)";
-  Bytes be(g.begin(), g.end());
-  std::swap(be[0], be[3]);
-  std::swap(be[1], be[2]);
-  std::swap(be[4], be[5]);
-  std::swap(be[6], be[7]);
-  std::string h = to_hex(be);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
-}
-
 const char* section_type_name(std::uint32_t type) {
   switch (static_cast<SectionType>(type)) {
     case SectionType::kSnpSecMem: return "SNP_SEC_MEM";

@@ -16,7 +16,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
-#include "launch/guid.h"
+#include "base/guid.h"
 
 namespace cci::launch {
 

@@ -44,6 +44,25 @@ contains "$WORK/err" "bad.yaml:2: policy: unknown key 'allow_debugg'" "unknown p
 # Turin sets PLATFORM_INFO bit 6, unknown to older verifiers: never a failure by itself.
 expect 0 "Turin with unknown platform-info bit" -- "$VERIFY" report "$SNP/turin/tav_turin_v5_report.bin" --vek "$SNP/turin/tav_turin_v5_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_turin_vcek.pem" --at 2026-06-01
 
+# --- extended-report certificate table (auxblob) -----------------------------------------
+le32() { local v=$1; printf "\\$(printf %03o $((v & 255)))\\$(printf %03o $(((v >> 8) & 255)))\\$(printf %03o $(((v >> 16) & 255)))\\$(printf %03o $(((v >> 24) & 255)))"; }
+guid() { printf '%s' "$1" | sed 's/../\\x&/g' | xargs -0 printf; }   # bytes already in EFI order
+openssl x509 -in "$SNP/milan/tav_milan_v3_vcek.pem" -outform der -out "$WORK/vcek.der"
+openssl x509 -in "$SNP/ca/ask_milan.pem" -outform der -out "$WORK/ask.der"
+openssl x509 -in "$SNP/ca/ark_milan.pem" -outform der -out "$WORK/ark.der"
+v=$(stat -c %s "$WORK/vcek.der"); a=$(stat -c %s "$WORK/ask.der"); r=$(stat -c %s "$WORK/ark.der"); base=96
+{
+  guid 8d75da6364e66445adc5f4b93be8accd; le32 $base; le32 "$v"
+  guid 79b3b74aacbbe44fa02f05aef327c782; le32 $((base + v)); le32 "$a"
+  guid a406b4c003a8524997433fb6014cd0ae; le32 $((base + v + a)); le32 "$r"
+  head -c 24 /dev/zero
+  cat "$WORK/vcek.der" "$WORK/ask.der" "$WORK/ark.der"
+} > "$WORK/auxblob.bin"
+expect 0 "certificate table supplies VCEK, ASK and ARK" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob.bin" --at 2026-06-01
+head -c 60 "$WORK/auxblob.bin" > "$WORK/auxblob-cut.bin"
+expect 1 "truncated certificate table" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob-cut.bin" --at 2026-06-01
+expect 2 "neither --vek nor --cert-table" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin"
+
 # JSON document: every check and the decoded report.
 expect 0 "json verdict" -- "$VERIFY" report "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --json
 contains "$WORK/out" '"schema": "cci.verify.report.v1"' "json schema"

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
+#include "snp/cert_table.h"
 #include "snp/report.h"
 #include "support/vectors.h"
 
@@ -128,4 +129,36 @@ TEST_CASE("product names and CPUID mapping") {
   CHECK_FALSE(product_from_name("Milano"));
   CHECK_FALSE(product_from_cpuid(0x19, 0x50));
   CHECK(product_from_cpuid(0x1A, 0x02) == Product::kTurin);
+}
+
+TEST_CASE("extended-report certificate table") {
+  auto dir = test::require_vectors("snp");
+  Bytes vcek = test::slurp(dir / "milan/gsg_milan_v2_vcek.der");
+  // Two entries + terminator, then the blobs.
+  auto build = [&](std::uint32_t off_delta, bool terminator) {
+    Bytes t;
+    auto entry = [&t](const Guid& g, std::uint32_t off, std::uint32_t len) {
+      t.insert(t.end(), g.begin(), g.end());
+      for (int i = 0; i < 4; ++i) t.push_back(static_cast<std::uint8_t>(off >> (8 * i)));
+      for (int i = 0; i < 4; ++i) t.push_back(static_cast<std::uint8_t>(len >> (8 * i)));
+    };
+    const std::uint32_t base = 3 * 24;
+    entry(kCertGuidVcek, base + off_delta, static_cast<std::uint32_t>(vcek.size()));
+    entry(guid_le("ecae0c0f-9502-43b1-afa2-0ae2e0d565b6"), base + static_cast<std::uint32_t>(vcek.size()), 8);
+    if (terminator) t.insert(t.end(), 24, 0);
+    t.insert(t.end(), vcek.begin(), vcek.end());
+    t.insert(t.end(), 8, 0x11);
+    return t;
+  };
+  auto ok = parse_cert_table(build(0, true));
+  REQUIRE(ok);
+  REQUIRE(ok->size() == 2);
+  CHECK((*ok)[0].kind == "vcek");
+  CHECK((*ok)[0].data == vcek);
+  CHECK((*ok)[1].kind == "unknown");
+  CHECK(parse_cert_table({})->empty());
+  CHECK_FALSE(parse_cert_table(build(100000, true)));  // offset outside
+  Bytes cut = build(0, true);
+  cut.resize(30);
+  CHECK_FALSE(parse_cert_table(cut));  // truncated: no terminator
 }

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "manifest/deployment.h"
 #include "policy/snp_policy.h"
+#include "snp/cert_table.h"
 #include "verify/snp_verify.h"
 
 namespace cci::tools::verify {
@@ -19,6 +20,7 @@ struct ReportOptions {
   std::string file;
   std::string vek;
   std::vector<std::string> cert_chain;
+  std::string cert_table;
   std::string product;
   std::string at = "now";
   std::string policy_file;
@@ -158,6 +160,26 @@ Result<snp::ReportInput> read_report(const std::string& file) {
   return in;
 }
 
+// The host's certificate table (auxblob): VCEK/VLEK as the leaf unless --vek names one, ASK
+// and ARK as candidates (the ARK is still checked against the pinned fingerprint).
+Status add_cert_table(const std::string& path, ::cci::verify::SnpEvidence& ev) {
+  auto data = read_file(path, kMaxEvidenceBytes);
+  if (!data) return data.error();
+  auto table = snp::parse_cert_table(*data);
+  if (!table) return make_error(table.error().code, path + ": " + table.error().message, table.error().field);
+  for (const auto& e : *table) {
+    if (e.kind == "unknown") continue;
+    auto cert = crypto::Certificate::from_der(e.data);
+    if (!cert) return make_error(ErrorCode::kMalformed, path + ": " + e.kind + " entry is not a DER certificate", "cert table");
+    if ((e.kind == "vcek" || e.kind == "vlek")) {
+      if (!ev.vek) ev.vek = std::move(*cert);
+    } else {
+      ev.ca.push_back(std::move(*cert));
+    }
+  }
+  return {};
+}
+
 int run_report(const ReportOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
   auto at = cli::parse_time(o.at);
@@ -171,11 +193,20 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   auto in = read_report(o.file);
   if (!in) return ctx.fail(in.error(), schema);
   ev.input = std::move(*in);
-  auto vek = cli::load_certificates({o.vek});
-  if (!vek) return ctx.fail(vek.error(), schema);
-  // A VEK file may carry the chain after the leaf (Azure's VCEK + ASK + ARK PEM).
-  ev.vek = std::move((*vek)[0]);
-  for (size_t i = 1; i < vek->size(); ++i) ev.ca.push_back(std::move((*vek)[i]));
+  if (o.vek.empty() && o.cert_table.empty()) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "give the VCEK/VLEK with --vek or an extended-report --cert-table"), schema);
+  }
+  if (!o.vek.empty()) {
+    auto vek = cli::load_certificates({o.vek});
+    if (!vek) return ctx.fail(vek.error(), schema);
+    // A VEK file may carry the chain after the leaf (Azure's VCEK + ASK + ARK PEM).
+    ev.vek = std::move((*vek)[0]);
+    for (size_t i = 1; i < vek->size(); ++i) ev.ca.push_back(std::move((*vek)[i]));
+  }
+  if (!o.cert_table.empty()) {
+    auto st = add_cert_table(o.cert_table, ev);
+    if (!st) return ctx.fail(st.error(), schema);
+  }
   auto chain = cli::load_certificates(o.cert_chain);
   if (!chain) return ctx.fail(chain.error(), schema);
   for (auto& c : *chain) ev.ca.push_back(std::move(c));
@@ -273,7 +304,8 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "      --manifest-key release.pub --nonce $NONCE\n"
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
   sub->add_option("FILE", o->file, "Report file (raw, hex or Azure HCL)")->required();
-  sub->add_option("--vek", o->vek, "VCEK or VLEK certificate (DER or PEM; a PEM may continue with the chain)")->required();
+  sub->add_option("--vek", o->vek, "VCEK or VLEK certificate (DER or PEM; a PEM may continue with the chain)");
+  sub->add_option("--cert-table", o->cert_table, "Extended-report certificate table (auxblob) with VCEK/VLEK, ASK, ARK");
   sub->add_option("--cert-chain", o->cert_chain, "ARK / ASK / ASVK certificates (PEM or DER; repeatable)");
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (required for version 2 reports)");
   sub->add_option("--at", o->at, "Verification time: now, Unix seconds or RFC 3339")->capture_default_str();

@@ -9,7 +9,7 @@
 
 #include "base/bytes.h"
 
-namespace cci::launch {
+namespace cci {
 
 using Guid = std::array<std::uint8_t, 16>;
 
@@ -51,4 +51,4 @@ inline bool guid_equal(ByteView bytes, const Guid& g) {
 // The canonical text form of an EFI-ordered GUID.
 std::string guid_text(ByteView le16);
 
-}  // namespace cci::launch
+}  // namespace cci
