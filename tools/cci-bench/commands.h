@@ -8,5 +8,6 @@ namespace cci::tools::bench {
 
 void add_hash(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_image(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_verify(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 
 }  // namespace cci::tools::bench

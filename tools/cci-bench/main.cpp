@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::bench::add_hash(app, ctx, action);
     tools::bench::add_image(app, ctx, action);
+    tools::bench::add_verify(app, ctx, action);
   };
   return cli::run_tool(argc, argv, spec);
 }
