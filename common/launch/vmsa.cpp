@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base/byte_reader.h"
+#include "base/text.h"
 
 namespace cci::launch {
 namespace {
@@ -62,8 +63,7 @@ const char* vmm_type_name(VmmType t) {
 }
 
 std::optional<VmmType> vmm_type_from_name(std::string_view name) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = ascii_lower(name);
   for (auto t : {VmmType::kQemu, VmmType::kEc2, VmmType::kGce}) {
     if (lower == vmm_type_name(t)) return t;
   }

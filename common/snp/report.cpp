@@ -5,6 +5,7 @@
 
 #include "base/byte_reader.h"
 #include "base/hex.h"
+#include "base/text.h"
 
 namespace cci::snp {
 namespace {
@@ -58,11 +59,9 @@ const char* product_name(Product p) {
 }
 
 std::optional<Product> product_from_name(std::string_view name) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = ascii_lower(name);
   for (auto p : {Product::kMilan, Product::kGenoa, Product::kTurin}) {
-    std::string n = product_name(p);
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string n = ascii_lower(product_name(p));
     // KDS names carry a stepping suffix on Milan ("Milan-B0"); nothing else may follow.
     if (lower == n || (lower.size() > n.size() + 1 && lower.compare(0, n.size() + 1, n + "-") == 0)) return p;
   }
