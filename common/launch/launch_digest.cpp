@@ -279,6 +279,20 @@ Status snp_measure_section(SnpLaunchContext& ctx, const MetadataSection& s, cons
                     "metadata section type");
 }
 
+// SNP measures the firmware as whole 4 KiB pages.
+Status require_whole_pages(const Ovmf& fw) {
+  if (fw.data.size() % kPageSize == 0) return {};
+  return make_error(ErrorCode::kMalformed, "the firmware size " + std::to_string(fw.data.size()) + " is not a multiple of 4 KiB",
+                    "firmware");
+}
+
+// The SNP chain after the firmware pages (what --mode snp:ovmf-hash prints).
+SnpLaunchContext snp_firmware_context(const Ovmf& fw) {
+  SnpLaunchContext ctx;
+  ctx.update_pages(SnpLaunchContext::kNormal, fw.gpa(), fw.data);
+  return ctx;
+}
+
 Result<Bytes> snp_digest(const LaunchConfig& cfg, const Ovmf& fw, const KernelHashes* hashes) {
   auto eip = require_reset_eip(fw);
   if (!eip) return eip.error();
@@ -288,16 +302,8 @@ Result<Bytes> snp_digest(const LaunchConfig& cfg, const Ovmf& fw, const KernelHa
                       "support measured direct boot under SNP",
                       "kernel");
   }
-  if (fw.data.size() % kPageSize != 0) {
-    return make_error(ErrorCode::kMalformed, "the firmware size " + std::to_string(fw.data.size()) + " is not a multiple of 4 KiB",
-                      "firmware");
-  }
-  SnpLaunchContext ctx;
-  if (cfg.snp_ovmf_hash) {
-    ctx = SnpLaunchContext(*cfg.snp_ovmf_hash);
-  } else {
-    ctx.update_pages(SnpLaunchContext::kNormal, fw.gpa(), fw.data);
-  }
+  CCI_TRY(require_whole_pages(fw));
+  SnpLaunchContext ctx = cfg.snp_ovmf_hash ? SnpLaunchContext(*cfg.snp_ovmf_hash) : snp_firmware_context(fw);
   for (const auto& s : fw.sections) CCI_TRY(snp_measure_section(ctx, s, fw, hashes, cfg.vmm));
   if (cfg.vmm == VmmType::kEc2) {  // EC2 measures the CPUID pages last
     for (const auto& s : fw.sections) {
@@ -440,15 +446,10 @@ Result<LaunchDigest> compute_launch_digest(const LaunchConfig& cfg) {
   if (kh) out.inputs.insert(out.inputs.end(), kh->inputs.begin(), kh->inputs.end());
   Result<Bytes> d = Bytes{};
   switch (cfg.mode) {
-    case Mode::kSnpOvmfHash: {
-      if (fw->data.size() % kPageSize != 0) {
-        return make_error(ErrorCode::kMalformed, "the firmware size " + std::to_string(fw->data.size()) + " is not a multiple of 4 KiB", "firmware");
-      }
-      SnpLaunchContext ctx;
-      ctx.update_pages(SnpLaunchContext::kNormal, fw->gpa(), fw->data);
-      d = ctx.digest();
+    case Mode::kSnpOvmfHash:
+      CCI_TRY(require_whole_pages(*fw));
+      d = snp_firmware_context(*fw).digest();
       break;
-    }
     case Mode::kSnp:
       d = snp_digest(cfg, *fw, kh);
       if ((cfg.guest_features & 1) == 0) out.warnings.push_back("guest features 0x" + to_hex_u64(cfg.guest_features) + " lack SNPActive (bit 0)");
