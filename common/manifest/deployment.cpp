@@ -1,10 +1,7 @@
 #include "manifest/deployment.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
-#include <memory>
-#include <set>
 
 #include "base/file_io.h"
 #include "base/hex.h"
@@ -15,7 +12,6 @@ namespace cci::manifest {
 namespace {
 
 namespace fs = std::filesystem;
-using crypto::DigestAlg;
 
 crypto::SignOptions sign_options(crypto::KeyType t) {
   crypto::SignOptions o;
@@ -148,24 +144,22 @@ Result<Json> disk_json(const DiskInput& disk, const BuildOptions& o, Json& subje
   step(o, "hashing disk " + disk.name);
   auto data = fs::path(disk.path);
   Json j{{"name", disk.name}, {"file", data.filename().string()}};
-  // File digest in one streaming pass; verity reads the image again (page cache).
-  crypto::Hasher h(DigestAlg::kSha256);
+  // The file digest with the model hasher (one file: a single-file "model"); verity then
+  // reads the image again, from the page cache.
   std::error_code ec;
-  auto size = fs::file_size(data, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot read disk image " + disk.path + ": " + ec.message(), "disk");
-  {
-    auto f = std::unique_ptr<FILE, int (*)(FILE*)>(std::fopen(disk.path.c_str(), "rb"), &std::fclose);
-    if (!f) return make_error(ErrorCode::kIo, "cannot open disk image " + disk.path + ": " + errno_text(errno), "disk");
-    Bytes buf(1 << 20);
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
-      h.update(ByteView(buf.data(), n));
-      if (o.on_bytes) o.on_bytes(n);
-    }
-    if (std::ferror(f.get())) return make_error(ErrorCode::kIo, "cannot read disk image " + disk.path, "disk");
+  if (!fs::is_regular_file(disk.path, ec)) {
+    return make_error(ErrorCode::kInvalidInput, "disk " + disk.name + ": " + disk.path + " is not a regular file", "disk");
   }
-  std::string sha = to_hex(h.finish());
-  j["size"] = size;
+  auto file = list_model_files(disk.path, {{}, false});
+  if (!file) return make_error(file.error().code, "disk " + disk.name + ": " + file.error().message, "disk");
+  HashConfig cfg;
+  cfg.threads = o.threads;
+  cfg.on_bytes = o.on_bytes;
+  cfg.cancel = o.cancel;
+  auto d = hash_model(*file, cfg);
+  if (!d) return make_error(d.error().code, "disk " + disk.name + ": " + d.error().message, "disk");
+  std::string sha = to_hex(d->resources.at(0).digest);
+  j["size"] = d->total_bytes;
   j["digest"] = {{"sha256", sha}};
   if (disk.verity) {
     launch::VerityParams p = *disk.verity;
