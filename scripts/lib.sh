@@ -8,7 +8,8 @@ CCI_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev openssl
   libcli11-dev nlohmann-json3-dev doctest-dev libyaml-cpp-dev
-  cryptsetup-bin jq
+  libcurl4-openssl-dev
+  cryptsetup-bin jq python3
   softhsm2 libengine-pkcs11-openssl opensc
   clang-14 libclang-rt-14-dev
 )

@@ -48,6 +48,7 @@ class [[nodiscard]] Result {
   T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
@@ -73,6 +74,13 @@ class [[nodiscard]] Result<void> {
 };
 
 using Status = Result<void>;
+
+// The success or error of `r`, without its value.
+template <class T>
+Status status_of(const Result<T>& r) {
+  if (!r) return r.error();
+  return {};
+}
 
 inline Error make_error(ErrorCode c, std::string msg, std::string field = {}) {
   return Error::make(c, std::move(msg), std::move(field));

@@ -1,11 +1,12 @@
 #include "crypto/x509.h"
 
+#include "crypto/x509_internal.h"
+
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 namespace cci::crypto {
-namespace {
 
 std::string name_text(const X509_NAME* name) {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -20,8 +21,6 @@ std::time_t asn1_to_time(const ASN1_TIME* t) {
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
   return timegm(&tm);
 }
-
-}  // namespace
 
 Result<Certificate> Certificate::from_der(ByteView der) {
   clear_ossl_errors();
@@ -126,17 +125,12 @@ std::string algor_digest_name(const X509_ALGOR* a) {
 }
 }  // namespace
 
-Result<Certificate::PssParams> Certificate::rsa_pss_params() const {
-  clear_ossl_errors();
-  auto der = signature_algorithm_der();
-  if (!der) return der.error();
-  const X509_ALGOR* alg = nullptr;
-  X509_get0_signature(nullptr, &alg, cert_.get());
+Result<PssParams> pss_params_of(const X509_ALGOR* alg, const char* what) {
   const ASN1_OBJECT* obj = nullptr;
   int ptype = 0;
   const void* pval = nullptr;
   X509_ALGOR_get0(&obj, &ptype, &pval, alg);
-  if (OBJ_obj2nid(obj) != NID_rsassaPss) return make_error(ErrorCode::kMalformed, "certificate is not signed with RSASSA-PSS");
+  if (OBJ_obj2nid(obj) != NID_rsassaPss) return make_error(ErrorCode::kMalformed, std::string(what) + " is not signed with RSASSA-PSS");
   if (ptype != V_ASN1_SEQUENCE) return make_error(ErrorCode::kMalformed, "RSASSA-PSS parameters are missing");
   UniquePtr<RSA_PSS_PARAMS> pss(static_cast<RSA_PSS_PARAMS*>(
       ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter)));
@@ -156,6 +150,15 @@ Result<Certificate::PssParams> Certificate::rsa_pss_params() const {
   if (pss->saltLength) out.salt_length = ASN1_INTEGER_get(pss->saltLength);
   if (pss->trailerField) out.trailer_field = ASN1_INTEGER_get(pss->trailerField);
   return out;
+}
+
+Result<PssParams> Certificate::rsa_pss_params() const {
+  clear_ossl_errors();
+  auto der = signature_algorithm_der();
+  if (!der) return der.error();
+  const X509_ALGOR* alg = nullptr;
+  X509_get0_signature(nullptr, &alg, cert_.get());
+  return pss_params_of(alg, "certificate");
 }
 
 bool Certificate::signed_by(const Certificate& issuer) const {

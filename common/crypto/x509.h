@@ -14,6 +14,14 @@
 
 namespace cci::crypto {
 
+// RSASSA-PSS parameters of a signature (RFC 4055), defaults filled in.
+struct PssParams {
+  std::string digest;  // "SHA384", ...
+  std::string mgf1_digest;
+  long salt_length = 20;
+  long trailer_field = 1;
+};
+
 class Certificate {
  public:
   // DER must be exactly one certificate with no trailing bytes.
@@ -44,12 +52,6 @@ class Certificate {
   Result<Bytes> signature_algorithm_der() const;
   // RSASSA-PSS parameters of the signature (RFC 4055); kMalformed when the certificate is
   // not signed with RSASSA-PSS or the parameters cannot be decoded. Defaults are filled in.
-  struct PssParams {
-    std::string digest;       // "SHA384", ...
-    std::string mgf1_digest;
-    long salt_length = 20;
-    long trailer_field = 1;
-  };
   Result<PssParams> rsa_pss_params() const;
   // Whether `issuer`'s public key verifies this certificate's signature.
   bool signed_by(const Certificate& issuer) const;
@@ -57,6 +59,29 @@ class Certificate {
  private:
   explicit Certificate(UniquePtr<X509> c) : cert_(std::move(c)) {}
   UniquePtr<X509> cert_;
+};
+
+// A certificate revocation list (RFC 5280 §5), parsed strictly: DER with no trailing bytes,
+// or the first "X509 CRL" PEM block.
+class Crl {
+ public:
+  static Result<Crl> parse(ByteView der_or_pem);
+
+  std::string issuer() const;  // one-line RFC 2253 form
+  std::time_t this_update() const;
+  std::optional<std::time_t> next_update() const;  // nullopt when the CRL has none
+  Result<PssParams> rsa_pss_params() const;
+  // Whether `issuer`'s public key verifies the CRL's signature.
+  bool signed_by(const Certificate& issuer) const;
+  // Whether `cert`'s serial number is listed (the caller checks that this CRL's issuer is
+  // the certificate's issuer).
+  bool lists(const Certificate& cert) const;
+  size_t revoked_count() const;
+  Bytes der() const;
+
+ private:
+  explicit Crl(UniquePtr<X509_CRL> c) : crl_(std::move(c)) {}
+  UniquePtr<X509_CRL> crl_;
 };
 
 // Every certificate of a PEM bundle, in order. Fails if there is none.

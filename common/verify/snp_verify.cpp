@@ -41,6 +41,45 @@ bool pss_ok(const crypto::Certificate& c, std::string& why) {
   return true;
 }
 
+// The ARK's CRL: AMD revokes intermediates (ASK/ASVK), never VEKs (specs/snp.md §5.3). A
+// stale CRL (at > nextUpdate) or one without nextUpdate could be a replayed old list.
+}  // namespace
+
+bool check_snp_crl(CheckList& out, const std::optional<crypto::Crl>& given, bool required, const crypto::Certificate& ark,
+                   const crypto::Certificate& ica, std::time_t at) {
+  if (!given) {
+    if (required) {
+      return out.add("snp.crl", false,
+                     "no CRL for " + ark.subject_common_name() +
+                         ": fetch it (cci-verify fetch) or give --crl, or skip the revocation check with --insecure-no-crl");
+    }
+    out.skip("snp.crl", "revocation not checked: no CRL given and --insecure-no-crl");
+    return true;
+  }
+  const crypto::Crl& crl = *given;
+  if (crl.issuer() != ark.subject()) return out.add("snp.crl", false, "CRL issuer " + crl.issuer() + " is not " + ark.subject());
+  auto p = crl.rsa_pss_params();
+  if (!p) return out.add("snp.crl", false, "CRL: " + p.error().message);
+  if (p->digest != "SHA384" || p->mgf1_digest != "SHA384" || p->salt_length != 48 || p->trailer_field != 1) {
+    return out.add("snp.crl", false, "CRL RSASSA-PSS parameters are not SHA384/MGF1-SHA384/salt 48");
+  }
+  if (!crl.signed_by(ark)) return out.add("snp.crl", false, "CRL signature does not verify with " + ark.subject_common_name());
+  if (at < crl.this_update()) {
+    return out.add("snp.crl", false, "CRL thisUpdate " + utc_text(crl.this_update()) + " is after " + utc_text(at));
+  }
+  auto next = crl.next_update();
+  if (!next) return out.add("snp.crl", false, "CRL has no nextUpdate: its freshness cannot be judged");
+  if (at > *next) {
+    return out.add("snp.crl", false, "CRL is stale: nextUpdate " + utc_text(*next) + " is before " + utc_text(at) + " (fetch a new one)");
+  }
+  if (crl.lists(ica)) return out.add("snp.crl", false, ica.subject_common_name() + " is revoked by " + ark.subject_common_name());
+  return out.add("snp.crl", true,
+                 ica.subject_common_name() + " not revoked (CRL by " + ark.subject_common_name() + ", " +
+                     std::to_string(crl.revoked_count()) + " entries, valid " + utc_text(crl.this_update()) + " to " + utc_text(*next) + ")");
+}
+
+namespace {
+
 // Checks that `cert` names `issuer` as its issuer and uses AMD's PSS parameters. The
 // signatures themselves are verified once, by the path validation in check_chain.
 bool check_issued(CheckList& out, const std::string& id, const crypto::Certificate& cert, const crypto::Certificate& issuer,
@@ -126,9 +165,13 @@ bool check_chain(SnpVerification& v, const SnpEvidence& ev, const crypto::Certif
   std::vector<crypto::Certificate> roots;
   roots.push_back(ark->clone());
   auto st = crypto::verify_chain(vek, inter, roots, ev.at);
-  return v.checks.add("snp.chain", static_cast<bool>(st),
-                      st ? "ARK -> " + ica_cn + " -> " + (is_vlek ? "VLEK" : "VCEK") + " signatures verify, all valid at " + utc_text(ev.at)
-                         : st.error().message);
+  if (!v.checks.add("snp.chain", static_cast<bool>(st),
+                    st ? "ARK -> " + ica_cn + " -> " + (is_vlek ? "VLEK" : "VCEK") + " signatures verify, all valid at " + utc_text(ev.at)
+                       : st.error().message)) {
+    return false;
+  }
+  if (!check_snp_crl(v.checks, ev.crl, ev.crl_required, *ark, *ica, ev.at) && !ev.crl) v.missing_collateral = true;  // a failure here does not make later checks meaningless
+  return true;
 }
 
 bool check_report_signature(SnpVerification& v, const crypto::Certificate& vek) {
@@ -218,7 +261,8 @@ SnpVerification verify_snp(const SnpEvidence& ev) {
   v.report = std::move(*rep);
   if (!check_product(v, ev)) return v;
   if (!ev.vek) {
-    v.checks.add("snp.vek", false, "no VCEK/VLEK certificate given");
+    v.missing_collateral = true;
+    v.checks.add("snp.vek", false, "no VCEK/VLEK certificate: give --vek or --cert-table, or fetch it (cci-verify fetch)");
     return v;
   }
   bool is_vlek = false;
@@ -233,6 +277,7 @@ SnpVerification verify_snp(const SnpEvidence& ev) {
   check_hwid(v, *ext, is_vlek);
   check_azure_claims(v, ev.input);
   v.passed = v.checks.all_passed();
+  if (v.passed) v.missing_collateral = false;
   return v;
 }
 

@@ -13,7 +13,7 @@ for i in $(seq 0 $((n - 1))); do
   id=$(row id); want=$(row expect); at=$(row verify_at); at=${at:-2026-06-01T00:00:00Z}
   # The table checks authenticity: the debug-enabled and VLEK vectors are accepted only
   # because the permissions are named (the default policy refuses both, tested below).
-  args=(report "$SNP/$(row report)" --vek "$SNP/$(row vek)" --at "$at" --insecure-allow-debug --allow-vlek)
+  args=(report --offline --insecure-no-crl "$SNP/$(row report)" --vek "$SNP/$(row vek)" --at "$at" --insecure-allow-debug --allow-vlek)
   for ca in $(jq -r ".vectors[$i].ca[]" "$SNP/manifest.json"); do args+=(--cert-chain "$SNP/$ca"); done
   [ "$(row version)" = 2 ] && args+=(--product "$(row product)")
   if [ "$want" = accept ]; then rc=0; else rc=1; fi
@@ -21,10 +21,10 @@ for i in $(seq 0 $((n - 1))); do
 done
 
 # --- policy ---------------------------------------------------------------------------
-M3=(report "$SNP/milan/tav_milan_v3_report.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2026-06-01)
-expect 1 "default policy refuses the debug-enabled guest" -- "$VERIFY" report "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2024-06-01 --product Milan
+M3=(report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2026-06-01)
+expect 1 "default policy refuses the debug-enabled guest" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2024-06-01 --product Milan
 contains "$WORK/out" "FAIL  policy.debug" "debug finding named"
-expect 1 "default policy refuses VLEK" -- "$VERIFY" report "$SNP/vlek/trustee_milan_v3_vlek_report.bin" --vek "$SNP/vlek/trustee_milan_v3_vlek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan_vlek.pem" --at 2025-06-01
+expect 1 "default policy refuses VLEK" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/vlek/trustee_milan_v3_vlek_report.bin" --vek "$SNP/vlek/trustee_milan_v3_vlek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan_vlek.pem" --at 2025-06-01
 contains "$WORK/out" "FAIL  policy.vlek" "vlek finding named"
 MEAS=5feee30d6d7e1a29f403d70a4198237ddfb13051a2d6976439487c609388ed7f98189887920ab2fa0096903a0c23fca1
 expect 0 "expected measurement" -- "$VERIFY" "${M3[@]}" --measurement "$MEAS"
@@ -42,7 +42,7 @@ printf 'min_tcb: {snp: 24}\nallow_debugg: true\n' > "$WORK/bad.yaml"
 expect 3 "policy file with an unknown key" -- "$VERIFY" "${M3[@]}" --policy "$WORK/bad.yaml"
 contains "$WORK/err" "bad.yaml:2: policy: unknown key 'allow_debugg'" "unknown policy key with line"
 # Turin sets PLATFORM_INFO bit 6, unknown to older verifiers: never a failure by itself.
-expect 0 "Turin with unknown platform-info bit" -- "$VERIFY" report "$SNP/turin/tav_turin_v5_report.bin" --vek "$SNP/turin/tav_turin_v5_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_turin_vcek.pem" --at 2026-06-01
+expect 0 "Turin with unknown platform-info bit" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/turin/tav_turin_v5_report.bin" --vek "$SNP/turin/tav_turin_v5_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_turin_vcek.pem" --at 2026-06-01
 
 # --- extended-report certificate table (auxblob) -----------------------------------------
 le32() { local v=$1; printf "\\$(printf %03o $((v & 255)))\\$(printf %03o $(((v >> 8) & 255)))\\$(printf %03o $(((v >> 16) & 255)))\\$(printf %03o $(((v >> 24) & 255)))"; }
@@ -58,27 +58,34 @@ v=$(stat -c %s "$WORK/vcek.der"); a=$(stat -c %s "$WORK/ask.der"); r=$(stat -c %
   head -c 24 /dev/zero
   cat "$WORK/vcek.der" "$WORK/ask.der" "$WORK/ark.der"
 } > "$WORK/auxblob.bin"
-expect 0 "certificate table supplies VCEK, ASK and ARK" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob.bin" --at 2026-06-01
+expect 0 "certificate table supplies VCEK, ASK and ARK" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob.bin" --at 2026-06-01
 head -c 60 "$WORK/auxblob.bin" > "$WORK/auxblob-cut.bin"
-expect 1 "truncated certificate table" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob-cut.bin" --at 2026-06-01
-expect 2 "neither --vek nor --cert-table" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin"
+expect 1 "truncated certificate table" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob-cut.bin" --at 2026-06-01
+expect 3 "no VCEK given and none cached (offline)" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin"
+contains "$WORK/out" "FAIL  snp.vek: no VCEK/VLEK certificate" "the missing VCEK is named"
+# Secure by default: without a CRL the revocation check fails, and says how to get one.
+expect 3 "no CRL and no --insecure-no-crl" -- "$VERIFY" report --offline "$SNP/milan/tav_milan_v3_report.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2026-06-01 --json
+contains "$WORK/out" '"reason": "MISSING_COLLATERAL"' "json says collateral is missing"
+contains "$WORK/out" "no CRL for ARK-Milan" "the missing CRL is named"
+expect 0 "--insecure-no-crl skips revocation, visibly" -- "$VERIFY" "${M3[@]}"
+contains "$WORK/out" "SKIP  snp.crl: revocation not checked" "the skipped check is listed"
 
 # JSON document: every check and the decoded report.
-expect 0 "json verdict" -- "$VERIFY" report "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --json
+expect 0 "json verdict" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --json
 contains "$WORK/out" '"schema": "cci.verify.report.v1"' "json schema"
 contains "$WORK/out" '"id": "snp.vek_hwid"' "json lists the checks"
 contains "$WORK/out" '"current_mit_vector": "0xb"' "json decodes v5 fields"
 # Failures name the check.
-expect 1 "Milan report with the Genoa chain" -- "$VERIFY" report "$SNP/milan/tav_milan_v3_report.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01
+expect 1 "Milan report with the Genoa chain" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01
 contains "$WORK/out" "FAIL  snp.ark_pinned" "the pinned-root check is named"
-expect 1 "expired VLEK at today's date" -- "$VERIFY" report "$SNP/vlek/trustee_milan_v3_vlek_report.bin" --vek "$SNP/vlek/trustee_milan_v3_vlek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan_vlek.pem" --at 2026-06-01
+expect 1 "expired VLEK at today's date" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/vlek/trustee_milan_v3_vlek_report.bin" --vek "$SNP/vlek/trustee_milan_v3_vlek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan_vlek.pem" --at 2026-06-01
 contains "$WORK/out" "FAIL  snp.chain:" "expiry is named"
-expect 2 "unknown --product" -- "$VERIFY" report "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --product Atlantis
-expect 1 "v2 report without --product" -- "$VERIFY" report "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2024-06-01
+expect 2 "unknown --product" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --product Atlantis
+expect 1 "v2 report without --product" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2024-06-01
 contains "$WORK/out" "FAIL  snp.product" "the missing product is named"
 head -c 1000 "$SNP/milan/tav_milan_v3_report.bin" > "$WORK/trunc.bin"
-expect 1 "truncated report" -- "$VERIFY" report "$WORK/trunc.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem"
-expect 3 "missing report file" -- "$VERIFY" report "$WORK/none.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem"
+expect 1 "truncated report" -- "$VERIFY" report --offline --insecure-no-crl "$WORK/trunc.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem"
+expect 3 "missing report file" -- "$VERIFY" report --offline --insecure-no-crl "$WORK/none.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem"
 expect 0 "show decodes without verifying" -- "$VERIFY" show "$SNP/milan/virtee_milan_v2_report.hex" --product Milan
 contains "$WORK/out" "measurement: 7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f" "show prints the measurement"
 contains "$WORK/err" "nothing here is verified" "show says it verified nothing"

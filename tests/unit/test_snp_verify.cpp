@@ -6,6 +6,7 @@
 
 #include "base/hex.h"
 #include "cli/inputs.h"
+#include "crypto/x509_issue.h"
 #include "verify/snp_verify.h"
 #include "support/vectors.h"
 
@@ -43,6 +44,7 @@ SnpEvidence evidence_for(const nlohmann::json& v, const fs::path& dir) {
   if (v.value("version", 0) == 2) ev.product = snp::product_from_name(v["product"].get<std::string>());
   std::string at = v.value("verify_at", "2026-06-01T00:00:00Z");
   ev.at = *cli::parse_time(at);
+  ev.crl_required = false;  // no genuine AMD CRL exists in the vectors; see the CRL cases below
   return ev;
 }
 
@@ -158,4 +160,93 @@ TEST_CASE("the ECDSA-malleated signature (r, n-s) verifies but dedupe keys use o
   auto r = verify_snp(ev);
   CHECK(r.passed);  // ECDSA allows it: never key replay caches on the signature bytes
   CHECK(r.report->signed_bytes().size() == snp::kSignedSize);
+}
+
+TEST_CASE("without a CRL the revocation check fails unless the caller opted out") {
+  auto dir = test::require_vectors("snp");
+  auto ev = evidence_for(vector_by_id("milan-v3-tav"), dir);
+  auto skipped = verify_snp(ev);
+  CHECK(skipped.passed);
+  bool saw_skip = false;
+  for (const auto& c : skipped.checks.items()) saw_skip |= c.id == "snp.crl" && c.outcome == Outcome::kSkip;
+  CHECK(saw_skip);
+  ev.crl_required = true;
+  auto r = verify_snp(ev);
+  CHECK_FALSE(r.passed);
+  CHECK(failures(r).rfind("snp.crl: no CRL for ARK-Milan", 0) == 0);
+  CHECK(failures(r).find(';') == failures(r).size() - 2);  // the only failure: every other check still ran and passed
+}
+
+namespace {
+
+// A small RSA-PSS PKI shaped like AMD's: root and intermediate, and CRLs from the root.
+struct TestPki {
+  explicit TestPki(const std::string& root_cn = "ARK-Test") : root(make(root_key, nullptr, root_key, root_cn, 0x10000, true)) {}
+  crypto::PrivateKey root_key = *crypto::generate_rsa_key(2048);
+  crypto::PrivateKey ica_key = *crypto::generate_rsa_key(2048);
+  crypto::Certificate root;
+  crypto::Certificate ica = make(ica_key, &root, root_key, "SEV-Test", 0x10001, true);
+
+  static crypto::Certificate make(const crypto::PrivateKey& subject, const crypto::Certificate* issuer, const crypto::PrivateKey& issuer_key,
+                                  const std::string& cn, std::uint64_t serial, bool ca) {
+    crypto::CertificateSpec spec;
+    spec.subject = {{"OU", "Engineering"}, {"CN", cn}};
+    spec.serial = serial;
+    spec.not_before = 1600000000;
+    spec.not_after = 2500000000;
+    spec.ca = ca;
+    spec.key_usage = "critical,keyCertSign,cRLSign";
+    auto c = crypto::issue_certificate(spec, subject.public_key(), issuer_key, issuer, crypto::IssueSignature::kRsaPssSha384);
+    REQUIRE_MESSAGE(c, c.error().message);
+    return std::move(*c);
+  }
+  crypto::Crl crl(std::vector<std::uint64_t> revoked, std::time_t this_update, std::optional<std::time_t> next_update,
+                  const crypto::PrivateKey* signer = nullptr) const {
+    crypto::CrlSpec spec{this_update, next_update, std::move(revoked)};
+    auto c = crypto::issue_crl(spec, signer ? *signer : root_key, root, crypto::IssueSignature::kRsaPssSha384);
+    REQUIRE_MESSAGE(c, c.error().message);
+    return std::move(*c);
+  }
+};
+
+std::string crl_verdict(const TestPki& pki, std::optional<crypto::Crl> crl, std::time_t at) {
+  CheckList out;
+  bool ok = check_snp_crl(out, crl, true, pki.root, pki.ica, at);
+  REQUIRE(out.items().size() == 1);
+  CHECK(out.items()[0].id == "snp.crl");
+  return (ok ? "pass: " : "fail: ") + out.items()[0].detail;
+}
+
+}  // namespace
+
+TEST_CASE("CRL: signed by the root, current, intermediate not listed") {
+  TestPki pki;
+  const std::time_t t0 = 1700000000, day = 86400;
+  CHECK(crl_verdict(pki, pki.crl({0x10005}, t0, t0 + 7 * day), t0 + day).rfind("pass: SEV-Test not revoked", 0) == 0);
+  SUBCASE("the intermediate's serial is listed") {
+    CHECK(crl_verdict(pki, pki.crl({0x10005, 0x10001}, t0, t0 + 7 * day), t0 + day) == "fail: SEV-Test is revoked by ARK-Test");
+  }
+  SUBCASE("stale: at is after nextUpdate (a replayed old list)") {
+    CHECK(crl_verdict(pki, pki.crl({}, t0, t0 + 7 * day), t0 + 8 * day).find("fail: CRL is stale") == 0);
+  }
+  SUBCASE("not yet valid") { CHECK(crl_verdict(pki, pki.crl({}, t0, t0 + 7 * day), t0 - 1).find("fail: CRL thisUpdate") == 0); }
+  SUBCASE("no nextUpdate") { CHECK(crl_verdict(pki, pki.crl({}, t0, std::nullopt), t0 + 1).find("fail: CRL has no nextUpdate") == 0); }
+  SUBCASE("signed by another key under the root's name") {
+    auto other = *crypto::generate_rsa_key(2048);
+    CHECK(crl_verdict(pki, pki.crl({}, t0, t0 + day, &other), t0 + 1) == "fail: CRL signature does not verify with ARK-Test");
+  }
+  SUBCASE("issued by someone else") {
+    TestPki stranger("ARK-Other");
+    CHECK(crl_verdict(pki, stranger.crl({}, t0, t0 + day), t0 + 1).find("fail: CRL issuer") == 0);
+  }
+  SUBCASE("a bit flipped anywhere in the CRL never passes") {
+    Bytes der = pki.crl({0x10005}, t0, t0 + 7 * day).der();
+    for (size_t i = 0; i < der.size(); ++i) {
+      Bytes bad = der;
+      bad[i] ^= 0x20;
+      auto parsed = crypto::Crl::parse(bad);
+      if (!parsed) continue;
+      if (crl_verdict(pki, std::move(*parsed), t0 + day).rfind("pass", 0) == 0) FAIL("byte " << i << " flipped and the CRL still passes");
+    }
+  }
 }

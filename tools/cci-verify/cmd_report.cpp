@@ -9,6 +9,7 @@
 #include "manifest/deployment.h"
 #include "policy/snp_policy.h"
 #include "snp/cert_table.h"
+#include "snp_collateral.h"
 #include "verify/snp_verify.h"
 
 namespace cci::tools::verify {
@@ -29,8 +30,12 @@ struct ReportOptions {
   std::vector<std::string> measurements;
   std::string report_data;
   std::string nonce;
+  std::string crl;
   bool insecure_allow_debug = false;
+  bool insecure_no_crl = false;
   bool allow_vlek = false;
+  bool offline = false;
+  KdsFlags kds;
 };
 
 // The policy in force: --policy, else the manifest's, else the built-in default; then the
@@ -180,6 +185,64 @@ Status add_cert_table(const std::string& path, ::cci::verify::SnpEvidence& ev) {
   return {};
 }
 
+bool has_chain_for(const ::cci::verify::SnpEvidence& ev, const collateral::SnpCollateralKey& k) {
+  const Bytes ark = ::cci::verify::pinned_ark_fingerprint(k.product);
+  const std::string ica = (k.vlek ? "SEV-VLEK-" : "SEV-") + std::string(snp::product_name(k.product));
+  bool have_ark = false, have_ica = false;
+  for (const auto& c : ev.ca) {
+    have_ark |= c.fingerprint_sha256() == ark;
+    have_ica |= c.subject_common_name() == ica;
+  }
+  return have_ark && have_ica;
+}
+
+// Collateral the user did not give comes from the cache, and (unless --offline) from the
+// KDS into the cache first. Nothing here is trusted: verify_snp checks it all.
+void resolve_collateral(const ReportOptions& o, ::cci::verify::SnpEvidence& ev, const cli::Context& ctx) {
+  auto report = snp::parse_report(ev.input.report, ev.parse);
+  if (!report) return;  // verify_snp names the structure error
+  auto key = collateral_key(*report, ev.product);
+  if (!key) return;  // verify_snp names the product problem
+  const auto cache = cache_of(o.kds);
+  std::vector<collateral::SnpItem> need;
+  if (!ev.vek && !key->vlek) need.push_back(collateral::SnpItem::kVcek);
+  if (!has_chain_for(ev, *key)) need.push_back(collateral::SnpItem::kChain);
+  const bool want_crl = !ev.crl && !o.insecure_no_crl;
+  if (want_crl) need.push_back(collateral::SnpItem::kCrl);
+  if (need.empty()) return;
+  if (!o.offline) {
+    auto opts = fetch_options(o.kds, ctx);
+    for (const auto& r : collateral::fetch_snp_collateral(*key, need, cache, opts)) {
+      if (r.error) ctx.warn(std::string("cannot fetch the ") + collateral::snp_item_name(r.item) + ": " + r.error->message);
+      else if (r.downloaded) ctx.info(std::string("fetched ") + collateral::snp_item_name(r.item) + " into " + r.file);
+    }
+    // A cached CRL past its nextUpdate is replaced once (a new one is published before then).
+    auto cached = cache.crl(key->product, key->vlek);
+    if (want_crl && cached && *cached && (*cached)->next_update() && *(*cached)->next_update() < std::time(nullptr)) {
+      opts.refresh = true;
+      for (const auto& r : collateral::fetch_snp_collateral(*key, {collateral::SnpItem::kCrl}, cache, opts)) {
+        if (r.error) ctx.warn("cannot refresh the stale CRL: " + r.error->message);
+      }
+    }
+  }
+  auto warn_bad = [&ctx](const Error& e) { ctx.warn(e.message); };
+  if (!ev.vek && !key->vlek) {
+    auto v = cache.vcek(*key);
+    if (!v) warn_bad(v.error());
+    else if (*v) ev.vek = std::move(**v);
+  }
+  if (!has_chain_for(ev, *key)) {
+    auto c = cache.chain(key->product, key->vlek);
+    if (!c) warn_bad(c.error());
+    else if (*c) for (auto& cert : **c) ev.ca.push_back(std::move(cert));
+  }
+  if (want_crl) {
+    auto c = cache.crl(key->product, key->vlek);
+    if (!c) warn_bad(c.error());
+    else if (*c) ev.crl = std::move(**c);
+  }
+}
+
 int run_report(const ReportOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
   auto at = cli::parse_time(o.at);
@@ -193,9 +256,6 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   auto in = read_report(o.file);
   if (!in) return ctx.fail(in.error(), schema);
   ev.input = std::move(*in);
-  if (o.vek.empty() && o.cert_table.empty()) {
-    return ctx.fail(make_error(ErrorCode::kUsage, "give the VCEK/VLEK with --vek or an extended-report --cert-table"), schema);
-  }
   if (!o.vek.empty()) {
     auto vek = cli::load_certificates({o.vek});
     if (!vek) return ctx.fail(vek.error(), schema);
@@ -210,6 +270,15 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   auto chain = cli::load_certificates(o.cert_chain);
   if (!chain) return ctx.fail(chain.error(), schema);
   for (auto& c : *chain) ev.ca.push_back(std::move(c));
+  if (!o.crl.empty()) {
+    auto data = read_file(o.crl, kMaxEvidenceBytes);
+    if (!data) return ctx.fail(data.error(), schema);
+    auto crl = crypto::Crl::parse(*data);
+    if (!crl) return ctx.fail(make_error(crl.error().code, o.crl + ": " + crl.error().message, "crl"), schema);
+    ev.crl = std::move(*crl);
+  }
+  ev.crl_required = !o.insecure_no_crl;
+  resolve_collateral(o, ev, ctx);
 
   auto setup = policy_setup(o);
   if (!setup) return ctx.fail(setup.error(), schema);
@@ -221,14 +290,19 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
                                            v.report->signing_key() == snp::SigningKey::kVlek, setup->expect);
   }
   const bool accepted = v.passed && findings.all_passed();
-  const int rc = accepted ? 0 : 1;
+  // Missing collateral is "cannot evaluate" (3) only when nothing else failed.
+  bool only_missing = v.missing_collateral;
+  for (const auto& c : v.checks.items()) {
+    if (c.outcome == ::cci::verify::Outcome::kFail && c.id != "snp.vek" && c.id != "snp.crl") only_missing = false;
+  }
+  const int rc = accepted ? 0 : only_missing ? cli::to_int(cli::ExitCode::kCannotEvaluate) : 1;
   if (ctx.options().json) {
     cli::Json checks = cli::Json::array();
     for (const auto& c : v.checks.items()) {
       checks.push_back({{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}});
     }
     cli::Json body{{"result", accepted ? "pass" : "fail"}};
-    if (!accepted) body["reason"] = v.passed ? "POLICY_VIOLATION" : "VERIFICATION_FAILED";
+    if (!accepted) body["reason"] = v.passed ? "POLICY_VIOLATION" : only_missing ? "MISSING_COLLATERAL" : "VERIFICATION_FAILED";
     body["file"] = o.file;
     body["format"] = snp::input_format_name(ev.input.format);
     body["checks"] = checks;
@@ -258,6 +332,8 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
     if (v.report->debug_allowed()) ctx.warn("the guest policy allows debugging: its memory is not confidential");
   } else if (v.passed) {
     ctx.error(o.file + " is a genuine SEV-SNP report, but it does not meet the policy (" + setup->source + ")");
+  } else if (only_missing) {
+    ctx.error(o.file + ": cannot evaluate without the missing collateral (see the failed checks)");
   } else {
     ctx.error(o.file + " is not a verified SEV-SNP report");
   }
@@ -292,13 +368,18 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "Input: the 1184-byte report, its hex form, or an Azure HCL report (format detected).\n"
       "Authenticity checks: structure; product from the signed CPUID (v3+) or --product (v2); the ARK among the\n"
       "given certificates must match the fingerprint built into cci; ARK -> ASK/ASVK -> VCEK/VLEK with\n"
-      "RSASSA-PSS SHA-384 salt 48, valid at --at; leaf kind = SIGNING_KEY; ECDSA P-384 report\n"
+      "RSASSA-PSS SHA-384 salt 48, valid at --at; the ARK's CRL (signature, thisUpdate/nextUpdate at --at)\n"
+      "does not revoke the ASK/ASVK; leaf kind = SIGNING_KEY; ECDSA P-384 report\n"
       "signature; VEK TCB extensions = REPORTED_TCB; hwID = CHIP_ID; Azure runtime-claims binding.\n"
       "Then the policy (--policy, else the manifest's, else the default: no debug, no migration agent,\n"
       "no VLEK), with every finding listed: TCB minimums, firmware/ABI, VMPL, platform-info bits,\n"
       "mitigations, HOST_DATA, ID/author keys, MEASUREMENT in the manifest, REPORT_DATA / --nonce.\n"
+      "Collateral not given (--vek, --cert-table, --cert-chain, --crl) comes from the cache that cci-verify\n"
+      "fetch fills, and, unless --offline, from the AMD KDS (--kds-url) into that cache.\n"
       "Examples:\n"
-      "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem\n"
+      "  cci-verify report report.bin                       # VCEK, chain and CRL from the cache or KDS\n"
+      "  cci-verify report report.bin --offline --json      # after cci-verify fetch report.bin\n"
+      "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem --crl milan.crl\n"
       "  cci-verify report attestation.bin --product Milan --vek vcek.der --cert-chain cert_chain.pem --at 2024-06-01\n"
       "  cci-verify report report.bin --vek vcek.der --cert-chain chain.pem --manifest cci-manifest.json \\\n"
       "      --manifest-key release.pub --nonce $NONCE\n"
@@ -315,8 +396,12 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_option("--measurement", o->measurements, "An expected MEASUREMENT (96 hex digits; repeatable)");
   sub->add_option("--report-data", o->report_data, "Expected REPORT_DATA (128 hex digits)");
   sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex)");
+  sub->add_option("--crl", o->crl, "The ARK's CRL (DER or PEM; default: the cache, else the KDS)");
+  sub->add_flag("--offline", o->offline, "Never contact the KDS: what is not given comes from the cache only");
   sub->add_flag("--insecure-allow-debug", o->insecure_allow_debug, "Accept guests whose policy allows debugging");
+  sub->add_flag("--insecure-no-crl", o->insecure_no_crl, "Do not require a CRL (the ASK/ASVK revocation check is skipped)");
   sub->add_flag("--allow-vlek", o->allow_vlek, "Accept reports signed by a VLEK (cloud-provider key, no chip binding)");
+  add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_report(*o, ctx); }; });
 
   auto show_file = std::make_shared<std::string>();

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
       "  cci-verify model ./llama-7b --signature llama-7b.sig --key release.pub\n"
       "  cci-verify model ./llama-7b --signature model.sig --certificate-chain ca.pem --json\n"
       "  cci-verify manifest cci-manifest.json --key release.pub\n"
-      "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem\n"
+      "  cci-verify fetch report.bin && cci-verify report report.bin --offline\n"
+      "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem --crl milan.crl\n"
       "  cci-verify launch-measure --measurement BASE64 --tik tik.bin --api-major 0 --api-minor 24 --build 15 \\\n"
       "      --manifest cci-manifest.json --key release.pub\n\n"
       "Exit status: 0 verified, 1 rejected (mismatch, bad signature, malformed bundle), 2 usage,\n"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     tools::verify::add_manifest(app, ctx, action);
     tools::verify::add_launch_measure(app, ctx, action);
     tools::verify::add_report(app, ctx, action);
+    tools::verify::add_fetch(app, ctx, action);
   };
   return cli::run_tool(argc, argv, spec);
 }

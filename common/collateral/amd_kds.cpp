@@ -1,0 +1,237 @@
+#include "collateral/amd_kds.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "crypto/digest.h"
+#include "crypto/random.h"
+#include "snp/vek.h"
+#include "verify/snp_verify.h"
+
+namespace cci::collateral {
+namespace {
+
+namespace fs = std::filesystem;
+using snp::Product;
+
+inline constexpr size_t kMaxCollateralBytes = 1 << 20;
+
+size_t hwid_size(Product p) { return p == Product::kTurin ? 8 : 64; }
+const char* kind_dir(bool vlek) { return vlek ? "vlek" : "vcek"; }
+
+std::string tcb_file_stem(const snp::Tcb& t) {
+  std::string s = t.fmc ? "fmc" + std::to_string(*t.fmc) + "-" : "";
+  return s + "bl" + std::to_string(t.bootloader) + "-tee" + std::to_string(t.tee) + "-snp" + std::to_string(t.snp) + "-ucode" +
+         std::to_string(t.microcode);
+}
+
+Status store(const std::string& file, ByteView data) {
+  std::error_code ec;
+  fs::create_directories(fs::path(file).parent_path(), ec);
+  if (ec) return make_error(ErrorCode::kIo, "cannot create " + fs::path(file).parent_path().string() + ": " + ec.message(), file);
+  return write_file_atomic(file, data);
+}
+
+Result<std::optional<Bytes>> read_if_present(const std::string& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::optional<Bytes>();
+  auto data = read_file(file, kMaxCollateralBytes);
+  if (!data) return data.error();
+  return std::optional<Bytes>(std::move(*data));
+}
+
+Error bad_answer(const std::string& what, const std::string& why) {
+  return Error::make(ErrorCode::kInvalidInput, "KDS answer for the " + what + " refused: " + why, what);
+}
+
+// The VCEK must be for this chip and TCB: a KDS (or a proxy) answering with another chip's
+// certificate must not poison the cache.
+Result<crypto::Certificate> check_vcek(const SnpCollateralKey& k, ByteView der) {
+  auto c = crypto::Certificate::from_der(der);
+  if (!c) return bad_answer("vcek", c.error().message);
+  if (c->subject_common_name() != "SEV-VCEK") return bad_answer("vcek", "subject CN is \"" + c->subject_common_name() + "\", not SEV-VCEK");
+  auto x = snp::parse_vek_extensions([&](const std::string& oid) { return c->extension_value(oid); });
+  if (!x) return bad_answer("vcek", x.error().message);
+  const size_t n = hwid_size(k.product);
+  if (!x->hw_id || x->hw_id->size() != n || !crypto::ct_equal(*x->hw_id, ByteView(k.chip_id).first(n))) {
+    return bad_answer("vcek", "its hwID is not this chip's ID");
+  }
+  const bool tcb_ok = x->bl == k.tcb.bootloader && x->tee == k.tcb.tee && x->snp == k.tcb.snp && x->ucode == k.tcb.microcode &&
+                      x->fmc == k.tcb.fmc;
+  if (!tcb_ok) return bad_answer("vcek", "its TCB extensions are not " + snp::tcb_text(k.tcb));
+  return std::move(*c);
+}
+
+// ASK (or ASVK) then ARK; the ARK must be the one pinned in cci, the intermediate signed by it.
+Result<std::vector<crypto::Certificate>> check_chain(Product p, bool vlek, ByteView pem) {
+  auto certs = crypto::parse_pem_bundle(pem);
+  if (!certs) return bad_answer("cert_chain", certs.error().message);
+  if (certs->size() != 2) return bad_answer("cert_chain", std::to_string(certs->size()) + " certificates, expected 2 (intermediate, ARK)");
+  const auto& ica = (*certs)[0];
+  const auto& ark = (*certs)[1];
+  if (!crypto::ct_equal(ark.fingerprint_sha256(), verify::pinned_ark_fingerprint(p))) {
+    return bad_answer("cert_chain", "the root is not the ARK-" + std::string(snp::product_name(p)) + " pinned in cci");
+  }
+  const std::string want = (vlek ? "SEV-VLEK-" : "SEV-") + std::string(snp::product_name(p));
+  if (ica.subject_common_name() != want) return bad_answer("cert_chain", "intermediate CN is \"" + ica.subject_common_name() + "\", not " + want);
+  if (!ica.signed_by(ark)) return bad_answer("cert_chain", want + " is not signed by the ARK");
+  return certs;
+}
+
+Result<crypto::Crl> check_crl(ByteView der, const crypto::Certificate& ark) {
+  auto crl = crypto::Crl::parse(der);
+  if (!crl) return bad_answer("crl", crl.error().message);
+  if (crl->issuer() != ark.subject()) return bad_answer("crl", "issuer " + crl->issuer() + " is not " + ark.subject());
+  if (!crl->signed_by(ark)) return bad_answer("crl", "its signature does not verify with " + ark.subject_common_name());
+  return std::move(*crl);
+}
+
+std::string getenv_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+SnpCollateralKey snp_collateral_key(const snp::Report& r, Product p) {
+  SnpCollateralKey k;
+  k.product = p;
+  k.vlek = r.signing_key() == snp::SigningKey::kVlek;
+  k.chip_id.assign(r.chip_id.begin(), r.chip_id.end());
+  k.tcb = snp::decode_tcb(r.reported_tcb, p);
+  return k;
+}
+
+std::string kds_vcek_path(const SnpCollateralKey& k) {
+  std::string s = std::string("/vcek/v1/") + snp::product_name(k.product) + "/" + to_hex(ByteView(k.chip_id).first(hwid_size(k.product))) +
+                  "?blSPL=" + std::to_string(k.tcb.bootloader) + "&teeSPL=" + std::to_string(k.tcb.tee) +
+                  "&snpSPL=" + std::to_string(k.tcb.snp) + "&ucodeSPL=" + std::to_string(k.tcb.microcode);
+  if (k.tcb.fmc) s += "&fmcSPL=" + std::to_string(*k.tcb.fmc);
+  return s;
+}
+
+std::string kds_cert_chain_path(Product p, bool vlek) {
+  return std::string("/") + kind_dir(vlek) + "/v1/" + snp::product_name(p) + "/cert_chain";
+}
+std::string kds_crl_path(Product p, bool vlek) { return std::string("/") + kind_dir(vlek) + "/v1/" + snp::product_name(p) + "/crl"; }
+
+std::string SnpCache::vcek_file(const SnpCollateralKey& k) const {
+  return dir_ + "/amd/" + snp::product_name(k.product) + "/vcek/" + to_hex(ByteView(k.chip_id).first(hwid_size(k.product))) + "/" +
+         tcb_file_stem(k.tcb) + ".der";
+}
+std::string SnpCache::chain_file(Product p, bool vlek) const {
+  return dir_ + "/amd/" + snp::product_name(p) + "/" + kind_dir(vlek) + "_cert_chain.pem";
+}
+std::string SnpCache::crl_file(Product p, bool vlek) const {
+  return dir_ + "/amd/" + snp::product_name(p) + "/" + kind_dir(vlek) + "_crl.der";
+}
+
+Result<std::optional<crypto::Certificate>> SnpCache::vcek(const SnpCollateralKey& k) const {
+  auto data = read_if_present(vcek_file(k));
+  if (!data) return data.error();
+  if (!*data) return std::optional<crypto::Certificate>();
+  auto c = check_vcek(k, **data);
+  if (!c) return make_error(c.error().code, "cached " + vcek_file(k) + ": " + c.error().message);
+  return std::optional<crypto::Certificate>(std::move(*c));
+}
+
+Result<std::optional<std::vector<crypto::Certificate>>> SnpCache::chain(Product p, bool vlek) const {
+  auto data = read_if_present(chain_file(p, vlek));
+  if (!data) return data.error();
+  if (!*data) return std::optional<std::vector<crypto::Certificate>>();
+  auto c = check_chain(p, vlek, **data);
+  if (!c) return make_error(c.error().code, "cached " + chain_file(p, vlek) + ": " + c.error().message);
+  return std::optional<std::vector<crypto::Certificate>>(std::move(*c));
+}
+
+Result<std::optional<crypto::Crl>> SnpCache::crl(Product p, bool vlek) const {
+  auto data = read_if_present(crl_file(p, vlek));
+  if (!data) return data.error();
+  if (!*data) return std::optional<crypto::Crl>();
+  auto c = crypto::Crl::parse(**data);  // verified against the ARK by the verifier, as any CRL
+  if (!c) return make_error(c.error().code, "cached " + crl_file(p, vlek) + ": " + c.error().message);
+  return std::optional<crypto::Crl>(std::move(*c));
+}
+
+std::string default_cache_dir() {
+  std::string explicit_dir = getenv_or("CCI_CACHE_DIR", "");
+  if (!explicit_dir.empty()) return explicit_dir;
+  std::string xdg = getenv_or("XDG_CACHE_HOME", "");
+  if (!xdg.empty()) return xdg + "/cci";
+  return getenv_or("HOME", ".") + "/.cache/cci";
+}
+
+std::string default_kds_url() { return getenv_or("CCI_KDS_URL", kAmdKdsUrl); }
+
+const char* snp_item_name(SnpItem i) {
+  switch (i) {
+    case SnpItem::kVcek: return "vcek";
+    case SnpItem::kChain: return "cert_chain";
+    case SnpItem::kCrl: return "crl";
+  }
+  return "?";
+}
+
+namespace {
+
+// Downloads one item, checks it and stores it; the result records what happened.
+SnpFetchResult fetch_one(const SnpCollateralKey& k, SnpItem item, const SnpCache& cache, const SnpFetchOptions& o) {
+  SnpFetchResult r{item, {}, {}, false, std::nullopt};
+  std::string base = o.kds_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  switch (item) {
+    case SnpItem::kVcek: r.url = base + kds_vcek_path(k); r.file = cache.vcek_file(k); break;
+    case SnpItem::kChain: r.url = base + kds_cert_chain_path(k.product, k.vlek); r.file = cache.chain_file(k.product, k.vlek); break;
+    case SnpItem::kCrl: r.url = base + kds_crl_path(k.product, k.vlek); r.file = cache.crl_file(k.product, k.vlek); break;
+  }
+  if (item == SnpItem::kVcek && k.vlek) {
+    r.error = Error::make(ErrorCode::kUnsupported,
+                          "the report is signed by a VLEK: AMD serves VLEKs only to cloud providers; get it from the provider (or the "
+                          "extended report) and give it with --vek",
+                          "vcek");
+    return r;
+  }
+  std::error_code ec;
+  if (!o.refresh && fs::exists(r.file, ec)) return r;
+  // The CRL is checked against the ARK, so the chain must be in the cache first.
+  std::optional<crypto::Certificate> ark;
+  if (item == SnpItem::kCrl) {
+    auto chain = cache.chain(k.product, k.vlek);
+    if (!chain || !*chain) {
+      r.error = Error::make(ErrorCode::kIo, "the CRL cannot be checked before the cert chain is cached", "crl");
+      return r;
+    }
+    ark = (**chain)[1].clone();
+  }
+  auto body = http_get(r.url, o.http);
+  if (!body) {
+    r.error = body.error();
+    return r;
+  }
+  Status ok;
+  switch (item) {
+    case SnpItem::kVcek: ok = status_of(check_vcek(k, *body)); break;
+    case SnpItem::kChain: ok = status_of(check_chain(k.product, k.vlek, *body)); break;
+    case SnpItem::kCrl: ok = status_of(check_crl(*body, *ark)); break;
+  }
+  if (ok) ok = store(r.file, *body);
+  if (!ok) r.error = ok.error();
+  r.downloaded = static_cast<bool>(ok);
+  return r;
+}
+
+}  // namespace
+
+std::vector<SnpFetchResult> fetch_snp_collateral(const SnpCollateralKey& k, const std::vector<SnpItem>& items, const SnpCache& cache,
+                                                 const SnpFetchOptions& o) {
+  std::vector<SnpFetchResult> out;
+  for (SnpItem want : {SnpItem::kVcek, SnpItem::kChain, SnpItem::kCrl}) {  // chain before CRL
+    if (std::find(items.begin(), items.end(), want) != items.end()) out.push_back(fetch_one(k, want, cache, o));
+  }
+  return out;
+}
+
+}  // namespace cci::collateral

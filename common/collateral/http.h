@@ -1,0 +1,41 @@
+// HTTP GET for collateral services (AMD KDS, Hygon KDS) through libcurl: a hard timeout per
+// attempt, a cap on the body size, and retries with back-off where the server asks for them
+// (HTTP 429 with Retry-After, and 500/502/503/504). Nothing fetched is trusted: callers
+// verify every byte against pinned roots.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace cci::collateral {
+
+struct HttpOptions {
+  long timeout_ms = 30000;     // per attempt, connection included
+  int max_attempts = 4;        // total tries for 429 / 5xx answers
+  long max_wait_s = 60;        // cap on one back-off wait (Retry-After or exponential)
+  size_t max_body = 1 << 20;   // a longer answer is an error, not truncated
+  std::string user_agent = "cci";
+  // Told about each wait ("HTTP 429 from ...: retrying in 2 s"); may be empty.
+  std::function<void(const std::string&)> note;
+  // Waits `seconds`; defaults to sleeping. Tests can count instead.
+  std::function<void(long seconds)> wait;
+};
+
+struct HttpResponse {
+  long status = 0;
+  Bytes body;
+  std::optional<long> retry_after_s;  // Retry-After in seconds, when sent as a number
+};
+
+// One GET. Transport failures (refused, DNS, timeout, oversized body) are kIo errors naming
+// the URL; any HTTP status is a response.
+Result<HttpResponse> http_get_once(const std::string& url, const HttpOptions& o);
+
+// GET with retries; the body of a 200 answer, else a kIo error naming the URL and status.
+Result<Bytes> http_get(const std::string& url, const HttpOptions& o);
+
+}  // namespace cci::collateral

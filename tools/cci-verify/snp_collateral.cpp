@@ -1,0 +1,42 @@
+#include "snp_collateral.h"
+
+#include "cli/tool.h"
+
+namespace cci::tools::verify {
+
+void add_kds_flags(CLI::App* sub, KdsFlags& f) {
+  sub->add_option("--kds-url", f.kds_url, "AMD KDS base URL (default: $CCI_KDS_URL, else https://kdsintf.amd.com)");
+  sub->add_option("--cache-dir", f.cache_dir, "Collateral cache (default: $CCI_CACHE_DIR, else $XDG_CACHE_HOME/cci or ~/.cache/cci)");
+  sub->add_option("--timeout", f.timeout_s, "Seconds to wait for each KDS answer")->check(CLI::Range(1, 600))->capture_default_str();
+  sub->add_option("--attempts", f.attempts, "Tries per download when KDS answers 429 (rate limit) or 5xx")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+}
+
+collateral::SnpFetchOptions fetch_options(const KdsFlags& f, const cli::Context& ctx) {
+  collateral::SnpFetchOptions o;
+  o.kds_url = f.kds_url.empty() ? collateral::default_kds_url() : f.kds_url;
+  o.http.timeout_ms = f.timeout_s * 1000L;
+  o.http.max_attempts = f.attempts;
+  o.http.user_agent = "cci-verify/" + cli::version_string();
+  o.http.note = [&ctx](const std::string& m) { ctx.warn(m); };
+  return o;
+}
+
+collateral::SnpCache cache_of(const KdsFlags& f) {
+  return collateral::SnpCache(f.cache_dir.empty() ? collateral::default_cache_dir() : f.cache_dir);
+}
+
+Result<collateral::SnpCollateralKey> collateral_key(const snp::Report& r, std::optional<snp::Product> given) {
+  std::optional<snp::Product> p = given;
+  if (r.cpuid_family) p = snp::product_from_cpuid(*r.cpuid_family, *r.cpuid_model);
+  if (!p) {
+    return make_error(ErrorCode::kUsage,
+                      r.cpuid_family ? "the report's CPUID is no known SNP product line"
+                                     : "a version 2 report carries no CPUID: give --product Milan|Genoa|Turin",
+                      "product");
+  }
+  return collateral::snp_collateral_key(r, *p);
+}
+
+}  // namespace cci::tools::verify
