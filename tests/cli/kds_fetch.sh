@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# cci-verify fetch against a KDS stand-in on 127.0.0.1 that serves the vector files under
+# KDS paths (tests/cli/kds_server.py); then cci-verify report --offline with the server gone.
+# The expected URLs are written here from the KDS rules (specs/snp.md §5.3), not by cci.
+source "$(dirname "$0")/lib.sh"
+SNP="$CCI_TEST_VECTORS_DIR/snp"
+if [ ! -f "$SNP/manifest.json" ]; then echo "skipped: vectors not found ($SNP)"; exit 77; fi
+
+field() { "$VERIFY" show "$1" --json | jq -r ".report.$2"; }
+# kds_vcek_url REPORT PRODUCT: /vcek/v1/P/HWID?blSPL=..&teeSPL=..&snpSPL=..&ucodeSPL=..[&fmcSPL=..]
+kds_vcek_url() {
+  local chip tcb hw
+  chip=$(field "$1" chip_id); tcb=$(field "$1" reported_tcb)
+  if [ "$2" = Turin ]; then hw=${chip:0:16}; else hw=$chip; fi
+  printf '/vcek/v1/%s/%s?blSPL=%s&teeSPL=%s&snpSPL=%s&ucodeSPL=%s' "$2" "$hw" \
+    "$(jq -r .bootloader <<<"$tcb")" "$(jq -r .tee <<<"$tcb")" "$(jq -r .snp <<<"$tcb")" "$(jq -r .microcode <<<"$tcb")"
+  [ "$2" = Turin ] && printf '&fmcSPL=%s' "$(jq -r .fmc <<<"$tcb")"
+  return 0
+}
+
+MILAN="$SNP/milan/tav_milan_v3_report.bin"
+TURIN="$SNP/turin/tav_turin_v5_report.bin"
+VLEK="$SNP/vlek/trustee_milan_v3_vlek_report.bin"
+openssl x509 -in "$SNP/milan/tav_milan_v3_vcek.pem" -outform der -out "$WORK/milan_vcek.der"
+openssl x509 -in "$SNP/turin/tav_turin_v5_vcek.pem" -outform der -out "$WORK/turin_vcek.der"
+MILAN_URL=$(kds_vcek_url "$MILAN" Milan)
+TURIN_URL=$(kds_vcek_url "$TURIN" Turin)
+check "Turin URL has a 16-digit hwID and fmcSPL" -- grep -qE '^/vcek/v1/Turin/[0-9a-f]{16}\?blSPL=1&teeSPL=1&snpSPL=4&ucodeSPL=81&fmcSPL=1$' <<<"$TURIN_URL"
+
+# A CRL that claims to be ARK-Milan's but is signed by a throwaway key.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/fake.key" -out "$WORK/fake.pem" -days 2 \
+  -subj "/OU=Engineering/C=US/L=Santa Clara/ST=CA/O=Advanced Micro Devices/CN=ARK-Milan" 2>/dev/null
+: > "$WORK/index.txt"
+printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s\ndefault_md=sha384\ndefault_crl_days=30\n' "$WORK/index.txt" > "$WORK/ca.cnf"
+openssl ca -gencrl -config "$WORK/ca.cnf" -keyfile "$WORK/fake.key" -cert "$WORK/fake.pem" -out "$WORK/fake_crl.pem" 2>/dev/null
+openssl crl -in "$WORK/fake_crl.pem" -outform der -out "$WORK/fake_crl.der"
+check "forged CRL built" -- test -s "$WORK/fake_crl.der"
+
+jq -n --arg m "$MILAN_URL" --arg t "$TURIN_URL" --arg snp "$SNP" --arg w "$WORK" '{
+  ($m): "\($w)/milan_vcek.der", ($t): "\($w)/turin_vcek.der",
+  "/vcek/v1/Milan/cert_chain": "\($snp)/ca/kds_cert_chain/ask_ark_milan.pem",
+  "/vcek/v1/Turin/cert_chain": "\($snp)/ca/kds_cert_chain/ask_ark_turin_vcek.pem",
+  "/vlek/v1/Milan/cert_chain": "\($snp)/ca/kds_cert_chain/ask_ark_milan_vlek.pem",
+  "/vcek/v1/Genoa/cert_chain": "\($snp)/ca/kds_cert_chain/ask_ark_genoa.pem",
+  "/vcek/v1/Milan/crl": "\($w)/fake_crl.der" }' > "$WORK/map.json"
+
+python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map.json" --port-file "$WORK/port" --log "$WORK/kds.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+KDS="http://127.0.0.1:$(cat "$WORK/port")"
+requests() { grep -c "$1" "$WORK/kds.log" 2>/dev/null || echo 0; }
+
+# --- the happy path: fetch, then verify offline with the server gone -----------------------
+expect 0 "fetch Milan VCEK and chain" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items vcek,cert_chain
+contains "$WORK/out" "downloaded vcek" "VCEK downloaded"
+contains "$WORK/out" "downloaded cert_chain" "chain downloaded"
+check "VCEK cached under product, chip and TCB" -- test -f "$CCI_CACHE_DIR/amd/Milan/vcek/$(field "$MILAN" chip_id)/bl4-tee0-snp24-ucode219.der"
+expect 0 "fetch Turin (8-byte hwID, fmcSPL)" -- "$VERIFY" fetch "$TURIN" --kds-url "$KDS/ok" --items vcek,cert_chain --json
+contains "$WORK/out" '"status": "downloaded"' "json lists the downloads"
+before=$(wc -l < "$WORK/kds.log")
+expect 0 "second fetch is served by the cache" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items vcek,cert_chain
+contains "$WORK/out" "cached     vcek" "cache hit reported"
+check "no request for cached items" -- test "$(wc -l < "$WORK/kds.log")" -eq "$before"
+
+expect 3 "a forged CRL is not cached" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items crl
+contains "$WORK/err" "KDS answer for the crl refused" "forged CRL refused"
+check "forged CRL absent from the cache" -- test ! -e "$CCI_CACHE_DIR/amd/Milan/vcek_crl.der"
+
+kill $SERVER; wait $SERVER 2>/dev/null
+expect 0 "Milan verifies offline from the cache, server gone" -- "$VERIFY" report "$MILAN" --offline --insecure-no-crl --at 2026-06-01
+contains "$WORK/out" "PASS  snp.vek_hwid" "offline verification ran the chip binding"
+expect 0 "Turin verifies offline from the cache" -- "$VERIFY" report "$TURIN" --offline --insecure-no-crl --at 2026-06-01
+expect 3 "without --insecure-no-crl the missing CRL stops it" -- "$VERIFY" report "$MILAN" --offline --at 2026-06-01
+contains "$WORK/out" "FAIL  snp.crl" "CRL check named"
+export CCI_CACHE_DIR="$WORK/cache-empty"
+expect 3 "nothing cached and offline" -- "$VERIFY" report "$MILAN" --offline --insecure-no-crl --at 2026-06-01
+expect 3 "KDS unreachable" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --timeout 2
+contains "$WORK/err" "Couldn't connect" "connection failure named"
+
+# --- a misbehaving KDS --------------------------------------------------------------------
+python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map.json" --port-file "$WORK/port2" --log "$WORK/kds.log" &
+SERVER=$!
+for _ in $(seq 50); do [ -s "$WORK/port2" ] && break; sleep 0.1; done
+KDS="http://127.0.0.1:$(cat "$WORK/port2")"
+expect 0 "report (online) fetches what it lacks" -- "$VERIFY" report "$MILAN" --kds-url "$KDS/ok" --insecure-no-crl --at 2026-06-01
+check "online report asked the KDS for the VCEK" -- test "$(requests "ok $MILAN_URL")" -ge 1
+export CCI_CACHE_DIR="$WORK/cache-bad"
+expect 3 "404" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/notfound" --items vcek
+contains "$WORK/err" "HTTP 404" "404 named"
+expect 0 "429 once, then served (Retry-After honoured)" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ratelimit1" --items vcek
+contains "$WORK/err" "HTTP 429, retrying in 1 s" "back-off reported"
+check "the VCEK was asked for twice" -- test "$(requests "ratelimit1 /vcek/v1/Milan/")" -eq 2
+rm -rf "$CCI_CACHE_DIR"
+expect 3 "429 every time" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ratelimited" --items vcek --attempts 2
+contains "$WORK/err" "rate-limited; still refused after 2 tries" "rate limit named"
+expect 3 "garbage answer" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/garbage" --items vcek,cert_chain
+contains "$WORK/err" "KDS answer for the vcek refused" "garbage VCEK refused"
+check "garbage not cached" -- test ! -e "$CCI_CACHE_DIR/amd/Milan/vcek"
+start=$(date +%s)
+expect 3 "hanging KDS times out" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/hang" --items cert_chain --timeout 2
+contains "$WORK/err" "timeout" "timeout named"
+check "timeout honoured (< 15 s)" -- test $(( $(date +%s) - start )) -lt 15
+# A Turin VCEK served at the Milan URL (wrong chip) is refused before caching.
+jq --arg m "$MILAN_URL" --arg w "$WORK" '.[$m] = "\($w)/turin_vcek.der"' "$WORK/map.json" > "$WORK/map2.json"
+kill $SERVER; wait $SERVER 2>/dev/null
+python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map2.json" --port-file "$WORK/port3" --log "$WORK/kds.log" &
+SERVER=$!
+for _ in $(seq 50); do [ -s "$WORK/port3" ] && break; sleep 0.1; done
+KDS="http://127.0.0.1:$(cat "$WORK/port3")"
+expect 3 "another chip's VCEK is refused" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items vcek
+contains "$WORK/err" "hwID is not this chip's ID" "wrong chip named"
+expect 3 "VLEK report: the VLEK is not fetched, the chain is" -- "$VERIFY" fetch "$VLEK" --kds-url "$KDS/ok" --items vcek,cert_chain
+contains "$WORK/err" "signed by a VLEK" "VLEK explained"
+contains "$WORK/out" "downloaded cert_chain" "VLEK chain downloaded"
+check "VLEK chain from the vlek path" -- test "$(requests "ok /vlek/v1/Milan/cert_chain")" -eq 1
+expect 0 "cci-verify fetch --help" -- "$VERIFY" fetch --help
+contains "$WORK/out" "Example" "fetch --help has examples"
+finish
