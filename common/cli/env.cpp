@@ -11,6 +11,8 @@ const std::vector<EnvVar>& env_registry() {
       {"CCI_PKCS11_PIN", "PIN for pkcs11: key URIs that carry no pin-value", true},
       {"CCI_THREADS", "default for -j/--threads", false},
       {"CCI_PROGRESS", "default for --progress: auto, always or never", false},
+      {"CCI_KDS_URL", "AMD KDS base URL for cci-verify fetch/report (default https://kdsintf.amd.com)", false},
+      {"CCI_CACHE_DIR", "collateral cache (default $XDG_CACHE_HOME/cci, else ~/.cache/cci)", false},
       {"NO_COLOR", "disable colour (any non-empty value)", false},
       {"CLICOLOR_FORCE", "force colour even when not writing to a terminal", false},
   };

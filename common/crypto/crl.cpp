@@ -31,7 +31,7 @@ Result<Crl> Crl::parse(ByteView in) {
   UniquePtr<X509_CRL> c(d2i_X509_CRL(nullptr, &p, static_cast<long>(in.size())));
   if (!c) return ossl_error(ErrorCode::kMalformed, "not a DER X.509 CRL");
   if (p != in.data() + in.size()) return make_error(ErrorCode::kMalformed, "trailing bytes after the DER CRL", "crl");
-  return Crl(std::move(c));
+  return Crl(std::move(c), Bytes(in.begin(), in.end()));
 }
 
 std::string Crl::issuer() const { return name_text(X509_CRL_get_issuer(crl_.get())); }
@@ -72,6 +72,5 @@ size_t Crl::revoked_count() const {
   return list ? static_cast<size_t>(sk_X509_REVOKED_num(list)) : 0;
 }
 
-Bytes Crl::der() const { return to_der(i2d_X509_CRL, crl_.get()); }
 
 }  // namespace cci::crypto

@@ -190,8 +190,12 @@ Result<std::vector<Certificate>> parse_pem_bundle(ByteView pem) {
   return out;
 }
 
+bool Certificate::names_issuer(const Certificate& issuer) const {
+  return X509_NAME_cmp(X509_get_issuer_name(cert_.get()), X509_get_subject_name(issuer.get())) == 0;
+}
+
 Status verify_chain(const Certificate& leaf, std::span<const Certificate> intermediates,
-                    std::span<const Certificate> trusted, std::time_t at) {
+                    std::span<const Certificate> trusted, std::time_t at, bool anchors_are_intermediates) {
   clear_ossl_errors();
   UniquePtr<X509_STORE> store(X509_STORE_new());
   UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
@@ -211,6 +215,7 @@ Status verify_chain(const Certificate& leaf, std::span<const Certificate> interm
     return ossl_error(ErrorCode::kInternal, "X509_STORE_CTX_init");
   }
   X509_STORE_CTX_set_time(ctx.get(), 0, at);
+  if (anchors_are_intermediates) X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());

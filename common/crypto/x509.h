@@ -55,6 +55,9 @@ class Certificate {
   Result<PssParams> rsa_pss_params() const;
   // Whether `issuer`'s public key verifies this certificate's signature.
   bool signed_by(const Certificate& issuer) const;
+  // Whether this certificate's issuer name equals `issuer`'s subject name (X509_NAME_cmp).
+  bool names_issuer(const Certificate& issuer) const;
+  bool valid_at(std::time_t at) const { return not_before() <= at && at <= not_after(); }
 
  private:
   explicit Certificate(UniquePtr<X509> c) : cert_(std::move(c)) {}
@@ -77,11 +80,12 @@ class Crl {
   // the certificate's issuer).
   bool lists(const Certificate& cert) const;
   size_t revoked_count() const;
-  Bytes der() const;
+  const Bytes& der() const { return der_; }  // the DER exactly as given (decoded from PEM)
 
  private:
-  explicit Crl(UniquePtr<X509_CRL> c) : crl_(std::move(c)) {}
+  Crl(UniquePtr<X509_CRL> c, Bytes der) : crl_(std::move(c)), der_(std::move(der)) {}
   UniquePtr<X509_CRL> crl_;
+  Bytes der_;
 };
 
 // Every certificate of a PEM bundle, in order. Fails if there is none.
@@ -91,7 +95,9 @@ Result<std::vector<Certificate>> parse_pem_bundle(ByteView pem);
 // (validity periods are checked against it, never against the clock). Trusted
 // certificates are the only anchors: no partial chains. The error names the failing
 // certificate and OpenSSL's reason.
+// With `anchors_are_intermediates`, a trusted certificate need not be self-signed (OpenSSL's
+// partial-chain mode): for callers that verified that certificate under its root already.
 Status verify_chain(const Certificate& leaf, std::span<const Certificate> intermediates,
-                    std::span<const Certificate> trusted, std::time_t at);
+                    std::span<const Certificate> trusted, std::time_t at, bool anchors_are_intermediates = false);
 
 }  // namespace cci::crypto

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
+#include <set>
 
 #include "base/hex.h"
 #include "crypto/digest.h"
@@ -43,6 +45,40 @@ bool pss_ok(const crypto::Certificate& c, std::string& why) {
 
 // The ARK's CRL: AMD revokes intermediates (ASK/ASVK), never VEKs (specs/snp.md §5.3). A
 // stale CRL (at > nextUpdate) or one without nextUpdate could be a replayed old list.
+// Process-wide memo of (pinned ARK, intermediate) pairs whose self-signature, signature and
+// path checks passed. Both are fixed bytes, so the result stands for the life of the process
+// ("cache verified roots and intermediates by key"); validity periods, which depend on the
+// time asked about, are checked again on every call.
+class VerifiedOnce {
+ public:
+  bool contains(const Bytes& key) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return keys_.count(key) != 0;
+  }
+  void add(Bytes key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (keys_.size() >= kMaxEntries) keys_.clear();
+    keys_.insert(std::move(key));
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 64;  // 3 products x (ASK, ASVK) in practice
+  mutable std::mutex mu_;
+  std::set<Bytes> keys_;
+};
+
+VerifiedOnce& verified_intermediates() {
+  static VerifiedOnce cache;
+  return cache;
+}
+
+// The same memo for CRL signatures, keyed by ARK and CRL bytes (the time window is checked
+// on every call).
+VerifiedOnce& verified_crls() {
+  static VerifiedOnce cache;
+  return cache;
+}
+
 }  // namespace
 
 bool check_snp_crl(CheckList& out, const std::optional<crypto::Crl>& given, bool required, const crypto::Certificate& ark,
@@ -63,7 +99,13 @@ bool check_snp_crl(CheckList& out, const std::optional<crypto::Crl>& given, bool
   if (p->digest != "SHA384" || p->mgf1_digest != "SHA384" || p->salt_length != 48 || p->trailer_field != 1) {
     return out.add("snp.crl", false, "CRL RSASSA-PSS parameters are not SHA384/MGF1-SHA384/salt 48");
   }
-  if (!crl.signed_by(ark)) return out.add("snp.crl", false, "CRL signature does not verify with " + ark.subject_common_name());
+  Bytes crl_key = ark.fingerprint_sha256();
+  const Bytes crl_hash = crypto::digest(crypto::DigestAlg::kSha256, crl.der());
+  crl_key.insert(crl_key.end(), crl_hash.begin(), crl_hash.end());
+  if (!verified_crls().contains(crl_key)) {
+    if (!crl.signed_by(ark)) return out.add("snp.crl", false, "CRL signature does not verify with " + ark.subject_common_name());
+    verified_crls().add(std::move(crl_key));
+  }
   if (at < crl.this_update()) {
     return out.add("snp.crl", false, "CRL thisUpdate " + utc_text(crl.this_update()) + " is after " + utc_text(at));
   }
@@ -86,7 +128,7 @@ bool check_issued(CheckList& out, const std::string& id, const crypto::Certifica
                   const std::string& what) {
   std::string why;
   if (!pss_ok(cert, why)) return out.add(id, false, what + ": " + why);
-  if (cert.issuer() != issuer.subject()) {
+  if (!cert.names_issuer(issuer)) {
     return out.add(id, false, what + ": issuer " + cert.issuer() + " is not " + issuer.subject());
   }
   return out.add(id, true, what + " issued by " + issuer.subject_common_name() + " with RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48");
@@ -150,26 +192,38 @@ bool check_chain(SnpVerification& v, const SnpEvidence& ev, const crypto::Certif
                             to_hex(pinned_ark_fingerprint(p)) + "); a supplied ARK that is not the pinned one is never trusted");
   }
   v.checks.add("snp.ark_pinned", true, "ARK-" + std::string(snp::product_name(p)) + " matches the fingerprint built into cci");
-  if (!check_issued(v.checks, "snp.ark_algorithm", *ark, *ark, "ARK")) return false;
-  // Path validation does not check a trust anchor's own signature.
-  if (!v.checks.add("snp.ark_self_signature", ark->signed_by(*ark), "ARK self-signature")) return false;
   const std::string ica_cn = (is_vlek ? "SEV-VLEK-" : "SEV-") + std::string(snp::product_name(p));
   const crypto::Certificate* ica = find_by_cn(ev.ca, ica_cn);
+  Bytes pair_key = pinned_ark_fingerprint(p);
+  if (ica) {
+    const Bytes f = ica->fingerprint_sha256();
+    pair_key.insert(pair_key.end(), f.begin(), f.end());
+  }
+  const bool known = ica && verified_intermediates().contains(pair_key);
+  if (!check_issued(v.checks, "snp.ark_algorithm", *ark, *ark, "ARK")) return false;
+  // Path validation does not check a trust anchor's own signature.
+  if (known) v.checks.add("snp.ark_self_signature", true, "ARK self-signature (verified earlier in this process)");
+  else if (!v.checks.add("snp.ark_self_signature", ark->signed_by(*ark), "ARK self-signature")) return false;
   if (!ica) return v.checks.add("snp.intermediate", false, "no " + ica_cn + " certificate among the given certificates");
   if (!check_issued(v.checks, "snp.intermediate", *ica, *ark, is_vlek ? "ASVK " + ica_cn : "ASK " + ica_cn)) return false;
   if (!check_issued(v.checks, "snp.vek_algorithm", vek, *ica, is_vlek ? "VLEK" : "VCEK")) return false;
-  // X.509 path validation at `at`: the ASK/ASVK and VEK signatures, validity periods, CA
-  // flags, key usages and critical extensions, with the pinned ARK as the only anchor.
-  std::vector<crypto::Certificate> inter;
-  inter.push_back(ica->clone());
-  std::vector<crypto::Certificate> roots;
-  roots.push_back(ark->clone());
-  auto st = crypto::verify_chain(vek, inter, roots, ev.at);
+  // X.509 path validation at `at`: signatures, validity periods, CA flags, key usages and
+  // critical extensions, with the pinned ARK as the only anchor. Once the ARK -> ASK/ASVK
+  // step has passed in this process, the intermediate anchors a partial chain and only the
+  // ARK's validity at `at` is checked again.
+  std::vector<crypto::Certificate> inter, roots;
+  (known ? roots : inter).push_back(ica->clone());
+  if (!known) roots.push_back(ark->clone());
+  auto st = crypto::verify_chain(vek, inter, roots, ev.at, known);
+  if (st && known && !ark->valid_at(ev.at)) {
+    st = make_error(ErrorCode::kVerificationFailed, "ARK-" + std::string(snp::product_name(p)) + " is not valid at " + utc_text(ev.at));
+  }
   if (!v.checks.add("snp.chain", static_cast<bool>(st),
                     st ? "ARK -> " + ica_cn + " -> " + (is_vlek ? "VLEK" : "VCEK") + " signatures verify, all valid at " + utc_text(ev.at)
                        : st.error().message)) {
     return false;
   }
+  if (!known) verified_intermediates().add(std::move(pair_key));
   if (!check_snp_crl(v.checks, ev.crl, ev.crl_required, *ark, *ica, ev.at) && !ev.crl) v.missing_collateral = true;  // a failure here does not make later checks meaningless
   return true;
 }

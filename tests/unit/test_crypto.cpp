@@ -7,6 +7,7 @@
 #include "crypto/keys.h"
 #include "crypto/random.h"
 #include "crypto/x509.h"
+#include "crypto/x509_issue.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -176,4 +177,35 @@ TEST_CASE("x509: OMS test chain verifies at an explicit time, not outside validi
 TEST_CASE("x509: garbage and trailing bytes are rejected") {
   CHECK_FALSE(Certificate::from_der(as_bytes("\x30\x03\x02\x01\x01")));
   CHECK_FALSE(parse_pem_bundle(as_bytes("no certificate here")));
+}
+
+TEST_CASE("crl: issued, parsed from DER and PEM, strict about trailing bytes") {
+  auto key = *crypto::generate_rsa_key(2048);
+  crypto::CertificateSpec spec;
+  spec.subject = {{"CN", "ARK-Test"}};
+  spec.not_before = 1600000000;
+  spec.not_after = 2000000000;
+  spec.ca = true;
+  auto root = crypto::issue_certificate(spec, key.public_key(), key, nullptr, crypto::IssueSignature::kRsaPssSha384);
+  REQUIRE(root);
+  CHECK(root->signed_by(*root));
+  CHECK(root->rsa_pss_params()->salt_length == 48);
+  auto crl = crypto::issue_crl({1700000000, 1700086400, {7, 9}}, key, *root, crypto::IssueSignature::kRsaPssSha384);
+  REQUIRE(crl);
+  CHECK(crl->issuer() == "CN=ARK-Test");
+  CHECK(crl->this_update() == 1700000000);
+  CHECK(crl->next_update() == std::optional<std::time_t>(1700086400));
+  CHECK(crl->revoked_count() == 2);
+  CHECK(crl->signed_by(*root));
+  CHECK(crl->rsa_pss_params()->digest == "SHA384");
+  auto reparsed = crypto::Crl::parse(crl->der());
+  REQUIRE(reparsed);
+  CHECK(reparsed->der() == crl->der());
+  Bytes trailing = crl->der();
+  trailing.push_back(0);
+  CHECK_FALSE(crypto::Crl::parse(trailing));
+  CHECK_FALSE(crypto::Crl::parse(Bytes{}));
+  CHECK_FALSE(crypto::Crl::parse(ByteView(crl->der()).first(crl->der().size() - 1)));
+  const std::string pem = "-----BEGIN X509 CRL-----\nnot base64\n-----END X509 CRL-----\n";
+  CHECK_FALSE(crypto::Crl::parse(ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size())));
 }
