@@ -133,6 +133,33 @@ TEST_CASE("the unsigned tail must be zero; s and n-s; expired collateral; chain 
     ev.product = snp::Product::kGenoa;
     CHECK_FALSE(verify_snp(ev).passed);
   }
+  SUBCASE("the reverse: a Genoa report with the Milan chain") {
+    auto g = evidence_for(vector_by_id("genoa-v3-tav"), dir);
+    g.ca.clear();
+    for (const char* f : {"ca/ark_milan.pem", "ca/ask_milan.pem"}) {
+      for (auto& c : load_certs(dir / f)) g.ca.push_back(std::move(c));
+    }
+    auto r = verify_snp(g);
+    CHECK_FALSE(r.passed);
+    CHECK(failures(r).find("snp.ark_pinned") != std::string::npos);
+  }
+  SUBCASE("a REPORTED_TCB that does not match the leaf is named (and breaks the signature)") {
+    ev.input.report[0x180 + 6] ^= 0x01;  // snpSPL in the Milan layout (bl, tee, 4 reserved, snp, ucode)
+    auto r = verify_snp(ev);
+    CHECK_FALSE(r.passed);
+    CAPTURE(failures(r));
+    CHECK(failures(r).find("snp.vek_tcb: snpSPL") != std::string::npos);
+    CHECK(failures(r).find("snp.report_signature") != std::string::npos);
+  }
+  SUBCASE("oversized and truncated reports are structure errors") {
+    for (size_t n : {snp::kReportSize + 1, snp::kReportSize - 1, size_t{0}}) {
+      CAPTURE(n);
+      ev.input.report.resize(n, 0);
+      auto r = verify_snp(ev);
+      CHECK_FALSE(r.passed);
+      CHECK(failures(r).find("snp.report_structure") != std::string::npos);
+    }
+  }
   SUBCASE("masked chip ID") {
     std::fill(ev.input.report.begin() + 0x1A0, ev.input.report.begin() + 0x1E0, 0);
     CHECK_FALSE(verify_snp(ev).passed);
