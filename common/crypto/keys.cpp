@@ -272,3 +272,31 @@ Status verify_rsa_pss(const PublicKey& key, DigestAlg digest, int salt_len, Byte
 }
 
 }  // namespace cci::crypto
+
+namespace cci::crypto {
+
+Result<PublicKey> sm2_public_key_from_xy(ByteView x_be, ByteView y_be) {
+  clear_ossl_errors();
+  if (x_be.size() != 32 || y_be.size() != 32) return make_error(ErrorCode::kMalformed, "SM2 coordinates must be 32 bytes each");
+  Bytes point{0x04};
+  point.insert(point.end(), x_be.begin(), x_be.end());
+  point.insert(point.end(), y_be.begin(), y_be.end());
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("SM2"), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "SM2", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 || EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    return ossl_error(ErrorCode::kMalformed, "SM2 public key: the point is not on the curve");
+  }
+  UniquePtr<EVP_PKEY> key(raw);
+  UniquePtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new(key.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+    return ossl_error(ErrorCode::kMalformed, "SM2 public key: the point is not on the curve");
+  }
+  return PublicKey(std::move(key));
+}
+
+}  // namespace cci::crypto

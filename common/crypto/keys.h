@@ -86,6 +86,10 @@ Status verify(const PublicKey& key, ByteView msg, ByteView sig, const SignOption
 // Converts them to a DER ECDSA-Sig-Value (leading zero bytes are insignificant).
 Result<Bytes> ecdsa_le_rs_to_der(ByteView r_le, ByteView s_le);
 
+// An SM2 public key from big-endian affine coordinates (32 bytes each). Fails with kMalformed
+// when the point is not on the SM2 curve.
+Result<PublicKey> sm2_public_key_from_xy(ByteView x_be, ByteView y_be);
+
 // RSASSA-PSS verification with MGF1 using the same digest and an exact salt length.
 Status verify_rsa_pss(const PublicKey& key, DigestAlg digest, int salt_len, ByteView msg, ByteView sig);
 
