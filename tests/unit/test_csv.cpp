@@ -7,6 +7,9 @@
 #include "crypto/digest.h"
 #include "csv/cert.h"
 #include "csv/report.h"
+#include "verify/csv_verify.h"
+
+#include <cstring>
 #include "support/vectors.h"
 
 using namespace cci;
@@ -155,5 +158,171 @@ TEST_CASE("csv report: derived negatives") {
     CHECK(r.chip_id != "NZA9T14052605");
     CHECK(verify_hygon_signature(r.pek.pub, r.signed_bytes(), r.sig));
     CHECK(*crypto::hmac(crypto::DigestAlg::kSm3, r.mnonce, r.hmac_input()) != Bytes(r.mac.begin(), r.mac.end()));
+  }
+}
+
+// ---- verification (common/verify/csv_verify) ---------------------------------------------
+
+namespace {
+
+verify::CsvInputs genuine_inputs(const std::filesystem::path& dir, const std::string& report = "csvrs_NZA9T14052605_report_v1_raw.bin") {
+  verify::CsvInputs in;
+  auto ev = extract_evidence(test::slurp(dir / report));
+  REQUIRE_MESSAGE(ev, ev.error().message);
+  in.evidence = std::move(*ev);
+  in.hrk = test::slurp(dir / "hygon_hrk.cert");
+  in.hsk_cek = test::slurp(dir / "csvrs_NZA9T14052605_hsk_cek.cert");
+  in.hsk_cek_source = "the test";
+  return in;
+}
+
+std::string failed(const verify::CsvVerification& v) {
+  std::string s;
+  for (const auto& c : v.checks.items()) {
+    if (c.outcome == verify::Outcome::kFail) s += c.id + ": " + c.detail + "; ";
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("verify_csv: the genuine chain and raw report verify completely") {
+  auto dir = test::require_vectors("csv");
+  auto v = verify::verify_csv(genuine_inputs(dir));
+  CHECK_MESSAGE(v.passed, failed(v));
+  std::string ids;
+  for (const auto& c : v.checks.items()) ids += c.id + " ";
+  CHECK(ids == "csv.report_structure csv.hrk_pinned csv.hrk_self_signature csv.hsk csv.cek csv.pek csv.chip_binding "
+               "csv.report_signature csv.hmac ");
+  auto again = verify::verify_csv(genuine_inputs(dir));  // the memoised chain gives the same verdict
+  CHECK(again.passed);
+}
+
+TEST_CASE("verify_csv: negatives name the failing check") {
+  auto dir = test::require_vectors("csv");
+  auto in = genuine_inputs(dir);
+  SUBCASE("missing HSK/CEK is missing collateral; the report signature is still checked") {
+    in.hsk_cek.reset();
+    auto v = verify::verify_csv(in);
+    CHECK_FALSE(v.passed);
+    CHECK(v.missing_collateral);
+    CHECK(failed(v).rfind("csv.hsk: no HSK/CEK for chip NZA9T14052605", 0) == 0);
+  }
+  SUBCASE("missing HRK") {
+    in.hrk.reset();
+    auto v = verify::verify_csv(in);
+    CHECK(v.missing_collateral);
+  }
+  SUBCASE("an HRK that is not the pinned one") {
+    in.hrk = test::slurp(dir / "derived/hygon_hrk.flip_qx.cert");
+    auto v = verify::verify_csv(in);
+    CHECK_FALSE(v.passed);
+    CHECK_FALSE(v.missing_collateral);
+    CHECK(failed(v).find("csv.hrk_pinned") == 0);
+  }
+  SUBCASE("a CEK with the wrong usage") {
+    in.hsk_cek = test::slurp(dir / "derived/csvrs_NZA9T14052605_hsk_cek.cek_usage.cert");
+    CHECK(failed(verify::verify_csv(in)).find("csv.cek: CEK pubkey usage/algo 0x1005") == 0);
+  }
+  SUBCASE("derived report negatives") {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"flip_report_data", "csv.report_signature"}, {"flip_measure", "csv.report_signature"}, {"flip_policy", "csv.report_signature"},
+        {"flip_sig_r", "csv.report_signature"},       {"flip_pek_pubkey", "csv.pek"},           {"flip_chip_id", "csv.hmac"},
+        {"r_highbyte", "csv.report_structure"}};
+    for (const auto& [file, check] : cases) {
+      CAPTURE(file);
+      auto bad = genuine_inputs(dir, "derived/csvrs_NZA9T14052605_report_v1_raw." + file + ".bin");
+      auto v = verify::verify_csv(bad);
+      CHECK_FALSE(v.passed);
+      CHECK(failed(v).find(check + ":") != std::string::npos);
+    }
+  }
+  SUBCASE("anonce altered in a raw report: the PEK no longer unmasks") {
+    for (size_t off : {0xB4, 0xB8}) in.evidence.report[off] ^= 0x01;  // even with the unsigned sig_usage/algo adjusted
+    in.evidence.report[0xBC] ^= 0x01;
+    auto v = verify::verify_csv(in);
+    CHECK_FALSE(v.passed);
+    CHECK(failed(v).find("csv.report_structure") == 0);
+  }
+  SUBCASE("r = 0 and r = n") {
+    auto set_r = [&](const std::string& be_hex) {
+      auto be = *from_hex(be_hex, "r");
+      Bytes r(be.rbegin(), be.rend());
+      std::copy(r.begin(), r.end(), in.evidence.report.begin() + 0xC0);
+    };
+    set_r(std::string(64, '0'));
+    CHECK(failed(verify::verify_csv(in)).find("csv.report_signature") != std::string::npos);
+    set_r("fffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123");  // the SM2 group order
+    CHECK(failed(verify::verify_csv(in)).find("csv.report_signature") != std::string::npos);
+  }
+  SUBCASE("a PEK on another curve") {
+    in.evidence.report[0x150 + 0x10] ^= 0x9b ^ 0x02;  // curve_id 3 -> 1 (masked byte)
+    auto v = verify::verify_csv(in);
+    CHECK_FALSE(v.passed);
+  }
+  SUBCASE("the HSK/CEK of this chip do not certify another chip's PEK") {
+    auto other = genuine_inputs(dir, "trustee_KPA64911240507_evidence_v1wrapper.json");
+    auto v = verify::verify_csv(other);
+    CHECK_FALSE(v.passed);
+    CHECK(failed(v).find("csv.pek: PEK signed by the CEK: SM2/SM3 signature does not verify") != std::string::npos);
+  }
+}
+
+TEST_CASE("verify_csv: flipping any signed byte or signature byte is never accepted") {
+  auto dir = test::require_vectors("csv");
+  auto in = genuine_inputs(dir);
+  const Bytes original = in.evidence.report;
+  for (size_t i = 0; i < 0x150; ++i) {
+    if (i >= 0xB4 && i < 0xC0) continue;  // sig_usage, sig_algo, anonce: unsigned (anonce is caught by the PEK, see above)
+    in.evidence.report = original;
+    in.evidence.report[i] ^= 0x01;
+    if (verify::verify_csv(in).passed) FAIL("byte " << i << " flipped and still accepted");
+  }
+}
+
+TEST_CASE("verify_csv: the trustee evidence files verify as far as they can") {
+  auto dir = test::require_vectors("csv");
+  SUBCASE("v1 wrapper (restored PEK): report signature passes, chain incomplete without its CEK") {
+    auto in = genuine_inputs(dir, "trustee_KPA64911240507_evidence_v1wrapper.json");
+    in.hsk_cek.reset();
+    auto v = verify::verify_csv(in);
+    CHECK_FALSE(v.passed);
+    CHECK(v.missing_collateral);
+    REQUIRE(v.report);
+    CHECK(v.report->pek_encoding == PekEncoding::kRestored);
+    CHECK(v.report->policy == 0x45u);
+    CHECK(to_hex(v.report->measure) == "ae2a2cf1f41a485fa37bf9ae92f678783c59fbc79de7b5d237743d58f5538034");
+    std::string pass;
+    for (const auto& c : v.checks.items()) {
+      if (c.outcome == verify::Outcome::kPass) pass += c.id + " ";
+    }
+    CHECK(pass == "csv.report_structure csv.envelope_pek csv.envelope_serial csv.hrk_pinned csv.report_signature ");
+  }
+  SUBCASE("legacy JSON: the report signature by the envelope's PEK verifies") {
+    auto in = genuine_inputs(dir, "trustee_NZA9T01021905_evidence_legacyjson.json");
+    in.hsk_cek.reset();
+    auto v = verify::verify_csv(in);
+    REQUIRE(v.report);
+    CHECK(v.missing_collateral);
+    CHECK(v.report->policy == 0x1u);
+    CHECK(to_hex(v.report->measure) == "c3fdc22f3be03878bbbe7257663fab458ed45b5f393db7061794f5e537c8648b");
+    CHECK(failed(v).find("csv.report_signature") == std::string::npos);
+  }
+  SUBCASE("anonce altered in restored evidence: the signature still verifies, the decoded fields move") {
+    auto in = genuine_inputs(dir, "trustee_KPA64911240507_evidence_v1wrapper.json");
+    in.hsk_cek.reset();
+    for (size_t off : {0xB4, 0xB8, 0xBC}) in.evidence.report[off] ^= 0x01;  // sig_usage and sig_algo are unsigned too
+    auto v = verify::verify_csv(in);
+    REQUIRE(v.report);
+    CHECK(v.report->policy == 0x44u);  // NODBG cleared: only a pinned measure catches this (policy layer)
+    CHECK(failed(v).find("csv.report_signature") == std::string::npos);
+  }
+  SUBCASE("malformed evidence JSON") {
+    for (const char* text : {"{", "{\"attestation_report\": 5}", "{\"attestation_report\": {\"magic\": [1], \"flags\": 0, \"data\": []}}",
+                             "[1,2,3]"}) {
+      CAPTURE(text);
+      auto ev = extract_evidence(ByteView(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)));
+      CHECK((!ev || !parse_report(ev->report, ev->version)));
+    }
   }
 }

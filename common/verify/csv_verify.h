@@ -1,0 +1,37 @@
+// "Did Hygon hardware sign this?" for CSV reports (specs/csv.md §3, §8): the HRK among the
+// given certificates must be the one pinned in this binary; HRK self-signature; HSK by HRK,
+// CEK by HSK, PEK by CEK, report by PEK, each SM2/SM3 with the signer's user ID and Hygon's
+// usage, algorithm and key-ID linkage rules; the report signature over the raw, still-masked
+// bytes. HSK and CEK must come from a trusted store for the report's chip ID (the user, or the
+// cache filled from the Hygon KDS by that chip ID), never from the evidence: that is what
+// binds the unsigned chip ID. The HMAC is checked where the firmware's bytes survive, and
+// reported for what it is (not a signature). Policy is decided elsewhere.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "csv/evidence.h"
+#include "verify/check.h"
+
+namespace cci::verify {
+
+Bytes pinned_hrk_fingerprint();  // SHA-256 of the 832-byte HRK certificate
+
+struct CsvInputs {
+  csv::Evidence evidence;
+  std::optional<Bytes> hrk;      // 832 bytes
+  std::optional<Bytes> hsk_cek;  // HSK (832) || CEK (2084), for the report's chip ID
+  std::string hsk_cek_source;    // "--hsk-cek FILE", "cache ...": shown in the chip-binding check
+};
+
+struct CsvVerification {
+  bool passed = false;
+  bool missing_collateral = false;  // failed only for want of the HRK or HSK/CEK
+  CheckList checks;
+  std::optional<csv::Report> report;
+};
+
+CsvVerification verify_csv(const CsvInputs& in);
+
+}  // namespace cci::verify
