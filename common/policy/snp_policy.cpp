@@ -3,24 +3,16 @@
 #include <cstdio>
 
 #include "base/hex.h"
+#include "policy/policy_util.h"
 
 namespace cci::policy {
 namespace {
 
 using verify::CheckList;
+using detail::check_permission;
+using detail::version_at_least;
 
 bool bit(std::uint64_t v, unsigned b) { return ((v >> b) & 1) != 0; }
-
-void check_permission(CheckList& out, const Json& p, const char* key, const char* id, bool used, const std::string& what) {
-  const bool allowed = p.value(key, false);
-  if (!used) {
-    out.add(id, true, what + ": not in use");
-  } else if (allowed) {
-    out.add(id, true, what + ": in use, allowed by " + key);
-  } else {
-    out.add(id, false, what + ": in use, and the policy forbids it (" + key + ": false)");
-  }
-}
 
 void check_guest_policy(CheckList& out, const Json& p, const snp::Report& r, bool is_vlek) {
   check_permission(out, p, "allow_debug", "policy.debug", r.debug_allowed(), "guest debugging (POLICY bit 19)");
@@ -72,12 +64,6 @@ void check_tcb(CheckList& out, const Json& p, const snp::Report& r, snp::Product
   need("microcode", rep.microcode);
   need("fmc", rep.fmc);
   out.add("policy.min_tcb", low.empty(), low.empty() ? "REPORTED_TCB " + snp::tcb_text(rep) + " meets the minimum" : "REPORTED_TCB below the minimum: " + low);
-}
-
-bool version_at_least(unsigned major, unsigned minor, const std::string& want) {
-  unsigned wmaj = 0, wmin = 0;
-  if (std::sscanf(want.c_str(), "%u.%u", &wmaj, &wmin) != 2) return false;
-  return major > wmaj || (major == wmaj && minor >= wmin);
 }
 
 void check_versions(CheckList& out, const Json& p, const snp::Report& r) {

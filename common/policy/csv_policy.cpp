@@ -1,0 +1,93 @@
+#include "policy/csv_policy.h"
+
+#include "base/hex.h"
+#include "policy/policy_util.h"
+
+namespace cci::policy {
+namespace {
+
+using verify::CheckList;
+using detail::same_bytes;
+
+bool bit(std::uint32_t v, unsigned b) { return ((v >> b) & 1) != 0; }
+
+// Guest policy bits (csv-rs GuestPolicy): 0 NODBG, 2 ES (CSV2), 5 CSV, 6 CSV3, 23:16 API major,
+// 31:24 API minor.
+std::string generation_of(std::uint32_t policy) {
+  if (bit(policy, 6)) return "csv3";
+  if (bit(policy, 2)) return "csv2";
+  return "csv";
+}
+
+void check_generation(CheckList& out, const Json& p, const csv::Report& r) {
+  const std::string have = generation_of(r.policy);
+  if (!p.contains("csv_generation")) {
+    out.skip("policy.csv_generation", "no CSV generation required by the policy (guest is " + have + ")");
+    return;
+  }
+  const std::string want = p["csv_generation"];
+  auto rank = [](const std::string& g) { return g == "csv3" ? 3 : g == "csv2" ? 2 : 1; };
+  out.add("policy.csv_generation", rank(have) >= rank(want), "guest policy 0x" + to_hex_u64(r.policy) + " is " + have + " (required: " + want + " or later)");
+}
+
+void check_versions(CheckList& out, const Json& p, const csv::Report& r) {
+  if (p.contains("min_firmware")) {
+    const std::string want = p["min_firmware"];
+    out.add("policy.min_firmware", detail::version_at_least(r.pek.api_major, r.pek.api_minor, want),
+            "firmware API " + std::to_string(r.pek.api_major) + "." + std::to_string(r.pek.api_minor) + " (PEK certificate; minimum " + want + ")");
+  }
+  if (p.contains("min_abi")) {
+    const std::string want = p["min_abi"];
+    const unsigned major = (r.policy >> 16) & 0xff, minor = (r.policy >> 24) & 0xff;
+    out.add("policy.min_abi", detail::version_at_least(major, minor, want),
+            "guest policy requires API " + std::to_string(major) + "." + std::to_string(minor) + " (minimum " + want + ")");
+  }
+}
+
+void check_pinned(CheckList& out, const csv::Report& r, const CsvExpectations& ex) {
+  const bool v1 = r.version == csv::ReportVersion::kV1;
+  const std::string unpinned_v1 =
+      "a V1 report's fields are masked with an unsigned anonce: only an exact expected value catches a changed anonce (give it, or "
+      "accept the risk with --insecure-unpinned-v1)";
+  if (ex.measurements.empty()) {
+    if (v1 && !ex.insecure_unpinned_v1) out.add("policy.measurement", false, "no expected measurement: " + unpinned_v1);
+    else out.skip("policy.measurement", "no expected measurements (give --manifest or --measurement)");
+  } else {
+    bool found = false;
+    for (const auto& m : ex.measurements) found = same_bytes(m, r.measure) || found;
+    out.add("policy.measurement", found,
+            "measure " + to_hex(r.measure) + (found ? " is one of " : " is none of ") + std::to_string(ex.measurements.size()) + " expected value(s)");
+  }
+  if (!ex.report_data) {
+    if (v1 && !ex.insecure_unpinned_v1) out.add("policy.report_data", false, "no expected REPORT_DATA: " + unpinned_v1);
+    else out.skip("policy.report_data", "no expected REPORT_DATA (give --report-data or --nonce): freshness not checked");
+  } else {
+    out.add("policy.report_data", same_bytes(*ex.report_data, r.report_data), "REPORT_DATA " + to_hex(r.report_data));
+  }
+}
+
+void check_session_fields(CheckList& out, const csv::Report& r, const CsvExpectations& ex) {
+  auto field = [&out](const char* id, const char* name, ByteView have, ByteView want) {
+    out.add(id, same_bytes(have, want), std::string(name) + " " + to_hex(have) + (same_bytes(have, want) ? " as expected" : ", expected " + to_hex(want)));
+  };
+  field("policy.vm_id", "vm_id", r.vm_id, ex.vm_id);
+  field("policy.vm_version", "vm_version", r.vm_version, ex.vm_version);
+  field("policy.user_pubkey_digest", "user_pubkey_digest", r.user_pubkey_digest, ex.user_pubkey_digest);
+}
+
+}  // namespace
+
+CheckList evaluate_csv_policy(const Json& p, const csv::Report& r, const CsvExpectations& ex) {
+  CheckList out;
+  detail::check_permission(out, p, "allow_debug", "policy.debug", r.debug_allowed(), "guest debugging (policy NODBG clear)");
+  check_generation(out, p, r);
+  check_versions(out, p, r);
+  if (r.version == csv::ReportVersion::kV2) {
+    out.add("policy.rtmr0", same_bytes(r.rtmr[0], r.measure), "RTMR0 " + to_hex(r.rtmr[0]) + " (must equal measure)");
+  }
+  check_pinned(out, r, ex);
+  check_session_fields(out, r, ex);
+  return out;
+}
+
+}  // namespace cci::policy

@@ -1,0 +1,26 @@
+// "Is this the VM we expect?" for Hygon CSV, on a report whose authenticity verify_csv has
+// established: the same policy keys as SNP where they mean the same (allow_debug,
+// min_firmware, min_abi, csv_generation), the manifest's CSV measurements, and the values a
+// launch session sets (zero when there was none). V1 fields are masked with an unsigned
+// anonce (specs/csv.md §2.4): only an exact measurement and REPORT_DATA catch a changed
+// anonce, so for V1 both must be pinned unless the caller opts out by name.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "csv/report.h"
+#include "policy/snp_policy.h"
+
+namespace cci::policy {
+
+struct CsvExpectations {
+  std::vector<Bytes> measurements;   // 32 bytes each; empty: not pinned
+  std::optional<Bytes> report_data;  // 64 bytes
+  Bytes vm_id = Bytes(16, 0), vm_version = Bytes(16, 0), user_pubkey_digest = Bytes(32, 0);
+  bool insecure_unpinned_v1 = false;  // accept a V1 report without a pinned measurement and REPORT_DATA
+};
+
+verify::CheckList evaluate_csv_policy(const Json& policy, const csv::Report& r, const CsvExpectations& ex);
+
+}  // namespace cci::policy

@@ -1,0 +1,31 @@
+#include "policy/policy_util.h"
+
+#include <cstdio>
+
+namespace cci::policy::detail {
+
+void check_permission(verify::CheckList& out, const Json& p, const char* key, const char* id, bool used, const std::string& what) {
+  const bool allowed = p.value(key, false);
+  if (!used) {
+    out.add(id, true, what + ": not in use");
+  } else if (allowed) {
+    out.add(id, true, what + ": in use, allowed by " + key);
+  } else {
+    out.add(id, false, what + ": in use, and the policy forbids it (" + key + ": false)");
+  }
+}
+
+bool version_at_least(unsigned major, unsigned minor, const std::string& want) {
+  unsigned wmaj = 0, wmin = 0;
+  if (std::sscanf(want.c_str(), "%u.%u", &wmaj, &wmin) != 2) return false;
+  return major > wmaj || (major == wmaj && minor >= wmin);
+}
+
+bool same_bytes(ByteView a, ByteView b) {
+  if (a.size() != b.size()) return false;
+  unsigned diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace cci::policy::detail

@@ -1,0 +1,23 @@
+// Helpers shared by the SNP and CSV policy evaluators (internal to cci_policy).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/bytes.h"
+#include "verify/check.h"
+
+namespace cci::policy::detail {
+
+using Json = nlohmann::ordered_json;
+
+// A permission the policy must grant by name when the guest uses it ("allow_debug": true).
+void check_permission(verify::CheckList& out, const Json& p, const char* key, const char* id, bool used, const std::string& what);
+
+// major.minor >= want ("1.55"); false when `want` is not of that form.
+bool version_at_least(unsigned major, unsigned minor, const std::string& want);
+
+// Equality without early exit (expected values may be secrets such as session bindings).
+bool same_bytes(ByteView a, ByteView b);
+
+}  // namespace cci::policy::detail
