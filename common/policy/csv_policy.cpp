@@ -79,7 +79,7 @@ void check_session_fields(CheckList& out, const csv::Report& r, const CsvExpecta
 
 CheckList evaluate_csv_policy(const Json& p, const csv::Report& r, const CsvExpectations& ex) {
   CheckList out;
-  detail::check_permission(out, p, "allow_debug", "policy.debug", r.debug_allowed(), "guest debugging (policy NODBG clear)");
+  detail::check_permission(out, p, "allow_debug", "policy.debug", r.debug_allowed(), "guest debugging (NODBG, guest policy bit 0, clear)");
   check_generation(out, p, r);
   check_versions(out, p, r);
   if (r.version == csv::ReportVersion::kV2) {

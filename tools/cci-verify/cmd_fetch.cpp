@@ -4,7 +4,9 @@
 #include <memory>
 
 #include "base/file_io.h"
+#include "collateral/hygon_kds.h"
 #include "commands.h"
+#include "csv/evidence.h"
 #include "snp_collateral.h"
 
 namespace cci::tools::verify {
@@ -12,8 +14,9 @@ namespace {
 
 struct FetchOptions {
   std::string report;
+  std::string vendor = "auto";
   std::string product;
-  std::vector<std::string> items = {"vcek", "cert_chain", "crl"};
+  std::vector<std::string> items;  // default: every item of the vendor
   bool refresh = false;
   KdsFlags kds;
 };
@@ -29,17 +32,80 @@ Result<std::vector<collateral::SnpItem>> parse_items(const std::vector<std::stri
   return out;
 }
 
+struct ItemOutcome {
+  std::string name, url, file;
+  bool downloaded = false;
+  std::optional<Error> error;
+};
+
+// Lists what happened to each item; the exit code is the first failure's.
+int report_items(const std::vector<ItemOutcome>& results, cli::Json header, const cli::Context& ctx, const std::string& schema) {
+  int rc = 0;
+  cli::Json list = cli::Json::array();
+  for (const auto& r : results) {
+    cli::Json j{{"item", r.name}, {"url", r.url}, {"file", r.file}};
+    if (r.error) {
+      j["status"] = "failed";
+      j["reason"] = error_code_name(r.error->code);
+      j["message"] = r.error->message;
+      if (rc == 0) rc = cli::to_int(cli::exit_code_for(r.error->code));
+    } else {
+      j["status"] = r.downloaded ? "downloaded" : "cached";
+    }
+    list.push_back(j);
+    if (ctx.options().json) continue;
+    if (r.error) ctx.error(r.name + ": " + r.error->message);
+    else ctx.out(std::string(r.downloaded ? "downloaded " : "cached     ") + r.name + "  " + r.file);
+  }
+  if (ctx.options().json) {
+    header["result"] = rc == 0 ? "ok" : "fail";
+    header["items"] = list;
+    ctx.out_json(schema, rc, header);
+  }
+  return rc;
+}
+
+int run_fetch_hygon(const FetchOptions& o, const Bytes& data, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.fetch.v1";
+  std::vector<collateral::HygonItem> items;
+  for (const auto& n : o.items.empty() ? std::vector<std::string>{"hrk", "hsk_cek"} : o.items) {
+    if (n == "hrk") items.push_back(collateral::HygonItem::kHrk);
+    else if (n == "hsk_cek") items.push_back(collateral::HygonItem::kHskCek);
+    else return ctx.fail(make_error(ErrorCode::kUsage, "--items: unknown Hygon item '" + n + "' (hrk, hsk_cek)", "items"), schema);
+  }
+  auto ev = csv::extract_evidence(data);
+  if (!ev) return ctx.fail(make_error(ev.error().code, o.report + ": " + ev.error().message, ev.error().field), schema);
+  auto r = csv::parse_report(ev->report, ev->version);
+  if (!r) return ctx.fail(make_error(r.error().code, o.report + ": " + r.error().message, r.error().field), schema);
+  collateral::HygonFetchOptions fo;
+  fo.http = fetch_options(o.kds, ctx).http;
+  fo.kds_url = o.kds.kds_url.empty() ? collateral::default_hygon_kds_url() : o.kds.kds_url;
+  fo.refresh = o.refresh;
+  const collateral::HygonCache cache(o.kds.cache_dir.empty() ? collateral::default_cache_dir() : o.kds.cache_dir);
+  ctx.info("Hygon KDS " + fo.kds_url + ", cache " + cache.dir() + ": chip " + r->chip_id + " (taken from the report; the CEK fetched for it is what binds it)");
+  std::vector<ItemOutcome> out;
+  for (const auto& x : collateral::fetch_hygon_collateral(r->chip_id, items, cache, fo)) {
+    out.push_back({collateral::hygon_item_name(x.item), x.url, x.file, x.downloaded, x.error});
+  }
+  return report_items(out, cli::Json{{"vendor", "hygon"}, {"chip_id", r->chip_id}, {"cache_dir", cache.dir()}, {"kds_url", fo.kds_url}}, ctx,
+                      schema);
+}
+
 int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.fetch.v1";
-  auto items = parse_items(o.items);
+  if (o.vendor != "auto" && o.vendor != "amd" && o.vendor != "hygon") {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--vendor must be auto, amd or hygon"), schema);
+  }
+  auto data = read_file(o.report, 4 << 20);
+  if (!data) return ctx.fail(data.error(), schema);
+  if (o.vendor == "hygon" || (o.vendor == "auto" && csv::looks_like_csv(*data))) return run_fetch_hygon(o, *data, ctx);
+  auto items = parse_items(o.items.empty() ? std::vector<std::string>{"vcek", "cert_chain", "crl"} : o.items);
   if (!items) return ctx.fail(items.error(), schema);
   std::optional<snp::Product> given;
   if (!o.product.empty()) {
     given = snp::product_from_name(o.product);
     if (!given) return ctx.fail(make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin"), schema);
   }
-  auto data = read_file(o.report, 1 << 20);
-  if (!data) return ctx.fail(data.error(), schema);
   auto in = snp::extract_report(*data);
   if (!in) return ctx.fail(make_error(in.error().code, o.report + ": " + in.error().message, in.error().field), schema);
   auto report = snp::parse_report(in->report);
@@ -54,56 +120,42 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
            ", TCB " + snp::tcb_text(key->tcb));
   auto results = collateral::fetch_snp_collateral(*key, *items, cache, opts);
 
-  int rc = 0;
-  cli::Json list = cli::Json::array();
-  for (const auto& r : results) {
-    const char* name = collateral::snp_item_name(r.item);
-    cli::Json j{{"item", name}, {"url", r.url}, {"file", r.file}};
-    if (r.error) {
-      j["status"] = "failed";
-      j["reason"] = error_code_name(r.error->code);
-      j["message"] = r.error->message;
-      if (rc == 0) rc = cli::to_int(cli::exit_code_for(r.error->code));
-    } else {
-      j["status"] = r.downloaded ? "downloaded" : "cached";
-    }
-    list.push_back(j);
-    if (ctx.options().json) continue;
-    if (r.error) ctx.error(std::string(name) + ": " + r.error->message);
-    else ctx.out(std::string(r.downloaded ? "downloaded " : "cached     ") + name + "  " + r.file);
-  }
-  if (ctx.options().json) {
-    cli::Json body{{"result", rc == 0 ? "ok" : "fail"},
-                   {"product", snp::product_name(key->product)},
-                   {"signing_key", key->vlek ? "VLEK" : "VCEK"},
-                   {"cache_dir", cache.dir()},
-                   {"kds_url", opts.kds_url},
-                   {"items", list}};
-    ctx.out_json(schema, rc, body);
-  }
-  return rc;
+  std::vector<ItemOutcome> out;
+  for (const auto& r : results) out.push_back({collateral::snp_item_name(r.item), r.url, r.file, r.downloaded, r.error});
+  return report_items(out,
+                      cli::Json{{"vendor", "amd"},
+                                {"product", snp::product_name(key->product)},
+                                {"signing_key", key->vlek ? "VLEK" : "VCEK"},
+                                {"cache_dir", cache.dir()},
+                                {"kds_url", opts.kds_url}},
+                      ctx, schema);
 }
 
 }  // namespace
 
 void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<FetchOptions>();
-  auto* sub = app.add_subcommand("fetch", "Get a report's VCEK, certificate chain and CRL from the AMD KDS into the local cache");
+  auto* sub = app.add_subcommand("fetch", "Get a report's collateral into the local cache: VCEK, chain and CRL from the AMD KDS, or HRK and HSK||CEK from the Hygon KDS");
   sub->footer(
       "The report says which collateral it needs: the product (signed CPUID, or --product for version 2),\n"
       "the chip ID and REPORTED_TCB (Turin: 8-byte hwID and fmcSPL). Downloads are checked before they are\n"
       "cached: the VCEK's hwID and TCB must be the report's, the chain's root must be the ARK pinned in cci,\n"
       "the CRL must be signed by it. KDS rate limits (HTTP 429) are honoured with Retry-After and back-off.\n"
       "VLEKs are served only to cloud providers: for a VLEK-signed report the chain and CRL are fetched.\n"
+      "Hygon CSV evidence (detected, or --vendor hygon): GET /hrk (must be the pinned HRK) and\n"
+      "GET /hsk_cek?snumber=CHIP (HSK signed by the HRK, CEK by the HSK) from $CCI_HYGON_KDS_URL or\n"
+      "https://cert.hygon.cn; the chip ID is the report's, letters and digits only.\n"
       "Then: cci-verify report REPORT --offline (reads the same cache).\n"
       "Examples:\n"
       "  cci-verify fetch report.bin\n"
       "  cci-verify fetch attestation.bin --product Milan --cache-dir ./collateral --json\n"
       "  cci-verify fetch report.bin --items crl --refresh          # a fresh CRL\n"
+      "  cci-verify fetch csv_report.bin                            # Hygon: HRK and HSK||CEK for its chip\n"
       "  CCI_KDS_URL=http://127.0.0.1:8080 cci-verify fetch report.bin   # a KDS mirror");
-  sub->add_option("REPORT", o->report, "Report file (raw, hex or Azure HCL)")->required();
+  sub->add_option("REPORT", o->report, "SNP report (raw, hex, Azure HCL) or CSV evidence")->required();
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str();
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (version 2 reports only)");
-  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (default: all three)")->delimiter(',');
+  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD) or hrk, hsk_cek (Hygon); default: all")->delimiter(',');
   sub->add_flag("--refresh", o->refresh, "Download even what the cache already holds");
   add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_fetch(*o, ctx); }; });

@@ -1,5 +1,6 @@
 // cci-verify report FILE: is this SEV-SNP report signed by genuine AMD hardware, through the
-// chain to the ARK pinned in cci? And cci-verify show FILE: decode it for humans.
+// chain to the ARK pinned in cci? (Hygon CSV evidence is recognised and handed to
+// cmd_report_csv.cpp.) And cci-verify show FILE: decode it for humans.
 #include <memory>
 
 #include "base/file_io.h"
@@ -9,90 +10,13 @@
 #include "manifest/deployment.h"
 #include "policy/snp_policy.h"
 #include "snp/cert_table.h"
+#include "csv/evidence.h"
+#include "report_common.h"
 #include "snp_collateral.h"
 #include "verify/snp_verify.h"
 
 namespace cci::tools::verify {
 namespace {
-
-inline constexpr size_t kMaxEvidenceBytes = 1 << 20;
-
-struct ReportOptions {
-  std::string file;
-  std::string vek;
-  std::vector<std::string> cert_chain;
-  std::string cert_table;
-  std::string product;
-  std::string at = "now";
-  std::string policy_file;
-  std::string manifest;
-  std::string manifest_key;
-  std::vector<std::string> measurements;
-  std::string report_data;
-  std::string nonce;
-  std::string crl;
-  bool insecure_allow_debug = false;
-  bool insecure_no_crl = false;
-  bool allow_vlek = false;
-  bool offline = false;
-  KdsFlags kds;
-};
-
-// The policy in force: --policy, else the manifest's, else the built-in default; then the
-// permissions the user named on the command line.
-struct PolicySetup {
-  policy::Json policy = policy::default_policy();
-  std::string source = "built-in default";
-  policy::Expectations expect;
-};
-
-Result<PolicySetup> policy_setup(const ReportOptions& o) {
-  PolicySetup s;
-  if (!o.manifest.empty()) {
-    if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs --manifest-key PUB");
-    auto key = cli::load_public_key_file(o.manifest_key);
-    if (!key) return key.error();
-    auto data = read_file(o.manifest, manifest::kMaxManifestBytes);
-    if (!data) return data.error();
-    auto m = manifest::verify_deployment_manifest(*data, *key);
-    if (!m) return make_error(m.error().code, o.manifest + ": " + m.error().message, m.error().field);
-    s.policy = m->predicate["policy"];
-    s.source = "deployment manifest " + o.manifest;
-    for (const auto& img : m->predicate["images"]) {
-      for (const auto& l : img["launch_measurements"]) {
-        if (l["platform"] == "snp") s.expect.measurements.push_back(*from_hex(l["measurement"].get<std::string>(), "measurement"));
-      }
-    }
-  }
-  if (!o.policy_file.empty()) {
-    auto text = read_file(o.policy_file, manifest::kMaxDeploymentYamlBytes);
-    if (!text) return text.error();
-    auto p = manifest::parse_policy_yaml(as_chars(*text), o.policy_file);
-    if (!p) return p.error();
-    s.policy = std::move(*p);
-    s.source = "policy file " + o.policy_file;
-  }
-  if (o.insecure_allow_debug) s.policy["allow_debug"] = true;
-  if (o.allow_vlek) s.policy["allow_vlek"] = true;
-  for (const auto& m : o.measurements) {
-    auto b = from_hex(m, "--measurement", 48);
-    if (!b) return make_error(ErrorCode::kUsage, b.error().message, "measurement");
-    s.expect.measurements.push_back(std::move(*b));
-  }
-  if (!o.report_data.empty() && !o.nonce.empty()) return make_error(ErrorCode::kUsage, "give --report-data or --nonce, not both");
-  if (!o.report_data.empty()) {
-    auto b = from_hex(o.report_data, "--report-data", 64);
-    if (!b) return make_error(ErrorCode::kUsage, b.error().message, "report-data");
-    s.expect.report_data = std::move(*b);
-  }
-  if (!o.nonce.empty()) {
-    auto b = from_hex(o.nonce, "--nonce");
-    if (!b || b->empty() || b->size() > 64) return make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce");
-    b->resize(64, 0);  // REPORT_DATA = nonce, zero-padded
-    s.expect.report_data = std::move(*b);
-  }
-  return s;
-}
 
 std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
 
@@ -153,10 +77,8 @@ cli::Json report_json(const snp::Report& r, std::optional<snp::Product> p) {
   return j;
 }
 
-Result<snp::ReportInput> read_report(const std::string& file) {
-  auto data = read_file(file, kMaxEvidenceBytes);
-  if (!data) return data.error();
-  auto in = snp::extract_report(*data);
+Result<snp::ReportInput> read_report(const std::string& file, const Bytes& data) {
+  auto in = snp::extract_report(data);
   if (!in) {
     auto e = in.error();
     e.message = file + ": " + e.message;
@@ -164,6 +86,9 @@ Result<snp::ReportInput> read_report(const std::string& file) {
   }
   return in;
 }
+
+// Hygon CSV when --vendor hygon, or when the input looks like CSV evidence and not SNP.
+bool is_csv(const std::string& vendor, const Bytes& data) { return vendor == "hygon" || (vendor == "auto" && csv::looks_like_csv(data)); }
 
 // The host's certificate table (auxblob): VCEK/VLEK as the leaf unless --vek names one, ASK
 // and ARK as candidates (the ARK is still checked against the pinned fingerprint).
@@ -245,6 +170,12 @@ void resolve_collateral(const ReportOptions& o, ::cci::verify::SnpEvidence& ev, 
 
 int run_report(const ReportOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
+  if (o.vendor != "auto" && o.vendor != "amd" && o.vendor != "hygon") {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--vendor must be auto, amd or hygon"), schema);
+  }
+  auto data = read_file(o.file, kMaxEvidenceBytes);
+  if (!data) return ctx.fail(data.error(), schema);
+  if (is_csv(o.vendor, *data)) return run_csv_report(o, *data, ctx);
   auto at = cli::parse_time(o.at);
   if (!at) return ctx.fail(at.error(), schema);
   ::cci::verify::SnpEvidence ev;
@@ -253,7 +184,7 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
     ev.product = snp::product_from_name(o.product);
     if (!ev.product) return ctx.fail(make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin"), schema);
   }
-  auto in = read_report(o.file);
+  auto in = read_report(o.file, *data);
   if (!in) return ctx.fail(in.error(), schema);
   ev.input = std::move(*in);
   if (!o.vek.empty()) {
@@ -271,78 +202,53 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   if (!chain) return ctx.fail(chain.error(), schema);
   for (auto& c : *chain) ev.ca.push_back(std::move(c));
   if (!o.crl.empty()) {
-    auto data = read_file(o.crl, kMaxEvidenceBytes);
-    if (!data) return ctx.fail(data.error(), schema);
-    auto crl = crypto::Crl::parse(*data);
+    auto crl_bytes = read_file(o.crl, kMaxEvidenceBytes);
+    if (!crl_bytes) return ctx.fail(crl_bytes.error(), schema);
+    auto crl = crypto::Crl::parse(*crl_bytes);
     if (!crl) return ctx.fail(make_error(crl.error().code, o.crl + ": " + crl.error().message, "crl"), schema);
     ev.crl = std::move(*crl);
   }
   ev.crl_required = !o.insecure_no_crl;
   resolve_collateral(o, ev, ctx);
 
-  auto setup = policy_setup(o);
+  auto setup = policy_setup(o, "snp");
   if (!setup) return ctx.fail(setup.error(), schema);
 
   auto v = ::cci::verify::verify_snp(ev);
   ::cci::verify::CheckList findings;
   if (v.passed) {
-    findings = policy::evaluate_snp_policy(setup->policy, *v.report, *v.product,
-                                           v.report->signing_key() == snp::SigningKey::kVlek, setup->expect);
+    policy::Expectations expect{setup->measurements, setup->report_data};
+    findings = policy::evaluate_snp_policy(setup->policy, *v.report, *v.product, v.report->signing_key() == snp::SigningKey::kVlek, expect);
   }
-  const bool accepted = v.passed && findings.all_passed();
   // Missing collateral is "cannot evaluate" (3) only when nothing else failed.
   bool only_missing = v.missing_collateral;
   for (const auto& c : v.checks.items()) {
     if (c.outcome == ::cci::verify::Outcome::kFail && c.id != "snp.vek" && c.id != "snp.crl") only_missing = false;
   }
-  const int rc = accepted ? 0 : only_missing ? cli::to_int(cli::ExitCode::kCannotEvaluate) : 1;
-  if (ctx.options().json) {
-    cli::Json checks = cli::Json::array();
-    for (const auto& c : v.checks.items()) {
-      checks.push_back({{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}});
-    }
-    cli::Json body{{"result", accepted ? "pass" : "fail"}};
-    if (!accepted) body["reason"] = v.passed ? "POLICY_VIOLATION" : only_missing ? "MISSING_COLLATERAL" : "VERIFICATION_FAILED";
-    body["file"] = o.file;
-    body["format"] = snp::input_format_name(ev.input.format);
-    body["checks"] = checks;
-    cli::Json fj = cli::Json::array();
-    for (const auto& c : findings.items()) {
-      fj.push_back({{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}});
-    }
-    body["policy"] = {{"source", setup->source}, {"applied", v.passed}, {"findings", fj}};
-    if (v.report) body["report"] = report_json(*v.report, v.product);
-    ctx.out_json(schema, rc, body);
-    return rc;
+  Verdict verdict;
+  verdict.vendor = "amd";
+  verdict.format = snp::input_format_name(ev.input.format);
+  verdict.checks = &v.checks;
+  verdict.findings = v.passed ? &findings : nullptr;
+  verdict.policy_source = setup->source;
+  verdict.authentic = v.passed;
+  verdict.missing = only_missing;
+  if (v.report) {
+    verdict.report = report_json(*v.report, v.product);
+    verdict.measurement_hex = to_hex(v.report->measurement);
   }
-  auto print = [&ctx](const ::cci::verify::CheckList& list) {
-    for (const auto& c : list.items()) {
-      std::string word = c.outcome == ::cci::verify::Outcome::kSkip ? "SKIP" : ctx.paint_ok(c.outcome == ::cci::verify::Outcome::kPass);
-      ctx.out(word + "  " + c.id + ": " + c.detail);
-    }
-  };
-  print(v.checks);
-  if (v.passed) {
-    ctx.info("policy: " + setup->source);
-    print(findings);
-  }
-  if (accepted) {
-    ctx.out("verified: " + o.file + " is a genuine " + std::string(snp::product_name(*v.product)) + " SEV-SNP report (measurement " +
-            to_hex(v.report->measurement) + ")");
-    if (v.report->debug_allowed()) ctx.warn("the guest policy allows debugging: its memory is not confidential");
-  } else if (v.passed) {
-    ctx.error(o.file + " is a genuine SEV-SNP report, but it does not meet the policy (" + setup->source + ")");
-  } else if (only_missing) {
-    ctx.error(o.file + ": cannot evaluate without the missing collateral (see the failed checks)");
-  } else {
-    ctx.error(o.file + " is not a verified SEV-SNP report");
-  }
+  if (v.product) verdict.what = "genuine " + std::string(snp::product_name(*v.product)) + " SEV-SNP report";
+  const int rc = print_verdict(o, verdict, ctx);
+  if (rc == 0 && v.report->debug_allowed() && !ctx.options().json) ctx.warn("the guest policy allows debugging: its memory is not confidential");
   return rc;
 }
 
 int run_show(const std::string& file, const std::string& product, const cli::Context& ctx) {
   const std::string schema = "cci.verify.show.v1";
-  auto in = read_report(file);
+  auto data = read_file(file, kMaxEvidenceBytes);
+  if (!data) return ctx.fail(data.error(), schema);
+  if (is_csv("auto", *data)) return run_csv_show(file, *data, ctx);
+  auto in = read_report(file, *data);
   if (!in) return ctx.fail(in.error(), schema);
   auto r = snp::parse_report(in->report);
   if (!r) return ctx.fail(r.error(), schema);
@@ -363,7 +269,7 @@ int run_show(const std::string& file, const std::string& product, const cli::Con
 
 void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<ReportOptions>();
-  auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP attestation report against AMD's certificate chain");
+  auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP report or Hygon CSV evidence against the vendor's pinned root");
   sub->footer(
       "Input: the 1184-byte report, its hex form, or an Azure HCL report (format detected).\n"
       "Authenticity checks: structure; product from the signed CPUID (v3+) or --product (v2); the ARK among the\n"
@@ -374,7 +280,12 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "Then the policy (--policy, else the manifest's, else the default: no debug, no migration agent,\n"
       "no VLEK), with every finding listed: TCB minimums, firmware/ABI, VMPL, platform-info bits,\n"
       "mitigations, HOST_DATA, ID/author keys, MEASUREMENT in the manifest, REPORT_DATA / --nonce.\n"
-      "Collateral not given (--vek, --cert-table, --cert-chain, --crl) comes from the cache that cci-verify\n"
+      "Hygon CSV (detected, or --vendor hygon): the HRK pinned in cci, its self-signature, HSK by HRK, CEK by HSK,\n"
+      "PEK by CEK (SM2/SM3 with each signer's user ID, usages, key-ID links), the report by the PEK over its\n"
+      "raw masked bytes, the HMAC where it survives; HSK/CEK only from --hsk-cek or the cache/KDS for the report's\n"
+      "chip ID. A V1 report needs an expected measurement and REPORT_DATA (its fields are masked with an\n"
+      "unsigned anonce) unless --insecure-unpinned-v1.\n"
+      "Collateral not given (--vek, --cert-table, --cert-chain, --crl; --hrk, --hsk-cek) comes from the cache that cci-verify\n"
       "fetch fills, and, unless --offline, from the AMD KDS (--kds-url) into that cache.\n"
       "Examples:\n"
       "  cci-verify report report.bin                       # VCEK, chain and CRL from the cache or KDS\n"
@@ -384,16 +295,24 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify report report.bin --vek vcek.der --cert-chain chain.pem --manifest cci-manifest.json \\\n"
       "      --manifest-key release.pub --nonce $NONCE\n"
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
-  sub->add_option("FILE", o->file, "Report file (raw, hex or Azure HCL)")->required();
+  sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL) or CSV evidence (raw, page, librats, trustee JSON)")->required();
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str();
+  sub->add_option("--hrk", o->hrk, "CSV: the Hygon root certificate (832 bytes; must be the pinned one)");
+  sub->add_option("--hsk-cek", o->hsk_cek, "CSV: HSK || CEK for the report's chip ID (2916 bytes, as the Hygon KDS serves them)");
+  sub->add_option("--vm-id", o->vm_id, "CSV: expected vm_id (32 hex digits; default zero: no launch session)");
+  sub->add_option("--vm-version", o->vm_version, "CSV: expected vm_version (32 hex digits; default zero)");
+  sub->add_option("--user-pubkey-digest", o->user_pubkey_digest, "CSV: expected user_pubkey_digest (64 hex digits; default zero)");
+  sub->add_flag("--insecure-unpinned-v1", o->insecure_unpinned_v1,
+                "CSV: accept a V1 report without an expected measurement and REPORT_DATA (its fields are masked with an unsigned anonce)");
   sub->add_option("--vek", o->vek, "VCEK or VLEK certificate (DER or PEM; a PEM may continue with the chain)");
   sub->add_option("--cert-table", o->cert_table, "Extended-report certificate table (auxblob) with VCEK/VLEK, ASK, ARK");
   sub->add_option("--cert-chain", o->cert_chain, "ARK / ASK / ASVK certificates (PEM or DER; repeatable)");
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (required for version 2 reports)");
   sub->add_option("--at", o->at, "Verification time: now, Unix seconds or RFC 3339")->capture_default_str();
   sub->add_option("--policy", o->policy_file, "Policy YAML (keys as the policy section of cci.yaml)");
-  sub->add_option("--manifest", o->manifest, "Deployment manifest: its policy and its expected SNP measurements");
+  sub->add_option("--manifest", o->manifest, "Deployment manifest: its policy and its expected SNP or CSV measurements");
   sub->add_option("--manifest-key", o->manifest_key, "Public key that signed the manifest (PEM)");
-  sub->add_option("--measurement", o->measurements, "An expected MEASUREMENT (96 hex digits; repeatable)");
+  sub->add_option("--measurement", o->measurements, "An expected measurement (SNP: 96 hex digits, CSV: 64; repeatable)");
   sub->add_option("--report-data", o->report_data, "Expected REPORT_DATA (128 hex digits)");
   sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex)");
   sub->add_option("--crl", o->crl, "The ARK's CRL (DER or PEM; default: the cache, else the KDS)");
