@@ -96,4 +96,10 @@ check "asked by the report's chip ID" -- grep -q "ok /hsk_cek?snumber=NZA9T14052
 kill $SERVER; wait $SERVER 2>/dev/null
 expect 0 "verifies offline from the cache, server gone" -- "$VERIFY" report --offline "$REPORT" "${PINS[@]}"
 contains "$WORK/out" "PASS  csv.chip_binding: HSK/CEK from the cache" "binding through the cache"
+
+# --- cci-bench verify: both vendors, figures present (speed goals are read from the JSON, not asserted here)
+if [ -f "$CCI_TEST_VECTORS_DIR/snp/manifest.json" ]; then
+  expect 0 "cci-bench verify --json" -- "$BENCH" verify --seconds 0.05 --json
+  check "bench reports SNP and CSV ratios" -- jq -e '(.snp.ratio > 0) and (.csv.ratio > 0) and (.csv.sm2_verify_us > 0) and (.schema == "cci.bench.verify.v2")' "$WORK/out"
+fi
 finish
