@@ -12,6 +12,7 @@ const std::vector<EnvVar>& env_registry() {
       {"CCI_THREADS", "default for -j/--threads", false},
       {"CCI_PROGRESS", "default for --progress: auto, always or never", false},
       {"CCI_KDS_URL", "AMD KDS base URL for cci-verify fetch/report (default https://kdsintf.amd.com)", false},
+      {"CCI_HYGON_KDS_URL", "Hygon KDS base URL for cci-verify fetch/report (default https://cert.hygon.cn)", false},
       {"CCI_CACHE_DIR", "collateral cache (default $XDG_CACHE_HOME/cci, else ~/.cache/cci)", false},
       {"NO_COLOR", "disable colour (any non-empty value)", false},
       {"CLICOLOR_FORCE", "force colour even when not writing to a terminal", false},
