@@ -3,6 +3,7 @@
 # shellcheck shell=bash
 set -uo pipefail
 : "${CCI_BIN:?}" "${CCI_TEST_VECTORS_DIR:=$CCI_SOURCE_DIR/../shared/vectors}"
+export CCI_TEST_VECTORS_DIR
 MEASURE="$CCI_BIN/cci-measure/cci-measure"
 VERIFY="$CCI_BIN/cci-verify/cci-verify"
 BENCH="$CCI_BIN/cci-bench/cci-bench"
