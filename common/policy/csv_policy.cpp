@@ -66,6 +66,27 @@ void check_pinned(CheckList& out, const csv::Report& r, const CsvExpectations& e
   }
 }
 
+void check_event_log(CheckList& out, const csv::Report& r, const CsvExpectations& ex) {
+  if (!ex.replayed) {
+    if (r.version == csv::ReportVersion::kV2) out.skip("policy.event_log", "no CC event log given: RTMR1-4 not compared with a replay");
+    return;
+  }
+  if (r.version == csv::ReportVersion::kV1) {
+    out.skip("policy.event_log", "a V1 report has no RTMRs: the event log cannot be checked against it");
+    return;
+  }
+  if (!*ex.replayed) {
+    out.add("policy.event_log", false, "CC event log: " + ex.replayed->error().message);
+    return;
+  }
+  std::string bad;
+  for (size_t i = 1; i < r.rtmr.size(); ++i) {
+    if (!same_bytes(r.rtmr[i], (**ex.replayed)[i])) bad += (bad.empty() ? "RTMR" : ", RTMR") + std::to_string(i);
+  }
+  out.add("policy.event_log", bad.empty(),
+          bad.empty() ? "the CC event log replays to RTMR1-4" : "the CC event log does not replay to " + bad + " (log altered or incomplete)");
+}
+
 void check_session_fields(CheckList& out, const csv::Report& r, const CsvExpectations& ex) {
   auto field = [&out](const char* id, const char* name, ByteView have, ByteView want) {
     out.add(id, same_bytes(have, want), std::string(name) + " " + to_hex(have) + (same_bytes(have, want) ? " as expected" : ", expected " + to_hex(want)));
@@ -85,6 +106,7 @@ CheckList evaluate_csv_policy(const Json& p, const csv::Report& r, const CsvExpe
   if (r.version == csv::ReportVersion::kV2) {
     out.add("policy.rtmr0", same_bytes(r.rtmr[0], r.measure), "RTMR0 " + to_hex(r.rtmr[0]) + " (must equal measure)");
   }
+  check_event_log(out, r, ex);
   check_pinned(out, r, ex);
   check_session_fields(out, r, ex);
   return out;

@@ -6,7 +6,9 @@
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "csv/cert.h"
+#include "csv/event_log.h"
 #include "csv/report.h"
+#include "policy/csv_policy.h"
 #include "verify/csv_verify.h"
 
 #include <cstring>
@@ -325,4 +327,64 @@ TEST_CASE("verify_csv: the trustee evidence files verify as far as they can") {
       CHECK((!ev || !parse_report(ev->report, ev->version)));
     }
   }
+}
+
+TEST_CASE("CC event log: the CSV guest's CCEL parses and replays to the RTMRs trustee derives") {
+  auto dir = test::require_vectors("csv");
+  auto events = parse_event_log(test::slurp(dir / "trustee_CCEL_data_csv.bin"));
+  REQUIRE_MESSAGE(events, events.error().message);
+  CHECK(events->size() == 82);
+  auto m = replay_rtmrs(*events);
+  REQUIRE(m);
+  CHECK(to_hex((*m)[1]) == "d76c4b289abcdf0e904ac02df69d48cdc9047723024a605ecb17ecbcb9fb62e3");
+  CHECK(to_hex((*m)[2]) == "0559c2040dc2045fe06015787de4d4b4d8636a99d298046c52700a100f1fdb64");
+  CHECK(to_hex((*m)[3]) == "287078930b845b372d7a9504f34d09db7a1ca65c17f59c86fb388bdb4a2bb994");
+  CHECK(to_hex((*m)[0]) == std::string(64, '0'));
+  CHECK(to_hex((*m)[4]) == std::string(64, '0'));
+  SUBCASE("truncated inside an event is an error, not a shorter log") {
+    Bytes log = test::slurp(dir / "trustee_CCEL_data_csv.bin");
+    log.resize(200);
+    CHECK_FALSE(parse_event_log(log));
+  }
+}
+
+TEST_CASE("CSV policy: V2 RTMRs against the event log replay, RTMR0 against measure, V1 pins") {
+  auto dir = test::require_vectors("csv");
+  auto events = parse_event_log(test::slurp(dir / "trustee_CCEL_data_csv.bin"));
+  REQUIRE(events);
+  Report r;
+  r.version = ReportVersion::kV2;
+  r.policy = 0x45;  // NODBG | ES | CSV3
+  r.rtmr = *replay_rtmrs(*events);
+  r.measure.fill(0x11);
+  r.rtmr[0] = r.measure;
+  policy::CsvExpectations ex;
+  ex.measurements = {Bytes(32, 0x11)};
+  ex.report_data = Bytes(64, 0);
+  ex.replayed = replay_rtmrs(*events);
+  auto find = [](const verify::CheckList& l, const std::string& id) {
+    for (const auto& c : l.items()) {
+      if (c.id == id) return std::string(verify::outcome_name(c.outcome)) + ": " + c.detail;
+    }
+    return std::string("absent");
+  };
+  policy::Json p = policy::default_policy();
+  p["csv_generation"] = "csv3";
+  auto ok = policy::evaluate_csv_policy(p, r, ex);
+  CHECK(ok.all_passed());
+  CHECK(find(ok, "policy.event_log") == "pass: the CC event log replays to RTMR1-4");
+  CHECK(find(ok, "policy.rtmr0").rfind("pass", 0) == 0);
+  r.rtmr[2][0] ^= 1;
+  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.event_log").find("does not replay to RTMR2") != std::string::npos);
+  r.rtmr[0][0] ^= 1;
+  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.rtmr0").rfind("fail", 0) == 0);
+  r.version = ReportVersion::kV1;
+  auto v1 = policy::evaluate_csv_policy(p, r, ex);
+  CHECK(find(v1, "policy.event_log").rfind("skip", 0) == 0);
+  ex.measurements.clear();
+  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("fail: no expected measurement", 0) == 0);
+  ex.insecure_unpinned_v1 = true;
+  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("skip", 0) == 0);
+  r.policy = 0x44;  // NODBG clear
+  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.debug").rfind("fail", 0) == 0);
 }

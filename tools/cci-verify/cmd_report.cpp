@@ -299,6 +299,7 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str();
   sub->add_option("--hrk", o->hrk, "CSV: the Hygon root certificate (832 bytes; must be the pinned one)");
   sub->add_option("--hsk-cek", o->hsk_cek, "CSV: HSK || CEK for the report's chip ID (2916 bytes, as the Hygon KDS serves them)");
+  sub->add_option("--event-log", o->event_log, "CSV V2: the CC event log (CCEL) to replay against RTMR1-4 (default: the evidence's)");
   sub->add_option("--vm-id", o->vm_id, "CSV: expected vm_id (32 hex digits; default zero: no launch session)");
   sub->add_option("--vm-version", o->vm_version, "CSV: expected vm_version (32 hex digits; default zero)");
   sub->add_option("--user-pubkey-digest", o->user_pubkey_digest, "CSV: expected user_pubkey_digest (64 hex digits; default zero)");

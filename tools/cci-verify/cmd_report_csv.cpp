@@ -133,6 +133,14 @@ int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context
   expect.vm_version = std::move(*vm_version);
   expect.user_pubkey_digest = std::move(*upd);
 
+  auto log = read_optional(o.event_log, 64 << 20);
+  if (!log) return ctx.fail(log.error(), schema);
+  if (!*log && in.evidence.event_log) log = in.evidence.event_log;  // untrusted until it replays to the signed RTMRs
+  if (*log) {
+    auto events = csv::parse_event_log(**log);
+    expect.replayed = events ? csv::replay_rtmrs(*events) : Result<csv::Rtmrs>(events.error());
+  }
+
   auto v = ::cci::verify::verify_csv(in);
   ::cci::verify::CheckList findings;
   if (v.passed) findings = policy::evaluate_csv_policy(setup->policy, *v.report, expect);

@@ -26,6 +26,7 @@ struct ReportOptions {
   // CSV collateral
   std::string hrk;
   std::string hsk_cek;
+  std::string event_log;  // CC event log (V2: replayed against RTMR1-4)
   // Both
   std::string at = "now";
   std::string policy_file;
