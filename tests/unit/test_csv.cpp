@@ -133,6 +133,12 @@ TEST_CASE("csv report: the raw V1 firmware report decodes and verifies over its 
     CHECK(p->raw == r.raw);
     page[4000] = 1;
     CHECK_FALSE(parse_report(page));
+    page[4000] = 0;
+    page.push_back(0);  // oversized: 4097 bytes
+    CHECK_FALSE(parse_report(page));
+    Bytes v1_plus(r.raw);
+    v1_plus.push_back(0);
+    CHECK_FALSE(parse_report(v1_plus));
     CHECK_FALSE(parse_report(ByteView(r.raw).first(2547)));
   }
 }
