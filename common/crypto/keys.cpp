@@ -254,6 +254,23 @@ Result<Bytes> ecdsa_le_rs_to_der(ByteView r_le, ByteView s_le) {
   return out;
 }
 
+Result<std::pair<Bytes, Bytes>> ecdsa_der_to_le_rs(ByteView der, size_t width) {
+  clear_ossl_errors();
+  const unsigned char* p = der.data();
+  UniquePtr<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  if (!sig || p != der.data() + der.size()) return ossl_error(ErrorCode::kMalformed, "not a DER ECDSA signature");
+  auto to_le = [width](const BIGNUM* bn) -> Result<Bytes> {
+    Bytes be(width);
+    if (BN_bn2binpad(bn, be.data(), static_cast<int>(width)) < 0) return make_error(ErrorCode::kMalformed, "signature value too large");
+    return Bytes(be.rbegin(), be.rend());
+  };
+  auto r = to_le(ECDSA_SIG_get0_r(sig.get()));
+  auto s = to_le(ECDSA_SIG_get0_s(sig.get()));
+  if (!r) return r.error();
+  if (!s) return s.error();
+  return std::make_pair(std::move(*r), std::move(*s));
+}
+
 Status verify_rsa_pss(const PublicKey& key, DigestAlg digest, int salt_len, ByteView msg, ByteView sig) {
   clear_ossl_errors();
   if (key.type() != KeyType::kRsa) return make_error(ErrorCode::kVerificationFailed, "RSA-PSS needs an RSA key");

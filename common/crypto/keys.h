@@ -85,6 +85,8 @@ Status verify(const PublicKey& key, ByteView msg, ByteView sig, const SignOption
 // AMD/Hygon store ECDSA/SM2 r and s as little-endian integers in fixed-width fields.
 // Converts them to a DER ECDSA-Sig-Value (leading zero bytes are insignificant).
 Result<Bytes> ecdsa_le_rs_to_der(ByteView r_le, ByteView s_le);
+// The inverse: r and s of a DER ECDSA-Sig-Value as little-endian integers of `width` bytes.
+Result<std::pair<Bytes, Bytes>> ecdsa_der_to_le_rs(ByteView der, size_t width);
 
 // An SM2 public key from big-endian affine coordinates (32 bytes each). Fails with kMalformed
 // when the point is not on the SM2 curve.

@@ -52,6 +52,14 @@ Result<PublicKey> Certificate::public_key() const {
 
 Bytes Certificate::der() const { return to_der(i2d_X509, cert_.get()); }
 
+std::string Certificate::pem() const {
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return {};
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
+}
+
 Bytes Certificate::fingerprint_sha256() const { return digest(DigestAlg::kSha256, der()); }
 
 std::optional<std::uint32_t> Certificate::key_usage() const {

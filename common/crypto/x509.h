@@ -38,6 +38,7 @@ class Certificate {
   std::time_t not_after() const;
   Result<PublicKey> public_key() const;
   Bytes der() const;
+  std::string pem() const;  // "-----BEGIN CERTIFICATE-----" ... with a final newline
   Bytes fingerprint_sha256() const;
   // Key usage bits (X509v3_KU_*) if the extension is present.
   std::optional<std::uint32_t> key_usage() const;

@@ -93,6 +93,12 @@ Tcb decode_tcb(std::uint64_t raw, Product p) {
   return t;
 }
 
+std::uint64_t encode_tcb(const Tcb& t, Product p) {
+  auto at = [](std::uint8_t v, int i) { return static_cast<std::uint64_t>(v) << (8 * i); };
+  if (p == Product::kTurin) return at(t.fmc.value_or(0), 0) | at(t.bootloader, 1) | at(t.tee, 2) | at(t.snp, 3) | at(t.microcode, 7);
+  return at(t.bootloader, 0) | at(t.tee, 1) | at(t.snp, 6) | at(t.microcode, 7);
+}
+
 std::string tcb_text(const Tcb& t) {
   std::string s = t.fmc ? "fmc=" + std::to_string(*t.fmc) + " " : "";
   return s + "bl=" + std::to_string(t.bootloader) + " tee=" + std::to_string(t.tee) + " snp=" + std::to_string(t.snp) +

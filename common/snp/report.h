@@ -33,6 +33,7 @@ struct Tcb {
   std::uint8_t bootloader = 0, tee = 0, snp = 0, microcode = 0;
 };
 Tcb decode_tcb(std::uint64_t raw, Product p);
+std::uint64_t encode_tcb(const Tcb& t, Product p);  // the inverse (fmc used on Turin only)
 std::string tcb_text(const Tcb& t);  // "bl=3 tee=0 snp=8 ucode=115" (+ "fmc=1 " on Turin)
 
 enum class SigningKey : std::uint8_t { kVcek = 0, kVlek = 1, kNone = 7 };

@@ -165,6 +165,21 @@ const crypto::Certificate* find_pinned_ark(const std::vector<crypto::Certificate
   return nullptr;
 }
 
+bool is_simulated(const crypto::Certificate& c) { return c.subject().find("SIMULATED") != std::string::npos; }
+
+// A simulated ARK is usable only when the caller named its fingerprint (and it calls itself
+// SIMULATED, so that no real-looking root can enter this way).
+const crypto::Certificate* find_simulated_ark(const std::vector<crypto::Certificate>& ca, const std::vector<Bytes>& trusted) {
+  for (const auto& c : ca) {
+    if (!is_simulated(c)) continue;
+    const Bytes fp = c.fingerprint_sha256();
+    for (const auto& t : trusted) {
+      if (crypto::ct_equal(fp, t)) return &c;
+    }
+  }
+  return nullptr;
+}
+
 const crypto::Certificate* find_by_cn(const std::vector<crypto::Certificate>& ca, const std::string& cn) {
   for (const auto& c : ca) {
     if (c.subject_common_name() == cn) return &c;
@@ -186,15 +201,24 @@ bool check_leaf_kind(SnpVerification& v, const crypto::Certificate& vek, bool& i
 bool check_chain(SnpVerification& v, const SnpEvidence& ev, const crypto::Certificate& vek, bool is_vlek) {
   const Product p = *v.product;
   const crypto::Certificate* ark = find_pinned_ark(ev.ca, p);
+  if (!ark) ark = find_simulated_ark(ev.ca, ev.simulated_roots);
   if (!ark) {
+    const bool sim = std::any_of(ev.ca.begin(), ev.ca.end(), [](const crypto::Certificate& c) { return is_simulated(c); });
     return v.checks.add("snp.ark_pinned", false,
                         std::string("none of the given certificates is ARK-") + snp::product_name(p) + " (pinned SHA-256 " +
-                            to_hex(pinned_ark_fingerprint(p)) + "); a supplied ARK that is not the pinned one is never trusted");
+                            to_hex(pinned_ark_fingerprint(p)) + "); a supplied ARK that is not the pinned one is never trusted" +
+                            (sim ? ". The given chain is SIMULATED (cci-run sim): accept it for testing with --trust-sim-root DIR" : ""));
   }
-  v.checks.add("snp.ark_pinned", true, "ARK-" + std::string(snp::product_name(p)) + " matches the fingerprint built into cci");
+  v.simulated = is_simulated(*ark) || !crypto::ct_equal(ark->fingerprint_sha256(), pinned_ark_fingerprint(p));
+  if (v.simulated) {
+    v.checks.add("snp.ark_pinned", true,
+                 "SIMULATED ARK " + to_hex(ark->fingerprint_sha256()) + " trusted by --trust-sim-root: this is NOT AMD hardware");
+  } else {
+    v.checks.add("snp.ark_pinned", true, "ARK-" + std::string(snp::product_name(p)) + " matches the fingerprint built into cci");
+  }
   const std::string ica_cn = (is_vlek ? "SEV-VLEK-" : "SEV-") + std::string(snp::product_name(p));
   const crypto::Certificate* ica = find_by_cn(ev.ca, ica_cn);
-  Bytes pair_key = pinned_ark_fingerprint(p);
+  Bytes pair_key = ark->fingerprint_sha256();  // the ARK actually used (pinned, or a trusted simulated one)
   if (ica) {
     const Bytes f = ica->fingerprint_sha256();
     pair_key.insert(pair_key.end(), f.begin(), f.end());

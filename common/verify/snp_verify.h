@@ -30,6 +30,9 @@ struct SnpEvidence {
   std::vector<crypto::Certificate> ca;        // candidate ARK / ASK / ASVK certificates
   std::optional<crypto::Crl> crl;             // the ARK's CRL for the leaf kind (vcek or vlek)
   bool crl_required = true;                   // false only when the user opted out by name
+  // SHA-256 fingerprints of simulated ARKs (cci-run sim) the user trusts by name
+  // (--trust-sim-root). A verdict through one of them is marked simulated.
+  std::vector<Bytes> simulated_roots;
   std::optional<snp::Product> product;        // required for v2 reports
   std::time_t at = 0;                         // verification time
   snp::ParseOptions parse;
@@ -38,6 +41,7 @@ struct SnpEvidence {
 struct SnpVerification {
   bool passed = false;
   bool missing_collateral = false;  // failed only for want of a VEK or a required CRL
+  bool simulated = false;           // the chain ends in a simulated root: not AMD hardware
   CheckList checks;
   std::optional<snp::Report> report;
   std::optional<snp::Product> product;

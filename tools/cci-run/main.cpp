@@ -1,6 +1,7 @@
-// cci-run: inference inside the confidential VM. Its subcommands (attest, serve) land with
-// the evidence and serving milestones; until then it only answers --help and --version.
+// cci-run: inference inside the confidential VM. This build has the TEE simulator (sim init)
+// and simulated evidence (attest --tee sim-snp); hardware evidence and serve land later.
 #include "cli/tool.h"
+#include "commands.h"
 
 int main(int argc, char** argv) {
   using namespace cci;
@@ -9,11 +10,17 @@ int main(int argc, char** argv) {
   spec.description =
       "Run LLM inference inside an SEV-SNP or Hygon CSV confidential VM: weights checked against the\n"
       "signed manifest, traffic over TLS bound to the hardware report, one isolated worker per user.\n"
-      "This build has no subcommands yet (attest and serve are not implemented).";
+      "This build has a simulated SEV-SNP platform and its evidence (for machines without SEV-SNP);\n"
+      "hardware evidence sources and serve are not implemented yet.";
   spec.footer =
-      "Example (once serve lands):\n"
-      "  cci-run serve --manifest deploy.sig --model ./tinyllama --listen 0.0.0.0:8443\n\n"
+      "Examples:\n"
+      "  cci-run sim init ./sim --vendor amd\n"
+      "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
+      "  cci-verify report evidence.json --trust-sim-root ./sim --nonce $NONCE\n\n"
       "Exit status: 0 ok, 1 rejected, 2 usage, 3 cannot evaluate, 4 internal. See man cci-run.";
-  spec.setup = [](CLI::App&, cli::Context&, std::function<int()>&) {};
+  spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+    tools::run::add_sim(app, ctx, action);
+    tools::run::add_attest(app, ctx, action);
+  };
   return cli::run_tool(argc, argv, spec);
 }

@@ -10,9 +10,11 @@
 #include "manifest/deployment.h"
 #include "policy/snp_policy.h"
 #include "snp/cert_table.h"
+#include "attest/evidence_file.h"
 #include "csv/evidence.h"
 #include "report_common.h"
 #include "snp_collateral.h"
+#include "sim/snp_sim.h"
 #include "verify/snp_verify.h"
 
 namespace cci::tools::verify {
@@ -115,7 +117,8 @@ bool has_chain_for(const ::cci::verify::SnpEvidence& ev, const collateral::SnpCo
   const std::string ica = (k.vlek ? "SEV-VLEK-" : "SEV-") + std::string(snp::product_name(k.product));
   bool have_ark = false, have_ica = false;
   for (const auto& c : ev.ca) {
-    have_ark |= c.fingerprint_sha256() == ark;
+    const Bytes fp = c.fingerprint_sha256();
+    have_ark |= fp == ark || std::find(ev.simulated_roots.begin(), ev.simulated_roots.end(), fp) != ev.simulated_roots.end();
     have_ica |= c.subject_common_name() == ica;
   }
   return have_ark && have_ica;
@@ -123,6 +126,48 @@ bool has_chain_for(const ::cci::verify::SnpEvidence& ev, const collateral::SnpCo
 
 // Collateral the user did not give comes from the cache, and (unless --offline) from the
 // KDS into the cache first. Nothing here is trusted: verify_snp checks it all.
+// --trust-sim-root DIR: the simulator's ARK is trusted by fingerprint, and DIR is a trusted
+// store for its chain, VCEK and CRL (used when not given otherwise).
+Status add_sim_roots(const ReportOptions& o, ::cci::verify::SnpEvidence& ev) {
+  for (const auto& dir : o.trust_sim_roots) {
+    auto ark = cli::load_certificates({sim::snp_sim_ark_file(dir)});
+    if (!ark) return make_error(ark.error().code, "--trust-sim-root " + dir + ": " + ark.error().message, "trust-sim-root");
+    ev.simulated_roots.push_back((*ark)[0].fingerprint_sha256());
+    auto chain = cli::load_certificates({sim::snp_sim_chain_file(dir)});
+    if (!chain) return chain.error();
+    for (auto& c : *chain) ev.ca.push_back(std::move(c));
+    if (!ev.vek) {
+      auto vek = cli::load_certificates({sim::snp_sim_vcek_file(dir)});
+      if (!vek) return vek.error();
+      ev.vek = std::move((*vek)[0]);
+    }
+    if (!ev.crl) {
+      auto data = read_file(sim::snp_sim_crl_file(dir), 1 << 20);
+      if (!data) return data.error();
+      auto crl = crypto::Crl::parse(*data);
+      if (!crl) return crl.error();
+      ev.crl = std::move(*crl);
+    }
+  }
+  return {};
+}
+
+// Certificates carried by a cci evidence file are candidates like any other.
+Status add_evidence_certificates(const attest::EvidenceFile& e, ::cci::verify::SnpEvidence& ev) {
+  auto load = [](const std::string& pem) { return crypto::parse_pem_bundle(ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size())); };
+  if (e.vek_pem && !ev.vek) {
+    auto v = load(*e.vek_pem);
+    if (!v) return make_error(v.error().code, "evidence file: vek: " + v.error().message, "vek");
+    ev.vek = std::move((*v)[0]);
+  }
+  if (e.cert_chain_pem) {
+    auto c = load(*e.cert_chain_pem);
+    if (!c) return make_error(c.error().code, "evidence file: cert_chain: " + c.error().message, "cert_chain");
+    for (auto& cert : *c) ev.ca.push_back(std::move(cert));
+  }
+  return {};
+}
+
 void resolve_collateral(const ReportOptions& o, ::cci::verify::SnpEvidence& ev, const cli::Context& ctx) {
   auto report = snp::parse_report(ev.input.report, ev.parse);
   if (!report) return;  // verify_snp names the structure error
@@ -175,7 +220,15 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   }
   auto data = read_file(o.file, kMaxEvidenceBytes);
   if (!data) return ctx.fail(data.error(), schema);
-  if (is_csv(o.vendor, *data)) return run_csv_report(o, *data, ctx);
+  std::optional<attest::EvidenceFile> evidence_file;
+  if (attest::looks_like_evidence_file(*data)) {
+    auto e = attest::parse_evidence_file(*data);
+    if (!e) return ctx.fail(make_error(e.error().code, o.file + ": " + e.error().message, e.error().field), schema);
+    if (!e->is_snp()) return run_csv_report(o, e->report, ctx);
+    *data = e->report;
+    evidence_file = std::move(*e);
+  }
+  if (!evidence_file && is_csv(o.vendor, *data)) return run_csv_report(o, *data, ctx);
   auto at = cli::parse_time(o.at);
   if (!at) return ctx.fail(at.error(), schema);
   ::cci::verify::SnpEvidence ev;
@@ -201,6 +254,10 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   auto chain = cli::load_certificates(o.cert_chain);
   if (!chain) return ctx.fail(chain.error(), schema);
   for (auto& c : *chain) ev.ca.push_back(std::move(c));
+  if (evidence_file) {
+    auto st = add_evidence_certificates(*evidence_file, ev);
+    if (!st) return ctx.fail(st.error(), schema);
+  }
   if (!o.crl.empty()) {
     auto crl_bytes = read_file(o.crl, kMaxEvidenceBytes);
     if (!crl_bytes) return ctx.fail(crl_bytes.error(), schema);
@@ -209,6 +266,7 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
     ev.crl = std::move(*crl);
   }
   ev.crl_required = !o.insecure_no_crl;
+  if (auto st = add_sim_roots(o, ev); !st) return ctx.fail(st.error(), schema);
   resolve_collateral(o, ev, ctx);
 
   auto setup = policy_setup(o, "snp");
@@ -233,11 +291,12 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   verdict.policy_source = setup->source;
   verdict.authentic = v.passed;
   verdict.missing = only_missing;
+  verdict.simulated = v.simulated;
   if (v.report) {
     verdict.report = report_json(*v.report, v.product);
     verdict.measurement_hex = to_hex(v.report->measurement);
   }
-  if (v.product) verdict.what = "genuine " + std::string(snp::product_name(*v.product)) + " SEV-SNP report";
+  if (v.product) verdict.what = (v.simulated ? "" : "genuine ") + std::string(snp::product_name(*v.product)) + " SEV-SNP report";
   const int rc = print_verdict(o, verdict, ctx);
   if (rc == 0 && v.report->debug_allowed() && !ctx.options().json) ctx.warn("the guest policy allows debugging: its memory is not confidential");
   return rc;
@@ -297,6 +356,8 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
   sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL) or CSV evidence (raw, page, librats, trustee JSON)")->required();
   sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str();
+  sub->add_option("--trust-sim-root", o->trust_sim_roots,
+                  "Accept evidence from the cci-run sim platform in DIR (testing only: the verdict says SIMULATED)");
   sub->add_option("--hrk", o->hrk, "CSV: the Hygon root certificate (832 bytes; must be the pinned one)");
   sub->add_option("--hsk-cek", o->hsk_cek, "CSV: HSK || CEK for the report's chip ID (2916 bytes, as the Hygon KDS serves them)");
   sub->add_option("--event-log", o->event_log, "CSV V2: the CC event log (CCEL) to replay against RTMR1-4 (default: the evidence's)");

@@ -84,13 +84,17 @@ int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& 
     cli::Json body{{"result", accepted ? "pass" : "fail"}};
     if (!accepted) body["reason"] = v.authentic ? "POLICY_VIOLATION" : only_missing ? "MISSING_COLLATERAL" : "VERIFICATION_FAILED";
     body["file"] = o.file;
+    body["simulated"] = v.simulated;
     body["vendor"] = v.vendor;
     body["format"] = v.format;
     body["checks"] = checks_json(*v.checks);
     body["policy"] = {{"source", v.policy_source},
                       {"applied", v.findings != nullptr},
                       {"findings", v.findings ? checks_json(*v.findings) : cli::Json::array()}};
-    if (!v.report.is_null()) body["report"] = v.report;
+    if (!v.report.is_null()) {
+      body["report"] = v.report;
+      if (v.simulated) body["report"]["simulated"] = true;
+    }
     ctx.out_json(schema, rc, body);
     return rc;
   }
@@ -105,7 +109,10 @@ int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& 
     ctx.info("policy: " + v.policy_source);
     print(*v.findings);
   }
-  if (accepted) {
+  if (v.simulated) ctx.warn("SIMULATED evidence (cci-run sim, trusted by --trust-sim-root): no hardware protects this VM");
+  if (accepted && v.simulated) {
+    ctx.out("verified SIMULATED: " + o.file + " is a SIMULATED " + v.what + ", NOT hardware (measurement " + v.measurement_hex + ")");
+  } else if (accepted) {
     ctx.out("verified: " + o.file + " is a " + v.what + " (measurement " + v.measurement_hex + ")");
   } else if (v.authentic) {
     ctx.error(o.file + " is a " + v.what + ", but it does not meet the policy (" + v.policy_source + ")");

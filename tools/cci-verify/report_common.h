@@ -27,6 +27,7 @@ struct ReportOptions {
   std::string hrk;
   std::string hsk_cek;
   std::string event_log;  // CC event log (V2: replayed against RTMR1-4)
+  std::vector<std::string> trust_sim_roots;  // cci-run sim directories trusted by name
   // Both
   std::string at = "now";
   std::string policy_file;
@@ -67,6 +68,7 @@ struct Verdict {
   cli::Json report;       // decoded fields (may be null)
   std::string what;       // "genuine Milan SEV-SNP report", "genuine Hygon CSV V1 report"
   std::string measurement_hex;
+  bool simulated = false;  // the chain ends in a simulated root (--trust-sim-root)
 };
 int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& ctx);
 

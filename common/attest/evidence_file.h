@@ -1,0 +1,29 @@
+// The evidence file cci-run attest writes and cci-verify report reads (schema cci.evidence.v1):
+//   {"schema": "cci.evidence.v1", "tee": "snp" | "csv" | "sim-snp" | "sim-csv",
+//    "report": base64, "certificates": {"vek": PEM, "cert_chain": PEM}   (SNP, optional),
+//    "simulated": true (sim-* only)}
+// Certificates in it are candidates like any other: the verifier checks them against its
+// pinned roots (or, by explicit opt-in, a simulator's).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace cci::attest {
+
+struct EvidenceFile {
+  std::string tee;  // "snp", "csv", "sim-snp", "sim-csv"
+  Bytes report;
+  std::optional<std::string> vek_pem, cert_chain_pem;
+  bool simulated() const { return tee.rfind("sim-", 0) == 0; }
+  bool is_snp() const { return tee == "snp" || tee == "sim-snp"; }
+};
+
+bool looks_like_evidence_file(ByteView data);
+Result<EvidenceFile> parse_evidence_file(ByteView data);
+std::string write_evidence_file(const EvidenceFile& e);  // JSON text, newline-terminated
+
+}  // namespace cci::attest

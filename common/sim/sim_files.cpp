@@ -1,0 +1,48 @@
+#include "sim/sim_files.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "base/file_io.h"
+
+namespace cci::sim::detail {
+
+Status create_dir_new(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return make_error(ErrorCode::kInvalidInput, dir + " already exists: a simulated platform is never overwritten", dir);
+    return make_error(ErrorCode::kIo, "cannot create " + dir + ": " + std::strerror(errno), dir);
+  }
+  return {};
+}
+
+Status write_private_key(const std::string& file, const crypto::PrivateKey& key) {
+  auto pem = key.pem(std::nullopt);
+  if (!pem) return pem.error();
+  Status st = write_file_atomic(file, ByteView(reinterpret_cast<const std::uint8_t*>(pem->data()), pem->size()), 0600);
+  std::fill(pem->begin(), pem->end(), '\0');
+  return st;
+}
+
+Status write_public(const std::string& file, ByteView data) { return write_file_atomic(file, data, 0644); }
+
+Result<crypto::PrivateKey> read_private_key(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return make_error(ErrorCode::kIo, "simulator key " + file + " is missing: run cci-run sim init", file);
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+    return make_error(ErrorCode::kInvalidInput, "simulator key " + file + " has mode " + mode + ", open to others: chmod 600 it", file);
+  }
+  if (st.st_uid != ::geteuid()) return make_error(ErrorCode::kInvalidInput, "simulator key " + file + " belongs to another user", file);
+  auto data = read_file(file, 1 << 16);
+  if (!data) return data.error();
+  auto key = crypto::load_private_key_pem(*data, std::nullopt);
+  std::fill(data->begin(), data->end(), 0);
+  return key;
+}
+
+}  // namespace cci::sim::detail

@@ -1,0 +1,19 @@
+// Files of a simulated platform: private keys readable by the owner only, public files
+// readable by all, all written atomically (internal to cci_sim).
+#pragma once
+
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "crypto/keys.h"
+
+namespace cci::sim::detail {
+
+Status create_dir_new(const std::string& dir);  // fails when it exists
+Status write_private_key(const std::string& file, const crypto::PrivateKey& key);
+Status write_public(const std::string& file, ByteView data);
+// Loads a key written by write_private_key, refusing files others can read or write.
+Result<crypto::PrivateKey> read_private_key(const std::string& file);
+
+}  // namespace cci::sim::detail

@@ -1,0 +1,50 @@
+// A simulated SEV-SNP platform for machines without one (CI, laptops): a certificate chain
+// shaped like AMD's (ARK RSA-4096 and ASK RSA-4096, both RSASSA-PSS; VCEK ECDSA P-384 with the
+// real AMD extensions for the product's TCB layout and hardware ID) and reports in the exact
+// binary format, signed as the firmware signs them. Every certificate's subject says
+// "SIMULATED"; verifiers accept the chain only when told to trust this directory by name.
+//
+// Directory layout (DIR/amd): ark.pem ask.pem vcek.pem cert_chain.pem crl.der (public) and
+// ark.key ask.key vcek.key (mode 0600), platform.json (product, chip ID, TCB, firmware).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "snp/report.h"
+
+namespace cci::sim {
+
+struct SnpPlatform {
+  snp::Product product = snp::Product::kMilan;
+  Bytes chip_id;       // 64 bytes (Turin: the last 56 are zero); random when empty
+  snp::Tcb tcb;        // reported = committed = current = launch
+  std::uint8_t fw_major = 1, fw_minor = 55, fw_build = 21;
+};
+SnpPlatform default_snp_platform(snp::Product p);
+
+// Creates DIR/amd; fails if it exists (no silent overwrite of keys).
+Status init_snp_sim(const std::string& dir, const SnpPlatform& platform);
+
+struct SnpReportRequest {
+  Bytes report_data = Bytes(64, 0);  // exactly 64 bytes
+  Bytes measurement = Bytes(48, 0);  // exactly 48 bytes
+  std::uint64_t policy = 0x30000;    // SMT allowed, bit 17 (reserved, one); debug is bit 19
+  std::uint32_t version = 5;         // 2, 3 or 5
+  std::uint32_t vmpl = 0;
+  Bytes host_data = Bytes(32, 0);
+};
+
+// A signed 1184-byte report from the simulated platform in DIR (keys checked: 0600, owner).
+Result<Bytes> snp_sim_report(const std::string& dir, const SnpReportRequest& req);
+
+// The simulated platform's ARK certificate, VCEK and chain file paths.
+std::string snp_sim_ark_file(const std::string& dir);
+std::string snp_sim_vcek_file(const std::string& dir);
+std::string snp_sim_chain_file(const std::string& dir);
+std::string snp_sim_crl_file(const std::string& dir);  // the simulated ARK's CRL (valid one year from init)
+
+}  // namespace cci::sim

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The SEV-SNP simulator end to end: cci-run sim init -> cci-run attest --tee sim-snp ->
+# cci-verify report --trust-sim-root accepts (SIMULATED in text and JSON), and rejects the same
+# evidence without the flag; debug, wrong measurement, low TCB, a flipped byte and bad keys.
+source "$(dirname "$0")/lib.sh"
+SIM="$WORK/sim"
+MEAS=$(printf 'ab%.0s' $(seq 48))
+NONCE=00112233445566778899aabbccddeeff
+
+expect 0 "sim init" -- "$RUN" sim init "$SIM" --vendor amd
+check "private keys are 0600" -- test "$(stat -c %a "$SIM/amd/vcek.key") $(stat -c %a "$SIM/amd/ark.key")" = "600 600"
+expect 3 "sim init refuses to overwrite" -- "$RUN" sim init "$SIM" --vendor amd
+expect 0 "attest --tee sim-snp" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce "$NONCE" --measurement "$MEAS" --out "$WORK/e.json"
+contains "$WORK/err" "SIMULATED TEE" "attest warns that it is simulated"
+expect 0 "verifier accepts with --trust-sim-root" -- "$VERIFY" report "$WORK/e.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS"
+contains "$WORK/out" "verified SIMULATED:" "verdict says SIMULATED"
+contains "$WORK/out" "PASS  policy.measurement" "measurement finding passes"
+contains "$WORK/out" "PASS  policy.report_data" "report_data finding passes"
+contains "$WORK/out" "PASS  snp.crl" "the simulated CRL is checked"
+expect 0 "json says simulated" -- "$VERIFY" report "$WORK/e.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS" --json
+check "json simulated true" -- jq -e '.simulated == true and .report.simulated == true and .result == "pass"' "$WORK/out"
+expect 1 "without the flag the simulated chain is rejected" -- "$VERIFY" report "$WORK/e.json" --offline --nonce "$NONCE" --measurement "$MEAS"
+contains "$WORK/out" "FAIL  snp.ark_pinned" "pinned-root check fails"
+contains "$WORK/out" "The given chain is SIMULATED" "the message says simulated"
+
+expect 0 "attest a debug-enabled guest" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce "$NONCE" --measurement "$MEAS" --debug --out "$WORK/debug.json"
+expect 1 "debug guest rejected" -- "$VERIFY" report "$WORK/debug.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS"
+contains "$WORK/out" "FAIL  policy.debug" "debug finding named"
+expect 1 "wrong measurement rejected" -- "$VERIFY" report "$WORK/e.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "${MEAS%??}00"
+contains "$WORK/out" "FAIL  policy.measurement" "measurement finding named"
+printf 'min_tcb: {snp: 25}\n' > "$WORK/tcb.yaml"
+expect 1 "TCB below the policy rejected" -- "$VERIFY" report "$WORK/e.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS" --policy "$WORK/tcb.yaml"
+contains "$WORK/out" "FAIL  policy.min_tcb" "TCB finding named"
+jq -r .report "$WORK/e.json" | base64 -d > "$WORK/r.bin"
+printf '\x01' | dd of="$WORK/r.bin" bs=1 seek=$((0x50)) conv=notrunc 2>/dev/null
+jq --arg r "$(base64 -w0 "$WORK/r.bin")" '.report = $r' "$WORK/e.json" > "$WORK/flip.json"
+expect 1 "one flipped byte rejected" -- "$VERIFY" report "$WORK/flip.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS"
+contains "$WORK/out" "FAIL  snp.report_signature" "signature check named"
+
+expect 2 "report data longer than 64 bytes" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --report-data "$(printf '00%.0s' $(seq 65))" --out "$WORK/x.json"
+expect 2 "report data shorter than 64 bytes" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --report-data 00 --out "$WORK/x.json"
+chmod 644 "$SIM/amd/vcek.key"
+expect 3 "world-readable simulator key refused" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce 00 --out "$WORK/x.json"
+contains "$WORK/err" "mode 644" "mode named"
+chmod 600 "$SIM/amd/vcek.key"
+mv "$SIM/amd/vcek.key" "$WORK/vcek.key.bak"
+expect 3 "missing simulator key" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce 00 --out "$WORK/x.json"
+check "no evidence file left behind" -- test ! -e "$WORK/x.json"
+expect 3 "hardware TEE not available in this build" -- "$RUN" attest --tee snp --nonce 00 --out "$WORK/x.json"
+for c in "sim init" attest; do
+  expect 0 "cci-run $c --help" -- "$RUN" $c --help
+  contains "$WORK/out" "Example" "cci-run $c --help has examples"
+done
+finish

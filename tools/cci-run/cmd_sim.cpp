@@ -1,0 +1,77 @@
+// cci-run sim init DIR --vendor amd: create a simulated TEE platform (keys stay in DIR, mode
+// 0600; the public chain is exported for verifiers that opt in with --trust-sim-root DIR).
+#include <memory>
+
+#include "commands.h"
+#include "sim/snp_sim.h"
+
+namespace cci::tools::run {
+namespace {
+
+struct SimOptions {
+  std::string dir;
+  std::string vendor = "amd";
+  std::string product = "Milan";
+  int bl = -1, tee = -1, snp = -1, ucode = -1, fmc = -1;
+};
+
+int run_sim_init(const SimOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.run.sim.v1";
+  if (o.vendor != "amd") {
+    return ctx.fail(make_error(ErrorCode::kUnsupported, "--vendor " + o.vendor + ": only the AMD SEV-SNP simulator exists in this build"), schema);
+  }
+  auto product = snp::product_from_name(o.product);
+  if (!product) return ctx.fail(make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin"), schema);
+  sim::SnpPlatform p = sim::default_snp_platform(*product);
+  auto set = [](int v, std::uint8_t& slot) {
+    if (v >= 0) slot = static_cast<std::uint8_t>(v);
+  };
+  set(o.bl, p.tcb.bootloader);
+  set(o.tee, p.tcb.tee);
+  set(o.snp, p.tcb.snp);
+  set(o.ucode, p.tcb.microcode);
+  if (o.fmc >= 0) {
+    if (*product != snp::Product::kTurin) return ctx.fail(make_error(ErrorCode::kUsage, "--fmc-spl exists on Turin only"), schema);
+    p.tcb.fmc = static_cast<std::uint8_t>(o.fmc);
+  }
+  ctx.info("generating the simulated ARK and ASK (RSA-4096) and VCEK (P-384)...");
+  auto st = sim::init_snp_sim(o.dir, p);
+  if (!st) return ctx.fail(st.error(), schema);
+  if (ctx.options().json) {
+    ctx.out_json(schema, 0,
+                 cli::Json{{"result", "ok"}, {"simulated", true}, {"vendor", "amd"}, {"product", o.product}, {"dir", o.dir},
+                           {"ark", sim::snp_sim_ark_file(o.dir)}, {"cert_chain", sim::snp_sim_chain_file(o.dir)}});
+    return 0;
+  }
+  ctx.out("simulated " + std::string(snp::product_name(*product)) + " SEV-SNP platform in " + o.dir + "/amd (SIMULATED: not AMD hardware)");
+  ctx.out("  public: ark.pem ask.pem vcek.pem cert_chain.pem crl.der platform.json; private keys: *.key (0600)");
+  ctx.out("  verify its evidence with: cci-verify report EVIDENCE --trust-sim-root " + o.dir);
+  return 0;
+}
+
+}  // namespace
+
+void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<SimOptions>();
+  auto* sim = app.add_subcommand("sim", "A simulated TEE platform for machines without SEV-SNP (testing only)");
+  sim->require_subcommand(1);
+  auto* init = sim->add_subcommand("init", "Create a simulated platform: vendor-shaped certificate chain and keys in DIR");
+  init->footer(
+      "The simulated ARK/ASK/VCEK have AMD's shapes (RSA-4096 RSASSA-PSS, P-384 VCEK with TCB and hwID\n"
+      "extensions) and subjects that say SIMULATED. Verifiers never trust them unless told by name\n"
+      "(cci-verify report --trust-sim-root DIR). DIR must not exist yet.\n"
+      "Examples:\n"
+      "  cci-run sim init ./sim --vendor amd\n"
+      "  cci-run sim init ./sim-turin --vendor amd --product Turin --snp-spl 3");
+  init->add_option("DIR", o->dir, "New directory for the simulated platform")->required();
+  init->add_option("--vendor", o->vendor, "amd (SEV-SNP)")->capture_default_str();
+  init->add_option("--product", o->product, "Milan, Genoa or Turin")->capture_default_str();
+  init->add_option("--bl-spl", o->bl, "TCB: boot loader SPL")->check(CLI::Range(0, 255));
+  init->add_option("--tee-spl", o->tee, "TCB: TEE SPL")->check(CLI::Range(0, 255));
+  init->add_option("--snp-spl", o->snp, "TCB: SNP firmware SPL")->check(CLI::Range(0, 255));
+  init->add_option("--ucode-spl", o->ucode, "TCB: microcode SPL")->check(CLI::Range(0, 255));
+  init->add_option("--fmc-spl", o->fmc, "TCB: FMC SPL (Turin)")->check(CLI::Range(0, 255));
+  init->callback([o, &ctx, &action] { action = [o, &ctx] { return run_sim_init(*o, ctx); }; });
+}
+
+}  // namespace cci::tools::run

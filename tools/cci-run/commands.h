@@ -1,0 +1,12 @@
+#pragma once
+
+#include <functional>
+
+#include "cli/tool.h"
+
+namespace cci::tools::run {
+
+void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+
+}  // namespace cci::tools::run
