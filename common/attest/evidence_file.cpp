@@ -49,6 +49,11 @@ Result<EvidenceFile> parse_evidence_file(ByteView data) {
       if (!v.is_string()) return bad("certificates." + k + " is not a string");
       if (k == "vek") e.vek_pem = v.get<std::string>();
       else if (k == "cert_chain") e.cert_chain_pem = v.get<std::string>();
+      else if (k == "hrk") {
+        auto h = base64_decode(v.get<std::string>(), "certificates.hrk");
+        if (!h) return bad(h.error().message);
+        e.hrk = std::move(*h);
+      }
       else return bad("certificates." + k + " is unknown");
     }
   }
@@ -59,10 +64,11 @@ std::string write_evidence_file(const EvidenceFile& e) {
   Json j{{"schema", kSchema}, {"tee", e.tee}};
   if (e.simulated()) j["simulated"] = true;
   j["report"] = base64_encode(e.report);
-  if (e.vek_pem || e.cert_chain_pem) {
+  if (e.vek_pem || e.cert_chain_pem || e.hrk) {
     Json c = Json::object();
     if (e.vek_pem) c["vek"] = *e.vek_pem;
     if (e.cert_chain_pem) c["cert_chain"] = *e.cert_chain_pem;
+    if (e.hrk) c["hrk"] = base64_encode(*e.hrk);
     j["certificates"] = c;
   }
   return j.dump(2) + "\n";

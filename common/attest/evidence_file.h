@@ -1,6 +1,7 @@
 // The evidence file cci-run attest writes and cci-verify report reads (schema cci.evidence.v1):
 //   {"schema": "cci.evidence.v1", "tee": "snp" | "csv" | "sim-snp" | "sim-csv",
-//    "report": base64, "certificates": {"vek": PEM, "cert_chain": PEM}   (SNP, optional),
+//    "report": base64, "certificates": {"vek": PEM, "cert_chain": PEM}   (SNP, optional)
+//                                      {"hrk": base64}                     (CSV, optional),
 //    "simulated": true (sim-* only)}
 // Certificates in it are candidates like any other: the verifier checks them against its
 // pinned roots (or, by explicit opt-in, a simulator's).
@@ -18,6 +19,7 @@ struct EvidenceFile {
   std::string tee;  // "snp", "csv", "sim-snp", "sim-csv"
   Bytes report;
   std::optional<std::string> vek_pem, cert_chain_pem;
+  std::optional<Bytes> hrk;  // CSV: a candidate root (checked against the pin like any other)
   bool simulated() const { return tee.rfind("sim-", 0) == 0; }
   bool is_snp() const { return tee == "snp" || tee == "sim-snp"; }
 };

@@ -317,3 +317,21 @@ Result<PublicKey> sm2_public_key_from_xy(ByteView x_be, ByteView y_be) {
 }
 
 }  // namespace cci::crypto
+
+namespace cci::crypto {
+
+Result<std::pair<Bytes, Bytes>> ec_public_xy(const PublicKey& key, size_t width) {
+  clear_ossl_errors();
+  size_t len = 0;
+  if (EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, nullptr, 0, &len) != 1 || len != 1 + 2 * width) {
+    return ossl_error(ErrorCode::kUsage, "not an uncompressed EC public key of the expected size");
+  }
+  Bytes pt(len);
+  if (EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, pt.data(), pt.size(), &len) != 1 || pt[0] != 0x04) {
+    return ossl_error(ErrorCode::kInternal, "EC public key export");
+  }
+  return std::make_pair(Bytes(pt.begin() + 1, pt.begin() + 1 + static_cast<std::ptrdiff_t>(width)),
+                        Bytes(pt.begin() + 1 + static_cast<std::ptrdiff_t>(width), pt.end()));
+}
+
+}  // namespace cci::crypto

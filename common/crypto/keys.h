@@ -92,6 +92,9 @@ Result<std::pair<Bytes, Bytes>> ecdsa_der_to_le_rs(ByteView der, size_t width);
 // when the point is not on the SM2 curve.
 Result<PublicKey> sm2_public_key_from_xy(ByteView x_be, ByteView y_be);
 
+// The affine coordinates of an EC (incl. SM2) public key, big-endian, `width` bytes each.
+Result<std::pair<Bytes, Bytes>> ec_public_xy(const PublicKey& key, size_t width);
+
 // RSASSA-PSS verification with MGF1 using the same digest and an exact salt length.
 Status verify_rsa_pss(const PublicKey& key, DigestAlg digest, int salt_len, ByteView msg, ByteView sig);
 

@@ -162,6 +162,11 @@ Status verify_hygon_signature(const HygonPublicKey& signer, ByteView msg, const 
   return crypto::verify(*key, msg, *der, o);
 }
 
+bool has_simulated_marker(ByteView hrk) {
+  const size_t n = sizeof(kSimulatedHrkMarker) - 1;
+  return hrk.size() == kCaCertSize && std::equal(kSimulatedHrkMarker, kSimulatedHrkMarker + n, hrk.begin() + kSimulatedHrkMarkerOffset);
+}
+
 const char* usage_name(std::uint32_t usage) {
   switch (usage) {
     case kUsageHrk: return "HRK";

@@ -71,6 +71,12 @@ struct CsvCert {  // CEK, PEK, OCA, PDH
   ByteView signed_bytes() const { return ByteView(raw).first(kCsvCertSignedSize); }
 };
 
+// cci's simulator (cci-run sim) writes this into the signed reserved bytes of its HRK, so that
+// a simulated root can never pass for Hygon's, even when a user trusts it by fingerprint.
+inline constexpr char kSimulatedHrkMarker[] = "cci SIMULATED";
+inline constexpr size_t kSimulatedHrkMarkerOffset = 0x1D4;
+bool has_simulated_marker(ByteView hrk_cert);
+
 // `what` names the certificate in errors ("HRK", "HSK", "CEK", "PEK").
 Result<CaCert> parse_ca_cert(ByteView data, const std::string& what);
 Result<CsvCert> parse_csv_cert(ByteView data, const std::string& what);

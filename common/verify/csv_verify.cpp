@@ -1,5 +1,6 @@
 #include "verify/csv_verify.h"
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 
@@ -119,9 +120,18 @@ std::optional<TrustedChain> check_chain(CsvVerification& v, const CsvInputs& in)
     return std::nullopt;
   }
   const Bytes fp = crypto::digest(crypto::DigestAlg::kSha256, *in.hrk);
-  if (!v.checks.add("csv.hrk_pinned", crypto::ct_equal(fp, pinned_hrk_fingerprint()),
-                    crypto::ct_equal(fp, pinned_hrk_fingerprint()) ? "HRK matches the fingerprint built into cci"
-                                                                   : "the given HRK (SHA-256 " + to_hex(fp) + ") is not the pinned one (" + kHrkSha256 + ")")) {
+  const bool marked = has_simulated_marker(*in.hrk);
+  const bool sim_trusted = marked && std::any_of(in.simulated_roots.begin(), in.simulated_roots.end(),
+                                                 [&fp](const Bytes& t) { return crypto::ct_equal(t, fp); });
+  if (crypto::ct_equal(fp, pinned_hrk_fingerprint())) {
+    v.checks.add("csv.hrk_pinned", true, "HRK matches the fingerprint built into cci");
+  } else if (sim_trusted) {
+    v.simulated = true;
+    v.checks.add("csv.hrk_pinned", true, "SIMULATED HRK " + to_hex(fp) + " trusted by --trust-sim-root: this is NOT Hygon hardware");
+  } else {
+    v.checks.add("csv.hrk_pinned", false,
+                 "the given HRK (SHA-256 " + to_hex(fp) + ") is not the pinned one (" + kHrkSha256 + ")" +
+                     (marked ? ". It is a SIMULATED root (cci-run sim): accept it for testing with --trust-sim-root DIR" : ""));
     return std::nullopt;
   }
   auto hrk = parse_ca_cert(*in.hrk, "HRK");

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "csv/evidence.h"
@@ -23,11 +24,15 @@ struct CsvInputs {
   std::optional<Bytes> hrk;      // 832 bytes
   std::optional<Bytes> hsk_cek;  // HSK (832) || CEK (2084), for the report's chip ID
   std::string hsk_cek_source;    // "--hsk-cek FILE", "cache ...": shown in the chip-binding check
+  // SHA-256 of simulated HRKs (cci-run sim) the user trusts by name (--trust-sim-root); only
+  // an HRK that also carries the simulator's marker can enter this way.
+  std::vector<Bytes> simulated_roots;
 };
 
 struct CsvVerification {
   bool passed = false;
   bool missing_collateral = false;  // failed only for want of the HRK or HSK/CEK
+  bool simulated = false;           // the chain ends in a simulated HRK: not Hygon hardware
   CheckList checks;
   std::optional<csv::Report> report;
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The SEV-SNP simulator end to end: cci-run sim init -> cci-run attest --tee sim-snp ->
+# The SEV-SNP and Hygon CSV simulators end to end: cci-run sim init -> cci-run attest --tee sim-snp ->
 # cci-verify report --trust-sim-root accepts (SIMULATED in text and JSON), and rejects the same
 # evidence without the flag; debug, wrong measurement, low TCB, a flipped byte and bad keys.
 source "$(dirname "$0")/lib.sh"
@@ -47,6 +47,32 @@ mv "$SIM/amd/vcek.key" "$WORK/vcek.key.bak"
 expect 3 "missing simulator key" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce 00 --out "$WORK/x.json"
 check "no evidence file left behind" -- test ! -e "$WORK/x.json"
 expect 3 "hardware TEE not available in this build" -- "$RUN" attest --tee snp --nonce 00 --out "$WORK/x.json"
+# --- Hygon CSV --------------------------------------------------------------------------------
+export CCI_HYGON_KDS_URL=http://127.0.0.1:9
+CMEAS=$(printf 'cd%.0s' $(seq 32))
+expect 0 "sim init --vendor hygon (same DIR)" -- "$RUN" sim init "$SIM" --vendor hygon --chip-id SIMCHIP42
+check "CSV private keys are 0600" -- test "$(stat -c %a "$SIM/hygon/pek.key")" = 600
+for ver in 1 2; do
+  expect 0 "attest --tee sim-csv V$ver" -- "$RUN" attest --tee sim-csv --sim-dir "$SIM" --nonce "$NONCE" --measurement "$CMEAS" --report-version $ver --out "$WORK/c$ver.json"
+  expect 0 "CSV V$ver accepted with --trust-sim-root" -- "$VERIFY" report "$WORK/c$ver.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$CMEAS"
+  contains "$WORK/out" "verified SIMULATED:" "CSV V$ver verdict says SIMULATED"
+  contains "$WORK/out" "PASS  csv.chip_binding" "CSV V$ver chip binding through the simulator's store"
+  expect 1 "CSV V$ver rejected without the flag" -- "$VERIFY" report "$WORK/c$ver.json" --offline --nonce "$NONCE" --measurement "$CMEAS"
+  contains "$WORK/out" "It is a SIMULATED root" "CSV V$ver: the message says simulated"
+done
+contains "$WORK/out" "chip SIMCHIP42" "the chip ID given to sim init is reported"
+expect 0 "CSV debug-enabled guest" -- "$RUN" attest --tee sim-csv --sim-dir "$SIM" --nonce "$NONCE" --measurement "$CMEAS" --debug --out "$WORK/cd.json"
+expect 1 "CSV debug guest rejected" -- "$VERIFY" report "$WORK/cd.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$CMEAS"
+contains "$WORK/out" "FAIL  policy.debug" "CSV debug finding named"
+expect 1 "CSV wrong measurement" -- "$VERIFY" report "$WORK/c1.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "${CMEAS%??}00"
+contains "$WORK/out" "FAIL  policy.measurement" "CSV measurement finding named"
+jq -r .report "$WORK/c2.json" | base64 -d > "$WORK/c2.bin"
+printf '\x01' | dd of="$WORK/c2.bin" bs=1 seek=$((0x40)) conv=notrunc 2>/dev/null
+jq --arg r "$(base64 -w0 "$WORK/c2.bin")" '.report = $r' "$WORK/c2.json" > "$WORK/c2flip.json"
+expect 1 "CSV V2 with one flipped byte" -- "$VERIFY" report "$WORK/c2flip.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$CMEAS"
+contains "$WORK/out" "FAIL  csv.report_signature" "CSV signature check named"
+expect 3 "--trust-sim-root without a CSV platform" -- "$VERIFY" report "$WORK/c1.json" --offline --trust-sim-root "$WORK" --nonce "$NONCE" --measurement "$CMEAS"
+
 for c in "sim init" attest; do
   expect 0 "cci-run $c --help" -- "$RUN" $c --help
   contains "$WORK/out" "Example" "cci-run $c --help has examples"

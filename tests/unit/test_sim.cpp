@@ -9,6 +9,7 @@
 
 #include "cli/inputs.h"
 #include "crypto/digest.h"
+#include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
 #include "support/vectors.h"
 #include "verify/csv_verify.h"
@@ -94,4 +95,41 @@ TEST_CASE("simulated SNP platform: trusted only by name, never as AMD") {
     other.simulated_roots = {other.ca[1].fingerprint_sha256()};
     CHECK_FALSE(verify::verify_snp(other).passed);
   }
+}
+
+TEST_CASE("simulated CSV platform: trusted only by name and marker, never as Hygon") {
+  const fs::path dir = fs::temp_directory_path() / ("cci-sim-csv-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  REQUIRE(sim::init_csv_sim(dir.string(), {}));
+  sim::CsvReportRequest req;
+  req.report_data.assign(64, 7);
+  auto page = sim::csv_sim_report(dir.string(), req);
+  REQUIRE_MESSAGE(page, page.error().message);
+  verify::CsvInputs in;
+  auto ev = csv::extract_evidence(*page);
+  REQUIRE(ev);
+  in.evidence = std::move(*ev);
+  in.hrk = test::slurp(sim::csv_sim_hrk_file(dir.string()));
+  in.hsk_cek = test::slurp(sim::csv_sim_hsk_cek_file(dir.string()));
+  in.hsk_cek_source = "the test";
+  const Bytes fp = crypto::digest(crypto::DigestAlg::kSha256, *in.hrk);
+  CHECK(fp != verify::pinned_hrk_fingerprint());
+  for (auto p : {snp::Product::kMilan, snp::Product::kGenoa, snp::Product::kTurin}) CHECK(fp != verify::pinned_ark_fingerprint(p));
+  CHECK(csv::has_simulated_marker(*in.hrk));
+  auto untrusted = verify::verify_csv(in);
+  CHECK_FALSE(untrusted.passed);
+  CHECK_FALSE(untrusted.simulated);
+  in.simulated_roots.push_back(fp);
+  auto trusted = verify::verify_csv(in);
+  CHECK(trusted.passed);
+  CHECK(trusted.simulated);
+  SUBCASE("a root without the simulator's marker cannot enter through the simulated list") {
+    auto vec = test::require_vectors("csv");
+    in.hrk = test::slurp(vec / "derived/hygon_hrk.flip_qx.cert");
+    in.simulated_roots = {crypto::digest(crypto::DigestAlg::kSha256, *in.hrk)};
+    auto v = verify::verify_csv(in);
+    CHECK_FALSE(v.passed);
+    CHECK_FALSE(v.simulated);
+  }
+  fs::remove_all(dir);
 }

@@ -7,6 +7,7 @@
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "commands.h"
+#include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
 
 namespace cci::tools::run {
@@ -40,16 +41,52 @@ Result<Bytes> report_data_of(const AttestOptions& o) {
   return b;
 }
 
+int write_evidence(const attest::EvidenceFile& e, const AttestOptions& o, const cli::Context& ctx, const std::string& schema) {
+  const std::string text = attest::write_evidence_file(e);
+  auto st = write_file_atomic(o.out, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  if (!st) return ctx.fail(st.error(), schema);
+  if (ctx.options().json) {
+    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"tee", e.tee}, {"simulated", e.simulated()}, {"out", o.out}});
+  } else {
+    ctx.out(std::string("wrote ") + (e.simulated() ? "SIMULATED " : "") + (e.is_snp() ? "SEV-SNP" : "CSV") + " evidence to " + o.out);
+  }
+  return 0;
+}
+
+int run_attest_sim_csv(const AttestOptions& o, Bytes report_data, const cli::Context& ctx, const std::string& schema) {
+  sim::CsvReportRequest req;
+  req.report_data = std::move(report_data);
+  if (!o.measurement.empty()) {
+    auto m = from_hex(o.measurement, "--measurement", 32);
+    if (!m) return ctx.fail(make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement"), schema);
+    req.measure = std::move(*m);
+  }
+  if (o.debug) req.policy &= ~1u;  // NODBG clear
+  if (o.version != 1 && o.version != 2 && o.version != 5) return ctx.fail(make_error(ErrorCode::kUsage, "CSV report version must be 1 or 2"), schema);
+  req.version = o.version == 2 ? csv::ReportVersion::kV2 : csv::ReportVersion::kV1;
+  auto page = sim::csv_sim_report(o.sim_dir, req);
+  if (!page) return ctx.fail(page.error(), schema);
+  attest::EvidenceFile e;
+  e.tee = "sim-csv";
+  e.report = std::move(*page);
+  auto hrk = read_file(sim::csv_sim_hrk_file(o.sim_dir), 1 << 16);
+  if (!hrk) return ctx.fail(hrk.error(), schema);
+  e.hrk = std::move(*hrk);
+  return write_evidence(e, o, ctx, schema);
+}
+
 int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.attest.v1";
-  if (o.tee != "sim-snp") {
-    return ctx.fail(make_error(ErrorCode::kUnsupported, "--tee " + o.tee + ": this build has no hardware evidence source yet; tried: sim-snp only "
-                                                        "when named (use --tee sim-snp --sim-dir DIR)"),
+  if (o.tee != "sim-snp" && o.tee != "sim-csv") {
+    return ctx.fail(make_error(ErrorCode::kUnsupported, "--tee " + o.tee + ": this build has no hardware evidence source yet (configfs-tsm, "
+                                                        "/dev/sev-guest, /dev/csv-guest); the simulators run only when named: --tee sim-snp|sim-csv --sim-dir DIR"),
                     schema);
   }
-  if (o.sim_dir.empty()) return ctx.fail(make_error(ErrorCode::kUsage, "--tee sim-snp needs --sim-dir DIR (from cci-run sim init)"), schema);
+  if (o.sim_dir.empty()) return ctx.fail(make_error(ErrorCode::kUsage, "--tee " + o.tee + " needs --sim-dir DIR (from cci-run sim init)"), schema);
   auto rd = report_data_of(o);
   if (!rd) return ctx.fail(rd.error(), schema);
+  ctx.warn("SIMULATED TEE (" + o.sim_dir + "): this evidence proves nothing about hardware");
+  if (o.tee == "sim-csv") return run_attest_sim_csv(o, std::move(*rd), ctx, schema);
   sim::SnpReportRequest req;
   req.report_data = std::move(*rd);
   if (!o.measurement.empty()) {
@@ -60,7 +97,6 @@ int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   if (o.debug) req.policy |= 1ull << 19;
   req.version = o.version;
   req.vmpl = o.vmpl;
-  ctx.warn("SIMULATED TEE (" + o.sim_dir + "): this evidence proves nothing about hardware");
   auto report = sim::snp_sim_report(o.sim_dir, req);
   if (!report) return ctx.fail(report.error(), schema);
   attest::EvidenceFile e;
@@ -72,17 +108,8 @@ int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   if (!chain) return ctx.fail(chain.error(), schema);
   e.vek_pem = std::string(vek->begin(), vek->end());
   e.cert_chain_pem = std::string(chain->begin(), chain->end());
-  const std::string text = attest::write_evidence_file(e);
-  auto st = write_file_atomic(o.out, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-  if (!st) return ctx.fail(st.error(), schema);
-  if (ctx.options().json) {
-    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"tee", e.tee}, {"simulated", true}, {"out", o.out}});
-  } else {
-    ctx.out("wrote SIMULATED SEV-SNP evidence to " + o.out);
-  }
-  return 0;
+  return write_evidence(e, o, ctx, schema);
 }
-
 }  // namespace
 
 void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
@@ -93,14 +120,15 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "--nonce pads to 64 bytes with zeros; --report-data must be exactly 64 bytes.\n"
       "Examples:\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
-      "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS --out e.json");
-  sub->add_option("--tee", o->tee, "sim-snp (hardware sources: not in this build)")->capture_default_str();
+      "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS --out e.json\n"
+      "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 --out csv.json");
+  sub->add_option("--tee", o->tee, "sim-snp or sim-csv (hardware sources: not in this build)")->capture_default_str();
   sub->add_option("--sim-dir", o->sim_dir, "Simulated platform directory (cci-run sim init)");
   sub->add_option("--report-data", o->report_data, "REPORT_DATA, exactly 64 bytes of hex");
   sub->add_option("--nonce", o->nonce, "A nonce (1-64 bytes of hex), zero-padded into REPORT_DATA");
-  sub->add_option("--measurement", o->measurement, "Simulator: MEASUREMENT to report (96 hex digits, e.g. from cci-measure image)");
+  sub->add_option("--measurement", o->measurement, "Simulator: the launch measurement to report (SNP 96 hex digits, CSV 64; e.g. from cci-measure image)");
   sub->add_flag("--debug", o->debug, "Simulator: report a guest policy that allows debugging (for negative tests)");
-  sub->add_option("--report-version", o->version, "Simulator: report version 2, 3 or 5")->capture_default_str();
+  sub->add_option("--report-version", o->version, "Simulator: SNP report version 2, 3 or 5; CSV 1 or 2 (5 means 1)")->capture_default_str();
   sub->add_option("--vmpl", o->vmpl, "Simulator: VMPL (0-3)")->capture_default_str();
   sub->add_option("--out", o->out, "Evidence file to write")->required();
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_attest(*o, ctx); }; });

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
 
 namespace cci::tools::run {
@@ -13,13 +14,29 @@ struct SimOptions {
   std::string vendor = "amd";
   std::string product = "Milan";
   int bl = -1, tee = -1, snp = -1, ucode = -1, fmc = -1;
+  std::string chip_id;
 };
+
+int run_sim_init_hygon(const SimOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.run.sim.v1";
+  sim::CsvPlatform p;
+  p.chip_id = o.chip_id;
+  auto st = sim::init_csv_sim(o.dir, p);
+  if (!st) return ctx.fail(st.error(), schema);
+  if (ctx.options().json) {
+    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"simulated", true}, {"vendor", "hygon"}, {"dir", o.dir}, {"hrk", sim::csv_sim_hrk_file(o.dir)}});
+    return 0;
+  }
+  ctx.out("simulated Hygon CSV platform in " + o.dir + "/hygon (SIMULATED: not Hygon hardware)");
+  ctx.out("  public: hrk.cert hsk_cek.cert pek.cert platform.json; private keys: *.key (0600)");
+  ctx.out("  verify its evidence with: cci-verify report EVIDENCE --trust-sim-root " + o.dir);
+  return 0;
+}
 
 int run_sim_init(const SimOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.sim.v1";
-  if (o.vendor != "amd") {
-    return ctx.fail(make_error(ErrorCode::kUnsupported, "--vendor " + o.vendor + ": only the AMD SEV-SNP simulator exists in this build"), schema);
-  }
+  if (o.vendor == "hygon") return run_sim_init_hygon(o, ctx);
+  if (o.vendor != "amd") return ctx.fail(make_error(ErrorCode::kUsage, "--vendor must be amd or hygon"), schema);
   auto product = snp::product_from_name(o.product);
   if (!product) return ctx.fail(make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin"), schema);
   sim::SnpPlatform p = sim::default_snp_platform(*product);
@@ -53,7 +70,7 @@ int run_sim_init(const SimOptions& o, const cli::Context& ctx) {
 
 void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<SimOptions>();
-  auto* sim = app.add_subcommand("sim", "A simulated TEE platform for machines without SEV-SNP (testing only)");
+  auto* sim = app.add_subcommand("sim", "A simulated TEE platform for machines without SEV-SNP or CSV (testing only)");
   sim->require_subcommand(1);
   auto* init = sim->add_subcommand("init", "Create a simulated platform: vendor-shaped certificate chain and keys in DIR");
   init->footer(
@@ -62,9 +79,11 @@ void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "(cci-verify report --trust-sim-root DIR). DIR must not exist yet.\n"
       "Examples:\n"
       "  cci-run sim init ./sim --vendor amd\n"
-      "  cci-run sim init ./sim-turin --vendor amd --product Turin --snp-spl 3");
+      "  cci-run sim init ./sim-turin --vendor amd --product Turin --snp-spl 3\n"
+      "  cci-run sim init ./sim --vendor hygon           # HRK/HSK/CEK/PEK (SM2) beside amd/ in the same DIR");
   init->add_option("DIR", o->dir, "New directory for the simulated platform")->required();
-  init->add_option("--vendor", o->vendor, "amd (SEV-SNP)")->capture_default_str();
+  init->add_option("--vendor", o->vendor, "amd (SEV-SNP) or hygon (CSV)")->capture_default_str();
+  init->add_option("--chip-id", o->chip_id, "Hygon: the simulated chip ID (letters and digits; default SIM + 6 random digits)");
   init->add_option("--product", o->product, "Milan, Genoa or Turin")->capture_default_str();
   init->add_option("--bl-spl", o->bl, "TCB: boot loader SPL")->check(CLI::Range(0, 255));
   init->add_option("--tee-spl", o->tee, "TCB: TEE SPL")->check(CLI::Range(0, 255));

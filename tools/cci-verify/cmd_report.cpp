@@ -1,6 +1,7 @@
 // cci-verify report FILE: is this SEV-SNP report signed by genuine AMD hardware, through the
 // chain to the ARK pinned in cci? (Hygon CSV evidence is recognised and handed to
 // cmd_report_csv.cpp.) And cci-verify show FILE: decode it for humans.
+#include <filesystem>
 #include <memory>
 
 #include "base/file_io.h"
@@ -130,6 +131,11 @@ bool has_chain_for(const ::cci::verify::SnpEvidence& ev, const collateral::SnpCo
 // store for its chain, VCEK and CRL (used when not given otherwise).
 Status add_sim_roots(const ReportOptions& o, ::cci::verify::SnpEvidence& ev) {
   for (const auto& dir : o.trust_sim_roots) {
+    std::error_code ec;
+    if (!std::filesystem::exists(sim::snp_sim_ark_file(dir), ec)) {
+      return make_error(ErrorCode::kIo, "--trust-sim-root " + dir + ": no simulated SEV-SNP platform there (cci-run sim init DIR --vendor amd)",
+                        "trust-sim-root");
+    }
     auto ark = cli::load_certificates({sim::snp_sim_ark_file(dir)});
     if (!ark) return make_error(ark.error().code, "--trust-sim-root " + dir + ": " + ark.error().message, "trust-sim-root");
     ev.simulated_roots.push_back((*ark)[0].fingerprint_sha256());
@@ -224,7 +230,7 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   if (attest::looks_like_evidence_file(*data)) {
     auto e = attest::parse_evidence_file(*data);
     if (!e) return ctx.fail(make_error(e.error().code, o.file + ": " + e.error().message, e.error().field), schema);
-    if (!e->is_snp()) return run_csv_report(o, e->report, ctx);
+    if (!e->is_snp()) return run_csv_report(o, e->report, ctx, e->hrk);
     *data = e->report;
     evidence_file = std::move(*e);
   }

@@ -3,10 +3,12 @@
 // cache), the PEK and the report; then the policy. Same verdict format as SNP.
 #include "base/file_io.h"
 #include "base/hex.h"
+#include "crypto/digest.h"
 #include "collateral/hygon_kds.h"
 #include "csv/evidence.h"
 #include "policy/csv_policy.h"
 #include "report_common.h"
+#include "sim/csv_sim.h"
 #include "verify/csv_verify.h"
 
 namespace cci::tools::verify {
@@ -88,6 +90,27 @@ void resolve_csv_collateral(const ReportOptions& o, const std::string& chip_id, 
   }
 }
 
+// --trust-sim-root DIR: the simulator's HRK is trusted by fingerprint (it must also carry the
+// simulator's marker), and DIR is a trusted store for its HSK||CEK.
+Status add_sim_roots(const ReportOptions& o, ::cci::verify::CsvInputs& in) {
+  for (const auto& dir : o.trust_sim_roots) {
+    auto hrk = read_file(sim::csv_sim_hrk_file(dir), 1 << 16);
+    if (!hrk) {
+      return make_error(ErrorCode::kIo, "--trust-sim-root " + dir + ": no simulated Hygon CSV platform there (cci-run sim init DIR --vendor hygon)",
+                        "trust-sim-root");
+    }
+    in.simulated_roots.push_back(crypto::digest(crypto::DigestAlg::kSha256, *hrk));
+    if (!in.hrk) in.hrk = std::move(*hrk);
+    if (!in.hsk_cek) {
+      auto hc = read_file(sim::csv_sim_hsk_cek_file(dir), 1 << 16);
+      if (!hc) return hc.error();
+      in.hsk_cek = std::move(*hc);
+      in.hsk_cek_source = "the simulator in " + dir;
+    }
+  }
+  return {};
+}
+
 Result<Bytes> hex_field(const std::string& text, const char* flag, size_t size) {
   if (text.empty()) return Bytes(size, 0);
   auto b = from_hex(text, flag, size);
@@ -97,7 +120,7 @@ Result<Bytes> hex_field(const std::string& text, const char* flag, size_t size) 
 
 }  // namespace
 
-int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context& ctx) {
+int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context& ctx, std::optional<Bytes> carried_hrk) {
   const std::string schema = "cci.verify.report.v1";
   for (const auto* amd_only : {&o.vek, &o.cert_table, &o.product, &o.crl}) {
     if (!amd_only->empty()) return ctx.fail(make_error(ErrorCode::kUsage, "--vek, --cert-table, --product and --crl are for SEV-SNP reports; this is Hygon CSV evidence"), schema);
@@ -110,10 +133,12 @@ int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context
   auto hrk = read_optional(o.hrk, 1 << 16);
   if (!hrk) return ctx.fail(hrk.error(), schema);
   in.hrk = std::move(*hrk);
+  if (!in.hrk && carried_hrk) in.hrk = std::move(carried_hrk);
   auto hsk_cek = read_optional(o.hsk_cek, 1 << 16);
   if (!hsk_cek) return ctx.fail(hsk_cek.error(), schema);
   in.hsk_cek = std::move(*hsk_cek);
   in.hsk_cek_source = "--hsk-cek " + o.hsk_cek;
+  if (auto st = add_sim_roots(o, in); !st) return ctx.fail(st.error(), schema);
   auto parsed = csv::parse_report(in.evidence.report, in.evidence.version);
   if (parsed) resolve_csv_collateral(o, parsed->chip_id, in, ctx);
 
@@ -152,10 +177,11 @@ int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context
   verdict.policy_source = setup->source;
   verdict.authentic = v.passed;
   verdict.missing = v.missing_collateral;
+  verdict.simulated = v.simulated;
   if (v.report) {
     verdict.report = csv_report_json(*v.report);
     verdict.measurement_hex = to_hex(v.report->measure);
-    verdict.what = std::string("genuine Hygon CSV ") + (v.report->version == csv::ReportVersion::kV1 ? "V1" : "V2") + " report from chip " + v.report->chip_id;
+    verdict.what = std::string(v.simulated ? "Hygon CSV " : "genuine Hygon CSV ") + (v.report->version == csv::ReportVersion::kV1 ? "V1" : "V2") + " report from chip " + v.report->chip_id;
   }
   return print_verdict(o, verdict, ctx);
 }
