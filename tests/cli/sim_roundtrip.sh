@@ -46,7 +46,9 @@ chmod 600 "$SIM/amd/vcek.key"
 mv "$SIM/amd/vcek.key" "$WORK/vcek.key.bak"
 expect 3 "missing simulator key" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce 00 --out "$WORK/x.json"
 check "no evidence file left behind" -- test ! -e "$WORK/x.json"
-expect 3 "hardware TEE not available in this build" -- "$RUN" attest --tee snp --nonce 00 --out "$WORK/x.json"
+expect 3 "no TEE here: the error lists what was tried" -- "$RUN" attest --nonce 00 --out "$WORK/x.json" --tsm-root "$WORK/no-tsm"
+contains "$WORK/err" "tried configfs-tsm" "sources tried are named"
+contains "$WORK/err" "--tee sim-snp|sim-csv" "the simulator is offered by name"
 # --- Hygon CSV --------------------------------------------------------------------------------
 export CCI_HYGON_KDS_URL=http://127.0.0.1:9
 CMEAS=$(printf 'cd%.0s' $(seq 32))

@@ -4,6 +4,9 @@
 #include <memory>
 
 #include "attest/evidence_file.h"
+#include "attest/tsm.h"
+#include "crypto/x509.h"
+#include "snp/cert_table.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "commands.h"
@@ -15,6 +18,7 @@ namespace {
 
 struct AttestOptions {
   std::string tee = "auto";
+  std::string tsm_root = "/sys/kernel/config/tsm/report";
   std::string sim_dir;
   std::string report_data, nonce;
   std::string measurement;
@@ -75,8 +79,56 @@ int run_attest_sim_csv(const AttestOptions& o, Bytes report_data, const cli::Con
   return write_evidence(e, o, ctx, schema);
 }
 
+// The certificate table a provider returns in auxblob (SNP: VCEK/VLEK, ASK, ARK) as PEM.
+void add_aux_certificates(ByteView aux, attest::EvidenceFile& e, const cli::Context& ctx) {
+  if (aux.empty()) return;
+  auto table = snp::parse_cert_table(aux);
+  if (!table) {
+    ctx.warn("auxblob is not a certificate table (" + table.error().message + "): certificates left out");
+    return;
+  }
+  std::string chain;
+  for (const auto& entry : *table) {
+    auto cert = crypto::Certificate::from_der(entry.data);
+    if (!cert) continue;
+    if (entry.kind == "vcek" || entry.kind == "vlek") e.vek_pem = cert->pem();
+    else if (entry.kind != "unknown") chain += cert->pem();
+  }
+  if (!chain.empty()) e.cert_chain_pem = chain;
+}
+
+// Hardware evidence through configfs-tsm. The ioctl interfaces (/dev/sev-guest,
+// /dev/csv-guest) are not in this build; the error says what was tried.
+int run_attest_hardware(const AttestOptions& o, Bytes report_data, const cli::Context& ctx, const std::string& schema) {
+  attest::TsmOptions to;
+  to.root = o.tsm_root;
+  to.privlevel = static_cast<int>(o.vmpl);
+  if (!attest::tsm_available(to)) {
+    return ctx.fail(make_error(ErrorCode::kIo, "no TEE evidence source: tried configfs-tsm (" + o.tsm_root +
+                                                   ": absent); /dev/sev-guest and /dev/csv-guest are not supported by this build. On a "
+                                                   "machine without SEV-SNP or CSV, name a simulator: --tee sim-snp|sim-csv --sim-dir DIR"),
+                    schema);
+  }
+  auto r = attest::tsm_get_report(report_data, to);
+  if (!r) return ctx.fail(r.error(), schema);
+  if (r->provider != "sev_guest") {
+    return ctx.fail(make_error(ErrorCode::kUnsupported, "configfs-tsm provider '" + r->provider + "' is not SEV-SNP (sev_guest)"), schema);
+  }
+  if (o.tee != "auto" && o.tee != "snp") return ctx.fail(make_error(ErrorCode::kUsage, "the TEE here is SEV-SNP, not " + o.tee), schema);
+  attest::EvidenceFile e;
+  e.tee = "snp";
+  e.report = std::move(r->outblob);
+  add_aux_certificates(r->auxblob, e, ctx);
+  return write_evidence(e, o, ctx, schema);
+}
+
 int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.attest.v1";
+  if (o.tee == "auto" || o.tee == "snp" || o.tee == "csv") {
+    auto rd = report_data_of(o);
+    if (!rd) return ctx.fail(rd.error(), schema);
+    return run_attest_hardware(o, std::move(*rd), ctx, schema);
+  }
   if (o.tee != "sim-snp" && o.tee != "sim-csv") {
     return ctx.fail(make_error(ErrorCode::kUnsupported, "--tee " + o.tee + ": this build has no hardware evidence source yet (configfs-tsm, "
                                                         "/dev/sev-guest, /dev/csv-guest); the simulators run only when named: --tee sim-snp|sim-csv --sim-dir DIR"),
@@ -122,7 +174,9 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS --out e.json\n"
       "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 --out csv.json");
-  sub->add_option("--tee", o->tee, "sim-snp or sim-csv (hardware sources: not in this build)")->capture_default_str();
+  sub->add_option("--tee", o->tee, "auto, snp, csv (hardware, through configfs-tsm), sim-snp or sim-csv (simulators, by name only)")
+      ->capture_default_str();
+  sub->add_option("--tsm-root", o->tsm_root, "configfs-tsm report directory")->capture_default_str();
   sub->add_option("--sim-dir", o->sim_dir, "Simulated platform directory (cci-run sim init)");
   sub->add_option("--report-data", o->report_data, "REPORT_DATA, exactly 64 bytes of hex");
   sub->add_option("--nonce", o->nonce, "A nonce (1-64 bytes of hex), zero-padded into REPORT_DATA");
