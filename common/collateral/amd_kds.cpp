@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "base/file_io.h"
+#include "collateral/cache_files.h"
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
@@ -15,6 +16,9 @@ namespace cci::collateral {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::bad_answer;
+using detail::read_if_present;
+using detail::store;
 using snp::Product;
 
 inline constexpr size_t kMaxCollateralBytes = 1 << 20;
@@ -26,25 +30,6 @@ std::string tcb_file_stem(const snp::Tcb& t) {
   std::string s = t.fmc ? "fmc" + std::to_string(*t.fmc) + "-" : "";
   return s + "bl" + std::to_string(t.bootloader) + "-tee" + std::to_string(t.tee) + "-snp" + std::to_string(t.snp) + "-ucode" +
          std::to_string(t.microcode);
-}
-
-Status store(const std::string& file, ByteView data) {
-  std::error_code ec;
-  fs::create_directories(fs::path(file).parent_path(), ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot create " + fs::path(file).parent_path().string() + ": " + ec.message(), file);
-  return write_file_atomic(file, data);
-}
-
-Result<std::optional<Bytes>> read_if_present(const std::string& file) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return std::optional<Bytes>();
-  auto data = read_file(file, kMaxCollateralBytes);
-  if (!data) return data.error();
-  return std::optional<Bytes>(std::move(*data));
-}
-
-Error bad_answer(const std::string& what, const std::string& why) {
-  return Error::make(ErrorCode::kInvalidInput, "KDS answer for the " + what + " refused: " + why, what);
 }
 
 // The VCEK must be for this chip and TCB: a KDS (or a proxy) answering with another chip's
@@ -130,7 +115,7 @@ std::string SnpCache::crl_file(Product p, bool vlek) const {
 }
 
 Result<std::optional<crypto::Certificate>> SnpCache::vcek(const SnpCollateralKey& k) const {
-  auto data = read_if_present(vcek_file(k));
+  auto data = read_if_present(vcek_file(k), kMaxCollateralBytes);
   if (!data) return data.error();
   if (!*data) return std::optional<crypto::Certificate>();
   auto c = check_vcek(k, **data);
@@ -139,7 +124,7 @@ Result<std::optional<crypto::Certificate>> SnpCache::vcek(const SnpCollateralKey
 }
 
 Result<std::optional<std::vector<crypto::Certificate>>> SnpCache::chain(Product p, bool vlek) const {
-  auto data = read_if_present(chain_file(p, vlek));
+  auto data = read_if_present(chain_file(p, vlek), kMaxCollateralBytes);
   if (!data) return data.error();
   if (!*data) return std::optional<std::vector<crypto::Certificate>>();
   auto c = check_chain(p, vlek, **data);
@@ -148,7 +133,7 @@ Result<std::optional<std::vector<crypto::Certificate>>> SnpCache::chain(Product 
 }
 
 Result<std::optional<crypto::Crl>> SnpCache::crl(Product p, bool vlek) const {
-  auto data = read_if_present(crl_file(p, vlek));
+  auto data = read_if_present(crl_file(p, vlek), kMaxCollateralBytes);
   if (!data) return data.error();
   if (!*data) return std::optional<crypto::Crl>();
   auto c = crypto::Crl::parse(**data);  // verified against the ARK by the verifier, as any CRL

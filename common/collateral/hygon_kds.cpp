@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "base/file_io.h"
+#include "collateral/cache_files.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "csv/cert.h"
@@ -14,11 +15,10 @@ namespace cci::collateral {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::bad_answer;
+using detail::read_if_present;
+using detail::store;
 inline constexpr size_t kHskCekSize = csv::kCaCertSize + csv::kCsvCertSize;
-
-Error bad_answer(const std::string& what, const std::string& why) {
-  return Error::make(ErrorCode::kInvalidInput, "KDS answer for the " + what + " refused: " + why, what);
-}
 
 Status check_hrk(ByteView data) {
   if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, data), verify::pinned_hrk_fingerprint())) {
@@ -38,21 +38,6 @@ Status check_hsk_cek(ByteView data, ByteView hrk_bytes) {
   if (!hrk || !csv::verify_hygon_signature(hrk->pub, hsk->signed_bytes(), hsk->sig)) return bad_answer("hsk_cek", "the HSK is not signed by the HRK");
   if (!csv::verify_hygon_signature(hsk->pub, cek->signed_bytes(), cek->sig1)) return bad_answer("hsk_cek", "the CEK is not signed by the HSK");
   return {};
-}
-
-Result<std::optional<Bytes>> read_if_present(const std::string& file, size_t max) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return std::optional<Bytes>();
-  auto data = read_file(file, max);
-  if (!data) return data.error();
-  return std::optional<Bytes>(std::move(*data));
-}
-
-Status store(const std::string& file, ByteView data) {
-  std::error_code ec;
-  fs::create_directories(fs::path(file).parent_path(), ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot create " + fs::path(file).parent_path().string() + ": " + ec.message(), file);
-  return write_file_atomic(file, data);
 }
 
 }  // namespace
