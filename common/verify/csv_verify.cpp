@@ -1,12 +1,11 @@
 #include "verify/csv_verify.h"
 
 #include <algorithm>
-#include <mutex>
-#include <set>
 
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
+#include "verify/verified_once.h"
 
 namespace cci::verify {
 namespace {
@@ -15,18 +14,10 @@ using namespace cci::csv;
 
 const char* kHrkSha256 = "296efa97580464aca0ab5eefe42199ee05862182508d1629f29cf4dc175b10cd";
 
-// (HRK, HSK, CEK) triples whose signatures and linkage were verified in this process: fixed
-// bytes, so the result holds while the process lives.
-bool chain_known(const Bytes& key, bool add) {
-  static std::mutex mu;
-  static std::set<Bytes> known;
-  std::lock_guard<std::mutex> lock(mu);
-  if (add) {
-    if (known.size() >= 256) known.clear();
-    known.insert(key);
-    return true;
-  }
-  return known.count(key) != 0;
+// (HRK, HSK, CEK) triples whose signatures and linkage were verified in this process.
+detail::VerifiedOnce& verified_chains() {
+  static detail::VerifiedOnce cache;
+  return cache;
 }
 
 std::string sig_text(const HygonSignature& s) {
@@ -162,7 +153,7 @@ std::optional<TrustedChain> check_chain(CsvVerification& v, const CsvInputs& in)
   }
   Bytes key = fp;
   key.insert(key.end(), in.hsk_cek->begin(), in.hsk_cek->end());
-  if (chain_known(key, false)) {
+  if (verified_chains().contains(key)) {
     v.checks.add("csv.hrk_self_signature", true, "HRK self-signature (verified earlier in this process)");
     v.checks.add("csv.hsk", true, "HSK " + to_hex(hsk->key_id) + " signed by the HRK (verified earlier in this process)");
     v.checks.add("csv.cek", true, "CEK signed by the HSK (verified earlier in this process)");
@@ -170,7 +161,7 @@ std::optional<TrustedChain> check_chain(CsvVerification& v, const CsvInputs& in)
     if (!check_sig(v.checks, "csv.hrk_self_signature", hrk->pub, hrk->signed_bytes(), hrk->sig, "HRK self-signature")) return std::nullopt;
     if (!check_hsk(v.checks, *hrk, *hsk)) return std::nullopt;
     if (!check_cek(v.checks, *hsk, *cek)) return std::nullopt;
-    chain_known(key, true);
+    verified_chains().add(std::move(key));
   }
   return TrustedChain{std::move(*hrk), std::move(*hsk), std::move(*cek)};
 }

@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
-#include <set>
 
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/random.h"
+#include "verify/verified_once.h"
 
 namespace cci::verify {
 namespace {
@@ -43,44 +42,23 @@ bool pss_ok(const crypto::Certificate& c, std::string& why) {
   return true;
 }
 
-// The ARK's CRL: AMD revokes intermediates (ASK/ASVK), never VEKs (specs/snp.md §5.3). A
-// stale CRL (at > nextUpdate) or one without nextUpdate could be a replayed old list.
-// Process-wide memo of (pinned ARK, intermediate) pairs whose self-signature, signature and
-// path checks passed. Both are fixed bytes, so the result stands for the life of the process
-// ("cache verified roots and intermediates by key"); validity periods, which depend on the
-// time asked about, are checked again on every call.
-class VerifiedOnce {
- public:
-  bool contains(const Bytes& key) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return keys_.count(key) != 0;
-  }
-  void add(Bytes key) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (keys_.size() >= kMaxEntries) keys_.clear();
-    keys_.insert(std::move(key));
-  }
-
- private:
-  static constexpr size_t kMaxEntries = 64;  // 3 products x (ASK, ASVK) in practice
-  mutable std::mutex mu_;
-  std::set<Bytes> keys_;
-};
-
-VerifiedOnce& verified_intermediates() {
-  static VerifiedOnce cache;
+// (ARK, ASK/ASVK) pairs verified in this process ("cache verified roots and intermediates by
+// key"), keyed by the fingerprints of the ARK actually used and of the intermediate.
+detail::VerifiedOnce& verified_intermediates() {
+  static detail::VerifiedOnce cache;
   return cache;
 }
 
-// The same memo for CRL signatures, keyed by ARK and CRL bytes (the time window is checked
-// on every call).
-VerifiedOnce& verified_crls() {
-  static VerifiedOnce cache;
+// CRL signatures verified in this process, keyed by ARK fingerprint and CRL hash.
+detail::VerifiedOnce& verified_crls() {
+  static detail::VerifiedOnce cache;
   return cache;
 }
 
 }  // namespace
 
+// The ARK's CRL: AMD revokes intermediates (ASK/ASVK), never VEKs (specs/snp.md §5.3). A
+// stale CRL (at > nextUpdate) or one without nextUpdate could be a replayed old list.
 bool check_snp_crl(CheckList& out, const std::optional<crypto::Crl>& given, bool required, const crypto::Certificate& ark,
                    const crypto::Certificate& ica, std::time_t at) {
   if (!given) {
