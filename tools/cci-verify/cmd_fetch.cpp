@@ -77,11 +77,9 @@ int run_fetch_hygon(const FetchOptions& o, const Bytes& data, const cli::Context
   if (!ev) return ctx.fail(make_error(ev.error().code, o.report + ": " + ev.error().message, ev.error().field), schema);
   auto r = csv::parse_report(ev->report, ev->version);
   if (!r) return ctx.fail(make_error(r.error().code, o.report + ": " + r.error().message, r.error().field), schema);
-  collateral::HygonFetchOptions fo;
-  fo.http = fetch_options(o.kds, ctx).http;
-  fo.kds_url = o.kds.kds_url.empty() ? collateral::default_hygon_kds_url() : o.kds.kds_url;
+  collateral::HygonFetchOptions fo = hygon_fetch_options(o.kds, ctx);
   fo.refresh = o.refresh;
-  const collateral::HygonCache cache(o.kds.cache_dir.empty() ? collateral::default_cache_dir() : o.kds.cache_dir);
+  const collateral::HygonCache cache = hygon_cache_of(o.kds);
   ctx.info("Hygon KDS " + fo.kds_url + ", cache " + cache.dir() + ": chip " + r->chip_id + " (taken from the report; the CEK fetched for it is what binds it)");
   std::vector<ItemOutcome> out;
   for (const auto& x : collateral::fetch_hygon_collateral(r->chip_id, items, cache, fo)) {

@@ -21,8 +21,6 @@
 namespace cci::tools::verify {
 namespace {
 
-std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
-
 cli::Json report_json(const snp::Report& r, std::optional<snp::Product> p) {
   const snp::Product layout = p.value_or(snp::Product::kMilan);
   auto tcb = [layout](std::uint64_t raw) {

@@ -14,8 +14,6 @@
 namespace cci::tools::verify {
 namespace {
 
-std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
-
 cli::Json csv_report_json(const csv::Report& r) {
   cli::Json j{{"version", r.version == csv::ReportVersion::kV1 ? 1 : 2},
               {"pek_encoding", csv::pek_encoding_name(r.pek_encoding)},
@@ -60,17 +58,13 @@ Result<std::optional<Bytes>> read_optional(const std::string& path, size_t max) 
 // HRK and HSK||CEK not given come from the cache and, unless --offline, from the Hygon KDS
 // into the cache. Only stores keyed by the report's chip ID bind that chip: never the evidence.
 void resolve_csv_collateral(const ReportOptions& o, const std::string& chip_id, ::cci::verify::CsvInputs& in, const cli::Context& ctx) {
-  const collateral::HygonCache cache(o.kds.cache_dir.empty() ? collateral::default_cache_dir() : o.kds.cache_dir);
+  const collateral::HygonCache cache = hygon_cache_of(o.kds);
   std::vector<collateral::HygonItem> need;
   if (!in.hrk) need.push_back(collateral::HygonItem::kHrk);
   if (!in.hsk_cek && !chip_id.empty()) need.push_back(collateral::HygonItem::kHskCek);
   if (need.empty()) return;
   if (!o.offline) {
-    collateral::HygonFetchOptions fo;
-    const auto amd = fetch_options(o.kds, ctx);
-    fo.http = amd.http;
-    fo.kds_url = o.kds.kds_url.empty() ? collateral::default_hygon_kds_url() : o.kds.kds_url;
-    for (const auto& r : collateral::fetch_hygon_collateral(chip_id, need, cache, fo)) {
+    for (const auto& r : collateral::fetch_hygon_collateral(chip_id, need, cache, hygon_fetch_options(o.kds, ctx))) {
       if (r.error) ctx.warn(std::string("cannot fetch the ") + collateral::hygon_item_name(r.item) + ": " + r.error->message);
       else if (r.downloaded) ctx.info(std::string("fetched ") + collateral::hygon_item_name(r.item) + " into " + r.file);
     }

@@ -51,6 +51,8 @@ cli::Json checks_json(const ::cci::verify::CheckList& list) {
 
 }  // namespace
 
+std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
+
 Result<PolicySetup> policy_setup(const ReportOptions& o, const std::string& platform) {
   PolicySetup s;
   CCI_TRY(add_manifest_expectations(o, platform, s));

@@ -72,6 +72,8 @@ struct Verdict {
 };
 int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& ctx);
 
+std::string hex_u(std::uint64_t v);  // "0x1f": decoded fields in the JSON report
+
 // `carried_hrk`: an HRK from a cci evidence file (a candidate, checked against the pin).
 int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context& ctx, std::optional<Bytes> carried_hrk = std::nullopt);
 int run_csv_show(const std::string& file, const Bytes& data, const cli::Context& ctx);

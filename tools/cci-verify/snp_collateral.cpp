@@ -13,19 +13,38 @@ void add_kds_flags(CLI::App* sub, KdsFlags& f) {
       ->capture_default_str();
 }
 
+namespace {
+
+collateral::HttpOptions http_options(const KdsFlags& f, const cli::Context& ctx) {
+  collateral::HttpOptions h;
+  h.timeout_ms = f.timeout_s * 1000L;
+  h.max_attempts = f.attempts;
+  h.user_agent = "cci-verify/" + cli::version_string();
+  h.note = [&ctx](const std::string& m) { ctx.warn(m); };
+  return h;
+}
+
+std::string cache_dir(const KdsFlags& f) { return f.cache_dir.empty() ? collateral::default_cache_dir() : f.cache_dir; }
+
+}  // namespace
+
 collateral::SnpFetchOptions fetch_options(const KdsFlags& f, const cli::Context& ctx) {
   collateral::SnpFetchOptions o;
   o.kds_url = f.kds_url.empty() ? collateral::default_kds_url() : f.kds_url;
-  o.http.timeout_ms = f.timeout_s * 1000L;
-  o.http.max_attempts = f.attempts;
-  o.http.user_agent = "cci-verify/" + cli::version_string();
-  o.http.note = [&ctx](const std::string& m) { ctx.warn(m); };
+  o.http = http_options(f, ctx);
   return o;
 }
 
-collateral::SnpCache cache_of(const KdsFlags& f) {
-  return collateral::SnpCache(f.cache_dir.empty() ? collateral::default_cache_dir() : f.cache_dir);
+collateral::SnpCache cache_of(const KdsFlags& f) { return collateral::SnpCache(cache_dir(f)); }
+
+collateral::HygonFetchOptions hygon_fetch_options(const KdsFlags& f, const cli::Context& ctx) {
+  collateral::HygonFetchOptions o;
+  o.kds_url = f.kds_url.empty() ? collateral::default_hygon_kds_url() : f.kds_url;
+  o.http = http_options(f, ctx);
+  return o;
 }
+
+collateral::HygonCache hygon_cache_of(const KdsFlags& f) { return collateral::HygonCache(cache_dir(f)); }
 
 Result<collateral::SnpCollateralKey> collateral_key(const snp::Report& r, std::optional<snp::Product> given) {
   std::optional<snp::Product> p = given;

@@ -1,5 +1,5 @@
-// What cci-verify fetch and cci-verify report share about SEV-SNP collateral: the KDS and
-// cache flags, and the collateral key of a report.
+// What cci-verify fetch and cci-verify report share about vendor collateral: the KDS and
+// cache flags (AMD and Hygon), and the collateral key of an SNP report.
 #pragma once
 
 #include <optional>
@@ -7,6 +7,7 @@
 
 #include "cli/tool.h"
 #include "collateral/amd_kds.h"
+#include "collateral/hygon_kds.h"
 #include "snp/report.h"
 
 namespace cci::tools::verify {
@@ -20,6 +21,9 @@ struct KdsFlags {
 void add_kds_flags(CLI::App* sub, KdsFlags& f);
 collateral::SnpFetchOptions fetch_options(const KdsFlags& f, const cli::Context& ctx);
 collateral::SnpCache cache_of(const KdsFlags& f);
+// The same flags for the Hygon KDS (default URL $CCI_HYGON_KDS_URL or https://cert.hygon.cn).
+collateral::HygonFetchOptions hygon_fetch_options(const KdsFlags& f, const cli::Context& ctx);
+collateral::HygonCache hygon_cache_of(const KdsFlags& f);
 
 // The report's product (signed CPUID for v3+, else `given`) and collateral key.
 Result<collateral::SnpCollateralKey> collateral_key(const snp::Report& r, std::optional<snp::Product> given);
