@@ -391,28 +391,33 @@ struct Reader {
 
 }  // namespace
 
-Result<Json> parse_policy_yaml(std::string_view text, const std::string& file_label) {
-  YamlError err(file_label);
-  YAML::Node root;
+namespace {
+
+// YAML text to a node; a syntax error names the file and line.
+Result<YAML::Node> load_yaml(std::string_view text, const std::string& file_label) {
   try {
-    root = YAML::Load(std::string(text));
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return make_error(ErrorCode::kInvalidInput,
                       file_label + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg, "yaml");
   }
+}
+
+}  // namespace
+
+Result<Json> parse_policy_yaml(std::string_view text, const std::string& file_label) {
+  YamlError err(file_label);
+  auto root = load_yaml(text, file_label);
+  if (!root) return root.error();
   Reader r{err, ""};
-  return r.policy(root.IsNull() ? YAML::Load("{}") : root);
+  return r.policy(root->IsNull() ? YAML::Load("{}") : *root);
 }
 
 Result<DeploymentInput> parse_deployment_yaml(std::string_view text, const std::string& base_dir, const std::string& file_label) {
   YamlError err(file_label);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return make_error(ErrorCode::kInvalidInput,
-                      file_label + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg, "yaml");
-  }
+  auto loaded = load_yaml(text, file_label);
+  if (!loaded) return loaded.error();
+  const YAML::Node root = *loaded;
   Reader r{err, base_dir};
   CCI_ASSIGN(m, StrictMap::open(root, "", err));
   CCI_ASSIGN(version, m.uint("version", 1000));
