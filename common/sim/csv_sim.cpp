@@ -107,11 +107,9 @@ Status init_csv_sim(const std::string& dir, const CsvPlatform& in) {
     if (!id) return id.error();
     p.chip_id = *id;
   }
-  const std::string d = hygon_dir(dir);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot create " + dir + ": " + ec.message(), dir);
-  CCI_TRY(detail::create_dir_new(d));
+  auto created = detail::create_platform_dir(dir, "hygon");
+  if (!created) return created.error();
+  const std::string& d = *created;
   std::vector<crypto::PrivateKey> keys;
   for (int i = 0; i < 4; ++i) {
     auto k = crypto::generate_key(crypto::KeyType::kSm2);

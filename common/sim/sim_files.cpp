@@ -6,17 +6,22 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "base/file_io.h"
 
 namespace cci::sim::detail {
 
-Status create_dir_new(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0) {
-    if (errno == EEXIST) return make_error(ErrorCode::kInvalidInput, dir + " already exists: a simulated platform is never overwritten", dir);
-    return make_error(ErrorCode::kIo, "cannot create " + dir + ": " + std::strerror(errno), dir);
+Result<std::string> create_platform_dir(const std::string& dir, const std::string& sub) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, "cannot create " + dir + ": " + ec.message(), dir);
+  const std::string d = dir + "/" + sub;
+  if (::mkdir(d.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return make_error(ErrorCode::kInvalidInput, d + " already exists: a simulated platform is never overwritten", d);
+    return make_error(ErrorCode::kIo, "cannot create " + d + ": " + std::strerror(errno), d);
   }
-  return {};
+  return d;
 }
 
 Status write_private_key(const std::string& file, const crypto::PrivateKey& key) {

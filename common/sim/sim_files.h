@@ -10,7 +10,8 @@
 
 namespace cci::sim::detail {
 
-Status create_dir_new(const std::string& dir);  // fails when it exists
+// Creates DIR (if needed) and DIR/SUB, which must not exist yet; returns DIR/SUB.
+Result<std::string> create_platform_dir(const std::string& dir, const std::string& sub);
 Status write_private_key(const std::string& file, const crypto::PrivateKey& key);
 Status write_public(const std::string& file, ByteView data);
 // Loads a key written by write_private_key, refusing files others can read or write.

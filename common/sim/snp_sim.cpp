@@ -209,11 +209,9 @@ Status init_snp_sim(const std::string& dir, const SnpPlatform& in) {
   }
   if (p.chip_id.size() != 64) return make_error(ErrorCode::kUsage, "chip ID must be 64 bytes", "chip_id");
   if (p.product == Product::kTurin && !p.tcb.fmc) p.tcb.fmc = 0;
-  const std::string d = amd_dir(dir);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot create " + dir + ": " + ec.message(), dir);
-  CCI_TRY(detail::create_dir_new(d));
+  auto created = detail::create_platform_dir(dir, "amd");
+  if (!created) return created.error();
+  const std::string& d = *created;
   const std::string P = snp::product_name(p.product);
   auto ark_key = crypto::generate_rsa_key(4096);
   auto ask_key = crypto::generate_rsa_key(4096);
