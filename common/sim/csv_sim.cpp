@@ -157,7 +157,8 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   if (!pek_key) return pek_key.error();
   auto pek = read_file(d + "/pek.cert", csv::kCsvCertSize);
   if (!pek) return pek.error();
-  auto mnonce = random(16);
+  if (!req.mnonce.empty() && req.mnonce.size() != 16) return make_error(ErrorCode::kUsage, "mnonce must be 16 bytes", "mnonce");
+  auto mnonce = req.mnonce.empty() ? random(16) : Result<Bytes>(req.mnonce);
   auto anonce_b = random(4);
   auto reserved = random(32);
   if (!mnonce || !anonce_b || !reserved) return make_error(ErrorCode::kInternal, "random nonces");

@@ -28,6 +28,7 @@ struct CsvReportRequest {
   Bytes measure = Bytes(32, 0);
   std::uint32_t policy = 0x45;  // NODBG | ES | CSV3
   csv::ReportVersion version = csv::ReportVersion::kV1;
+  Bytes mnonce;  // the guest's 16-byte mnonce (the HMAC key); empty: a random one
 };
 
 // The 4096-byte report page the firmware would write.

@@ -11,7 +11,7 @@ expect 0 "sim init" -- "$RUN" sim init "$SIM" --vendor amd
 check "private keys are 0600" -- test "$(stat -c %a "$SIM/amd/vcek.key") $(stat -c %a "$SIM/amd/ark.key")" = "600 600"
 expect 3 "sim init refuses to overwrite" -- "$RUN" sim init "$SIM" --vendor amd
 expect 0 "attest --tee sim-snp" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce "$NONCE" --measurement "$MEAS" --out "$WORK/e.json"
-contains "$WORK/err" "SIMULATED TEE" "attest warns that it is simulated"
+contains "$WORK/err" "SIMULATED SEV-SNP" "attest warns that it is simulated"
 expect 0 "verifier accepts with --trust-sim-root" -- "$VERIFY" report "$WORK/e.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS"
 contains "$WORK/out" "verified SIMULATED:" "verdict says SIMULATED"
 contains "$WORK/out" "PASS  policy.measurement" "measurement finding passes"
@@ -46,9 +46,15 @@ chmod 600 "$SIM/amd/vcek.key"
 mv "$SIM/amd/vcek.key" "$WORK/vcek.key.bak"
 expect 3 "missing simulator key" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce 00 --out "$WORK/x.json"
 check "no evidence file left behind" -- test ! -e "$WORK/x.json"
-expect 3 "no TEE here: the error lists what was tried" -- "$RUN" attest --nonce 00 --out "$WORK/x.json" --tsm-root "$WORK/no-tsm"
-contains "$WORK/err" "tried configfs-tsm" "sources tried are named"
+NOTEE=(--tsm-root "$WORK/no-tsm" --sev-guest "$WORK/no-sev-guest" --csv-guest "$WORK/no-csv-guest")
+expect 3 "no TEE here: the error lists what was tried" -- "$RUN" attest --nonce 00 --out "$WORK/x.json" "${NOTEE[@]}"
+contains "$WORK/err" "tried configfs-tsm ($WORK/no-tsm: absent); $WORK/no-sev-guest (absent); $WORK/no-csv-guest (absent)" "sources tried are named, in order"
 contains "$WORK/err" "--tee sim-snp|sim-csv" "the simulator is offered by name"
+expect 3 "a sev-guest device that fails the ioctl" -- "$RUN" attest --nonce 00 --out "$WORK/x.json" --tsm-root "$WORK/no-tsm" --sev-guest /dev/null
+contains "$WORK/err" "SNP_GET_EXT_REPORT on /dev/null failed: Inappropriate ioctl for device" "the device's error code is reported"
+expect 3 "a csv-guest device that fails the ioctl" -- "$RUN" attest --tee csv --nonce 00 --out "$WORK/x.json" --csv-guest /dev/null
+contains "$WORK/err" "CSV_CMD_GET_REPORT on /dev/null failed" "the device's error code is reported"
+check "no evidence file left behind by failing devices" -- test ! -e "$WORK/x.json"
 # --- Hygon CSV --------------------------------------------------------------------------------
 export CCI_HYGON_KDS_URL=http://127.0.0.1:9
 CMEAS=$(printf 'cd%.0s' $(seq 32))

@@ -1,17 +1,12 @@
 // cci-run attest: evidence binding the caller's 64 bytes of REPORT_DATA, written in the
-// format cci-verify report reads (cci.evidence.v1). This build has the simulator only
-// (--tee sim-snp); the hardware sources land with the rest of the evidence issue.
+// format cci-verify report reads (cci.evidence.v1), from the source --tee names
+// (attest/evidence_source.h: configfs-tsm, /dev/sev-guest, /dev/csv-guest, or a simulator).
 #include <memory>
 
-#include "attest/evidence_file.h"
-#include "attest/tsm.h"
-#include "crypto/x509.h"
-#include "snp/cert_table.h"
+#include "attest/evidence_source.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "commands.h"
-#include "sim/csv_sim.h"
-#include "sim/snp_sim.h"
 
 namespace cci::tools::run {
 namespace {
@@ -19,6 +14,7 @@ namespace {
 struct AttestOptions {
   std::string tee = "auto";
   std::string tsm_root = "/sys/kernel/config/tsm/report";
+  std::string sev_guest = "/dev/sev-guest", csv_guest = "/dev/csv-guest";
   std::string sim_dir;
   std::string report_data, nonce;
   std::string measurement;
@@ -45,122 +41,80 @@ Result<Bytes> report_data_of(const AttestOptions& o) {
   return b;
 }
 
-int write_evidence(const attest::EvidenceFile& e, const AttestOptions& o, const cli::Context& ctx, const std::string& schema) {
+int write_evidence(const attest::Evidence& ev, const AttestOptions& o, const cli::Context& ctx, const std::string& schema) {
+  for (const auto& w : ev.warnings) ctx.warn(w);
+  const attest::EvidenceFile& e = ev.file;
   const std::string text = attest::write_evidence_file(e);
   auto st = write_file_atomic(o.out, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   if (!st) return ctx.fail(st.error(), schema);
   if (ctx.options().json) {
-    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"tee", e.tee}, {"simulated", e.simulated()}, {"out", o.out}});
+    ctx.out_json(schema, 0,
+                 cli::Json{{"result", "ok"}, {"tee", e.tee}, {"source", ev.source}, {"simulated", e.simulated()}, {"out", o.out}});
   } else {
-    ctx.out(std::string("wrote ") + (e.simulated() ? "SIMULATED " : "") + (e.is_snp() ? "SEV-SNP" : "CSV") + " evidence to " + o.out);
+    ctx.out(std::string("wrote ") + (e.simulated() ? "SIMULATED " : "") + (e.is_snp() ? "SEV-SNP" : "CSV") + " evidence from " + ev.source +
+            " to " + o.out);
   }
   return 0;
 }
 
-int run_attest_sim_csv(const AttestOptions& o, Bytes report_data, const cli::Context& ctx, const std::string& schema) {
-  sim::CsvReportRequest req;
-  req.report_data = std::move(report_data);
-  if (!o.measurement.empty()) {
-    auto m = from_hex(o.measurement, "--measurement", 32);
-    if (!m) return ctx.fail(make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement"), schema);
-    req.measure = std::move(*m);
+// The simulators' report fields from the flags (hardware sources ignore them).
+Status fill_sim_requests(const AttestOptions& o, attest::SourceOptions& so) {
+  if (o.tee == "sim-snp") {
+    if (!o.measurement.empty()) {
+      auto m = from_hex(o.measurement, "--measurement", 48);
+      if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an SNP measurement is 96 hex digits)", "measurement");
+      so.sim_snp.measurement = std::move(*m);
+    }
+    if (o.debug) so.sim_snp.policy |= 1ull << 19;
+    so.sim_snp.version = o.version;
+    so.sim_snp.vmpl = o.vmpl;
+  } else if (o.tee == "sim-csv") {
+    if (!o.measurement.empty()) {
+      auto m = from_hex(o.measurement, "--measurement", 32);
+      if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
+      so.sim_csv.measure = std::move(*m);
+    }
+    if (o.debug) so.sim_csv.policy &= ~1u;  // NODBG clear
   }
-  if (o.debug) req.policy &= ~1u;  // NODBG clear
-  if (o.version != 1 && o.version != 2 && o.version != 5) return ctx.fail(make_error(ErrorCode::kUsage, "CSV report version must be 1 or 2"), schema);
-  req.version = o.version == 2 ? csv::ReportVersion::kV2 : csv::ReportVersion::kV1;
-  auto page = sim::csv_sim_report(o.sim_dir, req);
-  if (!page) return ctx.fail(page.error(), schema);
-  attest::EvidenceFile e;
-  e.tee = "sim-csv";
-  e.report = std::move(*page);
-  auto hrk = read_file(sim::csv_sim_hrk_file(o.sim_dir), 1 << 16);
-  if (!hrk) return ctx.fail(hrk.error(), schema);
-  e.hrk = std::move(*hrk);
-  return write_evidence(e, o, ctx, schema);
+  return {};
 }
 
-// The certificate table a provider returns in auxblob (SNP: VCEK/VLEK, ASK, ARK) as PEM.
-void add_aux_certificates(ByteView aux, attest::EvidenceFile& e, const cli::Context& ctx) {
-  if (aux.empty()) return;
-  auto table = snp::parse_cert_table(aux);
-  if (!table) {
-    ctx.warn("auxblob is not a certificate table (" + table.error().message + "): certificates left out");
-    return;
-  }
-  std::string chain;
-  for (const auto& entry : *table) {
-    auto cert = crypto::Certificate::from_der(entry.data);
-    if (!cert) continue;
-    if (entry.kind == "vcek" || entry.kind == "vlek") e.vek_pem = cert->pem();
-    else if (entry.kind != "unknown") chain += cert->pem();
-  }
-  if (!chain.empty()) e.cert_chain_pem = chain;
+Result<csv::ReportVersion> csv_version_of(const AttestOptions& o) {
+  if (o.tee != "csv" && o.tee != "sim-csv" && o.tee != "auto") return csv::ReportVersion::kV1;
+  if (o.version == 2) return csv::ReportVersion::kV2;
+  if (o.version == 1 || o.version == 5) return csv::ReportVersion::kV1;
+  return make_error(ErrorCode::kUsage, "a CSV report version is 1 or 2", "report-version");
 }
 
-// Hardware evidence through configfs-tsm. The ioctl interfaces (/dev/sev-guest,
-// /dev/csv-guest) are not in this build; the error says what was tried.
-int run_attest_hardware(const AttestOptions& o, Bytes report_data, const cli::Context& ctx, const std::string& schema) {
-  attest::TsmOptions to;
-  to.root = o.tsm_root;
-  to.privlevel = static_cast<int>(o.vmpl);
-  if (!attest::tsm_available(to)) {
-    return ctx.fail(make_error(ErrorCode::kIo, "no TEE evidence source: tried configfs-tsm (" + o.tsm_root +
-                                                   ": absent); /dev/sev-guest and /dev/csv-guest are not supported by this build. On a "
-                                                   "machine without SEV-SNP or CSV, name a simulator: --tee sim-snp|sim-csv --sim-dir DIR"),
-                    schema);
-  }
-  auto r = attest::tsm_get_report(report_data, to);
-  if (!r) return ctx.fail(r.error(), schema);
-  if (r->provider != "sev_guest") {
-    return ctx.fail(make_error(ErrorCode::kUnsupported, "configfs-tsm provider '" + r->provider + "' is not SEV-SNP (sev_guest)"), schema);
-  }
-  if (o.tee != "auto" && o.tee != "snp") return ctx.fail(make_error(ErrorCode::kUsage, "the TEE here is SEV-SNP, not " + o.tee), schema);
-  attest::EvidenceFile e;
-  e.tee = "snp";
-  e.report = std::move(r->outblob);
-  add_aux_certificates(r->auxblob, e, ctx);
-  return write_evidence(e, o, ctx, schema);
+Result<attest::SourceOptions> source_options_of(const AttestOptions& o) {
+  attest::SourceOptions so;
+  so.tee = o.tee;
+  so.tsm_root = o.tsm_root;
+  so.sev_guest = o.sev_guest;
+  so.csv_guest = o.csv_guest;
+  so.vmpl = o.vmpl;
+  so.sim_dir = o.sim_dir;
+  auto v = csv_version_of(o);
+  if (!v) return v.error();
+  so.csv_version = *v;
+  so.sim_csv.version = *v;
+  CCI_TRY(fill_sim_requests(o, so));
+  return so;
 }
 
 int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.attest.v1";
-  if (o.tee == "auto" || o.tee == "snp" || o.tee == "csv") {
-    auto rd = report_data_of(o);
-    if (!rd) return ctx.fail(rd.error(), schema);
-    return run_attest_hardware(o, std::move(*rd), ctx, schema);
-  }
-  if (o.tee != "sim-snp" && o.tee != "sim-csv") {
-    return ctx.fail(make_error(ErrorCode::kUnsupported, "--tee " + o.tee + ": this build has no hardware evidence source yet (configfs-tsm, "
-                                                        "/dev/sev-guest, /dev/csv-guest); the simulators run only when named: --tee sim-snp|sim-csv --sim-dir DIR"),
-                    schema);
-  }
-  if (o.sim_dir.empty()) return ctx.fail(make_error(ErrorCode::kUsage, "--tee " + o.tee + " needs --sim-dir DIR (from cci-run sim init)"), schema);
+  if (o.vmpl > 3) return ctx.fail(make_error(ErrorCode::kUsage, "--vmpl must be 0 to 3", "vmpl"), schema);
+  auto so = source_options_of(o);
+  if (!so) return ctx.fail(so.error(), schema);
+  auto source = attest::select_evidence_source(*so);
+  if (!source) return ctx.fail(source.error(), schema);
   auto rd = report_data_of(o);
   if (!rd) return ctx.fail(rd.error(), schema);
-  ctx.warn("SIMULATED TEE (" + o.sim_dir + "): this evidence proves nothing about hardware");
-  if (o.tee == "sim-csv") return run_attest_sim_csv(o, std::move(*rd), ctx, schema);
-  sim::SnpReportRequest req;
-  req.report_data = std::move(*rd);
-  if (!o.measurement.empty()) {
-    auto m = from_hex(o.measurement, "--measurement", 48);
-    if (!m) return ctx.fail(make_error(ErrorCode::kUsage, m.error().message, "measurement"), schema);
-    req.measurement = std::move(*m);
-  }
-  if (o.debug) req.policy |= 1ull << 19;
-  req.version = o.version;
-  req.vmpl = o.vmpl;
-  auto report = sim::snp_sim_report(o.sim_dir, req);
-  if (!report) return ctx.fail(report.error(), schema);
-  attest::EvidenceFile e;
-  e.tee = "sim-snp";
-  e.report = std::move(*report);
-  auto vek = read_file(sim::snp_sim_vcek_file(o.sim_dir), 1 << 16);
-  auto chain = read_file(sim::snp_sim_chain_file(o.sim_dir), 1 << 16);
-  if (!vek) return ctx.fail(vek.error(), schema);
-  if (!chain) return ctx.fail(chain.error(), schema);
-  e.vek_pem = std::string(vek->begin(), vek->end());
-  e.cert_chain_pem = std::string(chain->begin(), chain->end());
-  return write_evidence(e, o, ctx, schema);
+  if (o.tee.rfind("sim-", 0) == 0) ctx.warn((*source)->describe() + ": this evidence proves nothing about hardware");
+  auto ev = (*source)->get_evidence(*rd);
+  if (!ev) return ctx.fail(ev.error(), schema);
+  return write_evidence(*ev, o, ctx, schema);
 }
 }  // namespace
 
@@ -171,19 +125,24 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "Evidence goes to --out as cci.evidence.v1 JSON (report and certificates), which cci-verify report reads.\n"
       "--nonce pads to 64 bytes with zeros; --report-data must be exactly 64 bytes.\n"
       "Examples:\n"
+      "On a confidential VM --tee auto finds the hardware; it never falls back to a simulator.\n"
+      "  cci-run attest --nonce $NONCE --out evidence.json\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS --out e.json\n"
       "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 --out csv.json");
-  sub->add_option("--tee", o->tee, "auto, snp, csv (hardware, through configfs-tsm), sim-snp or sim-csv (simulators, by name only)")
+  sub->add_option("--tee", o->tee,
+                  "auto (configfs-tsm, then /dev/sev-guest, then /dev/csv-guest), snp, csv, or a simulator by name: sim-snp, sim-csv")
       ->capture_default_str();
   sub->add_option("--tsm-root", o->tsm_root, "configfs-tsm report directory")->capture_default_str();
+  sub->add_option("--sev-guest", o->sev_guest, "SEV-SNP guest device")->capture_default_str();
+  sub->add_option("--csv-guest", o->csv_guest, "Hygon CSV guest device")->capture_default_str();
   sub->add_option("--sim-dir", o->sim_dir, "Simulated platform directory (cci-run sim init)");
   sub->add_option("--report-data", o->report_data, "REPORT_DATA, exactly 64 bytes of hex");
   sub->add_option("--nonce", o->nonce, "A nonce (1-64 bytes of hex), zero-padded into REPORT_DATA");
   sub->add_option("--measurement", o->measurement, "Simulator: the launch measurement to report (SNP 96 hex digits, CSV 64; e.g. from cci-measure image)");
   sub->add_flag("--debug", o->debug, "Simulator: report a guest policy that allows debugging (for negative tests)");
-  sub->add_option("--report-version", o->version, "Simulator: SNP report version 2, 3 or 5; CSV 1 or 2 (5 means 1)")->capture_default_str();
-  sub->add_option("--vmpl", o->vmpl, "Simulator: VMPL (0-3)")->capture_default_str();
+  sub->add_option("--report-version", o->version, "SNP simulator: report version 2, 3 or 5; CSV (hardware or simulator): 1 or 2 (V2 = CSV3 with RTMRs; 5 means 1)")->capture_default_str();
+  sub->add_option("--vmpl", o->vmpl, "SNP: the VMPL to request (0-3; hardware and simulator)")->capture_default_str();
   sub->add_option("--out", o->out, "Evidence file to write")->required();
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_attest(*o, ctx); }; });
 }

@@ -1,0 +1,60 @@
+// Where evidence comes from, behind one interface: get_evidence(REPORT_DATA[64]).
+//   configfs-tsm      /sys/kernel/config/tsm/report (SEV-SNP provider sev_guest)
+//   /dev/sev-guest    SNP_GET_EXT_REPORT / SNP_GET_REPORT
+//   /dev/csv-guest    CSV_CMD_GET_REPORT (Hygon has no configfs-tsm provider)
+//   sim-snp, sim-csv  the simulators of `cci-run sim init`, used only when named
+// --tee auto tries the hardware sources in that order and, when none is there, fails with a
+// list of what it tried: it never falls back to a simulator.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attest/evidence_file.h"
+#include "attest/guest_device.h"
+#include "base/bytes.h"
+#include "base/result.h"
+#include "csv/report.h"
+#include "sim/csv_sim.h"
+#include "sim/snp_sim.h"
+
+namespace cci::attest {
+
+struct Evidence {
+  EvidenceFile file;
+  std::string source;                 // what produced it, e.g. "/dev/sev-guest"
+  std::vector<std::string> warnings;  // e.g. a certificate table that could not be read
+};
+
+class EvidenceSource {
+ public:
+  virtual ~EvidenceSource() = default;
+  virtual std::string describe() const = 0;
+  // `report_data` must be exactly 64 bytes.
+  virtual Result<Evidence> get_evidence(ByteView report_data) = 0;
+};
+
+using DeviceOpener = std::function<Result<std::unique_ptr<GuestDevice>>(const std::string& path)>;
+
+struct SourceOptions {
+  std::string tee = "auto";  // auto, snp, csv, sim-snp, sim-csv
+  std::string tsm_root = "/sys/kernel/config/tsm/report";
+  std::string sev_guest = "/dev/sev-guest";
+  std::string csv_guest = "/dev/csv-guest";
+  unsigned vmpl = 0;                                     // SNP
+  csv::ReportVersion csv_version = csv::ReportVersion::kV1;
+  std::string sim_dir;                                   // sim-*: the platform directory
+  sim::SnpReportRequest sim_snp;                         // sim-snp: everything but report_data
+  sim::CsvReportRequest sim_csv;                         // sim-csv: everything but report_data
+  DeviceOpener open_device = open_guest_device;          // tests put a fake device here
+};
+
+// The source `o.tee` names (auto: the first hardware source present).
+Result<std::unique_ptr<EvidenceSource>> select_evidence_source(const SourceOptions& o);
+
+// SNP certificates from a provider's certificate table (auxblob / extended report) as PEM.
+void add_snp_cert_table(ByteView table, Evidence& e);
+
+}  // namespace cci::attest
