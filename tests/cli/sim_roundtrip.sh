@@ -55,6 +55,15 @@ contains "$WORK/err" "SNP_GET_EXT_REPORT on /dev/null failed: Inappropriate ioct
 expect 3 "a csv-guest device that fails the ioctl" -- "$RUN" attest --tee csv --nonce 00 --out "$WORK/x.json" --csv-guest /dev/null
 contains "$WORK/err" "CSV_CMD_GET_REPORT on /dev/null failed" "the device's error code is reported"
 check "no evidence file left behind by failing devices" -- test ! -e "$WORK/x.json"
+expect 0 "sim init with chip ID and firmware from flags" -- "$RUN" sim init "$WORK/sim2" --vendor amd --product Genoa --firmware 1.58.3 --chip-id "$(printf 'ab%.0s' $(seq 64))" --snp-spl 30
+contains "$WORK/sim2/amd/platform.json" '"minor": 58' "firmware minor recorded"
+contains "$WORK/sim2/amd/platform.json" "abababab" "chip ID recorded"
+expect 0 "attest on that platform" -- "$RUN" attest --tee sim-snp --sim-dir "$WORK/sim2" --nonce "$NONCE" --out "$WORK/g.json"
+expect 0 "its report carries the flags' values" -- "$VERIFY" report "$WORK/g.json" --offline --trust-sim-root "$WORK/sim2" --nonce "$NONCE" --json
+contains "$WORK/out" '"current_firmware": "1.58.3"' "CURRENT firmware version from --firmware"
+contains "$WORK/out" "abababab" "CHIP_ID from --chip-id"
+expect 2 "a malformed --firmware" -- "$RUN" sim init "$WORK/sim3" --firmware 1.x
+expect 2 "a Turin chip ID longer than 8 bytes" -- "$RUN" sim init "$WORK/sim3" --product Turin --chip-id "$(printf 'ab%.0s' $(seq 64))"
 # --- Hygon CSV --------------------------------------------------------------------------------
 export CCI_HYGON_KDS_URL=http://127.0.0.1:9
 CMEAS=$(printf 'cd%.0s' $(seq 32))

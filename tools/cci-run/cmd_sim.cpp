@@ -1,7 +1,10 @@
 // cci-run sim init DIR --vendor amd: create a simulated TEE platform (keys stay in DIR, mode
 // 0600; the public chain is exported for verifiers that opt in with --trust-sim-root DIR).
+#include <algorithm>
+#include <cstdio>
 #include <memory>
 
+#include "base/hex.h"
 #include "commands.h"
 #include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
@@ -15,12 +18,31 @@ struct SimOptions {
   std::string product = "Milan";
   int bl = -1, tee = -1, snp = -1, ucode = -1, fmc = -1;
   std::string chip_id;
+  std::string firmware;  // MAJOR.MINOR[.BUILD]
 };
+
+// "1.55.21" (SNP: major.minor.build) or "1.3" / "1.3.2337" (Hygon: API major.minor, build).
+Status parse_firmware(const std::string& text, std::uint8_t& major, std::uint8_t& minor, std::uint32_t& build, std::uint32_t max_build) {
+  unsigned a = 0, b = 0, c = 0;
+  char tail = 0;
+  const int n = std::sscanf(text.c_str(), "%u.%u.%u%c", &a, &b, &c, &tail);
+  if (n < 2 || n > 3 || a > 255 || b > 255 || c > max_build) {
+    return make_error(ErrorCode::kUsage, "--firmware must be MAJOR.MINOR[.BUILD] (major and minor 0-255, build 0-" + std::to_string(max_build) +
+                                             "), not '" + text + "'", "firmware");
+  }
+  major = static_cast<std::uint8_t>(a);
+  minor = static_cast<std::uint8_t>(b);
+  if (n == 3) build = c;
+  return {};
+}
 
 int run_sim_init_hygon(const SimOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.sim.v1";
   sim::CsvPlatform p;
   p.chip_id = o.chip_id;
+  if (!o.firmware.empty()) {
+    if (auto st = parse_firmware(o.firmware, p.api_major, p.api_minor, p.build, 0xFFFFFFFFu); !st) return ctx.fail(st.error(), schema);
+  }
   auto st = sim::init_csv_sim(o.dir, p);
   if (!st) return ctx.fail(st.error(), schema);
   if (ctx.options().json) {
@@ -47,6 +69,19 @@ int run_sim_init(const SimOptions& o, const cli::Context& ctx) {
   set(o.tee, p.tcb.tee);
   set(o.snp, p.tcb.snp);
   set(o.ucode, p.tcb.microcode);
+  if (!o.firmware.empty()) {
+    std::uint32_t build = p.fw_build;
+    if (auto st = parse_firmware(o.firmware, p.fw_major, p.fw_minor, build, 255); !st) return ctx.fail(st.error(), schema);
+    p.fw_build = static_cast<std::uint8_t>(build);
+  }
+  if (!o.chip_id.empty()) {
+    auto id = from_hex(o.chip_id, "--chip-id", 64);
+    if (!id) return ctx.fail(make_error(ErrorCode::kUsage, "AMD: --chip-id is 128 hex digits (64 bytes)", "chip-id"), schema);
+    if (*product == snp::Product::kTurin && !std::all_of(id->begin() + 8, id->end(), [](std::uint8_t b) { return b == 0; })) {
+      return ctx.fail(make_error(ErrorCode::kUsage, "a Turin chip ID has 8 bytes: the last 56 must be zero", "chip-id"), schema);
+    }
+    p.chip_id = std::move(*id);
+  }
   if (o.fmc >= 0) {
     if (*product != snp::Product::kTurin) return ctx.fail(make_error(ErrorCode::kUsage, "--fmc-spl exists on Turin only"), schema);
     p.tcb.fmc = static_cast<std::uint8_t>(o.fmc);
@@ -83,7 +118,11 @@ void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-run sim init ./sim --vendor hygon           # HRK/HSK/CEK/PEK (SM2) beside amd/ in the same DIR");
   init->add_option("DIR", o->dir, "New directory for the simulated platform")->required();
   init->add_option("--vendor", o->vendor, "amd (SEV-SNP) or hygon (CSV)")->capture_default_str();
-  init->add_option("--chip-id", o->chip_id, "Hygon: the simulated chip ID (letters and digits; default SIM + 6 random digits)");
+  init->add_option("--chip-id", o->chip_id,
+                   "The simulated chip ID. AMD: 128 hex digits (default random; Turin: 8 bytes then zeros). Hygon: letters and digits "
+                   "(default SIM + random)");
+  init->add_option("--firmware", o->firmware,
+                   "Firmware version. AMD: MAJOR.MINOR.BUILD (default 1.55.21). Hygon: API MAJOR.MINOR[.BUILD] (default 1.3.2337)");
   init->add_option("--product", o->product, "Milan, Genoa or Turin")->capture_default_str();
   init->add_option("--bl-spl", o->bl, "TCB: boot loader SPL")->check(CLI::Range(0, 255));
   init->add_option("--tee-spl", o->tee, "TCB: TEE SPL")->check(CLI::Range(0, 255));
