@@ -19,6 +19,7 @@
 #include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
 #include "snp/cert_table.h"
+#include "support/vectors.h"
 #include "verify/snp_verify.h"
 
 using namespace cci;
@@ -41,14 +42,6 @@ class FakeDevice final : public attest::GuestDevice {
  private:
   Handler h_;
   std::string path_ = "/dev/fake-guest";
-};
-
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& tag) : dir(fs::temp_directory_path() / ("cci-" + tag + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
 };
 
 Bytes der_of(const std::string& pem_file) {
@@ -76,22 +69,22 @@ Bytes cert_table(const std::string& sim_dir) {
 
 // The kernel's side of /dev/sev-guest: a simulated platform answers the request it was given.
 struct FakeSevGuest {
-  TempDir tmp{"sevguest"};
+  test::TempDir tmp;
   Bytes table;
   bool host_has_certs = true;
   std::vector<unsigned long> calls;
   std::uint32_t last_vmpl = 99;
   FakeSevGuest() {
-    auto st = sim::init_snp_sim(tmp.dir.string(), sim::default_snp_platform(snp::Product::kMilan));
+    auto st = sim::init_snp_sim(tmp.str(), sim::default_snp_platform(snp::Product::kMilan));
     REQUIRE_MESSAGE(st, st.error().message);
-    table = cert_table(tmp.dir.string());
+    table = cert_table(tmp.str());
   }
   void answer(const ReportReq& req, std::uint64_t resp_addr) {
     sim::SnpReportRequest sr;
     sr.report_data.assign(req.user_data, req.user_data + 64);
     sr.vmpl = req.vmpl;
     last_vmpl = req.vmpl;
-    auto report = sim::snp_sim_report(tmp.dir.string(), sr);
+    auto report = sim::snp_sim_report(tmp.str(), sr);
     REQUIRE(report);
     auto* resp = reinterpret_cast<ReportResp*>(resp_addr);
     Bytes head(0x20, 0);
@@ -122,7 +115,7 @@ struct FakeSevGuest {
     answer(ext->data, io->resp_data);
     return 0;
   }
-  std::string ark_file() const { return sim::snp_sim_ark_file(tmp.dir.string()); }
+  std::string ark_file() const { return sim::snp_sim_ark_file(tmp.str()); }
 };
 
 Bytes report_data_of(std::uint8_t v) { return Bytes(64, v); }
@@ -253,11 +246,11 @@ namespace {
 // The kernel and firmware side of /dev/csv-guest: checks the request page (hash, magic) and
 // writes a simulated report with the request's mnonce over it.
 struct FakeCsvGuest {
-  TempDir tmp{"csvguest"};
+  test::TempDir tmp;
   std::function<void(Bytes&)> tamper = [](Bytes&) {};
   bool saw_ext_magic = false;
   FakeCsvGuest() {
-    auto st = sim::init_csv_sim(tmp.dir.string(), sim::CsvPlatform{});
+    auto st = sim::init_csv_sim(tmp.str(), sim::CsvPlatform{});
     REQUIRE_MESSAGE(st, st.error().message);
   }
   int operator()(unsigned long request, void* arg) {
@@ -271,7 +264,7 @@ struct FakeCsvGuest {
     sr.report_data.assign(page.begin(), page.begin() + 64);
     sr.mnonce.assign(page.begin() + 64, page.begin() + 80);
     sr.version = saw_ext_magic ? csv::ReportVersion::kV2 : csv::ReportVersion::kV1;
-    auto report = sim::csv_sim_report(tmp.dir.string(), sr);
+    auto report = sim::csv_sim_report(tmp.str(), sr);
     REQUIRE(report);
     tamper(*report);
     std::memcpy(req->report_data, report->data(), report->size());
@@ -329,12 +322,11 @@ TEST_CASE("csv-guest: a stale report, a changed chip ID, garbage and errno are r
 }
 
 TEST_CASE("evidence sources: auto detection order, a clear list of what was tried, simulators only by name") {
-  TempDir tmp("sources");
-  fs::create_directories(tmp.dir);
+  test::TempDir tmp;
   attest::SourceOptions o;
-  o.tsm_root = (tmp.dir / "tsm").string();
-  o.sev_guest = (tmp.dir / "sev-guest").string();
-  o.csv_guest = (tmp.dir / "csv-guest").string();
+  o.tsm_root = (tmp.path() / "tsm").string();
+  o.sev_guest = (tmp.path() / "sev-guest").string();
+  o.csv_guest = (tmp.path() / "csv-guest").string();
   SUBCASE("nothing present") {
     auto s = attest::select_evidence_source(o);
     REQUIRE_FALSE(s);

@@ -1,0 +1,33 @@
+#include "base/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/unique_fd.h"
+
+namespace cci {
+
+Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno), path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return make_error(ErrorCode::kIo, "cannot stat " + path + ": " + std::strerror(errno), path);
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::kIo, path + " is not a regular file", path);
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* data = nullptr;  // an empty file maps to nothing
+  if (size > 0) {
+    data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (data == MAP_FAILED) return make_error(ErrorCode::kIo, "cannot map " + path + ": " + std::strerror(errno), path);
+  }
+  return std::shared_ptr<const MappedFile>(new MappedFile(data, size, path));
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+}  // namespace cci

@@ -1,0 +1,48 @@
+// The inference engine: a Llama-family or GPT-2 model over weights that stay in their mapped
+// files (fp32 and bf16 wrapped without copying; fp16 converted at load), with a preallocated
+// KV cache. forward() runs any number of new tokens from the current position: several at
+// once use matrix-matrix products (prefill), one uses matrix-vector products (decode).
+// This header is plain C++; libtorch stays inside engine.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "infer/model_config.h"
+#include "infer/safetensors.h"
+
+namespace cci::infer {
+
+enum class Compute { kF32, kBF16 };
+
+struct EngineOptions {
+  int threads = 1;                  // intra-op threads (torch and BLAS)
+  Compute compute = Compute::kF32;  // kBF16 only where the CPU has native bf16 (checked)
+  std::int64_t context = 0;         // KV cache length; 0: the model's, at most 4096
+};
+
+class Engine {
+ public:
+  // `weights` must outlive nothing: the engine keeps the shared mapping alive.
+  static Result<std::unique_ptr<Engine>> create(const ModelConfig& config, std::shared_ptr<const WeightSet> weights, const EngineOptions& o);
+  virtual ~Engine() = default;
+
+  virtual const ModelConfig& config() const = 0;
+  virtual std::int64_t context() const = 0;   // KV cache length
+  virtual std::int64_t position() const = 0;  // tokens already in the cache
+  virtual void reset() = 0;                   // empties the cache
+
+  // Appends `tokens` at position() and returns the logits after the last one (vocab floats).
+  virtual Result<std::vector<float>> forward(const std::vector<std::int64_t>& tokens) = 0;
+  // Reference path: logits after every token of `tokens` from position 0, one full-sequence
+  // pass with a causal mask; the cache is left as it was.
+  virtual Result<std::vector<std::vector<float>>> forward_all(const std::vector<std::int64_t>& tokens) = 0;
+};
+
+// Whether this CPU computes bf16 natively (AVX512-BF16 or AMX).
+bool cpu_has_native_bf16();
+
+}  // namespace cci::infer

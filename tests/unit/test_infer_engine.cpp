@@ -1,0 +1,258 @@
+// The libtorch engine against itself and across formats: full-sequence forward equals
+// prefill plus incremental decoding; a llama2.c checkpoint (adjacent-pair RoPE) and its
+// Hugging Face safetensors copy (rotate_half RoPE, permuted q/k) give the same logits and
+// greedy tokens; the shared stories260K checkpoint likewise when present; bad weights refused.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "infer/engine.h"
+#include "infer/generate.h"
+#include "infer/llama2c.h"
+#include "support/tiny_models.h"
+
+using namespace cci;
+using namespace cci::infer;
+
+namespace {
+
+std::shared_ptr<const WeightSet> share(WeightSet w) { return std::make_shared<const WeightSet>(std::move(w)); }
+
+std::unique_ptr<Engine> engine_for(const ModelConfig& c, std::shared_ptr<const WeightSet> w, std::int64_t ctx = 0) {
+  EngineOptions o;
+  o.context = ctx;
+  auto e = Engine::create(c, std::move(w), o);
+  REQUIRE_MESSAGE(e, e.error().message);
+  return std::move(*e);
+}
+
+// float -> IEEE half, truncating the mantissa (small normal values only, as in these weights).
+std::uint16_t to_half(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000);
+  const int exp = static_cast<int>((x >> 23) & 0xFF) - 127 + 15;
+  if (exp <= 0) return sign;
+  if (exp >= 31) return static_cast<std::uint16_t>(sign | 0x7C00);
+  return static_cast<std::uint16_t>(sign | exp << 10 | (x & 0x7FFFFF) >> 13);
+}
+
+float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+std::vector<std::int64_t> greedy(Engine& e, const std::vector<std::int64_t>& prompt, std::int64_t n) {
+  e.reset();
+  GenerateOptions g;
+  g.max_tokens = n;
+  std::vector<std::int64_t> out;
+  auto st = generate(e, prompt, g, out);
+  REQUIRE_MESSAGE(st, st.error().message);
+  return out;
+}
+
+struct TinyModel {
+  test::TempDir tmp;
+  Checkpoint llama2c;
+  ModelConfig hf_config;
+  std::shared_ptr<const WeightSet> hf_weights;
+  explicit TinyModel(const test::TinyShape& s = {}) {
+    test::write_text(tmp.path() / "m.bin", std::string());
+    auto bytes = test::tiny_llama2c(s, 7);
+    REQUIRE(write_file_atomic(tmp.str("m.bin"), bytes));
+    auto c = load_llama2c(tmp.str("m.bin"));
+    REQUIRE_MESSAGE(c, c.error().message);
+    llama2c = std::move(*c);
+    test::write_hf_copy(llama2c, tmp.path() / "hf");
+    auto cfg = parse_model_config(test::slurp(tmp.path() / "hf/config.json"));
+    REQUIRE_MESSAGE(cfg, cfg.error().message);
+    hf_config = *cfg;
+    auto w = load_safetensors(tmp.str("hf"));
+    REQUIRE_MESSAGE(w, w.error().message);
+    hf_weights = share(std::move(*w));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("engine: full-sequence forward equals prefill plus incremental decoding (within 1e-4)") {
+  TinyModel m;
+  auto e = engine_for(m.hf_config, m.hf_weights);
+  const std::vector<std::int64_t> tokens = {1, 5, 9, 33, 2, 60, 17, 4, 4, 12};
+  auto all = e->forward_all(tokens);
+  REQUIRE(all);
+  // Prefill the first 6 at once, then one at a time.
+  auto last = e->forward(std::vector<std::int64_t>(tokens.begin(), tokens.begin() + 6));
+  REQUIRE(last);
+  CHECK(max_diff(*last, (*all)[5]) < 1e-4f);
+  for (size_t i = 6; i < tokens.size(); ++i) {
+    auto step = e->forward({tokens[i]});
+    REQUIRE(step);
+    CHECK(max_diff(*step, (*all)[i]) < 1e-4f);
+  }
+  CHECK(e->position() == 10);
+  // forward_all leaves the cache alone: the next step still continues the sequence.
+  auto again = e->forward_all(tokens);
+  REQUIRE(again);
+  CHECK(max_diff((*again)[9], (*all)[9]) == 0.0f);
+}
+
+TEST_CASE("engine: llama2.c and its safetensors copy give the same logits and greedy tokens") {
+  for (bool shared : {true, false}) {
+    test::TinyShape s;
+    s.shared = shared;
+    TinyModel m(s);
+    auto a = engine_for(m.llama2c.config, share(m.llama2c.weights));
+    auto b = engine_for(m.hf_config, m.hf_weights);
+    const std::vector<std::int64_t> prompt = {3, 14, 15, 9, 26};
+    auto la = a->forward_all(prompt), lb = b->forward_all(prompt);
+    REQUIRE(la);
+    REQUIRE(lb);
+    for (size_t i = 0; i < prompt.size(); ++i) CHECK(max_diff((*la)[i], (*lb)[i]) < 1e-4f);
+    CHECK(greedy(*a, prompt, 40) == greedy(*b, prompt, 40));
+  }
+}
+
+TEST_CASE("engine: the shared stories260K checkpoint generates the same greedy ids from both loaders") {
+  const auto path = test::models_dir() / "stories260K/stories260K.bin";
+  if (!std::filesystem::exists(path)) {
+    std::cout << "skipped: vectors not found (" << path.string() << ")" << std::endl;
+    std::exit(77);
+  }
+  auto c = load_llama2c(path.string());
+  REQUIRE_MESSAGE(c, c.error().message);
+  CHECK(c->config.hidden == 64);
+  CHECK(c->config.kv_heads == 4);
+  test::TempDir tmp;
+  test::write_hf_copy(*c, tmp.path());
+  auto cfg = parse_model_config(test::slurp(tmp.path() / "config.json"));
+  auto w = load_safetensors(tmp.str());
+  REQUIRE(cfg);
+  REQUIRE(w);
+  auto a = engine_for(c->config, share(std::move(c->weights)));
+  auto b = engine_for(*cfg, share(std::move(*w)));
+  const std::vector<std::int64_t> prompt = {1};  // BOS
+  auto ga = greedy(*a, prompt, 64), gb = greedy(*b, prompt, 64);
+  CHECK(ga == gb);
+  // A trained model is confident: its greedy path is not a constant or a short loop.
+  std::set<std::int64_t> distinct(ga.begin(), ga.end());
+  CHECK(distinct.size() > 10);
+}
+
+TEST_CASE("engine: weights that do not match config.json are refused, naming the tensor") {
+  TinyModel m;
+  auto tensors_of = [&] {
+    ModelConfig hf;
+    auto t = to_hf_llama(m.llama2c, hf);
+    REQUIRE(t);
+    return std::move(*t);
+  };
+  auto try_load = [&](const std::map<std::string, OwnedTensor>& t) {
+    const std::string file = m.tmp.str("bad.safetensors");
+    REQUIRE(write_safetensors(file, t));
+    auto w = load_safetensors(file);
+    REQUIRE(w);
+    auto e = Engine::create(m.hf_config, share(std::move(*w)), {});
+    REQUIRE_FALSE(e);
+    return e.error();
+  };
+  SUBCASE("a missing tensor") {
+    auto t = tensors_of();
+    t.erase("model.layers.1.mlp.up_proj.weight");
+    CHECK(try_load(t).field == "model.layers.1.mlp.up_proj.weight");
+  }
+  SUBCASE("a wrong shape") {
+    auto t = tensors_of();
+    auto& w = t.at("model.layers.0.self_attn.k_proj.weight");
+    w.shape = {w.shape[1], w.shape[0]};
+    CHECK(try_load(t).message.find("has shape [32, 16] but config.json implies [16, 32]") != std::string::npos);
+  }
+  SUBCASE("a wrong dtype") {
+    auto t = tensors_of();
+    t.at("model.norm.weight").dtype = DType::kI32;
+    CHECK(try_load(t).message.find("dtype I32") != std::string::npos);
+  }
+  SUBCASE("an extra tensor") {
+    auto t = tensors_of();
+    t["model.layers.9.extra.weight"] = OwnedTensor{DType::kF32, {1}, Bytes(4, 0)};
+    CHECK(try_load(t).field == "model.layers.9.extra.weight");
+  }
+  SUBCASE("fp16 weights are converted at load and agree with fp32") {
+    auto t = tensors_of();
+    for (auto& [name, x] : t) {
+      Bytes h(x.data.size() / 2);
+      for (size_t i = 0; i < h.size() / 2; ++i) {
+        float f;
+        std::memcpy(&f, x.data.data() + 4 * i, 4);
+        const std::uint16_t bits = to_half(f);
+        std::memcpy(h.data() + 2 * i, &bits, 2);
+      }
+      x = OwnedTensor{DType::kF16, x.shape, std::move(h)};
+    }
+    REQUIRE(write_safetensors(m.tmp.str("f16.safetensors"), t));
+    auto w = load_safetensors(m.tmp.str("f16.safetensors"));
+    REQUIRE(w);
+    auto e16 = engine_for(m.hf_config, share(std::move(*w)));
+    auto e32 = engine_for(m.hf_config, m.hf_weights);
+    auto a = e16->forward({1, 2, 3}), b = e32->forward({1, 2, 3});
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(max_diff(*a, *b) < 0.05f);
+  }
+}
+
+TEST_CASE("engine: a prompt longer than the context, bad token ids, bad options") {
+  TinyModel m;
+  auto e = engine_for(m.hf_config, m.hf_weights, 8);
+  std::vector<std::int64_t> out;
+  auto g = generate(*e, std::vector<std::int64_t>(9, 1), {}, out);
+  REQUIRE_FALSE(g);
+  CHECK(g.error().field == "prompt");
+  CHECK_FALSE(e->forward({64}));  // vocab is 64
+  CHECK_FALSE(e->forward({-1}));
+  CHECK_FALSE(e->forward({}));
+  GenerateOptions go;
+  go.max_tokens = 100;
+  auto full = generate(*e, {1, 2}, go, out);
+  REQUIRE(full);
+  CHECK(full->stop_reason == "context full");
+  CHECK(out.size() == 7);  // 2 prompt tokens + 6 decoded fill the 8 positions, the 7th sampled from the last
+  EngineOptions bad;
+  bad.context = m.hf_config.max_positions + 1;
+  CHECK_FALSE(Engine::create(m.hf_config, m.hf_weights, bad));
+  bad = {};
+  bad.threads = 0;
+  CHECK_FALSE(Engine::create(m.hf_config, m.hf_weights, bad));
+}
+
+TEST_CASE("sampling: seeded, temperature, top-k and top-p restrict the choice") {
+  std::vector<float> logits = {0.0f, 5.0f, 4.9f, -3.0f, 1.0f};
+  CHECK(Sampler({}).sample(logits) == 1);
+  SamplingOptions o;
+  o.temperature = 1;
+  o.seed = 42;
+  Sampler a(o), b(o);
+  std::vector<std::int64_t> sa, sb;
+  for (int i = 0; i < 50; ++i) {
+    sa.push_back(a.sample(logits));
+    sb.push_back(b.sample(logits));
+  }
+  CHECK(sa == sb);
+  o.top_k = 2;
+  Sampler k(o);
+  for (int i = 0; i < 200; ++i) {
+    auto t = k.sample(logits);
+    CHECK((t == 1 || t == 2));
+  }
+  o.top_k = 0;
+  o.top_p = 0.3;  // token 1 alone holds ~50 % of the mass
+  Sampler p(o);
+  for (int i = 0; i < 200; ++i) CHECK(p.sample(logits) == 1);
+  o.top_p = 0;
+  CHECK_FALSE(check_sampling(o));
+}
