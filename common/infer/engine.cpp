@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 
@@ -370,6 +371,20 @@ Result<std::unique_ptr<Engine>> Engine::create(const ModelConfig& config, std::s
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInternal, std::string("libtorch: ") + e.what());
   }
+}
+
+double measure_matmul_gflops(int threads, std::int64_t m, std::int64_t k, std::int64_t n) {
+  torch::NoGradGuard no_grad;
+  torch::set_num_threads(threads);
+  Tensor a = torch::randn({m, k}), b = torch::randn({k, n});
+  Tensor c = torch::matmul(a, b);  // warm-up
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    c = torch::matmul(a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) / best / 1e9;
 }
 
 bool cpu_has_native_bf16() {

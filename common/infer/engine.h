@@ -45,4 +45,8 @@ class Engine {
 // Whether this CPU computes bf16 natively (AVX512-BF16 or AMX).
 bool cpu_has_native_bf16();
 
+// The machine's fp32 matrix-multiply rate (GFLOP/s) through the same BLAS the engine uses:
+// the best of a few [m x k] x [k x n] products on `threads` threads.
+double measure_matmul_gflops(int threads, std::int64_t m, std::int64_t k, std::int64_t n);
+
 }  // namespace cci::infer

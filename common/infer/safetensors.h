@@ -40,6 +40,7 @@ Result<std::map<std::string, TensorView>> parse_safetensors(ByteView file, const
 struct WeightSet {
   std::map<std::string, TensorView> tensors;
   std::vector<std::shared_ptr<const MappedFile>> files;
+  std::vector<std::shared_ptr<const Bytes>> buffers;  // memory that views point into (generated weights)
   const TensorView* find(const std::string& name) const;
 };
 

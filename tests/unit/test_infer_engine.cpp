@@ -6,11 +6,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <random>
 #include <set>
 
 #include "infer/engine.h"
 #include "infer/generate.h"
 #include "infer/llama2c.h"
+#include "support/reference_forward.h"
 #include "support/tiny_models.h"
 
 using namespace cci;
@@ -80,6 +83,63 @@ struct TinyModel {
 
 }  // namespace
 
+namespace {
+
+test::Get getter(const WeightSet& w) {
+  return [&w](const std::string& name) {
+    const TensorView* t = w.find(name);
+    REQUIRE_MESSAGE(t, name);
+    return test::tensor_as_doubles(*t);
+  };
+}
+
+float max_diff_ref(const std::vector<float>& a, const test::Vec& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return static_cast<float>(m);
+}
+
+// A random GPT-2 checkpoint in Hugging Face names (Conv1D weights are in x out).
+std::map<std::string, OwnedTensor> tiny_gpt2(const ModelConfig& c, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> w(0, 0.2f), g(1, 0.1f);
+  std::map<std::string, OwnedTensor> t;
+  auto add = [&](const std::string& name, std::vector<std::int64_t> shape, std::normal_distribution<float>& d) {
+    std::int64_t n = 1;
+    for (auto x : shape) n *= x;
+    Bytes b(static_cast<size_t>(n) * 4);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float f = d(rng);
+      std::memcpy(b.data() + 4 * i, &f, 4);
+    }
+    t[name] = OwnedTensor{DType::kF32, std::move(shape), std::move(b)};
+  };
+  const std::int64_t d = c.hidden, h = c.intermediate;
+  add("wte.weight", {c.vocab_size, d}, w);
+  add("wpe.weight", {c.max_positions, d}, w);
+  add("ln_f.weight", {d}, g);
+  add("ln_f.bias", {d}, w);
+  for (std::int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "h." + std::to_string(l) + ".";
+    add(p + "ln_1.weight", {d}, g);
+    add(p + "ln_1.bias", {d}, w);
+    add(p + "attn.c_attn.weight", {d, 3 * d}, w);
+    add(p + "attn.c_attn.bias", {3 * d}, w);
+    add(p + "attn.c_proj.weight", {d, d}, w);
+    add(p + "attn.c_proj.bias", {d}, w);
+    add(p + "ln_2.weight", {d}, g);
+    add(p + "ln_2.bias", {d}, w);
+    add(p + "mlp.c_fc.weight", {d, h}, w);
+    add(p + "mlp.c_fc.bias", {h}, w);
+    add(p + "mlp.c_proj.weight", {h, d}, w);
+    add(p + "mlp.c_proj.bias", {d}, w);
+  }
+  return t;
+}
+
+}  // namespace
+
 TEST_CASE("engine: full-sequence forward equals prefill plus incremental decoding (within 1e-4)") {
   TinyModel m;
   auto e = engine_for(m.hf_config, m.hf_weights);
@@ -134,11 +194,19 @@ TEST_CASE("engine: the shared stories260K checkpoint generates the same greedy i
   auto w = load_safetensors(tmp.str());
   REQUIRE(cfg);
   REQUIRE(w);
-  auto a = engine_for(c->config, share(std::move(c->weights)));
+  auto l2c_weights = share(std::move(c->weights));
+  auto a = engine_for(c->config, l2c_weights);
   auto b = engine_for(*cfg, share(std::move(*w)));
   const std::vector<std::int64_t> prompt = {1};  // BOS
   auto ga = greedy(*a, prompt, 64), gb = greedy(*b, prompt, 64);
   CHECK(ga == gb);
+  // The first 24 greedy ids also follow from the plain C++ reference (run.c in double).
+  std::vector<std::int64_t> seq = prompt;
+  for (int i = 0; i < 24; ++i) {
+    auto logits = test::reference_llama(c->config, getter(*l2c_weights), seq).back();
+    seq.push_back(static_cast<std::int64_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+  }
+  CHECK(std::vector<std::int64_t>(seq.begin() + 1, seq.end()) == std::vector<std::int64_t>(ga.begin(), ga.begin() + 24));
   // A trained model is confident: its greedy path is not a constant or a short loop.
   std::set<std::int64_t> distinct(ga.begin(), ga.end());
   CHECK(distinct.size() > 10);
@@ -255,4 +323,43 @@ TEST_CASE("sampling: seeded, temperature, top-k and top-p restrict the choice") 
   for (int i = 0; i < 200; ++i) CHECK(p.sample(logits) == 1);
   o.top_p = 0;
   CHECK_FALSE(check_sampling(o));
+}
+
+
+TEST_CASE("engine: logits equal a plain C++ reference (llama2.c run.c) for both RoPE layouts") {
+  TinyModel m;
+  const std::vector<std::int64_t> tokens = {1, 7, 30, 2, 63, 11};
+  auto ref = test::reference_llama(m.llama2c.config, getter(m.llama2c.weights), tokens);
+  auto a = engine_for(m.llama2c.config, share(m.llama2c.weights))->forward_all(tokens);
+  auto b = engine_for(m.hf_config, m.hf_weights)->forward_all(tokens);
+  REQUIRE(a);
+  REQUIRE(b);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    CHECK(max_diff_ref((*a)[i], ref[i]) < 1e-4f);
+    CHECK(max_diff_ref((*b)[i], ref[i]) < 1e-4f);
+  }
+}
+
+TEST_CASE("engine: GPT-2 equals the reference and its own incremental decoding") {
+  auto cfg = parse_model_config(as_bytes(R"({"model_type":"gpt2","vocab_size":50,"n_embd":32,"n_layer":2,"n_head":4,"n_positions":32})"));
+  REQUIRE(cfg);
+  test::TempDir tmp;
+  REQUIRE(write_safetensors(tmp.str("model.safetensors"), tiny_gpt2(*cfg, 5)));
+  auto w = load_safetensors(tmp.str("model.safetensors"));
+  REQUIRE(w);
+  auto weights = share(std::move(*w));
+  const std::vector<std::int64_t> tokens = {3, 1, 4, 1, 5, 9, 2, 6};
+  auto ref = test::reference_gpt2(*cfg, getter(*weights), tokens);
+  auto e = engine_for(*cfg, weights);
+  auto all = e->forward_all(tokens);
+  REQUIRE(all);
+  for (size_t i = 0; i < tokens.size(); ++i) CHECK(max_diff_ref((*all)[i], ref[i]) < 1e-4f);
+  auto pre = e->forward({3, 1, 4});
+  REQUIRE(pre);
+  CHECK(max_diff(*pre, (*all)[2]) < 1e-4f);
+  for (size_t i = 3; i < tokens.size(); ++i) {
+    auto step = e->forward({tokens[i]});
+    REQUIRE(step);
+    CHECK(max_diff(*step, (*all)[i]) < 1e-4f);
+  }
 }

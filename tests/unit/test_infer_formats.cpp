@@ -8,6 +8,9 @@
 #include "infer/llama2c.h"
 #include "infer/model_config.h"
 #include "infer/safetensors.h"
+#include "infer/verified_model.h"
+#include "crypto/keys.h"
+#include "manifest/file_tree.h"
 #include "support/tiny_models.h"
 
 using namespace cci;
@@ -197,4 +200,75 @@ TEST_CASE("llama2.c: header, exact file size, tied and untied classifier") {
   CHECK(load_llama2c(tmp.str("absurd.bin")).error().field == "n_layers");
   REQUIRE(write_file_atomic(tmp.str("tiny.bin"), Bytes(10, 0)));
   CHECK_FALSE(load_llama2c(tmp.str("tiny.bin")));
+}
+
+namespace {
+
+struct SignedTinyModel {
+  test::TempDir tmp;
+  std::string dir = tmp.str("model");
+  crypto::PrivateKey key;
+  std::string bundle;
+  SignedTinyModel() : key(*crypto::generate_key(crypto::KeyType::kEcP256)) {
+    std::filesystem::create_directories(dir);
+    REQUIRE(write_file_atomic(tmp.str("m.bin"), test::tiny_llama2c({}, 3)));
+    auto c = load_llama2c(tmp.str("m.bin"));
+    REQUIRE(c);
+    test::write_hf_copy(*c, dir);
+    test::write_text(std::filesystem::path(dir) / "README.md", "tiny\n");
+    resign();
+  }
+  void resign() {
+    manifest::ModelSource src;
+    src.dir = dir;
+    auto files = manifest::list_model_files(dir, {});
+    REQUIRE(files);
+    auto s = manifest::sign_model(src, *files, {}, key);
+    REQUIRE_MESSAGE(s, s.error().message);
+    bundle = s->bundle_json;
+  }
+  Result<LoadedModel> load() const {
+    manifest::VerifyModelOptions o;
+    o.public_key = key.public_key();
+    o.at = std::time(nullptr);
+    return load_verified_model(dir, as_bytes(bundle), std::move(o));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("verified loading: every file checked as it is read; a changed, missing or extra file is named") {
+  SignedTinyModel m;
+  auto ok = m.load();
+  REQUIRE_MESSAGE(ok, ok.error().message);
+  CHECK(ok->weights->find("model.norm.weight"));
+  SUBCASE("a weight byte flipped") {
+    Bytes w = test::slurp(std::filesystem::path(m.dir) / "model.safetensors");
+    w[w.size() - 5] ^= 1;
+    REQUIRE(write_file_atomic(m.dir + "/model.safetensors", w));
+    auto r = m.load();
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kVerificationFailed);
+    CHECK(r.error().field == "model.safetensors");
+  }
+  SUBCASE("config.json changed") {
+    test::write_text(std::filesystem::path(m.dir) / "config.json", "{}");
+    CHECK(m.load().error().field == "config.json");
+  }
+  SUBCASE("a file removed") {
+    std::filesystem::remove(std::filesystem::path(m.dir) / "README.md");
+    CHECK(m.load().error().message.find("README.md: missing") != std::string::npos);
+  }
+  SUBCASE("a file added") {
+    test::write_text(std::filesystem::path(m.dir) / "extra.txt", "x");
+    CHECK(m.load().error().message.find("extra.txt: extra file") != std::string::npos);
+  }
+  SUBCASE("another signer") {
+    manifest::VerifyModelOptions o;
+    o.public_key = crypto::generate_key(crypto::KeyType::kEcP256)->public_key();
+    o.at = std::time(nullptr);
+    auto r = load_verified_model(m.dir, as_bytes(m.bundle), std::move(o));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kVerificationFailed);
+  }
 }

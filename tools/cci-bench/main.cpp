@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
     tools::bench::add_hash(app, ctx, action);
     tools::bench::add_image(app, ctx, action);
     tools::bench::add_verify(app, ctx, action);
+#ifdef CCI_WITH_TORCH
+    tools::bench::add_infer(app, ctx, action);
+#endif
   };
   return cli::run_tool(argc, argv, spec);
 }

@@ -1,0 +1,45 @@
+// Tokenizers behind one interface: SentencePiece tokenizer.model (infer/sentencepiece.h) and,
+// later, Hugging Face tokenizer.json byte-level BPE. Encoding never adds BOS; the caller does.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace cci::infer {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  virtual Result<std::vector<std::int64_t>> encode(std::string_view text) const = 0;
+  // Ids outside the vocabulary decode to U+FFFD; invalid UTF-8 from byte pieces likewise.
+  virtual std::string decode(const std::vector<std::int64_t>& ids) const = 0;
+  virtual std::int64_t vocab_size() const = 0;
+  virtual std::optional<std::int64_t> bos_id() const = 0;
+  virtual std::optional<std::int64_t> eos_id() const = 0;
+};
+
+// DIR/tokenizer.model (SentencePiece). Errors name the file.
+Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_dir);
+
+// Text for a growing id sequence, piece by piece: what push() returns is always whole UTF-8
+// characters (a character split over byte pieces waits for its last byte).
+class StreamDecoder {
+ public:
+  explicit StreamDecoder(const Tokenizer& t) : t_(t) {}
+  // Continues after `prefix` (the prompt), so the first piece keeps its leading space.
+  StreamDecoder(const Tokenizer& t, std::vector<std::int64_t> prefix) : t_(t), ids_(std::move(prefix)), emitted_(t.decode(ids_).size()) {}
+  std::string push(std::int64_t id);
+
+ private:
+  const Tokenizer& t_;
+  std::vector<std::int64_t> ids_;
+  size_t emitted_ = 0;  // bytes of decode(ids_) already returned
+};
+
+}  // namespace cci::infer

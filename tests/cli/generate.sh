@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# cci-run generate: the embedded model (deterministic greedy and seeded sampling, JSON, token
+# ids), a model directory checked against its signed bundle (a flipped weight byte or an extra
+# file stops the load, naming the file), llama2.c files, and bad input.
+source "$(dirname "$0")/lib.sh"
+
+expect 0 "generate on the embedded model (greedy)" -- "$RUN" generate --prompt "And God said" --temperature 0 --max-tokens 24
+cp "$WORK/out" "$WORK/greedy1"
+check "some text came out" -- test "$(wc -w < "$WORK/greedy1")" -ge 5
+contains "$WORK/err" "tokens/s" "speed on stderr"
+check "the prompt never reaches stderr" -- sh -c "! grep -q 'God said' '$WORK/err'"
+expect 0 "greedy again" -- "$RUN" generate --prompt "And God said" --temperature 0 --max-tokens 24
+check "greedy is deterministic" -- cmp -s "$WORK/out" "$WORK/greedy1"
+expect 0 "sampled, seed 7" -- "$RUN" generate --prompt "In the beginning" --seed 7 --max-tokens 30 --threads 1
+cp "$WORK/out" "$WORK/s7"
+expect 0 "sampled, seed 7 on 2 threads" -- "$RUN" generate --prompt "In the beginning" --seed 7 --max-tokens 30 --threads 2
+check "same seed, same text" -- cmp -s "$WORK/out" "$WORK/s7"
+expect 0 "sampled, seed 8" -- "$RUN" generate --prompt "In the beginning" --seed 8 --max-tokens 30
+check "another seed, other text" -- sh -c "! cmp -s '$WORK/out' '$WORK/s7'"
+expect 0 "--token-ids" -- "$RUN" generate --prompt "And" --temperature 0 --max-tokens 8 --ignore-eos --token-ids
+check "eight ids" -- test "$(wc -w < "$WORK/out")" -eq 8
+check "ids are numbers" -- grep -Eq '^[0-9]+( [0-9]+)*$' "$WORK/out"
+expect 0 "--json" -- "$RUN" generate --prompt "And" --temperature 0 --max-tokens 8 --ignore-eos --json
+check "json has the counts" -- sh -c "jq -e '.generated_tokens == 8 and .prompt_tokens >= 2 and (.token_ids | length) == 8' '$WORK/out' >/dev/null"
+expect 2 "a prompt longer than the 128-token context" -- "$RUN" generate --prompt "$(printf 'and %.0s' $(seq 200))"
+contains "$WORK/err" "context holds" "the context limit is named"
+expect 2 "a bad temperature" -- "$RUN" generate --prompt x --temperature -1
+expect 2 "--key without --manifest" -- "$RUN" generate --prompt x --key /dev/null
+
+# A model directory, signed, then tampered with.
+MODEL="$WORK/kjv"
+cp -r "$CCI_SOURCE_DIR/models/kjv-tiny" "$MODEL"
+expect 0 "keygen" -- "$MEASURE" keygen --private-key "$WORK/release.key"
+expect 0 "sign the model" -- "$MEASURE" model "$MODEL" --key "$WORK/release.key" --output "$WORK/model.sig"
+expect 0 "generate with --manifest" -- "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/release.pub" --prompt "And God said" --temperature 0 --max-tokens 24
+check "same text as the embedded copy" -- cmp -s "$WORK/out" "$WORK/greedy1"
+cp "$MODEL/model.safetensors" "$WORK/weights.bak"
+printf '\x01' | dd of="$MODEL/model.safetensors" bs=1 seek=5000 conv=notrunc status=none
+expect 1 "a flipped weight byte stops the load" -- "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/release.pub" --prompt x
+contains "$WORK/err" "model.safetensors: content differs from the signed digest" "the file is named"
+check "no text was generated" -- test ! -s "$WORK/out"
+cp "$WORK/weights.bak" "$MODEL/model.safetensors"
+echo x > "$MODEL/extra.txt"
+expect 1 "an extra file stops the load" -- "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/release.pub" --prompt x
+contains "$WORK/err" "extra.txt: extra file" "the extra file is named"
+rm "$MODEL/extra.txt"
+expect 0 "another keygen" -- "$MEASURE" keygen --private-key "$WORK/other.key"
+expect 1 "another signer's key" -- "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/other.pub" --prompt x
+
+# Bad model files.
+head -c 1000 "$WORK/weights.bak" > "$MODEL/model.safetensors"
+expect 1 "a truncated safetensors file" -- "$RUN" generate --model "$MODEL" --prompt x
+contains "$WORK/err" "model.safetensors" "the file is named"
+cp "$WORK/weights.bak" "$MODEL/model.safetensors"
+echo '{"model_type":"llama","vocab_size":1024,"hidden_size":128,"intermediate_size":384,"num_hidden_layers":5,"num_attention_heads":4,"num_key_value_heads":2,"tie_word_embeddings":true}' > "$MODEL/config.json"
+expect 1 "config.json says 5 layers, the weights have 4" -- "$RUN" generate --model "$MODEL" --prompt x
+contains "$WORK/err" "model.layers.4" "the missing tensor is named"
+echo 'not a protobuf' > "$MODEL/tokenizer.model"
+expect 1 "a tokenizer that does not parse" -- "$RUN" generate --model "$MODEL" --prompt x
+contains "$WORK/err" "tokenizer.model" "the tokenizer is named"
+expect 3 "no such model" -- "$RUN" generate --model "$WORK/nothing" --prompt x
+
+# llama2.c checkpoints (the shared stories260K when present).
+S260="$CCI_TEST_VECTORS_DIR/../models/stories260K/stories260K.bin"
+if [ -f "$S260" ]; then
+  expect 2 "a llama2.c file has no tokenizer: --prompt refused" -- "$RUN" generate --model "$S260" --prompt "Once"
+  contains "$WORK/err" "--prompt-ids" "the way out is named"
+  expect 0 "llama2.c greedy ids" -- "$RUN" generate --model "$S260" --prompt-ids 1 --token-ids --temperature 0 --max-tokens 16 --ignore-eos
+  check "sixteen ids" -- test "$(wc -w < "$WORK/out")" -eq 16
+fi
+finish

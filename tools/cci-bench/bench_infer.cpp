@@ -1,0 +1,276 @@
+// cci-bench infer: prefill and decode tokens/s of the engine on a given model or a random-weight
+// model of a named shape, with this machine's memory bandwidth and matrix-multiply rate measured
+// in the same run. Decode is bound by memory bandwidth (every weight is read once per token):
+//   decode efficiency  = weight bytes x decode tokens/s / measured read bandwidth  (goal >= 0.7)
+//   prefill efficiency = 2 x parameters x prefill tokens/s / measured matmul rate  (goal >= 0.5)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "default_model.h"
+#include "infer/engine.h"
+#include "infer/generate.h"
+#include "infer/model_files.h"
+
+namespace cci::tools::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct InferBenchOptions {
+  std::string model, shape;
+  std::string threads = "1,2";
+  std::int64_t prompt = 128, decode = 64;
+  int repeats = 3;
+  double goal_decode = 0.7, goal_prefill = 0.5;
+  bool check = false;
+};
+
+// Shapes of public checkpoints (random weights, same sizes).
+Result<infer::ModelConfig> named_shape(const std::string& name) {
+  infer::ModelConfig c;
+  c.arch = infer::Architecture::kLlama;
+  c.norm_eps = 1e-5;
+  c.tied_embeddings = false;
+  if (name == "110M") {  // llama2.c stories110M
+    c.vocab_size = 32000, c.hidden = 768, c.intermediate = 2048, c.layers = 12, c.heads = 12, c.kv_heads = 12, c.max_positions = 1024;
+  } else if (name == "15M") {  // llama2.c stories15M
+    c.vocab_size = 32000, c.hidden = 288, c.intermediate = 768, c.layers = 6, c.heads = 6, c.kv_heads = 6, c.max_positions = 256;
+  } else if (name == "1B") {  // TinyLlama 1.1B
+    c.vocab_size = 32000, c.hidden = 2048, c.intermediate = 5632, c.layers = 22, c.heads = 32, c.kv_heads = 4, c.max_positions = 2048;
+  } else {
+    return make_error(ErrorCode::kUsage, "--shape must be 15M, 110M or 1B", "shape");
+  }
+  c.head_dim = c.hidden / c.heads;
+  return c;
+}
+
+// Random fp32 weights (uniform +-0.05, xorshift) for every tensor the engine binds.
+std::shared_ptr<const infer::WeightSet> random_weights(const infer::ModelConfig& c) {
+  auto w = std::make_shared<infer::WeightSet>();
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto add = [&](const std::string& name, std::vector<std::int64_t> shape) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    auto buf = std::make_shared<Bytes>(static_cast<size_t>(n) * 4);
+    float* f = reinterpret_cast<float*>(buf->data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      state ^= state >> 12, state ^= state << 25, state ^= state >> 27;
+      f[i] = static_cast<float>(static_cast<double>((state * 0x2545F4914F6CDD1Dull) >> 40) / double(1 << 24) - 0.5) * 0.1f;
+    }
+    infer::TensorView t;
+    t.shape = std::move(shape);
+    t.data = ByteView(*buf);
+    w->tensors[name] = std::move(t);
+    w->buffers.push_back(std::move(buf));
+  };
+  const std::int64_t d = c.hidden, q = c.heads * c.head_dim, kv = c.kv_dim(), h = c.intermediate;
+  add("model.embed_tokens.weight", {c.vocab_size, d});
+  add("lm_head.weight", {c.vocab_size, d});
+  add("model.norm.weight", {d});
+  for (std::int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    add(p + "input_layernorm.weight", {d});
+    add(p + "post_attention_layernorm.weight", {d});
+    add(p + "self_attn.q_proj.weight", {q, d});
+    add(p + "self_attn.k_proj.weight", {kv, d});
+    add(p + "self_attn.v_proj.weight", {kv, d});
+    add(p + "self_attn.o_proj.weight", {d, q});
+    add(p + "mlp.gate_proj.weight", {h, d});
+    add(p + "mlp.up_proj.weight", {h, d});
+    add(p + "mlp.down_proj.weight", {d, h});
+  }
+  return w;
+}
+
+// Bytes read per decoded token: every weight once, except the embedding table (one row),
+// which is read whole only when it doubles as the classifier.
+double weight_bytes(const infer::LoadedModel& m) {
+  double total = 0;
+  for (const auto& [name, t] : m.weights->tensors) total += static_cast<double>(t.data.size());
+  if (!m.config.tied_embeddings) {
+    if (auto* e = m.weights->find("model.embed_tokens.weight")) total -= static_cast<double>(e->data.size());
+  }
+  return total;
+}
+
+// Read bandwidth (GB/s): `threads` threads each summing its part of a 1 GiB buffer; best of 5.
+double measure_read_bandwidth(int threads) {
+  const size_t n = (1u << 30) / sizeof(float);
+  std::vector<float> buf(n, 1.0f);
+  double best = 1e30;
+  std::vector<double> sums(static_cast<size_t>(threads));
+  for (int r = 0; r < 5; ++r) {
+    const auto t0 = Clock::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&, t] {
+        const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(threads), hi = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
+        float acc[16] = {};
+        for (size_t i = lo; i + 16 <= hi; i += 16) {
+          for (int j = 0; j < 16; ++j) acc[j] += buf[i + static_cast<size_t>(j)];
+        }
+        double s = 0;
+        for (float a : acc) s += a;
+        sums[static_cast<size_t>(t)] = s;
+      });
+    }
+    for (auto& t : ts) t.join();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return static_cast<double>(n * sizeof(float)) / best / 1e9;
+}
+
+struct Row {
+  int threads = 0;
+  double bandwidth = 0, matmul = 0, prefill = 0, decode = 0, decode_eff = 0, prefill_eff = 0;
+};
+
+Result<Row> run_threads(const infer::LoadedModel& m, const InferBenchOptions& o, int threads) {
+  Row r;
+  r.threads = threads;
+  r.bandwidth = measure_read_bandwidth(threads);
+  r.matmul = infer::measure_matmul_gflops(threads, o.prompt, m.config.hidden, m.config.intermediate);
+  infer::EngineOptions eo;
+  eo.threads = threads;
+  eo.context = std::min<std::int64_t>(m.config.max_positions, o.prompt + o.decode + 1);
+  auto e = infer::Engine::create(m.config, m.weights, eo);
+  if (!e) return e.error();
+  std::vector<std::int64_t> prompt(static_cast<size_t>(o.prompt));
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int64_t>((i * 7919 + 1) % static_cast<size_t>(m.config.vocab_size));
+  double best_prefill = 1e30, best_decode = 1e30;
+  for (int rep = 0; rep < o.repeats; ++rep) {
+    (*e)->reset();
+    infer::GenerateOptions g;
+    g.max_tokens = o.decode;
+    std::vector<std::int64_t> out;
+    auto st = infer::generate(**e, prompt, g, out);
+    if (!st) return st.error();
+    best_prefill = std::min(best_prefill, st->prefill_seconds);
+    if (st->generated > 1) best_decode = std::min(best_decode, st->decode_seconds / static_cast<double>(st->generated));
+  }
+  r.prefill = static_cast<double>(o.prompt) / best_prefill;
+  r.decode = 1.0 / best_decode;
+  r.decode_eff = weight_bytes(m) * r.decode / (r.bandwidth * 1e9);
+  r.prefill_eff = 2.0 * static_cast<double>(m.config.parameter_count()) * r.prefill / (r.matmul * 1e9);
+  return r;
+}
+
+Result<std::vector<int>> thread_list(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (*end != '\0' || v < 1 || v > 256) return make_error(ErrorCode::kUsage, "--threads takes a list like 1,2", "threads");
+    out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) return make_error(ErrorCode::kUsage, "--threads takes a list like 1,2", "threads");
+  return out;
+}
+
+Result<infer::LoadedModel> model_of(const InferBenchOptions& o) {
+  if (!o.model.empty() && !o.shape.empty()) return make_error(ErrorCode::kUsage, "give --model or --shape, not both");
+  if (!o.model.empty()) return infer::load_model(o.model);
+  if (!o.shape.empty()) {
+    auto c = named_shape(o.shape);
+    if (!c) return c.error();
+    infer::LoadedModel m;
+    m.source = "random " + o.shape;
+    m.config = *c;
+    m.weights = random_weights(*c);
+    return m;
+  }
+  const auto& d = models::default_model();
+  return infer::load_model_from_memory(d.safetensors, d.config_json, d.tokenizer_model, d.name);
+}
+
+int run_infer(const InferBenchOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.bench.infer.v1";
+  auto threads = thread_list(o.threads);
+  if (!threads) return ctx.fail(threads.error(), schema);
+  auto m = model_of(o);
+  if (!m) return ctx.fail(m.error(), schema);
+  if (o.prompt < 1 || o.decode < 2 || o.prompt + o.decode >= m->config.max_positions) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--prompt and --decode (at least 2) must fit the model's " +
+                                                      std::to_string(m->config.max_positions) + "-token context"),
+                    schema);
+  }
+  std::vector<Row> rows;
+  for (int t : *threads) {
+    ctx.info("measuring with " + std::to_string(t) + " thread(s)...");
+    auto r = run_threads(*m, o, t);
+    if (!r) return ctx.fail(r.error(), schema);
+    rows.push_back(*r);
+  }
+  bool met = true;
+  for (const auto& r : rows) met = met && r.decode_eff >= o.goal_decode && r.prefill_eff >= o.goal_prefill;
+  const int code = o.check && !met ? 1 : 0;
+  if (ctx.options().json) {
+    cli::Json list = cli::Json::array();
+    for (const auto& r : rows) {
+      list.push_back({{"threads", r.threads},
+                      {"read_bandwidth_gb_s", r.bandwidth},
+                      {"matmul_gflop_s", r.matmul},
+                      {"prefill_tokens_s", r.prefill},
+                      {"decode_tokens_s", r.decode},
+                      {"decode_efficiency", r.decode_eff},
+                      {"prefill_efficiency", r.prefill_eff}});
+    }
+    ctx.out_json(schema, code,
+                 {{"model", m->source},
+                  {"parameters", m->config.parameter_count()},
+                  {"weight_bytes", weight_bytes(*m)},
+                  {"prompt_tokens", o.prompt},
+                  {"decode_tokens", o.decode},
+                  {"goals", {{"decode_efficiency", o.goal_decode}, {"prefill_efficiency", o.goal_prefill}}},
+                  {"goals_met", met},
+                  {"rows", list}});
+    return code;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "model: %s, %.1f M parameters, %.1f MB of weights read per token", m->source.c_str(),
+                static_cast<double>(m->config.parameter_count()) / 1e6, weight_bytes(*m) / 1e6);
+  ctx.out(line);
+  ctx.out("threads  bandwidth GB/s  matmul GFLOP/s  prefill tok/s  decode tok/s  decode eff  prefill eff");
+  for (const auto& r : rows) {
+    std::snprintf(line, sizeof line, "%7d  %14.1f  %14.1f  %13.1f  %12.1f  %10.2f  %11.2f", r.threads, r.bandwidth, r.matmul, r.prefill, r.decode,
+                  r.decode_eff, r.prefill_eff);
+    ctx.out(line);
+  }
+  std::snprintf(line, sizeof line, "goals: decode efficiency >= %.2f, prefill efficiency >= %.2f: %s", o.goal_decode, o.goal_prefill,
+                met ? "met" : "NOT met");
+  ctx.out(line);
+  return code;
+}
+
+}  // namespace
+
+void add_infer(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<InferBenchOptions>();
+  auto* sub = app.add_subcommand("infer", "Prefill and decode speed against this machine's memory bandwidth and matmul rate");
+  sub->footer(
+      "Decode efficiency = weight bytes x decode tokens/s / read bandwidth (goal 0.7); prefill efficiency =\n"
+      "2 x parameters x prefill tokens/s / matmul GFLOP/s (goal 0.5). Bandwidth and matmul rate are measured\n"
+      "in the same run, per thread count. Random-weight shapes: 15M, 110M (llama2.c stories), 1B (TinyLlama).\n"
+      "Examples:\n"
+      "  cci-bench infer --shape 110M --threads 1,2\n"
+      "  cci-bench infer --model ./tinyllama --threads 2 --json\n"
+      "  cci-bench infer --shape 110M --check     # exit 1 when a goal is missed");
+  sub->add_option("--model", o->model, "Model directory or llama2.c file (default: the embedded model)");
+  sub->add_option("--shape", o->shape, "Random weights of a named shape: 15M, 110M, 1B");
+  sub->add_option("--threads", o->threads, "Thread counts to measure, comma-separated")->capture_default_str();
+  sub->add_option("--prompt", o->prompt, "Prompt tokens (prefill)")->capture_default_str();
+  sub->add_option("--decode", o->decode, "Tokens to decode")->capture_default_str();
+  sub->add_option("--repeats", o->repeats, "Runs per thread count (best is kept)")->capture_default_str()->check(CLI::Range(1, 100));
+  sub->add_flag("--check", o->check, "Exit 1 when a goal is missed");
+  sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_infer(*o, ctx); }; });
+}
+
+}  // namespace cci::tools::bench
