@@ -68,4 +68,10 @@ if [ -f "$S260" ]; then
   expect 0 "llama2.c greedy ids" -- "$RUN" generate --model "$S260" --prompt-ids 1 --token-ids --temperature 0 --max-tokens 16 --ignore-eos
   check "sixteen ids" -- test "$(wc -w < "$WORK/out")" -eq 16
 fi
+
+# cci-bench infer: figures for a random-weight shape (correctness of the report, not speed).
+expect 0 "cci-bench infer --shape 15M --json" -- "$BENCH" infer --shape 15M --threads 1 --repeats 1 --json
+check "bench rows carry positive rates and efficiencies" -- sh -c "jq -e '.rows[0] | .decode_tokens_s > 0 and .prefill_tokens_s > 0 and .read_bandwidth_gb_s > 0 and .matmul_gflop_s > 0 and .decode_efficiency > 0' '$WORK/out' >/dev/null"
+expect 2 "cci-bench infer with an unknown shape" -- "$BENCH" infer --shape 7B
+expect 2 "cci-bench infer with a bad thread list" -- "$BENCH" infer --threads 0,x
 finish

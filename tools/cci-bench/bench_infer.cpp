@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 struct InferBenchOptions {
   std::string model, shape;
   std::string threads = "1,2";
-  std::int64_t prompt = 128, decode = 64;
+  std::int64_t prompt = 0, decode = 0;  // 0: 128 and 64, or less for a short context
   int repeats = 3;
   double goal_decode = 0.7, goal_prefill = 0.5;
   bool check = false;
@@ -200,12 +200,14 @@ Result<infer::LoadedModel> model_of(const InferBenchOptions& o) {
   return infer::load_model_from_memory(d.safetensors, d.config_json, d.tokenizer_model, d.name);
 }
 
-int run_infer(const InferBenchOptions& o, const cli::Context& ctx) {
+int run_infer(InferBenchOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.bench.infer.v1";
   auto threads = thread_list(o.threads);
   if (!threads) return ctx.fail(threads.error(), schema);
   auto m = model_of(o);
   if (!m) return ctx.fail(m.error(), schema);
+  if (o.prompt == 0) o.prompt = std::min<std::int64_t>(128, m->config.max_positions / 2);
+  if (o.decode == 0) o.decode = std::min<std::int64_t>(64, m->config.max_positions / 4);
   if (o.prompt < 1 || o.decode < 2 || o.prompt + o.decode >= m->config.max_positions) {
     return ctx.fail(make_error(ErrorCode::kUsage, "--prompt and --decode (at least 2) must fit the model's " +
                                                       std::to_string(m->config.max_positions) + "-token context"),
@@ -275,8 +277,8 @@ void add_infer(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--model", o->model, "Model directory or llama2.c file (default: the embedded model)");
   sub->add_option("--shape", o->shape, "Random weights of a named shape: 15M, 110M, 1B");
   sub->add_option("--threads", o->threads, "Thread counts to measure, comma-separated")->capture_default_str();
-  sub->add_option("--prompt", o->prompt, "Prompt tokens (prefill)")->capture_default_str();
-  sub->add_option("--decode", o->decode, "Tokens to decode")->capture_default_str();
+  sub->add_option("--prompt", o->prompt, "Prompt tokens (prefill; default 128, at most half the context)");
+  sub->add_option("--decode", o->decode, "Tokens to decode (default 64, at most a quarter of the context)");
   sub->add_option("--repeats", o->repeats, "Runs per thread count (best is kept)")->capture_default_str()->check(CLI::Range(1, 100));
   sub->add_flag("--check", o->check, "Exit 1 when a goal is missed");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_infer(*o, ctx); }; });
