@@ -46,7 +46,7 @@ Result<LoadedModel> load_model(const std::string& path, const MappedCheck& on_ma
   auto w = load_safetensors(path, on_mapped);
   if (!w) return w.error();
   m.weights = std::make_shared<const WeightSet>(std::move(*w));
-  if (fs::exists(fs::path(path) / "tokenizer.model", ec)) {
+  if (fs::exists(fs::path(path) / "tokenizer.model", ec) || fs::exists(fs::path(path) / "tokenizer.json", ec)) {
     auto t = load_tokenizer(path);
     if (!t) return t.error();
     m.tokenizer = std::move(*t);

@@ -4,7 +4,10 @@
 #include <queue>
 #include <unordered_map>
 
+#include <filesystem>
+
 #include "base/file_io.h"
+#include "infer/bpe_tokenizer.h"
 
 namespace cci::infer {
 namespace {
@@ -354,11 +357,15 @@ Result<std::unique_ptr<Tokenizer>> parse_sentencepiece(ByteView model_proto, con
   return std::unique_ptr<Tokenizer>(new SentencePiece(std::move(pieces), std::move(spec)));
 }
 
+// tokenizer.model first: Hugging Face Llama 2 directories also carry a tokenizer.json whose
+// normalizer this reader does not implement, for the same tokenizer.
 Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_dir) {
-  const std::string file = model_dir + "/tokenizer.model";
-  auto b = read_file(file, 64u << 20);
+  std::error_code ec;
+  const std::string sp = model_dir + "/tokenizer.model", hf = model_dir + "/tokenizer.json";
+  const bool use_sp = std::filesystem::exists(sp, ec);
+  auto b = read_file(use_sp ? sp : hf, 64u << 20);
   if (!b) return b.error();
-  return parse_sentencepiece(*b, file);
+  return use_sp ? parse_sentencepiece(*b, sp) : parse_tokenizer_json(*b, hf);
 }
 
 std::string StreamDecoder::push(std::int64_t id) {

@@ -1,5 +1,5 @@
-// Tokenizers behind one interface: SentencePiece tokenizer.model (infer/sentencepiece.h) and,
-// later, Hugging Face tokenizer.json byte-level BPE. Encoding never adds BOS; the caller does.
+// Tokenizers behind one interface: SentencePiece tokenizer.model (infer/sentencepiece.h) and
+// Hugging Face tokenizer.json byte-level BPE (infer/bpe_tokenizer.h). Encoding never adds BOS; the caller does.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +24,7 @@ class Tokenizer {
   virtual std::optional<std::int64_t> eos_id() const = 0;
 };
 
-// DIR/tokenizer.model (SentencePiece). Errors name the file.
+// DIR/tokenizer.model (SentencePiece) or else DIR/tokenizer.json (byte-level BPE). Errors name the file.
 Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_dir);
 
 // Text for a growing id sequence, piece by piece: what push() returns is always whole UTF-8
