@@ -363,3 +363,21 @@ TEST_CASE("engine: GPT-2 equals the reference and its own incremental decoding")
     CHECK(max_diff(*step, (*all)[i]) < 1e-4f);
   }
 }
+
+TEST_CASE("engine: bf16 compute only on CPUs with native bf16, and then close to fp32") {
+  TinyModel m;
+  EngineOptions o;
+  o.compute = Compute::kBF16;
+  auto e = Engine::create(m.hf_config, m.hf_weights, o);
+  if (!cpu_has_native_bf16()) {
+    REQUIRE_FALSE(e);
+    CHECK(e.error().field == "compute");
+    return;
+  }
+  REQUIRE_MESSAGE(e, e.error().message);
+  auto a = (*e)->forward({1, 2, 3});
+  auto b = engine_for(m.hf_config, m.hf_weights)->forward({1, 2, 3});
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(max_diff(*a, *b) < 0.1f);
+}
