@@ -73,6 +73,20 @@ inline Vec attend(const Vec& q, const std::vector<Vec>& keys, const std::vector<
   return out;
 }
 
+// RoPE frequency of pair i with the checkpoint's scaling (transformers'
+// _compute_linear_scaling / _compute_llama3_parameters, restated per frequency).
+inline double rope_frequency(const infer::ModelConfig& c, int i) {
+  const double f = 1.0 / std::pow(c.rope_theta, 2.0 * i / static_cast<double>(c.head_dim));
+  const auto& s = c.rope_scaling;
+  if (s.type == "linear") return f / s.factor;
+  if (s.type != "llama3") return f;
+  const double old_ctx = static_cast<double>(s.original_max_position), wavelen = 2 * M_PI / f;
+  if (wavelen < old_ctx / s.high_freq_factor) return f;       // high frequency: kept
+  if (wavelen > old_ctx / s.low_freq_factor) return f / s.factor;  // low frequency: scaled
+  const double smooth = (old_ctx / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+  return (1 - smooth) * f / s.factor + smooth * f;
+}
+
 // llama2.c run.c, with the checkpoint's RoPE layout. Returns the logits after each token.
 inline std::vector<Vec> reference_llama(const infer::ModelConfig& c, const Get& w, const std::vector<std::int64_t>& tokens) {
   const size_t d = static_cast<size_t>(c.hidden), V = static_cast<size_t>(c.vocab_size);
@@ -90,7 +104,7 @@ inline std::vector<Vec> reference_llama(const infer::ModelConfig& c, const Get& 
   auto rope = [&](Vec& v, int pos, int nheads) {
     for (int h = 0; h < nheads; ++h) {
       for (int i = 0; i < hd / 2; ++i) {
-        const double freq = 1.0 / std::pow(c.rope_theta, 2.0 * i / hd), a = pos * freq, co = std::cos(a), si = std::sin(a);
+        const double freq = rope_frequency(c, i), a = pos * freq, co = std::cos(a), si = std::sin(a);
         const size_t i0 = static_cast<size_t>(h * hd) + (c.rope_style == infer::RopeStyle::kInterleaved ? static_cast<size_t>(2 * i) : static_cast<size_t>(i));
         const size_t i1 = c.rope_style == infer::RopeStyle::kInterleaved ? i0 + 1 : i0 + static_cast<size_t>(hd / 2);
         const double x0 = v[i0], x1 = v[i1];

@@ -381,3 +381,23 @@ TEST_CASE("engine: bf16 compute only on CPUs with native bf16, and then close to
   REQUIRE(b);
   CHECK(max_diff(*a, *b) < 0.1f);
 }
+
+TEST_CASE("engine: RoPE scaling (llama3 and linear) as the reference computes it") {
+  TinyModel m;  // head_dim 8: pair frequencies 1, 0.1, 0.01, 0.001
+  const std::vector<std::int64_t> tokens = {1, 9, 17, 25, 33, 41, 49, 57, 2, 3, 4, 5};
+  for (const char* type : {"llama3", "linear"}) {
+    CAPTURE(type);
+    ModelConfig c = m.hf_config;
+    c.rope_scaling.type = type;
+    c.rope_scaling.factor = 8;
+    c.rope_scaling.low_freq_factor = 1;
+    c.rope_scaling.high_freq_factor = 4;
+    c.rope_scaling.original_max_position = 16;  // wavelengths 6.3 (smoothed), 63, 628, 6283 (scaled)
+    auto ref = test::reference_llama(c, getter(*m.hf_weights), tokens);
+    auto unscaled = test::reference_llama(m.hf_config, getter(*m.hf_weights), tokens);
+    auto got = engine_for(c, m.hf_weights)->forward_all(tokens);
+    REQUIRE(got);
+    for (size_t i = 0; i < tokens.size(); ++i) CHECK(max_diff_ref((*got)[i], ref[i]) < 1e-4f);
+    CHECK(max_diff_ref((*got)[11], unscaled[11]) > 1e-3f);  // the scaling changed something
+  }
+}
