@@ -12,7 +12,7 @@ CCI_PACKAGES=(
   cryptsetup-bin jq python3
   softhsm2 libengine-pkcs11-openssl opensc
   clang-14 libclang-rt-14-dev
-  libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece libpcre2-dev
+  libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece libpcre2-dev libcbor-dev
 )
 
 cci_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

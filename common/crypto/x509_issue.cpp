@@ -77,6 +77,14 @@ Status add_extensions(X509* cert, const X509* issuer, const CertificateSpec& spe
     std::string bc = "critical,CA:TRUE";
     if (spec.path_len) bc += ",pathlen:" + std::to_string(*spec.path_len);
     CCI_TRY(add_conf_extension(cert, issuer, NID_basic_constraints, bc));
+  } else if (spec.end_entity) {
+    CCI_TRY(add_conf_extension(cert, issuer, NID_basic_constraints, "critical,CA:FALSE"));
+  }
+  if (spec.extended_key_usage) CCI_TRY(add_conf_extension(cert, issuer, NID_ext_key_usage, *spec.extended_key_usage));
+  if (!spec.dns_names.empty()) {
+    std::string san;
+    for (const auto& n : spec.dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
+    CCI_TRY(add_conf_extension(cert, issuer, NID_subject_alt_name, san));
   }
   if (spec.key_usage) CCI_TRY(add_conf_extension(cert, issuer, NID_key_usage, *spec.key_usage));
   if (spec.crl_url) CCI_TRY(add_conf_extension(cert, issuer, NID_crl_distribution_points, "URI:" + *spec.crl_url));

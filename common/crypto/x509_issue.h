@@ -32,6 +32,9 @@ struct CertificateSpec {
   std::optional<int> path_len;               // CA only
   std::optional<std::string> key_usage;      // OpenSSL config form: "critical,keyCertSign,cRLSign"
   std::optional<std::string> crl_url;        // a single CRL distribution point
+  bool end_entity = false;                   // adds critical basicConstraints CA:FALSE (when !ca)
+  std::optional<std::string> extended_key_usage;  // OpenSSL config form: "serverAuth"
+  std::vector<std::string> dns_names;        // subjectAltName DNS entries
   std::vector<RawExtension> extensions;      // vendor extensions, in order
 };
 

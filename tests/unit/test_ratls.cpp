@@ -1,0 +1,211 @@
+// Attested TLS certificates: claims in deterministic CBOR, strictly decoded; the tagged evidence
+// and endorsement extensions; a certificate made on the simulated SEV-SNP platform whose report
+// binds the claims and passes the real verifier; and certificates that must be refused.
+#include <doctest/doctest.h>
+
+#include "attest/evidence_source.h"
+#include "crypto/digest.h"
+#include "crypto/x509_issue.h"
+#include "ratls/attested_cert.h"
+#include "sim/snp_sim.h"
+#include "support/vectors.h"
+#include "verify/snp_verify.h"
+
+using namespace cci;
+using namespace cci::ratls;
+
+namespace {
+
+Claims sample_claims(ByteView spki) {
+  Claims c;
+  c.pubkey_sha256 = crypto::digest(crypto::DigestAlg::kSha256, spki);
+  c.manifest_sha256 = Bytes(32, 0xAB);
+  c.deploy = "prod-eu-1";
+  return c;
+}
+
+Bytes hex_bytes(const char* h) {
+  Bytes b;
+  for (size_t i = 0; h[i] && h[i + 1]; i += 2) b.push_back(static_cast<std::uint8_t>(std::stoi(std::string(h + i, 2), nullptr, 16)));
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("claims: deterministic CBOR, round trip, strict decoding") {
+  Claims c = sample_claims(as_bytes("spki"));
+  c.nonce = Bytes(32, 7);
+  c.exporter = Bytes(32, 9);
+  auto a = encode_claims(c), b = encode_claims(c);
+  REQUIRE(a);
+  CHECK(*a == *b);
+  CHECK((*a)[0] == 0xA6);                     // a definite map of 6
+  CHECK(Bytes(a->begin() + 1, a->begin() + 7) == hex_bytes("656e6f6e6365"));  // "nonce": the shortest key first
+  auto d = decode_claims(*a);
+  REQUIRE_MESSAGE(d, d.error().message);
+  CHECK(d->pubkey_sha256 == c.pubkey_sha256);
+  CHECK(d->manifest_sha256 == c.manifest_sha256);
+  CHECK(d->deploy == c.deploy);
+  CHECK(d->nonce == c.nonce);
+  CHECK(d->exporter == c.exporter);
+  const Bytes rd = report_data_for_claims(*a);
+  CHECK(rd.size() == 64);
+  CHECK(Bytes(rd.begin(), rd.begin() + 32) == crypto::digest(crypto::DigestAlg::kSha256, *a));
+  CHECK(Bytes(rd.begin() + 32, rd.end()) == Bytes(32, 0));
+
+  // {"cci-purpose": "x", "cci-purpose": "y"}
+  CHECK(decode_claims(hex_bytes("a26b6363692d707572706f7365617a6b6363692d707572706f73656179")).error().message.find("twice") != std::string::npos);
+  CHECK(decode_claims(hex_bytes("a1636261726178")).error().field == "bar");       // unknown key
+  CHECK(decode_claims(hex_bytes("a16b6363692d707572706f73656178")).error().field == "pubkey-hash");  // missing
+  CHECK(decode_claims(hex_bytes("bf6b6363692d707572706f73656178ff")).error().field == "claims");    // indefinite map
+  Bytes trailing = *a;
+  trailing.push_back(0);
+  CHECK(decode_claims(trailing).error().message.find("trailing") != std::string::npos);
+  CHECK_FALSE(decode_claims(Bytes(5000, 0xA0)));
+  CHECK_FALSE(decode_claims(Bytes{0xFF}));
+  Claims wrong_size = c;
+  wrong_size.manifest_sha256.resize(31);
+  CHECK_FALSE(encode_claims(wrong_size));
+}
+
+TEST_CASE("tagged evidence and endorsements: round trip, unknown tags and shapes refused") {
+  TaggedEvidence e{kTagCsv, Bytes(100, 1), Bytes(10, 2)};
+  auto enc = encode_tagged_evidence(e);
+  REQUIRE(enc);
+  CHECK(Bytes(enc->begin(), enc->begin() + 5) == hex_bytes("da001a7506"));  // tag(0x1a7506), 4-byte form
+  auto dec = decode_tagged_evidence(*enc);
+  REQUIRE(dec);
+  CHECK(dec->tag == kTagCsv);
+  CHECK(dec->evidence == e.evidence);
+  CHECK(dec->claims == e.claims);
+  CHECK(decode_tagged_evidence(hex_bytes("d9ea608241004100")).error().field == "tag");  // tag 60000 (SGX)
+  CHECK_FALSE(decode_tagged_evidence(hex_bytes("da001a750483410041004100")));
+  CHECK_FALSE(decode_tagged_evidence(hex_bytes("8241004100")));  // untagged
+  auto en = encode_endorsements({kTagSnp, {Bytes(3, 1), Bytes(4, 2)}});
+  REQUIRE(en);
+  auto den = decode_endorsements(*en);
+  REQUIRE(den);
+  CHECK(den->items.size() == 2);
+}
+
+namespace {
+
+struct SimCert {
+  test::TempDir tmp;
+  crypto::PrivateKey key = *crypto::generate_key(crypto::KeyType::kEcP384);
+  Bytes claims;
+  attest::Evidence evidence;
+  std::optional<Endorsements> endorsements;
+  SimCert() {
+    REQUIRE(sim::init_snp_sim(tmp.str(), sim::default_snp_platform(snp::Product::kGenoa)));
+    auto c = encode_claims(sample_claims(key.public_key().spki_der()));
+    REQUIRE(c);
+    claims = *c;
+    attest::SourceOptions so;
+    so.tee = "sim-snp";
+    so.sim_dir = tmp.str();
+    auto src = attest::select_evidence_source(so);
+    REQUIRE(src);
+    auto ev = (*src)->get_evidence(report_data_for_claims(claims));
+    REQUIRE_MESSAGE(ev, ev.error().message);
+    evidence = std::move(*ev);
+    auto vek = crypto::Certificate::from_pem(as_bytes(*evidence.file.vek_pem));
+    auto chain = crypto::parse_pem_bundle(as_bytes(*evidence.file.cert_chain_pem));
+    REQUIRE(vek);
+    REQUIRE(chain);
+    endorsements = Endorsements{kTagSnp, {vek->der(), (*chain)[0].der(), (*chain)[1].der()}};
+  }
+  AttestedCertSpec spec() const {
+    AttestedCertSpec s;
+    s.dns_names = {"localhost"};
+    s.not_before = std::time(nullptr) - 60;
+    s.not_after = s.not_before + 3600;
+    return s;
+  }
+  crypto::Certificate make(const Bytes& claims_bytes) const {
+    auto cert = make_attested_certificate(key, {kTagSnp, evidence.file.report, claims_bytes}, endorsements, spec());
+    REQUIRE_MESSAGE(cert, cert.error().message);
+    return std::move(*cert);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("attested certificate on the simulated SEV-SNP platform: claims bound by the report, chain verified") {
+  SimCert s;
+  const crypto::Certificate cert = s.make(s.claims);
+  auto a = read_attested_certificate(cert, std::time(nullptr));
+  REQUIRE_MESSAGE(a, a.error().message);
+  CHECK(a->claims.deploy == "prod-eu-1");
+  REQUIRE(a->endorsements);
+  // The platform checks: the report binds these claims, and its chain verifies (to the simulated root).
+  verify::SnpEvidence ev;
+  ev.input.report = a->evidence.evidence;
+  ev.vek = *crypto::Certificate::from_der(a->endorsements->items[0]);
+  ev.ca.push_back(*crypto::Certificate::from_der(a->endorsements->items[1]));
+  ev.ca.push_back(*crypto::Certificate::from_der(a->endorsements->items[2]));
+  ev.at = std::time(nullptr);
+  ev.crl_required = false;
+  ev.simulated_roots.push_back(crypto::Certificate::from_der(a->endorsements->items[2])->fingerprint_sha256());
+  auto v = verify::verify_snp(ev);
+  CHECK(v.passed);
+  CHECK(v.simulated);
+  REQUIRE(v.report);
+  CHECK(v.report->report_data == report_data_for_claims(a->evidence.claims));
+  CHECK(cert.subject_common_name() == "cci-run");
+}
+
+TEST_CASE("attested certificate: another key's claims, a CA, long or expired validity, a second extension are refused") {
+  SimCert s;
+  SUBCASE("claims for another key") {
+    auto other = crypto::generate_key(crypto::KeyType::kEcP384);
+    auto c = encode_claims(sample_claims(other->public_key().spki_der()));
+    REQUIRE(c);
+    auto r = read_attested_certificate(s.make(*c), std::time(nullptr));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kVerificationFailed);
+    CHECK(r.error().field == "pubkey-hash");
+  }
+  SUBCASE("expired, or valid for more than a day") {
+    CHECK(read_attested_certificate(s.make(s.claims), std::time(nullptr) + 7200).error().field == "validity");
+    AttestedCertSpec sp = s.spec();
+    sp.not_after = sp.not_before + 3 * 24 * 3600;
+    auto long_cert = make_attested_certificate(s.key, {kTagSnp, s.evidence.file.report, s.claims}, std::nullopt, sp);
+    REQUIRE(long_cert);
+    CHECK(read_attested_certificate(*long_cert, std::time(nullptr)).error().field == "validity");
+  }
+  SUBCASE("a CA certificate, or one carrying the evidence twice, or none") {
+    auto ev = encode_tagged_evidence({kTagSnp, s.evidence.file.report, s.claims});
+    REQUIRE(ev);
+    crypto::CertificateSpec cs;
+    cs.subject = {{"CN", "x"}};
+    cs.not_before = std::time(nullptr) - 60;
+    cs.not_after = cs.not_before + 3600;
+    cs.ca = true;
+    cs.extensions = {{kOidTaggedEvidence, *ev, false}};
+    auto ca = crypto::issue_certificate(cs, s.key.public_key(), s.key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+    REQUIRE(ca);
+    CHECK(read_attested_certificate(*ca, std::time(nullptr)).error().field == "basicConstraints");
+    cs.ca = false;
+    cs.extensions.push_back({kOidTaggedEvidence, *ev, false});
+    auto twice = crypto::issue_certificate(cs, s.key.public_key(), s.key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+    REQUIRE(twice);
+    CHECK_FALSE(read_attested_certificate(*twice, std::time(nullptr)));
+    cs.extensions.clear();
+    auto none = crypto::issue_certificate(cs, s.key.public_key(), s.key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+    REQUIRE(none);
+    CHECK(read_attested_certificate(*none, std::time(nullptr)).error().field == "evidence");
+  }
+  SUBCASE("signed by another key") {
+    auto other = crypto::generate_key(crypto::KeyType::kEcP384);
+    auto ev = encode_tagged_evidence({kTagSnp, s.evidence.file.report, s.claims});
+    crypto::CertificateSpec cs;
+    cs.subject = {{"CN", "x"}};
+    cs.not_before = std::time(nullptr) - 60;
+    cs.not_after = cs.not_before + 3600;
+    cs.extensions = {{kOidTaggedEvidence, *ev, false}};
+    auto forged = crypto::issue_certificate(cs, s.key.public_key(), *other, nullptr, crypto::IssueSignature::kEcdsaSha384);
+    REQUIRE(forged);
+    CHECK(read_attested_certificate(*forged, std::time(nullptr)).error().field == "signature");
+  }
+}
