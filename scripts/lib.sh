@@ -37,11 +37,17 @@ cci_install_packages() {
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# cci_build PRESET: configure (once) and build with two jobs.
+# cci_build PRESET [TARGET...]: configure (once) and build (everything, or the targets named)
+# with two jobs.
 cci_build() {
   local preset="$1"
+  shift
   cd "$CCI_ROOT"
-  cci_log "configuring and building preset '$preset'"
+  cci_log "configuring and building preset '$preset'${*:+ (targets: $*)}"
   cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset"
+  if [ $# -gt 0 ]; then
+    cmake --build --preset "$preset" --target "$@"
+  else
+    cmake --build --preset "$preset"
+  fi
 }
