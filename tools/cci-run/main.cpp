@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::run::add_sim(app, ctx, action);
     tools::run::add_attest(app, ctx, action);
+    tools::run::add_cert(app, ctx, action);
 #ifdef CCI_WITH_TORCH
     tools::run::add_generate(app, ctx, action);
 #endif

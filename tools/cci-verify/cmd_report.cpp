@@ -218,12 +218,19 @@ void resolve_collateral(const ReportOptions& o, ::cci::verify::SnpEvidence& ev, 
 }
 
 int run_report(const ReportOptions& o, const cli::Context& ctx) {
+  auto data = read_file(o.file, kMaxEvidenceBytes);
+  if (!data) return ctx.fail(data.error(), "cci.verify.report.v1");
+  return run_report_bytes(o, std::move(*data), ctx);
+}
+
+}  // namespace
+
+int run_report_bytes(const ReportOptions& o, Bytes bytes, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
   if (o.vendor != "auto" && o.vendor != "amd" && o.vendor != "hygon") {
     return ctx.fail(make_error(ErrorCode::kUsage, "--vendor must be auto, amd or hygon"), schema);
   }
-  auto data = read_file(o.file, kMaxEvidenceBytes);
-  if (!data) return ctx.fail(data.error(), schema);
+  std::optional<Bytes> data(std::move(bytes));
   std::optional<attest::EvidenceFile> evidence_file;
   if (attest::looks_like_evidence_file(*data)) {
     auto e = attest::parse_evidence_file(*data);
@@ -305,6 +312,8 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   if (rc == 0 && v.report->debug_allowed() && !ctx.options().json) ctx.warn("the guest policy allows debugging: its memory is not confidential");
   return rc;
 }
+
+namespace {
 
 int run_show(const std::string& file, const std::string& product, const cli::Context& ctx) {
   const std::string schema = "cci.verify.show.v1";

@@ -74,6 +74,10 @@ int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& 
 
 std::string hex_u(std::uint64_t v);  // "0x1f": decoded fields in the JSON report
 
+// The report pipeline on evidence already in memory (raw report, Azure HCL, hex, CSV forms, or a
+// cci.evidence.v1 document); o.file names it in messages.
+int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx);
+
 // `carried_hrk`: an HRK from a cci evidence file (a candidate, checked against the pin).
 int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context& ctx, std::optional<Bytes> carried_hrk = std::nullopt);
 int run_csv_show(const std::string& file, const Bytes& data, const cli::Context& ctx);

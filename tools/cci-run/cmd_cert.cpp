@@ -1,0 +1,117 @@
+// cci-run cert: an attested TLS certificate (cci RA-TLS v1) for a fresh key, from the TEE's
+// evidence (or a simulator, by name): claims bind the key, the manifest and the purpose; the
+// report binds the claims. The key goes to --key-out (mode 0600) for TLS servers that read key
+// files; cci-run serve keeps its key in memory instead.
+#include <ctime>
+#include <memory>
+
+#include "attest/evidence_source.h"
+#include "base/file_io.h"
+#include "commands.h"
+#include "crypto/digest.h"
+#include "crypto/keys.h"
+#include "ratls/attested_cert.h"
+
+namespace cci::tools::run {
+namespace {
+
+struct CertCliOptions {
+  std::string tee = "auto", sim_dir, tsm_root = "/sys/kernel/config/tsm/report", sev_guest = "/dev/sev-guest", csv_guest = "/dev/csv-guest";
+  std::string manifest, out, key_out, purpose = "tls-server", deploy, common_name = "cci-run";
+  std::vector<std::string> dns;
+  double hours = 24;
+};
+
+// The certificates that came with the evidence, as endorsements (candidates for the verifier).
+std::optional<ratls::Endorsements> endorsements_of(const attest::EvidenceFile& e) {
+  ratls::Endorsements en;
+  en.tag = e.is_snp() ? ratls::kTagSnp : ratls::kTagCsv;
+  if (e.is_snp() && e.vek_pem) {
+    auto vek = crypto::Certificate::from_pem(as_bytes(*e.vek_pem));
+    if (vek) en.items.push_back(vek->der());
+    if (e.cert_chain_pem) {
+      if (auto chain = crypto::parse_pem_bundle(as_bytes(*e.cert_chain_pem))) {
+        for (const auto& c : *chain) en.items.push_back(c.der());
+      }
+    }
+  }
+  if (!e.is_snp() && e.hrk) en.items.push_back(*e.hrk);
+  if (en.items.empty()) return std::nullopt;
+  return en;
+}
+
+int run_cert(const CertCliOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.run.cert.v1";
+  if (!(o.hours > 0 && o.hours <= 24)) return ctx.fail(make_error(ErrorCode::kUsage, "--hours must be in (0, 24]", "hours"), schema);
+  auto manifest = read_file(o.manifest, 64u << 20);
+  if (!manifest) return ctx.fail(manifest.error(), schema);
+  attest::SourceOptions so;
+  so.tee = o.tee;
+  so.sim_dir = o.sim_dir;
+  so.tsm_root = o.tsm_root;
+  so.sev_guest = o.sev_guest;
+  so.csv_guest = o.csv_guest;
+  auto source = attest::select_evidence_source(so);
+  if (!source) return ctx.fail(source.error(), schema);
+  if (o.tee.rfind("sim-", 0) == 0) ctx.warn((*source)->describe() + ": this certificate proves nothing about hardware");
+  auto key = crypto::generate_key(crypto::KeyType::kEcP384);
+  if (!key) return ctx.fail(key.error(), schema);
+  ratls::Claims claims;
+  claims.pubkey_sha256 = crypto::digest(crypto::DigestAlg::kSha256, key->public_key().spki_der());
+  claims.manifest_sha256 = crypto::digest(crypto::DigestAlg::kSha256, *manifest);
+  claims.purpose = o.purpose;
+  if (!o.deploy.empty()) claims.deploy = o.deploy;
+  auto claims_cbor = ratls::encode_claims(claims);
+  if (!claims_cbor) return ctx.fail(claims_cbor.error(), schema);
+  auto ev = (*source)->get_evidence(ratls::report_data_for_claims(*claims_cbor));
+  if (!ev) return ctx.fail(ev.error(), schema);
+  for (const auto& w : ev->warnings) ctx.warn(w);
+  ratls::AttestedCertSpec spec;
+  spec.common_name = o.common_name;
+  spec.dns_names = o.dns;
+  spec.not_before = std::time(nullptr) - 60;
+  spec.not_after = spec.not_before + static_cast<std::time_t>(o.hours * 3600);
+  const std::uint64_t tag = ev->file.is_snp() ? ratls::kTagSnp : ratls::kTagCsv;
+  auto cert = ratls::make_attested_certificate(*key, {tag, ev->file.report, *claims_cbor}, endorsements_of(ev->file), spec);
+  if (!cert) return ctx.fail(cert.error(), schema);
+  auto key_pem = key->pem(std::nullopt);
+  if (!key_pem) return ctx.fail(key_pem.error(), schema);
+  if (auto st = write_file_atomic(o.key_out, as_bytes(*key_pem), 0600); !st) return ctx.fail(st.error(), schema);
+  if (auto st = write_file_atomic(o.out, as_bytes(cert->pem())); !st) return ctx.fail(st.error(), schema);
+  if (ctx.options().json) {
+    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"certificate", o.out}, {"key", o.key_out}, {"tee", ev->file.tee}, {"simulated", ev->file.simulated()}});
+  } else {
+    ctx.out("wrote " + std::string(ev->file.simulated() ? "SIMULATED " : "") + "attested certificate " + o.out + " (key " + o.key_out + ", mode 0600)");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<CertCliOptions>();
+  auto* sub = app.add_subcommand("cert", "Make an attested TLS certificate (cci RA-TLS v1) for a fresh P-384 key");
+  sub->footer(
+      "The certificate carries the TEE's report in 2.23.133.5.4.9 (CBOR tag [report, claims]) and the\n"
+      "platform's certificates in 2.23.133.5.4.2; the claims bind the key, the manifest's SHA-256 and the\n"
+      "purpose, and REPORT_DATA = SHA-256(claims) || 0^32. Check it with cci-verify cert.\n"
+      "Examples:\n"
+      "  cci-run cert --manifest cci-manifest.json --out server.pem --key-out server.key --dns ai.example.com\n"
+      "  cci-run cert --tee sim-snp --sim-dir ./sim --manifest m.json --out s.pem --key-out s.key");
+  sub->add_option("--tee", o->tee, "auto, snp, csv, sim-snp or sim-csv (as cci-run attest)")->capture_default_str();
+  sub->add_option("--sim-dir", o->sim_dir, "Simulated platform directory (sim-snp, sim-csv)");
+  sub->add_option("--tsm-root", o->tsm_root, "configfs-tsm report directory")->capture_default_str();
+  sub->add_option("--sev-guest", o->sev_guest, "SEV-SNP guest device")->capture_default_str();
+  sub->add_option("--csv-guest", o->csv_guest, "Hygon CSV guest device")->capture_default_str();
+  sub->add_option("--manifest", o->manifest, "The signed manifest this deployment serves (its SHA-256 goes into the claims)")->required();
+  sub->add_option("--out", o->out, "Certificate (PEM) to write")->required();
+  sub->add_option("--key-out", o->key_out, "Private key (PEM, mode 0600) to write")->required();
+  sub->add_option("--purpose", o->purpose, "cci-purpose claim")->capture_default_str();
+  sub->add_option("--deploy", o->deploy, "cci-deploy claim (deployment id)");
+  sub->add_option("--dns", o->dns, "subjectAltName DNS name (repeatable)");
+  sub->add_option("--cn", o->common_name, "Subject common name")->capture_default_str();
+  sub->add_option("--hours", o->hours, "Validity in hours (at most 24)")->capture_default_str();
+  sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_cert(*o, ctx); }; });
+}
+
+}  // namespace cci::tools::run

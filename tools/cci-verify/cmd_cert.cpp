@@ -1,0 +1,120 @@
+// cci-verify cert: an attested TLS certificate (cci RA-TLS v1, e.g. saved from a cci-run serve
+// endpoint) checked offline: the certificate itself (self-signature, CA:FALSE, at most 24 h, one
+// evidence extension, strict CBOR, pubkey-hash = its own key), the claims (purpose, manifest
+// digest, deployment id), then the report it carries through the whole `cci-verify report`
+// pipeline with REPORT_DATA required to be SHA-256(claims) || 0^32.
+#include <memory>
+
+#include "attest/evidence_file.h"
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "cli/inputs.h"
+#include "commands.h"
+#include "crypto/digest.h"
+#include "crypto/random.h"
+#include "ratls/attested_cert.h"
+#include "report_common.h"
+
+namespace cci::tools::verify {
+namespace {
+
+struct CertOptions {
+  ReportOptions report;
+  std::string purpose = "tls-server";
+  std::string deploy;
+};
+
+// The report and its endorsements as a cci.evidence.v1 document for the report pipeline.
+Result<Bytes> evidence_document(const ratls::AttestedCertificate& a) {
+  attest::EvidenceFile e;
+  e.tee = a.evidence.tag == ratls::kTagSnp ? "snp" : "csv";
+  e.report = a.evidence.evidence;
+  if (a.endorsements && a.evidence.tag == ratls::kTagSnp) {
+    std::string chain;
+    for (size_t i = 0; i < a.endorsements->items.size(); ++i) {
+      auto c = crypto::Certificate::from_der(a.endorsements->items[i]);
+      if (!c) return make_error(ErrorCode::kMalformed, "endorsement " + std::to_string(i) + " is not a DER certificate", "endorsements");
+      if (i == 0) e.vek_pem = c->pem();
+      else chain += c->pem();
+    }
+    if (!chain.empty()) e.cert_chain_pem = chain;
+  }
+  if (a.endorsements && a.evidence.tag == ratls::kTagCsv && !a.endorsements->items.empty()) e.hrk = a.endorsements->items[0];
+  const std::string text = attest::write_evidence_file(e);
+  return Bytes(text.begin(), text.end());
+}
+
+// The claims the deployment expects: purpose, deployment id, and the manifest's digest.
+Status check_claims(const ratls::Claims& c, const CertOptions& o) {
+  if (c.purpose != o.purpose) {
+    return make_error(ErrorCode::kVerificationFailed, "the certificate's purpose is '" + c.purpose + "', not '" + o.purpose + "'", "cci-purpose");
+  }
+  if (!o.deploy.empty() && c.deploy != o.deploy) {
+    return make_error(ErrorCode::kVerificationFailed, "the certificate's deployment id is '" + c.deploy.value_or("") + "', not '" + o.deploy + "'", "cci-deploy");
+  }
+  if (!o.report.manifest.empty()) {
+    auto m = read_file(o.report.manifest, 64u << 20);
+    if (!m) return m.error();
+    if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, *m), c.manifest_sha256)) {
+      return make_error(ErrorCode::kVerificationFailed, "the certificate's claims name another manifest (cci-manifest sha256:" + to_hex(c.manifest_sha256) + ")",
+                        "cci-manifest");
+    }
+  }
+  return {};
+}
+
+int run_cert(CertOptions o, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.report.v1";
+  auto certs = cli::load_certificates({o.report.file});
+  if (!certs) return ctx.fail(certs.error(), schema);
+  auto at = cli::parse_time(o.report.at);
+  if (!at) return ctx.fail(at.error(), schema);
+  auto a = ratls::read_attested_certificate((*certs)[0], *at);
+  if (!a) return ctx.fail(make_error(a.error().code, o.report.file + ": " + a.error().message, a.error().field), schema);
+  if (auto st = check_claims(a->claims, o); !st) return ctx.fail(st.error(), schema);
+  if (!o.report.report_data.empty() || !o.report.nonce.empty()) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "the certificate fixes REPORT_DATA (the claims' hash): --report-data and --nonce do not apply"), schema);
+  }
+  o.report.report_data = to_hex(ratls::report_data_for_claims(a->evidence.claims));
+  ctx.info("certificate: self-signed, CA:FALSE, valid at " + cli::format_time(*at) + ", key bound by pubkey-hash, purpose " + a->claims.purpose +
+           (o.report.manifest.empty() ? "" : ", manifest digest matches"));
+  auto doc = evidence_document(*a);
+  if (!doc) return ctx.fail(doc.error(), schema);
+  return run_report_bytes(o.report, std::move(*doc), ctx);
+}
+
+}  // namespace
+
+void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<CertOptions>();
+  auto* sub = app.add_subcommand("cert", "Verify an attested TLS certificate (cci RA-TLS v1) and the hardware report inside it");
+  sub->footer(
+      "The certificate: self-signed, CA:FALSE, valid at --at for at most 24 h, exactly one evidence extension\n"
+      "(2.23.133.5.4.9, CBOR tag [evidence, claims]), claims whose pubkey-hash is this certificate's key, the\n"
+      "expected --purpose and --deploy, and (with --manifest) the manifest's SHA-256. Then the report, as\n"
+      "cci-verify report checks it, with REPORT_DATA = SHA-256(claims) || 32 zero bytes. Certificates carried\n"
+      "in 2.23.133.5.4.2 are candidates for the chain, checked against the pinned roots like any other.\n"
+      "Examples:\n"
+      "  cci-verify cert server.pem --manifest cci-manifest.json --manifest-key release.pub\n"
+      "  cci-verify cert server.pem --trust-sim-root ./sim --offline --insecure-no-crl --json");
+  ReportOptions& r = o->report;
+  sub->add_option("CERT", r.file, "The attested certificate (PEM or DER)")->required();
+  sub->add_option("--purpose", o->purpose, "Expected cci-purpose claim")->capture_default_str();
+  sub->add_option("--deploy", o->deploy, "Expected cci-deploy claim (deployment id)");
+  sub->add_option("--manifest", r.manifest, "Deployment manifest: its digest must be the cci-manifest claim; its policy and measurements apply");
+  sub->add_option("--manifest-key", r.manifest_key, "Public key that signed the manifest (PEM)");
+  sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");
+  sub->add_option("--measurement", r.measurements, "An expected measurement (repeatable)");
+  sub->add_option("--trust-sim-root", r.trust_sim_roots, "Accept evidence from the cci-run sim platform in DIR (testing only)");
+  sub->add_option("--hsk-cek", r.hsk_cek, "CSV: HSK || CEK for the report's chip ID");
+  sub->add_option("--crl", r.crl, "SNP: the ARK's CRL");
+  sub->add_option("--at", r.at, "Verification time")->capture_default_str();
+  sub->add_flag("--offline", r.offline, "Never contact the vendor key server");
+  sub->add_flag("--insecure-no-crl", r.insecure_no_crl, "Do not require a CRL");
+  sub->add_flag("--insecure-allow-debug", r.insecure_allow_debug, "Accept guests whose policy allows debugging");
+  sub->add_flag("--allow-vlek", r.allow_vlek, "Accept reports signed by a VLEK");
+  add_kds_flags(sub, r.kds);
+  sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_cert(*o, ctx); }; });
+}
+
+}  // namespace cci::tools::verify
