@@ -151,12 +151,26 @@ class ByteLevelBpe final : public Tokenizer {
   std::optional<std::int64_t> eos_id() const override { return eos_; }
 
   static Result<std::unique_ptr<ByteLevelBpe>> build(const Json& j, const std::string& what);
-  Result<std::vector<std::string>> pretokenize(std::string_view text) const { return regex_->split(text); }
+  // Each stage splits every piece of the previous one (a Sequence pre-tokenizer applies its
+  // members in order).
+  Result<std::vector<std::string>> pretokenize(std::string_view text) const {
+    std::vector<std::string> pieces{std::string(text)};
+    for (const auto& stage : stages_) {
+      std::vector<std::string> next;
+      for (const auto& p : pieces) {
+        auto parts = stage->split(p);
+        if (!parts) return parts.error();
+        next.insert(next.end(), parts->begin(), parts->end());
+      }
+      pieces = std::move(next);
+    }
+    return pieces;
+  }
 
  private:
   Status encode_plain(std::string_view text, std::vector<std::int64_t>& out) const {
     if (text.empty()) return {};
-    auto pieces = regex_->split(text);
+    auto pieces = pretokenize(text);
     if (!pieces) return pieces.error();
     for (const auto& p : *pieces) CCI_TRY(encode_piece(p, out));
     return {};
@@ -168,7 +182,7 @@ class ByteLevelBpe final : public Tokenizer {
   std::unordered_map<std::pair<std::string, std::string>, int, PairHash> ranks_;
   std::vector<std::pair<std::string, std::int64_t>> added_;  // content, id (matched in text)
   std::unordered_map<std::int64_t, bool> special_, added_plain_;
-  std::shared_ptr<Regex> regex_;
+  std::vector<std::shared_ptr<Regex>> stages_;
   bool ignore_merges_ = false;
   std::optional<std::int64_t> bos_, eos_;
 };
@@ -215,26 +229,34 @@ Status ByteLevelBpe::encode_piece(const std::string& piece, std::vector<std::int
   return {};
 }
 
-// The split pattern: GPT-2's for a plain ByteLevel pre-tokenizer with use_regex, or the Regex of
-// a Split inside a Sequence followed by a ByteLevel without regex (Llama 3).
-Result<std::string> pattern_of(const Json& pre, const std::string& what) {
-  if (!pre.is_object()) return bad(what, "pre_tokenizer must be ByteLevel or a Sequence of Split and ByteLevel", "pre_tokenizer");
+// The split patterns, in order: ByteLevel with use_regex contributes GPT-2's pattern; Split
+// (Isolated, not inverted) its Regex; Digits \p{N} (individual_digits) or \p{N}+. A Sequence
+// lists them in order (Llama 3: Split then ByteLevel without regex; SmolLM: Digits then ByteLevel).
+Status add_patterns(const Json& pre, const std::string& what, std::vector<std::string>& out, int depth = 0) {
+  if (!pre.is_object()) return bad(what, "pre_tokenizer is missing or not an object", "pre_tokenizer");
   const std::string type = pre.value("type", "");
   if (type == "ByteLevel") {
     if (pre.value("add_prefix_space", false)) return bad(what, "ByteLevel add_prefix_space is not supported", "pre_tokenizer");
-    if (!pre.value("use_regex", true)) return bad(what, "a ByteLevel pre-tokenizer without regex needs a Split before it", "pre_tokenizer");
-    return std::string(kGpt2Pattern);
+    if (pre.value("use_regex", true)) out.push_back(kGpt2Pattern);
+    return {};
   }
-  if (type == "Sequence" && pre.contains("pretokenizers") && pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 2) {
-    const Json& split = pre["pretokenizers"][0];
-    const Json& bl = pre["pretokenizers"][1];
-    if (split.value("type", "") == "Split" && split.contains("pattern") && split["pattern"].is_object() && split["pattern"].contains("Regex") &&
-        split["pattern"]["Regex"].is_string() && split.value("behavior", "") == "Isolated" && !split.value("invert", false) &&
-        bl.value("type", "") == "ByteLevel" && !bl.value("use_regex", true) && !bl.value("add_prefix_space", false)) {
-      return split["pattern"]["Regex"].get<std::string>();
+  if (type == "Split") {
+    if (!pre.contains("pattern") || !pre["pattern"].is_object() || !pre["pattern"].contains("Regex") || !pre["pattern"]["Regex"].is_string() ||
+        pre.value("behavior", "") != "Isolated" || pre.value("invert", false)) {
+      return bad(what, "only Split with a Regex pattern, behavior Isolated and no invert is supported", "pre_tokenizer");
     }
+    out.push_back(pre["pattern"]["Regex"].get<std::string>());
+    return {};
   }
-  return bad(what, "pre_tokenizer '" + type + "' is not supported (ByteLevel, or Sequence [Split Isolated, ByteLevel])", "pre_tokenizer");
+  if (type == "Digits") {
+    out.push_back(pre.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
+    return {};
+  }
+  if (type == "Sequence" && depth == 0 && pre.contains("pretokenizers") && pre["pretokenizers"].is_array()) {
+    for (const auto& p : pre["pretokenizers"]) CCI_TRY(add_patterns(p, what, out, 1));
+    return {};
+  }
+  return bad(what, "pre_tokenizer '" + type + "' is not supported (ByteLevel, Split, Digits, Sequence of those)", "pre_tokenizer");
 }
 
 // BOS from a TemplateProcessing post-processor that puts a special token first.
@@ -303,11 +325,21 @@ Result<std::unique_ptr<ByteLevelBpe>> ByteLevelBpe::build(const Json& j, const s
       else t->added_plain_[id] = true;
     }
   }
-  auto pattern = pattern_of(j.contains("pre_tokenizer") ? j["pre_tokenizer"] : Json(), what);
-  if (!pattern) return pattern.error();
-  auto re = Regex::compile(*pattern, what);
-  if (!re) return re.error();
-  t->regex_ = std::move(*re);
+  std::vector<std::string> patterns;
+  CCI_TRY(add_patterns(j.contains("pre_tokenizer") ? j["pre_tokenizer"] : Json(), what, patterns));
+  bool byte_level = false;  // the byte alphabet needs a ByteLevel member
+  const Json& pre = j["pre_tokenizer"];
+  if (pre.value("type", "") == "ByteLevel") byte_level = true;
+  if (pre.contains("pretokenizers") && pre["pretokenizers"].is_array()) {
+    for (const auto& p : pre["pretokenizers"]) byte_level = byte_level || p.value("type", "") == "ByteLevel";
+  }
+  if (!byte_level) return bad(what, "the pre-tokenizer has no ByteLevel step: not a byte-level BPE tokenizer", "pre_tokenizer");
+  if (patterns.empty()) return bad(what, "a ByteLevel pre-tokenizer without regex needs a Split before it", "pre_tokenizer");
+  for (const auto& pattern : patterns) {
+    auto re = Regex::compile(pattern, what);
+    if (!re) return re.error();
+    t->stages_.push_back(std::move(*re));
+  }
   t->ignore_merges_ = m.value("ignore_merges", false);
   t->bos_ = bos_of(j.contains("post_processor") ? j["post_processor"] : Json(), t->vocab_);
   for (const char* name : {"<|end_of_text|>", "<|endoftext|>", "</s>", "<|im_end|>"}) {

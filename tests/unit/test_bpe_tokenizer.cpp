@@ -86,6 +86,19 @@ TEST_CASE("byte-level BPE: Llama 3 pre-tokenizer (digits in threes, case-insensi
   CHECK(split(kLlama3Pre, "(hello)") == Pieces{"(hello", ")"});
 }
 
+TEST_CASE("byte-level BPE: SmolLM-style Sequence of Digits (individual) and ByteLevel") {
+  const Json smol = {{"type", "Sequence"},
+                     {"pretokenizers",
+                      {{{"type", "Digits"}, {"individual_digits", true}},
+                       {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}}}};
+  CHECK(split(smol, "abc 123") == Pieces{"abc", " ", "1", "2", "3"});
+  CHECK(split(smol, "v2.0 rocks") == Pieces{"v", "2", ".", "0", " rocks"});
+  const Json metaspace = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Metaspace"}}, {{"type", "ByteLevel"}}}}};
+  CHECK_FALSE(infer::parse_tokenizer_json(as_bytes(tokenizer({}, metaspace).dump()), "tokenizer.json"));
+  const Json digits_only = {{"type", "Digits"}, {"individual_digits", true}};
+  CHECK(infer::parse_tokenizer_json(as_bytes(tokenizer({}, digits_only).dump()), "tokenizer.json").error().field == "pre_tokenizer");
+}
+
 TEST_CASE("byte-level BPE: merges by rank, added tokens, lossless round trips") {
   // "Ġ" is the space byte in GPT-2's alphabet.
   const std::string sp = byte_char(' ');
