@@ -44,14 +44,6 @@ const ByteAlphabet& alphabet() {
   return a;
 }
 
-size_t utf8_len(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 0x6) return 2;
-  if ((c >> 4) == 0xE) return 3;
-  if ((c >> 3) == 0x1E) return 4;
-  return 1;
-}
-
 class Regex {
  public:
   static Result<std::shared_ptr<Regex>> compile(const std::string& pattern, const std::string& what) {
@@ -85,7 +77,7 @@ class Regex {
       if (ov[0] > last) out.emplace_back(text.substr(last, ov[0] - last));
       if (ov[1] > ov[0]) out.emplace_back(text.substr(ov[0], ov[1] - ov[0]));
       last = ov[1];
-      at = ov[1] > ov[0] ? ov[1] : ov[1] + (ov[1] < text.size() ? utf8_len(static_cast<unsigned char>(text[ov[1]])) : 1);
+      at = ov[1] > ov[0] ? ov[1] : ov[1] + (ov[1] < text.size() ? utf8_sequence_length(static_cast<unsigned char>(text[ov[1]])) : 1);
     }
     if (last < text.size()) out.emplace_back(text.substr(last));
     pcre2_match_data_free(md);
@@ -138,7 +130,7 @@ class ByteLevelBpe final : public Tokenizer {
         continue;
       }
       for (size_t i = 0; i < tok.size();) {
-        const size_t n = utf8_len(static_cast<unsigned char>(tok[i]));
+        const size_t n = utf8_sequence_length(static_cast<unsigned char>(tok[i]));
         auto it = alphabet().to_byte.find(tok.substr(i, n));
         bytes += it != alphabet().to_byte.end() ? std::string(1, static_cast<char>(it->second)) : tok.substr(i, n);
         i += n;

@@ -4,10 +4,6 @@
 #include <queue>
 #include <unordered_map>
 
-#include <filesystem>
-
-#include "base/file_io.h"
-#include "infer/bpe_tokenizer.h"
 
 namespace cci::infer {
 namespace {
@@ -133,14 +129,6 @@ bool parse_normalizer(ByteView b, Spec& s) {
   return true;
 }
 
-size_t utf8_length(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 0x6) return 2;
-  if ((c >> 4) == 0xE) return 3;
-  if ((c >> 3) == 0x1E) return 4;
-  return 1;  // a stray byte is a symbol of its own
-}
-
 const std::string kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
 
 // --- the model ---------------------------------------------------------------------------------
@@ -216,7 +204,7 @@ std::vector<std::string> SentencePiece::symbols(const std::string& s) const {
     for (const auto& u : user_defined_) {
       if (u.size() > len && s.compare(i, u.size(), u) == 0) len = u.size();
     }
-    if (len == 0) len = std::min(utf8_length(static_cast<unsigned char>(s[i])), s.size() - i);
+    if (len == 0) len = std::min(utf8_sequence_length(static_cast<unsigned char>(s[i])), s.size() - i);
     out.push_back(s.substr(i, len));
     i += len;
   }
@@ -355,36 +343,6 @@ Result<std::unique_ptr<Tokenizer>> parse_sentencepiece(ByteView model_proto, con
     if (bytes != 256) return bad(what, "byte_fallback needs 256 byte pieces, found " + std::to_string(bytes), "pieces");
   }
   return std::unique_ptr<Tokenizer>(new SentencePiece(std::move(pieces), std::move(spec)));
-}
-
-// tokenizer.model first: Hugging Face Llama 2 directories also carry a tokenizer.json whose
-// normalizer this reader does not implement, for the same tokenizer.
-Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_dir) {
-  std::error_code ec;
-  const std::string sp = model_dir + "/tokenizer.model", hf = model_dir + "/tokenizer.json";
-  const bool use_sp = std::filesystem::exists(sp, ec);
-  auto b = read_file(use_sp ? sp : hf, 64u << 20);
-  if (!b) return b.error();
-  return use_sp ? parse_sentencepiece(*b, sp) : parse_tokenizer_json(*b, hf);
-}
-
-std::string StreamDecoder::push(std::int64_t id) {
-  ids_.push_back(id);
-  const std::string all = t_.decode(ids_);
-  // Hold back an incomplete UTF-8 sequence at the end.
-  size_t end = all.size(), i = all.size();
-  while (i > emitted_ && i > all.size() - std::min<size_t>(all.size(), 4)) {
-    --i;
-    const unsigned char c = static_cast<unsigned char>(all[i]);
-    if ((c & 0xC0) != 0x80) {
-      if (utf8_length(c) > all.size() - i) end = i;
-      break;
-    }
-  }
-  if (end <= emitted_) return {};
-  std::string out = all.substr(emitted_, end - emitted_);
-  emitted_ = end;
-  return out;
 }
 
 }  // namespace cci::infer

@@ -13,6 +13,16 @@
 
 namespace cci::infer {
 
+// Bytes in the UTF-8 sequence that starts with `lead` (1 for a stray continuation byte, so
+// malformed text still advances).
+inline size_t utf8_sequence_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead >> 5) == 0x6) return 2;
+  if ((lead >> 4) == 0xE) return 3;
+  if ((lead >> 3) == 0x1E) return 4;
+  return 1;
+}
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
