@@ -26,7 +26,7 @@ struct ReportReq {  // struct csv_report_req { u8 *report_data; int len; }
 static_assert(sizeof(ReportReq) == 16 && offsetof(ReportReq, len) == 8);
 
 // _IOWR('D', 1, struct csv_report_req)
-inline constexpr unsigned long kGetReport = 3ul << 30 | sizeof(ReportReq) << 16 | 'D' << 8 | 1;
+inline constexpr unsigned long kGetReport = ioctl_iowr('D', 1, sizeof(ReportReq));
 static_assert(kGetReport == 0xC0104401ul);
 
 inline constexpr size_t kUserDataOffset = 0, kMnonceOffset = 64, kHashOffset = 80;

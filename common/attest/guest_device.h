@@ -9,6 +9,10 @@
 
 namespace cci::attest {
 
+// _IOWR(type, nr, size) of <asm-generic/ioctl.h>: direction read|write (3) << 30, size << 16,
+// type << 8, nr. The guest drivers' request numbers are built with it (and static_asserted).
+constexpr unsigned long ioctl_iowr(unsigned type, unsigned nr, unsigned long size) { return 3ul << 30 | size << 16 | type << 8 | nr; }
+
 class GuestDevice {
  public:
   virtual ~GuestDevice() = default;

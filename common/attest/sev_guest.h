@@ -43,10 +43,9 @@ struct GuestRequestIoctl {  // struct snp_guest_request_ioctl
 static_assert(sizeof(GuestRequestIoctl) == 32 && offsetof(GuestRequestIoctl, req_data) == 8 &&
               offsetof(GuestRequestIoctl, resp_data) == 16 && offsetof(GuestRequestIoctl, exitinfo2) == 24);
 
-// _IOWR('S', n, struct snp_guest_request_ioctl): dir 3 << 30 | size 32 << 16 | 'S' << 8 | n.
-constexpr unsigned long iowr(unsigned type, unsigned nr, unsigned size) { return 3ul << 30 | size << 16 | type << 8 | nr; }
-inline constexpr unsigned long kGetReport = iowr('S', 0x0, sizeof(GuestRequestIoctl));
-inline constexpr unsigned long kGetExtReport = iowr('S', 0x2, sizeof(GuestRequestIoctl));
+// _IOWR('S', n, struct snp_guest_request_ioctl)
+inline constexpr unsigned long kGetReport = ioctl_iowr('S', 0x0, sizeof(GuestRequestIoctl));
+inline constexpr unsigned long kGetExtReport = ioctl_iowr('S', 0x2, sizeof(GuestRequestIoctl));
 static_assert(kGetReport == 0xC0205300ul && kGetExtReport == 0xC0205302ul);
 
 inline constexpr std::uint32_t kVmmErrInvalidLen = 1;  // SNP_GUEST_VMM_ERR_INVALID_LEN: certs_len = needed

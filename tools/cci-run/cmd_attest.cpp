@@ -12,10 +12,7 @@ namespace cci::tools::run {
 namespace {
 
 struct AttestOptions {
-  std::string tee = "auto";
-  std::string tsm_root = "/sys/kernel/config/tsm/report";
-  std::string sev_guest = "/dev/sev-guest", csv_guest = "/dev/csv-guest";
-  std::string sim_dir;
+  attest::SourceOptions source;  // --tee and the device / simulator paths
   std::string report_data, nonce;
   std::string measurement;
   std::string out;
@@ -59,7 +56,7 @@ int write_evidence(const attest::Evidence& ev, const AttestOptions& o, const cli
 
 // The simulators' report fields from the flags (hardware sources ignore them).
 Status fill_sim_requests(const AttestOptions& o, attest::SourceOptions& so) {
-  if (o.tee == "sim-snp") {
+  if (so.tee == "sim-snp") {
     if (!o.measurement.empty()) {
       auto m = from_hex(o.measurement, "--measurement", 48);
       if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an SNP measurement is 96 hex digits)", "measurement");
@@ -68,7 +65,7 @@ Status fill_sim_requests(const AttestOptions& o, attest::SourceOptions& so) {
     if (o.debug) so.sim_snp.policy |= 1ull << 19;
     so.sim_snp.version = o.version;
     so.sim_snp.vmpl = o.vmpl;
-  } else if (o.tee == "sim-csv") {
+  } else if (so.tee == "sim-csv") {
     if (!o.measurement.empty()) {
       auto m = from_hex(o.measurement, "--measurement", 32);
       if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
@@ -80,20 +77,16 @@ Status fill_sim_requests(const AttestOptions& o, attest::SourceOptions& so) {
 }
 
 Result<csv::ReportVersion> csv_version_of(const AttestOptions& o) {
-  if (o.tee != "csv" && o.tee != "sim-csv" && o.tee != "auto") return csv::ReportVersion::kV1;
+  const std::string& tee = o.source.tee;
+  if (tee != "csv" && tee != "sim-csv" && tee != "auto") return csv::ReportVersion::kV1;
   if (o.version == 2) return csv::ReportVersion::kV2;
   if (o.version == 1 || o.version == 5) return csv::ReportVersion::kV1;
   return make_error(ErrorCode::kUsage, "a CSV report version is 1 or 2", "report-version");
 }
 
 Result<attest::SourceOptions> source_options_of(const AttestOptions& o) {
-  attest::SourceOptions so;
-  so.tee = o.tee;
-  so.tsm_root = o.tsm_root;
-  so.sev_guest = o.sev_guest;
-  so.csv_guest = o.csv_guest;
+  attest::SourceOptions so = o.source;
   so.vmpl = o.vmpl;
-  so.sim_dir = o.sim_dir;
   auto v = csv_version_of(o);
   if (!v) return v.error();
   so.csv_version = *v;
@@ -107,11 +100,10 @@ int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   if (o.vmpl > 3) return ctx.fail(make_error(ErrorCode::kUsage, "--vmpl must be 0 to 3", "vmpl"), schema);
   auto so = source_options_of(o);
   if (!so) return ctx.fail(so.error(), schema);
-  auto source = attest::select_evidence_source(*so);
-  if (!source) return ctx.fail(source.error(), schema);
   auto rd = report_data_of(o);
   if (!rd) return ctx.fail(rd.error(), schema);
-  if (o.tee.rfind("sim-", 0) == 0) ctx.warn((*source)->describe() + ": this evidence proves nothing about hardware");
+  auto source = open_evidence_source(*so, ctx);
+  if (!source) return ctx.fail(source.error(), schema);
   auto ev = (*source)->get_evidence(*rd);
   if (!ev) return ctx.fail(ev.error(), schema);
   return write_evidence(*ev, o, ctx, schema);
@@ -130,13 +122,7 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS --out e.json\n"
       "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 --out csv.json");
-  sub->add_option("--tee", o->tee,
-                  "auto (configfs-tsm, then /dev/sev-guest, then /dev/csv-guest), snp, csv, or a simulator by name: sim-snp, sim-csv")
-      ->capture_default_str();
-  sub->add_option("--tsm-root", o->tsm_root, "configfs-tsm report directory")->capture_default_str();
-  sub->add_option("--sev-guest", o->sev_guest, "SEV-SNP guest device")->capture_default_str();
-  sub->add_option("--csv-guest", o->csv_guest, "Hygon CSV guest device")->capture_default_str();
-  sub->add_option("--sim-dir", o->sim_dir, "Simulated platform directory (cci-run sim init)");
+  add_evidence_source_flags(sub, o->source);
   sub->add_option("--report-data", o->report_data, "REPORT_DATA, exactly 64 bytes of hex");
   sub->add_option("--nonce", o->nonce, "A nonce (1-64 bytes of hex), zero-padded into REPORT_DATA");
   sub->add_option("--measurement", o->measurement, "Simulator: the launch measurement to report (SNP 96 hex digits, CSV 64; e.g. from cci-measure image)");

@@ -16,7 +16,7 @@ namespace cci::tools::run {
 namespace {
 
 struct CertCliOptions {
-  std::string tee = "auto", sim_dir, tsm_root = "/sys/kernel/config/tsm/report", sev_guest = "/dev/sev-guest", csv_guest = "/dev/csv-guest";
+  attest::SourceOptions source;  // --tee and the device / simulator paths
   std::string manifest, out, key_out, purpose = "tls-server", deploy, common_name = "cci-run";
   std::vector<std::string> dns;
   double hours = 24;
@@ -45,15 +45,8 @@ int run_cert(const CertCliOptions& o, const cli::Context& ctx) {
   if (!(o.hours > 0 && o.hours <= 24)) return ctx.fail(make_error(ErrorCode::kUsage, "--hours must be in (0, 24]", "hours"), schema);
   auto manifest = read_file(o.manifest, 64u << 20);
   if (!manifest) return ctx.fail(manifest.error(), schema);
-  attest::SourceOptions so;
-  so.tee = o.tee;
-  so.sim_dir = o.sim_dir;
-  so.tsm_root = o.tsm_root;
-  so.sev_guest = o.sev_guest;
-  so.csv_guest = o.csv_guest;
-  auto source = attest::select_evidence_source(so);
+  auto source = open_evidence_source(o.source, ctx);
   if (!source) return ctx.fail(source.error(), schema);
-  if (o.tee.rfind("sim-", 0) == 0) ctx.warn((*source)->describe() + ": this certificate proves nothing about hardware");
   auto key = crypto::generate_key(crypto::KeyType::kEcP384);
   if (!key) return ctx.fail(key.error(), schema);
   ratls::Claims claims;
@@ -98,11 +91,7 @@ void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "Examples:\n"
       "  cci-run cert --manifest cci-manifest.json --out server.pem --key-out server.key --dns ai.example.com\n"
       "  cci-run cert --tee sim-snp --sim-dir ./sim --manifest m.json --out s.pem --key-out s.key");
-  sub->add_option("--tee", o->tee, "auto, snp, csv, sim-snp or sim-csv (as cci-run attest)")->capture_default_str();
-  sub->add_option("--sim-dir", o->sim_dir, "Simulated platform directory (sim-snp, sim-csv)");
-  sub->add_option("--tsm-root", o->tsm_root, "configfs-tsm report directory")->capture_default_str();
-  sub->add_option("--sev-guest", o->sev_guest, "SEV-SNP guest device")->capture_default_str();
-  sub->add_option("--csv-guest", o->csv_guest, "Hygon CSV guest device")->capture_default_str();
+  add_evidence_source_flags(sub, o->source);
   sub->add_option("--manifest", o->manifest, "The signed manifest this deployment serves (its SHA-256 goes into the claims)")->required();
   sub->add_option("--out", o->out, "Certificate (PEM) to write")->required();
   sub->add_option("--key-out", o->key_out, "Private key (PEM, mode 0600) to write")->required();
