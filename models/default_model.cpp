@@ -28,4 +28,9 @@ const EmbeddedModel& default_model() {
   return m;
 }
 
+Result<infer::LoadedModel> load_default_model() {
+  const EmbeddedModel& m = default_model();
+  return infer::load_model_from_memory(m.safetensors, m.config_json, m.tokenizer_model, m.name);
+}
+
 }  // namespace cci::models

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/bytes.h"
+#include "infer/model_files.h"
 
 namespace cci::models {
 
@@ -12,5 +13,8 @@ struct EmbeddedModel {
 };
 
 const EmbeddedModel& default_model();
+
+// The embedded model parsed (weights stay in the binary's read-only data).
+Result<infer::LoadedModel> load_default_model();
 
 }  // namespace cci::models

@@ -196,8 +196,7 @@ Result<infer::LoadedModel> model_of(const InferBenchOptions& o) {
     m.weights = random_weights(*c);
     return m;
   }
-  const auto& d = models::default_model();
-  return infer::load_model_from_memory(d.safetensors, d.config_json, d.tokenizer_model, d.name);
+  return models::load_default_model();
 }
 
 int run_infer(InferBenchOptions o, const cli::Context& ctx) {

@@ -51,8 +51,7 @@ Result<infer::LoadedModel> load(const GenerateCliOptions& o) {
   if (!o.manifest.empty()) return load_verified(o);
   if (!o.key.empty()) return make_error(ErrorCode::kUsage, "--key is the signer's key for --manifest", "key");
   if (!o.model.empty()) return infer::load_model(o.model);
-  const auto& m = models::default_model();
-  return infer::load_model_from_memory(m.safetensors, m.config_json, m.tokenizer_model, m.name);
+  return models::load_default_model();
 }
 
 Result<std::vector<std::int64_t>> parse_ids(const std::string& text) {
