@@ -121,6 +121,25 @@ std::int64_t ModelConfig::parameter_count() const {
   return emb * (tied_embeddings ? 1 : 2) + pos + layers * (attn + mlp + 2 * hidden) + hidden;
 }
 
+std::vector<TensorShape> llama_tensor_shapes(const ModelConfig& c) {
+  const std::int64_t d = c.hidden, q = c.heads * c.head_dim, kv = c.kv_dim(), h = c.intermediate;
+  std::vector<TensorShape> out = {{"model.embed_tokens.weight", {c.vocab_size, d}}, {"model.norm.weight", {d}}};
+  if (!c.tied_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, d}});
+  for (std::int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    out.push_back({p + "input_layernorm.weight", {d}});
+    out.push_back({p + "post_attention_layernorm.weight", {d}});
+    out.push_back({p + "self_attn.q_proj.weight", {q, d}});
+    out.push_back({p + "self_attn.k_proj.weight", {kv, d}});
+    out.push_back({p + "self_attn.v_proj.weight", {kv, d}});
+    out.push_back({p + "self_attn.o_proj.weight", {d, q}});
+    out.push_back({p + "mlp.gate_proj.weight", {h, d}});
+    out.push_back({p + "mlp.up_proj.weight", {h, d}});
+    out.push_back({p + "mlp.down_proj.weight", {d, h}});
+  }
+  return out;
+}
+
 Status check_model_config(const ModelConfig& c, const std::string& what) {
   if (c.heads % c.kv_heads != 0) return bad(what, "num_attention_heads must be a multiple of num_key_value_heads", "num_key_value_heads");
   if (c.head_dim % 2 != 0) return bad(what, "the head dimension must be even (RoPE rotates pairs)", "head_dim");

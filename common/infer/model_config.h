@@ -42,6 +42,14 @@ struct ModelConfig {
 inline constexpr std::int64_t kMaxHidden = 1 << 16, kMaxLayers = 1024, kMaxHeads = 1024, kMaxVocab = 1 << 21;
 inline constexpr std::int64_t kMaxPositions = 1 << 20, kMaxIntermediate = 1 << 18;
 
+// Every tensor a Llama checkpoint of this shape holds, in Hugging Face names ("lm_head.weight"
+// only when the embeddings are not tied), with its shape: what the engine binds.
+struct TensorShape {
+  std::string name;
+  std::vector<std::int64_t> shape;
+};
+std::vector<TensorShape> llama_tensor_shapes(const ModelConfig& c);
+
 Result<ModelConfig> parse_model_config(ByteView json, const std::string& what = "config.json");
 Status check_model_config(const ModelConfig& c, const std::string& what);
 std::string model_config_json(const ModelConfig& c);  // config.json text for a Llama checkpoint we write

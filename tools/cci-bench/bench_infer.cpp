@@ -69,22 +69,7 @@ std::shared_ptr<const infer::WeightSet> random_weights(const infer::ModelConfig&
     w->tensors[name] = std::move(t);
     w->buffers.push_back(std::move(buf));
   };
-  const std::int64_t d = c.hidden, q = c.heads * c.head_dim, kv = c.kv_dim(), h = c.intermediate;
-  add("model.embed_tokens.weight", {c.vocab_size, d});
-  add("lm_head.weight", {c.vocab_size, d});
-  add("model.norm.weight", {d});
-  for (std::int64_t l = 0; l < c.layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    add(p + "input_layernorm.weight", {d});
-    add(p + "post_attention_layernorm.weight", {d});
-    add(p + "self_attn.q_proj.weight", {q, d});
-    add(p + "self_attn.k_proj.weight", {kv, d});
-    add(p + "self_attn.v_proj.weight", {kv, d});
-    add(p + "self_attn.o_proj.weight", {d, q});
-    add(p + "mlp.gate_proj.weight", {h, d});
-    add(p + "mlp.up_proj.weight", {h, d});
-    add(p + "mlp.down_proj.weight", {d, h});
-  }
+  for (auto& t : infer::llama_tensor_shapes(c)) add(t.name, std::move(t.shape));
   return w;
 }
 

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -137,23 +138,14 @@ struct Model {
   Tensor cos, sin;
 
   explicit Model(const ModelConfig& cfg) : c(cfg) {
-    const std::int64_t d = c.hidden, hd = c.head_dim, q = c.heads * hd, kv = c.kv_dim(), hid = c.intermediate;
+    const std::int64_t hd = c.head_dim;
     const double std0 = 0.02, std_out = 0.02 / std::sqrt(2.0 * static_cast<double>(c.layers));
-    auto normal = [](std::vector<std::int64_t> shape, double s) { return (torch::randn(shape) * s).requires_grad_(); };
-    auto ones = [](std::int64_t n) { return torch::ones({n}).requires_grad_(); };
-    p["model.embed_tokens.weight"] = normal({c.vocab_size, d}, std0);
-    p["model.norm.weight"] = ones(d);
-    for (std::int64_t l = 0; l < c.layers; ++l) {
-      const std::string n = "model.layers." + std::to_string(l) + ".";
-      p[n + "input_layernorm.weight"] = ones(d);
-      p[n + "post_attention_layernorm.weight"] = ones(d);
-      p[n + "self_attn.q_proj.weight"] = normal({q, d}, std0);
-      p[n + "self_attn.k_proj.weight"] = normal({kv, d}, std0);
-      p[n + "self_attn.v_proj.weight"] = normal({kv, d}, std0);
-      p[n + "self_attn.o_proj.weight"] = normal({d, q}, std_out);
-      p[n + "mlp.gate_proj.weight"] = normal({hid, d}, std0);
-      p[n + "mlp.up_proj.weight"] = normal({hid, d}, std0);
-      p[n + "mlp.down_proj.weight"] = normal({d, hid}, std_out);
+    auto ends_with = [](const std::string& s, const char* tail) { return s.size() >= std::strlen(tail) && s.compare(s.size() - std::strlen(tail), std::string::npos, tail) == 0; };
+    // Norm weights start at one; residual-branch outputs (o_proj, down_proj) get the scaled-down
+    // standard deviation; everything else N(0, 0.02).
+    for (const auto& t : cci::infer::llama_tensor_shapes(c)) {
+      if (t.shape.size() == 1) p[t.name] = torch::ones(t.shape).requires_grad_();
+      else p[t.name] = (torch::randn(t.shape) * (ends_with(t.name, "o_proj.weight") || ends_with(t.name, "down_proj.weight") ? std_out : std0)).requires_grad_();
     }
     Tensor inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, hd / 2, torch::kFloat64) * 2.0 / static_cast<double>(hd));
     Tensor ang = torch::outer(torch::arange(0, c.max_positions, torch::kFloat64), inv);
