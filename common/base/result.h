@@ -94,3 +94,17 @@ inline Error make_error(ErrorCode c, std::string msg, std::string field = {}) {
     auto cci_try_result_ = (expr);                     \
     if (!cci_try_result_) return cci_try_result_.error(); \
   } while (0)
+
+// Declare `var` from an expression returning Result<T>, or propagate its error.
+#define CCI_ASSIGN(var, expr)                         \
+  auto var##_result_ = (expr);                        \
+  if (!var##_result_) return var##_result_.error();   \
+  auto var = std::move(*var##_result_)
+
+// Set an existing `dst` from an expression returning Result<T>, or propagate its error.
+#define CCI_SET(dst, expr)                            \
+  do {                                                \
+    auto cci_set_result_ = (expr);                    \
+    if (!cci_set_result_) return cci_set_result_.error(); \
+    dst = std::move(*cci_set_result_);                \
+  } while (0)

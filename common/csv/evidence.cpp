@@ -39,10 +39,6 @@ const Json& member(const Json& j, const char* key) {
   return j.is_object() && j.contains(key) ? j[key] : kNull;
 }
 
-#define CCI_CSV_ASSIGN(var, expr) \
-  auto var##_r = (expr);          \
-  if (!var##_r) return var##_r.error(); \
-  auto var = std::move(*var##_r)
 
 // The PEK in csv-rs's serde form, whose field order is the binary layout (§3.2).
 Result<Bytes> pek_from_json(const Json& pek) {
@@ -54,19 +50,19 @@ Result<Bytes> pek_from_json(const Json& pek) {
   const Json& sigs = member(pek, "sigs");
   if (!sigs.is_array() || sigs.size() != 2) return bad_json(p + ".sigs", "must hold two signatures");
   Bytes out(kCsvCertSize, 0);
-  CCI_CSV_ASSIGN(ver, uint_field(member(body, "ver"), p + ".body.ver", 0xffffffff));
-  CCI_CSV_ASSIGN(major, uint_field(member(member(data, "firmware"), "major"), p + ".firmware.major", 255));
-  CCI_CSV_ASSIGN(minor, uint_field(member(member(data, "firmware"), "minor"), p + ".firmware.minor", 255));
-  CCI_CSV_ASSIGN(res1, uint_field(member(data, "reserved1"), p + ".reserved1", 0xffff));
-  CCI_CSV_ASSIGN(usage, uint_field(member(pub, "usage"), p + ".pubkey.usage", 0xffffffff));
-  CCI_CSV_ASSIGN(algo, uint_field(member(pub, "algo"), p + ".pubkey.algo", 0xffffffff));
-  CCI_CSV_ASSIGN(curve, uint_field(member(key, "g"), p + ".pubkey.key.g", 0xffffffff));
-  CCI_CSV_ASSIGN(x, byte_array(member(key, "x"), p + ".pubkey.key.x", kEccFieldSize));
-  CCI_CSV_ASSIGN(y, byte_array(member(key, "y"), p + ".pubkey.key.y", kEccFieldSize));
-  CCI_CSV_ASSIGN(uid_size, uint_field(member(data, "uid_size"), p + ".uid_size", 0xffff));
-  CCI_CSV_ASSIGN(uid, byte_array(member(data, "user_id"), p + ".user_id", 254));
-  CCI_CSV_ASSIGN(sid, byte_array(member(data, "sid"), p + ".sid", 16));
-  CCI_CSV_ASSIGN(res2, byte_array(member(data, "reserved2"), p + ".reserved2", 608));
+  CCI_ASSIGN(ver, uint_field(member(body, "ver"), p + ".body.ver", 0xffffffff));
+  CCI_ASSIGN(major, uint_field(member(member(data, "firmware"), "major"), p + ".firmware.major", 255));
+  CCI_ASSIGN(minor, uint_field(member(member(data, "firmware"), "minor"), p + ".firmware.minor", 255));
+  CCI_ASSIGN(res1, uint_field(member(data, "reserved1"), p + ".reserved1", 0xffff));
+  CCI_ASSIGN(usage, uint_field(member(pub, "usage"), p + ".pubkey.usage", 0xffffffff));
+  CCI_ASSIGN(algo, uint_field(member(pub, "algo"), p + ".pubkey.algo", 0xffffffff));
+  CCI_ASSIGN(curve, uint_field(member(key, "g"), p + ".pubkey.key.g", 0xffffffff));
+  CCI_ASSIGN(x, byte_array(member(key, "x"), p + ".pubkey.key.x", kEccFieldSize));
+  CCI_ASSIGN(y, byte_array(member(key, "y"), p + ".pubkey.key.y", kEccFieldSize));
+  CCI_ASSIGN(uid_size, uint_field(member(data, "uid_size"), p + ".uid_size", 0xffff));
+  CCI_ASSIGN(uid, byte_array(member(data, "user_id"), p + ".user_id", 254));
+  CCI_ASSIGN(sid, byte_array(member(data, "sid"), p + ".sid", 16));
+  CCI_ASSIGN(res2, byte_array(member(data, "reserved2"), p + ".reserved2", 608));
   put_le(out, 0x000, ver, 4);
   out[0x004] = static_cast<std::uint8_t>(major);
   out[0x005] = static_cast<std::uint8_t>(minor);
@@ -84,11 +80,11 @@ Result<Bytes> pek_from_json(const Json& pek) {
     const std::string sp = p + ".sigs[" + std::to_string(i) + "]";
     const Json& s = sigs[i];
     const size_t off = i == 0 ? 0x414 : 0x61C;
-    CCI_CSV_ASSIGN(su, uint_field(member(s, "usage"), sp + ".usage", 0xffffffff));
-    CCI_CSV_ASSIGN(sa, uint_field(member(s, "algo"), sp + ".algo", 0xffffffff));
-    CCI_CSV_ASSIGN(r, byte_array(member(member(s, "signature"), "r"), sp + ".signature.r", kEccFieldSize));
-    CCI_CSV_ASSIGN(sv, byte_array(member(member(s, "signature"), "s"), sp + ".signature.s", kEccFieldSize));
-    CCI_CSV_ASSIGN(rsv, byte_array(member(s, "_reserved"), sp + "._reserved", 368));
+    CCI_ASSIGN(su, uint_field(member(s, "usage"), sp + ".usage", 0xffffffff));
+    CCI_ASSIGN(sa, uint_field(member(s, "algo"), sp + ".algo", 0xffffffff));
+    CCI_ASSIGN(r, byte_array(member(member(s, "signature"), "r"), sp + ".signature.r", kEccFieldSize));
+    CCI_ASSIGN(sv, byte_array(member(member(s, "signature"), "s"), sp + ".signature.s", kEccFieldSize));
+    CCI_ASSIGN(rsv, byte_array(member(s, "_reserved"), sp + "._reserved", 368));
     put_le(out, off, su, 4);
     put_le(out, off + 4, sa, 4);
     std::copy(r.begin(), r.end(), out.begin() + static_cast<std::ptrdiff_t>(off + 8));
@@ -100,7 +96,7 @@ Result<Bytes> pek_from_json(const Json& pek) {
 
 Result<std::optional<std::string>> serial_from_json(const Json& j) {
   if (j.is_null()) return std::optional<std::string>();
-  CCI_CSV_ASSIGN(b, byte_array(j, "serial_number", 64));
+  CCI_ASSIGN(b, byte_array(j, "serial_number", 64));
   size_t n = 0;
   while (n < b.size() && b[n] != 0) ++n;
   return std::optional<std::string>(std::string(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n)));
@@ -112,9 +108,9 @@ Result<Evidence> from_trustee(const Json& j) {
   Evidence ev;
   ev.format = "trustee";
   const Json& ar = j["attestation_report"];
-  CCI_CSV_ASSIGN(magic, byte_array(member(ar, "magic"), "attestation_report.magic", 16));
-  CCI_CSV_ASSIGN(flags, uint_field(member(ar, "flags"), "attestation_report.flags", 0xffffffff));
-  CCI_CSV_ASSIGN(data, byte_array(member(ar, "data"), "attestation_report.data", kReportPageSize));
+  CCI_ASSIGN(magic, byte_array(member(ar, "magic"), "attestation_report.magic", 16));
+  CCI_ASSIGN(flags, uint_field(member(ar, "flags"), "attestation_report.flags", 0xffffffff));
+  CCI_ASSIGN(data, byte_array(member(ar, "data"), "attestation_report.data", kReportPageSize));
   static const std::string kExt("ATTESTATION_EXT\0", 16);
   const bool zero_magic = std::all_of(magic.begin(), magic.end(), [](std::uint8_t b) { return b == 0; });
   const bool ext_magic = std::string(magic.begin(), magic.end()) == kExt;
@@ -124,11 +120,11 @@ Result<Evidence> from_trustee(const Json& j) {
   ev.report = std::move(data);
   const Json& chain = member(j, "cert_chain");
   if (!member(chain, "pek").is_null()) {
-    CCI_CSV_ASSIGN(pek, pek_from_json(chain["pek"]));
+    CCI_ASSIGN(pek, pek_from_json(chain["pek"]));
     ev.envelope_pek = std::move(pek);
   }
   ev.envelope_has_hsk_cek = !member(chain, "hsk_cek").is_null();
-  CCI_CSV_ASSIGN(serial, serial_from_json(member(j, "serial_number")));
+  CCI_ASSIGN(serial, serial_from_json(member(j, "serial_number")));
   ev.envelope_serial = serial;
   return ev;
 }
@@ -147,15 +143,15 @@ Result<Evidence> from_trustee_legacy(const Json& j) {
   };
   for (const F& f : {F{"user_pubkey_digest", 0x000, 32}, F{"vm_id", 0x020, 16}, F{"vm_version", 0x030, 16}, F{"report_data", 0x040, 64},
                      F{"mnonce", 0x080, 16}, F{"measure", 0x090, 32}}) {
-    CCI_CSV_ASSIGN(b, byte_array(member(body, f.name), std::string("attestation_report.body.") + f.name, f.len));
+    CCI_ASSIGN(b, byte_array(member(body, f.name), std::string("attestation_report.body.") + f.name, f.len));
     std::copy(b.begin(), b.end(), raw.begin() + static_cast<std::ptrdiff_t>(f.off));
   }
-  CCI_CSV_ASSIGN(policy, uint_field(member(body, "policy"), "attestation_report.body.policy", 0xffffffff));
-  CCI_CSV_ASSIGN(usage, uint_field(member(ar, "sig_usage"), "attestation_report.sig_usage", 0xffffffff));
-  CCI_CSV_ASSIGN(algo, uint_field(member(ar, "sig_algo"), "attestation_report.sig_algo", 0xffffffff));
-  CCI_CSV_ASSIGN(anonce, uint_field(member(ar, "anonce"), "attestation_report.anonce", 0xffffffff));
-  CCI_CSV_ASSIGN(r, byte_array(member(member(ar, "sig"), "r"), "attestation_report.sig.r", kEccFieldSize));
-  CCI_CSV_ASSIGN(s, byte_array(member(member(ar, "sig"), "s"), "attestation_report.sig.s", kEccFieldSize));
+  CCI_ASSIGN(policy, uint_field(member(body, "policy"), "attestation_report.body.policy", 0xffffffff));
+  CCI_ASSIGN(usage, uint_field(member(ar, "sig_usage"), "attestation_report.sig_usage", 0xffffffff));
+  CCI_ASSIGN(algo, uint_field(member(ar, "sig_algo"), "attestation_report.sig_algo", 0xffffffff));
+  CCI_ASSIGN(anonce, uint_field(member(ar, "anonce"), "attestation_report.anonce", 0xffffffff));
+  CCI_ASSIGN(r, byte_array(member(member(ar, "sig"), "r"), "attestation_report.sig.r", kEccFieldSize));
+  CCI_ASSIGN(s, byte_array(member(member(ar, "sig"), "s"), "attestation_report.sig.s", kEccFieldSize));
   put_le(raw, 0x0B0, policy, 4);
   put_le(raw, 0x0B4, usage, 4);
   put_le(raw, 0x0B8, algo, 4);
@@ -164,9 +160,9 @@ Result<Evidence> from_trustee_legacy(const Json& j) {
   std::copy(s.begin(), s.end(), raw.begin() + 0x108);
   const Json& pek = member(member(j, "cert_chain"), "pek");
   if (pek.is_null()) return bad_json("cert_chain.pek", "is missing: the legacy format carries the PEK only there");
-  CCI_CSV_ASSIGN(pek_bytes, pek_from_json(pek));
+  CCI_ASSIGN(pek_bytes, pek_from_json(pek));
   std::copy(pek_bytes.begin(), pek_bytes.end(), raw.begin() + 0x150);
-  CCI_CSV_ASSIGN(serial, serial_from_json(member(j, "serial_number")));
+  CCI_ASSIGN(serial, serial_from_json(member(j, "serial_number")));
   if (serial) std::copy(serial->begin(), serial->end(), raw.begin() + 0x974);
   ev.version = ReportVersion::kV1;
   ev.report = std::move(raw);

@@ -61,12 +61,6 @@ class Binder {
   std::vector<std::string> used_;
 };
 
-#define CCI_BIND(dst, expr)   \
-  do {                        \
-    auto r_ = (expr);         \
-    if (!r_) return r_.error(); \
-    dst = std::move(*r_);     \
-  } while (0)
 
 struct Layer {
   Tensor attn_norm, wq, wk, wv, wo, mlp_norm, w_gate, w_up, w_down;        // Llama
@@ -194,27 +188,27 @@ class TorchEngine final : public Engine {
 
 Status TorchEngine::bind_llama(Binder& b) {
   const std::int64_t d = c_.hidden, q = c_.heads * c_.head_dim, kv = c_.kv_dim(), hid = c_.intermediate;
-  CCI_BIND(embed_, b.get("model.embed_tokens.weight", {c_.vocab_size, d}));
-  CCI_BIND(final_norm_, b.get("model.norm.weight", {d}));
+  CCI_SET(embed_, b.get("model.embed_tokens.weight", {c_.vocab_size, d}));
+  CCI_SET(final_norm_, b.get("model.norm.weight", {d}));
   if (c_.tied_embeddings || !b.has("lm_head.weight")) {
     if (!c_.tied_embeddings) return bad_weights("the checkpoint has no tensor 'lm_head.weight' and config.json does not tie embeddings", "lm_head.weight");
     lm_head_ = embed_;
   } else {
-    CCI_BIND(lm_head_, b.get("lm_head.weight", {c_.vocab_size, d}));
+    CCI_SET(lm_head_, b.get("lm_head.weight", {c_.vocab_size, d}));
   }
   layers_.resize(static_cast<size_t>(c_.layers));
   for (std::int64_t l = 0; l < c_.layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     Layer& L = layers_[static_cast<size_t>(l)];
-    CCI_BIND(L.attn_norm, b.get(p + "input_layernorm.weight", {d}));
-    CCI_BIND(L.wq, b.get(p + "self_attn.q_proj.weight", {q, d}));
-    CCI_BIND(L.wk, b.get(p + "self_attn.k_proj.weight", {kv, d}));
-    CCI_BIND(L.wv, b.get(p + "self_attn.v_proj.weight", {kv, d}));
-    CCI_BIND(L.wo, b.get(p + "self_attn.o_proj.weight", {d, q}));
-    CCI_BIND(L.mlp_norm, b.get(p + "post_attention_layernorm.weight", {d}));
-    CCI_BIND(L.w_gate, b.get(p + "mlp.gate_proj.weight", {hid, d}));
-    CCI_BIND(L.w_up, b.get(p + "mlp.up_proj.weight", {hid, d}));
-    CCI_BIND(L.w_down, b.get(p + "mlp.down_proj.weight", {d, hid}));
+    CCI_SET(L.attn_norm, b.get(p + "input_layernorm.weight", {d}));
+    CCI_SET(L.wq, b.get(p + "self_attn.q_proj.weight", {q, d}));
+    CCI_SET(L.wk, b.get(p + "self_attn.k_proj.weight", {kv, d}));
+    CCI_SET(L.wv, b.get(p + "self_attn.v_proj.weight", {kv, d}));
+    CCI_SET(L.wo, b.get(p + "self_attn.o_proj.weight", {d, q}));
+    CCI_SET(L.mlp_norm, b.get(p + "post_attention_layernorm.weight", {d}));
+    CCI_SET(L.w_gate, b.get(p + "mlp.gate_proj.weight", {hid, d}));
+    CCI_SET(L.w_up, b.get(p + "mlp.up_proj.weight", {hid, d}));
+    CCI_SET(L.w_down, b.get(p + "mlp.down_proj.weight", {d, hid}));
   }
   return {};
 }
@@ -224,27 +218,27 @@ Status TorchEngine::bind_llama(Binder& b) {
 Status TorchEngine::bind_gpt2(Binder& b) {
   const std::int64_t d = c_.hidden, hid = c_.intermediate;
   auto name = [&](const std::string& n) { return std::vector<std::string>{n, "transformer." + n}; };
-  CCI_BIND(embed_, b.get_any(name("wte.weight"), {c_.vocab_size, d}));
-  CCI_BIND(pos_embed_, b.get_any(name("wpe.weight"), {c_.max_positions, d}));
-  CCI_BIND(final_norm_, b.get_any(name("ln_f.weight"), {d}));
-  CCI_BIND(final_norm_b_, b.get_any(name("ln_f.bias"), {d}));
+  CCI_SET(embed_, b.get_any(name("wte.weight"), {c_.vocab_size, d}));
+  CCI_SET(pos_embed_, b.get_any(name("wpe.weight"), {c_.max_positions, d}));
+  CCI_SET(final_norm_, b.get_any(name("ln_f.weight"), {d}));
+  CCI_SET(final_norm_b_, b.get_any(name("ln_f.bias"), {d}));
   lm_head_ = embed_;
   layers_.resize(static_cast<size_t>(c_.layers));
   for (std::int64_t l = 0; l < c_.layers; ++l) {
     const std::string p = "h." + std::to_string(l) + ".";
     Layer& L = layers_[static_cast<size_t>(l)];
-    CCI_BIND(L.attn_norm, b.get_any(name(p + "ln_1.weight"), {d}));
-    CCI_BIND(L.ln1_b, b.get_any(name(p + "ln_1.bias"), {d}));
-    CCI_BIND(L.w_qkv, b.get_any(name(p + "attn.c_attn.weight"), {d, 3 * d}));
-    CCI_BIND(L.qkv_b, b.get_any(name(p + "attn.c_attn.bias"), {3 * d}));
-    CCI_BIND(L.wo, b.get_any(name(p + "attn.c_proj.weight"), {d, d}));
-    CCI_BIND(L.o_b, b.get_any(name(p + "attn.c_proj.bias"), {d}));
-    CCI_BIND(L.mlp_norm, b.get_any(name(p + "ln_2.weight"), {d}));
-    CCI_BIND(L.ln2_b, b.get_any(name(p + "ln_2.bias"), {d}));
-    CCI_BIND(L.w_fc, b.get_any(name(p + "mlp.c_fc.weight"), {d, hid}));
-    CCI_BIND(L.fc_b, b.get_any(name(p + "mlp.c_fc.bias"), {hid}));
-    CCI_BIND(L.w_proj, b.get_any(name(p + "mlp.c_proj.weight"), {hid, d}));
-    CCI_BIND(L.proj_b, b.get_any(name(p + "mlp.c_proj.bias"), {d}));
+    CCI_SET(L.attn_norm, b.get_any(name(p + "ln_1.weight"), {d}));
+    CCI_SET(L.ln1_b, b.get_any(name(p + "ln_1.bias"), {d}));
+    CCI_SET(L.w_qkv, b.get_any(name(p + "attn.c_attn.weight"), {d, 3 * d}));
+    CCI_SET(L.qkv_b, b.get_any(name(p + "attn.c_attn.bias"), {3 * d}));
+    CCI_SET(L.wo, b.get_any(name(p + "attn.c_proj.weight"), {d, d}));
+    CCI_SET(L.o_b, b.get_any(name(p + "attn.c_proj.bias"), {d}));
+    CCI_SET(L.mlp_norm, b.get_any(name(p + "ln_2.weight"), {d}));
+    CCI_SET(L.ln2_b, b.get_any(name(p + "ln_2.bias"), {d}));
+    CCI_SET(L.w_fc, b.get_any(name(p + "mlp.c_fc.weight"), {d, hid}));
+    CCI_SET(L.fc_b, b.get_any(name(p + "mlp.c_fc.bias"), {hid}));
+    CCI_SET(L.w_proj, b.get_any(name(p + "mlp.c_proj.weight"), {hid, d}));
+    CCI_SET(L.proj_b, b.get_any(name(p + "mlp.c_proj.bias"), {d}));
     L.w_qkv = L.w_qkv.t().contiguous();
     L.wo = L.wo.t().contiguous();
     L.w_fc = L.w_fc.t().contiguous();

@@ -70,27 +70,21 @@ Result<RopeScaling> rope_scaling_of(const Json& j, const std::string& what) {
   return s;
 }
 
-#define CCI_FIELD(dst, expr) \
-  do {                       \
-    auto v_ = (expr);        \
-    if (!v_) return v_.error(); \
-    dst = *v_;               \
-  } while (0)
 
 Result<ModelConfig> llama_config(const Json& j, const std::string& what) {
   ModelConfig c;
   c.arch = Architecture::kLlama;
-  CCI_FIELD(c.vocab_size, int_field(j, "vocab_size", 1, kMaxVocab, -1, what));
-  CCI_FIELD(c.hidden, int_field(j, "hidden_size", 2, kMaxHidden, -1, what));
-  CCI_FIELD(c.intermediate, int_field(j, "intermediate_size", 1, kMaxIntermediate, -1, what));
-  CCI_FIELD(c.layers, int_field(j, "num_hidden_layers", 1, kMaxLayers, -1, what));
-  CCI_FIELD(c.heads, int_field(j, "num_attention_heads", 1, kMaxHeads, -1, what));
-  CCI_FIELD(c.kv_heads, int_field(j, "num_key_value_heads", 1, kMaxHeads, c.heads, what));
-  CCI_FIELD(c.head_dim, int_field(j, "head_dim", 2, kMaxHidden, c.hidden / c.heads, what));
-  CCI_FIELD(c.max_positions, int_field(j, "max_position_embeddings", 1, kMaxPositions, 2048, what));
-  CCI_FIELD(c.norm_eps, real_field(j, "rms_norm_eps", 1e-12, 1, 1e-6, what));
-  CCI_FIELD(c.rope_theta, real_field(j, "rope_theta", 1, 1e9, 10000, what));
-  CCI_FIELD(c.rope_scaling, rope_scaling_of(j, what));
+  CCI_SET(c.vocab_size, int_field(j, "vocab_size", 1, kMaxVocab, -1, what));
+  CCI_SET(c.hidden, int_field(j, "hidden_size", 2, kMaxHidden, -1, what));
+  CCI_SET(c.intermediate, int_field(j, "intermediate_size", 1, kMaxIntermediate, -1, what));
+  CCI_SET(c.layers, int_field(j, "num_hidden_layers", 1, kMaxLayers, -1, what));
+  CCI_SET(c.heads, int_field(j, "num_attention_heads", 1, kMaxHeads, -1, what));
+  CCI_SET(c.kv_heads, int_field(j, "num_key_value_heads", 1, kMaxHeads, c.heads, what));
+  CCI_SET(c.head_dim, int_field(j, "head_dim", 2, kMaxHidden, c.hidden / c.heads, what));
+  CCI_SET(c.max_positions, int_field(j, "max_position_embeddings", 1, kMaxPositions, 2048, what));
+  CCI_SET(c.norm_eps, real_field(j, "rms_norm_eps", 1e-12, 1, 1e-6, what));
+  CCI_SET(c.rope_theta, real_field(j, "rope_theta", 1, 1e9, 10000, what));
+  CCI_SET(c.rope_scaling, rope_scaling_of(j, what));
   c.tied_embeddings = j.value("tie_word_embeddings", false);
   return c;
 }
@@ -99,15 +93,15 @@ Result<ModelConfig> gpt2_config(const Json& j, const std::string& what) {
   ModelConfig c;
   c.arch = Architecture::kGpt2;
   c.tied_embeddings = true;
-  CCI_FIELD(c.vocab_size, int_field(j, "vocab_size", 1, kMaxVocab, -1, what));
-  CCI_FIELD(c.hidden, int_field(j, "n_embd", 2, kMaxHidden, -1, what));
-  CCI_FIELD(c.layers, int_field(j, "n_layer", 1, kMaxLayers, -1, what));
-  CCI_FIELD(c.heads, int_field(j, "n_head", 1, kMaxHeads, -1, what));
+  CCI_SET(c.vocab_size, int_field(j, "vocab_size", 1, kMaxVocab, -1, what));
+  CCI_SET(c.hidden, int_field(j, "n_embd", 2, kMaxHidden, -1, what));
+  CCI_SET(c.layers, int_field(j, "n_layer", 1, kMaxLayers, -1, what));
+  CCI_SET(c.heads, int_field(j, "n_head", 1, kMaxHeads, -1, what));
   c.kv_heads = c.heads;
   c.head_dim = c.hidden / c.heads;
-  CCI_FIELD(c.intermediate, int_field(j, "n_inner", 1, kMaxIntermediate, 4 * c.hidden, what));
-  CCI_FIELD(c.max_positions, int_field(j, "n_positions", 1, kMaxPositions, 1024, what));
-  CCI_FIELD(c.norm_eps, real_field(j, "layer_norm_epsilon", 1e-12, 1, 1e-5, what));
+  CCI_SET(c.intermediate, int_field(j, "n_inner", 1, kMaxIntermediate, 4 * c.hidden, what));
+  CCI_SET(c.max_positions, int_field(j, "n_positions", 1, kMaxPositions, 1024, what));
+  CCI_SET(c.norm_eps, real_field(j, "layer_norm_epsilon", 1e-12, 1, 1e-5, what));
   return c;
 }
 
@@ -158,8 +152,8 @@ Result<ModelConfig> parse_model_config(ByteView json, const std::string& what) {
                           : type == "gpt2"                     ? gpt2_config(j, what)
                                                                : Result<ModelConfig>(bad(what, "model_type '" + type + "' is not supported (llama, mistral, gpt2)", "model_type"));
   if (!c) return c;
-  CCI_FIELD(c->bos_ids, ids_field(j, "bos_token_id", c->vocab_size, what));
-  CCI_FIELD(c->eos_ids, ids_field(j, "eos_token_id", c->vocab_size, what));
+  CCI_SET(c->bos_ids, ids_field(j, "bos_token_id", c->vocab_size, what));
+  CCI_SET(c->eos_ids, ids_field(j, "eos_token_id", c->vocab_size, what));
   c->torch_dtype = j.value("torch_dtype", std::string());
   CCI_TRY(check_model_config(*c, what));
   return c;

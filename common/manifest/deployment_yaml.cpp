@@ -147,10 +147,6 @@ class StrictMap {
   std::set<std::string> used_;
 };
 
-#define CCI_ASSIGN(var, expr)                    \
-  auto var##_result_ = (expr);                   \
-  if (!var##_result_) return var##_result_.error(); \
-  auto var = std::move(*var##_result_)
 
 std::string resolve(const std::string& base, const std::string& p) {
   if (p.empty() || p[0] == '/' || base.empty()) return p;
