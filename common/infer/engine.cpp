@@ -101,7 +101,15 @@ class TorchEngine final : public Engine {
   const ModelConfig& config() const override { return c_; }
   std::int64_t context() const override { return ctx_; }
   std::int64_t position() const override { return pos_; }
-  void reset() override { pos_ = 0; }
+  // Zeroes the cache rows in use: no key or value of one request survives into the next.
+  void reset() override {
+    if (pos_ > 0) {
+      torch::NoGradGuard no_grad;
+      k_cache_.narrow(2, 0, pos_).zero_();
+      v_cache_.narrow(2, 0, pos_).zero_();
+    }
+    pos_ = 0;
+  }
 
   static Result<std::unique_ptr<Engine>> build(const ModelConfig& c, std::shared_ptr<const WeightSet> w, const EngineOptions& o);
 

@@ -33,7 +33,7 @@ class Engine {
   virtual const ModelConfig& config() const = 0;
   virtual std::int64_t context() const = 0;   // KV cache length
   virtual std::int64_t position() const = 0;  // tokens already in the cache
-  virtual void reset() = 0;                   // empties the cache
+  virtual void reset() = 0;                   // empties the cache (its used rows zeroed)
 
   // Appends `tokens` at position() and returns the logits after the last one (vocab floats).
   virtual Result<std::vector<float>> forward(const std::vector<std::int64_t>& tokens) = 0;

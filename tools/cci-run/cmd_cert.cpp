@@ -11,6 +11,7 @@
 #include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "ratls/attested_cert.h"
+#include "attested_identity.h"
 
 namespace cci::tools::run {
 namespace {
@@ -22,24 +23,6 @@ struct CertCliOptions {
   double hours = 24;
 };
 
-// The certificates that came with the evidence, as endorsements (candidates for the verifier).
-std::optional<ratls::Endorsements> endorsements_of(const attest::EvidenceFile& e) {
-  ratls::Endorsements en;
-  en.tag = e.is_snp() ? ratls::kTagSnp : ratls::kTagCsv;
-  if (e.is_snp() && e.vek_pem) {
-    auto vek = crypto::Certificate::from_pem(as_bytes(*e.vek_pem));
-    if (vek) en.items.push_back(vek->der());
-    if (e.cert_chain_pem) {
-      if (auto chain = crypto::parse_pem_bundle(as_bytes(*e.cert_chain_pem))) {
-        for (const auto& c : *chain) en.items.push_back(c.der());
-      }
-    }
-  }
-  if (!e.is_snp() && e.hrk) en.items.push_back(*e.hrk);
-  if (en.items.empty()) return std::nullopt;
-  return en;
-}
-
 int run_cert(const CertCliOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.cert.v1";
   if (!(o.hours > 0 && o.hours <= 24)) return ctx.fail(make_error(ErrorCode::kUsage, "--hours must be in (0, 24]", "hours"), schema);
@@ -49,32 +32,23 @@ int run_cert(const CertCliOptions& o, const cli::Context& ctx) {
   if (!source) return ctx.fail(source.error(), schema);
   auto key = crypto::generate_key(crypto::KeyType::kEcP384);
   if (!key) return ctx.fail(key.error(), schema);
-  ratls::Claims claims;
-  claims.pubkey_sha256 = crypto::digest(crypto::DigestAlg::kSha256, key->public_key().spki_der());
-  claims.manifest_sha256 = crypto::digest(crypto::DigestAlg::kSha256, *manifest);
-  claims.purpose = o.purpose;
-  if (!o.deploy.empty()) claims.deploy = o.deploy;
-  auto claims_cbor = ratls::encode_claims(claims);
-  if (!claims_cbor) return ctx.fail(claims_cbor.error(), schema);
-  auto ev = (*source)->get_evidence(ratls::report_data_for_claims(*claims_cbor));
-  if (!ev) return ctx.fail(ev.error(), schema);
-  for (const auto& w : ev->warnings) ctx.warn(w);
   ratls::AttestedCertSpec spec;
   spec.common_name = o.common_name;
   spec.dns_names = o.dns;
   spec.not_before = std::time(nullptr) - 60;
   spec.not_after = spec.not_before + static_cast<std::time_t>(o.hours * 3600);
-  const std::uint64_t tag = ev->file.is_snp() ? ratls::kTagSnp : ratls::kTagCsv;
-  auto cert = ratls::make_attested_certificate(*key, {tag, ev->file.report, *claims_cbor}, endorsements_of(ev->file), spec);
-  if (!cert) return ctx.fail(cert.error(), schema);
+  auto issued = issue_attested_certificate(**source, *key, identity_claims(*key, *manifest, o.purpose, o.deploy), spec);
+  if (!issued) return ctx.fail(issued.error(), schema);
+  for (const auto& w : issued->warnings) ctx.warn(w);
+  const auto& cert = issued->cert;
   auto key_pem = key->pem(std::nullopt);
   if (!key_pem) return ctx.fail(key_pem.error(), schema);
   if (auto st = write_file_atomic(o.key_out, as_bytes(*key_pem), 0600); !st) return ctx.fail(st.error(), schema);
-  if (auto st = write_file_atomic(o.out, as_bytes(cert->pem())); !st) return ctx.fail(st.error(), schema);
+  if (auto st = write_file_atomic(o.out, as_bytes(cert.pem())); !st) return ctx.fail(st.error(), schema);
   if (ctx.options().json) {
-    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"certificate", o.out}, {"key", o.key_out}, {"tee", ev->file.tee}, {"simulated", ev->file.simulated()}});
+    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"certificate", o.out}, {"key", o.key_out}, {"tee", issued->tee}, {"simulated", issued->simulated}});
   } else {
-    ctx.out("wrote " + std::string(ev->file.simulated() ? "SIMULATED " : "") + "attested certificate " + o.out + " (key " + o.key_out + ", mode 0600)");
+    ctx.out("wrote " + std::string(issued->simulated ? "SIMULATED " : "") + "attested certificate " + o.out + " (key " + o.key_out + ", mode 0600)");
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "model_loading.h"
 #include "default_model.h"
 #include "infer/engine.h"
 #include "infer/generate.h"
@@ -36,15 +37,7 @@ struct GenerateCliOptions {
 Result<infer::LoadedModel> load_verified(const GenerateCliOptions& o) {
   if (o.model.empty()) return make_error(ErrorCode::kUsage, "--manifest checks a --model; the embedded model is part of this binary", "manifest");
   if (o.key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs the signer's public key: --key PUB.pem", "key");
-  auto key = cli::load_public_key_file(o.key);
-  if (!key) return key.error();
-  auto bundle = read_file(o.manifest, manifest::oms::kMaxBundleBytes);
-  if (!bundle) return bundle.error();
-  manifest::VerifyModelOptions vo;
-  vo.public_key = std::move(*key);
-  vo.at = std::time(nullptr);
-  if (auto inside = manifest::normalize_ignore_path(o.model, std::filesystem::absolute(o.manifest).string())) vo.source.ignore.push_back(*inside);
-  return infer::load_verified_model(o.model, *bundle, std::move(vo));
+  return load_signed_model(o.model, o.manifest, o.key);
 }
 
 Result<infer::LoadedModel> load(const GenerateCliOptions& o) {

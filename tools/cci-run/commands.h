@@ -10,6 +10,9 @@ namespace cci::tools::run {
 void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_keys(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action);        // CCI_WITH_TORCH builds
+void add_serve_worker(CLI::App& app, cli::Context& ctx, std::function<int()>& action); // CCI_WITH_TORCH builds
 void add_generate(CLI::App& app, cli::Context& ctx, std::function<int()>& action);  // CCI_WITH_TORCH builds
 
 // --tee, --sim-dir, --tsm-root, --sev-guest, --csv-guest into `so` (attest, cert).

@@ -1,0 +1,25 @@
+#include "ratls/fresh.h"
+
+#include "crypto/random.h"
+
+namespace cci::ratls {
+
+Claims fresh_claims(const Claims& certificate_claims, ByteView nonce, ByteView exporter) {
+  Claims c = certificate_claims;
+  c.nonce = Bytes(nonce.begin(), nonce.end());
+  c.exporter = Bytes(exporter.begin(), exporter.end());
+  return c;
+}
+
+Status check_fresh_claims(const Claims& fresh, const Claims& cert, ByteView nonce, ByteView exporter) {
+  auto fail = [](const std::string& field, const std::string& what) { return make_error(ErrorCode::kVerificationFailed, "the fresh evidence " + what, field); };
+  if (!crypto::ct_equal(fresh.pubkey_sha256, cert.pubkey_sha256)) return fail("pubkey-hash", "binds another key than the server's certificate");
+  if (!fresh.nonce || !crypto::ct_equal(*fresh.nonce, nonce)) return fail("nonce", "answers another nonce than ours (a replayed answer)");
+  if (!fresh.exporter || !crypto::ct_equal(*fresh.exporter, exporter)) return fail("cci-exporter", "is bound to another TLS connection (a replayed or relayed answer)");
+  if (fresh.purpose != cert.purpose) return fail("cci-purpose", "names purpose '" + fresh.purpose + "', the certificate '" + cert.purpose + "'");
+  if (!crypto::ct_equal(fresh.manifest_sha256, cert.manifest_sha256)) return fail("cci-manifest", "names another manifest than the certificate");
+  if (fresh.deploy != cert.deploy) return fail("cci-deploy", "names another deployment than the certificate");
+  return {};
+}
+
+}  // namespace cci::ratls

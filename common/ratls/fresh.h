@@ -1,0 +1,22 @@
+// Fresh evidence (specs/ratls-isolation.md §3.5 "fresh mode"; the replay weakness of static
+// RA-TLS certificates, §3.3): after the TLS 1.3 handshake the client sends a random nonce; the
+// server answers with new evidence whose claims repeat the certificate's (same key, purpose,
+// manifest, deployment) and add
+//   "nonce"        : the client's nonce
+//   "cci-exporter" : TLS-Exporter("EXPORTER-cci-attest", nonce, 32) of this connection
+// so an answer recorded on another connection, or for another nonce, fails the check.
+#pragma once
+
+#include "ratls/claims.h"
+
+namespace cci::ratls {
+
+inline constexpr char kExporterLabel[] = "EXPORTER-cci-attest";
+inline constexpr size_t kNonceBytes = 32, kExporterBytes = 32;
+
+Claims fresh_claims(const Claims& certificate_claims, ByteView nonce, ByteView exporter);
+
+// The verifier's check of the claims inside a fresh answer.
+Status check_fresh_claims(const Claims& fresh, const Claims& certificate_claims, ByteView nonce, ByteView exporter);
+
+}  // namespace cci::ratls

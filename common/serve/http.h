@@ -1,0 +1,55 @@
+// HTTP/1.1 on a TlsConnection, parsed and written by Boost.Beast (Debian libboost-dev), never
+// by hand. Bodies and the Authorization header live in wiped memory (SecureString). Limits are
+// the caller's: a header block or body over them is an error naming the limit.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "base/secure_alloc.h"
+#include "serve/tls.h"
+
+namespace cci::serve {
+
+struct HttpLimits {
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1 << 20;
+};
+
+struct HttpRequest {
+  std::string method, target, content_type;
+  SecureString authorization;  // the Authorization header, if any
+  SecureString body;
+  bool keep_alive = true;
+};
+
+// The next request on the connection; nullopt when the client closed it between requests.
+// Errors carry field "body-limit" (413), "header-limit" (431) or "http" (400).
+Result<std::optional<HttpRequest>> read_request(TlsConnection& c, const HttpLimits& limits);
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  SecureString body;
+  std::map<std::string, std::string> headers;
+};
+Status write_response(TlsConnection& c, const HttpResponse& r, bool keep_alive);
+
+// A streamed response (server-sent events): the head with Transfer-Encoding: chunked, then one
+// chunk per write, then the last chunk.
+Status write_stream_head(TlsConnection& c, int status, const std::string& content_type, bool keep_alive);
+Status write_chunk(TlsConnection& c, std::string_view data);
+Status write_last_chunk(TlsConnection& c);
+
+// Client side: one request and its whole response (chunked or not), body at most max_body bytes.
+struct ClientRequest {
+  std::string method = "GET", target = "/", host, content_type = "application/json";
+  SecureString authorization, body;
+};
+Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t max_body = 16u << 20);
+
+const char* status_reason(int status);
+
+}  // namespace cci::serve

@@ -1,0 +1,63 @@
+#include "serve/sandbox.h"
+
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace cci::serve {
+
+Status harden_process() {
+  const rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) return make_error(ErrorCode::kInternal, std::string("setrlimit(RLIMIT_CORE): ") + std::strerror(errno), "sandbox");
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return make_error(ErrorCode::kInternal, std::string("PR_SET_DUMPABLE: ") + std::strerror(errno), "sandbox");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return make_error(ErrorCode::kInternal, std::string("PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno), "sandbox");
+  return {};
+}
+
+namespace {
+
+// Syscalls every sandboxed cci process may make after set-up.
+constexpr const char* kCommon[] = {
+    "read", "write", "readv", "writev", "pread64", "recvmsg", "sendmsg", "recvfrom", "sendto", "poll", "ppoll", "close",
+    "shutdown", "fstat", "newfstatat", "lseek", "fcntl", "mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
+    "futex", "sched_yield", "getpid", "gettid", "getuid", "geteuid", "clock_gettime", "clock_nanosleep", "nanosleep",
+    "gettimeofday", "getrandom", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group",
+    "set_robust_list", "rseq", "membarrier",
+};
+// Worker extras: libtorch's OpenMP pool and allocator.
+constexpr const char* kWorker[] = {"clone", "clone3", "sched_getaffinity", "sched_setaffinity", "prlimit64", "getrusage"};
+// Connection extras: the client deadline (alarm) and its signal handler.
+constexpr const char* kConnection[] = {"alarm", "setitimer", "rt_sigaction", "tgkill"};
+
+struct FilterDeleter {
+  void operator()(void* f) const { seccomp_release(f); }
+};
+
+}  // namespace
+
+Status apply_syscall_allow_list(SandboxProfile profile) {
+  std::unique_ptr<void, FilterDeleter> filter(seccomp_init(SCMP_ACT_ERRNO(EPERM)));
+  if (!filter) return make_error(ErrorCode::kInternal, "seccomp_init failed", "sandbox");
+  auto allow = [&](const char* name) -> Status {
+    const int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) return {};  // not on this architecture
+    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, nr, 0); rc != 0) {
+      return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(") + name + "): " + std::strerror(-rc), "sandbox");
+    }
+    return {};
+  };
+  for (const char* s : kCommon) CCI_TRY(allow(s));
+  if (profile == SandboxProfile::kWorker) {
+    for (const char* s : kWorker) CCI_TRY(allow(s));
+  } else {
+    for (const char* s : kConnection) CCI_TRY(allow(s));
+  }
+  if (const int rc = seccomp_load(filter.get()); rc != 0) return make_error(ErrorCode::kInternal, std::string("seccomp_load: ") + std::strerror(-rc), "sandbox");
+  return {};
+}
+
+}  // namespace cci::serve

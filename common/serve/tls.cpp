@@ -1,0 +1,164 @@
+#include "serve/tls.h"
+
+#include <netdb.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/hex.h"
+#include "crypto/digest.h"
+
+namespace cci::serve {
+namespace {
+
+std::string openssl_reason() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "no OpenSSL reason";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof(buf));
+  return buf;
+}
+
+Error tls_error(const std::string& what) { return make_error(ErrorCode::kIo, what + " (" + openssl_reason() + ")", "tls"); }
+
+Result<SslCtx> tls13_context(const SSL_METHOD* method) {
+  SslCtx ctx(SSL_CTX_new(method));
+  if (!ctx) return tls_error("SSL_CTX_new");
+  if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION) != 1 || SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION) != 1) {
+    return tls_error("restricting the context to TLS 1.3");
+  }
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_num_tickets(ctx.get(), 0);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY);
+  return ctx;
+}
+
+}  // namespace
+
+Result<SslCtx> make_server_context(const crypto::PrivateKey& key, const crypto::Certificate& cert) {
+  auto ctx = tls13_context(TLS_server_method());
+  if (!ctx) return ctx;
+  if (SSL_CTX_use_certificate(ctx->get(), cert.get()) != 1) return tls_error("loading the server certificate");
+  if (SSL_CTX_use_PrivateKey(ctx->get(), key.get()) != 1) return tls_error("loading the server key");
+  if (SSL_CTX_check_private_key(ctx->get()) != 1) return tls_error("the key does not match the certificate");
+  return ctx;
+}
+
+Result<SslCtx> make_client_context() {
+  auto ctx = tls13_context(TLS_client_method());
+  if (!ctx) return ctx;
+  SSL_CTX_set_verify(ctx->get(), SSL_VERIFY_NONE, nullptr);  // checked by attestation instead
+  return ctx;
+}
+
+Result<std::unique_ptr<TlsConnection>> TlsConnection::accept(SSL_CTX* ctx, int fd) {
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl) {
+    ::close(fd);
+    return tls_error("SSL_new");
+  }
+  std::unique_ptr<TlsConnection> c(new TlsConnection(ssl, fd));
+  if (SSL_set_fd(ssl, fd) != 1) return tls_error("SSL_set_fd");
+  if (SSL_accept(ssl) != 1) return tls_error("TLS handshake with the client failed");
+  return c;
+}
+
+Result<std::unique_ptr<TlsConnection>> TlsConnection::connect(SSL_CTX* ctx, int fd, const std::string& server_name) {
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl) {
+    ::close(fd);
+    return tls_error("SSL_new");
+  }
+  std::unique_ptr<TlsConnection> c(new TlsConnection(ssl, fd));
+  if (SSL_set_fd(ssl, fd) != 1) return tls_error("SSL_set_fd");
+  if (!server_name.empty()) SSL_set_tlsext_host_name(ssl, server_name.c_str());
+  if (SSL_connect(ssl) != 1) return tls_error("TLS 1.3 handshake with " + server_name + " failed");
+  return c;
+}
+
+TlsConnection::~TlsConnection() {
+  SSL_free(ssl_);
+  ::close(fd_);
+}
+
+Result<size_t> TlsConnection::read_some(void* data, size_t n) {
+  size_t got = 0;
+  if (SSL_read_ex(ssl_, data, n, &got) == 1) return got;
+  const int e = SSL_get_error(ssl_, 0);
+  if (e == SSL_ERROR_ZERO_RETURN) return size_t{0};
+  if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) return size_t{0};  // EOF without close_notify
+  return tls_error("TLS read");
+}
+
+Status TlsConnection::write_all(const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    size_t w = 0;
+    if (SSL_write_ex(ssl_, p, n, &w) != 1) return tls_error("TLS write");
+    p += w;
+    n -= w;
+  }
+  return {};
+}
+
+void TlsConnection::close_notify() { SSL_shutdown(ssl_); }
+
+bool TlsConnection::has_buffered_data() const { return SSL_pending(ssl_) > 0 || SSL_has_pending(ssl_) == 1; }
+
+Result<Bytes> TlsConnection::exporter(const std::string& label, ByteView context, size_t length) const {
+  Bytes out(length);
+  if (SSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(), context.data(), context.size(), 1) != 1) {
+    return tls_error("TLS exporter '" + label + "'");
+  }
+  return out;
+}
+
+Result<crypto::Certificate> TlsConnection::peer_certificate() const {
+  X509* x = SSL_get1_peer_certificate(ssl_);
+  if (!x) return make_error(ErrorCode::kVerificationFailed, "the peer sent no certificate", "certificate");
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(x, &der);
+  X509_free(x);
+  if (len <= 0) return tls_error("encoding the peer certificate");
+  Bytes b(der, der + len);
+  OPENSSL_free(der);
+  return crypto::Certificate::from_der(b);
+}
+
+std::string TlsConnection::protocol() const { return SSL_get_version(ssl_); }
+
+Result<int> tcp_connect(const std::string& host, const std::string& port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* res = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return make_error(ErrorCode::kIo, "cannot resolve " + host + ": " + ::gai_strerror(rc), "url");
+  }
+  std::string last = "no address";
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ::freeaddrinfo(res);
+      return fd;
+    }
+    last = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return make_error(ErrorCode::kIo, "cannot connect to " + host + ":" + port + ": " + last, "url");
+}
+
+std::string public_key_pin(const crypto::Certificate& cert) {
+  auto pub = cert.public_key();
+  if (!pub) return {};
+  return "sha256//" + base64_encode(crypto::digest(crypto::DigestAlg::kSha256, pub->spki_der()));
+}
+
+}  // namespace cci::serve

@@ -1,0 +1,64 @@
+// TLS 1.3 over a socket that is already connected (cci-run serve hands each accepted TCP
+// connection to its own process; clients connect first, then wrap). OpenSSL only, no other
+// version and no session resumption: every connection is a full handshake with the key that
+// the attestation binds, and exporters (RFC 8446 §7.5) tie fresh evidence to this connection.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
+
+namespace cci::serve {
+
+struct SslCtxDeleter {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+using SslCtx = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
+
+// A server context that speaks TLS 1.3 only, with this key and certificate (held in memory).
+Result<SslCtx> make_server_context(const crypto::PrivateKey& key, const crypto::Certificate& cert);
+// A client context that speaks TLS 1.3 only. It does not check the server's certificate against
+// any CA: an attested server's certificate is self-signed and is checked through its evidence.
+Result<SslCtx> make_client_context();
+
+class TlsConnection {
+ public:
+  // Runs the handshake on `fd` (which the connection then owns).
+  static Result<std::unique_ptr<TlsConnection>> accept(SSL_CTX* ctx, int fd);
+  static Result<std::unique_ptr<TlsConnection>> connect(SSL_CTX* ctx, int fd, const std::string& server_name);
+  ~TlsConnection();
+  TlsConnection(const TlsConnection&) = delete;
+  TlsConnection& operator=(const TlsConnection&) = delete;
+
+  // Reads at most n bytes; 0 at a clean close (close_notify or EOF).
+  Result<size_t> read_some(void* data, size_t n);
+  Status write_all(const void* data, size_t n);
+  void close_notify();
+  bool has_buffered_data() const;  // decrypted bytes waiting (SSL_pending)
+
+  // TLS-Exporter(label, context, length) (RFC 8446 §7.5).
+  Result<Bytes> exporter(const std::string& label, ByteView context, size_t length) const;
+  // The peer's certificate (clients: the server's).
+  Result<crypto::Certificate> peer_certificate() const;
+  std::string protocol() const;  // "TLSv1.3"
+  int fd() const { return fd_; }
+
+ private:
+  TlsConnection(SSL* ssl, int fd) : ssl_(ssl), fd_(fd) {}
+  SSL* ssl_;
+  int fd_;
+};
+
+// A TCP connection to host:port (numeric or name; IPv4 or IPv6), close-on-exec.
+Result<int> tcp_connect(const std::string& host, const std::string& port);
+
+// "sha256//BASE64" of SHA-256(SubjectPublicKeyInfo DER): the pin `curl --pinnedpubkey` takes.
+std::string public_key_pin(const crypto::Certificate& cert);
+
+}  // namespace cci::serve

@@ -1,0 +1,232 @@
+// cci-run serve-worker (started by cci-run serve, not by hand): the per-user inference worker.
+// It serves one user for its whole life and is never reused: it loads the model checked against
+// the signed manifest (weights mapped read-only and shared through the page cache), hardens
+// itself (PR_SET_DUMPABLE 0, no core dumps, no new privileges), warms libtorch up, then installs
+// the seccomp allow-list and takes sessions from the accept loop on descriptor 3.
+// A session is a socket to one of the user's connection processes:
+//   in:  one frame per request: 'T' (completions) or 'C' (chat) followed by the request body
+//   out: {"t":"delta","text":...}* then {"t":"done",...} or {"t":"error","status":N,...}
+// The KV cache starts empty for every request and is zeroed after it; request and output
+// buffers are wiped (SecureString, SecureJson, token ids).
+#include <poll.h>
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "commands.h"
+#include "crypto/random.h"
+#include "infer/engine.h"
+#include "infer/generate.h"
+#include "model_loading.h"
+#include "serve/ipc.h"
+#include "serve/log.h"
+#include "serve/openai_api.h"
+#include "serve/sandbox.h"
+
+namespace cci::tools::run {
+namespace {
+
+using serve::SecureJson;
+constexpr int kControlFd = 3;
+
+struct WorkerCliOptions {
+  std::string user, model, manifest, release_key, model_id;
+  int threads = 0, max_sessions = 4;
+  std::int64_t context = 0, max_tokens = 512;
+  size_t max_prompt_bytes = 64 * 1024;
+};
+
+// Token ids spell the prompt: they are wiped too.
+struct WipedIds {
+  std::vector<std::int64_t> ids;
+  ~WipedIds() { crypto::secure_clear(ids.data(), ids.size() * sizeof(std::int64_t)); }
+};
+
+class Worker {
+ public:
+  Worker(const WorkerCliOptions& o, infer::LoadedModel model, std::unique_ptr<infer::Engine> engine)
+      : o_(o), model_(std::move(model)), engine_(std::move(engine)) {}
+
+  void run();
+
+ private:
+  void take_session(serve::JsonFrame f);
+  bool serve_request(int session);  // false: the session is over
+  Status generate_for(int session, const serve::CompletionRequest& r);
+  void send_error(int session, int status, const std::string& message, const std::string& param = {});
+
+  const WorkerCliOptions& o_;
+  infer::LoadedModel model_;
+  std::unique_ptr<infer::Engine> engine_;
+  std::vector<UniqueFd> sessions_;
+  bool exit_ = false;
+};
+
+void Worker::send_error(int session, int status, const std::string& message, const std::string& param) {
+  (void)serve::send_json(session, SecureJson{{"t", "error"}, {"status", status}, {"message", message}, {"param", param}});
+}
+
+void Worker::take_session(serve::JsonFrame f) {
+  if (!f.fd.valid()) return;
+  if (static_cast<int>(sessions_.size()) >= o_.max_sessions) {
+    send_error(f.fd.get(), 429, "this user already has " + std::to_string(o_.max_sessions) + " connections at work");
+    serve::log_event("worker", "session_refused", {{"user", o_.user}, {"reason", "max-user-connections"}});
+    return;
+  }
+  sessions_.push_back(std::move(f.fd));
+}
+
+Status Worker::generate_for(int session, const serve::CompletionRequest& r) {
+  if (!model_.tokenizer) return make_error(ErrorCode::kUnsupported, "the model has no tokenizer", "model");
+  WipedIds prompt;
+  {
+    auto ids = model_.tokenizer->encode(std::string_view(r.prompt.data(), r.prompt.size()));
+    if (!ids) return ids.error();
+    prompt.ids = std::move(*ids);
+  }
+  if (auto bos = model_.tokenizer->bos_id()) prompt.ids.insert(prompt.ids.begin(), *bos);
+  const std::int64_t room = engine_->context() - static_cast<std::int64_t>(prompt.ids.size());
+  if (room < 1) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "the prompt is " + std::to_string(prompt.ids.size()) + " tokens; the context holds " + std::to_string(engine_->context()), "prompt");
+  }
+  infer::GenerateOptions go;
+  go.max_tokens = std::min(r.max_tokens, room);
+  go.sampling = {r.temperature, r.top_k, r.top_p, r.seed};
+  go.stop_ids = model_.config.eos_ids;
+  if (go.stop_ids.empty() && model_.tokenizer->eos_id()) go.stop_ids.push_back(*model_.tokenizer->eos_id());
+  infer::StreamDecoder decoder(*model_.tokenizer, prompt.ids);
+  bool peer_gone = false;
+  go.on_token = [&](std::int64_t id) {
+    SecureString piece(decoder.push(id));
+    if (piece.empty()) return true;
+    if (!serve::send_json(session, SecureJson{{"t", "delta"}, {"text", piece}})) peer_gone = true;
+    wipe(piece);
+    return !peer_gone;
+  };
+  WipedIds out;
+  engine_->reset();
+  auto stats = infer::generate(*engine_, prompt.ids, go, out.ids);
+  engine_->reset();  // zeroes the cache rows this request used
+  if (!stats) return stats.error();
+  if (peer_gone) return {};
+  const std::string finish = stats->stop_reason == "stop token" ? "stop" : "length";
+  (void)serve::send_json(session, SecureJson{{"t", "done"},
+                                             {"finish_reason", finish},
+                                             {"prompt_tokens", stats->prompt_tokens},
+                                             {"completion_tokens", stats->generated}});
+  serve::log_event("worker", "completion", {{"user", o_.user}, {"prompt_tokens", stats->prompt_tokens}, {"completion_tokens", stats->generated},
+                                            {"seconds", stats->prefill_seconds + stats->decode_seconds}});
+  return {};
+}
+
+bool Worker::serve_request(int session) {
+  auto frame = serve::recv_frame(session, o_.max_prompt_bytes * 8 + (1u << 20));
+  if (!frame) return false;
+  if (frame->payload.empty() || (frame->payload[0] != 'T' && frame->payload[0] != 'C')) {
+    send_error(session, 400, "malformed request frame");
+    return false;
+  }
+  serve::ApiLimits limits;
+  limits.max_tokens = o_.max_tokens;
+  limits.max_prompt_bytes = o_.max_prompt_bytes;
+  const bool chat = frame->payload[0] == 'C';
+  auto req = serve::parse_completion_request(std::string_view(frame->payload).substr(1), chat, limits);
+  wipe(frame->payload);
+  if (!req) {
+    send_error(session, 400, req.error().message, req.error().field);
+    return true;
+  }
+  if (auto st = generate_for(session, *req); !st) {
+    send_error(session, st.error().code == ErrorCode::kInvalidInput ? 400 : 500, st.error().message, st.error().field);
+  }
+  wipe(req->prompt);
+  return true;
+}
+
+void Worker::run() {
+  (void)serve::send_json(kControlFd, SecureJson{{"op", "ready"}});
+  bool idle_reported = false;
+  while (!exit_) {
+    std::vector<pollfd> fds{{kControlFd, POLLIN, 0}};
+    for (auto& s : sessions_) fds.push_back({s.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      auto f = serve::recv_json(kControlFd, 4096);
+      if (!f) break;  // the accept loop is gone
+      const auto& op = f->message.value("op", SecureString());
+      if (op == "exit") exit_ = true;
+      else if (op == "session") take_session(std::move(*f));
+    }
+    std::vector<int> closed;
+    for (size_t i = 1; i < fds.size() && !exit_; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (idle_reported) {
+        (void)serve::send_json(kControlFd, SecureJson{{"op", "busy"}});
+        idle_reported = false;
+      }
+      if (!serve_request(fds[i].fd)) closed.push_back(fds[i].fd);
+    }
+    for (int fd : closed) {
+      std::erase_if(sessions_, [fd](const UniqueFd& s) { return s.get() == fd; });
+    }
+    if (sessions_.empty() && !idle_reported) {
+      (void)serve::send_json(kControlFd, SecureJson{{"op", "idle"}});
+      idle_reported = true;
+    }
+  }
+  sessions_.clear();
+  serve::log_event("worker", "exit", {{"user", o_.user}});
+}
+
+int run_worker(const WorkerCliOptions& o) {
+  ::signal(SIGPIPE, SIG_IGN);
+  auto fail = [&](const Error& e) {
+    serve::log_event("worker", "start_failed", {{"user", o.user}, {"error", e.message}, {"field", e.field}});
+    return cli::to_int(cli::exit_code_for(e.code));
+  };
+  if (auto st = serve::harden_process(); !st) return fail(st.error());
+  auto model = load_signed_model(o.model, o.manifest, o.release_key);
+  if (!model) return fail(model.error());
+  infer::EngineOptions eo;
+  eo.threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  eo.context = o.context;
+  auto engine = infer::Engine::create(model->config, model->weights, eo);
+  if (!engine) return fail(engine.error());
+  // Warm-up before the sandbox: libtorch and OpenMP open files and start threads on first use.
+  if (auto warm = (*engine)->forward({0, 0}); !warm) return fail(warm.error());
+  if (auto warm = (*engine)->forward({0}); !warm) return fail(warm.error());
+  (*engine)->reset();
+  if (auto st = serve::apply_syscall_allow_list(serve::SandboxProfile::kWorker); !st) return fail(st.error());
+  serve::log_event("worker", "ready", {{"user", o.user}, {"threads", eo.threads}, {"context", (*engine)->context()}});
+  Worker w(o, std::move(*model), std::move(*engine));
+  w.run();
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_worker(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  (void)ctx;
+  auto o = std::make_shared<WorkerCliOptions>();
+  auto* sub = app.add_subcommand("serve-worker", "Per-user worker of cci-run serve (started by serve; not for direct use)");
+  sub->group("");  // hidden from --help
+  sub->add_option("--user", o->user)->required();
+  sub->add_option("--model", o->model)->required();
+  sub->add_option("--manifest", o->manifest)->required();
+  sub->add_option("--release-key", o->release_key)->required();
+  sub->add_option("--model-id", o->model_id);
+  sub->add_option("--threads", o->threads);
+  sub->add_option("--context", o->context);
+  sub->add_option("--max-sessions", o->max_sessions);
+  sub->add_option("--max-tokens", o->max_tokens);
+  sub->add_option("--max-prompt-bytes", o->max_prompt_bytes);
+  sub->callback([o, &action] { action = [o] { return run_worker(*o); }; });
+}
+
+}  // namespace cci::tools::run
