@@ -13,6 +13,7 @@
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "ratls/attested_cert.h"
+#include "attested_checks.h"
 #include "report_common.h"
 
 namespace cci::tools::verify {
@@ -20,48 +21,8 @@ namespace {
 
 struct CertOptions {
   ReportOptions report;
-  std::string purpose = "tls-server";
-  std::string deploy;
+  ExpectedClaims expect;
 };
-
-// The report and its endorsements as a cci.evidence.v1 document for the report pipeline.
-Result<Bytes> evidence_document(const ratls::AttestedCertificate& a) {
-  attest::EvidenceFile e;
-  e.tee = a.evidence.tag == ratls::kTagSnp ? "snp" : "csv";
-  e.report = a.evidence.evidence;
-  if (a.endorsements && a.evidence.tag == ratls::kTagSnp) {
-    std::string chain;
-    for (size_t i = 0; i < a.endorsements->items.size(); ++i) {
-      auto c = crypto::Certificate::from_der(a.endorsements->items[i]);
-      if (!c) return make_error(ErrorCode::kMalformed, "endorsement " + std::to_string(i) + " is not a DER certificate", "endorsements");
-      if (i == 0) e.vek_pem = c->pem();
-      else chain += c->pem();
-    }
-    if (!chain.empty()) e.cert_chain_pem = chain;
-  }
-  if (a.endorsements && a.evidence.tag == ratls::kTagCsv && !a.endorsements->items.empty()) e.hrk = a.endorsements->items[0];
-  const std::string text = attest::write_evidence_file(e);
-  return Bytes(text.begin(), text.end());
-}
-
-// The claims the deployment expects: purpose, deployment id, and the manifest's digest.
-Status check_claims(const ratls::Claims& c, const CertOptions& o) {
-  if (c.purpose != o.purpose) {
-    return make_error(ErrorCode::kVerificationFailed, "the certificate's purpose is '" + c.purpose + "', not '" + o.purpose + "'", "cci-purpose");
-  }
-  if (!o.deploy.empty() && c.deploy != o.deploy) {
-    return make_error(ErrorCode::kVerificationFailed, "the certificate's deployment id is '" + c.deploy.value_or("") + "', not '" + o.deploy + "'", "cci-deploy");
-  }
-  if (!o.report.manifest.empty()) {
-    auto m = read_file(o.report.manifest, 64u << 20);
-    if (!m) return m.error();
-    if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, *m), c.manifest_sha256)) {
-      return make_error(ErrorCode::kVerificationFailed, "the certificate's claims name another manifest (cci-manifest sha256:" + to_hex(c.manifest_sha256) + ")",
-                        "cci-manifest");
-    }
-  }
-  return {};
-}
 
 int run_cert(CertOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
@@ -71,14 +32,14 @@ int run_cert(CertOptions o, const cli::Context& ctx) {
   if (!at) return ctx.fail(at.error(), schema);
   auto a = ratls::read_attested_certificate((*certs)[0], *at);
   if (!a) return ctx.fail(make_error(a.error().code, o.report.file + ": " + a.error().message, a.error().field), schema);
-  if (auto st = check_claims(a->claims, o); !st) return ctx.fail(st.error(), schema);
+  if (auto st = check_claims(a->claims, o.expect, o.report); !st) return ctx.fail(st.error(), schema);
   if (!o.report.report_data.empty() || !o.report.nonce.empty()) {
     return ctx.fail(make_error(ErrorCode::kUsage, "the certificate fixes REPORT_DATA (the claims' hash): --report-data and --nonce do not apply"), schema);
   }
   o.report.report_data = to_hex(ratls::report_data_for_claims(a->evidence.claims));
   ctx.info("certificate: self-signed, CA:FALSE, valid at " + cli::format_time(*at) + ", key bound by pubkey-hash, purpose " + a->claims.purpose +
            (o.report.manifest.empty() ? "" : ", manifest digest matches"));
-  auto doc = evidence_document(*a);
+  auto doc = evidence_document(a->evidence.tag, a->evidence.evidence, a->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
   return run_report_bytes(o.report, std::move(*doc), ctx);
 }
@@ -99,8 +60,8 @@ void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-verify cert server.pem --trust-sim-root ./sim --offline --insecure-no-crl --json");
   ReportOptions& r = o->report;
   sub->add_option("CERT", r.file, "The attested certificate (PEM or DER)")->required();
-  sub->add_option("--purpose", o->purpose, "Expected cci-purpose claim")->capture_default_str();
-  sub->add_option("--deploy", o->deploy, "Expected cci-deploy claim (deployment id)");
+  sub->add_option("--purpose", o->expect.purpose, "Expected cci-purpose claim")->capture_default_str();
+  sub->add_option("--deploy", o->expect.deploy, "Expected cci-deploy claim (deployment id)");
   sub->add_option("--manifest", r.manifest, "Deployment manifest: its digest must be the cci-manifest claim; its policy and measurements apply");
   sub->add_option("--manifest-key", r.manifest_key, "Public key that signed the manifest (PEM)");
   sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");

@@ -12,5 +12,6 @@ void add_launch_measure(CLI::App& app, cli::Context& ctx, std::function<int()>& 
 void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 
 }  // namespace cci::tools::verify

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     tools::verify::add_report(app, ctx, action);
     tools::verify::add_fetch(app, ctx, action);
     tools::verify::add_cert(app, ctx, action);
+    tools::verify::add_remote(app, ctx, action);
   };
   return cli::run_tool(argc, argv, spec);
 }

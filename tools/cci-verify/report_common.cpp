@@ -97,6 +97,7 @@ int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& 
       body["report"] = v.report;
       if (v.simulated) body["report"]["simulated"] = true;
     }
+    for (const auto& [k, val] : o.extra.items()) body[k] = val;
     ctx.out_json(schema, rc, body);
     return rc;
   }
@@ -116,6 +117,9 @@ int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& 
     ctx.out("verified SIMULATED: " + o.file + " is a SIMULATED " + v.what + ", NOT hardware (measurement " + v.measurement_hex + ")");
   } else if (accepted) {
     ctx.out("verified: " + o.file + " is a " + v.what + " (measurement " + v.measurement_hex + ")");
+  }
+  if (accepted) {
+    for (const auto& line : o.extra_lines) ctx.out(line);
   } else if (v.authentic) {
     ctx.error(o.file + " is a " + v.what + ", but it does not meet the policy (" + v.policy_source + ")");
   } else if (only_missing) {

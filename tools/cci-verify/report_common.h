@@ -43,6 +43,9 @@ struct ReportOptions {
   bool allow_vlek = false;
   bool offline = false;
   KdsFlags kds;
+  // Added to the verdict (cci-verify remote: the server's URL and key pin).
+  cli::Json extra = cli::Json::object();
+  std::vector<std::string> extra_lines;  // printed after an accepting verdict
 };
 
 // The policy in force: --policy, else the manifest's, else the built-in default; then the

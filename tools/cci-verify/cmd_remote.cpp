@@ -1,0 +1,177 @@
+// cci-verify remote: checks a live cci-run serve endpoint before anything is sent to it
+// (specs/ratls-isolation.md §3.5, verifier algorithm):
+//   1. TLS 1.3 only; the server's certificate is read from the handshake;
+//   2. the certificate: self-signed, CA:FALSE, at most 24 h, one evidence extension, strict CBOR,
+//      pubkey-hash = its own key; claims: purpose, deployment id, manifest digest (and the
+//      manifest's own signature);
+//   3. freshness: a random nonce goes to POST /v1/attestation/fresh; the answer's claims must
+//      repeat the certificate's and carry our nonce and this connection's TLS exporter value
+//      (a recorded answer, or one relayed from another connection, fails here);
+//   4. the fresh report through the whole report pipeline (vendor chain, policy, measurement,
+//      REPORT_DATA = SHA-256(fresh claims) || 0^32).
+// On success it prints the certificate's public-key pin for curl --pinnedpubkey. Nothing but the
+// nonce is ever sent (no API key, no prompt).
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <memory>
+
+#include "attested_checks.h"
+#include "base/hex.h"
+#include "cli/inputs.h"
+#include "commands.h"
+#include "crypto/random.h"
+#include "ratls/fresh.h"
+#include "report_common.h"
+#include "serve/http.h"
+#include "serve/tls.h"
+
+namespace cci::tools::verify {
+namespace {
+
+struct RemoteOptions {
+  ReportOptions report;
+  ExpectedClaims expect;
+  std::string url;
+  double timeout = 30;
+};
+
+struct Endpoint {
+  std::string host, port;
+};
+
+Result<Endpoint> parse_url(const std::string& url) {
+  const std::string scheme = "https://";
+  if (url.rfind(scheme, 0) != 0) return make_error(ErrorCode::kUsage, "the URL must start with https:// (attested TLS only)", "url");
+  std::string rest = url.substr(scheme.size());
+  if (const size_t slash = rest.find('/'); slash != std::string::npos) {
+    if (rest.substr(slash) != "/") return make_error(ErrorCode::kUsage, "give the server's base URL, https://HOST:PORT", "url");
+    rest = rest.substr(0, slash);
+  }
+  Endpoint e;
+  if (!rest.empty() && rest[0] == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) return make_error(ErrorCode::kUsage, "unterminated IPv6 address in the URL", "url");
+    e.host = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && rest[0] != ':') return make_error(ErrorCode::kUsage, "expected :PORT after the IPv6 address", "url");
+    e.port = rest.empty() ? "443" : rest.substr(1);
+  } else {
+    const size_t colon = rest.rfind(':');
+    e.host = rest.substr(0, colon);
+    e.port = colon == std::string::npos ? "443" : rest.substr(colon + 1);
+  }
+  if (e.host.empty() || e.port.empty() || e.port.find_first_not_of("0123456789") != std::string::npos) {
+    return make_error(ErrorCode::kUsage, "expected https://HOST:PORT, not '" + url + "'", "url");
+  }
+  return e;
+}
+
+Result<std::unique_ptr<serve::TlsConnection>> connect_tls(const Endpoint& e, double timeout, serve::SslCtx& ctx) {
+  CCI_ASSIGN(fd, serve::tcp_connect(e.host, e.port));
+  timeval tv{static_cast<time_t>(timeout), static_cast<suseconds_t>((timeout - static_cast<double>(static_cast<time_t>(timeout))) * 1e6)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  CCI_SET(ctx, serve::make_client_context());
+  return serve::TlsConnection::connect(ctx.get(), fd, e.host);
+}
+
+struct FreshAnswer {
+  ratls::TaggedEvidence evidence;
+  ratls::Claims claims;
+};
+
+// Step 3: a nonce out, evidence bound to it and to this connection back.
+Result<FreshAnswer> fetch_fresh_evidence(serve::TlsConnection& tls, const Endpoint& e, const ratls::AttestedCertificate& cert) {
+  CCI_ASSIGN(nonce, crypto::random_bytes(ratls::kNonceBytes));
+  CCI_ASSIGN(exporter, tls.exporter(ratls::kExporterLabel, nonce, ratls::kExporterBytes));
+  serve::ClientRequest req;
+  req.method = "POST";
+  req.target = "/v1/attestation/fresh";
+  req.host = e.host;
+  const std::string body = nlohmann::json{{"nonce", to_hex(nonce)}}.dump();
+  req.body.assign(body.begin(), body.end());
+  CCI_ASSIGN(res, serve::round_trip(tls, req, 1u << 20));
+  if (res.status != 200) {
+    return make_error(ErrorCode::kVerificationFailed, "the server answered the fresh-evidence request with HTTP " + std::to_string(res.status), "fresh");
+  }
+  const auto j = nlohmann::json::parse(res.body.begin(), res.body.end(), nullptr, false);
+  if (!j.is_object() || !j.contains("evidence") || !j["evidence"].is_string()) {
+    return make_error(ErrorCode::kMalformed, "the fresh-evidence answer is not {\"evidence\": base64}", "fresh");
+  }
+  CCI_ASSIGN(cbor, base64_decode(j["evidence"].get<std::string>(), "evidence"));
+  FreshAnswer a;
+  CCI_SET(a.evidence, ratls::decode_tagged_evidence(cbor));
+  if (a.evidence.tag != cert.evidence.tag) return make_error(ErrorCode::kVerificationFailed, "the fresh evidence comes from another TEE type than the certificate's", "fresh");
+  CCI_SET(a.claims, ratls::decode_claims(a.evidence.claims));
+  CCI_TRY(ratls::check_fresh_claims(a.claims, cert.claims, nonce, exporter));
+  return a;
+}
+
+int run_remote(RemoteOptions o, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.report.v1";
+  auto endpoint = parse_url(o.url);
+  if (!endpoint) return ctx.fail(endpoint.error(), schema);
+  serve::SslCtx ssl_ctx;
+  auto tls = connect_tls(*endpoint, o.timeout, ssl_ctx);
+  if (!tls) return ctx.fail(tls.error(), schema);
+  auto cert = (*tls)->peer_certificate();
+  if (!cert) return ctx.fail(cert.error(), schema);
+  auto at = cli::parse_time(o.report.at);
+  if (!at) return ctx.fail(at.error(), schema);
+  auto attested = ratls::read_attested_certificate(*cert, *at);
+  if (!attested) return ctx.fail(make_error(attested.error().code, o.url + ": " + attested.error().message, attested.error().field), schema);
+  if (auto st = check_claims(attested->claims, o.expect, o.report); !st) return ctx.fail(st.error(), schema);
+  ctx.info("certificate: " + (*tls)->protocol() + ", self-signed, CA:FALSE, key bound by pubkey-hash, purpose " + attested->claims.purpose);
+  auto fresh = fetch_fresh_evidence(**tls, *endpoint, *attested);
+  if (!fresh) return ctx.fail(make_error(fresh.error().code, o.url + ": " + fresh.error().message, fresh.error().field), schema);
+  (*tls)->close_notify();
+  ctx.info("fresh evidence: bound to our nonce and to this TLS connection (exporter)");
+  const std::string pin = serve::public_key_pin(*cert);
+  o.report.file = o.url;
+  o.report.report_data = to_hex(ratls::report_data_for_claims(fresh->evidence.claims));
+  o.report.extra = cli::Json{{"remote", {{"url", o.url}, {"pin", pin}, {"tls", "TLSv1.3"}, {"fresh", true}}}};
+  o.report.extra_lines = {"pin: " + pin + "   (curl --pinnedpubkey '" + pin + "' -k " + o.url + "/v1/...)"};
+  auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
+  if (!doc) return ctx.fail(doc.error(), schema);
+  return run_report_bytes(o.report, std::move(*doc), ctx);
+}
+
+}  // namespace
+
+void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<RemoteOptions>();
+  auto* sub = app.add_subcommand("remote", "Verify a live cci-run serve endpoint (attested TLS + fresh evidence) and print its key pin");
+  sub->footer(
+      "Connects with TLS 1.3, reads the attested certificate (cci RA-TLS v1) and checks it as cci-verify cert\n"
+      "does, sends a random nonce to POST /v1/attestation/fresh and requires evidence whose claims carry that\n"
+      "nonce and this connection's TLS exporter value, then checks that report: vendor chain, policy,\n"
+      "measurement, REPORT_DATA = SHA-256(claims) || 0^32. --manifest is the file the server was started\n"
+      "with (a model's OMS bundle, or a deployment manifest with policy and measurements). Only the nonce is\n"
+      "sent. On success the last line is the certificate's pin, for clients that pin keys:\n"
+      "  curl --pinnedpubkey 'sha256//...' -k https://HOST:PORT/v1/models -H 'Authorization: Bearer KEY'\n"
+      "Examples:\n"
+      "  cci-verify remote https://10.0.0.5:8443 --manifest model.sig --manifest-key release.pub\n"
+      "  cci-verify remote https://127.0.0.1:8443 --manifest model.sig --manifest-key release.pub \\\n"
+      "      --trust-sim-root ./sim --offline --insecure-no-crl --json | jq -r .remote.pin");
+  ReportOptions& r = o->report;
+  sub->add_option("URL", o->url, "https://HOST:PORT of the server")->required();
+  sub->add_option("--manifest", r.manifest, "The manifest the server serves: its SHA-256 must be the cci-manifest claim");
+  sub->add_option("--manifest-key", r.manifest_key, "Public key that signed the manifest (PEM)");
+  sub->add_option("--purpose", o->expect.purpose, "Expected cci-purpose claim")->capture_default_str();
+  sub->add_option("--deploy", o->expect.deploy, "Expected cci-deploy claim (deployment id)");
+  sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");
+  sub->add_option("--measurement", r.measurements, "An expected measurement (repeatable)");
+  sub->add_option("--trust-sim-root", r.trust_sim_roots, "Accept evidence from the cci-run sim platform in DIR (testing only)");
+  sub->add_option("--hsk-cek", r.hsk_cek, "CSV: HSK || CEK for the report's chip ID");
+  sub->add_option("--crl", r.crl, "SNP: the ARK's CRL");
+  sub->add_option("--server-timeout", o->timeout, "Seconds to wait for the server at each step")->capture_default_str();
+  sub->add_flag("--offline", r.offline, "Never contact the vendor key server");
+  sub->add_flag("--insecure-no-crl", r.insecure_no_crl, "Do not require a CRL");
+  sub->add_flag("--insecure-allow-debug", r.insecure_allow_debug, "Accept guests whose policy allows debugging");
+  sub->add_flag("--allow-vlek", r.allow_vlek, "Accept reports signed by a VLEK");
+  add_kds_flags(sub, r.kds);
+  sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_remote(*o, ctx); }; });
+}
+
+}  // namespace cci::tools::verify
