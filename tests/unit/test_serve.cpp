@@ -1,0 +1,356 @@
+// cci-run serve's building blocks: framed IPC with descriptor passing, the API key file, the
+// OpenAI request parser (each refusal names its field), HTTP over TLS 1.3 (limits, malformed
+// requests), the TLS exporter that binds fresh evidence to one connection (and the replay it
+// defeats), TLS 1.2 refused, and the seccomp allow-list in a child process.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <openssl/ssl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <thread>
+
+#include "crypto/digest.h"
+#include "crypto/x509_issue.h"
+#include "ratls/fresh.h"
+#include "serve/api_keys.h"
+#include "serve/http.h"
+#include "serve/ipc.h"
+#include "serve/openai_api.h"
+#include "serve/sandbox.h"
+#include "serve/tls.h"
+
+using namespace cci;
+using namespace cci::serve;
+
+namespace {
+
+std::string field_of_request(const std::string& body, bool chat = false) {
+  ApiLimits limits;
+  limits.max_tokens = 100;
+  limits.max_prompt_bytes = 64;
+  auto r = parse_completion_request(body, chat, limits);
+  return r ? std::string("ok") : r.error().field;
+}
+
+struct TlsIdentity {
+  crypto::PrivateKey key;
+  crypto::Certificate cert;
+};
+
+TlsIdentity make_identity() {
+  auto key = crypto::generate_key(crypto::KeyType::kEcP384);
+  REQUIRE(key);
+  crypto::CertificateSpec spec;
+  spec.subject = {{"CN", "test"}};
+  spec.not_before = std::time(nullptr) - 60;
+  spec.not_after = spec.not_before + 3600;
+  spec.end_entity = true;
+  auto cert = crypto::issue_certificate(spec, key->public_key(), *key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+  REQUIRE(cert);
+  return {std::move(*key), std::move(*cert)};
+}
+
+// A TLS 1.3 connection over a socket pair: the server side runs `server` on a thread.
+struct TlsPair {
+  std::unique_ptr<TlsConnection> client;
+  std::thread server;
+};
+
+TlsPair connect_pair(const TlsIdentity& id, std::function<void(TlsConnection&)> server) {
+  auto fds = socket_pair();
+  REQUIRE(fds);
+  const int sfd = fds->first.release(), cfd = fds->second.release();
+  TlsPair p;
+  p.server = std::thread([&id, sfd, server] {
+    auto ctx = make_server_context(id.key, id.cert);
+    if (!ctx) return;
+    auto c = TlsConnection::accept(ctx->get(), sfd);
+    if (c) server(**c);
+  });
+  static SslCtx client_ctx;
+  if (!client_ctx) client_ctx = std::move(*make_client_context());
+  auto c = TlsConnection::connect(client_ctx.get(), cfd, "localhost");
+  REQUIRE(c);
+  p.client = std::move(*c);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("ipc: frames keep their bounds, carry one descriptor, and name a closed peer") {
+  auto pair = socket_pair();
+  REQUIRE(pair);
+  auto [a, b] = std::move(*pair);
+  auto extra = socket_pair();
+  REQUIRE(extra);
+  REQUIRE(send_json(a.get(), SecureJson{{"op", "session"}, {"n", 3}}, extra->first.get()));
+  REQUIRE(send_frame(a.get(), "second"));
+  auto m = recv_json(b.get());
+  REQUIRE(m);
+  CHECK(m->message["op"] == "session");
+  CHECK(m->message["n"] == 3);
+  REQUIRE(m->fd.valid());
+  // The descriptor works: what goes into it comes out of its peer.
+  REQUIRE(send_frame(m->fd.get(), "through the passed socket"));
+  auto via = recv_frame(extra->second.get());
+  REQUIRE(via);
+  CHECK(via->payload == "through the passed socket");
+  auto second = recv_frame(b.get());
+  REQUIRE(second);
+  CHECK(second->payload == "second");
+  CHECK_FALSE(second->fd.valid());
+
+  REQUIRE(send_frame(a.get(), std::string(100, 'x')));
+  auto big = recv_frame(b.get(), 99);
+  REQUIRE_FALSE(big);
+  CHECK(big.error().message.find("over the limit") != std::string::npos);
+
+  auto p2 = socket_pair();
+  REQUIRE(p2);
+  const unsigned char partial[] = {10, 0, 0, 0, 'a', 'b'};  // promises 10 bytes, sends 2
+  REQUIRE(::write(p2->first.get(), partial, sizeof(partial)) == static_cast<ssize_t>(sizeof(partial)));
+  p2->first.reset();
+  auto cut = recv_frame(p2->second.get());
+  REQUIRE_FALSE(cut);
+  CHECK(cut.error().field == "truncated");
+  auto eof = recv_frame(p2->second.get());
+  REQUIRE_FALSE(eof);
+  CHECK(eof.error().field == "eof");
+
+  auto p3 = socket_pair();
+  REQUIRE(send_frame(p3->first.get(), "[1,2]"));
+  auto not_object = recv_json(p3->second.get());
+  REQUIRE_FALSE(not_object);
+}
+
+TEST_CASE("api keys: hashes only, strict lines, constant-time lookup") {
+  ApiKeys keys;
+  auto ka = keys.add_user("alice");
+  auto kb = keys.add_user("bob");
+  REQUIRE(ka);
+  REQUIRE(kb);
+  CHECK(ka->size() == 68);
+  CHECK(ka->rfind("cci-", 0) == 0);
+  const std::string text = keys.serialize();
+  CHECK(text.find(std::string(ka->data(), ka->size())) == std::string::npos);  // the key itself is never stored
+  auto reread = ApiKeys::parse(text, "keys.txt");
+  REQUIRE(reread);
+  CHECK(reread->user_for_hash(hash_api_key(std::string_view(ka->data(), ka->size()))) == "alice");
+  CHECK(reread->user_for_hash(hash_api_key(std::string_view(kb->data(), kb->size()))) == "bob");
+  CHECK_FALSE(reread->user_for_hash(hash_api_key("cci-0000")));
+  CHECK_FALSE(keys.add_user("alice"));
+  CHECK_FALSE(keys.add_user("no spaces"));
+
+  const std::string h = "sha256:" + std::string(64, 'a');
+  CHECK(ApiKeys::parse("# c\n\nu1 " + h + "\n", "f"));
+  auto dup = ApiKeys::parse("u1 " + h + "\nu1 sha256:" + std::string(64, 'b') + "\n", "f");
+  REQUIRE_FALSE(dup);
+  CHECK(dup.error().message.find("f:2") != std::string::npos);
+  CHECK_FALSE(ApiKeys::parse("u1 " + h + "\nu2 " + h + "\n", "f"));  // one key, two users
+  CHECK_FALSE(ApiKeys::parse("u1 md5:" + std::string(32, 'a') + "\n", "f"));
+  CHECK_FALSE(ApiKeys::parse("u1 sha256:abcd\n", "f"));
+  CHECK_FALSE(ApiKeys::parse("bad/user " + h + "\n", "f"));
+  CHECK_FALSE(ApiKeys::parse("justoneword\n", "f"));
+
+  CHECK(bearer_token("Bearer abc") == std::string_view("abc"));
+  CHECK_FALSE(bearer_token("Basic abc"));
+  CHECK_FALSE(bearer_token("Bearer "));
+}
+
+TEST_CASE("openai: requests parse strictly and refusals name the field") {
+  ApiLimits limits;
+  auto r = parse_completion_request(R"({"model":"m","prompt":"Hi","max_tokens":5,"temperature":0,"seed":3,"stream":true,"user":"ignored"})", false, limits);
+  REQUIRE(r);
+  CHECK(r->prompt == "Hi");
+  CHECK(r->max_tokens == 5);
+  CHECK(r->temperature == 0);
+  CHECK(r->seed == 3);
+  CHECK(r->stream);
+  auto chat = parse_completion_request(R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}]})", true, limits);
+  REQUIRE(chat);
+  CHECK(chat->prompt == "Be brief.\nHello\n");
+  CHECK(chat->max_tokens == 128);
+
+  CHECK(field_of_request("{not json") == "body");
+  CHECK(field_of_request("[]") == "body");
+  CHECK(field_of_request(R"({"max_tokens":5})") == "prompt");
+  CHECK(field_of_request(R"({"prompt":["a","b"]})") == "prompt");
+  CHECK(field_of_request(R"({"prompt":"a","max_tokens":101})") == "max_tokens");
+  CHECK(field_of_request(R"({"prompt":"a","max_tokens":0})") == "max_tokens");
+  CHECK(field_of_request(R"({"prompt":"a","max_tokens":"5"})") == "max_tokens");
+  CHECK(field_of_request(R"({"prompt":"a","temperature":3})") == "temperature");
+  CHECK(field_of_request(R"({"prompt":"a","top_p":0})") == "top_p");
+  CHECK(field_of_request(R"({"prompt":"a","n":2})") == "n");
+  CHECK(field_of_request(R"({"prompt":"a","stream":"yes"})") == "stream");
+  CHECK(field_of_request(R"({"prompt":"a","logprobs":3})") == "logprobs");
+  CHECK(field_of_request(R"({"prompt":"a","echo":true})") == "echo");
+  CHECK(field_of_request(R"({"prompt":")" + std::string(65, 'x') + "\"}") == "prompt");
+  CHECK(field_of_request(R"({"messages":[]})", true) == "messages");
+  CHECK(field_of_request(R"({"messages":[{"role":"user","content":"a"},{"role":"tool","content":"b"}]})", true) == "messages[1].role");
+  CHECK(field_of_request(R"({"messages":[{"role":"user","content":[{"type":"text"}]}]})", true) == "messages[0].content");
+
+  CompletionResult res{"cmpl-1", "m", 7, "Hello", "stop", 3, 1};
+  const auto body = completion_body(res, false);
+  const auto j = nlohmann::json::parse(body.begin(), body.end());
+  CHECK(j["choices"][0]["text"] == "Hello");
+  CHECK(j["usage"]["total_tokens"] == 4);
+  const auto cj = nlohmann::json::parse(std::string(completion_body(res, true)));
+  CHECK(cj["choices"][0]["message"]["content"] == "Hello");
+  const auto ev = stream_event(res, true, "Hel", true, false, false);
+  REQUIRE(ev.rfind("data: ", 0) == 0);
+  const auto ej = nlohmann::json::parse(std::string(ev.substr(6)));
+  CHECK(ej["choices"][0]["delta"]["role"] == "assistant");
+  CHECK(ej["choices"][0]["delta"]["content"] == "Hel");
+  CHECK(ej["choices"][0]["finish_reason"].is_null());
+  const auto last = nlohmann::json::parse(std::string(stream_event(res, true, {}, false, true, true).substr(6)));
+  CHECK(last["choices"][0]["finish_reason"] == "stop");
+  CHECK(last["usage"]["completion_tokens"] == 1);
+  CHECK(nlohmann::json::parse(error_body("bad", "invalid_request_error", "prompt"))["error"]["param"] == "prompt");
+}
+
+TEST_CASE("http over TLS 1.3: a request and its answer; body limit; malformed request") {
+  const auto id = make_identity();
+  HttpLimits limits;
+  limits.max_body_bytes = 1000;
+  std::string seen_body, seen_auth, seen_target;
+  auto p = connect_pair(id, [&](TlsConnection& c) {
+    auto req = read_request(c, limits);
+    if (!req || !*req) return;
+    seen_body.assign((*req)->body.begin(), (*req)->body.end());
+    seen_auth.assign((*req)->authorization.begin(), (*req)->authorization.end());
+    seen_target = (*req)->target;
+    HttpResponse r;
+    r.body = R"({"ok":true})";
+    (void)write_response(c, r, true);
+    auto second = read_request(c, limits);
+    if (!second) {
+      HttpResponse tooBig;
+      tooBig.status = second.error().field == "body-limit" ? 413 : 400;
+      (void)write_response(c, tooBig, false);
+    }
+  });
+  CHECK(p.client->protocol() == "TLSv1.3");
+  ClientRequest req;
+  req.method = "POST";
+  req.target = "/v1/completions?x=1";
+  req.host = "localhost";
+  req.authorization = "Bearer k";
+  req.body = R"({"prompt":"hi"})";
+  auto res = round_trip(*p.client, req);
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(std::string(res->body.data(), res->body.size()) == R"({"ok":true})");
+  req.body = SecureString(2000, 'x');
+  auto res2 = round_trip(*p.client, req);
+  p.server.join();
+  CHECK(seen_body == R"({"prompt":"hi"})");
+  CHECK(seen_auth == "Bearer k");
+  CHECK(seen_target == "/v1/completions?x=1");
+  REQUIRE(res2);
+  CHECK(res2->status == 413);
+
+  int status = 0;
+  auto p2 = connect_pair(id, [&](TlsConnection& c) {
+    auto r = read_request(c, limits);
+    status = r ? 200 : r.error().field == "http" ? 400 : 500;
+  });
+  const std::string junk = "NOT HTTP AT ALL\r\n\r\n";
+  REQUIRE(p2.client->write_all(junk.data(), junk.size()));
+  p2.server.join();
+  CHECK(status == 400);
+}
+
+TEST_CASE("fresh evidence: the exporter binds one connection; a replayed answer fails") {
+  const auto id = make_identity();
+  const Bytes nonce(32, 0x42);
+  Bytes server_view1, server_view2;
+  auto p1 = connect_pair(id, [&](TlsConnection& c) {
+    server_view1 = *c.exporter(ratls::kExporterLabel, nonce, 32);
+    char b;
+    (void)c.read_some(&b, 1);
+  });
+  auto p2 = connect_pair(id, [&](TlsConnection& c) {
+    server_view2 = *c.exporter(ratls::kExporterLabel, nonce, 32);
+    char b;
+    (void)c.read_some(&b, 1);
+  });
+  const Bytes client1 = *p1.client->exporter(ratls::kExporterLabel, nonce, 32);
+  const Bytes client2 = *p2.client->exporter(ratls::kExporterLabel, nonce, 32);
+  p1.client->close_notify();
+  p2.client->close_notify();
+  p1.server.join();
+  p2.server.join();
+  CHECK(client1 == server_view1);  // both ends agree ...
+  CHECK(client2 == server_view2);
+  CHECK(client1 != client2);  // ... and no two connections do
+  CHECK(client1 != *p1.client->exporter("EXPORTER-other", nonce, 32));
+
+  ratls::Claims cert;
+  cert.pubkey_sha256 = crypto::digest(crypto::DigestAlg::kSha256, id.key.public_key().spki_der());
+  cert.manifest_sha256 = Bytes(32, 1);
+  const auto answer1 = ratls::fresh_claims(cert, nonce, client1);
+  CHECK(ratls::check_fresh_claims(answer1, cert, nonce, client1));
+  auto replayed = ratls::check_fresh_claims(answer1, cert, nonce, client2);  // same nonce, other connection
+  REQUIRE_FALSE(replayed);
+  CHECK(replayed.error().field == "cci-exporter");
+  auto old_nonce = ratls::check_fresh_claims(answer1, cert, Bytes(32, 0x43), client1);
+  REQUIRE_FALSE(old_nonce);
+  CHECK(old_nonce.error().field == "nonce");
+  auto other_key = cert;
+  other_key.pubkey_sha256 = Bytes(32, 9);
+  CHECK(ratls::check_fresh_claims(answer1, other_key, nonce, client1).error().field == "pubkey-hash");
+  auto other_manifest = answer1;
+  other_manifest.manifest_sha256 = Bytes(32, 2);
+  CHECK(ratls::check_fresh_claims(other_manifest, cert, nonce, client1).error().field == "cci-manifest");
+}
+
+TEST_CASE("tls: a TLS 1.2-only client is refused") {
+  const auto id = make_identity();
+  auto fds = socket_pair();
+  REQUIRE(fds);
+  const int sfd = fds->first.release();
+  bool server_ok = true;
+  std::thread server([&] {
+    auto ctx = make_server_context(id.key, id.cert);
+    server_ok = ctx && TlsConnection::accept(ctx->get(), sfd);
+  });
+  SSL_CTX* old = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(old, TLS1_2_VERSION);
+  SSL* ssl = SSL_new(old);
+  SSL_set_fd(ssl, fds->second.get());
+  CHECK(SSL_connect(ssl) != 1);
+  SSL_free(ssl);
+  SSL_CTX_free(old);
+  fds->second.reset();
+  server.join();
+  CHECK_FALSE(server_ok);
+}
+
+TEST_CASE("sandbox: hardened and filtered, a process can compute but not open, connect or exec") {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int bits = 0;
+    if (!harden_process()) ::_exit(100);
+    if (::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0) bits |= 1;
+    if (!apply_syscall_allow_list(SandboxProfile::kConnection)) ::_exit(101);
+    if (::getpid() > 0) bits |= 2;  // allowed
+    errno = 0;
+    if (::socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM) bits |= 4;
+    errno = 0;
+    if (::open("/etc/hostname", O_RDONLY) < 0 && errno == EPERM) bits |= 8;
+    errno = 0;
+    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+    if (::execve("/bin/true", argv, nullptr) < 0 && errno == EPERM) bits |= 16;
+    ::_exit(bits);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 31);
+}
