@@ -8,18 +8,22 @@ int main(int argc, char** argv) {
   spec.name = "cci-bench";
   spec.description =
       "Benchmarks for the cci suite: model hashing throughput against this machine's SHA-256 speed\n"
-      "(hash), launch-digest time on realistic firmware/kernel/initrd sizes (image); inference overhead and multi-user load arrive with the inference issues.";
+      "(hash), launch-digest time on realistic firmware/kernel/initrd sizes (image), report verification\n"
+      "(verify), inference speed against this machine's bandwidth and matmul rate (infer), and many users\n"
+      "against a live cci-run serve endpoint (load).";
   spec.footer =
       "Examples:\n"
       "  cci-bench hash                       # 4 x 512 MiB + 2000 small files, table on stdout\n"
       "  cci-bench hash --json --repeat 5     # machine-readable figures\n"
-      "  cci-bench image                      # cci-measure image: 2 MiB firmware, 70 MB kernel, 100 MB initrd\n\n"
+      "  cci-bench image                      # cci-measure image: 2 MiB firmware, 70 MB kernel, 100 MB initrd\n"
+      "  cci-bench load https://127.0.0.1:8443 --pin sha256//... --keys keys.txt --users 8 --requests 50\n\n"
       "Exit status: 0 ran (with --check: and met its goals), 1 goals missed with --check, 2 usage,\n"
       "3 cannot evaluate (disk, missing cci-measure), 4 internal. See man cci-bench.";
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::bench::add_hash(app, ctx, action);
     tools::bench::add_image(app, ctx, action);
     tools::bench::add_verify(app, ctx, action);
+    tools::bench::add_load(app, ctx, action);
 #ifdef CCI_WITH_TORCH
     tools::bench::add_infer(app, ctx, action);
 #endif
