@@ -112,6 +112,21 @@ expect 1 "cci-bench load refuses a server with another key pin" -- "$BENCH" load
 
 serve_stop
 contains "$WORK/serve.log" '"event":"stopped"' "the server stops cleanly on SIGTERM"
+
+# Limits: one live user at a time, one connection at work per user, idle workers exit after 2 s.
+check "server with tight limits starts" -- serve_start --max-users 1 --max-user-connections 1 --idle-timeout 2
+python3 "$CLIENT" hold "$URL" "$KEY_A" "In the beginning" 30 >"$WORK/hold.out" &
+hold_pid=$!
+for _ in $(seq 1 100); do grep -q ready "$WORK/hold.out" 2>/dev/null && break; sleep 0.1; done
+check "alice's first connection is served" -- grep -q "ready 200" "$WORK/hold.out"
+check "alice's second connection at the same time: 429" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"a","max_tokens":2}')" = 429
+check "bob while alice's worker lives (--max-users 1): 503" -- test "$(api /v1/completions "$KEY_B" '{"prompt":"a","max_tokens":2}')" = 503
+kill "$hold_pid" 2>/dev/null; wait "$hold_pid" 2>/dev/null
+for _ in $(seq 1 60); do grep -q '"event":"worker_exited"' "$WORK/serve.log" && break; sleep 0.1; done
+contains "$WORK/serve.log" '"event":"worker_idle_exit"' "alice's idle worker is told to exit"
+check "... and exits" -- grep -q '"event":"worker_exited"' "$WORK/serve.log"
+check "then bob is served" -- test "$(api /v1/completions "$KEY_B" '{"prompt":"a","max_tokens":2}')" = 200
+serve_stop
 check "logs are structured: every line from the server's processes is JSON" -- bash -c \
   "grep -v '^WARNING' '$WORK/serve.log' | grep -v '^serving ' | jq -e . >/dev/null"
 finish

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -54,13 +55,18 @@ class Worker {
  private:
   void take_session(serve::JsonFrame f);
   bool serve_request(int session);  // false: the session is over
+  void refuse_request(int session);
   Status generate_for(int session, const serve::CompletionRequest& r);
   void send_error(int session, int status, const std::string& message, const std::string& param = {});
 
   const WorkerCliOptions& o_;
   infer::LoadedModel model_;
   std::unique_ptr<infer::Engine> engine_;
-  std::vector<UniqueFd> sessions_;
+  struct Session {
+    UniqueFd fd;
+    bool refused = false;  // over --max-sessions: its one request gets 429, then it closes
+  };
+  std::vector<Session> sessions_;
   bool exit_ = false;
 };
 
@@ -70,12 +76,10 @@ void Worker::send_error(int session, int status, const std::string& message, con
 
 void Worker::take_session(serve::JsonFrame f) {
   if (!f.fd.valid()) return;
-  if (static_cast<int>(sessions_.size()) >= o_.max_sessions) {
-    send_error(f.fd.get(), 429, "this user already has " + std::to_string(o_.max_sessions) + " connections at work");
-    serve::log_event("worker", "session_refused", {{"user", o_.user}, {"reason", "max-user-connections"}});
-    return;
-  }
-  sessions_.push_back(std::move(f.fd));
+  const auto active = std::count_if(sessions_.begin(), sessions_.end(), [](const Session& s) { return !s.refused; });
+  const bool refused = active >= o_.max_sessions;
+  if (refused) serve::log_event("worker", "session_refused", {{"user", o_.user}, {"reason", "max-user-connections"}});
+  sessions_.push_back({std::move(f.fd), refused});
 }
 
 Status Worker::generate_for(int session, const serve::CompletionRequest& r) {
@@ -122,6 +126,14 @@ Status Worker::generate_for(int session, const serve::CompletionRequest& r) {
   return {};
 }
 
+// The connection asked over the limit: read its request (unseen), answer 429.
+void Worker::refuse_request(int session) {
+  auto frame = serve::recv_frame(session, o_.max_prompt_bytes * 8 + (1u << 20));
+  if (!frame) return;
+  wipe(frame->payload);
+  send_error(session, 429, "this user already has " + std::to_string(o_.max_sessions) + " connections at work; retry later", "max-user-connections");
+}
+
 bool Worker::serve_request(int session) {
   auto frame = serve::recv_frame(session, o_.max_prompt_bytes * 8 + (1u << 20));
   if (!frame) return false;
@@ -151,7 +163,7 @@ void Worker::run() {
   bool idle_reported = false;
   while (!exit_) {
     std::vector<pollfd> fds{{kControlFd, POLLIN, 0}};
-    for (auto& s : sessions_) fds.push_back({s.get(), POLLIN, 0});
+    for (auto& s : sessions_) fds.push_back({s.fd.get(), POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       break;
@@ -170,10 +182,12 @@ void Worker::run() {
         (void)serve::send_json(kControlFd, SecureJson{{"op", "busy"}});
         idle_reported = false;
       }
-      if (!serve_request(fds[i].fd)) closed.push_back(fds[i].fd);
+      const bool refused = sessions_[i - 1].refused;
+      if (refused) refuse_request(fds[i].fd);
+      if (refused || !serve_request(fds[i].fd)) closed.push_back(fds[i].fd);
     }
     for (int fd : closed) {
-      std::erase_if(sessions_, [fd](const UniqueFd& s) { return s.get() == fd; });
+      std::erase_if(sessions_, [fd](const Session& s) { return s.fd.get() == fd; });
     }
     if (sessions_.empty() && !idle_reported) {
       (void)serve::send_json(kControlFd, SecureJson{{"op", "idle"}});
