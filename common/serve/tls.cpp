@@ -56,7 +56,7 @@ Result<SslCtx> make_client_context() {
   return ctx;
 }
 
-Result<std::unique_ptr<TlsConnection>> TlsConnection::accept(SSL_CTX* ctx, int fd) {
+Result<std::unique_ptr<TlsConnection>> TlsConnection::handshake(SSL_CTX* ctx, int fd, bool server, const std::string& server_name) {
   SSL* ssl = SSL_new(ctx);
   if (!ssl) {
     ::close(fd);
@@ -64,21 +64,19 @@ Result<std::unique_ptr<TlsConnection>> TlsConnection::accept(SSL_CTX* ctx, int f
   }
   std::unique_ptr<TlsConnection> c(new TlsConnection(ssl, fd));
   if (SSL_set_fd(ssl, fd) != 1) return tls_error("SSL_set_fd");
-  if (SSL_accept(ssl) != 1) return tls_error("TLS handshake with the client failed");
+  if (server) {
+    if (SSL_accept(ssl) != 1) return tls_error("TLS handshake with the client failed");
+  } else {
+    if (!server_name.empty()) SSL_set_tlsext_host_name(ssl, server_name.c_str());
+    if (SSL_connect(ssl) != 1) return tls_error("TLS 1.3 handshake with " + server_name + " failed");
+  }
   return c;
 }
 
+Result<std::unique_ptr<TlsConnection>> TlsConnection::accept(SSL_CTX* ctx, int fd) { return handshake(ctx, fd, true, {}); }
+
 Result<std::unique_ptr<TlsConnection>> TlsConnection::connect(SSL_CTX* ctx, int fd, const std::string& server_name) {
-  SSL* ssl = SSL_new(ctx);
-  if (!ssl) {
-    ::close(fd);
-    return tls_error("SSL_new");
-  }
-  std::unique_ptr<TlsConnection> c(new TlsConnection(ssl, fd));
-  if (SSL_set_fd(ssl, fd) != 1) return tls_error("SSL_set_fd");
-  if (!server_name.empty()) SSL_set_tlsext_host_name(ssl, server_name.c_str());
-  if (SSL_connect(ssl) != 1) return tls_error("TLS 1.3 handshake with " + server_name + " failed");
-  return c;
+  return handshake(ctx, fd, false, server_name);
 }
 
 TlsConnection::~TlsConnection() {

@@ -51,6 +51,7 @@ class TlsConnection {
 
  private:
   TlsConnection(SSL* ssl, int fd) : ssl_(ssl), fd_(fd) {}
+  static Result<std::unique_ptr<TlsConnection>> handshake(SSL_CTX* ctx, int fd, bool server, const std::string& server_name);
   SSL* ssl_;
   int fd_;
 };

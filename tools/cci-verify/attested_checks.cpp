@@ -36,6 +36,24 @@ Status check_model_bundle(const ReportOptions& r, ByteView bundle) {
 
 }  // namespace
 
+void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e) {
+  sub->add_option("--purpose", e.purpose, "Expected cci-purpose claim")->capture_default_str();
+  sub->add_option("--deploy", e.deploy, "Expected cci-deploy claim (deployment id)");
+  sub->add_option("--manifest", r.manifest,
+                  "The manifest the server was given (model OMS bundle or deployment manifest): its SHA-256 must be the cci-manifest claim");
+  sub->add_option("--manifest-key", r.manifest_key, "Public key that signed the manifest (PEM)");
+  sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");
+  sub->add_option("--measurement", r.measurements, "An expected measurement (repeatable)");
+  sub->add_option("--trust-sim-root", r.trust_sim_roots, "Accept evidence from the cci-run sim platform in DIR (testing only)");
+  sub->add_option("--hsk-cek", r.hsk_cek, "CSV: HSK || CEK for the report's chip ID");
+  sub->add_option("--crl", r.crl, "SNP: the ARK's CRL");
+  sub->add_flag("--offline", r.offline, "Never contact the vendor key server");
+  sub->add_flag("--insecure-no-crl", r.insecure_no_crl, "Do not require a CRL");
+  sub->add_flag("--insecure-allow-debug", r.insecure_allow_debug, "Accept guests whose policy allows debugging");
+  sub->add_flag("--allow-vlek", r.allow_vlek, "Accept reports signed by a VLEK");
+  add_kds_flags(sub, r.kds);
+}
+
 Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptions& r) {
   if (c.purpose != e.purpose) {
     return make_error(ErrorCode::kVerificationFailed, "the certificate's purpose is '" + c.purpose + "', not '" + e.purpose + "'", "cci-purpose");

@@ -15,6 +15,9 @@ struct ExpectedClaims {
   std::string deploy;  // empty: any
 };
 
+// The flags cert and remote share: expected claims, manifest, policy, roots and collateral.
+void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e);
+
 // Purpose, deployment id, and (when r.manifest is set) the manifest's SHA-256 against the
 // cci-manifest claim. An OMS model bundle given as --manifest is checked here (its signature
 // against --manifest-key) and then taken out of `r`, whose pipeline reads deployment manifests.

@@ -60,21 +60,8 @@ void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-verify cert server.pem --trust-sim-root ./sim --offline --insecure-no-crl --json");
   ReportOptions& r = o->report;
   sub->add_option("CERT", r.file, "The attested certificate (PEM or DER)")->required();
-  sub->add_option("--purpose", o->expect.purpose, "Expected cci-purpose claim")->capture_default_str();
-  sub->add_option("--deploy", o->expect.deploy, "Expected cci-deploy claim (deployment id)");
-  sub->add_option("--manifest", r.manifest, "Deployment manifest: its digest must be the cci-manifest claim; its policy and measurements apply");
-  sub->add_option("--manifest-key", r.manifest_key, "Public key that signed the manifest (PEM)");
-  sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");
-  sub->add_option("--measurement", r.measurements, "An expected measurement (repeatable)");
-  sub->add_option("--trust-sim-root", r.trust_sim_roots, "Accept evidence from the cci-run sim platform in DIR (testing only)");
-  sub->add_option("--hsk-cek", r.hsk_cek, "CSV: HSK || CEK for the report's chip ID");
-  sub->add_option("--crl", r.crl, "SNP: the ARK's CRL");
   sub->add_option("--at", r.at, "Verification time")->capture_default_str();
-  sub->add_flag("--offline", r.offline, "Never contact the vendor key server");
-  sub->add_flag("--insecure-no-crl", r.insecure_no_crl, "Do not require a CRL");
-  sub->add_flag("--insecure-allow-debug", r.insecure_allow_debug, "Accept guests whose policy allows debugging");
-  sub->add_flag("--allow-vlek", r.allow_vlek, "Accept reports signed by a VLEK");
-  add_kds_flags(sub, r.kds);
+  add_attested_flags(sub, r, o->expect);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_cert(*o, ctx); }; });
 }
 

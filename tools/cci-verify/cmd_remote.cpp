@@ -154,23 +154,9 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify remote https://10.0.0.5:8443 --manifest model.sig --manifest-key release.pub\n"
       "  cci-verify remote https://127.0.0.1:8443 --manifest model.sig --manifest-key release.pub \\\n"
       "      --trust-sim-root ./sim --offline --insecure-no-crl --json | jq -r .remote.pin");
-  ReportOptions& r = o->report;
   sub->add_option("URL", o->url, "https://HOST:PORT of the server")->required();
-  sub->add_option("--manifest", r.manifest, "The manifest the server serves: its SHA-256 must be the cci-manifest claim");
-  sub->add_option("--manifest-key", r.manifest_key, "Public key that signed the manifest (PEM)");
-  sub->add_option("--purpose", o->expect.purpose, "Expected cci-purpose claim")->capture_default_str();
-  sub->add_option("--deploy", o->expect.deploy, "Expected cci-deploy claim (deployment id)");
-  sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");
-  sub->add_option("--measurement", r.measurements, "An expected measurement (repeatable)");
-  sub->add_option("--trust-sim-root", r.trust_sim_roots, "Accept evidence from the cci-run sim platform in DIR (testing only)");
-  sub->add_option("--hsk-cek", r.hsk_cek, "CSV: HSK || CEK for the report's chip ID");
-  sub->add_option("--crl", r.crl, "SNP: the ARK's CRL");
   sub->add_option("--server-timeout", o->timeout, "Seconds to wait for the server at each step")->capture_default_str();
-  sub->add_flag("--offline", r.offline, "Never contact the vendor key server");
-  sub->add_flag("--insecure-no-crl", r.insecure_no_crl, "Do not require a CRL");
-  sub->add_flag("--insecure-allow-debug", r.insecure_allow_debug, "Accept guests whose policy allows debugging");
-  sub->add_flag("--allow-vlek", r.allow_vlek, "Accept reports signed by a VLEK");
-  add_kds_flags(sub, r.kds);
+  add_attested_flags(sub, o->report, o->expect);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_remote(*o, ctx); }; });
 }
 
