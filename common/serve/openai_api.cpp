@@ -77,6 +77,10 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, bool c
     if (!j["stream"].is_boolean()) return bad("stream", "stream must be true or false");
     r.stream = j["stream"].get<bool>();
   }
+  if (j.contains("ignore_eos") && !j["ignore_eos"].is_null()) {
+    if (!j["ignore_eos"].is_boolean()) return bad("ignore_eos", "ignore_eos must be true or false");
+    r.ignore_eos = j["ignore_eos"].get<bool>();
+  }
   if (j.contains("stream_options") && j["stream_options"].is_object() && j["stream_options"].contains("include_usage")) {
     const auto& u = j["stream_options"]["include_usage"];
     if (!u.is_boolean()) return bad("stream_options.include_usage", "stream_options.include_usage must be true or false");

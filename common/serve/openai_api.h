@@ -3,7 +3,8 @@
 // fields it uses (type, range; errors name the field as a JSON path) and ignores the ones it
 // does not, as OpenAI's own API does. n must be 1; there is no logprobs, tools or echo.
 // Chat messages are joined by a plain template: each message's content on its own line, in
-// order, then generation continues after the last one.
+// order, then generation continues after the last one. "ignore_eos": true (as in vLLM) keeps
+// generating through end-of-sequence tokens, for benchmarks that need exactly max_tokens.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,7 @@ struct CompletionRequest {
   std::uint64_t seed = 0;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  bool ignore_eos = false;     // vLLM's extension: always generate max_tokens (benchmarks)
 };
 
 Result<CompletionRequest> parse_completion_request(std::string_view body, bool chat, const ApiLimits& limits);

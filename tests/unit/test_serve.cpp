@@ -189,6 +189,8 @@ TEST_CASE("openai: requests parse strictly and refusals name the field") {
   CHECK(field_of_request(R"({"prompt":"a","stream":"yes"})") == "stream");
   CHECK(field_of_request(R"({"prompt":"a","logprobs":3})") == "logprobs");
   CHECK(field_of_request(R"({"prompt":"a","echo":true})") == "echo");
+  CHECK(field_of_request(R"({"prompt":"a","ignore_eos":1})") == "ignore_eos");
+  CHECK(field_of_request(R"({"prompt":"a","ignore_eos":true})") == "ok");
   CHECK(field_of_request(R"({"prompt":")" + std::string(65, 'x') + "\"}") == "prompt");
   CHECK(field_of_request(R"({"messages":[]})", true) == "messages");
   CHECK(field_of_request(R"({"messages":[{"role":"user","content":"a"},{"role":"tool","content":"b"}]})", true) == "messages[1].role");

@@ -99,8 +99,10 @@ Status Worker::generate_for(int session, const serve::CompletionRequest& r) {
   infer::GenerateOptions go;
   go.max_tokens = std::min(r.max_tokens, room);
   go.sampling = {r.temperature, r.top_k, r.top_p, r.seed};
-  go.stop_ids = model_.config.eos_ids;
-  if (go.stop_ids.empty() && model_.tokenizer->eos_id()) go.stop_ids.push_back(*model_.tokenizer->eos_id());
+  if (!r.ignore_eos) {
+    go.stop_ids = model_.config.eos_ids;
+    if (go.stop_ids.empty() && model_.tokenizer->eos_id()) go.stop_ids.push_back(*model_.tokenizer->eos_id());
+  }
   infer::StreamDecoder decoder(*model_.tokenizer, prompt.ids);
   bool peer_gone = false;
   go.on_token = [&](std::int64_t id) {
