@@ -160,8 +160,9 @@ Status write_last_chunk(TlsConnection& c) {
   return {};
 }
 
-Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t max_body) {
-  TlsStream s(c);
+namespace {
+
+http::request<Body, Fields> client_request(const ClientRequest& r) {
   http::request<Body, Fields> req{http::string_to_verb(r.method), r.target, 11};
   req.set(http::field::host, r.host);
   req.set(http::field::user_agent, "cci");
@@ -172,6 +173,14 @@ Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t
   }
   req.keep_alive(true);
   req.prepare_payload();
+  return req;
+}
+
+}  // namespace
+
+Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t max_body) {
+  TlsStream s(c);
+  auto req = client_request(r);
   beast::error_code ec;
   http::write(s, req, ec);
   if (ec) return stream_error(s, ec, "sending the request");
@@ -186,6 +195,31 @@ Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t
   out.content_type = std::string(m[http::field::content_type]);
   out.body = std::move(m.body());
   return out;
+}
+
+Result<int> round_trip_streamed(TlsConnection& c, const ClientRequest& r, const std::function<bool(std::string_view)>& on_body) {
+  TlsStream s(c);
+  auto req = client_request(r);
+  beast::error_code ec;
+  http::write(s, req, ec);
+  if (ec) return stream_error(s, ec, "sending the request");
+  Buffer buffer;
+  http::response_parser<Body, WipingAllocator<char>> parser;
+  parser.body_limit(boost::none);
+  bool stopped = false;
+  auto on_chunk = [&](std::uint64_t, beast::string_view body, beast::error_code&) -> std::size_t {
+    if (!stopped && !on_body(std::string_view(body.data(), body.size()))) stopped = true;
+    return body.size();
+  };
+  parser.on_chunk_body(on_chunk);
+  http::read_header(s, buffer, parser, ec);
+  if (ec) return stream_error(s, ec, "reading the response head");
+  while (!parser.is_done() && !stopped) {
+    http::read_some(s, buffer, parser, ec);
+    if (ec) return stream_error(s, ec, "reading the response");
+  }
+  if (!parser.chunked() && !parser.get().body().empty()) on_body(std::string_view(parser.get().body().data(), parser.get().body().size()));
+  return static_cast<int>(parser.get().result_int());
 }
 
 }  // namespace cci::serve

@@ -3,6 +3,7 @@
 // the caller's: a header block or body over them is an error naming the limit.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,6 +50,10 @@ struct ClientRequest {
   SecureString authorization, body;
 };
 Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t max_body = 16u << 20);
+
+// Client side, streamed (server-sent events): the status, with each piece of a chunked body
+// handed to `on_body` as it arrives (return false to stop reading).
+Result<int> round_trip_streamed(TlsConnection& c, const ClientRequest& r, const std::function<bool(std::string_view)>& on_body);
 
 const char* status_reason(int status);
 

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench_models.h"
 #include "commands.h"
 #include "default_model.h"
 #include "infer/engine.h"
@@ -30,87 +31,6 @@ struct InferBenchOptions {
   double goal_decode = 0.7, goal_prefill = 0.5;
   bool check = false;
 };
-
-// Shapes of public checkpoints (random weights, same sizes).
-Result<infer::ModelConfig> named_shape(const std::string& name) {
-  infer::ModelConfig c;
-  c.arch = infer::Architecture::kLlama;
-  c.norm_eps = 1e-5;
-  c.tied_embeddings = false;
-  if (name == "110M") {  // llama2.c stories110M
-    c.vocab_size = 32000, c.hidden = 768, c.intermediate = 2048, c.layers = 12, c.heads = 12, c.kv_heads = 12, c.max_positions = 1024;
-  } else if (name == "15M") {  // llama2.c stories15M
-    c.vocab_size = 32000, c.hidden = 288, c.intermediate = 768, c.layers = 6, c.heads = 6, c.kv_heads = 6, c.max_positions = 256;
-  } else if (name == "1B") {  // TinyLlama 1.1B
-    c.vocab_size = 32000, c.hidden = 2048, c.intermediate = 5632, c.layers = 22, c.heads = 32, c.kv_heads = 4, c.max_positions = 2048;
-  } else {
-    return make_error(ErrorCode::kUsage, "--shape must be 15M, 110M or 1B", "shape");
-  }
-  c.head_dim = c.hidden / c.heads;
-  return c;
-}
-
-// Random fp32 weights (uniform +-0.05, xorshift) for every tensor the engine binds.
-std::shared_ptr<const infer::WeightSet> random_weights(const infer::ModelConfig& c) {
-  auto w = std::make_shared<infer::WeightSet>();
-  std::uint64_t state = 0x9E3779B97F4A7C15ull;
-  auto add = [&](const std::string& name, std::vector<std::int64_t> shape) {
-    std::int64_t n = 1;
-    for (auto d : shape) n *= d;
-    auto buf = std::make_shared<Bytes>(static_cast<size_t>(n) * 4);
-    float* f = reinterpret_cast<float*>(buf->data());
-    for (std::int64_t i = 0; i < n; ++i) {
-      state ^= state >> 12, state ^= state << 25, state ^= state >> 27;
-      f[i] = static_cast<float>(static_cast<double>((state * 0x2545F4914F6CDD1Dull) >> 40) / double(1 << 24) - 0.5) * 0.1f;
-    }
-    infer::TensorView t;
-    t.shape = std::move(shape);
-    t.data = ByteView(*buf);
-    w->tensors[name] = std::move(t);
-    w->buffers.push_back(std::move(buf));
-  };
-  for (auto& t : infer::llama_tensor_shapes(c)) add(t.name, std::move(t.shape));
-  return w;
-}
-
-// Bytes read per decoded token: every weight once, except the embedding table (one row),
-// which is read whole only when it doubles as the classifier.
-double weight_bytes(const infer::LoadedModel& m) {
-  double total = 0;
-  for (const auto& [name, t] : m.weights->tensors) total += static_cast<double>(t.data.size());
-  if (!m.config.tied_embeddings) {
-    if (auto* e = m.weights->find("model.embed_tokens.weight")) total -= static_cast<double>(e->data.size());
-  }
-  return total;
-}
-
-// Read bandwidth (GB/s): `threads` threads each summing its part of a 1 GiB buffer with
-// 16-byte vector loads into eight accumulators (enough to saturate memory); best of 5.
-double measure_read_bandwidth(int threads) {
-  typedef float v4 __attribute__((vector_size(16)));
-  const size_t n = (1u << 30) / sizeof(v4);
-  std::vector<v4> buf(n, v4{1, 1, 1, 1});
-  double best = 1e30;
-  std::vector<float> sums(static_cast<size_t>(threads));
-  for (int r = 0; r < 5; ++r) {
-    const auto t0 = Clock::now();
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; ++t) {
-      ts.emplace_back([&, t] {
-        const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(threads), hi = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
-        v4 a[8] = {};
-        for (size_t i = lo; i + 8 <= hi; i += 8) {
-          for (int j = 0; j < 8; ++j) a[j] += buf[i + static_cast<size_t>(j)];
-        }
-        v4 s = a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
-        sums[static_cast<size_t>(t)] = s[0] + s[1] + s[2] + s[3];
-      });
-    }
-    for (auto& t : ts) t.join();
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  return static_cast<double>(n * sizeof(v4)) / best / 1e9;
-}
 
 // Multiply-adds per prefill token: every matrix the engine multiplies by (the input embedding
 // table is a lookup, not a product; attention scores are left out, small at these lengths).

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/hex.h"
+#include "bench_stats.h"
 #include "commands.h"
 #include "serve/http.h"
 #include "serve/tls.h"
@@ -98,13 +99,6 @@ void run_user(const LoadOptions& o, const std::string& key, const std::pair<std:
     out.latencies.push_back(dt);
   }
   (*tls)->close_notify();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
-  return v[i];
 }
 
 int run_load(const LoadOptions& o, const cli::Context& ctx) {

@@ -47,25 +47,28 @@ Status write_pattern_file(const std::string& path, std::uint64_t size, std::uint
   return {};
 }
 
-std::string find_measure_bin(const std::string& given) {
+std::string find_tool_bin(const std::string& tool, const std::string& given) {
   if (!given.empty()) return given;
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const auto& cand : {self / "../cci-measure/cci-measure", self / "cci-measure"}) {
+  for (const auto& cand : {self / ".." / tool / tool, self / tool}) {
     if (fs::exists(cand, ec)) return fs::weakly_canonical(cand, ec).string();
   }
-  return "cci-measure";
+  return tool;
 }
 
+std::string find_measure_bin(const std::string& given) { return find_tool_bin("cci-measure", given); }
+
 // Runs cci-measure and returns wall time and its peak RSS (from wait4's rusage).
-Result<RunResult> run_measure(const std::string& bin, const std::vector<std::string>& args) {
+Result<RunResult> run_measure(const std::string& bin, const std::vector<std::string>& args, const std::string& stdout_path, bool quiet_stderr) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(bin.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (quiet_stderr) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
   auto t0 = Clock::now();
   int rc = posix_spawnp(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);

@@ -13,7 +13,8 @@ namespace cci::tools::bench {
 // Writes `size` bytes of deterministic incompressible-looking content (xorshift64*).
 Status write_pattern_file(const std::string& path, std::uint64_t size, std::uint64_t seed);
 
-// `given`, else the cci-measure next to this executable, else "cci-measure" on PATH.
+// `given`, else the tool next to this executable (build tree or install), else `tool` on PATH.
+std::string find_tool_bin(const std::string& tool, const std::string& given);
 std::string find_measure_bin(const std::string& given);
 
 struct RunResult {
@@ -21,7 +22,9 @@ struct RunResult {
   double max_rss_mib = 0;
 };
 
-// Runs `bin args...` with stdout to /dev/null; wall time and peak RSS (wait4 rusage).
-Result<RunResult> run_measure(const std::string& bin, const std::vector<std::string>& args);
+// Runs `bin args...` with stdout to `stdout_path` (and stderr to /dev/null when quiet); wall
+// time and peak RSS (wait4 rusage). Any exit status but 0 is an error.
+Result<RunResult> run_measure(const std::string& bin, const std::vector<std::string>& args, const std::string& stdout_path = "/dev/null",
+                              bool quiet_stderr = false);
 
 }  // namespace cci::tools::bench

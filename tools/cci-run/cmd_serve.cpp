@@ -150,7 +150,9 @@ class AcceptLoop {
 
 Status AcceptLoop::start_up() {
   // 1. The deployment: manifest signature, then every weight file against it.
+  const auto t0 = Clock::now();
   auto model = load_signed_model(o_.model, o_.manifest, o_.release_key);
+  const double verify_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!model) return make_error(model.error().code, "refusing to serve: " + model.error().message, model.error().field);
   CCI_SET(manifest_, read_file(o_.manifest, 64u << 20));
   CCI_ASSIGN(keys, serve::ApiKeys::load(o_.api_keys));
@@ -165,7 +167,7 @@ Status AcceptLoop::start_up() {
   conn_exe_ = serve::own_executable_dir() + "/cci-run-conn";
   self_exe_ = serve::own_executable();
   if (::access(conn_exe_.c_str(), X_OK) != 0) return make_error(ErrorCode::kIo, "the connection helper " + conn_exe_ + " is missing", "cci-run-conn");
-  log_event("accept", "model_verified", {{"model", o_.model}, {"tensors", model->weights ? model->weights->tensors.size() : 0}});
+  log_event("accept", "model_verified", {{"model", o_.model}, {"tensors", model->weights ? model->weights->tensors.size() : 0}, {"seconds", verify_seconds}});
   return {};
 }
 

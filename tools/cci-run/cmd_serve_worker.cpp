@@ -201,6 +201,7 @@ void Worker::run() {
 }
 
 int run_worker(const WorkerCliOptions& o) {
+  const auto started = std::chrono::steady_clock::now();
   ::signal(SIGPIPE, SIG_IGN);
   auto fail = [&](const Error& e) {
     serve::log_event("worker", "start_failed", {{"user", o.user}, {"error", e.message}, {"field", e.field}});
@@ -219,7 +220,8 @@ int run_worker(const WorkerCliOptions& o) {
   if (auto warm = (*engine)->forward({0}); !warm) return fail(warm.error());
   (*engine)->reset();
   if (auto st = serve::apply_syscall_allow_list(serve::SandboxProfile::kWorker); !st) return fail(st.error());
-  serve::log_event("worker", "ready", {{"user", o.user}, {"threads", eo.threads}, {"context", (*engine)->context()}});
+  serve::log_event("worker", "ready", {{"user", o.user}, {"threads", eo.threads}, {"context", (*engine)->context()},
+                                       {"start_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
   Worker w(o, std::move(*model), std::move(*engine));
   w.run();
   return 0;

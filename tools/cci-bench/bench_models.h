@@ -1,0 +1,36 @@
+// Models and machine facts the inference benchmarks share: random-weight models of public
+// shapes (in memory, or written out as a model directory that cci-run serve can load), the
+// weight bytes read per decoded token, and this machine (CPU, cores, memory, read bandwidth).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/tool.h"
+#include "infer/model_files.h"
+
+namespace cci::tools::bench {
+
+// Shapes of public checkpoints (random weights, same sizes): 15M, 110M (llama2.c stories), 1B.
+Result<infer::ModelConfig> named_shape(const std::string& name);
+// Random fp32 weights (uniform +-0.05, xorshift) for every tensor the engine binds.
+std::shared_ptr<const infer::WeightSet> random_weights(const infer::ModelConfig& c);
+// Bytes read per decoded token: every weight once, except an untied embedding table (one row).
+double weight_bytes(const infer::LoadedModel& m);
+// Read bandwidth (GB/s) of `threads` threads summing a 1 GiB buffer; best of 5.
+double measure_read_bandwidth(int threads);
+
+// A model directory for cci-run serve: --model DIR as given; else a directory under `work` with
+// the embedded model, or random weights of --shape (config.json, model.safetensors, and the
+// embedded model's tokenizer.model: ids past its vocabulary decode as U+FFFD).
+struct BenchModel {
+  std::string dir, name;
+  infer::ModelConfig config;
+  double parameters = 0, weight_bytes = 0;
+};
+Result<BenchModel> prepare_model_dir(const std::string& model, const std::string& shape, const std::string& work);
+
+// CPU model, logical cores, memory, and the read bandwidth at `threads` threads.
+cli::Json machine_info(int threads);
+
+}  // namespace cci::tools::bench
