@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# cci-bench overhead and users on the embedded model (short runs: the figures themselves are in
+# docs/performance.md): they run the real serving path, their JSON validates against the
+# documented schemas (docs/schemas), their numbers are sane, and their SVG charts render.
+source "$(dirname "$0")/lib.sh"
+SCHEMAS="$CCI_SOURCE_DIR/docs/schemas"
+VALIDATE="$(dirname "$0")/validate_json.py"
+jqe() { jq -e "$@" >/dev/null; }
+
+expect 0 "cci-bench overhead runs native and secure paths" -- "$BENCH" overhead --runs 2 --generate 8 --threads 1 --json --plot "$WORK/overhead.svg"
+cp "$WORK/out" "$WORK/overhead.json"
+check "overhead JSON validates against cci.bench.overhead.v1" -- python3 "$VALIDATE" "$SCHEMAS/cci.bench.overhead.v1.schema.json" "$WORK/overhead.json"
+check "two runs on each side" -- test "$(jq '[.native.decode_tokens_s.values, .secure.decode_tokens_s.values] | map(length) | add' "$WORK/overhead.json")" = 4
+check "positive decode rates" -- jqe '.native.decode_tokens_s.min > 0 and .secure.decode_tokens_s.min > 0' "$WORK/overhead.json"
+check "one-time costs measured: handshake and worker start" -- jqe '.one_time.attestation_handshake_seconds.median > 0 and .one_time.worker_first_request_seconds > 0' "$WORK/overhead.json"
+check "the machine is recorded" -- jqe '.machine.cpu != "" and .machine.read_bandwidth_gb_s > 0' "$WORK/overhead.json"
+check "the overhead chart renders (rsvg-convert)" -- rsvg-convert "$WORK/overhead.svg" -o "$WORK/overhead.png"
+check "... into a non-empty PNG" -- test -s "$WORK/overhead.png"
+
+expect 0 "cci-bench users 1,2" -- "$BENCH" users --users 1,2 --requests 1 --generate 4 --json --plot "$WORK/users.svg"
+cp "$WORK/out" "$WORK/users.json"
+check "users JSON validates against cci.bench.users.v1" -- python3 "$VALIDATE" "$SCHEMAS/cci.bench.users.v1.schema.json" "$WORK/users.json"
+check "two levels; two workers at the second" -- test "$(jq -r '"\(.levels | length) \(.levels[1].workers | length)"' "$WORK/users.json")" = "2 2"
+check "workers share the weights: PSS below RSS" -- jqe '[.levels[1].workers[] | select(.readable) | .pss_mib < .rss_mib] | all' "$WORK/users.json"
+check "the users chart renders" -- rsvg-convert "$WORK/users.svg" -o "$WORK/users.png"
+
+# The validator itself must refuse a document that breaks the schema.
+jq '.native.decode_tokens_s.median = "fast"' "$WORK/overhead.json" >"$WORK/bad.json"
+check "a broken document is refused by the validator" -- bash -c "! python3 '$VALIDATE' '$SCHEMAS/cci.bench.overhead.v1.schema.json' '$WORK/bad.json' >/dev/null"
+expect 2 "overhead refuses --model with --shape" -- "$BENCH" overhead --model "$WORK" --shape 15M
+finish
