@@ -58,8 +58,13 @@ Result<std::string> prompt_text(const infer::Tokenizer& tok, std::int64_t tokens
   }
 }
 
-Result<Sample> native_run(infer::Engine& engine, const std::vector<std::int64_t>& prompt, std::int64_t generate) {
+// Plain inference: tokenize the prompt, prefill, decode (the time to first token includes the
+// tokenizer, as it does on the serving path).
+Result<Sample> native_run(infer::Engine& engine, const infer::Tokenizer& tok, const std::string& text, std::int64_t generate) {
   engine.reset();
+  const auto t0 = Clock::now();
+  CCI_ASSIGN(prompt, tok.encode(text));
+  if (tok.bos_id()) prompt.insert(prompt.begin(), *tok.bos_id());
   infer::GenerateOptions g;
   g.max_tokens = generate;
   g.sampling.temperature = 0;
@@ -71,12 +76,11 @@ Result<Sample> native_run(infer::Engine& engine, const std::vector<std::int64_t>
     return true;
   };
   std::vector<std::int64_t> out;
-  const auto t0 = Clock::now();
-  CCI_ASSIGN(st, infer::generate(engine, prompt, g, out));
+  CCI_TRY(infer::generate(engine, prompt, g, out));
   if (n < 2) return make_error(ErrorCode::kInternal, "native run produced fewer than 2 tokens");
   Sample s;
   s.ttft = since(t0, first);
-  s.prefill = static_cast<double>(prompt.size()) / st.prefill_seconds;
+  s.prefill = static_cast<double>(prompt.size()) / s.ttft;  // as on the serving path: prompt / time to first token
   s.decode = static_cast<double>(n - 1) / since(first, last);
   return s;
 }
@@ -169,19 +173,17 @@ Result<Measured> measure(const OverheadOptions& o, const BenchModel& bm, const s
   eo.threads = o.threads;
   CCI_ASSIGN(engine, infer::Engine::create(loaded.config, loaded.weights, eo));
   CCI_ASSIGN(text, prompt_text(*loaded.tokenizer, o.prompt, m.prompt_tokens));
-  CCI_ASSIGN(ids, loaded.tokenizer->encode(text));
-  if (loaded.tokenizer->bos_id()) ids.insert(ids.begin(), *loaded.tokenizer->bos_id());
   if (m.prompt_tokens + o.generate > engine->context()) {
     return make_error(ErrorCode::kUsage, "--prompt-tokens + --generate must fit the " + std::to_string(engine->context()) + "-token context", "generate");
   }
   ctx.info("warm-up, then " + std::to_string(o.runs) + " interleaved runs: " + std::to_string(m.prompt_tokens) + " prompt tokens, " +
            std::to_string(o.generate) + " generated, " + std::to_string(o.threads) + " thread(s)...");
-  CCI_TRY(native_run(*engine, ids, o.generate));
+  CCI_TRY(native_run(*engine, *loaded.tokenizer, text, o.generate));
   CCI_TRY(secure_run(*tls, *fixture, text, m.prompt_tokens, o.generate));
   for (int r = 0; r < o.runs; ++r) {
     for (int k = 0; k < 2; ++k) {
       if ((k == 0) == (r % 2 == 0)) {
-        CCI_ASSIGN(s, native_run(*engine, ids, o.generate));
+        CCI_ASSIGN(s, native_run(*engine, *loaded.tokenizer, text, o.generate));
         m.native.push_back(s);
       } else {
         CCI_ASSIGN(s, secure_run(*tls, *fixture, text, m.prompt_tokens, o.generate));
