@@ -127,6 +127,17 @@ contains "$WORK/serve.log" '"event":"worker_idle_exit"' "alice's idle worker is 
 check "... and exits" -- grep -q '"event":"worker_exited"' "$WORK/serve.log"
 check "then bob is served" -- test "$(api /v1/completions "$KEY_B" '{"prompt":"a","max_tokens":2}')" = 200
 serve_stop
+
+# The same scheme on a simulated Hygon CSV platform.
+"$RUN" sim init "$WORK/sim-csv" --vendor hygon >/dev/null 2>&1
+TEE="--tee sim-csv --sim-dir $WORK/sim-csv" check "server on simulated CSV starts" -- serve_start
+expect 0 "cci-verify remote accepts the CSV server with its expected measurement" -- "$VERIFY" remote "$URL" \
+  --manifest "$WORK/model.sig" --manifest-key "$WORK/release.pub" --trust-sim-root "$WORK/sim-csv" --offline --measurement "$(printf '0%.0s' $(seq 64))"
+contains "$WORK/out" "Hygon CSV" "... as a (simulated) Hygon CSV report"
+expect 1 "... and refuses it without one (CSV V1 fields are masked)" -- "$VERIFY" remote "$URL" \
+  --manifest "$WORK/model.sig" --manifest-key "$WORK/release.pub" --trust-sim-root "$WORK/sim-csv" --offline
+check "completions over the CSV-attested channel" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"a","max_tokens":2}')" = 200
+serve_stop
 check "logs are structured: every line from the server's processes is JSON" -- bash -c \
   "grep -v '^WARNING' '$WORK/serve.log' | grep -v '^serving ' | jq -e . >/dev/null"
 finish

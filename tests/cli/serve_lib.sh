@@ -15,10 +15,12 @@ serve_setup() {
 }
 
 # serve_start [extra flags...]: starts the server, waits for its ready file; sets URL, PIN.
+# TEE="--tee sim-csv --sim-dir DIR" picks another simulated platform.
 serve_start() {
   rm -f "$WORK/ready.json"
   : >"$WORK/serve.log"
-  "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" --manifest "$WORK/model.sig" \
+  # shellcheck disable=SC2086
+  "$RUN" serve ${TEE:---tee sim-snp --sim-dir $WORK/sim} --model "$MODEL" --manifest "$WORK/model.sig" \
     --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 \
     --ready-file "$WORK/ready.json" --threads 1 "$@" >"$WORK/serve.out" 2>>"$WORK/serve.log" &
   SERVER_PID=$!
