@@ -8,9 +8,11 @@
 #include <cstring>
 #include <memory>
 
-// LeakSanitizer's exit-time check stops the world with ptrace, which the allow-list forbids (and
-// must keep forbidding): in sanitizer builds a filtered process skips that check instead. The
-// same code paths are leak-checked where they run unfiltered (unit tests, the accept loop).
+// Sanitizer builds: LeakSanitizer's exit-time check stops the world with ptrace, which the
+// allow-list forbids (and must keep forbidding), so a filtered process skips that check; the same
+// code is leak-checked where it runs unfiltered (unit tests, the accept loop). UBSan's vptr check
+// probes memory through a pipe (pipe2 + write): those builds also allow pipe2, which grants no
+// access to anything.
 #if defined(__SANITIZE_ADDRESS__)
 #define CCI_LSAN_HOOK 1
 #elif defined(__has_feature)
@@ -68,6 +70,10 @@ Status apply_syscall_allow_list(SandboxProfile profile) {
     return {};
   };
   for (const char* s : kCommon) CCI_TRY(allow(s));
+#ifdef CCI_LSAN_HOOK
+  CCI_TRY(allow("pipe2"));
+  CCI_TRY(allow("pipe"));
+#endif
   if (profile == SandboxProfile::kWorker) {
     for (const char* s : kWorker) CCI_TRY(allow(s));
   } else {

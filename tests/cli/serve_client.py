@@ -92,7 +92,10 @@ def slow(url, seconds):
 
 
 def scan(canary, pids):
+    """Reads every readable mapping in 64 MiB pieces (overlapping by the needle's length).
+    Mappings over 64 GiB are sanitizer shadow memory (reserved, not data) and are skipped."""
     needle = canary.encode()
+    piece = 64 << 20
     for pid in pids:
         found = False
         with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
@@ -101,13 +104,19 @@ def scan(canary, pids):
                 if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
                     continue
                 lo, hi = (int(x, 16) for x in addr.split("-"))
-                try:
-                    mem.seek(lo)
-                    if needle in mem.read(hi - lo):
-                        found = True
-                        break
-                except (OSError, ValueError, OverflowError):
+                if hi - lo > (64 << 30):
                     continue
+                pos = lo
+                while pos < hi and not found:
+                    try:
+                        mem.seek(pos)
+                        data = mem.read(min(piece + len(needle), hi - pos))
+                    except (OSError, ValueError, OverflowError):
+                        break
+                    found = needle in data
+                    pos += piece
+                if found:
+                    break
         print(pid, "found" if found else "absent", flush=True)
 
 
