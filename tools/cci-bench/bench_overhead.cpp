@@ -33,7 +33,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct OverheadOptions {
-  std::string model, shape, plot;
+  std::string model, shape, plot, keep;
   int threads = 2, runs = 5;
   std::int64_t prompt = 0, generate = 0;
   double goal_decode = 0.01, goal_ttft = 0.05;
@@ -137,6 +137,7 @@ Result<Sample> secure_run(serve::TlsConnection& tls, const ServeFixture& f, cons
 
 struct Measured {
   std::vector<Sample> native, secure;
+  std::vector<double> worker_prefill, worker_decode;  // inside the worker (its log), secure runs
   std::int64_t prompt_tokens = 0;
   cli::Json one_time;
 };
@@ -193,6 +194,14 @@ Result<Measured> measure(const OverheadOptions& o, const BenchModel& bm, const s
     ctx.verbose("run " + std::to_string(r + 1) + "/" + std::to_string(o.runs) + " done");
   }
   tls->close_notify();
+  // Where the secure time goes: the worker logs its own prefill and decode times per request.
+  auto done = fixture->log_events("completion");
+  std::erase_if(done, [](const cli::Json& e) { return e.value("proc", "") != "worker"; });
+  for (size_t i = done.size() >= static_cast<size_t>(o.runs) ? done.size() - static_cast<size_t>(o.runs) : 0; i < done.size(); ++i) {
+    m.worker_prefill.push_back(done[i].value("prefill_seconds", 0.0));
+    const double d = done[i].value("decode_seconds", 0.0);
+    m.worker_decode.push_back(d > 0 ? static_cast<double>(o.generate - 1) / d : 0.0);
+  }
   const auto verified = fixture->log_events("model_verified");
   const auto ready = fixture->log_events("ready");
   m.one_time = cli::Json{{"server_start_seconds", fixture->server_start_seconds()},
@@ -243,15 +252,15 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.bench.overhead.v1";
   if (o.runs < 1 || o.threads < 1) return ctx.fail(make_error(ErrorCode::kUsage, "--runs and --threads must be at least 1"), schema);
   std::error_code ec;
-  const std::string work = std::filesystem::temp_directory_path(ec).string() + "/cci-bench-overhead-" + std::to_string(::getpid());
+  const std::string work = !o.keep.empty() ? o.keep : std::filesystem::temp_directory_path(ec).string() + "/cci-bench-overhead-" + std::to_string(::getpid());
   std::filesystem::create_directories(work, ec);
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
       std::error_code e;
-      std::filesystem::remove_all(dir, e);
+      if (!dir.empty()) std::filesystem::remove_all(dir, e);
     }
-  } cleanup{work};
+  } cleanup{o.keep.empty() ? work : std::string()};
   auto bm = prepare_model_dir(o.model, o.shape, work);
   if (!bm) return ctx.fail(bm.error(), schema);
   const std::int64_t ctx_len = std::min<std::int64_t>(bm->config.max_positions, 4096);
@@ -284,6 +293,8 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
                            {"native", side(m->native)},
                            {"secure", side(m->secure)},
                            {"overhead", {{"decode", decode_loss.to_json()}, {"prefill", prefill_loss.to_json()}, {"ttft", ttft_growth.to_json()}}},
+                           {"secure_worker", {{"prefill_seconds", summarize(m->worker_prefill).to_json()},
+                                              {"decode_tokens_s", summarize(m->worker_decode).to_json()}}},
                            {"one_time", m->one_time},
                            {"goals", {{"decode_overhead_max", o.goal_decode}, {"ttft_overhead_max", o.goal_ttft}}},
                            {"goals_met", met},
@@ -304,6 +315,9 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
   row("decode tokens/s", &Sample::decode, decode_loss, 1);
   row("prefill tokens/s", &Sample::prefill, prefill_loss, 1);
   row("first token, ms", &Sample::ttft, ttft_growth, 1000);
+  std::snprintf(line, sizeof line, "inside the worker: prefill %.1f ms, decode %.2f tokens/s (median): the rest of the secure path is transport",
+                summarize(m->worker_prefill).median * 1000, summarize(m->worker_decode).median);
+  ctx.out(line);
   std::snprintf(line, sizeof line, "one-time: server start %.2f s (weight verification %.3f s), attestation handshake %.3f s (cci-verify remote), worker start %.2f s",
                 m->one_time["server_start_seconds"].get<double>(), m->one_time["weight_verification_seconds"].get<double>(),
                 m->one_time["attestation_handshake_seconds"]["median"].get<double>(), m->one_time["worker_first_request_seconds"].get<double>());
@@ -337,6 +351,7 @@ void add_overhead(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_option("--prompt-tokens", o->prompt, "Prompt length (default min(128, context/2))");
   sub->add_option("--generate", o->generate, "Tokens generated per run (default min(128, context/4))");
   sub->add_option("--plot", o->plot, "Write an SVG chart here");
+  sub->add_option("--keep", o->keep, "Work in DIR and keep it (model, manifest, keys, the server's log)");
   sub->add_flag("--check", o->check, "Exit 1 when a goal is missed");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_overhead(*o, ctx); }; });
 }

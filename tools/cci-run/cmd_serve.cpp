@@ -9,6 +9,7 @@
 //     with its user's worker (an API-key hash in, a socket to the worker out).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -198,6 +199,10 @@ Status AcceptLoop::write_ready_file(int port) {
 void AcceptLoop::accept_connection() {
   UniqueFd tcp(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!tcp.valid()) return;
+  // Streamed tokens are small writes: without TCP_NODELAY, Nagle's algorithm holds each one
+  // until the client's delayed ACK (40 ms) and the first token arrives that much later.
+  const int one = 1;
+  ::setsockopt(tcp.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (stopping_ || static_cast<int>(conns_.size()) >= o_.max_connections) {
     log_event("accept", "connection_refused", {{"reason", "max-connections"}, {"limit", o_.max_connections}});
     return;

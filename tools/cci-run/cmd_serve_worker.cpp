@@ -124,7 +124,7 @@ Status Worker::generate_for(int session, const serve::CompletionRequest& r) {
                                              {"prompt_tokens", stats->prompt_tokens},
                                              {"completion_tokens", stats->generated}});
   serve::log_event("worker", "completion", {{"user", o_.user}, {"prompt_tokens", stats->prompt_tokens}, {"completion_tokens", stats->generated},
-                                            {"seconds", stats->prefill_seconds + stats->decode_seconds}});
+                                            {"prefill_seconds", stats->prefill_seconds}, {"decode_seconds", stats->decode_seconds}});
   return {};
 }
 
