@@ -176,14 +176,20 @@ http::request<Body, Fields> client_request(const ClientRequest& r) {
   return req;
 }
 
-}  // namespace
-
-Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t max_body) {
-  TlsStream s(c);
+Status send_request(TlsStream& s, const ClientRequest& r) {
   auto req = client_request(r);
   beast::error_code ec;
   http::write(s, req, ec);
   if (ec) return stream_error(s, ec, "sending the request");
+  return {};
+}
+
+}  // namespace
+
+Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t max_body) {
+  TlsStream s(c);
+  CCI_TRY(send_request(s, r));
+  beast::error_code ec;
   Buffer buffer;
   http::response_parser<Body, WipingAllocator<char>> parser;
   parser.body_limit(max_body);
@@ -199,10 +205,8 @@ Result<HttpResponse> round_trip(TlsConnection& c, const ClientRequest& r, size_t
 
 Result<int> round_trip_streamed(TlsConnection& c, const ClientRequest& r, const std::function<bool(std::string_view)>& on_body) {
   TlsStream s(c);
-  auto req = client_request(r);
+  CCI_TRY(send_request(s, r));
   beast::error_code ec;
-  http::write(s, req, ec);
-  if (ec) return stream_error(s, ec, "sending the request");
   Buffer buffer;
   http::response_parser<Body, WipingAllocator<char>> parser;
   parser.body_limit(boost::none);
