@@ -1,6 +1,7 @@
 #include "serve/tls.h"
 
 #include <netdb.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "base/hex.h"
@@ -107,6 +109,20 @@ Status TlsConnection::write_all(const void* data, size_t n) {
 }
 
 void TlsConnection::close_notify() { SSL_shutdown(ssl_); }
+
+void TlsConnection::close_gracefully(double seconds) {
+  SSL_shutdown(ssl_);
+  ::shutdown(fd_, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  char sink[4096];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    if (::read(fd_, sink, sizeof(sink)) <= 0) break;
+  }
+}
 
 bool TlsConnection::has_buffered_data() const { return SSL_pending(ssl_) > 0 || SSL_has_pending(ssl_) == 1; }
 

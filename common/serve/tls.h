@@ -40,6 +40,9 @@ class TlsConnection {
   Result<size_t> read_some(void* data, size_t n);
   Status write_all(const void* data, size_t n);
   void close_notify();
+  // close_notify, then stop sending and discard what the peer still sends, for at most
+  // `seconds`: a client still uploading a refused body reads our answer instead of a reset.
+  void close_gracefully(double seconds);
   bool has_buffered_data() const;  // decrypted bytes waiting (SSL_pending)
 
   // TLS-Exporter(label, context, length) (RFC 8446 §7.5).

@@ -97,7 +97,7 @@ TEST_CASE("the examples/ manifest builds with every launch digest, verity root a
   CHECK(build_examples().statement == b.statement);
 }
 
-TEST_CASE("signed manifests verify; any flipped byte, another key or a foreign keyid fails") {
+TEST_CASE("signed manifests verify, any flipped byte, another key or a foreign keyid fails") {
   auto b = build_examples();
   auto key = crypto::generate_key(crypto::KeyType::kEd25519);  // fast verification for the byte sweep
   REQUIRE(key);

@@ -237,7 +237,7 @@ struct SignedTinyModel {
 
 }  // namespace
 
-TEST_CASE("verified loading: every file checked as it is read; a changed, missing or extra file is named") {
+TEST_CASE("verified loading: every file checked as it is read, a changed, missing or extra file is named") {
   SignedTinyModel m;
   auto ok = m.load();
   REQUIRE_MESSAGE(ok, ok.error().message);

@@ -66,7 +66,7 @@ TEST_CASE("every finding is returned, not just the first") {
   CHECK(std::find(f.begin(), f.end(), "policy.vmpl") == f.end());  // VMPL 0
 }
 
-TEST_CASE("TCB minimums use the product layout; Turin's fmc counts") {
+TEST_CASE("TCB minimums use the product layout, Turin's fmc counts") {
   auto turin = load("turin/tav_turin_v5_report.bin");
   CHECK(evaluate_snp_policy(policy_from("min_tcb: {fmc: 1, snp: 4, microcode: 81}\n"), turin, snp::Product::kTurin, false, {})
             .all_passed());

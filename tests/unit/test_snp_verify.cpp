@@ -99,7 +99,7 @@ TEST_CASE("flipping any byte of the signed region is never accepted") {
   }
 }
 
-TEST_CASE("the unsigned tail must be zero; s and n-s; expired collateral; chain substitutions") {
+TEST_CASE("the unsigned tail must be zero, s and n-s, expired collateral, chain substitutions") {
   auto dir = test::require_vectors("snp");
   auto ev = evidence_for(vector_by_id("milan-v3-tav"), dir);
   REQUIRE(verify_snp(ev).passed);

@@ -3,6 +3,8 @@
 // (POST /v1/completions, or chat with --chat). The server's certificate must carry the pin that
 // cci-verify remote printed; the benchmark talks to nothing else. Reports errors, latency
 // percentiles, completion tokens per second and wall time; exit 1 if any request failed.
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -103,6 +105,7 @@ void run_user(const LoadOptions& o, const std::string& key, const std::pair<std:
 
 int run_load(const LoadOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.bench.load.v1";
+  ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up counts as an error
   if (o.users < 1 || o.requests < 1 || o.max_tokens < 1) return ctx.fail(make_error(ErrorCode::kUsage, "--users, --requests and --max-tokens must be at least 1"), schema);
   if (o.pin.rfind("sha256//", 0) != 0) return ctx.fail(make_error(ErrorCode::kUsage, "--pin takes the sha256//BASE64 pin that cci-verify remote prints", "pin"), schema);
   auto keys = read_keys(o.keys_file);

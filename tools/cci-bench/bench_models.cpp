@@ -1,6 +1,7 @@
 #include "bench_models.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -163,6 +164,13 @@ cli::Json machine_info(int threads) {
                    {"memory_gib", mem_gib},
                    {"read_bandwidth_gb_s", measure_read_bandwidth(threads)},
                    {"bandwidth_threads", threads}};
+}
+
+std::string machine_line(const cli::Json& m) {
+  char line[256];
+  std::snprintf(line, sizeof line, "machine: %s, %d logical cores, %.1f GiB, %.1f GB/s read (%d threads)", m["cpu"].get<std::string>().c_str(),
+                m["logical_cores"].get<int>(), m["memory_gib"].get<double>(), m["read_bandwidth_gb_s"].get<double>(), m["bandwidth_threads"].get<int>());
+  return line;
 }
 
 }  // namespace cci::tools::bench

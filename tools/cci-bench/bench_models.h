@@ -32,5 +32,7 @@ Result<BenchModel> prepare_model_dir(const std::string& model, const std::string
 
 // CPU model, logical cores, memory, and the read bandwidth at `threads` threads.
 cli::Json machine_info(int threads);
+// The same as one line of text: "machine: AMD EPYC, 2 logical cores, 23.5 GiB, 15.2 GB/s read (2 threads)".
+std::string machine_line(const cli::Json& machine);
 
 }  // namespace cci::tools::bench

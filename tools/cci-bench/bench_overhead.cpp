@@ -301,6 +301,7 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
                            {"plot", o.plot}});
     return code;
   }
+  ctx.out(machine_line(machine_info(o.threads)));
   char line[256];
   std::snprintf(line, sizeof line, "model: %s, %.1f M parameters; %d thread(s); %lld prompt, %lld generated tokens; %d interleaved runs", bm->name.c_str(),
                 bm->parameters / 1e6, o.threads, static_cast<long long>(m->prompt_tokens), static_cast<long long>(o.generate), o.runs);

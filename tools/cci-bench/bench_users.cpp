@@ -218,6 +218,7 @@ int run_users(const UsersOptions& o, const cli::Context& ctx) {
                            {"plot", o.plot}});
     return 0;
   }
+  ctx.out(machine_line(machine_info(o.threads)));
   char line[256];
   std::snprintf(line, sizeof line, "model: %s, %.1f M parameters (%.1f MiB of weights); %d thread(s) per worker; %d requests x %lld tokens per user", bm->name.c_str(),
                 bm->parameters / 1e6, weights_mib, o.threads, o.requests, static_cast<long long>(o.generate));

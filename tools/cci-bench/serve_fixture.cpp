@@ -19,6 +19,7 @@ namespace cci::tools::bench {
 using Clock = std::chrono::steady_clock;
 
 Result<std::unique_ptr<ServeFixture>> ServeFixture::start(const BenchModel& model, const std::string& work, const FixtureOptions& o) {
+  ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up is an error value, not a silent death
   std::unique_ptr<ServeFixture> f(new ServeFixture());
   f->work_ = work;
   f->run_bin_ = find_tool_bin("cci-run", "");

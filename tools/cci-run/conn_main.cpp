@@ -284,7 +284,7 @@ void Connection::run() {
     wipe((*req)->body);
     wipe((*req)->authorization);
   }
-  tls_.close_notify();
+  tls_.close_gracefully(1.0);
 }
 
 int conn_main(int argc, char** argv) {

@@ -11,6 +11,7 @@
 //      REPORT_DATA = SHA-256(fresh claims) || 0^32).
 // On success it prints the certificate's public-key pin for curl --pinnedpubkey. Nothing but the
 // nonce is ever sent (no API key, no prompt).
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -110,6 +111,7 @@ Result<FreshAnswer> fetch_fresh_evidence(serve::TlsConnection& tls, const Endpoi
 
 int run_remote(RemoteOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
+  ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up is an error naming the step, not a silent death
   auto endpoint = parse_url(o.url);
   if (!endpoint) return ctx.fail(endpoint.error(), schema);
   serve::SslCtx ssl_ctx;
