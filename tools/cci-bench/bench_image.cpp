@@ -39,15 +39,9 @@ int run_image_bench(const ImageBenchOptions& o, const cli::Context& ctx) {
   if (o.firmware_size % 4096 != 0 || o.firmware_size < 8192) {
     return ctx.fail(make_error(ErrorCode::kUsage, "--firmware-size must be a multiple of 4096, at least 8192"), schema);
   }
-  std::string tmpl = (fs::temp_directory_path() / "cci-bench-image-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) return ctx.fail(make_error(ErrorCode::kIo, "cannot create a temporary directory"), schema);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{tmpl};
+  auto scratch = ScratchDir::create("cci-bench-image");
+  if (!scratch) return ctx.fail(scratch.error(), schema);
+  const std::string& tmpl = scratch->path();
   const std::string fw = tmpl + "/OVMF.fd", kernel = tmpl + "/vmlinuz", initrd = tmpl + "/initrd.img";
   launch::SyntheticOvmfSpec spec;
   spec.size = o.firmware_size;

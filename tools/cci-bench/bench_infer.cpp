@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bench_models.h"
+#include "bench_util.h"
 #include "commands.h"
 #include "default_model.h"
 #include "infer/engine.h"
@@ -75,20 +76,6 @@ Result<Row> run_threads(const infer::LoadedModel& m, const InferBenchOptions& o,
   return r;
 }
 
-Result<std::vector<int>> thread_list(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (*end != '\0' || v < 1 || v > 256) return make_error(ErrorCode::kUsage, "--threads takes a list like 1,2", "threads");
-    out.push_back(static_cast<int>(v));
-  }
-  if (out.empty()) return make_error(ErrorCode::kUsage, "--threads takes a list like 1,2", "threads");
-  return out;
-}
-
 Result<infer::LoadedModel> model_of(const InferBenchOptions& o) {
   if (!o.model.empty() && !o.shape.empty()) return make_error(ErrorCode::kUsage, "give --model or --shape, not both");
   if (!o.model.empty()) return infer::load_model(o.model);
@@ -106,7 +93,7 @@ Result<infer::LoadedModel> model_of(const InferBenchOptions& o) {
 
 int run_infer(InferBenchOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.bench.infer.v1";
-  auto threads = thread_list(o.threads);
+  auto threads = parse_int_list(o.threads, 1, 256, "threads");
   if (!threads) return ctx.fail(threads.error(), schema);
   auto m = model_of(o);
   if (!m) return ctx.fail(m.error(), schema);

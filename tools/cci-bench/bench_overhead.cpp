@@ -16,10 +16,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "base/file_io.h"
 #include "bench_models.h"
 #include "bench_stats.h"
+#include "bench_util.h"
 #include "commands.h"
 #include "infer/engine.h"
 #include "infer/generate.h"
@@ -87,16 +89,8 @@ Result<Sample> native_run(infer::Engine& engine, const infer::Tokenizer& tok, co
 
 // One streamed completion; times come from the server-sent events as they arrive.
 Result<Sample> secure_run(serve::TlsConnection& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens, std::int64_t generate) {
-  serve::ClientRequest req;
-  req.method = "POST";
-  req.target = "/v1/completions";
-  req.host = f.host();
-  const std::string auth = "Bearer " + f.key(0);
-  req.authorization.assign(auth.begin(), auth.end());
-  const std::string body = nlohmann::json{{"prompt", text},      {"max_tokens", generate}, {"temperature", 0}, {"ignore_eos", true},
-                                          {"stream", true},      {"stream_options", {{"include_usage", true}}}}
-                               .dump();
-  req.body.assign(body.begin(), body.end());
+  const auto req = f.completion_request(0, {{"prompt", text},      {"max_tokens", generate}, {"temperature", 0}, {"ignore_eos", true},
+                                            {"stream", true},      {"stream_options", {{"include_usage", true}}}});
   std::string pending;
   Clock::time_point first{}, last{};
   bool seen = false;
@@ -157,15 +151,7 @@ Result<Measured> measure(const OverheadOptions& o, const BenchModel& bm, const s
   // The user's first request starts their worker.
   const auto t_first = Clock::now();
   {
-    serve::ClientRequest req;
-    req.method = "POST";
-    req.target = "/v1/completions";
-    req.host = fixture->host();
-    const std::string auth = "Bearer " + fixture->key(0);
-    req.authorization.assign(auth.begin(), auth.end());
-    const std::string body = R"({"prompt":"And","max_tokens":1})";
-    req.body.assign(body.begin(), body.end());
-    CCI_ASSIGN(res, serve::round_trip(*tls, req));
+    CCI_ASSIGN(res, serve::round_trip(*tls, fixture->completion_request(0, {{"prompt", "And"}, {"max_tokens", 1}})));
     if (res.status != 200) return make_error(ErrorCode::kIo, "the first request failed with HTTP " + std::to_string(res.status), "secure");
   }
   const double first_request = since(t_first, Clock::now());
@@ -251,16 +237,15 @@ std::string chart(const Measured& m, const BenchModel& bm, const OverheadOptions
 int run_overhead(OverheadOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.bench.overhead.v1";
   if (o.runs < 1 || o.threads < 1) return ctx.fail(make_error(ErrorCode::kUsage, "--runs and --threads must be at least 1"), schema);
-  std::error_code ec;
-  const std::string work = !o.keep.empty() ? o.keep : std::filesystem::temp_directory_path(ec).string() + "/cci-bench-overhead-" + std::to_string(::getpid());
-  std::filesystem::create_directories(work, ec);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code e;
-      if (!dir.empty()) std::filesystem::remove_all(dir, e);
-    }
-  } cleanup{o.keep.empty() ? work : std::string()};
+  std::optional<ScratchDir> scratch;
+  if (o.keep.empty()) {
+    auto s = ScratchDir::create("cci-bench-overhead");
+    if (!s) return ctx.fail(s.error(), schema);
+    scratch.emplace(std::move(*s));
+  } else if (std::error_code ec; !std::filesystem::create_directories(o.keep, ec) && ec) {
+    return ctx.fail(make_error(ErrorCode::kIo, "cannot create " + o.keep + ": " + ec.message(), "keep"), schema);
+  }
+  const std::string work = scratch ? scratch->path() : o.keep;
   auto bm = prepare_model_dir(o.model, o.shape, work);
   if (!bm) return ctx.fail(bm.error(), schema);
   const std::int64_t ctx_len = std::min<std::int64_t>(bm->config.max_positions, 4096);

@@ -14,6 +14,7 @@
 #include "base/file_io.h"
 #include "bench_models.h"
 #include "bench_stats.h"
+#include "bench_util.h"
 #include "commands.h"
 #include "serve/http.h"
 #include "serve_fixture.h"
@@ -45,29 +46,12 @@ struct Level {
   int errors = 0;
 };
 
-Result<std::vector<int>> user_counts(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (*end != '\0' || v < 1 || v > 64) return make_error(ErrorCode::kUsage, "--users takes a list like 1,2,4,8 (each 1-64)", "users");
-    out.push_back(static_cast<int>(v));
-  }
-  if (out.empty()) return make_error(ErrorCode::kUsage, "--users takes a list like 1,2,4,8", "users");
-  return out;
-}
-
 Result<std::int64_t> completion(serve::TlsConnection& tls, const ServeFixture& f, int user, std::int64_t generate, std::uint64_t seed) {
-  serve::ClientRequest req;
-  req.method = "POST";
-  req.target = "/v1/completions";
-  req.host = f.host();
-  const std::string auth = "Bearer " + f.key(static_cast<size_t>(user));
-  req.authorization.assign(auth.begin(), auth.end());
-  const std::string body =
-      nlohmann::json{{"prompt", "And God said unto them"}, {"max_tokens", generate}, {"temperature", 0.8}, {"seed", seed}, {"ignore_eos", true}}.dump();
-  req.body.assign(body.begin(), body.end());
+  const auto req = f.completion_request(static_cast<size_t>(user), {{"prompt", "And God said unto them"},
+                                                                   {"max_tokens", generate},
+                                                                   {"temperature", 0.8},
+                                                                   {"seed", seed},
+                                                                   {"ignore_eos", true}});
   CCI_ASSIGN(res, serve::round_trip(tls, req));
   if (res.status != 200) return make_error(ErrorCode::kIo, "HTTP " + std::to_string(res.status), "users");
   const auto j = nlohmann::json::parse(res.body.begin(), res.body.end(), nullptr, false);
@@ -156,19 +140,12 @@ Result<Level> run_level(const ServeFixture& f, int users, const UsersOptions& o)
 
 int run_users(const UsersOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.bench.users.v1";
-  auto counts = user_counts(o.users);
+  auto counts = parse_int_list(o.users, 1, 64, "users");
   if (!counts) return ctx.fail(counts.error(), schema);
   if (o.requests < 1 || o.generate < 1 || o.threads < 1) return ctx.fail(make_error(ErrorCode::kUsage, "--requests, --generate and --threads must be at least 1"), schema);
-  std::error_code ec;
-  const std::string work = std::filesystem::temp_directory_path(ec).string() + "/cci-bench-users-" + std::to_string(::getpid());
-  std::filesystem::create_directories(work, ec);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code e;
-      std::filesystem::remove_all(dir, e);
-    }
-  } cleanup{work};
+  auto scratch = ScratchDir::create("cci-bench-users");
+  if (!scratch) return ctx.fail(scratch.error(), schema);
+  const std::string& work = scratch->path();
   auto bm = prepare_model_dir(o.model, o.shape, work);
   if (!bm) return ctx.fail(bm.error(), schema);
   FixtureOptions fo;

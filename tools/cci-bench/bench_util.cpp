@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <vector>
 
 #include "base/file_io.h"
@@ -45,6 +46,33 @@ Status write_pattern_file(const std::string& path, std::uint64_t size, std::uint
     left -= n;
   }
   return {};
+}
+
+Result<ScratchDir> ScratchDir::create(const std::string& prefix) {
+  std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return make_error(ErrorCode::kIo, "cannot create a temporary directory: " + errno_text(errno));
+  return ScratchDir(tmpl);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  if (!path_.empty()) fs::remove_all(path_, ec);
+}
+
+Result<std::vector<int>> parse_int_list(const std::string& text, int lo, int hi, const std::string& flag) {
+  const auto bad = [&] {
+    return make_error(ErrorCode::kUsage, "--" + flag + " takes a comma-separated list like 1,2 (each " + std::to_string(lo) + "-" + std::to_string(hi) + ")", flag);
+  };
+  std::vector<int> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < lo || v > hi) return bad();
+    out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) return bad();
+  return out;
 }
 
 std::string find_tool_bin(const std::string& tool, const std::string& given) {

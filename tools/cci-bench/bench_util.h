@@ -13,6 +13,26 @@ namespace cci::tools::bench {
 // Writes `size` bytes of deterministic incompressible-looking content (xorshift64*).
 Status write_pattern_file(const std::string& path, std::uint64_t size, std::uint64_t seed);
 
+// A private scratch directory (mkdtemp under $TMPDIR, mode 0700), removed with everything in it
+// when the object goes, unless keep() was called. Move-only.
+class ScratchDir {
+ public:
+  static Result<ScratchDir> create(const std::string& prefix);  // e.g. "cci-bench-users"
+  ScratchDir(ScratchDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// "1,2,4": each item an integer in [lo, hi]; the error names `flag`.
+Result<std::vector<int>> parse_int_list(const std::string& text, int lo, int hi, const std::string& flag);
+
 // `given`, else the tool next to this executable (build tree or install), else `tool` on PATH.
 std::string find_tool_bin(const std::string& tool, const std::string& given);
 std::string find_measure_bin(const std::string& given);

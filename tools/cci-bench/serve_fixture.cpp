@@ -98,6 +98,17 @@ Result<std::unique_ptr<serve::TlsConnection>> ServeFixture::connect() const {
   return tls;
 }
 
+serve::ClientRequest ServeFixture::completion_request(size_t user, const nlohmann::json& body) const {
+  serve::ClientRequest req;
+  req.method = "POST";
+  req.target = "/v1/completions";
+  req.host = host_;
+  const std::string auth = "Bearer " + keys_.at(user), text = body.dump();
+  req.authorization.assign(auth.begin(), auth.end());
+  req.body.assign(text.begin(), text.end());
+  return req;
+}
+
 std::vector<cli::Json> ServeFixture::log_events(const std::string& event) const {
   std::vector<cli::Json> out;
   std::ifstream in(work_ + "/serve.log");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench_models.h"
+#include "serve/http.h"
 #include "serve/tls.h"
 
 namespace cci::tools::bench {
@@ -33,6 +34,9 @@ class ServeFixture {
   Result<double> verify_remote();
   // A TLS 1.3 connection whose server key has the verified pin.
   Result<std::unique_ptr<serve::TlsConnection>> connect() const;
+
+  // POST /v1/completions with `body` as benchmark user `user` (its API key).
+  serve::ClientRequest completion_request(size_t user, const nlohmann::json& body) const;
 
   const std::string& url() const { return url_; }
   const std::string& host() const { return host_; }

@@ -61,6 +61,8 @@ class Connection {
   bool completion(HttpRequest& req, bool chat);
   Result<int> session_for(const HttpRequest& req);
   Status authenticate(const HttpRequest& req);
+  Result<Bytes> key_hash_of(const HttpRequest& req) const;
+  Result<UniqueFd> ask_for_user(const Bytes& key_hash, bool want_worker);
   bool relay(int session, const CompletionRequest& parsed, bool chat, bool keep_alive);
 
   TlsConnection& tls_;
@@ -110,50 +112,53 @@ bool Connection::fresh_evidence(const HttpRequest& req) {
   return respond(200, body.dump(), req.keep_alive);
 }
 
-// GET /v1/models needs a valid key (bound to this connection like any other) but no worker.
-Status Connection::authenticate(const HttpRequest& req) {
+// The SHA-256 of the request's API key; a connection already bound to another key is refused.
+Result<Bytes> Connection::key_hash_of(const HttpRequest& req) const {
   auto token = bearer_token(std::string_view(req.authorization.data(), req.authorization.size()));
   if (!token) return make_error(ErrorCode::kVerificationFailed, "missing API key: send 'Authorization: Bearer KEY'", "authorization");
-  const Bytes hash = hash_api_key(*token);
-  if (bound_key_hash_) {
-    if (crypto::ct_equal(*bound_key_hash_, hash)) return {};
-    return make_error(ErrorCode::kVerificationFailed, "this connection already serves another API key; open a new connection", "authorization");
-  }
-  if (!send_json(kControlFd, SecureJson{{"op", "session"}, {"key_sha256", to_hex(hash)}, {"worker", false}})) {
-    return make_error(ErrorCode::kIo, "accept loop gone", "ipc");
-  }
-  CCI_ASSIGN(answer, recv_json(kControlFd, 64 * 1024));
-  if (answer.message.contains("error")) return make_error(ErrorCode::kVerificationFailed, std::string(answer.message.value("error", SecureString())), "authorization");
-  bound_key_hash_ = hash;
-  user_ = std::string(answer.message.value("user", SecureString()));
-  return {};
-}
-
-// The session with this user's worker: asked from the accept loop on the first request, kept
-// for the connection's life; a new one if the worker went away between requests.
-Result<int> Connection::session_for(const HttpRequest& req) {
-  auto token = bearer_token(std::string_view(req.authorization.data(), req.authorization.size()));
-  if (!token) return make_error(ErrorCode::kVerificationFailed, "missing API key: send 'Authorization: Bearer KEY'", "authorization");
-  const Bytes hash = hash_api_key(*token);
+  Bytes hash = hash_api_key(*token);
   if (bound_key_hash_ && !crypto::ct_equal(*bound_key_hash_, hash)) {
     return make_error(ErrorCode::kVerificationFailed, "this connection already serves another API key; open a new connection", "authorization");
   }
-  if (session_.valid()) {
-    pollfd p{session_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 0) == 0) return session_.get();
-    session_.reset();  // the worker closed it (idle exit or crash): ask for a new one
+  return hash;
+}
+
+// Asks the accept loop, which alone knows the users, for this key's user and (with
+// `want_worker`) a session with that user's worker; binds the connection to the user.
+// Errors carry the HTTP status the accept loop chose in their field ("status:401").
+Result<UniqueFd> Connection::ask_for_user(const Bytes& key_hash, bool want_worker) {
+  if (!send_json(kControlFd, SecureJson{{"op", "session"}, {"key_sha256", to_hex(key_hash)}, {"worker", want_worker}})) {
+    return make_error(ErrorCode::kIo, "accept loop gone", "ipc");
   }
-  if (!send_json(kControlFd, SecureJson{{"op", "session"}, {"key_sha256", to_hex(hash)}})) return make_error(ErrorCode::kIo, "accept loop gone", "ipc");
   CCI_ASSIGN(answer, recv_json(kControlFd, 64 * 1024));
   if (answer.message.contains("error")) {
     const int status = answer.message.value("status", 500);
     return make_error(status == 401 || status == 403 ? ErrorCode::kVerificationFailed : ErrorCode::kInvalidInput,
                       std::string(answer.message.value("error", SecureString())), "status:" + std::to_string(status));
   }
-  if (!answer.fd.valid()) return make_error(ErrorCode::kInternal, "the accept loop sent no session", "ipc");
-  bound_key_hash_ = hash;
+  if (want_worker && !answer.fd.valid()) return make_error(ErrorCode::kInternal, "the accept loop sent no session", "ipc");
+  bound_key_hash_ = key_hash;
   user_ = std::string(answer.message.value("user", SecureString()));
-  session_ = std::move(answer.fd);
+  return std::move(answer.fd);
+}
+
+// GET /v1/models needs a valid key (bound to this connection like any other) but no worker.
+Status Connection::authenticate(const HttpRequest& req) {
+  CCI_ASSIGN(hash, key_hash_of(req));
+  if (bound_key_hash_) return {};
+  return status_of(ask_for_user(hash, false));
+}
+
+// The session with this user's worker: asked from the accept loop on the first request, kept
+// for the connection's life; a new one if the worker went away between requests.
+Result<int> Connection::session_for(const HttpRequest& req) {
+  CCI_ASSIGN(hash, key_hash_of(req));
+  if (session_.valid()) {
+    pollfd p{session_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0) return session_.get();
+    session_.reset();  // the worker closed it (idle exit or crash): ask for a new one
+  }
+  CCI_SET(session_, ask_for_user(hash, true));
   return session_.get();
 }
 
