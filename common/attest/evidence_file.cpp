@@ -10,7 +10,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 inline constexpr const char* kSchema = "cci.evidence.v1";
 
-Error bad(const std::string& why) { return make_error(ErrorCode::kMalformed, "evidence file: " + why, "evidence"); }
+Error bad(const std::string& why, const std::string& field = "evidence") {
+  return make_error(ErrorCode::kMalformed, "evidence file: " + why, field);
+}
 
 std::optional<Json> parse_json(ByteView data) {
   auto j = Json::parse(data.begin(), data.end(), nullptr, false);
@@ -29,32 +31,42 @@ bool looks_like_evidence_file(ByteView data) {
   return j && j->contains("schema") && (*j)["schema"] == kSchema;
 }
 
+// Typed and strict: every field is checked for its JSON type before it is read (a wrong type
+// is an error naming the field, never an exception), and unknown fields are refused.
 Result<EvidenceFile> parse_evidence_file(ByteView data) {
   auto j = parse_json(data);
   if (!j) return bad("not a JSON object");
-  if (!j->contains("schema") || (*j)["schema"] != kSchema) return bad("schema is not cci.evidence.v1");
+  for (const auto& [k, v] : j->items()) {
+    if (k != "schema" && k != "tee" && k != "simulated" && k != "report" && k != "certificates") return bad("field '" + k + "' is unknown", k);
+  }
+  if (!j->contains("schema") || !(*j)["schema"].is_string() || (*j)["schema"] != kSchema) return bad("schema is not cci.evidence.v1", "schema");
   EvidenceFile e;
-  if (!j->contains("tee") || !(*j)["tee"].is_string()) return bad("tee is missing");
+  if (!j->contains("tee") || !(*j)["tee"].is_string()) return bad("tee is missing or not a string", "tee");
   e.tee = (*j)["tee"].get<std::string>();
-  if (e.tee != "snp" && e.tee != "csv" && e.tee != "sim-snp" && e.tee != "sim-csv") return bad("tee '" + e.tee + "' is unknown");
-  if (j->value("simulated", false) != e.simulated()) return bad("simulated does not agree with tee");
-  if (!j->contains("report") || !(*j)["report"].is_string()) return bad("report is missing");
+  if (e.tee != "snp" && e.tee != "csv" && e.tee != "sim-snp" && e.tee != "sim-csv") return bad("tee '" + e.tee + "' is unknown", "tee");
+  bool simulated = false;
+  if (j->contains("simulated")) {
+    if (!(*j)["simulated"].is_boolean()) return bad("simulated must be true or false", "simulated");
+    simulated = (*j)["simulated"].get<bool>();
+  }
+  if (simulated != e.simulated()) return bad("simulated does not agree with tee", "simulated");
+  if (!j->contains("report") || !(*j)["report"].is_string()) return bad("report is missing or not a base64 string", "report");
   auto rep = base64_decode((*j)["report"].get<std::string>(), "report");
-  if (!rep) return bad(rep.error().message);
+  if (!rep) return bad(rep.error().message, "report");
   e.report = std::move(*rep);
   if (j->contains("certificates")) {
     const Json& c = (*j)["certificates"];
-    if (!c.is_object()) return bad("certificates is not an object");
+    if (!c.is_object()) return bad("certificates is not an object", "certificates");
     for (const auto& [k, v] : c.items()) {
-      if (!v.is_string()) return bad("certificates." + k + " is not a string");
+      if (!v.is_string()) return bad("certificates." + k + " is not a string", "certificates." + k);
       if (k == "vek") e.vek_pem = v.get<std::string>();
       else if (k == "cert_chain") e.cert_chain_pem = v.get<std::string>();
       else if (k == "hrk") {
         auto h = base64_decode(v.get<std::string>(), "certificates.hrk");
-        if (!h) return bad(h.error().message);
+        if (!h) return bad(h.error().message, "certificates.hrk");
         e.hrk = std::move(*h);
       }
-      else return bad("certificates." + k + " is unknown");
+      else return bad("certificates." + k + " is unknown", "certificates." + k);
     }
   }
   return e;

@@ -47,6 +47,24 @@ Result<Bytes> read_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
+Result<Bytes> read_fd(int fd, const std::string& name, size_t max_bytes) {
+  Bytes out;
+  std::uint8_t buf[65536];
+  for (;;) {
+    const ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(out.size()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kIo, "cannot read " + name + ": " + errno_text(errno), name);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return make_error(ErrorCode::kInvalidInput, name + " is larger than the limit of " + std::to_string(max_bytes) + " bytes", name);
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  return out;
+}
+
 Status write_file_atomic(const std::string& path, ByteView data, mode_t mode) {
   namespace fs = std::filesystem;
   fs::path target(path);

@@ -14,6 +14,11 @@ namespace cci {
 // read and with kInvalidInput if it is larger than `max_bytes`.
 Result<Bytes> read_file(const std::string& path, size_t max_bytes);
 
+// Reads the whole regular file open on `fd` from offset 0 with pread (the descriptor's own
+// offset is untouched, so descriptors shared between processes stay usable); `name` labels
+// errors. Same size rule as read_file.
+Result<Bytes> read_fd(int fd, const std::string& name, size_t max_bytes);
+
 // Writes `data` to `path` so that readers only ever see the old content or the complete
 // new content: a temporary file in the same directory is written, fsync'ed, given `mode`,
 // then renamed over `path`. On failure the temporary file is removed and `path` is untouched.

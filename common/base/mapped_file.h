@@ -15,6 +15,10 @@ namespace cci {
 class MappedFile {
  public:
   static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
+  // Maps the regular file open on `fd` (the descriptor may be closed afterwards); `name`
+  // labels errors. Read once, verify once: callers that hashed the file through a descriptor
+  // map that descriptor, never the path again.
+  static Result<std::shared_ptr<const MappedFile>> map_fd(int fd, const std::string& name);
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   ~MappedFile();

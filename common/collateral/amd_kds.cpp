@@ -32,9 +32,10 @@ std::string tcb_file_stem(const snp::Tcb& t) {
          std::to_string(t.microcode);
 }
 
-// The VCEK must be for this chip and TCB: a KDS (or a proxy) answering with another chip's
-// certificate must not poison the cache.
-Result<crypto::Certificate> check_vcek(const SnpCollateralKey& k, ByteView der) {
+// The VCEK must be for this chip and TCB, and signed by the product's ASK (the chain's
+// intermediate, itself checked against the pinned ARK): a KDS, a mirror or a proxy answering with
+// another chip's certificate, or with one it made itself, must not poison the cache.
+Result<crypto::Certificate> check_vcek(const SnpCollateralKey& k, ByteView der, const std::vector<crypto::Certificate>& chain) {
   auto c = crypto::Certificate::from_der(der);
   if (!c) return bad_answer("vcek", c.error().message);
   if (c->subject_common_name() != "SEV-VCEK") return bad_answer("vcek", "subject CN is \"" + c->subject_common_name() + "\", not SEV-VCEK");
@@ -47,7 +48,19 @@ Result<crypto::Certificate> check_vcek(const SnpCollateralKey& k, ByteView der) 
   const bool tcb_ok = x->bl == k.tcb.bootloader && x->tee == k.tcb.tee && x->snp == k.tcb.snp && x->ucode == k.tcb.microcode &&
                       x->fmc == k.tcb.fmc;
   if (!tcb_ok) return bad_answer("vcek", "its TCB extensions are not " + snp::tcb_text(k.tcb));
+  if (chain.size() != 2 || !c->signed_by(chain[0])) {
+    return bad_answer("vcek", "it is not signed by the " + std::string(snp::product_name(k.product)) + " ASK of the pinned chain");
+  }
   return std::move(*c);
+}
+
+// A cache entry that fails its checks is removed, so that it is fetched again (never kept).
+template <class T>
+Result<std::optional<T>> checked_entry(const std::string& file, Result<T> checked) {
+  if (checked) return std::optional<T>(std::move(*checked));
+  std::error_code ec;
+  fs::remove(file, ec);
+  return make_error(checked.error().code, "cached " + file + " dropped: " + checked.error().message, "cache");
 }
 
 // ASK (or ASVK) then ARK; the ARK must be the one pinned in cci, the intermediate signed by it.
@@ -118,27 +131,27 @@ Result<std::optional<crypto::Certificate>> SnpCache::vcek(const SnpCollateralKey
   auto data = read_if_present(vcek_file(k), kMaxCollateralBytes);
   if (!data) return data.error();
   if (!*data) return std::optional<crypto::Certificate>();
-  auto c = check_vcek(k, **data);
-  if (!c) return make_error(c.error().code, "cached " + vcek_file(k) + ": " + c.error().message);
-  return std::optional<crypto::Certificate>(std::move(*c));
+  auto chain = this->chain(k.product, k.vlek);
+  if (!chain) return chain.error();
+  if (!*chain) return make_error(ErrorCode::kIo, "cached " + vcek_file(k) + " cannot be checked without the cached cert chain", "cache");
+  return checked_entry(vcek_file(k), check_vcek(k, **data, **chain));
 }
 
 Result<std::optional<std::vector<crypto::Certificate>>> SnpCache::chain(Product p, bool vlek) const {
   auto data = read_if_present(chain_file(p, vlek), kMaxCollateralBytes);
   if (!data) return data.error();
   if (!*data) return std::optional<std::vector<crypto::Certificate>>();
-  auto c = check_chain(p, vlek, **data);
-  if (!c) return make_error(c.error().code, "cached " + chain_file(p, vlek) + ": " + c.error().message);
-  return std::optional<std::vector<crypto::Certificate>>(std::move(*c));
+  return checked_entry(chain_file(p, vlek), check_chain(p, vlek, **data));
 }
 
 Result<std::optional<crypto::Crl>> SnpCache::crl(Product p, bool vlek) const {
   auto data = read_if_present(crl_file(p, vlek), kMaxCollateralBytes);
   if (!data) return data.error();
   if (!*data) return std::optional<crypto::Crl>();
-  auto c = crypto::Crl::parse(**data);  // verified against the ARK by the verifier, as any CRL
-  if (!c) return make_error(c.error().code, "cached " + crl_file(p, vlek) + ": " + c.error().message);
-  return std::optional<crypto::Crl>(std::move(*c));
+  auto chain = this->chain(p, vlek);
+  if (!chain) return chain.error();
+  if (!*chain) return make_error(ErrorCode::kIo, "cached " + crl_file(p, vlek) + " cannot be checked without the cached cert chain", "cache");
+  return checked_entry(crl_file(p, vlek), check_crl(**data, (**chain)[1]));
 }
 
 std::string default_cache_dir() {
@@ -179,17 +192,26 @@ SnpFetchResult fetch_one(const SnpCollateralKey& k, SnpItem item, const SnpCache
                           "vcek");
     return r;
   }
-  std::error_code ec;
-  if (!o.refresh && fs::exists(r.file, ec)) return r;
-  // The CRL is checked against the ARK, so the chain must be in the cache first.
-  std::optional<crypto::Certificate> ark;
-  if (item == SnpItem::kCrl) {
-    auto chain = cache.chain(k.product, k.vlek);
-    if (!chain || !*chain) {
-      r.error = Error::make(ErrorCode::kIo, "the CRL cannot be checked before the cert chain is cached", "crl");
+  // An entry already cached is used only if it still passes its checks (a bad one is dropped
+  // by the cache and fetched again here).
+  if (!o.refresh) {
+    bool present = false;
+    switch (item) {
+      case SnpItem::kVcek: { auto c = cache.vcek(k); present = c && *c; break; }
+      case SnpItem::kChain: { auto c = cache.chain(k.product, k.vlek); present = c && *c; break; }
+      case SnpItem::kCrl: { auto c = cache.crl(k.product, k.vlek); present = c && *c; break; }
+    }
+    if (present) return r;
+  }
+  // The VCEK is checked against the ASK and the CRL against the ARK: the chain must be cached first.
+  std::vector<crypto::Certificate> chain;
+  if (item != SnpItem::kChain) {
+    auto c = cache.chain(k.product, k.vlek);
+    if (!c || !*c) {
+      r.error = Error::make(ErrorCode::kIo, std::string("the ") + snp_item_name(item) + " cannot be checked before the cert chain is cached", snp_item_name(item));
       return r;
     }
-    ark = (**chain)[1].clone();
+    chain = std::move(**c);
   }
   auto body = http_get(r.url, o.http);
   if (!body) {
@@ -198,9 +220,9 @@ SnpFetchResult fetch_one(const SnpCollateralKey& k, SnpItem item, const SnpCache
   }
   Status ok;
   switch (item) {
-    case SnpItem::kVcek: ok = status_of(check_vcek(k, *body)); break;
+    case SnpItem::kVcek: ok = status_of(check_vcek(k, *body, chain)); break;
     case SnpItem::kChain: ok = status_of(check_chain(k.product, k.vlek, *body)); break;
-    case SnpItem::kCrl: ok = status_of(check_crl(*body, *ark)); break;
+    case SnpItem::kCrl: ok = status_of(check_crl(*body, chain[1])); break;
   }
   if (ok) ok = store(r.file, *body);
   if (!ok) r.error = ok.error();
@@ -213,8 +235,16 @@ SnpFetchResult fetch_one(const SnpCollateralKey& k, SnpItem item, const SnpCache
 std::vector<SnpFetchResult> fetch_snp_collateral(const SnpCollateralKey& k, const std::vector<SnpItem>& items, const SnpCache& cache,
                                                  const SnpFetchOptions& o) {
   std::vector<SnpFetchResult> out;
-  for (SnpItem want : {SnpItem::kVcek, SnpItem::kChain, SnpItem::kCrl}) {  // chain before CRL
-    if (std::find(items.begin(), items.end(), want) != items.end()) out.push_back(fetch_one(k, want, cache, o));
+  // The chain first: the VCEK and the CRL are checked against it before they are cached. A VCEK
+  // or CRL asked for alone brings the chain along when the cache lacks it.
+  std::vector<SnpItem> want = items;
+  const bool needs_chain = std::any_of(want.begin(), want.end(), [](SnpItem i) { return i != SnpItem::kChain; });
+  if (needs_chain && std::find(want.begin(), want.end(), SnpItem::kChain) == want.end()) {
+    auto cached = cache.chain(k.product, k.vlek);
+    if (!cached || !*cached) want.push_back(SnpItem::kChain);
+  }
+  for (SnpItem item : {SnpItem::kChain, SnpItem::kVcek, SnpItem::kCrl}) {
+    if (std::find(want.begin(), want.end(), item) != want.end()) out.push_back(fetch_one(k, item, cache, o));
   }
   return out;
 }

@@ -46,7 +46,9 @@ class SnpCache {
   std::string chain_file(snp::Product p, bool vlek) const;
   std::string crl_file(snp::Product p, bool vlek) const;
 
-  // Each returns nullopt when the entry is absent, an error when it exists but is unusable.
+  // Each returns nullopt when the entry is absent, an error when it exists but is unusable. An
+  // entry is re-checked on every read (VCEK: chip, TCB and the ASK's signature; chain: the pinned
+  // ARK; CRL: the ARK's signature); one that fails is removed, so it is fetched again, not kept.
   Result<std::optional<crypto::Certificate>> vcek(const SnpCollateralKey& k) const;
   Result<std::optional<std::vector<crypto::Certificate>>> chain(snp::Product p, bool vlek) const;
   Result<std::optional<crypto::Crl>> crl(snp::Product p, bool vlek) const;
@@ -77,10 +79,12 @@ struct SnpFetchResult {
   std::optional<Error> error;
 };
 
-// Gets each requested item into the cache: the VCEK must be a SEV-VCEK certificate whose
-// hwID and TCB extensions equal the key's; the chain must be the intermediate for the leaf
-// kind followed by the ARK pinned in cci for the product, the intermediate signed by it; the
-// CRL must be issued and signed by that ARK. Anything else is not cached.
+// Gets each requested item into the cache: the chain must be the intermediate for the leaf kind
+// followed by the ARK pinned in cci for the product, the intermediate signed by it; the VCEK must
+// be a SEV-VCEK certificate whose hwID and TCB extensions equal the key's, signed by that
+// intermediate; the CRL must be issued and signed by that ARK. The chain is fetched first (and
+// also when only the VCEK or CRL is asked for and the cache lacks it). Anything else is not
+// cached; a cached entry that no longer passes is dropped and fetched again.
 std::vector<SnpFetchResult> fetch_snp_collateral(const SnpCollateralKey& k, const std::vector<SnpItem>& items, const SnpCache& cache,
                                                  const SnpFetchOptions& o);
 

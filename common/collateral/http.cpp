@@ -59,6 +59,13 @@ bool retryable(long status) { return status == 429 || status == 500 || status ==
 }  // namespace
 
 Result<HttpResponse> http_get_once(const std::string& url, const HttpOptions& o) {
+  const bool https = url.rfind("https://", 0) == 0, http = url.rfind("http://", 0) == 0;
+  if (!https && !(http && o.allow_plain_http)) {
+    return make_error(ErrorCode::kUsage,
+                      http ? url + ": a key server over plain http is refused; use https, or name the risk with --insecure-http-kds"
+                           : url + ": key server URLs must start with https://",
+                      "kds-url");
+  }
   global_init_once();
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) return make_error(ErrorCode::kInternal, "curl_easy_init failed");

@@ -19,6 +19,9 @@ struct HttpOptions {
   long max_wait_s = 60;        // cap on one back-off wait (Retry-After or exponential)
   size_t max_body = 1 << 20;   // a longer answer is an error, not truncated
   std::string user_agent = "cci";
+  // Plain http:// URLs are refused unless the caller names it (--insecure-http-kds): TLS keeps a
+  // network attacker from answering for the key server, whatever the answer's own checks.
+  bool allow_plain_http = false;
   // Told about each wait ("HTTP 429 from ...: retrying in 2 s"); may be empty.
   std::function<void(const std::string&)> note;
   // Waits `seconds`; defaults to sleeping. Tests can count instead.
@@ -32,7 +35,7 @@ struct HttpResponse {
 };
 
 // One GET. Transport failures (refused, DNS, timeout, oversized body) are kIo errors naming
-// the URL; any HTTP status is a response.
+// the URL; any HTTP status is a response. An http:// URL without allow_plain_http is kUsage.
 Result<HttpResponse> http_get_once(const std::string& url, const HttpOptions& o);
 
 // GET with retries; the body of a 200 answer, else a kIo error naming the URL and status.

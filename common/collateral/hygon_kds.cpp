@@ -57,10 +57,33 @@ Status check_chip_id(const std::string& id) {
 
 std::string HygonCache::hrk_file() const { return dir_ + "/hygon/hrk.cert"; }
 std::string HygonCache::hsk_cek_file(const std::string& chip_id) const { return dir_ + "/hygon/hsk_cek/" + chip_id + "/hsk_cek.cert"; }
-Result<std::optional<Bytes>> HygonCache::hrk() const { return read_if_present(hrk_file(), csv::kCaCertSize); }
+namespace {
+
+// A cache entry that fails its checks is removed, so that it is fetched again (never kept).
+Result<std::optional<Bytes>> checked_entry(const std::string& file, Bytes data, const Status& ok) {
+  if (ok) return std::optional<Bytes>(std::move(data));
+  std::error_code ec;
+  fs::remove(file, ec);
+  return make_error(ok.error().code, "cached " + file + " dropped: " + ok.error().message, "cache");
+}
+
+}  // namespace
+
+Result<std::optional<Bytes>> HygonCache::hrk() const {
+  CCI_ASSIGN(data, read_if_present(hrk_file(), csv::kCaCertSize));
+  if (!data) return data;
+  const Status ok = check_hrk(*data);
+  return checked_entry(hrk_file(), std::move(*data), ok);
+}
+
 Result<std::optional<Bytes>> HygonCache::hsk_cek(const std::string& chip_id) const {
   CCI_TRY(check_chip_id(chip_id));
-  return read_if_present(hsk_cek_file(chip_id), kHskCekSize);
+  CCI_ASSIGN(data, read_if_present(hsk_cek_file(chip_id), kHskCekSize));
+  if (!data) return data;
+  CCI_ASSIGN(hrk, this->hrk());
+  if (!hrk) return make_error(ErrorCode::kIo, "cached " + hsk_cek_file(chip_id) + " cannot be checked without the cached HRK", "cache");
+  const Status ok = check_hsk_cek(*data, *hrk);
+  return checked_entry(hsk_cek_file(chip_id), std::move(*data), ok);
 }
 
 const char* hygon_item_name(HygonItem i) { return i == HygonItem::kHrk ? "hrk" : "hsk_cek"; }
@@ -83,12 +106,14 @@ std::vector<HygonFetchResult> fetch_hygon_collateral(const std::string& chip_id,
     }
     res.url = item == HygonItem::kHrk ? base + "/hrk" : base + "/hsk_cek?snumber=" + chip_id;
     res.file = item == HygonItem::kHrk ? cache.hrk_file() : cache.hsk_cek_file(chip_id);
-    std::error_code ec;
-    if (!o.refresh && fs::exists(res.file, ec)) continue;
+    if (!o.refresh) {  // used only if it still passes its checks (a bad entry is dropped and fetched again)
+      auto cached = item == HygonItem::kHrk ? cache.hrk() : cache.hsk_cek(chip_id);
+      if (cached && *cached) continue;
+    }
     std::optional<Bytes> hrk;
     if (item == HygonItem::kHskCek) {
       auto cached = cache.hrk();
-      if (!cached || !*cached || !check_hrk(**cached)) {
+      if (!cached || !*cached) {
         res.error = Error::make(ErrorCode::kIo, "HSK||CEK cannot be checked before the pinned HRK is cached", "hsk_cek");
         continue;
       }

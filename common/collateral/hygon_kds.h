@@ -24,7 +24,10 @@ class HygonCache {
   const std::string& dir() const { return dir_; }
   std::string hrk_file() const;
   std::string hsk_cek_file(const std::string& chip_id) const;
-  // nullopt when absent.
+  // nullopt when absent. Entries are re-checked on every read (the HRK against the pin, HSK||CEK
+  // against the HRK); one that fails is removed, so it is fetched again, not kept. The chip ID to
+  // CEK mapping itself is signed by nothing (specs: the CSV chip ID is unauthenticated): the key
+  // server the cache was filled from is trusted for it, which is why plain http is refused.
   Result<std::optional<Bytes>> hrk() const;
   Result<std::optional<Bytes>> hsk_cek(const std::string& chip_id) const;
 

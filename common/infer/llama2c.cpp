@@ -95,10 +95,14 @@ Bytes permute_rows(ByteView w, std::int64_t heads, std::int64_t hd, std::int64_t
 }  // namespace
 
 Result<Checkpoint> load_llama2c(const std::string& path, const MappedCheck& on_mapped) {
-  auto mf = MappedFile::open(path);
+  auto reader = path_reader(path, on_mapped);
+  return load_llama2c(*reader);
+}
+
+Result<Checkpoint> load_llama2c(ModelReader& reader) {
+  const std::string what = reader.single_name();
+  auto mf = reader.map(what);
   if (!mf) return mf.error();
-  const std::string what = std::filesystem::path(path).filename().string();
-  if (on_mapped) CCI_TRY(on_mapped(what, (*mf)->bytes()));
   const ByteReader rd((*mf)->bytes(), what);
   bool shared = true;
   auto config = header_config(rd, shared);

@@ -22,6 +22,7 @@ struct Checkpoint {
 };
 
 Result<Checkpoint> load_llama2c(const std::string& path, const MappedCheck& on_mapped = {});
+Result<Checkpoint> load_llama2c(ModelReader& reader);  // the reader's single file
 
 // The same weights in Hugging Face's layout: q and k rows permuted from adjacent pairs to
 // rotate_half order (as transformers' convert_llama_weights_to_hf does), config RopeStyle::kHalf.

@@ -27,27 +27,31 @@ Status check_tokenizer(const LoadedModel& m) {
 
 Result<LoadedModel> load_model(const std::string& path, const MappedCheck& on_mapped) {
   std::error_code ec;
+  if (!fs::exists(path, ec)) return make_error(ErrorCode::kIo, "no model at " + path, path);
+  auto reader = path_reader(path, on_mapped);
+  return load_model(*reader);
+}
+
+Result<LoadedModel> load_model(ModelReader& reader) {
   LoadedModel m;
-  m.source = path;
-  if (!fs::is_directory(path, ec)) {
-    if (!fs::exists(path, ec)) return make_error(ErrorCode::kIo, "no model at " + path, path);
-    auto c = load_llama2c(path, on_mapped);
+  m.source = reader.where();
+  if (reader.single_file()) {
+    auto c = load_llama2c(reader);
     if (!c) return c.error();
     m.config = c->config;
     m.weights = std::make_shared<const WeightSet>(std::move(c->weights));
     return m;
   }
-  const std::string cfg_file = (fs::path(path) / "config.json").string();
-  auto cfg_text = read_file(cfg_file, 1 << 20);
+  auto cfg_text = reader.read("config.json", 1 << 20);
   if (!cfg_text) return cfg_text.error();
-  auto cfg = parse_model_config(*cfg_text, cfg_file);
+  auto cfg = parse_model_config(*cfg_text, (fs::path(reader.where()) / "config.json").string());
   if (!cfg) return cfg.error();
   m.config = *cfg;
-  auto w = load_safetensors(path, on_mapped);
+  auto w = load_safetensors(reader);
   if (!w) return w.error();
   m.weights = std::make_shared<const WeightSet>(std::move(*w));
-  if (fs::exists(fs::path(path) / "tokenizer.model", ec) || fs::exists(fs::path(path) / "tokenizer.json", ec)) {
-    auto t = load_tokenizer(path);
+  if (reader.has("tokenizer.model") || reader.has("tokenizer.json")) {
+    auto t = load_tokenizer(reader);
     if (!t) return t.error();
     m.tokenizer = std::move(*t);
   }

@@ -21,8 +21,10 @@ struct LoadedModel {
 };
 
 // `path`: a directory or a llama2.c .bin file. `on_mapped` sees every weight file's bytes as
-// it is mapped (verified loading hashes them there).
+// it is mapped.
 Result<LoadedModel> load_model(const std::string& path, const MappedCheck& on_mapped = {});
+// The same through a reader (verified loading hands one out that serves only checked bytes).
+Result<LoadedModel> load_model(ModelReader& reader);
 
 // A model from memory: safetensors image, config.json text and tokenizer.model bytes. The
 // bytes must outlive the model (static data).

@@ -123,8 +123,9 @@ Status check_tiling(std::vector<Entry> ranges, size_t buffer_size, const std::st
   return {};
 }
 
-Result<std::map<std::string, std::string>> weight_map_of(const std::string& index_file) {
-  auto text = read_file(index_file, 64u << 20);
+Result<std::map<std::string, std::string>> weight_map_of(ModelReader& reader) {
+  const std::string index_file = "model.safetensors.index.json";
+  auto text = reader.read(index_file, 64u << 20);
   if (!text) return text.error();
   auto j = parse_json_no_duplicates(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), index_file);
   if (!j) return j.error();
@@ -142,10 +143,9 @@ Result<std::map<std::string, std::string>> weight_map_of(const std::string& inde
   return m;
 }
 
-Status add_file(WeightSet& set, const std::string& path, const std::string& relative, const MappedCheck& on_mapped) {
-  auto mf = MappedFile::open(path);
+Status add_file(WeightSet& set, ModelReader& reader, const std::string& relative) {
+  auto mf = reader.map(relative);
   if (!mf) return mf.error();
-  if (on_mapped) CCI_TRY(on_mapped(relative, (*mf)->bytes()));
   auto tensors = parse_safetensors((*mf)->bytes(), relative);
   if (!tensors) return tensors.error();
   for (auto& [name, t] : *tensors) {
@@ -213,30 +213,33 @@ Result<std::map<std::string, TensorView>> parse_safetensors(ByteView file, const
 }
 
 Result<WeightSet> load_safetensors(const std::string& path, const MappedCheck& on_mapped) {
-  std::error_code ec;
+  auto reader = path_reader(path, on_mapped);
+  return load_safetensors(*reader);
+}
+
+Result<WeightSet> load_safetensors(ModelReader& reader) {
   WeightSet set;
-  if (!fs::is_directory(path, ec)) {
-    CCI_TRY(add_file(set, path, fs::path(path).filename().string(), on_mapped));
+  if (reader.single_file()) {
+    CCI_TRY(add_file(set, reader, reader.single_name()));
     return set;
   }
-  const fs::path dir(path);
-  if (fs::exists(dir / "model.safetensors.index.json", ec)) {
-    auto map = weight_map_of((dir / "model.safetensors.index.json").string());
+  if (reader.has("model.safetensors.index.json")) {
+    auto map = weight_map_of(reader);
     if (!map) return map.error();
     std::set<std::string> shards;
     for (const auto& [name, file] : *map) shards.insert(file);
-    for (const auto& file : shards) CCI_TRY(add_file(set, (dir / file).string(), file, on_mapped));
+    for (const auto& file : shards) CCI_TRY(add_file(set, reader, file));
     for (const auto& [name, file] : *map) {
       if (!set.find(name)) return bad(file, "tensor '" + name + "' is in the index but not in its shard", name);
     }
     if (set.tensors.size() != map->size()) return bad("model.safetensors.index.json", "a shard holds tensors the index does not name", "weight_map");
     return set;
   }
-  if (fs::exists(dir / "model.safetensors", ec)) {
-    CCI_TRY(add_file(set, (dir / "model.safetensors").string(), "model.safetensors", on_mapped));
+  if (reader.has("model.safetensors")) {
+    CCI_TRY(add_file(set, reader, "model.safetensors"));
     return set;
   }
-  return make_error(ErrorCode::kIo, path + " has neither model.safetensors nor model.safetensors.index.json", path);
+  return make_error(ErrorCode::kIo, reader.where() + " has neither model.safetensors nor model.safetensors.index.json", reader.where());
 }
 
 Status write_safetensors(const std::string& path, const std::map<std::string, OwnedTensor>& tensors,

@@ -17,6 +17,7 @@
 #include "base/bytes.h"
 #include "base/mapped_file.h"
 #include "base/result.h"
+#include "infer/model_reader.h"
 
 namespace cci::infer {
 
@@ -46,10 +47,10 @@ struct WeightSet {
 
 // One .safetensors file, or a directory with model.safetensors or
 // model.safetensors.index.json (shards named there; a tensor in two shards is an error).
-// `on_mapped` (optional) sees each file's bytes once mapped and may refuse it: the verified
-// loader hashes them there, so checking and loading read the weights once.
-using MappedCheck = std::function<Status(const std::string& relative_name, ByteView bytes)>;
+// `on_mapped` (optional) sees each file's bytes once mapped and may refuse it.
 Result<WeightSet> load_safetensors(const std::string& path, const MappedCheck& on_mapped = {});
+// The same through a reader: a single-file reader names the one .safetensors file.
+Result<WeightSet> load_safetensors(ModelReader& reader);
 
 // Writes tensors as one safetensors file (sorted by name, offsets in that order), atomically.
 struct OwnedTensor {

@@ -34,17 +34,23 @@ class Tokenizer {
   virtual std::optional<std::int64_t> eos_id() const = 0;
 };
 
-// DIR/tokenizer.model (SentencePiece) or else DIR/tokenizer.json (byte-level BPE). Errors name the file.
-Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_dir);
+class ModelReader;
 
-// Text for a growing id sequence, piece by piece: what push() returns is always whole UTF-8
-// characters (a character split over byte pieces waits for its last byte).
+// tokenizer.model (SentencePiece) or else tokenizer.json (byte-level BPE) of the model the
+// reader reads. Errors name the file.
+Result<std::unique_ptr<Tokenizer>> load_tokenizer(ModelReader& reader);
+
+// Text for a growing id sequence, piece by piece: what push() returns is always valid UTF-8
+// (a character split over byte pieces waits for its last byte; an ill-formed sequence, which a
+// sampled byte piece followed by anything else makes, becomes U+FFFD).
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& t) : t_(t) {}
   // Continues after `prefix` (the prompt), so the first piece keeps its leading space.
   StreamDecoder(const Tokenizer& t, std::vector<std::int64_t> prefix) : t_(t), ids_(std::move(prefix)), emitted_(t.decode(ids_).size()) {}
   std::string push(std::int64_t id);
+  // What is still held back at the end of generation (an unfinished character: U+FFFD).
+  std::string finish();
 
  private:
   const Tokenizer& t_;

@@ -50,7 +50,9 @@ Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjec
   }
   Json j{{"name", m.path.empty() ? std::string() : model_name(m.path)}};
   Bytes root;
-  size_t resources = 0;
+  std::vector<Resource> resources;
+  oms::Serialization ser;
+  ser.ignore_paths = ignores;
   if (m.bundle) {
     step(o, m.path.empty() ? "verifying model bundle " + *m.bundle : "verifying model " + m.path + " against " + *m.bundle);
     auto bundle = read_file(*m.bundle, oms::kMaxBundleBytes);
@@ -75,7 +77,8 @@ Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjec
       return make_error(ErrorCode::kVerificationFailed, "the model does not verify against " + *m.bundle + ": " + why, "model");
     }
     root = m.path.empty() ? v->statement.subject_sha256 : v->recomputed_root;
-    resources = v->statement.resources.size();
+    resources = v->statement.resources;
+    ser = v->statement.serialization;
     if (m.path.empty()) j["name"] = v->statement.subject_name;
     j["verified_against"] = m.path.empty() ? "bundle signature (files not read)" : "model directory";
     j["bundle_key_hint"] = oms::public_key_hint(std::string(as_chars(*key_pem)));
@@ -90,11 +93,20 @@ Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjec
     auto d = hash_model(*files, cfg);
     if (!d) return d.error();
     root = d->root;
-    resources = d->resources.size();
+    resources = d->resources;
   }
   j["root_digest"] = {{"sha256", to_hex(root)}};
-  j["serialization"] = {{"method", "files"}, {"hash_type", "sha256"}};
-  j["resources"] = resources;
+  // The serialization and every signed digest, as an OMS predicate has them: a server started
+  // from this manifest checks each file of the model against it (no separate bundle needed).
+  Json serialization{{"method", method_name(ser.method)}, {"hash_type", crypto::digest_name(ser.hash)}};
+  if (ser.method == Method::kShards && ser.shard_size) serialization["shard_size"] = *ser.shard_size;
+  serialization["allow_symlinks"] = ser.allow_symlinks;
+  serialization["ignore_paths"] = ser.ignore_paths;
+  j["serialization"] = serialization;
+  j["resources"] = resources.size();
+  Json files = Json::array();
+  for (const auto& r : resources) files.push_back({{"algorithm", r.algorithm}, {"name", r.name}, {"digest", to_hex(r.digest)}});
+  j["files"] = files;
   subjects.push_back({{"name", "model:" + j["name"].get<std::string>()}, {"digest", {{"sha256", to_hex(root)}}}});
   return j;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/utf8.h"
 
 namespace cci::manifest {
 
@@ -51,6 +52,6 @@ bool is_ignored(std::string_view rel, const std::vector<std::string>& ignores);
 // normalised path or kUsage.
 Result<std::string> normalize_ignore_path(const std::string& root, const std::string& path);
 
-bool is_valid_utf8(std::string_view s);
+using ::cci::is_valid_utf8;  // base/utf8.h
 
 }  // namespace cci::manifest

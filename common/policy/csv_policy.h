@@ -20,6 +20,7 @@ struct CsvExpectations {
   std::optional<Bytes> report_data;  // 64 bytes
   Bytes vm_id = Bytes(16, 0), vm_version = Bytes(16, 0), user_pubkey_digest = Bytes(32, 0);
   bool insecure_unpinned_v1 = false;  // accept a V1 report without a pinned measurement and REPORT_DATA
+  bool insecure_any_measurement = false;  // accept any measure when none is expected (see Expectations)
   // The CC event log (from --event-log or the evidence): a V2 report's RTMR1-4 must equal its
   // replay. An error here (a log that does not parse) is a failed finding.
   std::optional<Result<csv::Rtmrs>> replayed;

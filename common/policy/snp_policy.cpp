@@ -105,7 +105,7 @@ void check_digest_field(CheckList& out, const Json& p, const char* key, const ch
 
 void check_expectations(CheckList& out, const snp::Report& r, const Expectations& ex) {
   if (ex.measurements.empty()) {
-    out.skip("policy.measurement", "no expected measurements (give --manifest or --measurement)");
+    add_unpinned_measurement(out, ex.insecure_any_measurement);
   } else {
     bool found = false;
     for (const auto& m : ex.measurements) found = found || m == r.measurement;
@@ -121,6 +121,16 @@ void check_expectations(CheckList& out, const snp::Report& r, const Expectations
 }
 
 }  // namespace
+
+void add_unpinned_measurement(CheckList& out, bool insecure_any_measurement) {
+  if (insecure_any_measurement) {
+    out.skip("policy.measurement", "no expected measurement: ANY VM image is accepted (--insecure-any-measurement)");
+    return;
+  }
+  out.add("policy.measurement", false,
+          "no expected measurement: any VM image would pass. Give the deployment manifest (--release-key for a live server, "
+          "--manifest with --manifest-key) or --measurement HEX, or accept any image by name with --insecure-any-measurement");
+}
 
 Json default_policy() {
   return Json{{"allow_debug", false}, {"allow_migration_agent", false}, {"allow_vlek", false}, {"allow_smt", true},

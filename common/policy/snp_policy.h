@@ -19,9 +19,16 @@ using Json = nlohmann::ordered_json;
 // Values a policy cannot know in advance: the expected measurements (from the deployment
 // manifest) and the expected REPORT_DATA (a nonce, or a key binding).
 struct Expectations {
-  std::vector<Bytes> measurements;  // empty: not checked (reported as skipped)
+  std::vector<Bytes> measurements;  // empty: a failed check, unless insecure_any_measurement
   std::optional<Bytes> report_data; // 64 bytes
+  // Accept any MEASUREMENT when none is expected (named by the user: --insecure-any-measurement).
+  // Without it, a verdict with no expected measurement fails: any VM image would pass.
+  bool insecure_any_measurement = false;
 };
+
+// The finding for a missing expected measurement (both vendors): a failure that says what to
+// give, or, when the user accepted any image by name, a skip that says so.
+void add_unpinned_measurement(verify::CheckList& out, bool insecure_any_measurement);
 
 // The built-in policy when the user gives none: debug, migration agent and VLEK refused.
 Json default_policy();

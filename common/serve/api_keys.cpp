@@ -88,4 +88,11 @@ Result<SecureString> ApiKeys::add_user(const std::string& user) {
   return key;
 }
 
+Status ApiKeys::remove_user(const std::string& user) {
+  const auto before = entries_.size();
+  std::erase_if(entries_, [&](const ApiKeyEntry& e) { return e.user == user; });
+  if (entries_.size() == before) return make_error(ErrorCode::kUsage, "no user '" + user + "' in the key file", "user");
+  return {};
+}
+
 }  // namespace cci::serve

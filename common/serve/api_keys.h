@@ -32,6 +32,8 @@ class ApiKeys {
   std::string serialize() const;
   // Adds a user with a fresh random key; returns the key (shown once, never stored).
   Result<SecureString> add_user(const std::string& user);
+  // Removes the user's key; an unknown user is a usage error.
+  Status remove_user(const std::string& user);
 
  private:
   std::vector<ApiKeyEntry> entries_;

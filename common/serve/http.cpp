@@ -86,17 +86,25 @@ const char* status_reason(int status) {
   return r.data();
 }
 
-Result<std::optional<HttpRequest>> read_request(TlsConnection& c, const HttpLimits& limits) {
-  TlsStream s(c);
-  Buffer buffer;
+struct HttpReader::State {
+  Buffer buffer;  // bytes read past the end of the last request
+};
+
+HttpReader::HttpReader(TlsConnection& c, HttpLimits limits) : c_(c), limits_(limits), s_(std::make_unique<State>()) {}
+HttpReader::~HttpReader() = default;
+
+bool HttpReader::has_buffered_data() const { return s_->buffer.size() > 0 || c_.has_buffered_data(); }
+
+Result<std::optional<HttpRequest>> HttpReader::next() {
+  TlsStream s(c_);
   http::request_parser<Body, WipingAllocator<char>> parser;
-  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-  parser.body_limit(limits.max_body_bytes);
+  parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+  parser.body_limit(limits_.max_body_bytes);
   beast::error_code ec;
-  http::read(s, buffer, parser, ec);
-  if (ec == http::error::end_of_stream || (ec == net::error::eof && buffer.size() == 0 && !parser.got_some())) return std::optional<HttpRequest>{};
-  if (ec == http::error::body_limit) return make_error(ErrorCode::kInvalidInput, "the request body is over the limit of " + std::to_string(limits.max_body_bytes) + " bytes", "body-limit");
-  if (ec == http::error::header_limit) return make_error(ErrorCode::kInvalidInput, "the request header is over the limit of " + std::to_string(limits.max_header_bytes) + " bytes", "header-limit");
+  http::read(s, s_->buffer, parser, ec);
+  if (ec == http::error::end_of_stream || (ec == net::error::eof && s_->buffer.size() == 0 && !parser.got_some())) return std::optional<HttpRequest>{};
+  if (ec == http::error::body_limit) return make_error(ErrorCode::kInvalidInput, "the request body is over the limit of " + std::to_string(limits_.max_body_bytes) + " bytes", "body-limit");
+  if (ec == http::error::header_limit) return make_error(ErrorCode::kInvalidInput, "the request header is over the limit of " + std::to_string(limits_.max_header_bytes) + " bytes", "header-limit");
   if (ec) {
     if (s.error) return *s.error;
     return make_error(ErrorCode::kMalformed, "malformed HTTP request: " + ec.message(), "http");
@@ -111,6 +119,11 @@ Result<std::optional<HttpRequest>> read_request(TlsConnection& c, const HttpLimi
   r.body = std::move(m.body());
   r.keep_alive = m.keep_alive();
   return std::optional<HttpRequest>(std::move(r));
+}
+
+Result<std::optional<HttpRequest>> read_request(TlsConnection& c, const HttpLimits& limits) {
+  HttpReader reader(c, limits);
+  return reader.next();
 }
 
 Status write_response(TlsConnection& c, const HttpResponse& r, bool keep_alive) {

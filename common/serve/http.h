@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -26,8 +27,28 @@ struct HttpRequest {
   bool keep_alive = true;
 };
 
-// The next request on the connection; nullopt when the client closed it between requests.
-// Errors carry field "body-limit" (413), "header-limit" (431) or "http" (400).
+// Requests on one connection, in order. The reader keeps what it read past the end of a request,
+// so pipelined requests (HTTP/1.1 §9.3.2: a client may send several before the first answer)
+// are all served, in the order sent. next() gives nullopt when the client closed the connection
+// between requests. Errors carry field "body-limit" (413), "header-limit" (431) or "http" (400).
+class HttpReader {
+ public:
+  HttpReader(TlsConnection& c, HttpLimits limits);
+  ~HttpReader();
+  HttpReader(const HttpReader&) = delete;
+  HttpReader& operator=(const HttpReader&) = delete;
+  Result<std::optional<HttpRequest>> next();
+  // Bytes of a next request already received (here or inside TLS): no need to wait for more.
+  bool has_buffered_data() const;
+
+ private:
+  struct State;
+  TlsConnection& c_;
+  HttpLimits limits_;
+  std::unique_ptr<State> s_;
+};
+
+// One request from a fresh reader (what it read past the request is dropped: for one-shot use).
 Result<std::optional<HttpRequest>> read_request(TlsConnection& c, const HttpLimits& limits);
 
 struct HttpResponse {

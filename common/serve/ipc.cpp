@@ -1,5 +1,7 @@
 #include "serve/ipc.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -89,7 +91,7 @@ Status send_frame(int sock, std::string_view payload, int pass_fd) {
 }
 
 Status send_json(int sock, const SecureJson& message, int pass_fd) {
-  SecureString text = message.dump();
+  SecureString text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto st = send_frame(sock, text, pass_fd);
   wipe(text);
   return st;
@@ -121,6 +123,22 @@ Result<std::pair<UniqueFd, UniqueFd>> socket_pair() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return io_error("socketpair");
   return std::make_pair(UniqueFd(sv[0]), UniqueFd(sv[1]));
+}
+
+Result<UniqueFd> sealed_memfd(const char* name, ByteView data) {
+  UniqueFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd.valid()) return make_error(ErrorCode::kIo, std::string("memfd_create: ") + std::strerror(errno), "memfd");
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return make_error(ErrorCode::kIo, std::string("writing a memfd: ") + std::strerror(errno), "memfd");
+    done += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    return make_error(ErrorCode::kIo, std::string("sealing a memfd: ") + std::strerror(errno), "memfd");
+  }
+  return fd;
 }
 
 }  // namespace cci::serve

@@ -39,4 +39,9 @@ Result<JsonFrame> recv_json(int sock, size_t max_bytes = kMaxFrameBytes);
 // A connected pair of Unix stream sockets, both close-on-exec.
 Result<std::pair<UniqueFd, UniqueFd>> socket_pair();
 
+// An anonymous file holding `data`, sealed against every change (memfd, F_SEAL_WRITE, SHRINK,
+// GROW, SEAL): children read the exact bytes the parent checked (pread), and nobody, the parent
+// included, can alter them afterwards.
+Result<UniqueFd> sealed_memfd(const char* name, ByteView data);
+
 }  // namespace cci::serve

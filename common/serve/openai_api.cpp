@@ -118,7 +118,7 @@ SecureString completion_body(const CompletionResult& r, bool chat) {
   }
   j["choices"] = SecureJson::array({std::move(choice)});
   j["usage"] = usage_json(r);
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 SecureString stream_event(const CompletionResult& r, bool chat, std::string_view delta, bool first, bool last, bool usage) {
@@ -136,7 +136,7 @@ SecureString stream_event(const CompletionResult& r, bool chat, std::string_view
   j["choices"] = SecureJson::array({std::move(choice)});
   if (last && usage) j["usage"] = usage_json(r);
   SecureString out = "data: ";
-  out += j.dump();
+  out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   out += "\n\n";
   return out;
 }
@@ -145,12 +145,12 @@ std::string stream_done() { return "data: [DONE]\n\n"; }
 
 std::string models_body(const std::string& model, std::int64_t created) {
   nlohmann::json j{{"object", "list"}, {"data", nlohmann::json::array({{{"id", model}, {"object", "model"}, {"created", created}, {"owned_by", "cci"}}})}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string error_body(const std::string& message, const std::string& type, const std::string& param) {
   nlohmann::json e{{"message", message}, {"type", type}, {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)}, {"code", nullptr}};
-  return nlohmann::json{{"error", e}}.dump();
+  return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace cci::serve

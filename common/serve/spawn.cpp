@@ -5,22 +5,44 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "base/unique_fd.h"
 
-extern char** environ;
-
 namespace cci::serve {
+
+namespace {
+
+// The environment a child may see: locale, time zone, search path, the thread-count knobs of
+// the math libraries and the sanitizers' options. Nothing else of ours (CCI_KEY_PASSWORD, cloud
+// credentials, proxies) reaches a process that holds user data.
+constexpr const char* kChildEnvironment[] = {"PATH",          "LANG",          "LC_ALL",          "LC_CTYPE",      "TZ",
+                                             "NO_COLOR",      "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "ASAN_OPTIONS",
+                                             "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+
+std::vector<std::string> child_environment() {
+  std::vector<std::string> out;
+  for (const char* name : kChildEnvironment) {
+    if (const char* v = std::getenv(name)) out.push_back(std::string(name) + "=" + v);
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<pid_t> spawn_process(const std::string& exe, const std::vector<std::string>& args, const std::vector<ChildFd>& fds) {
   // Copies above every target number, so that dup2 onto the target always makes a new,
-  // inheritable descriptor (dup2(fd, fd) would keep close-on-exec).
+  // inheritable descriptor (dup2(fd, fd) would keep close-on-exec) and never lands on a copy
+  // still to be placed.
+  int above = 64;
+  for (const auto& f : fds) above = std::max(above, f.target + 1);
   std::vector<UniqueFd> copies;
   for (const auto& f : fds) {
-    const int c = ::fcntl(f.source, F_DUPFD_CLOEXEC, 64);
+    const int c = ::fcntl(f.source, F_DUPFD_CLOEXEC, above);
     if (c < 0) return make_error(ErrorCode::kInternal, std::string("fcntl(F_DUPFD_CLOEXEC): ") + std::strerror(errno), "spawn");
     copies.emplace_back(c);
   }
@@ -44,7 +66,11 @@ Result<pid_t> spawn_process(const std::string& exe, const std::vector<std::strin
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, exe.c_str(), &actions, &attr, argv.data(), environ);
+  const std::vector<std::string> env = child_environment();
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const int rc = ::posix_spawn(&pid, exe.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return make_error(ErrorCode::kInternal, "cannot start " + exe + ": " + std::strerror(rc), "spawn");

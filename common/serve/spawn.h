@@ -2,8 +2,9 @@
 // per-user workers load libtorch/OpenMP, which must not be forked, and every child starts from a
 // fresh image that holds nothing of its parent's memory. The child gets stdin and stdout on
 // /dev/null, the parent's stderr (structured logs), the descriptors in `fds` at the numbers
-// given, default signal dispositions and an empty signal mask; nothing else is inherited
-// (every other descriptor of ours is close-on-exec).
+// given, default signal dispositions, an empty signal mask and an allow-listed environment
+// (locale, PATH, thread counts, sanitizer options); nothing else is inherited (every other
+// descriptor of ours is close-on-exec, every other variable is dropped).
 #pragma once
 
 #include <sys/types.h>

@@ -134,8 +134,9 @@ Status init_csv_sim(const std::string& dir, const CsvPlatform& in) {
   hsk_cek.insert(hsk_cek.end(), cek->begin(), cek->end());
   CCI_TRY(detail::write_public(d + "/hsk_cek.cert", hsk_cek));
   CCI_TRY(detail::write_public(d + "/pek.cert", *pek));
+  if (p.measure.size() != 32) return make_error(ErrorCode::kUsage, "a CSV measure is 32 bytes", "measure");
   const std::string pj = Json{{"simulated", true}, {"chip_id", p.chip_id}, {"api", std::to_string(p.api_major) + "." + std::to_string(p.api_minor)},
-                              {"build", p.build}}.dump(2) + "\n";
+                              {"build", p.build}, {"guest", {{"measure", to_hex(p.measure)}, {"policy", p.policy}}}}.dump(2) + "\n";
   return detail::write_public(d + "/platform.json", ByteView(reinterpret_cast<const std::uint8_t*>(pj.data()), pj.size()));
 }
 
@@ -143,7 +144,7 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   if (req.report_data.size() != 64) {
     return make_error(ErrorCode::kUsage, "report data must be exactly 64 bytes, got " + std::to_string(req.report_data.size()), "report_data");
   }
-  if (req.measure.size() != 32) return make_error(ErrorCode::kUsage, "a CSV measure is 32 bytes", "measure");
+  if (req.measure && req.measure->size() != 32) return make_error(ErrorCode::kUsage, "a CSV measure is 32 bytes", "measure");
   const std::string d = hygon_dir(dir);
   auto pj_bytes = read_file(d + "/platform.json", 1 << 16);
   if (!pj_bytes) return pj_bytes.error();
@@ -151,8 +152,24 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   if (pj.is_discarded() || !pj.value("simulated", false) || !pj.contains("chip_id")) {
     return make_error(ErrorCode::kMalformed, d + "/platform.json is not a simulator description", "platform.json");
   }
+  if (!pj["chip_id"].is_string() || (pj.contains("build") && !pj["build"].is_number_unsigned())) {
+    return make_error(ErrorCode::kMalformed, d + "/platform.json: chip_id or build has the wrong type", "platform.json");
+  }
   const std::string chip = pj["chip_id"].get<std::string>();
   const std::uint32_t build = pj.value("build", 2337u);
+  Bytes measure = req.measure.value_or(Bytes(32, 0));
+  std::uint32_t policy = req.policy.value_or(0x45);
+  if (pj.contains("guest")) {  // platforms made before the guest was recorded play an all-zero one
+    const auto& g = pj["guest"];
+    if (!g.is_object() || !g.contains("measure") || !g["measure"].is_string() || !g.contains("policy") || !g["policy"].is_number_unsigned()) {
+      return make_error(ErrorCode::kMalformed, d + "/platform.json: bad guest", "platform.json");
+    }
+    auto m = from_hex(g["measure"].get<std::string>(), "guest.measure", 32);
+    if (!m) return make_error(ErrorCode::kMalformed, d + "/platform.json: " + m.error().message, "platform.json");
+    if (!req.measure) measure = std::move(*m);
+    if (!req.policy) policy = g["policy"].get<std::uint32_t>();
+  }
+  if (req.debug) policy &= ~1u;  // NODBG clear
   auto pek_key = detail::read_private_key(d + "/pek.key");
   if (!pek_key) return pek_key.error();
   auto pek = read_file(d + "/pek.cert", csv::kCsvCertSize);
@@ -167,8 +184,8 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   Bytes r(csv::kReportPageSize, 0);
   put(r, 0x040, req.report_data);
   put(r, 0x080, *mnonce);
-  put(r, 0x090, req.measure);
-  put_le(r, 0x0B0, req.policy, 4);
+  put(r, 0x090, measure);
+  put_le(r, 0x0B0, policy, 4);
   put_le(r, 0x0B4, csv::kUsagePek, 4);
   put_le(r, 0x0B8, csv::kAlgoSm2Sa, 4);
   put(r, signer, *pek);
@@ -187,7 +204,7 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   } else {
     put_le(r, 0x0BC, build, 4);
     put_le(r, 0x0C0, 1, 2);  // rtmr_version
-    put(r, 0x0D0, req.measure);  // RTMR0 == measure
+    put(r, 0x0D0, measure);  // RTMR0 == measure
   }
   CCI_TRY(sign_into(r, sig_off, ByteView(r).first(v1 ? 0x0B4 : 0x400), *pek_key, "HYGON-SSD-PEK"));
   const size_t mac_off = signer + csv::kCsvCertSize + 64 + 32;

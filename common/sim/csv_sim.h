@@ -7,6 +7,7 @@
 // DIR/hygon: hrk.cert hsk_cek.cert pek.cert platform.json (public), *.key (0600).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "base/bytes.h"
@@ -19,14 +20,18 @@ struct CsvPlatform {
   std::string chip_id;  // letters and digits; random "SIM..." when empty
   std::uint8_t api_major = 1, api_minor = 3;
   std::uint32_t build = 2337;
+  // The guest it launched: what its reports say unless a request overrides it.
+  Bytes measure = Bytes(32, 0);
+  std::uint32_t policy = 0x45;  // NODBG | ES | CSV3
 };
 
 Status init_csv_sim(const std::string& dir, const CsvPlatform& platform);
 
 struct CsvReportRequest {
   Bytes report_data = Bytes(64, 0);
-  Bytes measure = Bytes(32, 0);
-  std::uint32_t policy = 0x45;  // NODBG | ES | CSV3
+  std::optional<Bytes> measure;          // 32 bytes; default: the platform's guest
+  std::optional<std::uint32_t> policy;   // default: the platform's guest
+  bool debug = false;                    // clears NODBG (bit 0)
   csv::ReportVersion version = csv::ReportVersion::kV1;
   Bytes mnonce;  // the guest's 16-byte mnonce (the HMAC key); empty: a random one
 };

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "base/byte_reader.h"
@@ -82,7 +83,8 @@ Json platform_json(const SnpPlatform& p) {
               {"product", snp::product_name(p.product)},
               {"chip_id", to_hex(p.chip_id)},
               {"tcb", tcb},
-              {"firmware", {{"major", p.fw_major}, {"minor", p.fw_minor}, {"build", p.fw_build}}}};
+              {"firmware", {{"major", p.fw_major}, {"minor", p.fw_minor}, {"build", p.fw_build}}},
+              {"guest", {{"measurement", to_hex(p.guest.measurement)}, {"host_data", to_hex(p.guest.host_data)}, {"policy", "0x" + to_hex_u64(p.guest.policy)}}}};
 }
 
 Result<SnpPlatform> load_platform(const std::string& dir) {
@@ -108,6 +110,18 @@ Result<SnpPlatform> load_platform(const std::string& dir) {
     p.fw_major = j.at("firmware").at("major").get<std::uint8_t>();
     p.fw_minor = j.at("firmware").at("minor").get<std::uint8_t>();
     p.fw_build = j.at("firmware").at("build").get<std::uint8_t>();
+    if (j.contains("guest")) {  // platforms made before the guest was recorded play an all-zero one
+      const auto& g = j.at("guest");
+      auto m = from_hex(g.at("measurement").get<std::string>(), "guest.measurement", 48);
+      auto h = from_hex(g.at("host_data").get<std::string>(), "guest.host_data", 32);
+      const std::string pol = g.at("policy").get<std::string>();
+      char* end = nullptr;
+      const unsigned long long policy = pol.size() > 2 && pol.size() <= 18 ? std::strtoull(pol.c_str() + 2, &end, 16) : 0;
+      if (!m || !h || pol.rfind("0x", 0) != 0 || !end || *end != '\0') return make_error(ErrorCode::kMalformed, "platform.json: bad guest", "platform.json");
+      p.guest.measurement = std::move(*m);
+      p.guest.host_data = std::move(*h);
+      p.guest.policy = policy;
+    }
     return p;
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::kMalformed, "platform.json: " + std::string(e.what()), "platform.json");
@@ -130,8 +144,8 @@ Status check_request(const SnpReportRequest& req) {
   if (req.report_data.size() != 64) {
     return make_error(ErrorCode::kUsage, "report data must be exactly 64 bytes, got " + std::to_string(req.report_data.size()), "report_data");
   }
-  if (req.measurement.size() != 48) return make_error(ErrorCode::kUsage, "an SNP measurement is 48 bytes", "measurement");
-  if (req.host_data.size() != 32) return make_error(ErrorCode::kUsage, "HOST_DATA is 32 bytes", "host_data");
+  if (req.measurement && req.measurement->size() != 48) return make_error(ErrorCode::kUsage, "an SNP measurement is 48 bytes", "measurement");
+  if (req.host_data && req.host_data->size() != 32) return make_error(ErrorCode::kUsage, "HOST_DATA is 32 bytes", "host_data");
   if (req.version != 2 && req.version != 3 && req.version != 5) return make_error(ErrorCode::kUsage, "report version must be 2, 3 or 5", "version");
   if (req.vmpl > 3) return make_error(ErrorCode::kUsage, "VMPL must be 0-3", "vmpl");
   return {};
@@ -144,15 +158,15 @@ Bytes report_body(const SnpPlatform& p, const SnpReportRequest& req, ByteView re
   Bytes r(snp::kReportSize, 0);
   const std::uint64_t tcb = snp::encode_tcb(p.tcb, p.product);
   put_le(r, 0x000, req.version, 4);
-  put_le(r, 0x008, req.policy, 8);
+  put_le(r, 0x008, req.policy.value_or(p.guest.policy) | (req.debug ? 1ull << 19 : 0), 8);
   put_le(r, 0x030, req.vmpl, 4);
   put_le(r, 0x034, 1, 4);  // ECDSA P-384 with SHA-384
   put_le(r, 0x038, tcb, 8);
   put_le(r, 0x040, 0x1, 8);  // PLATFORM_INFO: SMT enabled
   put_le(r, 0x048, 0, 4);    // SIGNER_INFO: VCEK
   put_bytes(r, 0x050, req.report_data);
-  put_bytes(r, 0x090, req.measurement);
-  put_bytes(r, 0x0C0, req.host_data);
+  put_bytes(r, 0x090, req.measurement.value_or(p.guest.measurement));
+  put_bytes(r, 0x0C0, req.host_data.value_or(p.guest.host_data));
   put_bytes(r, 0x140, report_id);
   std::fill(r.begin() + 0x160, r.begin() + 0x180, 0xFF);  // REPORT_ID_MA: no migration agent
   put_le(r, 0x180, tcb, 8);
@@ -208,6 +222,8 @@ Status init_snp_sim(const std::string& dir, const SnpPlatform& in) {
     if (p.product == Product::kTurin) std::fill(p.chip_id.begin() + 8, p.chip_id.end(), 0);  // Turin: 8-byte hardware ID
   }
   if (p.chip_id.size() != 64) return make_error(ErrorCode::kUsage, "chip ID must be 64 bytes", "chip_id");
+  if (p.guest.measurement.size() != 48) return make_error(ErrorCode::kUsage, "an SNP measurement is 48 bytes", "measurement");
+  if (p.guest.host_data.size() != 32) return make_error(ErrorCode::kUsage, "HOST_DATA is 32 bytes", "host_data");
   if (p.product == Product::kTurin && !p.tcb.fmc) p.tcb.fmc = 0;
   auto created = detail::create_platform_dir(dir, "amd");
   if (!created) return created.error();

@@ -18,11 +18,20 @@
 
 namespace cci::sim {
 
+// The guest the simulated platform launched: what its reports say unless a request overrides
+// it. A simulator initialised with a deployment manifest's launch digest plays that deployment.
+struct SnpGuest {
+  Bytes measurement = Bytes(48, 0);  // MEASUREMENT
+  Bytes host_data = Bytes(32, 0);    // HOST_DATA
+  std::uint64_t policy = 0x30000;    // guest policy: SMT allowed, bit 17 (reserved, one); debug is bit 19
+};
+
 struct SnpPlatform {
   snp::Product product = snp::Product::kMilan;
   Bytes chip_id;       // 64 bytes (Turin: the last 56 are zero); random when empty
   snp::Tcb tcb;        // reported = committed = current = launch
   std::uint8_t fw_major = 1, fw_minor = 55, fw_build = 21;
+  SnpGuest guest;
 };
 SnpPlatform default_snp_platform(snp::Product p);
 
@@ -30,12 +39,13 @@ SnpPlatform default_snp_platform(snp::Product p);
 Status init_snp_sim(const std::string& dir, const SnpPlatform& platform);
 
 struct SnpReportRequest {
-  Bytes report_data = Bytes(64, 0);  // exactly 64 bytes
-  Bytes measurement = Bytes(48, 0);  // exactly 48 bytes
-  std::uint64_t policy = 0x30000;    // SMT allowed, bit 17 (reserved, one); debug is bit 19
-  std::uint32_t version = 5;         // 2, 3 or 5
+  Bytes report_data = Bytes(64, 0);    // exactly 64 bytes
+  std::optional<Bytes> measurement;    // 48 bytes; default: the platform's guest
+  std::optional<std::uint64_t> policy; // default: the platform's guest
+  bool debug = false;                  // sets the policy's debug bit (19)
+  std::uint32_t version = 5;           // 2, 3 or 5
   std::uint32_t vmpl = 0;
-  Bytes host_data = Bytes(32, 0);
+  std::optional<Bytes> host_data;      // 32 bytes; default: the platform's guest
 };
 
 // A signed 1184-byte report from the simulated platform in DIR (keys checked: 0600, owner).

@@ -87,15 +87,24 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 KDS="http://127.0.0.1:$(cat "$WORK/port")"
-expect 3 "Hygon KDS 404" -- "$VERIFY" fetch "$REPORT" --kds-url "$KDS/notfound"
-expect 3 "garbage HSK/CEK refused" -- "$VERIFY" fetch "$REPORT" --kds-url "$KDS/garbage"
+expect 2 "a key server over plain http is refused unless named" -- "$VERIFY" fetch "$REPORT" --kds-url "$KDS/ok"
+contains "$WORK/err" "--insecure-http-kds" "the flag to name is given"
+H=(--insecure-http-kds)
+expect 3 "Hygon KDS 404" -- "$VERIFY" fetch "$REPORT" --kds-url "$KDS/notfound" "${H[@]}"
+expect 3 "garbage HSK/CEK refused" -- "$VERIFY" fetch "$REPORT" --kds-url "$KDS/garbage" "${H[@]}"
 check "garbage not cached" -- test ! -e "$CCI_CACHE_DIR/hygon/hsk_cek/NZA9T14052605/hsk_cek.cert"
-expect 0 "fetch HRK and HSK||CEK" -- "$VERIFY" fetch "$REPORT" --kds-url "$KDS/ok"
+expect 0 "fetch HRK and HSK||CEK" -- "$VERIFY" fetch "$REPORT" --kds-url "$KDS/ok" "${H[@]}"
 contains "$WORK/out" "downloaded hsk_cek" "HSK||CEK downloaded"
 check "asked by the report's chip ID" -- grep -q "ok /hsk_cek?snumber=NZA9T14052605" "$WORK/kds.log"
 kill $SERVER; wait $SERVER 2>/dev/null
 expect 0 "verifies offline from the cache, server gone" -- "$VERIFY" report --offline "$REPORT" "${PINS[@]}"
 contains "$WORK/out" "PASS  csv.chip_binding: HSK/CEK from the cache" "binding through the cache"
+# A cache entry that no longer verifies (written by anything else) is dropped, never used.
+HC="$CCI_CACHE_DIR/hygon/hsk_cek/NZA9T14052605/hsk_cek.cert"
+python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[900]^=1; open(sys.argv[1],'wb').write(b)" "$HC"
+expect 3 "a tampered cached HSK||CEK is refused (offline)" -- "$VERIFY" report --offline "$REPORT" "${PINS[@]}"
+contains "$WORK/err" "dropped" "the bad entry is reported dropped"
+check "... and removed from the cache" -- test ! -e "$HC"
 
 # --- cci-bench verify: both vendors, figures present (speed goals are read from the JSON, not asserted here)
 if [ -f "$CCI_TEST_VECTORS_DIR/snp/manifest.json" ]; then

@@ -51,31 +51,37 @@ for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 KDS="http://127.0.0.1:$(cat "$WORK/port")"
 requests() { grep -c "$1" "$WORK/kds.log" 2>/dev/null || echo 0; }
 
+# --- plain http only by name ---------------------------------------------------------------
+expect 2 "a key server over plain http is refused unless named" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items cert_chain
+contains "$WORK/err" "--insecure-http-kds" "the flag to name is given"
+CCI_KDS_URL="$KDS/ok" expect 2 "... also from CCI_KDS_URL" -- "$VERIFY" fetch "$MILAN" --items cert_chain
+check "nothing asked over http" -- bash -c "! grep -q 'ok /vcek/v1/Milan/cert_chain' '$WORK/kds.log' 2>/dev/null"
+
 # --- the happy path: fetch, then verify offline with the server gone -----------------------
-expect 0 "fetch Milan VCEK and chain" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items vcek,cert_chain
+expect 0 "fetch Milan VCEK and chain" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain
 contains "$WORK/out" "downloaded vcek" "VCEK downloaded"
 contains "$WORK/out" "downloaded cert_chain" "chain downloaded"
 check "VCEK cached under product, chip and TCB" -- test -f "$CCI_CACHE_DIR/amd/Milan/vcek/$(field "$MILAN" chip_id)/bl4-tee0-snp24-ucode219.der"
-expect 0 "fetch Turin (8-byte hwID, fmcSPL)" -- "$VERIFY" fetch "$TURIN" --kds-url "$KDS/ok" --items vcek,cert_chain --json
+expect 0 "fetch Turin (8-byte hwID, fmcSPL)" -- "$VERIFY" fetch "$TURIN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain --json
 contains "$WORK/out" '"status": "downloaded"' "json lists the downloads"
 before=$(wc -l < "$WORK/kds.log")
-expect 0 "second fetch is served by the cache" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items vcek,cert_chain
+expect 0 "second fetch is served by the cache" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain
 contains "$WORK/out" "cached     vcek" "cache hit reported"
 check "no request for cached items" -- test "$(wc -l < "$WORK/kds.log")" -eq "$before"
 
-expect 3 "a forged CRL is not cached" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items crl
+expect 3 "a forged CRL is not cached" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items crl
 contains "$WORK/err" "KDS answer for the crl refused" "forged CRL refused"
 check "forged CRL absent from the cache" -- test ! -e "$CCI_CACHE_DIR/amd/Milan/vcek_crl.der"
 
 kill $SERVER; wait $SERVER 2>/dev/null
-expect 0 "Milan verifies offline from the cache, server gone" -- "$VERIFY" report "$MILAN" --offline --insecure-no-crl --at 2026-06-01
+expect 0 "Milan verifies offline from the cache, server gone" -- "$VERIFY" report "$MILAN" --offline --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
 contains "$WORK/out" "PASS  snp.vek_hwid" "offline verification ran the chip binding"
-expect 0 "Turin verifies offline from the cache" -- "$VERIFY" report "$TURIN" --offline --insecure-no-crl --at 2026-06-01
+expect 0 "Turin verifies offline from the cache" -- "$VERIFY" report "$TURIN" --offline --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
 expect 3 "without --insecure-no-crl the missing CRL stops it" -- "$VERIFY" report "$MILAN" --offline --at 2026-06-01
 contains "$WORK/out" "FAIL  snp.crl" "CRL check named"
 export CCI_CACHE_DIR="$WORK/cache-empty"
 expect 3 "nothing cached and offline" -- "$VERIFY" report "$MILAN" --offline --insecure-no-crl --at 2026-06-01
-expect 3 "KDS unreachable" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --timeout 2
+expect 3 "KDS unreachable" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --timeout 2
 contains "$WORK/err" "Couldn't connect" "connection failure named"
 
 # --- a misbehaving KDS --------------------------------------------------------------------
@@ -83,22 +89,23 @@ python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map.json" --port-file "$WOR
 SERVER=$!
 for _ in $(seq 50); do [ -s "$WORK/port2" ] && break; sleep 0.1; done
 KDS="http://127.0.0.1:$(cat "$WORK/port2")"
-expect 0 "report (online) fetches what it lacks" -- "$VERIFY" report "$MILAN" --kds-url "$KDS/ok" --insecure-no-crl --at 2026-06-01
+expect 0 "report (online) fetches what it lacks" -- "$VERIFY" report "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
 check "online report asked the KDS for the VCEK" -- test "$(requests "ok $MILAN_URL")" -ge 1
 export CCI_CACHE_DIR="$WORK/cache-bad"
-expect 3 "404" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/notfound" --items vcek
+expect 3 "404" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/notfound" --items vcek
 contains "$WORK/err" "HTTP 404" "404 named"
-expect 0 "429 once, then served (Retry-After honoured)" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ratelimit1" --items vcek
+expect 0 "429 once, then served (Retry-After honoured)" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ratelimit1" --items vcek
 contains "$WORK/err" "HTTP 429, retrying in 1 s" "back-off reported"
-check "the VCEK was asked for twice" -- test "$(requests "ratelimit1 /vcek/v1/Milan/")" -eq 2
+check "the VCEK was asked for twice" -- test "$(requests "ratelimit1 $MILAN_URL")" -eq 2
 rm -rf "$CCI_CACHE_DIR"
-expect 3 "429 every time" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ratelimited" --items vcek --attempts 2
+expect 3 "429 every time" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ratelimited" --items vcek --attempts 2
 contains "$WORK/err" "rate-limited; still refused after 2 tries" "rate limit named"
-expect 3 "garbage answer" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/garbage" --items vcek,cert_chain
-contains "$WORK/err" "KDS answer for the vcek refused" "garbage VCEK refused"
+expect 3 "garbage answer" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/garbage" --items vcek,cert_chain
+contains "$WORK/err" "KDS answer for the cert_chain refused" "garbage chain refused"
+contains "$WORK/err" "the vcek cannot be checked before the cert chain is cached" "no VCEK is taken without a chain to check it against"
 check "garbage not cached" -- test ! -e "$CCI_CACHE_DIR/amd/Milan/vcek"
 start=$(date +%s)
-expect 3 "hanging KDS times out" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/hang" --items cert_chain --timeout 2
+expect 3 "hanging KDS times out" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/hang" --items cert_chain --timeout 2
 contains "$WORK/err" "timeout" "timeout named"
 check "timeout honoured (< 15 s)" -- test $(( $(date +%s) - start )) -lt 15
 # A Turin VCEK served at the Milan URL (wrong chip) is refused before caching.
@@ -108,12 +115,43 @@ python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map2.json" --port-file "$WO
 SERVER=$!
 for _ in $(seq 50); do [ -s "$WORK/port3" ] && break; sleep 0.1; done
 KDS="http://127.0.0.1:$(cat "$WORK/port3")"
-expect 3 "another chip's VCEK is refused" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items vcek
+expect 3 "another chip's VCEK is refused" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek
 contains "$WORK/err" "hwID is not this chip's ID" "wrong chip named"
-expect 3 "VLEK report: the VLEK is not fetched, the chain is" -- "$VERIFY" fetch "$VLEK" --kds-url "$KDS/ok" --items vcek,cert_chain
+expect 3 "VLEK report: the VLEK is not fetched, the chain is" -- "$VERIFY" fetch "$VLEK" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain
 contains "$WORK/err" "signed by a VLEK" "VLEK explained"
 contains "$WORK/out" "downloaded cert_chain" "VLEK chain downloaded"
 check "VLEK chain from the vlek path" -- test "$(requests "ok /vlek/v1/Milan/cert_chain")" -eq 1
+# --- a poisoning mirror: a VCEK with this chip's ID and TCB, signed by a key of its own -------
+# (the simulator makes one: AMD's extensions, the Milan vector's chip and TCB, its own ASK).
+chip=$(field "$MILAN" chip_id)
+"$RUN" sim init "$WORK/evil" --vendor amd --product Milan --chip-id "$chip" --bl-spl 4 --tee-spl 0 --snp-spl 24 --ucode-spl 219 >/dev/null 2>&1
+openssl x509 -in "$WORK/evil/amd/vcek.pem" -outform der -out "$WORK/evil_vcek.der"
+jq --arg m "$MILAN_URL" --arg w "$WORK" '.[$m] = "\($w)/evil_vcek.der"' "$WORK/map.json" > "$WORK/map3.json"
+kill $SERVER; wait $SERVER 2>/dev/null
+python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map3.json" --port-file "$WORK/port4" --log "$WORK/kds.log" &
+SERVER=$!
+for _ in $(seq 50); do [ -s "$WORK/port4" ] && break; sleep 0.1; done
+EVIL="http://127.0.0.1:$(cat "$WORK/port4")"
+export CCI_CACHE_DIR="$WORK/cache-poison"
+VCEK_FILE="$CCI_CACHE_DIR/amd/Milan/vcek/$chip/bl4-tee0-snp24-ucode219.der"
+expect 3 "a VCEK not signed by the pinned chain's ASK is refused" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$EVIL/ok" --items vcek
+contains "$WORK/err" "not signed by the Milan ASK" "the forged signature is named"
+check "... and nothing is cached for the chip" -- test ! -e "$VCEK_FILE"
+# A poisoned entry already in the cache (left by anything else) is dropped and fetched again.
+mkdir -p "$(dirname "$VCEK_FILE")"
+cp "$WORK/evil_vcek.der" "$VCEK_FILE"
+expect 3 "offline: a poisoned cached VCEK is dropped, never used" -- "$VERIFY" report "$MILAN" --offline --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
+contains "$WORK/err" "dropped" "the drop is reported"
+check "... and removed from the cache" -- test ! -e "$VCEK_FILE"
+cp "$WORK/evil_vcek.der" "$VCEK_FILE"
+kill $SERVER; wait $SERVER 2>/dev/null
+python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map.json" --port-file "$WORK/port5" --log "$WORK/kds.log" &
+SERVER=$!
+for _ in $(seq 50); do [ -s "$WORK/port5" ] && break; sleep 0.1; done
+KDS="http://127.0.0.1:$(cat "$WORK/port5")"
+expect 0 "online: the poisoned entry is fetched once more from an honest server" -- "$VERIFY" report "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
+check "the cache now holds AMD's VCEK" -- cmp -s "$VCEK_FILE" "$WORK/milan_vcek.der"
+
 expect 0 "cci-verify fetch --help" -- "$VERIFY" fetch --help
 contains "$WORK/out" "Example" "fetch --help has examples"
 finish

@@ -7,6 +7,11 @@
                                   let it go on before closing the connection
   scan CANARY PID...              search each process's memory (/proc/PID/mem, root only) for
                                   CANARY; print "PID found|absent" per process
+  idle URL N SECONDS [BYTES]      open N TCP sockets (sending BYTES bytes of a TLS ClientHello on
+                                  each, default none), print "ready", hold them SECONDS
+  pipeline URL N                  N "GET /health" in one write; print how many answers came back
+  stopreader URL N SECONDS        pipeline N "GET /v1/attestation/certificate" and never read;
+                                  after SECONDS drain and print "answers=K of N closed=0|1"
 
 The TLS clients do not check the certificate: cci-verify remote does that in the tests.
 """
@@ -91,6 +96,75 @@ def slow(url, seconds):
         print("closed", round(time.time() - start, 1))
 
 
+# The first bytes of a TLS 1.3 ClientHello record (handshake, legacy version 3.1, length).
+CLIENT_HELLO_START = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03])
+
+
+def idle(url, n, seconds, nbytes="0"):
+    u = urllib.parse.urlsplit(url)
+    socks = []
+    for _ in range(int(n)):
+        s = socket.create_connection((u.hostname, u.port), timeout=10)
+        if int(nbytes):
+            s.sendall(CLIENT_HELLO_START[: int(nbytes)])
+        socks.append(s)
+    print("ready", flush=True)
+    time.sleep(float(seconds))
+    for s in socks:
+        s.close()
+
+
+def pipeline(url, n):
+    s, host = tls_connect(url)
+    one = f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    s.sendall(one * int(n))
+    answers = 0
+    for _ in range(int(n)):
+        try:
+            status, body = read_response(s)
+        except SystemExit:
+            break
+        answers += 1 if status == 200 and b"ok" in body else 0
+    print(answers, flush=True)
+
+
+def stopreader(url, n, seconds):
+    import threading
+    u = urllib.parse.urlsplit(url)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection((u.hostname, u.port), timeout=60)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s = ctx.wrap_socket(raw, server_hostname=u.hostname)
+    one = f"GET /v1/attestation/certificate HTTP/1.1\r\nHost: {u.hostname}\r\n\r\n".encode()
+
+    def writer():
+        try:
+            for _ in range(int(n)):
+                s.sendall(one)
+        except (OSError, ssl.SSLError):
+            pass
+
+    threading.Thread(target=writer, daemon=True).start()
+    time.sleep(float(seconds))
+    data = b""
+    closed = 0
+    s.settimeout(5)
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                closed = 1
+                break
+            data += chunk
+    except (socket.timeout, TimeoutError):
+        closed = 0  # still open: the server would have waited for us forever
+    except (OSError, ssl.SSLError):
+        closed = 1
+    print(f"answers={data.count(b'HTTP/1.1 200')} of {n} closed={closed}", flush=True)
+
+
 def scan(canary, pids):
     """Reads every readable mapping in 64 MiB pieces (overlapping by the needle's length).
     Mappings over 64 GiB are sanitizer shadow memory (reserved, not data) and are skipped."""
@@ -122,4 +196,5 @@ def scan(canary, pids):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"hold": hold, "stall": stall, "slow": slow}.get(cmd, lambda *a: scan(a[0], a[1:]))(*args)
+    {"hold": hold, "stall": stall, "slow": slow, "idle": idle, "pipeline": pipeline, "stopreader": stopreader}.get(
+        cmd, lambda *a: scan(a[0], a[1:]))(*args)

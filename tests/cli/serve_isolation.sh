@@ -10,7 +10,10 @@ trap 'serve_stop; kill $(jobs -p) 2>/dev/null; chmod -R u+rwx "$WORK" 2>/dev/nul
 if [ "$(id -u)" -ne 0 ]; then echo "skipped: reading /proc/PID/mem of hardened processes needs root"; exit 77; fi
 
 check "setup" -- serve_setup
+# A secret in the server's environment (a key password, say) must not reach its children.
+export CCI_KEY_PASSWORD="env-canary-$(openssl rand -hex 8)"
 check "server starts" -- serve_start --request-timeout 60
+unset CCI_KEY_PASSWORD
 CANARY="cci-canary-$(openssl rand -hex 16)"
 
 # Alice: two whole requests with the canary (plain and streamed), then one she is still sending.
@@ -34,6 +37,11 @@ echo "     accept loop $accept_pid; bob: worker $bob_worker, connections $bob_co
 check "bob has a live worker and a live connection process" -- test -n "$bob_worker" -a -n "$bob_conns"
 for p in $alice_worker $bob_worker $bob_conns; do
   check "process $p: seccomp filter on, no new privileges" -- bash -c "grep -q '^Seccomp:[[:space:]]*2' /proc/$p/status && grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$p/status"
+done
+
+check "positive control: the accept loop's environment has the secret" -- grep -qz '^CCI_KEY_PASSWORD=env-canary-' "/proc/$accept_pid/environ"
+for p in $alice_worker $bob_worker $bob_conns $stalled_conn; do
+  check "process $p: an allow-listed environment, without the secret" -- bash -c "! grep -qz '^CCI_KEY_PASSWORD=' /proc/$p/environ"
 done
 
 python3 "$CLIENT" scan "$CANARY" "$stalled_conn" >"$WORK/scan-positive"

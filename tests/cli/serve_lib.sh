@@ -1,26 +1,39 @@
-# Shared by serve.sh and serve_isolation.sh: a signed copy of the embedded default model, a
-# simulated SEV-SNP platform, two users, and a cci-run serve on 127.0.0.1 (any free port).
+# Shared by serve.sh and serve_isolation.sh: a copy of the embedded default model, a signed
+# deployment manifest naming it and the example VM image (examples/cci.yaml), a simulated SEV-SNP
+# platform playing that image's launch measurement, two users, and a cci-run serve on 127.0.0.1
+# (any free port) started from the deployment manifest.
 # shellcheck shell=bash
 CLIENT="$(dirname "${BASH_SOURCE[0]}")/serve_client.py"
 MODEL="$WORK/model"
 SERVER_PID=""
 
+# deployment_measurement MANIFEST PLATFORM: the first launch measurement it lists for PLATFORM.
+deployment_measurement() {
+  "$VERIFY" manifest "$1" --key "$WORK/release.pub" --json |
+    jq -r --arg p "$2" '[.predicate.images[].launch_measurements[] | select(.platform == $p) | .measurement][0]'
+}
+
 serve_setup() {
   cp -r "$CCI_SOURCE_DIR/models/kjv-tiny" "$MODEL"
   "$MEASURE" keygen --private-key "$WORK/release.key" >/dev/null 2>&1 || return 1
   "$MEASURE" model "$MODEL" --key "$WORK/release.key" --output "$WORK/model.sig" >/dev/null 2>&1 || return 1
-  "$RUN" sim init "$WORK/sim" --vendor amd >/dev/null 2>&1 || return 1
+  sed -e "s|path: tiny-model|path: $MODEL|" -e "s|launch/|$CCI_SOURCE_DIR/examples/launch/|g" "$CCI_SOURCE_DIR/examples/cci.yaml" >"$WORK/cci.yaml"
+  "$MEASURE" manifest build "$WORK/cci.yaml" --key "$WORK/release.key" -o "$WORK/cci-manifest.json" >/dev/null 2>&1 || return 1
+  SNP_MEAS="$(deployment_measurement "$WORK/cci-manifest.json" snp)"
+  CSV_MEAS="$(deployment_measurement "$WORK/cci-manifest.json" csv)"
+  "$RUN" sim init "$WORK/sim" --vendor amd --measurement "$SNP_MEAS" >/dev/null 2>&1 || return 1
   KEY_A="$("$RUN" keys add --file "$WORK/keys.txt" --user alice 2>/dev/null)" || return 1
   KEY_B="$("$RUN" keys add --file "$WORK/keys.txt" --user bob 2>/dev/null)" || return 1
 }
 
 # serve_start [extra flags...]: starts the server, waits for its ready file; sets URL, PIN.
-# TEE="--tee sim-csv --sim-dir DIR" picks another simulated platform.
+# TEE="--tee sim-csv --sim-dir DIR" picks another simulated platform; SIGNED="--manifest FILE"
+# serves a plain model bundle instead of the deployment manifest.
 serve_start() {
   rm -f "$WORK/ready.json"
   : >"$WORK/serve.log"
   # shellcheck disable=SC2086
-  "$RUN" serve ${TEE:---tee sim-snp --sim-dir $WORK/sim} --model "$MODEL" --manifest "$WORK/model.sig" \
+  "$RUN" serve ${TEE:---tee sim-snp --sim-dir $WORK/sim} --model "$MODEL" ${SIGNED:---deployment $WORK/cci-manifest.json} \
     --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 \
     --ready-file "$WORK/ready.json" --threads 1 "$@" >"$WORK/serve.out" 2>>"$WORK/serve.log" &
   SERVER_PID=$!

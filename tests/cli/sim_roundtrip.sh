@@ -55,13 +55,26 @@ contains "$WORK/err" "SNP_GET_EXT_REPORT on /dev/null failed: Inappropriate ioct
 expect 3 "a csv-guest device that fails the ioctl" -- "$RUN" attest --tee csv --nonce 00 --out "$WORK/x.json" --csv-guest /dev/null
 contains "$WORK/err" "CSV_CMD_GET_REPORT on /dev/null failed" "the device's error code is reported"
 check "no evidence file left behind by failing devices" -- test ! -e "$WORK/x.json"
-expect 0 "sim init with chip ID and firmware from flags" -- "$RUN" sim init "$WORK/sim2" --vendor amd --product Genoa --firmware 1.58.3 --chip-id "$(printf 'ab%.0s' $(seq 64))" --snp-spl 30
+GMEAS=$(printf '5a%.0s' $(seq 48)); HOSTDATA=$(printf '1c%.0s' $(seq 32))
+expect 0 "sim init with chip ID, firmware and the guest from flags" -- "$RUN" sim init "$WORK/sim2" --vendor amd --product Genoa --firmware 1.58.3 --chip-id "$(printf 'ab%.0s' $(seq 64))" --snp-spl 30 \
+  --measurement "$GMEAS" --host-data "$HOSTDATA" --guest-policy 0x30000
 contains "$WORK/sim2/amd/platform.json" '"minor": 58' "firmware minor recorded"
 contains "$WORK/sim2/amd/platform.json" "abababab" "chip ID recorded"
+contains "$WORK/sim2/amd/platform.json" "$GMEAS" "the guest's measurement recorded"
 expect 0 "attest on that platform" -- "$RUN" attest --tee sim-snp --sim-dir "$WORK/sim2" --nonce "$NONCE" --out "$WORK/g.json"
-expect 0 "its report carries the flags' values" -- "$VERIFY" report "$WORK/g.json" --offline --trust-sim-root "$WORK/sim2" --nonce "$NONCE" --json
+expect 0 "its report carries the flags' values" -- "$VERIFY" report "$WORK/g.json" --offline --trust-sim-root "$WORK/sim2" --nonce "$NONCE" --measurement "$GMEAS" --json
 contains "$WORK/out" '"current_firmware": "1.58.3"' "CURRENT firmware version from --firmware"
 contains "$WORK/out" "abababab" "CHIP_ID from --chip-id"
+contains "$WORK/out" "\"host_data\": \"$HOSTDATA\"" "HOST_DATA from --host-data"
+expect 1 "the platform's guest is not any other measurement" -- "$VERIFY" report "$WORK/g.json" --offline --trust-sim-root "$WORK/sim2" --nonce "$NONCE" --measurement "${GMEAS%??}00"
+expect 1 "no expected measurement: rejected, naming what to give" -- "$VERIFY" report "$WORK/g.json" --offline --trust-sim-root "$WORK/sim2" --nonce "$NONCE"
+contains "$WORK/out" "FAIL  policy.measurement: no expected measurement" "the missing expectation is the failed check"
+expect 0 "sim init with a debug guest policy" -- "$RUN" sim init "$WORK/sim4" --vendor amd --guest-policy 0xb0000
+"$RUN" attest --tee sim-snp --sim-dir "$WORK/sim4" --nonce "$NONCE" --out "$WORK/d.json" >/dev/null 2>&1
+expect 1 "... whose reports the default policy refuses" -- "$VERIFY" report "$WORK/d.json" --offline --trust-sim-root "$WORK/sim4" --nonce "$NONCE" --insecure-any-measurement
+contains "$WORK/out" "FAIL  policy.debug" "the debug finding is named"
+expect 2 "a malformed --measurement" -- "$RUN" sim init "$WORK/sim5" --measurement abc
+expect 2 "a malformed --guest-policy" -- "$RUN" sim init "$WORK/sim5" --guest-policy -1
 expect 2 "a malformed --firmware" -- "$RUN" sim init "$WORK/sim3" --firmware 1.x
 expect 2 "a Turin chip ID longer than 8 bytes" -- "$RUN" sim init "$WORK/sim3" --product Turin --chip-id "$(printf 'ab%.0s' $(seq 64))"
 # --- Hygon CSV --------------------------------------------------------------------------------

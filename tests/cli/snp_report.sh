@@ -12,8 +12,10 @@ for i in $(seq 0 $((n - 1))); do
   row() { jq -r ".vectors[$i].$1 // empty" "$SNP/manifest.json"; }
   id=$(row id); want=$(row expect); at=$(row verify_at); at=${at:-2026-06-01T00:00:00Z}
   # The table checks authenticity: the debug-enabled and VLEK vectors are accepted only
-  # because the permissions are named (the default policy refuses both, tested below).
-  args=(report --offline --insecure-no-crl "$SNP/$(row report)" --vek "$SNP/$(row vek)" --at "$at" --insecure-allow-debug --allow-vlek)
+  # because the permissions are named (the default policy refuses both, tested below), and
+  # any launch measurement only because that is named too (an expected one is required by
+  # default, tested below).
+  args=(report --offline --insecure-no-crl "$SNP/$(row report)" --vek "$SNP/$(row vek)" --at "$at" --insecure-allow-debug --allow-vlek --insecure-any-measurement)
   for ca in $(jq -r ".vectors[$i].ca[]" "$SNP/manifest.json"); do args+=(--cert-chain "$SNP/$ca"); done
   [ "$(row version)" = 2 ] && args+=(--product "$(row product)")
   if [ "$want" = accept ]; then rc=0; else rc=1; fi
@@ -30,6 +32,13 @@ MEAS=5feee30d6d7e1a29f403d70a4198237ddfb13051a2d6976439487c609388ed7f98189887920
 expect 0 "expected measurement" -- "$VERIFY" "${M3[@]}" --measurement "$MEAS"
 expect 1 "other measurement" -- "$VERIFY" "${M3[@]}" --measurement "${MEAS%??}00"
 contains "$WORK/out" "FAIL  policy.measurement" "measurement finding named"
+# Secure by default: a genuine report with no expected measurement is not "verified".
+expect 1 "no expected measurement: rejected" -- "$VERIFY" "${M3[@]}"
+contains "$WORK/out" "FAIL  policy.measurement: no expected measurement" "the missing expectation is named"
+contains "$WORK/out" "--insecure-any-measurement" "... with what to give or name"
+expect 0 "--insecure-any-measurement accepts any image, visibly" -- "$VERIFY" "${M3[@]}" --insecure-any-measurement
+contains "$WORK/out" "SKIP  policy.measurement: no expected measurement: ANY VM image is accepted" "the waived check is listed"
+M3+=(--measurement "$MEAS")
 expect 0 "nonce (REPORT_DATA all zero)" -- "$VERIFY" "${M3[@]}" --nonce 00
 expect 1 "wrong nonce" -- "$VERIFY" "${M3[@]}" --nonce 01 --json
 contains "$WORK/out" '"reason": "POLICY_VIOLATION"' "json reason for a policy failure"
@@ -42,7 +51,7 @@ printf 'min_tcb: {snp: 24}\nallow_debugg: true\n' > "$WORK/bad.yaml"
 expect 3 "policy file with an unknown key" -- "$VERIFY" "${M3[@]}" --policy "$WORK/bad.yaml"
 contains "$WORK/err" "bad.yaml:2: policy: unknown key 'allow_debugg'" "unknown policy key with line"
 # Turin sets PLATFORM_INFO bit 6, unknown to older verifiers: never a failure by itself.
-expect 0 "Turin with unknown platform-info bit" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/turin/tav_turin_v5_report.bin" --vek "$SNP/turin/tav_turin_v5_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_turin_vcek.pem" --at 2026-06-01
+expect 0 "Turin with unknown platform-info bit" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/turin/tav_turin_v5_report.bin" --vek "$SNP/turin/tav_turin_v5_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_turin_vcek.pem" --at 2026-06-01 --insecure-any-measurement
 
 # --- extended-report certificate table (auxblob) -----------------------------------------
 le32() { local v=$1; printf "\\$(printf %03o $((v & 255)))\\$(printf %03o $(((v >> 8) & 255)))\\$(printf %03o $(((v >> 16) & 255)))\\$(printf %03o $(((v >> 24) & 255)))"; }
@@ -58,7 +67,7 @@ v=$(stat -c %s "$WORK/vcek.der"); a=$(stat -c %s "$WORK/ask.der"); r=$(stat -c %
   head -c 24 /dev/zero
   cat "$WORK/vcek.der" "$WORK/ask.der" "$WORK/ark.der"
 } > "$WORK/auxblob.bin"
-expect 0 "certificate table supplies VCEK, ASK and ARK" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob.bin" --at 2026-06-01
+expect 0 "certificate table supplies VCEK, ASK and ARK" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob.bin" --at 2026-06-01 --measurement "$MEAS"
 head -c 60 "$WORK/auxblob.bin" > "$WORK/auxblob-cut.bin"
 expect 1 "truncated certificate table" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin" --cert-table "$WORK/auxblob-cut.bin" --at 2026-06-01
 expect 3 "no VCEK given and none cached (offline)" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/tav_milan_v3_report.bin"
@@ -71,7 +80,7 @@ expect 0 "--insecure-no-crl skips revocation, visibly" -- "$VERIFY" "${M3[@]}"
 contains "$WORK/out" "SKIP  snp.crl: revocation not checked" "the skipped check is listed"
 
 # JSON document: every check and the decoded report.
-expect 0 "json verdict" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --json
+expect 0 "json verdict" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --json --insecure-any-measurement
 contains "$WORK/out" '"schema": "cci.verify.report.v1"' "json schema"
 contains "$WORK/out" '"id": "snp.vek_hwid"' "json lists the checks"
 contains "$WORK/out" '"current_mit_vector": "0xb"' "json decodes v5 fields"
@@ -85,6 +94,13 @@ expect 1 "v2 report without --product" -- "$VERIFY" report --offline --insecure-
 contains "$WORK/out" "FAIL  snp.product" "the missing product is named"
 head -c 1000 "$SNP/milan/tav_milan_v3_report.bin" > "$WORK/trunc.bin"
 expect 1 "truncated report" -- "$VERIFY" report --offline --insecure-no-crl "$WORK/trunc.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem"
+# Hostile evidence files never reach "internal error": a mistyped field is a named rejection.
+printf '{"schema":"cci.evidence.v1","simulated":"no","tee":"snp","report":"AQID"}' > "$WORK/ev-typed.json"
+expect 1 "evidence file with \"simulated\":\"no\": rejected (exit 1), not an internal error" -- "$VERIFY" report "$WORK/ev-typed.json" --offline --json
+check "... its JSON verdict names the field" -- test "$(jq -r '.result + " " + .field' "$WORK/out")" = "error simulated"
+printf '{"schema":"cci.evidence.v1","tee":"snp","report":"AQID","certificates":{"vek":7}}' > "$WORK/ev-typed2.json"
+expect 1 "evidence file with a certificate of the wrong type: rejected" -- "$VERIFY" report "$WORK/ev-typed2.json" --offline
+contains "$WORK/err" "certificates.vek" "the field is named"
 expect 3 "missing report file" -- "$VERIFY" report --offline --insecure-no-crl "$WORK/none.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem"
 expect 0 "show decodes without verifying" -- "$VERIFY" show "$SNP/milan/virtee_milan_v2_report.hex" --product Milan
 contains "$WORK/out" "measurement: 7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f" "show prints the measurement"

@@ -140,3 +140,23 @@ TEST_CASE("evidence file: round trip and strict parsing") {
     CHECK_FALSE(attest::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(bad), std::strlen(bad))));
   }
 }
+
+TEST_CASE("evidence file: a field of the wrong JSON type is an error naming it, never an exception") {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"schema":"cci.evidence.v1","simulated":"no","tee":"snp","report":"AQID"})", "simulated"},
+      {R"({"schema":"cci.evidence.v1","simulated":0,"tee":"sim-snp","report":"AQID"})", "simulated"},
+      {R"({"schema":"cci.evidence.v1","tee":7,"report":"AQID"})", "tee"},
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":["AQID"]})", "report"},
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","certificates":[]})", "certificates"},
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","certificates":{"vek":1}})", "certificates.vek"},
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","extra":true})", "extra"},
+      {R"({"schema":["cci.evidence.v1"],"tee":"snp","report":"AQID"})", "schema"},
+  };
+  for (const auto& [text, field] : cases) {
+    CAPTURE(text);
+    auto r = attest::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kMalformed);
+    CHECK(r.error().field == field);
+  }
+}

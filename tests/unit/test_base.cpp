@@ -5,6 +5,7 @@
 
 #include "base/file_io.h"
 #include "base/hex.h"
+#include "base/utf8.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -76,4 +77,30 @@ TEST_CASE("read_file: size cap and missing files") {
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == ErrorCode::kIo);
   CHECK(missing.error().message.find("nope") != std::string::npos);
+}
+
+TEST_CASE("utf8: validation follows the Unicode well-formed table, repair substitutes maximal subparts") {
+  CHECK(is_valid_utf8(""));
+  CHECK(is_valid_utf8("plain ASCII"));
+  CHECK(is_valid_utf8("caf\xC3\xA9 \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x99\x82"));
+  CHECK_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  CHECK_FALSE(is_valid_utf8("\xE0\x80\xAF"));      // overlong, three bytes
+  CHECK_FALSE(is_valid_utf8("\xED\xA0\x80"));      // a surrogate
+  CHECK_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+  CHECK_FALSE(is_valid_utf8("\xE6" "a"));          // a lead byte followed by ASCII
+  CHECK_FALSE(is_valid_utf8("\xE6\x97"));          // unfinished at the end
+  // Unicode §3.9, table 3-8: "\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64" repairs to
+  // a FFFD FFFD FFFD b FFFD c FFFD FFFD d.
+  const std::string fffd = "\xEF\xBF\xBD";
+  CHECK(repair_utf8("\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64") ==
+        "a" + fffd + fffd + fffd + "b" + fffd + "c" + fffd + fffd + "d");
+  CHECK(repair_utf8("\xE6" "a") == fffd + "a");
+  size_t held = 0;
+  CHECK(repair_utf8("ok \xE6\x97", &held) == "ok ");
+  CHECK(held == 2);
+  CHECK(repair_utf8("ok \xE6\x97") == "ok " + fffd);
+  for (int b = 0; b < 256; ++b) {  // every single byte after a lead byte gives valid output
+    const std::string s = std::string("\xF0", 1) + static_cast<char>(b);
+    CHECK(is_valid_utf8(repair_utf8(s)));
+  }
 }

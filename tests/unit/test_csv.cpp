@@ -393,4 +393,10 @@ TEST_CASE("CSV policy: V2 RTMRs against the event log replay, RTMR0 against meas
   CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("skip", 0) == 0);
   r.policy = 0x44;  // NODBG clear
   CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.debug").rfind("fail", 0) == 0);
+  // V2 (no masking) still needs an expected measurement, unless any image is accepted by name.
+  r.version = ReportVersion::kV2;
+  ex.insecure_unpinned_v1 = false;
+  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("fail: no expected measurement", 0) == 0);
+  ex.insecure_any_measurement = true;
+  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("skip", 0) == 0);
 }

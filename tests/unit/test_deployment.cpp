@@ -7,6 +7,7 @@
 #include "base/hex.h"
 #include "crypto/keys.h"
 #include "manifest/deployment.h"
+#include "manifest/release.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -204,4 +205,46 @@ TEST_CASE("the model can be given as its OMS bundle, with or without the directo
   REQUIRE_FALSE(b);
   CHECK(b.error().code == ErrorCode::kVerificationFailed);
   CHECK(error_of("version: 1\nname: t\nmodel:\n  ignore: [x]\n").find("give path") != std::string::npos);
+}
+
+TEST_CASE("verify_release: a deployment manifest carries the model's signed files, a bundle is recognised, neither verifies under another key") {
+  auto key = crypto::generate_key(crypto::KeyType::kEcP384);
+  REQUIRE(key);
+  const std::string pem = key->public_key().pem();
+  auto built = build_examples();
+  auto env = sign_envelope(built.statement, *key);
+  REQUIRE(env);
+  auto r = verify_release(Bytes(env->begin(), env->end()), Bytes(pem.begin(), pem.end()), 0);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(r->kind == Release::Kind::kDeployment);
+  CHECK(r->model.resources.size() == 4);
+  CHECK(r->model.serialization.method == Method::kFiles);
+  CHECK(to_hex(r->model.subject_sha256) == built.predicate["model"]["root_digest"]["sha256"].get<std::string>());
+  CHECK(std::string(as_chars(r->manifest)) == *env);
+  auto other = crypto::generate_key(crypto::KeyType::kEcP384);
+  const std::string other_pem = other->public_key().pem();
+  CHECK_FALSE(verify_release(Bytes(env->begin(), env->end()), Bytes(other_pem.begin(), other_pem.end()), 0));
+  // A file list whose digests do not give the signed root digest is refused.
+  Json st = Json::parse(built.statement);
+  st["predicate"]["model"]["files"][0]["digest"] = std::string(64, '0');
+  auto env2 = sign_envelope(st.dump(2), *key);
+  auto bad = verify_release(Bytes(env2->begin(), env2->end()), Bytes(pem.begin(), pem.end()), 0);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().field == "model.root_digest");
+  // A manifest built before the file list was recorded: refused with what to do.
+  st = Json::parse(built.statement);
+  st["predicate"]["model"].erase("files");
+  auto env3 = sign_envelope(st.dump(2), *key);
+  auto old = verify_release(Bytes(env3->begin(), env3->end()), Bytes(pem.begin(), pem.end()), 0);
+  REQUIRE_FALSE(old);
+  CHECK(old.error().message.find("rebuild it") != std::string::npos);
+  // An OMS model bundle is a release of the model alone.
+  auto oms = test::require_vectors("measure/oms");
+  auto bundle = test::slurp(oms / "v1.1.0-elliptic-key/model.sig");
+  auto bundle_key = test::slurp(oms / "keys/signing-key-pub.pem");
+  auto b = verify_release(bundle, bundle_key, 0);
+  REQUIRE_MESSAGE(b, (b ? "" : b.error().message));
+  CHECK(b->kind == Release::Kind::kModelBundle);
+  CHECK_FALSE(b->deployment);
+  CHECK_FALSE(verify_release(bundle, Bytes(pem.begin(), pem.end()), 0));
 }

@@ -11,6 +11,7 @@
 #include "infer/verified_model.h"
 #include "crypto/keys.h"
 #include "manifest/file_tree.h"
+#include "manifest/opened_model.h"
 #include "support/tiny_models.h"
 
 using namespace cci;
@@ -271,4 +272,97 @@ TEST_CASE("verified loading: every file checked as it is read, a changed, missin
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kVerificationFailed);
   }
+}
+
+namespace {
+
+manifest::oms::Statement statement_of(const SignedTinyModel& m) {
+  auto b = manifest::oms::parse_bundle(as_bytes(m.bundle));
+  REQUIRE(b);
+  auto st = manifest::oms::parse_statement(b->payload);
+  REQUIRE(st);
+  return *st;
+}
+
+}  // namespace
+
+TEST_CASE("verified loading reads every file once: a file swapped on disk after opening changes nothing") {
+  SignedTinyModel m;
+  const auto st = statement_of(m);
+  auto files = manifest::OpenedModel::open(m.dir, tree_options_for(st));
+  REQUIRE(files);
+  const Bytes signed_config = test::slurp(std::filesystem::path(m.dir) / "config.json");
+  // The host renames other files over the checked ones (the attack on a second open by path).
+  test::write_text(std::filesystem::path(m.dir) / "config.json.new", "{\"num_hidden_layers\": 99}");
+  std::filesystem::rename(std::filesystem::path(m.dir) / "config.json.new", std::filesystem::path(m.dir) / "config.json");
+  Bytes other = test::slurp(std::filesystem::path(m.dir) / "model.safetensors");
+  other[other.size() - 1] ^= 1;
+  REQUIRE(write_file_atomic(m.dir + "/model.safetensors", other));
+  for (int i = 0; i < 3; ++i) {  // deterministic: the signed bytes, every time
+    auto r = load_verified_model(*files, st);
+    REQUIRE_MESSAGE(r, r.error().message);
+    CHECK(r->config.layers == parse_model_config(signed_config, "config.json")->layers);
+    CHECK(r->weights->find("model.norm.weight"));
+  }
+  // Opened again now, the swapped files are what the manifest does not sign.
+  auto again = manifest::OpenedModel::open(m.dir, tree_options_for(st));
+  REQUIRE(again);
+  auto r = load_verified_model(*again, st);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == ErrorCode::kVerificationFailed);
+}
+
+TEST_CASE("verified loading: a checked file rewritten in place before use is refused, never used") {
+  SignedTinyModel m;
+  const auto st = statement_of(m);
+  auto files = manifest::OpenedModel::open(m.dir, tree_options_for(st));
+  REQUIRE(files);
+  // Same inode, new content: what a descriptor cannot defend against (docs/security.md: dm-verity).
+  std::FILE* f = std::fopen((m.dir + "/config.json").c_str(), "r+b");
+  REQUIRE(f);
+  std::fputc(' ', f);
+  std::fclose(f);
+  auto r = load_verified_model(*files, st);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().field == "config.json");
+}
+
+TEST_CASE("verified loading: a symbolic link put in place of a file, or a file replaced while opening, is refused") {
+  SignedTinyModel m;
+  const auto st = statement_of(m);
+  std::filesystem::rename(std::filesystem::path(m.dir) / "README.md", m.tmp.path() / "README.md");
+  std::filesystem::create_symlink(m.tmp.path() / "README.md", std::filesystem::path(m.dir) / "README.md");
+  auto files = manifest::OpenedModel::open(m.dir, tree_options_for(st));
+  REQUIRE_FALSE(files);
+  CHECK(files.error().field == "README.md");
+}
+
+TEST_CASE("verified loading: shard bundles are checked shard by shard on the mappings that are used") {
+  SignedTinyModel m;
+  manifest::ModelSource src;
+  src.dir = m.dir;
+  auto listed = manifest::list_model_files(m.dir, {});
+  REQUIRE(listed);
+  manifest::HashConfig cfg;
+  cfg.method = manifest::Method::kShards;
+  cfg.shard_size = 64;
+  auto s = manifest::sign_model(src, *listed, cfg, m.key);
+  REQUIRE(s);
+  m.bundle = s->bundle_json;
+  auto ok = m.load();
+  REQUIRE_MESSAGE(ok, ok.error().message);
+  CHECK(ok->weights->find("model.norm.weight"));
+  Bytes w = test::slurp(std::filesystem::path(m.dir) / "model.safetensors");
+  w[w.size() - 3] ^= 1;
+  REQUIRE(write_file_atomic(m.dir + "/model.safetensors", w));
+  auto bad = m.load();
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().field == "model.safetensors");
+  CHECK(bad.error().message.find("shard") != std::string::npos);
+  w[w.size() - 3] ^= 1;  // the signed content again, one byte longer: a range the bundle does not sign
+  for (int i = 0; i < 64; ++i) w.push_back(0);
+  REQUIRE(write_file_atomic(m.dir + "/model.safetensors", w));
+  auto longer = m.load();
+  REQUIRE_FALSE(longer);
+  CHECK_MESSAGE(longer.error().message.find("size differs") != std::string::npos, longer.error().message);
 }

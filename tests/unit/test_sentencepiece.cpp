@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "base/utf8.h"
 #include "infer/sentencepiece.h"
 #include "support/vectors.h"
 
@@ -106,6 +107,31 @@ TEST_CASE("sentencepiece: the embedded model's tokenizer matches libsentencepiec
   }
   CHECK((*t)->bos_id() == 1);
   CHECK((*t)->eos_id() == 2);
+}
+
+TEST_CASE("sentencepiece: a sampled byte piece followed by ASCII streams as U+FFFD, never as invalid UTF-8") {
+  const auto file = std::filesystem::path(CCI_SOURCE_DIR) / "models/kjv-tiny/tokenizer.model";
+  auto t = infer::parse_sentencepiece(test::slurp(file), "tokenizer.model");
+  REQUIRE(t);
+  // The byte-fallback piece <0xE6> (first byte of a three-byte character), then plain text.
+  auto e6 = (*t)->encode("\xE6\x97\xA5");  // U+65E5: absent from the vocabulary, so byte pieces
+  REQUIRE(e6);
+  REQUIRE(e6->size() >= 3);
+  const std::int64_t lead = (*e6)[e6->size() - 3];
+  auto word = (*t)->encode("And");
+  REQUIRE(word);
+  CHECK_FALSE(is_valid_utf8((*t)->decode({lead, (*word)[0]})));  // the raw decode is ill-formed
+  infer::StreamDecoder sd(**t);
+  std::string streamed = sd.push(lead);
+  CHECK(streamed.empty());  // held: the character may still be completed
+  for (auto id : *word) streamed += sd.push(id);
+  streamed += sd.finish();
+  CHECK(is_valid_utf8(streamed));
+  CHECK(streamed.find("\xEF\xBF\xBD") == 0);
+  CHECK(streamed.find("And") != std::string::npos);
+  infer::StreamDecoder tail(**t);
+  CHECK(tail.push(lead).empty());
+  CHECK(tail.finish() == "\xEF\xBF\xBD");  // unfinished at the end of generation
 }
 
 TEST_CASE("sentencepiece: malformed or unsupported model files are refused") {

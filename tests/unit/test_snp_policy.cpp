@@ -35,17 +35,40 @@ Json policy_from(const std::string& yaml) {
   return *p;
 }
 
+// The expectations of a caller who named --insecure-any-measurement (the tests below look at
+// other findings).
+Expectations any_image() {
+  Expectations e;
+  e.insecure_any_measurement = true;
+  return e;
+}
+
 }  // namespace
+
+TEST_CASE("no expected measurement fails the verdict unless any image is accepted by name") {
+  auto tav = load("milan/tav_milan_v3_report.bin");
+  auto l = evaluate_snp_policy(default_policy(), tav, snp::Product::kMilan, false, Expectations{});
+  CHECK(failed(l) == std::vector<std::string>{"policy.measurement"});
+  CHECK_FALSE(l.all_passed());
+  bool says_what_to_give = false;
+  for (const auto& c : l.items()) says_what_to_give |= c.id == "policy.measurement" && c.detail.find("--insecure-any-measurement") != std::string::npos;
+  CHECK(says_what_to_give);
+  auto accepted = evaluate_snp_policy(default_policy(), tav, snp::Product::kMilan, false, any_image());
+  CHECK(accepted.all_passed());
+  bool skipped = false;
+  for (const auto& c : accepted.items()) skipped |= c.id == "policy.measurement" && c.outcome == verify::Outcome::kSkip;
+  CHECK(skipped);
+}
 
 TEST_CASE("the default policy refuses debug and VLEK, and accepts an ordinary guest") {
   auto gsg = load("milan/gsg_milan_v2_report.bin");
-  CHECK(failed(evaluate_snp_policy(default_policy(), gsg, snp::Product::kMilan, false, {})) ==
+  CHECK(failed(evaluate_snp_policy(default_policy(), gsg, snp::Product::kMilan, false, any_image())) ==
         std::vector<std::string>{"policy.debug"});
   auto vlek = load("vlek/trustee_milan_v3_vlek_report.bin");
-  CHECK(failed(evaluate_snp_policy(default_policy(), vlek, snp::Product::kMilan, true, {})) ==
+  CHECK(failed(evaluate_snp_policy(default_policy(), vlek, snp::Product::kMilan, true, any_image())) ==
         std::vector<std::string>{"policy.vlek"});
   auto tav = load("milan/tav_milan_v3_report.bin");
-  CHECK(evaluate_snp_policy(default_policy(), tav, snp::Product::kMilan, false, {}).all_passed());
+  CHECK(evaluate_snp_policy(default_policy(), tav, snp::Product::kMilan, false, any_image()).all_passed());
 }
 
 TEST_CASE("every finding is returned, not just the first") {
@@ -68,16 +91,16 @@ TEST_CASE("every finding is returned, not just the first") {
 
 TEST_CASE("TCB minimums use the product layout, Turin's fmc counts") {
   auto turin = load("turin/tav_turin_v5_report.bin");
-  CHECK(evaluate_snp_policy(policy_from("min_tcb: {fmc: 1, snp: 4, microcode: 81}\n"), turin, snp::Product::kTurin, false, {})
+  CHECK(evaluate_snp_policy(policy_from("min_tcb: {fmc: 1, snp: 4, microcode: 81}\n"), turin, snp::Product::kTurin, false, any_image())
             .all_passed());
-  CHECK(failed(evaluate_snp_policy(policy_from("min_tcb: {fmc: 2}\n"), turin, snp::Product::kTurin, false, {})) ==
+  CHECK(failed(evaluate_snp_policy(policy_from("min_tcb: {fmc: 2}\n"), turin, snp::Product::kTurin, false, any_image())) ==
         std::vector<std::string>{"policy.min_tcb"});
   // PLATFORM_INFO 0x65 has bit 6 (IOMMU_WRITE_SAFE), unknown to older verifiers: not a failure.
-  CHECK(evaluate_snp_policy(policy_from("platform_info_required: [0, 2, 5]\n"), turin, snp::Product::kTurin, false, {})
+  CHECK(evaluate_snp_policy(policy_from("platform_info_required: [0, 2, 5]\n"), turin, snp::Product::kTurin, false, any_image())
             .all_passed());
-  CHECK(evaluate_snp_policy(policy_from("required_mitigations: [0, 1]\n"), turin, snp::Product::kTurin, false, {}).all_passed());
+  CHECK(evaluate_snp_policy(policy_from("required_mitigations: [0, 1]\n"), turin, snp::Product::kTurin, false, any_image()).all_passed());
   auto v3 = load("milan/tav_milan_v3_report.bin");
-  CHECK(failed(evaluate_snp_policy(policy_from("required_mitigations: [0]\n"), v3, snp::Product::kMilan, false, {})) ==
+  CHECK(failed(evaluate_snp_policy(policy_from("required_mitigations: [0]\n"), v3, snp::Product::kMilan, false, any_image())) ==
         std::vector<std::string>{"policy.mitigations"});  // v3 reports have no mitigation vector
 }
 

@@ -18,6 +18,11 @@ namespace cci::tools::bench {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+// The launch measurement the bench's simulated platform plays and its client pins.
+const std::string kBenchMeasurement(96, 'b');
+}  // namespace
+
 Result<std::unique_ptr<ServeFixture>> ServeFixture::start(const BenchModel& model, const std::string& work, const FixtureOptions& o) {
   ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up is an error value, not a silent death
   std::unique_ptr<ServeFixture> f(new ServeFixture());
@@ -26,8 +31,12 @@ Result<std::unique_ptr<ServeFixture>> ServeFixture::start(const BenchModel& mode
   f->verify_bin_ = find_tool_bin("cci-verify", "");
   const std::string measure = find_measure_bin("");
   CCI_TRY(run_measure(measure, {"keygen", "--private-key", work + "/release.key"}, "/dev/null", true));
-  CCI_TRY(run_measure(measure, {"model", model.dir, "--key", work + "/release.key", "--output", work + "/model.sig"}, "/dev/null", true));
-  CCI_TRY(run_measure(f->run_bin_, {"sim", "init", work + "/sim", "--vendor", "amd"}, "/dev/null", true));
+  // The deployment the server attests: this model, signed; the simulated platform plays the
+  // measurement the client pins (the bench has no VM image, so no launch digest to list).
+  const std::string yaml = "version: 1\nname: bench\nmodel:\n  path: \"" + model.dir + "\"\n";
+  CCI_TRY(write_file_atomic(work + "/cci.yaml", as_bytes(yaml)));
+  CCI_TRY(run_measure(measure, {"manifest", "build", work + "/cci.yaml", "--key", work + "/release.key", "-o", work + "/cci-manifest.json"}, "/dev/null", true));
+  CCI_TRY(run_measure(f->run_bin_, {"sim", "init", work + "/sim", "--vendor", "amd", "--measurement", kBenchMeasurement}, "/dev/null", true));
   for (int u = 0; u < o.users; ++u) {
     const std::string out = work + "/key" + std::to_string(u);
     CCI_TRY(run_measure(f->run_bin_, {"keys", "add", "--file", work + "/keys.txt", "--user", "bench" + std::to_string(u)}, out, true));
@@ -42,7 +51,7 @@ Result<std::unique_ptr<ServeFixture>> ServeFixture::start(const BenchModel& mode
   if (!log_fd.valid()) return make_error(ErrorCode::kIo, "cannot create " + log, "work");
   const auto t0 = Clock::now();
   CCI_ASSIGN(pid, serve::spawn_process(f->run_bin_,
-                                       {"serve", "--tee", "sim-snp", "--sim-dir", work + "/sim", "--model", model.dir, "--manifest", work + "/model.sig",
+                                       {"serve", "--tee", "sim-snp", "--sim-dir", work + "/sim", "--model", model.dir, "--deployment", work + "/cci-manifest.json",
                                         "--release-key", work + "/release.pub", "--api-keys", work + "/keys.txt", "--listen", "127.0.0.1:0",
                                         "--ready-file", work + "/ready.json", "--threads", std::to_string(o.threads), "--max-tokens", "100000",
                                         "--max-users", std::to_string(std::max(16, o.users)), "--idle-timeout", "3600"},
@@ -77,8 +86,8 @@ ServeFixture::~ServeFixture() {
 
 Result<double> ServeFixture::verify_remote() {
   const std::string out = work_ + "/remote.json";
-  CCI_ASSIGN(run, run_measure(verify_bin_, {"remote", url_, "--manifest", work_ + "/model.sig", "--manifest-key", work_ + "/release.pub", "--trust-sim-root",
-                                            work_ + "/sim", "--offline", "--insecure-no-crl", "--json"},
+  CCI_ASSIGN(run, run_measure(verify_bin_, {"remote", url_, "--release-key", work_ + "/release.pub", "--measurement", kBenchMeasurement,
+                                            "--trust-sim-root", work_ + "/sim", "--offline", "--insecure-no-crl", "--json"},
                               out, true));
   CCI_ASSIGN(text, read_file(out, 1u << 20));
   const auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);

@@ -62,7 +62,7 @@ Status fill_sim_requests(const AttestOptions& o, attest::SourceOptions& so) {
       if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an SNP measurement is 96 hex digits)", "measurement");
       so.sim_snp.measurement = std::move(*m);
     }
-    if (o.debug) so.sim_snp.policy |= 1ull << 19;
+    so.sim_snp.debug = o.debug;
     so.sim_snp.version = o.version;
     so.sim_snp.vmpl = o.vmpl;
   } else if (so.tee == "sim-csv") {
@@ -71,7 +71,7 @@ Status fill_sim_requests(const AttestOptions& o, attest::SourceOptions& so) {
       if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
       so.sim_csv.measure = std::move(*m);
     }
-    if (o.debug) so.sim_csv.policy &= ~1u;  // NODBG clear
+    so.sim_csv.debug = o.debug;
   }
   return {};
 }

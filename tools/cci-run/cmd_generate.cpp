@@ -33,11 +33,13 @@ struct GenerateCliOptions {
   bool token_ids = false, no_bos = false, ignore_eos = false, bf16 = false, no_echo = false;
 };
 
-// With --manifest, every model file is checked against the signed bundle as it is read.
+// With --manifest (a model bundle or a deployment manifest), every model file is opened once
+// and checked against it as it is read.
 Result<infer::LoadedModel> load_verified(const GenerateCliOptions& o) {
   if (o.model.empty()) return make_error(ErrorCode::kUsage, "--manifest checks a --model; the embedded model is part of this binary", "manifest");
   if (o.key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs the signer's public key: --key PUB.pem", "key");
-  return load_signed_model(o.model, o.manifest, o.key);
+  CCI_ASSIGN(signed_model, load_signed_model(o.model, o.manifest, o.key));
+  return std::move(signed_model.model);  // the mappings outlive the descriptors
 }
 
 Result<infer::LoadedModel> load(const GenerateCliOptions& o) {
@@ -118,6 +120,11 @@ int run_generate(const GenerateCliOptions& o, const cli::Context& ctx) {
   };
   std::vector<std::int64_t> out;
   auto st = infer::generate(**engine, *prompt, go, out);
+  if (decoder && !o.token_ids) {
+    const std::string tail = decoder->finish();  // an unfinished last character: U+FFFD
+    text += tail;
+    if (stream) std::fwrite(tail.data(), 1, tail.size(), stdout);
+  }
   if (stream && (!text.empty() || (!o.token_ids && !o.no_echo && !o.prompt.empty()))) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
@@ -165,7 +172,7 @@ void add_generate(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "  cci-run generate --model ./tinyllama --manifest model.sig --key release.pub --prompt 'Hello'\n"
       "  cci-run generate --model stories260K.bin --prompt-ids 1 --token-ids --temperature 0");
   sub->add_option("--model", o->model, "Model directory or llama2.c .bin file (default: the embedded model)");
-  sub->add_option("--manifest", o->manifest, "Signed model bundle (cci-measure model): every file is checked as it is loaded");
+  sub->add_option("--manifest", o->manifest, "Signed model bundle (cci-measure model) or deployment manifest: every file is opened once and checked as it is loaded");
   sub->add_option("--key", o->key, "The bundle signer's public key (PEM), with --manifest");
   sub->add_option("--prompt", o->prompt, "Prompt text (a BOS token is put first unless --no-bos)");
   sub->add_option("--prompt-ids", o->prompt_ids, "Prompt as space-separated token ids (instead of --prompt)");

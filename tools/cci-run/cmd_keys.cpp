@@ -1,5 +1,6 @@
 // cci-run keys: the API key file of cci-run serve. `add` makes a random key for a new user,
-// prints it once and stores only its SHA-256; `list` shows the users.
+// prints it once and stores only its SHA-256; `revoke` removes a user (a running server
+// re-reads the file and ends that user's connections and worker at once); `list` shows the users.
 #include <filesystem>
 #include <memory>
 
@@ -36,6 +37,21 @@ int run_keys_add(const KeysCliOptions& o, const cli::Context& ctx) {
   return 0;
 }
 
+int run_keys_revoke(const KeysCliOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.run.keys.v1";
+  auto keys = serve::ApiKeys::load(o.file);
+  if (!keys) return ctx.fail(keys.error(), schema);
+  if (auto st = keys->remove_user(o.user); !st) return ctx.fail(st.error(), schema);
+  const std::string text = keys->serialize();
+  if (auto st = write_file_atomic(o.file, as_bytes(text), 0600); !st) return ctx.fail(st.error(), schema);
+  if (ctx.options().json) {
+    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"revoked", o.user}, {"file", o.file}});
+  } else {
+    ctx.info("revoked " + o.user + " in " + o.file + "; a running cci-run serve ends their connections and worker within a second");
+  }
+  return 0;
+}
+
 int run_keys_list(const KeysCliOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.keys.v1";
   auto keys = serve::ApiKeys::load(o.file);
@@ -61,6 +77,11 @@ void add_keys(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   add->add_option("--file", o->file, "API key file (created with mode 0600 if missing)")->required();
   add->add_option("--user", o->user, "User id: 1-64 of [A-Za-z0-9._-]")->required();
   add->callback([o, &ctx, &action] { action = [o, &ctx] { return run_keys_add(*o, ctx); }; });
+  auto* revoke = keys->add_subcommand("revoke", "Remove a user's key; a running server ends their connections and worker at once");
+  revoke->footer("Example:\n  cci-run keys revoke --file api-keys.txt --user alice");
+  revoke->add_option("--file", o->file, "API key file")->required();
+  revoke->add_option("--user", o->user, "The user to remove")->required();
+  revoke->callback([o, &ctx, &action] { action = [o, &ctx] { return run_keys_revoke(*o, ctx); }; });
   auto* list = keys->add_subcommand("list", "List the users in a key file");
   list->add_option("--file", o->file, "API key file")->required();
   list->callback([o, &ctx, &action] { action = [o, &ctx] { return run_keys_list(*o, ctx); }; });

@@ -1,8 +1,13 @@
 // cci-run serve-worker (started by cci-run serve, not by hand): the per-user inference worker.
-// It serves one user for its whole life and is never reused: it loads the model checked against
-// the signed manifest (weights mapped read-only and shared through the page cache), hardens
-// itself (PR_SET_DUMPABLE 0, no core dumps, no new privileges), warms libtorch up, then installs
-// the seccomp allow-list and takes sessions from the accept loop on descriptor 3.
+// It serves one user for its whole life and is never reused. It opens nothing by path: the
+// accept loop hands it the release key (first control frame), the signed manifest (descriptor 4,
+// a sealed memfd) and the model's files (descriptors 5..., opened once and checked by the accept
+// loop); the worker verifies the manifest and every file again from those bytes and descriptors
+// (weights mapped read-only and shared through the page cache), so a host that replaced files on
+// disk after the start changes nothing here. A model that no longer matches the attested manifest
+// (rewritten in place) stops the start: every waiting request gets 503 with the reason. Then it
+// hardens itself (PR_SET_DUMPABLE 0, no core dumps, no new privileges), warms libtorch up,
+// installs the seccomp allow-list and takes sessions from the accept loop on descriptor 3.
 // A session is a socket to one of the user's connection processes:
 //   in:  one frame per request: 'T' (completions) or 'C' (chat) followed by the request body
 //   out: {"t":"delta","text":...}* then {"t":"done",...} or {"t":"error","status":N,...}
@@ -10,6 +15,8 @@
 // buffers are wiped (SecureString, SecureJson, token ids).
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +24,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "base/file_io.h"
 #include "crypto/random.h"
 #include "infer/engine.h"
 #include "infer/generate.h"
@@ -30,13 +38,14 @@ namespace cci::tools::run {
 namespace {
 
 using serve::SecureJson;
-constexpr int kControlFd = 3;
+constexpr int kControlFd = 3, kManifestFd = 4, kFirstModelFd = 5;
 
 struct WorkerCliOptions {
-  std::string user, model, manifest, release_key, model_id;
+  std::string user, model_id;
   int threads = 0, max_sessions = 4;
   std::int64_t context = 0, max_tokens = 512;
   size_t max_prompt_bytes = 64 * 1024;
+  double write_timeout = 30;
 };
 
 // Token ids spell the prompt: they are wiped too.
@@ -76,6 +85,10 @@ void Worker::send_error(int session, int status, const std::string& message, con
 
 void Worker::take_session(serve::JsonFrame f) {
   if (!f.fd.valid()) return;
+  // A connection that stops reading (its client stalled) cannot hold this worker up: a send
+  // that waits longer than the write deadline fails and ends that session only.
+  timeval tv{static_cast<time_t>(o_.write_timeout), 0};
+  ::setsockopt(f.fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   const auto active = std::count_if(sessions_.begin(), sessions_.end(), [](const Session& s) { return !s.refused; });
   const bool refused = active >= o_.max_sessions;
   if (refused) serve::log_event("worker", "session_refused", {{"user", o_.user}, {"reason", "max-user-connections"}});
@@ -118,6 +131,10 @@ Status Worker::generate_for(int session, const serve::CompletionRequest& r) {
   engine_->reset();  // zeroes the cache rows this request used
   if (!stats) return stats.error();
   if (peer_gone) return {};
+  if (SecureString tail(decoder.finish()); !tail.empty()) {
+    if (!serve::send_json(session, SecureJson{{"t", "delta"}, {"text", tail}})) return {};
+    wipe(tail);
+  }
   const std::string finish = stats->stop_reason == "stop token" ? "stop" : "length";
   (void)serve::send_json(session, SecureJson{{"t", "done"},
                                              {"finish_reason", finish},
@@ -185,8 +202,16 @@ void Worker::run() {
         idle_reported = false;
       }
       const bool refused = sessions_[i - 1].refused;
-      if (refused) refuse_request(fds[i].fd);
-      if (refused || !serve_request(fds[i].fd)) closed.push_back(fds[i].fd);
+      bool keep = false;
+      try {
+        if (refused) refuse_request(fds[i].fd);
+        else keep = serve_request(fds[i].fd);
+      } catch (const std::exception&) {
+        // Nothing here may carry model output or a prompt into a log: the class of error only.
+        serve::log_event("worker", "request_failed", {{"user", o_.user}, {"error", "exception"}});
+        send_error(fds[i].fd, 500, "internal error in the inference worker");
+      }
+      if (!keep) closed.push_back(fds[i].fd);
     }
     for (int fd : closed) {
       std::erase_if(sessions_, [fd](const Session& s) { return s.fd.get() == fd; });
@@ -200,26 +225,70 @@ void Worker::run() {
   serve::log_event("worker", "exit", {{"user", o_.user}});
 }
 
+// The model the accept loop checked: the release from its control frame and descriptor 4, the
+// files from descriptors 5..., verified again here.
+Result<infer::LoadedModel> receive_model() {
+  CCI_ASSIGN(init, serve::recv_json(kControlFd, 1u << 20));
+  const auto& m = init.message;
+  if (!m.contains("release_key") || !m["release_key"].is_string() || !m.contains("files") || !m["files"].is_array() ||
+      !m.contains("where") || !m["where"].is_string() || !m.contains("single_file") || !m["single_file"].is_boolean()) {
+    return make_error(ErrorCode::kMalformed, "the accept loop's model frame is incomplete", "ipc");
+  }
+  CCI_ASSIGN(manifest_bytes, read_fd(kManifestFd, "the signed manifest", manifest::kMaxReleaseManifestBytes));
+  ::close(kManifestFd);
+  manifest::Release release;
+  release.manifest = std::move(manifest_bytes);
+  const auto& key = m["release_key"].get_ref<const SecureString&>();
+  release.key_pem.assign(key.begin(), key.end());
+  std::vector<manifest::OpenedFile> files;
+  int fd = kFirstModelFd;
+  for (const auto& name : m["files"]) {
+    if (!name.is_string()) return make_error(ErrorCode::kMalformed, "the accept loop's model frame names a file oddly", "ipc");
+    files.push_back({std::string(name.get_ref<const SecureString&>()), UniqueFd(fd++)});
+  }
+  auto opened = manifest::OpenedModel::adopt(std::string(m["where"].get_ref<const SecureString&>()), m["single_file"].get<bool>(), std::move(files));
+  return load_release_model(release, opened);  // the descriptors close here; the mappings stay
+}
+
+// The start failed: the accept loop hears why, and every request already waiting on a session
+// gets 503 with the reason instead of a dropped connection.
+int refuse_to_start(const WorkerCliOptions& o, const Error& e) {
+  serve::log_event("worker", "start_failed", {{"user", o.user}, {"error", e.message}, {"field", e.field}});
+  (void)serve::send_json(kControlFd, SecureJson{{"op", "start_failed"}, {"error", e.message}});
+  const std::string message = e.code == ErrorCode::kVerificationFailed
+                                  ? "this server's model no longer matches its attested manifest (" + e.message + "); the operator must restore it"
+                                  : "the inference worker could not start: " + e.message;
+  for (int waited = 0; waited < 5;) {
+    pollfd p{kControlFd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) {
+      ++waited;
+      continue;
+    }
+    auto f = serve::recv_json(kControlFd, 4096);
+    if (!f) break;
+    if (f->fd.valid()) {
+      (void)serve::send_json(f->fd.get(), SecureJson{{"t", "error"}, {"status", 503}, {"message", message}, {"param", "model"}});
+    }
+  }
+  return cli::to_int(cli::exit_code_for(e.code));
+}
+
 int run_worker(const WorkerCliOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   ::signal(SIGPIPE, SIG_IGN);
-  auto fail = [&](const Error& e) {
-    serve::log_event("worker", "start_failed", {{"user", o.user}, {"error", e.message}, {"field", e.field}});
-    return cli::to_int(cli::exit_code_for(e.code));
-  };
-  if (auto st = serve::harden_process(); !st) return fail(st.error());
-  auto model = load_signed_model(o.model, o.manifest, o.release_key);
-  if (!model) return fail(model.error());
+  if (auto st = serve::harden_process(); !st) return refuse_to_start(o, st.error());
+  auto model = receive_model();
+  if (!model) return refuse_to_start(o, model.error());
   infer::EngineOptions eo;
   eo.threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   eo.context = o.context;
   auto engine = infer::Engine::create(model->config, model->weights, eo);
-  if (!engine) return fail(engine.error());
+  if (!engine) return refuse_to_start(o, engine.error());
   // Warm-up before the sandbox: libtorch and OpenMP open files and start threads on first use.
-  if (auto warm = (*engine)->forward({0, 0}); !warm) return fail(warm.error());
-  if (auto warm = (*engine)->forward({0}); !warm) return fail(warm.error());
+  if (auto warm = (*engine)->forward({0, 0}); !warm) return refuse_to_start(o, warm.error());
+  if (auto warm = (*engine)->forward({0}); !warm) return refuse_to_start(o, warm.error());
   (*engine)->reset();
-  if (auto st = serve::apply_syscall_allow_list(serve::SandboxProfile::kWorker); !st) return fail(st.error());
+  if (auto st = serve::apply_syscall_allow_list(serve::SandboxProfile::kWorker); !st) return refuse_to_start(o, st.error());
   serve::log_event("worker", "ready", {{"user", o.user}, {"threads", eo.threads}, {"context", (*engine)->context()},
                                        {"start_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
   Worker w(o, std::move(*model), std::move(*engine));
@@ -235,10 +304,8 @@ void add_serve_worker(CLI::App& app, cli::Context& ctx, std::function<int()>& ac
   auto* sub = app.add_subcommand("serve-worker", "Per-user worker of cci-run serve (started by serve; not for direct use)");
   sub->group("");  // hidden from --help
   sub->add_option("--user", o->user)->required();
-  sub->add_option("--model", o->model)->required();
-  sub->add_option("--manifest", o->manifest)->required();
-  sub->add_option("--release-key", o->release_key)->required();
   sub->add_option("--model-id", o->model_id);
+  sub->add_option("--write-timeout", o->write_timeout);
   sub->add_option("--threads", o->threads);
   sub->add_option("--context", o->context);
   sub->add_option("--max-sessions", o->max_sessions);

@@ -2,9 +2,13 @@
 // TLS 1.3 for one client and speaks HTTP/1.1 with it. It serves at most one user: the first valid
 // API key binds the connection (the accept loop enforces it too), and prompts travel only to that
 // user's worker. Descriptors: 3 the client's TCP socket, 4 the accept loop's control channel.
-// The first control frame brings the TLS key and certificate (in memory only) and the limits.
-// Client deadlines: alarm() shuts the socket down when a request (or the handshake) takes longer
-// than request_timeout, or an idle keep-alive connection longer than keepalive_timeout.
+// Descriptor 5 is the signed manifest the server was started with (a sealed memfd), served at
+// GET /v1/attestation/manifest. The first control frame brings the TLS key and certificate (in
+// memory only) and the limits.
+// Client deadlines: alarm() shuts the socket down when the TLS handshake takes longer than
+// handshake_timeout, a request longer than request_timeout, an idle keep-alive connection longer
+// than keepalive_timeout, or one write to the client longer than write_timeout (a client that
+// stops reading loses its connection; its worker is never held up by it).
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "base/file_io.h"
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
@@ -32,7 +37,7 @@
 namespace cci::serve {
 namespace {
 
-constexpr int kClientFd = 3, kControlFd = 4;
+constexpr int kClientFd = 3, kControlFd = 4, kManifestFd = 5;
 int g_conn_id = 0;
 
 void on_deadline(int) { ::shutdown(kClientFd, SHUT_RDWR); }
@@ -42,15 +47,24 @@ void set_deadline(double seconds) { ::alarm(seconds > 0 ? static_cast<unsigned>(
 struct ConnLimits {
   HttpLimits http;
   ApiLimits api;
-  double request_timeout = 10, keepalive_timeout = 30;
+  double handshake_timeout = 5, request_timeout = 10, keepalive_timeout = 30, write_timeout = 30;
   std::string model;
   std::int64_t created = 0;
+};
+
+// A deadline for one write to the client: alarm() for its duration.
+class WriteDeadline {
+ public:
+  explicit WriteDeadline(double seconds) { set_deadline(seconds); }
+  ~WriteDeadline() { set_deadline(0); }
+  WriteDeadline(const WriteDeadline&) = delete;
+  WriteDeadline& operator=(const WriteDeadline&) = delete;
 };
 
 class Connection {
  public:
   Connection(TlsConnection& tls, const ConnLimits& limits, const crypto::Certificate& cert, ratls::Claims claims)
-      : tls_(tls), limits_(limits), cert_(cert), claims_(std::move(claims)) {}
+      : tls_(tls), reader_(tls, limits.http), limits_(limits), cert_(cert), claims_(std::move(claims)) {}
   void run();
 
  private:
@@ -58,6 +72,7 @@ class Connection {
   bool respond(int status, std::string body, bool keep_alive, const std::string& content_type = "application/json");
   bool respond_error(int status, const std::string& message, const std::string& type, const std::string& param, bool keep_alive);
   bool fresh_evidence(const HttpRequest& req);
+  bool manifest(const HttpRequest& req);
   bool completion(HttpRequest& req, bool chat);
   Result<int> session_for(const HttpRequest& req);
   Status authenticate(const HttpRequest& req);
@@ -66,6 +81,7 @@ class Connection {
   bool relay(int session, const CompletionRequest& parsed, bool chat, bool keep_alive);
 
   TlsConnection& tls_;
+  HttpReader reader_;
   const ConnLimits& limits_;
   const crypto::Certificate& cert_;
   ratls::Claims claims_;
@@ -79,7 +95,16 @@ bool Connection::respond(int status, std::string body, bool keep_alive, const st
   r.status = status;
   r.content_type = content_type;
   r.body.assign(body.begin(), body.end());
+  WriteDeadline d(limits_.write_timeout);
   return static_cast<bool>(write_response(tls_, r, keep_alive)) && keep_alive;
+}
+
+// GET /v1/attestation/manifest: the signed manifest whose SHA-256 the attested claims carry, so a
+// client needs only this URL and the release key (cci-verify remote).
+bool Connection::manifest(const HttpRequest& req) {
+  auto bytes = read_fd(kManifestFd, "manifest", 64u << 20);
+  if (!bytes) return respond_error(500, "the signed manifest is unavailable", "server_error", "manifest", false);
+  return respond(200, std::string(bytes->begin(), bytes->end()), req.keep_alive);
 }
 
 bool Connection::respond_error(int status, const std::string& message, const std::string& type, const std::string& param, bool keep_alive) {
@@ -109,7 +134,7 @@ bool Connection::fresh_evidence(const HttpRequest& req) {
   }
   nlohmann::json body{{"evidence", std::string(m.value("evidence", SecureString()))}, {"format", "cci-ratls-v1"}};
   log_event("conn", "fresh_evidence", {{"conn", g_conn_id}});
-  return respond(200, body.dump(), req.keep_alive);
+  return respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), req.keep_alive);
 }
 
 // The SHA-256 of the request's API key; a connection already bound to another key is refused.
@@ -171,7 +196,19 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
   result.model = limits_.model;
   result.created = std::time(nullptr);
   bool first = true;
-  if (parsed.stream && !write_stream_head(tls_, 200, "text/event-stream", keep_alive)) return false;
+  auto write_head = [&] {
+    WriteDeadline d(limits_.write_timeout);
+    return static_cast<bool>(write_stream_head(tls_, 200, "text/event-stream", keep_alive));
+  };
+  auto chunk = [&](std::string_view data) {
+    WriteDeadline d(limits_.write_timeout);
+    return static_cast<bool>(write_chunk(tls_, data));
+  };
+  auto last_chunk = [&] {
+    WriteDeadline d(limits_.write_timeout);
+    return static_cast<bool>(write_last_chunk(tls_));
+  };
+  if (parsed.stream && !write_head()) return false;
   while (true) {
     auto frame = recv_json(session, 1u << 20);
     if (!frame) {
@@ -179,8 +216,8 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
       log_event("conn", "worker_lost", {{"conn", g_conn_id}, {"user", user_}});
       const std::string message = "the inference worker stopped during this request; retry";
       if (!parsed.stream) return respond_error(502, message, "server_error", "worker", keep_alive);
-      (void)write_chunk(tls_, "data: " + error_body(message, "server_error", "worker") + "\n\n");
-      (void)write_last_chunk(tls_);
+      (void)chunk("data: " + error_body(message, "server_error", "worker") + "\n\n");
+      (void)last_chunk();
       return false;
     }
     const auto& m = frame->message;
@@ -190,7 +227,7 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
       if (parsed.stream) {
         SecureString event = stream_event(result, chat, std::string_view(text.data(), text.size()), first, false, false);
         first = false;
-        if (!write_chunk(tls_, std::string_view(event.data(), event.size()))) return false;
+        if (!chunk(std::string_view(event.data(), event.size()))) return false;
         wipe(event);
       } else {
         result.text += text;
@@ -200,8 +237,8 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
       const std::string message(m.value("message", SecureString()));
       const std::string param(m.value("param", SecureString()));
       if (!parsed.stream) return respond_error(status, message, status < 500 ? "invalid_request_error" : "server_error", param, keep_alive);
-      (void)write_chunk(tls_, "data: " + error_body(message, "server_error", param) + "\n\n");
-      return static_cast<bool>(write_last_chunk(tls_)) && keep_alive;
+      (void)chunk("data: " + error_body(message, "server_error", param) + "\n\n");
+      return last_chunk() && keep_alive;
     } else if (t == "done") {
       result.finish_reason = std::string(m.value("finish_reason", SecureString("stop")));
       result.prompt_tokens = m.value("prompt_tokens", std::int64_t{0});
@@ -211,10 +248,11 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
         HttpResponse r;
         r.body = completion_body(result, chat);
         wipe(result.text);
+        WriteDeadline d(limits_.write_timeout);
         return static_cast<bool>(write_response(tls_, r, keep_alive)) && keep_alive;
       }
       SecureString last = stream_event(result, chat, {}, first, true, parsed.include_usage);
-      bool ok = write_chunk(tls_, std::string_view(last.data(), last.size())) && write_chunk(tls_, stream_done()) && write_last_chunk(tls_);
+      bool ok = chunk(std::string_view(last.data(), last.size())) && chunk(stream_done()) && last_chunk();
       wipe(last);
       return ok && keep_alive;
     }
@@ -247,12 +285,30 @@ bool Connection::completion(HttpRequest& req, bool chat) {
   return keep;
 }
 
+// The routes this server knows, as logged; anything else is "other".
+std::string route_name(const std::string& path) {
+  for (const char* r : {"/health", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/attestation/certificate",
+                        "/v1/attestation/fresh", "/v1/attestation/manifest"}) {
+    if (path == r) return r;
+  }
+  return "other";
+}
+
+std::string known_method(const std::string& m) {
+  for (const char* k : {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"}) {
+    if (m == k) return m;
+  }
+  return "other";
+}
+
 bool Connection::handle(HttpRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
-  log_event("conn", "request", {{"conn", g_conn_id}, {"method", req.method}, {"path", path.size() <= 64 ? path : path.substr(0, 64)}});
+  // The log names the route, never what the client wrote: an unknown path is "other".
+  log_event("conn", "request", {{"conn", g_conn_id}, {"method", known_method(req.method)}, {"route", route_name(path)}});
   if (path == "/health" && req.method == "GET") return respond(200, R"({"status":"ok"})", req.keep_alive);
   if (path == "/v1/attestation/certificate" && req.method == "GET") return respond(200, cert_.pem(), req.keep_alive, "application/x-pem-file");
   if (path == "/v1/attestation/fresh" && req.method == "POST") return fresh_evidence(req);
+  if (path == "/v1/attestation/manifest" && req.method == "GET") return manifest(req);
   if (path == "/v1/models" && req.method == "GET") {
     if (auto st = authenticate(req); !st) return respond_error(401, st.error().message, "authentication_error", "authorization", req.keep_alive);
     return respond(200, models_body(limits_.model, limits_.created), req.keep_alive);
@@ -269,13 +325,13 @@ void Connection::run() {
   while (true) {
     set_deadline(first ? limits_.request_timeout : limits_.keepalive_timeout);
     // The keep-alive wait ends at the first byte; the request then has request_timeout.
-    if (!first && !tls_.has_buffered_data()) {
+    if (!first && !reader_.has_buffered_data()) {
       pollfd p{kClientFd, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(limits_.keepalive_timeout * 1000)) <= 0) break;
       set_deadline(limits_.request_timeout);
     }
     first = false;
-    auto req = read_request(tls_, limits_.http);
+    auto req = reader_.next();
     set_deadline(0);
     if (!req) {
       const auto& f = req.error().field;
@@ -314,8 +370,10 @@ int conn_main(int argc, char** argv) {
   limits.http.max_body_bytes = m.value("max_body_bytes", size_t{1} << 20);
   limits.api.max_prompt_bytes = m.value("max_prompt_bytes", size_t{64} * 1024);
   limits.api.max_tokens = m.value("max_tokens", std::int64_t{512});
+  limits.handshake_timeout = m.value("handshake_timeout", 5.0);
   limits.request_timeout = m.value("request_timeout", 10.0);
   limits.keepalive_timeout = m.value("keepalive_timeout", 30.0);
+  limits.write_timeout = m.value("write_timeout", 30.0);
   auto ctx = make_server_context(*key, *cert);
   if (!ctx) return 4;
   init->message = SecureJson();  // wipes the key's PEM
@@ -326,7 +384,7 @@ int conn_main(int argc, char** argv) {
     log_event("conn", "sandbox_failed", {{"error", st.error().message}});
     return 4;
   }
-  set_deadline(limits.request_timeout);
+  set_deadline(limits.handshake_timeout);
   auto tls = TlsConnection::accept(ctx->get(), kClientFd);
   set_deadline(0);
   if (!tls) {

@@ -8,40 +8,22 @@
 #include "cli/inputs.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
-#include "manifest/model_signing.h"
-#include "manifest/oms.h"
+#include "manifest/release.h"
 
 namespace cci::tools::verify {
 namespace {
-
-bool is_oms_bundle(ByteView data) {
-  const std::string_view text(reinterpret_cast<const char*>(data.data()), std::min<size_t>(data.size(), 4096));
-  return text.find(manifest::oms::kBundleMediaType) != std::string_view::npos;
-}
-
-// A model's OMS bundle: its signature, statement and subject digest (the server checked the files).
-Status check_model_bundle(const ReportOptions& r, ByteView bundle) {
-  if (r.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs --manifest-key PUB", "manifest-key");
-  auto key = cli::load_public_key_file(r.manifest_key);
-  if (!key) return key.error();
-  manifest::VerifyModelOptions vo;
-  vo.signature_only = true;
-  vo.public_key = std::move(*key);
-  vo.at = std::time(nullptr);
-  auto v = manifest::verify_model(bundle, vo);
-  if (!v) return make_error(v.error().code, r.manifest + ": " + v.error().message, v.error().field);
-  if (!v->passed) return make_error(ErrorCode::kVerificationFailed, r.manifest + ": the model manifest's signature does not verify with " + r.manifest_key, "manifest");
-  return {};
-}
 
 }  // namespace
 
 void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e) {
   sub->add_option("--purpose", e.purpose, "Expected cci-purpose claim")->capture_default_str();
   sub->add_option("--deploy", e.deploy, "Expected cci-deploy claim (deployment id)");
+  sub->add_option("--release-key,--manifest-key", r.manifest_key,
+                  "The release public key (PEM) that signed the server's manifest: the trust anchor for the model and the deployment");
   sub->add_option("--manifest", r.manifest,
-                  "The manifest the server was given (model OMS bundle or deployment manifest): its SHA-256 must be the cci-manifest claim");
-  sub->add_option("--manifest-key", r.manifest_key, "Public key that signed the manifest (PEM)");
+                  "A local copy of the signed manifest the claims name (deployment manifest or model bundle); remote: default the server's");
+  sub->add_flag("--insecure-any-manifest", r.insecure_any_manifest,
+                "cert: accept without checking which manifest (model, deployment) the claims name");
   sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");
   sub->add_option("--measurement", r.measurements, "An expected measurement (repeatable)");
   sub->add_option("--trust-sim-root", r.trust_sim_roots, "Accept evidence from the cci-run sim platform in DIR (testing only)");
@@ -49,30 +31,51 @@ void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e) {
   sub->add_option("--crl", r.crl, "SNP: the ARK's CRL");
   sub->add_flag("--offline", r.offline, "Never contact the vendor key server");
   sub->add_flag("--insecure-no-crl", r.insecure_no_crl, "Do not require a CRL");
+  sub->add_flag("--insecure-any-measurement", r.insecure_any_measurement,
+                "Accept ANY launch measurement when none is expected (a plain model bundle names no VM): any VM image passes");
   sub->add_flag("--insecure-allow-debug", r.insecure_allow_debug, "Accept guests whose policy allows debugging");
   sub->add_flag("--allow-vlek", r.allow_vlek, "Accept reports signed by a VLEK");
   sub->add_flag("--insecure-unpinned-v1", r.insecure_unpinned_v1, "CSV V1: accept without an expected measurement (masked fields)");
   add_kds_flags(sub, r.kds);
 }
 
-Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptions& r) {
+Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptions& r, const std::optional<Bytes>& served) {
   if (c.purpose != e.purpose) {
     return make_error(ErrorCode::kVerificationFailed, "the certificate's purpose is '" + c.purpose + "', not '" + e.purpose + "'", "cci-purpose");
   }
   if (!e.deploy.empty() && c.deploy != e.deploy) {
     return make_error(ErrorCode::kVerificationFailed, "the certificate's deployment id is '" + c.deploy.value_or("") + "', not '" + e.deploy + "'", "cci-deploy");
   }
-  if (r.manifest.empty()) return {};
-  auto m = read_file(r.manifest, 64u << 20);
-  if (!m) return m.error();
-  if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, *m), c.manifest_sha256)) {
-    return make_error(ErrorCode::kVerificationFailed, "the certificate's claims name another manifest (cci-manifest sha256:" + to_hex(c.manifest_sha256) + ")",
-                      "cci-manifest");
+  std::optional<Bytes> bytes;
+  std::string label;
+  if (!r.manifest.empty()) {
+    CCI_SET(bytes, read_file(r.manifest, manifest::kMaxReleaseManifestBytes));
+    label = r.manifest;
+  } else if (served) {
+    bytes = *served;
+    label = "the server's manifest";
   }
-  if (is_oms_bundle(*m)) {
-    CCI_TRY(check_model_bundle(r, *m));
-    r.manifest.clear();  // done: the report pipeline takes policy and measurements from elsewhere
+  const std::string source = r.manifest.empty() ? "served by the server" : r.manifest;
+  if (!bytes) {
+    if (r.insecure_any_manifest) return {};
+    return make_error(ErrorCode::kUsage,
+                      "give the manifest the claims name and the key that signed it: --manifest FILE --release-key PUB (or accept any "
+                      "model and deployment with --insecure-any-manifest)",
+                      "manifest");
   }
+  if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, *bytes), c.manifest_sha256)) {
+    return make_error(ErrorCode::kVerificationFailed,
+                      label + " is not the manifest the certificate's claims name (cci-manifest sha256:" + to_hex(c.manifest_sha256) + ")", "cci-manifest");
+  }
+  if (r.manifest_key.empty()) {
+    return make_error(ErrorCode::kUsage, "the manifest's signature needs the release key: --release-key PUB", "release-key");
+  }
+  CCI_ASSIGN(key, read_file(r.manifest_key, 1u << 20));
+  auto release = manifest::verify_release(std::move(*bytes), std::move(key), std::time(nullptr));
+  if (!release) return make_error(release.error().code, label + ": " + release.error().message, release.error().field);
+  r.release = std::make_shared<const manifest::Release>(std::move(*release));
+  r.release_label = source;
+  r.manifest.clear();  // done: the report pipeline takes the verified release
   return {};
 }
 

@@ -18,10 +18,14 @@ struct ExpectedClaims {
 // The flags cert and remote share: expected claims, manifest, policy, roots and collateral.
 void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e);
 
-// Purpose, deployment id, and (when r.manifest is set) the manifest's SHA-256 against the
-// cci-manifest claim. An OMS model bundle given as --manifest is checked here (its signature
-// against --manifest-key) and then taken out of `r`, whose pipeline reads deployment manifests.
-Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptions& r);
+// Purpose and deployment id, then the signed manifest the cci-manifest claim names: `served`
+// (what the server sent at GET /v1/attestation/manifest) unless --manifest gives a local copy.
+// Its SHA-256 must be the claim, its signature must verify with --release-key; a deployment
+// manifest then gives the verdict its launch measurements and policy (r.release). A plain model
+// bundle names no VM: the measurement must come from --measurement or be waived by name
+// (--insecure-any-measurement), which the policy enforces. Without any manifest (cert only, no
+// server to ask), the claim cannot be checked: refused unless --insecure-any-manifest.
+Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptions& r, const std::optional<Bytes>& served = std::nullopt);
 
 // `evidence` (the raw report) and the certificates carried as endorsements, as a
 // cci.evidence.v1 document.

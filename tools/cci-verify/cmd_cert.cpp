@@ -38,7 +38,7 @@ int run_cert(CertOptions o, const cli::Context& ctx) {
   }
   o.report.report_data = to_hex(ratls::report_data_for_claims(a->evidence.claims));
   ctx.info("certificate: self-signed, CA:FALSE, valid at " + cli::format_time(*at) + ", key bound by pubkey-hash, purpose " + a->claims.purpose +
-           (o.report.manifest.empty() ? "" : ", manifest digest matches"));
+           (o.report.release ? ", the claims name " + o.report.release_label + ", signed by the release key" : ", manifest NOT checked"));
   auto doc = evidence_document(a->evidence.tag, a->evidence.evidence, a->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
   return run_report_bytes(o.report, std::move(*doc), ctx);
@@ -52,12 +52,14 @@ void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->footer(
       "The certificate: self-signed, CA:FALSE, valid at --at for at most 24 h, exactly one evidence extension\n"
       "(2.23.133.5.4.9, CBOR tag [evidence, claims]), claims whose pubkey-hash is this certificate's key, the\n"
-      "expected --purpose and --deploy, and (with --manifest) the manifest's SHA-256. Then the report, as\n"
-      "cci-verify report checks it, with REPORT_DATA = SHA-256(claims) || 32 zero bytes. Certificates carried\n"
+      "expected --purpose and --deploy, and the signed manifest they name (--manifest, its signature checked\n"
+      "with --release-key: a deployment manifest gives the launch measurements and the policy). Then the report,\n"
+      "as cci-verify report checks it, with REPORT_DATA = SHA-256(claims) || 32 zero bytes. Certificates carried\n"
       "in 2.23.133.5.4.2 are candidates for the chain, checked against the pinned roots like any other.\n"
       "Examples:\n"
-      "  cci-verify cert server.pem --manifest cci-manifest.json --manifest-key release.pub\n"
-      "  cci-verify cert server.pem --trust-sim-root ./sim --offline --insecure-no-crl --json");
+      "  cci-verify cert server.pem --manifest cci-manifest.json --release-key release.pub\n"
+      "  cci-verify cert server.pem --manifest cci-manifest.json --release-key release.pub --trust-sim-root ./sim \\\n"
+      "      --offline --insecure-no-crl --json");
   ReportOptions& r = o->report;
   sub->add_option("CERT", r.file, "The attested certificate (PEM or DER)")->required();
   sub->add_option("--at", r.at, "Verification time")->capture_default_str();

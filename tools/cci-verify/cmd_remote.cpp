@@ -82,6 +82,23 @@ struct FreshAnswer {
   ratls::Claims claims;
 };
 
+// The signed manifest the server was started with (its SHA-256 is the cci-manifest claim, which
+// check_claims compares before anything in it is believed).
+Result<Bytes> fetch_manifest(serve::TlsConnection& tls, const Endpoint& e) {
+  serve::ClientRequest req;
+  req.method = "GET";
+  req.target = "/v1/attestation/manifest";
+  req.host = e.host;
+  CCI_ASSIGN(res, serve::round_trip(tls, req, manifest::kMaxReleaseManifestBytes));
+  if (res.status != 200) {
+    return make_error(ErrorCode::kVerificationFailed,
+                      "the server does not serve its manifest (GET /v1/attestation/manifest: HTTP " + std::to_string(res.status) +
+                          "); give a copy with --manifest",
+                      "manifest");
+  }
+  return Bytes(res.body.begin(), res.body.end());
+}
+
 // Step 3: a nonce out, evidence bound to it and to this connection back.
 Result<FreshAnswer> fetch_fresh_evidence(serve::TlsConnection& tls, const Endpoint& e, const ratls::AttestedCertificate& cert) {
   CCI_ASSIGN(nonce, crypto::random_bytes(ratls::kNonceBytes));
@@ -123,8 +140,23 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   if (!at) return ctx.fail(at.error(), schema);
   auto attested = ratls::read_attested_certificate(*cert, *at);
   if (!attested) return ctx.fail(make_error(attested.error().code, o.url + ": " + attested.error().message, attested.error().field), schema);
-  if (auto st = check_claims(attested->claims, o.expect, o.report); !st) return ctx.fail(st.error(), schema);
+  std::optional<Bytes> served;
+  if (o.report.manifest.empty()) {
+    auto m = fetch_manifest(**tls, *endpoint);
+    if (!m) return ctx.fail(make_error(m.error().code, o.url + ": " + m.error().message, m.error().field), schema);
+    served = std::move(*m);
+  }
+  if (auto st = check_claims(attested->claims, o.expect, o.report, served); !st) return ctx.fail(st.error(), schema);
   ctx.info("certificate: " + (*tls)->protocol() + ", self-signed, CA:FALSE, key bound by pubkey-hash, purpose " + attested->claims.purpose);
+  cli::Json manifest_json = nullptr;
+  if (o.report.release) {
+    const auto& rel = *o.report.release;
+    const bool deployment = rel.kind == manifest::Release::Kind::kDeployment;
+    const std::string name = deployment ? rel.deployment->predicate.value("name", std::string()) : rel.model.subject_name;
+    ctx.info(std::string("manifest: ") + (deployment ? "deployment '" + name + "'" : "model bundle '" + name + "' (names no VM)") +
+             ", signed by the release key, named by the claims (sha256:" + to_hex(attested->claims.manifest_sha256) + ")");
+    manifest_json = cli::Json{{"kind", deployment ? "deployment" : "model-bundle"}, {"name", name}, {"sha256", to_hex(attested->claims.manifest_sha256)}};
+  }
   auto fresh = fetch_fresh_evidence(**tls, *endpoint, *attested);
   if (!fresh) return ctx.fail(make_error(fresh.error().code, o.url + ": " + fresh.error().message, fresh.error().field), schema);
   (*tls)->close_notify();
@@ -132,7 +164,7 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   const std::string pin = serve::public_key_pin(*cert);
   o.report.file = o.url;
   o.report.report_data = to_hex(ratls::report_data_for_claims(fresh->evidence.claims));
-  o.report.extra = cli::Json{{"remote", {{"url", o.url}, {"pin", pin}, {"tls", "TLSv1.3"}, {"fresh", true}}}};
+  o.report.extra = cli::Json{{"remote", {{"url", o.url}, {"pin", pin}, {"tls", "TLSv1.3"}, {"fresh", true}, {"manifest", manifest_json}}}};
   o.report.extra_lines = {"pin: " + pin + "   (curl --pinnedpubkey '" + pin + "' -k " + o.url + "/v1/...)"};
   auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
@@ -145,16 +177,19 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   auto o = std::make_shared<RemoteOptions>();
   auto* sub = app.add_subcommand("remote", "Verify a live cci-run serve endpoint (attested TLS + fresh evidence) and print its key pin");
   sub->footer(
-      "Connects with TLS 1.3, reads the attested certificate (cci RA-TLS v1) and checks it as cci-verify cert\n"
-      "does, sends a random nonce to POST /v1/attestation/fresh and requires evidence whose claims carry that\n"
-      "nonce and this connection's TLS exporter value, then checks that report: vendor chain, policy,\n"
-      "measurement, REPORT_DATA = SHA-256(claims) || 0^32. --manifest is the file the server was started\n"
-      "with (a model's OMS bundle, or a deployment manifest with policy and measurements). Only the nonce is\n"
-      "sent. On success the last line is the certificate's pin, for clients that pin keys:\n"
+      "All it needs is the URL and the release public key. It connects with TLS 1.3, reads the attested\n"
+      "certificate (cci RA-TLS v1) and checks it as cci-verify cert does; fetches the signed manifest the server\n"
+      "was started with (GET /v1/attestation/manifest, or --manifest FILE), requires its SHA-256 to be the\n"
+      "certificate's cci-manifest claim and its signature to verify with --release-key; sends a random nonce to\n"
+      "POST /v1/attestation/fresh and requires evidence whose claims carry that nonce and this connection's TLS\n"
+      "exporter value; then checks that report: vendor chain, REPORT_DATA = SHA-256(claims) || 0^32, and the\n"
+      "deployment manifest's policy (TCB minimums, debug, ...) with a MEASUREMENT it lists. A server started from\n"
+      "a plain model bundle names no VM: then --measurement is required (or --insecure-any-measurement).\n"
+      "Only the nonce is sent. On success the last line is the certificate's pin, for clients that pin keys:\n"
       "  curl --pinnedpubkey 'sha256//...' -k https://HOST:PORT/v1/models -H 'Authorization: Bearer KEY'\n"
       "Examples:\n"
-      "  cci-verify remote https://10.0.0.5:8443 --manifest model.sig --manifest-key release.pub\n"
-      "  cci-verify remote https://127.0.0.1:8443 --manifest model.sig --manifest-key release.pub \\\n"
+      "  cci-verify remote https://10.0.0.5:8443 --release-key release.pub\n"
+      "  cci-verify remote https://127.0.0.1:8443 --release-key release.pub \\\n"
       "      --trust-sim-root ./sim --offline --insecure-no-crl --json | jq -r .remote.pin");
   sub->add_option("URL", o->url, "https://HOST:PORT of the server")->required();
   sub->add_option("--server-timeout", o->timeout, "Seconds to wait for the server at each step")->capture_default_str();

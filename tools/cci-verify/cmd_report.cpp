@@ -286,7 +286,7 @@ int run_report_bytes(const ReportOptions& o, Bytes bytes, const cli::Context& ct
   auto v = ::cci::verify::verify_snp(ev);
   ::cci::verify::CheckList findings;
   if (v.passed) {
-    policy::Expectations expect{setup->measurements, setup->report_data};
+    policy::Expectations expect{setup->measurements, setup->report_data, o.insecure_any_measurement};
     findings = policy::evaluate_snp_policy(setup->policy, *v.report, *v.product, v.report->signing_key() == snp::SigningKey::kVlek, expect);
   }
   // Missing collateral is "cannot evaluate" (3) only when nothing else failed.
@@ -386,7 +386,7 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_option("--at", o->at, "Verification time: now, Unix seconds or RFC 3339")->capture_default_str();
   sub->add_option("--policy", o->policy_file, "Policy YAML (keys as the policy section of cci.yaml)");
   sub->add_option("--manifest", o->manifest, "Deployment manifest: its policy and its expected SNP or CSV measurements");
-  sub->add_option("--manifest-key", o->manifest_key, "Public key that signed the manifest (PEM)");
+  sub->add_option("--manifest-key,--release-key", o->manifest_key, "Public key that signed the manifest (PEM)");
   sub->add_option("--measurement", o->measurements, "An expected measurement (SNP: 96 hex digits, CSV: 64; repeatable)");
   sub->add_option("--report-data", o->report_data, "Expected REPORT_DATA (128 hex digits)");
   sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex)");
@@ -394,6 +394,8 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_flag("--offline", o->offline, "Never contact the KDS: what is not given comes from the cache only");
   sub->add_flag("--insecure-allow-debug", o->insecure_allow_debug, "Accept guests whose policy allows debugging");
   sub->add_flag("--insecure-no-crl", o->insecure_no_crl, "Do not require a CRL (the ASK/ASVK revocation check is skipped)");
+  sub->add_flag("--insecure-any-measurement", o->insecure_any_measurement,
+                "Accept ANY launch measurement when none is expected (no --manifest, no --measurement): any VM image passes");
   sub->add_flag("--allow-vlek", o->allow_vlek, "Accept reports signed by a VLEK (cloud-provider key, no chip binding)");
   add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_report(*o, ctx); }; });

@@ -142,6 +142,7 @@ int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context
   expect.measurements = setup->measurements;
   expect.report_data = setup->report_data;
   expect.insecure_unpinned_v1 = o.insecure_unpinned_v1;
+  expect.insecure_any_measurement = o.insecure_any_measurement;
   auto vm_id = hex_field(o.vm_id, "--vm-id", 16);
   auto vm_version = hex_field(o.vm_version, "--vm-version", 16);
   auto upd = hex_field(o.user_pubkey_digest, "--user-pubkey-digest", 32);

@@ -8,7 +8,29 @@
 namespace cci::tools::verify {
 namespace {
 
+// The launch measurements a deployment manifest lists for `platform`, and its policy.
+Status apply_deployment(const manifest::VerifiedManifest& m, const std::string& label, const std::string& platform, PolicySetup& s) {
+  if (m.predicate.contains("policy") && m.predicate["policy"].is_object()) s.policy = m.predicate["policy"];
+  s.source = "deployment manifest " + label;
+  if (!m.predicate.contains("images") || !m.predicate["images"].is_array()) return {};
+  for (const auto& img : m.predicate["images"]) {
+    if (!img.contains("launch_measurements") || !img["launch_measurements"].is_array()) continue;
+    for (const auto& l : img["launch_measurements"]) {
+      if (!l.is_object() || l.value("platform", std::string()) != platform || !l.contains("measurement") || !l["measurement"].is_string()) continue;
+      auto b = from_hex(l["measurement"].get<std::string>(), "measurement");
+      if (!b) return make_error(ErrorCode::kMalformed, label + ": " + b.error().message, "measurement");
+      s.measurements.push_back(std::move(*b));
+    }
+  }
+  return {};
+}
+
 Status add_manifest_expectations(const ReportOptions& o, const std::string& platform, PolicySetup& s) {
+  if (o.release) {
+    if (o.release->deployment) return apply_deployment(*o.release->deployment, o.release_label, platform, s);
+    s.source = "built-in default (the model bundle " + o.release_label + " names no VM)";
+    return {};
+  }
   if (o.manifest.empty()) return {};
   if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs --manifest-key PUB");
   auto key = cli::load_public_key_file(o.manifest_key);
@@ -17,14 +39,7 @@ Status add_manifest_expectations(const ReportOptions& o, const std::string& plat
   if (!data) return data.error();
   auto m = manifest::verify_deployment_manifest(*data, *key);
   if (!m) return make_error(m.error().code, o.manifest + ": " + m.error().message, m.error().field);
-  s.policy = m->predicate["policy"];
-  s.source = "deployment manifest " + o.manifest;
-  for (const auto& img : m->predicate["images"]) {
-    for (const auto& l : img["launch_measurements"]) {
-      if (l["platform"] == platform) s.measurements.push_back(*from_hex(l["measurement"].get<std::string>(), "measurement"));
-    }
-  }
-  return {};
+  return apply_deployment(*m, o.manifest, platform, s);
 }
 
 Status add_report_data(const ReportOptions& o, PolicySetup& s) {

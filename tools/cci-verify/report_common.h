@@ -2,10 +2,12 @@
 // verdict output (one format for SNP and CSV).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/tool.h"
+#include "manifest/release.h"
 #include "policy/snp_policy.h"
 #include "snp_collateral.h"
 #include "verify/check.h"
@@ -40,6 +42,12 @@ struct ReportOptions {
   bool insecure_allow_debug = false;
   bool insecure_no_crl = false;
   bool insecure_unpinned_v1 = false;
+  bool insecure_any_measurement = false;
+  bool insecure_any_manifest = false;  // cert: the claims' manifest left unchecked
+  // A release already verified (cert, remote): its deployment manifest gives the measurements
+  // and the policy; a model bundle gives neither.
+  std::shared_ptr<const manifest::Release> release;
+  std::string release_label;
   bool allow_vlek = false;
   bool offline = false;
   KdsFlags kds;

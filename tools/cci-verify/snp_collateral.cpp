@@ -11,6 +11,7 @@ void add_kds_flags(CLI::App* sub, KdsFlags& f) {
   sub->add_option("--attempts", f.attempts, "Tries per download when KDS answers 429 (rate limit) or 5xx")
       ->check(CLI::Range(1, 10))
       ->capture_default_str();
+  sub->add_flag("--insecure-http-kds", f.insecure_http, "Allow a key server URL over plain http (answers are still checked before caching)");
 }
 
 namespace {
@@ -21,6 +22,7 @@ collateral::HttpOptions http_options(const KdsFlags& f, const cli::Context& ctx)
   h.max_attempts = f.attempts;
   h.user_agent = "cci-verify/" + cli::version_string();
   h.note = [&ctx](const std::string& m) { ctx.warn(m); };
+  h.allow_plain_http = f.insecure_http;
   return h;
 }
 

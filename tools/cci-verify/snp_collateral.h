@@ -17,6 +17,7 @@ struct KdsFlags {
   std::string cache_dir;  // empty: $CCI_CACHE_DIR, $XDG_CACHE_HOME/cci or ~/.cache/cci
   int timeout_s = 30;
   int attempts = 4;
+  bool insecure_http = false;  // allow an http:// key server URL
 };
 void add_kds_flags(CLI::App* sub, KdsFlags& f);
 collateral::SnpFetchOptions fetch_options(const KdsFlags& f, const cli::Context& ctx);

@@ -1,0 +1,76 @@
+#include "manifest/release.h"
+
+#include "base/hex.h"
+#include "crypto/keys.h"
+#include "manifest/model_signing.h"
+
+namespace cci::manifest {
+namespace {
+
+bool is_oms_bundle(ByteView data) {
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), std::min<size_t>(data.size(), 4096));
+  return text.find(oms::kBundleMediaType) != std::string_view::npos;
+}
+
+Error release_error(ErrorCode code, const std::string& what, const std::string& field) {
+  return make_error(code, "the signed manifest " + what, field);
+}
+
+}  // namespace
+
+Result<oms::Statement> deployment_model_statement(const VerifiedManifest& m) {
+  const Json& p = m.predicate;
+  if (!p.contains("model") || !p["model"].is_object()) {
+    return release_error(ErrorCode::kInvalidInput, "names no model: build it with a model: section (cci-measure manifest build)", "model");
+  }
+  const Json& model = p["model"];
+  if (!model.contains("files") || !model["files"].is_array() || !model.contains("serialization") || !model["serialization"].is_object()) {
+    return release_error(ErrorCode::kUnsupported,
+                         "does not list the model's files (built by an older cci-measure): rebuild it with cci-measure manifest build",
+                         "model.files");
+  }
+  // The model section holds an OMS predicate's resources and serialization: parse it with the
+  // OMS statement parser, which is strict about every field.
+  const Json statement{{"_type", oms::kStatementType},
+                       {"subject", Json::array({Json{{"name", model.value("name", std::string())},
+                                                     {"digest", model.contains("root_digest") ? model["root_digest"] : Json::object()}}})},
+                       {"predicateType", oms::kPredicateType},
+                       {"predicate", Json{{"resources", model["files"]}, {"serialization", model["serialization"]}}}};
+  const std::string text = statement.dump();
+  auto st = oms::parse_statement(as_bytes(text));
+  if (!st) return make_error(st.error().code, "the deployment manifest's model section: " + st.error().message, "model");
+  if (!crypto::ct_equal(root_digest(st->resources), st->subject_sha256)) {
+    return release_error(ErrorCode::kVerificationFailed, "has a model root digest that its file digests do not give", "model.root_digest");
+  }
+  return st;
+}
+
+Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at) {
+  CCI_ASSIGN(key, crypto::load_public_key_pem(key_pem));
+  Release r;
+  if (is_oms_bundle(manifest)) {
+    VerifyModelOptions vo;
+    vo.signature_only = true;
+    vo.public_key = std::move(key);
+    vo.at = at;
+    CCI_ASSIGN(v, verify_model(manifest, vo));
+    if (!v.passed) {
+      for (const auto& c : v.checks) {
+        if (!c.passed) return make_error(ErrorCode::kVerificationFailed, "the model bundle does not verify: " + c.id + ": " + c.detail, c.id);
+      }
+      return make_error(ErrorCode::kVerificationFailed, "the model bundle does not verify", "bundle");
+    }
+    r.kind = Release::Kind::kModelBundle;
+    r.model = std::move(v.statement);
+  } else {
+    CCI_ASSIGN(d, verify_deployment_manifest(manifest, key));
+    CCI_SET(r.model, deployment_model_statement(d));
+    r.kind = Release::Kind::kDeployment;
+    r.deployment = std::move(d);
+  }
+  r.manifest = std::move(manifest);
+  r.key_pem = std::move(key_pem);
+  return r;
+}
+
+}  // namespace cci::manifest
