@@ -18,6 +18,11 @@ Error release_error(ErrorCode code, const std::string& what, const std::string& 
 
 }  // namespace
 
+std::string deployment_name(const VerifiedManifest& m) {
+  const Json& p = m.predicate;
+  return p.is_object() && p.contains("name") && p["name"].is_string() ? p["name"].get<std::string>() : std::string();
+}
+
 Result<oms::Statement> deployment_model_statement(const VerifiedManifest& m) {
   const Json& p = m.predicate;
   if (!p.contains("model") || !p["model"].is_object()) {
@@ -31,8 +36,9 @@ Result<oms::Statement> deployment_model_statement(const VerifiedManifest& m) {
   }
   // The model section holds an OMS predicate's resources and serialization: parse it with the
   // OMS statement parser, which is strict about every field.
+  const std::string name = model.contains("name") && model["name"].is_string() ? model["name"].get<std::string>() : std::string();
   const Json statement{{"_type", oms::kStatementType},
-                       {"subject", Json::array({Json{{"name", model.value("name", std::string())},
+                       {"subject", Json::array({Json{{"name", name},
                                                      {"digest", model.contains("root_digest") ? model["root_digest"] : Json::object()}}})},
                        {"predicateType", oms::kPredicateType},
                        {"predicate", Json{{"resources", model["files"]}, {"serialization", model["serialization"]}}}};

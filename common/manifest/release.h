@@ -35,6 +35,9 @@ inline constexpr size_t kMaxReleaseManifestBytes = 64u << 20;
 // error that says to rebuild it.
 Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at);
 
+// The deployment's name ("" when it has none or it is not a string).
+std::string deployment_name(const VerifiedManifest& m);
+
 // The model section of a verified deployment manifest as an OMS statement (its root digest is
 // recomputed from the file digests and must match).
 Result<oms::Statement> deployment_model_statement(const VerifiedManifest& m);

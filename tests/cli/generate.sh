@@ -47,6 +47,30 @@ rm "$MODEL/extra.txt"
 expect 0 "another keygen" -- "$MEASURE" keygen --private-key "$WORK/other.key"
 expect 1 "another signer's key" -- "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/other.pub" --prompt x
 
+# The host swaps an unsigned tokenizer in and out by rename while models load (it once got the
+# unsigned file parsed after the signed one was hashed): every run either refuses, or uses the
+# signed bytes; none exits 0 with the unsigned tokenizer ("God" decodes as "Dog" in it).
+cp "$MODEL/tokenizer.model" "$WORK/tok.signed"
+python3 -c "import sys; b=open(sys.argv[1],'rb').read(); n=b.replace(b'\xe2\x96\x81God', b'\xe2\x96\x81Dog', 1); assert n != b; open(sys.argv[2],'wb').write(n)" \
+  "$WORK/tok.signed" "$WORK/tok.unsigned"
+( while :; do
+    cp "$WORK/tok.unsigned" "$MODEL/.t" && mv "$MODEL/.t" "$MODEL/tokenizer.model"
+    cp "$WORK/tok.signed" "$MODEL/.t" && mv "$MODEL/.t" "$MODEL/tokenizer.model"
+  done ) 2>/dev/null &
+swapper=$!
+used_unsigned=0; refused=0; signed_runs=0
+for _ in $(seq 1 30); do
+  "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/release.pub" --prompt "And God said" \
+    --temperature 0 --max-tokens 24 >"$WORK/race.out" 2>"$WORK/race.err"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$WORK/race.out" "$WORK/greedy1"; then signed_runs=$((signed_runs + 1))
+  elif [ $rc -eq 0 ]; then used_unsigned=$((used_unsigned + 1))
+  else refused=$((refused + 1)); fi
+done
+kill "$swapper"; wait "$swapper" 2>/dev/null
+rm -f "$MODEL/.t"; cp "$WORK/tok.signed" "$MODEL/tokenizer.model"
+check "a tokenizer swapped by rename during 30 loads is never used ($signed_runs signed, $refused refused)" -- test "$used_unsigned" -eq 0
+
 # Bad model files.
 head -c 1000 "$WORK/weights.bak" > "$MODEL/model.safetensors"
 expect 1 "a truncated safetensors file" -- "$RUN" generate --model "$MODEL" --prompt x

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -331,7 +332,7 @@ Status AcceptLoop::load_release() {
   CCI_SET(manifest_fd_, serve::sealed_memfd("cci-manifest", model->release.manifest));
   log_event("accept", "model_verified",
             {{"manifest", is_deployment ? "deployment" : "model-bundle"},
-             {"deployment", is_deployment ? model->release.deployment->predicate.value("name", std::string()) : std::string()},
+             {"deployment", is_deployment ? manifest::deployment_name(*model->release.deployment) : std::string()},
              {"manifest_sha256", to_hex(crypto::digest(crypto::DigestAlg::kSha256, model->release.manifest))},
              {"files", model->files.files().size()},
              {"tensors", model->model.weights ? model->model.weights->tensors.size() : 0},
@@ -342,6 +343,12 @@ Status AcceptLoop::load_release() {
 }
 
 Status AcceptLoop::start_up() {
+  // Silent sockets wait here as descriptors: take what the hard limit allows.
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   CCI_TRY(load_release());
   CCI_ASSIGN(keys, serve::ApiKeys::load(o_.api_keys));
   if (keys.entries().empty()) return make_error(ErrorCode::kUsage, o_.api_keys + " has no users: add one with cci-run keys add", "api-keys");
@@ -418,6 +425,13 @@ void AcceptLoop::accept_socket() {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   UniqueFd tcp(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC));
+  if (!tcp.valid() && (errno == EMFILE || errno == ENFILE) && !pending_.empty()) {
+    // Out of descriptors: the oldest silent socket makes room, never a client at work.
+    log_event("accept", "connection_evicted", {{"reason", "out of descriptors"}, {"state", "no byte yet"}});
+    pending_.pop_front();
+    len = sizeof(ss);
+    tcp.reset(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC));
+  }
   if (!tcp.valid()) return;
   if (stopping_) return;
   // Streamed tokens are small writes: without TCP_NODELAY, Nagle's algorithm holds each one
@@ -793,8 +807,17 @@ int AcceptLoop::run() {
     const size_t first_pending = fds.size();
     for (auto& p : pending_) fds.push_back({p.fd.get(), POLLIN, 0});
     const size_t first_ctl = fds.size();
-    for (auto& c : conns_) fds.push_back({c->ctl.get(), POLLIN, 0});
-    for (auto& w : workers_) fds.push_back({w->ctl.get(), POLLIN, 0});
+    // Who each control descriptor belonged to when polled: descriptors closed meanwhile may be
+    // reused by new ones, so messages are matched by owner, not by number alone.
+    std::vector<std::pair<bool, int>> owners;  // (is a connection, conn id or worker pid)
+    for (auto& c : conns_) {
+      fds.push_back({c->ctl.get(), POLLIN, 0});
+      owners.emplace_back(true, c->id);
+    }
+    for (auto& w : workers_) {
+      fds.push_back({w->ctl.get(), POLLIN, 0});
+      owners.emplace_back(false, w->pid);
+    }
     if (::poll(fds.data(), fds.size(), 250) < 0 && errno != EINTR) break;
     bool reload = false;
     if (fds[1].revents & POLLIN) {
@@ -827,14 +850,24 @@ int AcceptLoop::run() {
         accept_socket();
       }
     }
-    // Messages: look the owners up by descriptor (the lists may have changed above).
+    // Messages: the owner must still exist with the same descriptor (the lists may have changed above).
     for (size_t i = first_ctl; i < fds.size(); ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP)) || fds[i].fd < 0) continue;
-      for (auto& c : conns_) {
-        if (c->ctl.get() == fds[i].fd) on_conn_message(*c);
-      }
-      for (auto& w : workers_) {
-        if (w->ctl.get() == fds[i].fd) on_worker_message(*w);
+      const auto [is_conn, id] = owners[i - first_ctl];
+      if (is_conn) {
+        for (auto& c : conns_) {
+          if (c->id == id && c->ctl.get() == fds[i].fd) {
+            on_conn_message(*c);
+            break;
+          }
+        }
+      } else {
+        for (auto& w : workers_) {
+          if (w->pid == id && w->ctl.get() == fds[i].fd) {
+            on_worker_message(*w);
+            break;
+          }
+        }
       }
     }
     expire_pending();

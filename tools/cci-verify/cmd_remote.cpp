@@ -152,7 +152,7 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   if (o.report.release) {
     const auto& rel = *o.report.release;
     const bool deployment = rel.kind == manifest::Release::Kind::kDeployment;
-    const std::string name = deployment ? rel.deployment->predicate.value("name", std::string()) : rel.model.subject_name;
+    const std::string name = deployment ? manifest::deployment_name(*rel.deployment) : rel.model.subject_name;
     ctx.info(std::string("manifest: ") + (deployment ? "deployment '" + name + "'" : "model bundle '" + name + "' (names no VM)") +
              ", signed by the release key, named by the claims (sha256:" + to_hex(attested->claims.manifest_sha256) + ")");
     manifest_json = cli::Json{{"kind", deployment ? "deployment" : "model-bundle"}, {"name", name}, {"sha256", to_hex(attested->claims.manifest_sha256)}};

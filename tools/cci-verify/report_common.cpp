@@ -16,7 +16,7 @@ Status apply_deployment(const manifest::VerifiedManifest& m, const std::string& 
   for (const auto& img : m.predicate["images"]) {
     if (!img.contains("launch_measurements") || !img["launch_measurements"].is_array()) continue;
     for (const auto& l : img["launch_measurements"]) {
-      if (!l.is_object() || l.value("platform", std::string()) != platform || !l.contains("measurement") || !l["measurement"].is_string()) continue;
+      if (!l.is_object() || !l.contains("platform") || l["platform"] != platform || !l.contains("measurement") || !l["measurement"].is_string()) continue;
       auto b = from_hex(l["measurement"].get<std::string>(), "measurement");
       if (!b) return make_error(ErrorCode::kMalformed, label + ": " + b.error().message, "measurement");
       s.measurements.push_back(std::move(*b));
