@@ -50,6 +50,15 @@ trap 'kill $SERVER 2>/dev/null; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WOR
 for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 KDS="http://127.0.0.1:$(cat "$WORK/port")"
 requests() { grep -c "$1" "$WORK/kds.log" 2>/dev/null || echo 0; }
+# kds_restart MAP: the stand-in again, serving MAP; sets SERVER and KDS.
+kds_restart() {
+  kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null
+  rm -f "$WORK/port.next"
+  python3 "$(dirname "$0")/kds_server.py" --map "$1" --port-file "$WORK/port.next" --log "$WORK/kds.log" &
+  SERVER=$!
+  for _ in $(seq 50); do [ -s "$WORK/port.next" ] && break; sleep 0.1; done
+  KDS="http://127.0.0.1:$(cat "$WORK/port.next")"
+}
 
 # --- plain http only by name ---------------------------------------------------------------
 expect 2 "a key server over plain http is refused unless named" -- "$VERIFY" fetch "$MILAN" --kds-url "$KDS/ok" --items cert_chain
@@ -85,10 +94,7 @@ expect 3 "KDS unreachable" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds
 contains "$WORK/err" "Couldn't connect" "connection failure named"
 
 # --- a misbehaving KDS --------------------------------------------------------------------
-python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map.json" --port-file "$WORK/port2" --log "$WORK/kds.log" &
-SERVER=$!
-for _ in $(seq 50); do [ -s "$WORK/port2" ] && break; sleep 0.1; done
-KDS="http://127.0.0.1:$(cat "$WORK/port2")"
+kds_restart "$WORK/map.json"
 expect 0 "report (online) fetches what it lacks" -- "$VERIFY" report "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
 check "online report asked the KDS for the VCEK" -- test "$(requests "ok $MILAN_URL")" -ge 1
 export CCI_CACHE_DIR="$WORK/cache-bad"
@@ -110,11 +116,7 @@ contains "$WORK/err" "timeout" "timeout named"
 check "timeout honoured (< 15 s)" -- test $(( $(date +%s) - start )) -lt 15
 # A Turin VCEK served at the Milan URL (wrong chip) is refused before caching.
 jq --arg m "$MILAN_URL" --arg w "$WORK" '.[$m] = "\($w)/turin_vcek.der"' "$WORK/map.json" > "$WORK/map2.json"
-kill $SERVER; wait $SERVER 2>/dev/null
-python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map2.json" --port-file "$WORK/port3" --log "$WORK/kds.log" &
-SERVER=$!
-for _ in $(seq 50); do [ -s "$WORK/port3" ] && break; sleep 0.1; done
-KDS="http://127.0.0.1:$(cat "$WORK/port3")"
+kds_restart "$WORK/map2.json"
 expect 3 "another chip's VCEK is refused" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek
 contains "$WORK/err" "hwID is not this chip's ID" "wrong chip named"
 expect 3 "VLEK report: the VLEK is not fetched, the chain is" -- "$VERIFY" fetch "$VLEK" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain
@@ -127,11 +129,8 @@ chip=$(field "$MILAN" chip_id)
 "$RUN" sim init "$WORK/evil" --vendor amd --product Milan --chip-id "$chip" --bl-spl 4 --tee-spl 0 --snp-spl 24 --ucode-spl 219 >/dev/null 2>&1
 openssl x509 -in "$WORK/evil/amd/vcek.pem" -outform der -out "$WORK/evil_vcek.der"
 jq --arg m "$MILAN_URL" --arg w "$WORK" '.[$m] = "\($w)/evil_vcek.der"' "$WORK/map.json" > "$WORK/map3.json"
-kill $SERVER; wait $SERVER 2>/dev/null
-python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map3.json" --port-file "$WORK/port4" --log "$WORK/kds.log" &
-SERVER=$!
-for _ in $(seq 50); do [ -s "$WORK/port4" ] && break; sleep 0.1; done
-EVIL="http://127.0.0.1:$(cat "$WORK/port4")"
+kds_restart "$WORK/map3.json"
+EVIL="$KDS"
 export CCI_CACHE_DIR="$WORK/cache-poison"
 VCEK_FILE="$CCI_CACHE_DIR/amd/Milan/vcek/$chip/bl4-tee0-snp24-ucode219.der"
 expect 3 "a VCEK not signed by the pinned chain's ASK is refused" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$EVIL/ok" --items vcek
@@ -144,11 +143,7 @@ expect 3 "offline: a poisoned cached VCEK is dropped, never used" -- "$VERIFY" r
 contains "$WORK/err" "dropped" "the drop is reported"
 check "... and removed from the cache" -- test ! -e "$VCEK_FILE"
 cp "$WORK/evil_vcek.der" "$VCEK_FILE"
-kill $SERVER; wait $SERVER 2>/dev/null
-python3 "$(dirname "$0")/kds_server.py" --map "$WORK/map.json" --port-file "$WORK/port5" --log "$WORK/kds.log" &
-SERVER=$!
-for _ in $(seq 50); do [ -s "$WORK/port5" ] && break; sleep 0.1; done
-KDS="http://127.0.0.1:$(cat "$WORK/port5")"
+kds_restart "$WORK/map.json"
 expect 0 "online: the poisoned entry is fetched once more from an honest server" -- "$VERIFY" report "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
 check "the cache now holds AMD's VCEK" -- cmp -s "$VCEK_FILE" "$WORK/milan_vcek.der"
 
