@@ -1,5 +1,5 @@
-// Hygon CSV reports through the /dev/csv-guest driver (drivers/virt/coco/csv-guest; specs/csv.md
-// §4.1, §4.2). The request page starts with user_data[64] || mnonce[16] || SM3(user_data ||
+// Hygon CSV reports through the /dev/csv-guest driver (drivers/virt/coco/csv-guest in
+// Hygon's Linux tree). The request page starts with user_data[64] || mnonce[16] || SM3(user_data ||
 // mnonce); V2 (CSV3) adds the magic "ATTESTATION_EXT\0" and flags = 1. The firmware writes the
 // report over the page. The mnonce is drawn fresh from the CSPRNG for every request, and the
 // answer is checked before anyone sees it: the report's (unmasked) mnonce must be ours and the

@@ -4,8 +4,10 @@
 #include "attest/sev_guest.h"
 #include "attest/tsm.h"
 #include "base/file_io.h"
+#include "base/hex.h"
 #include "crypto/x509.h"
 #include "snp/cert_table.h"
+#include "evidence/sim_layout.h"
 
 namespace cci::attest {
 namespace {
@@ -97,9 +99,9 @@ class SimSnpSource final : public EvidenceSource {
     req.report_data.assign(report_data.begin(), report_data.end());
     auto report = sim::snp_sim_report(dir_, req);
     if (!report) return report.error();
-    auto vek = read_file(sim::snp_sim_vcek_file(dir_), 1 << 16);
+    auto vek = read_file(evidence::sim_snp_vcek_file(dir_), 1 << 16);
     if (!vek) return vek.error();
-    auto chain = read_file(sim::snp_sim_chain_file(dir_), 1 << 16);
+    auto chain = read_file(evidence::sim_snp_chain_file(dir_), 1 << 16);
     if (!chain) return chain.error();
     Evidence e;
     e.source = describe();
@@ -125,7 +127,7 @@ class SimCsvSource final : public EvidenceSource {
     req.report_data.assign(report_data.begin(), report_data.end());
     auto page = sim::csv_sim_report(dir_, req);
     if (!page) return page.error();
-    auto hrk = read_file(sim::csv_sim_hrk_file(dir_), 1 << 16);
+    auto hrk = read_file(evidence::sim_csv_hrk_file(dir_), 1 << 16);
     if (!hrk) return hrk.error();
     Evidence e;
     e.source = describe();
@@ -184,6 +186,35 @@ void add_snp_cert_table(ByteView table, Evidence& e) {
     else if (entry.kind != "unknown") chain += cert->pem();
   }
   if (!chain.empty()) e.file.cert_chain_pem = chain;
+}
+
+Status apply_guest_request(SourceOptions& o, const GuestRequest& g) {
+  o.vmpl = g.vmpl;
+  const std::string& tee = o.tee;
+  if (tee == "csv" || tee == "sim-csv" || tee == "auto") {
+    if (g.report_version == 2) o.csv_version = csv::ReportVersion::kV2;
+    else if (g.report_version == 1 || g.report_version == 5) o.csv_version = csv::ReportVersion::kV1;
+    else return make_error(ErrorCode::kUsage, "a CSV report version is 1 or 2", "report-version");
+  }
+  o.sim_csv.version = o.csv_version;
+  if (tee == "sim-snp") {
+    if (!g.measurement_hex.empty()) {
+      auto m = from_hex(g.measurement_hex, "--measurement", 48);
+      if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an SNP measurement is 96 hex digits)", "measurement");
+      o.sim_snp.measurement = std::move(*m);
+    }
+    o.sim_snp.debug = g.debug;
+    o.sim_snp.version = g.report_version;
+    o.sim_snp.vmpl = g.vmpl;
+  } else if (tee == "sim-csv") {
+    if (!g.measurement_hex.empty()) {
+      auto m = from_hex(g.measurement_hex, "--measurement", 32);
+      if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
+      o.sim_csv.measure = std::move(*m);
+    }
+    o.sim_csv.debug = g.debug;
+  }
+  return {};
 }
 
 Result<std::unique_ptr<EvidenceSource>> select_evidence_source(const SourceOptions& o) {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "attest/evidence_file.h"
+#include "evidence/evidence_file.h"
 #include "attest/guest_device.h"
 #include "base/bytes.h"
 #include "base/result.h"
@@ -23,7 +23,7 @@
 namespace cci::attest {
 
 struct Evidence {
-  EvidenceFile file;
+  evidence::EvidenceFile file;
   std::string source;                 // what produced it, e.g. "/dev/sev-guest"
   std::vector<std::string> warnings;  // e.g. a certificate table that could not be read
 };
@@ -50,6 +50,16 @@ struct SourceOptions {
   sim::CsvReportRequest sim_csv;                         // sim-csv: everything but report_data
   DeviceOpener open_device = open_guest_device;          // tests put a fake device here
 };
+
+// What cci-run attest asks of the source: the report version and VMPL (hardware and simulator),
+// and for a simulator the measurement and a debug policy (the simulators' report requests).
+struct GuestRequest {
+  std::string measurement_hex;  // simulator only: SNP 48 bytes, CSV 32
+  bool debug = false;           // simulator only
+  unsigned report_version = 5;  // SNP 2, 3 or 5; CSV 1 or 2 (5 means 1)
+  unsigned vmpl = 0;            // SNP
+};
+Status apply_guest_request(SourceOptions& o, const GuestRequest& g);
 
 // The source `o.tee` names (auto: the first hardware source present).
 Result<std::unique_ptr<EvidenceSource>> select_evidence_source(const SourceOptions& o);

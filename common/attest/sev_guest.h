@@ -1,5 +1,5 @@
 // SEV-SNP reports through the Linux /dev/sev-guest driver (uapi include/uapi/linux/sev-guest.h;
-// specs/snp.md §7). The ABI structures are restated here with static_asserts on every size
+// Linux include/uapi/linux/sev-guest.h and Documentation/virt/coco/sev-guest.rst). The ABI structures are restated here with static_asserts on every size
 // and offset, so a mismatch with the kernel's layout fails the build, not an attestation.
 #pragma once
 

@@ -3,7 +3,7 @@
 // JSON documents, HTTP bodies) leave no copy behind when they grow, shrink or die.
 #pragma once
 
-#include <openssl/crypto.h>
+#include <string.h>  // explicit_bzero (glibc, BSD): a clear the compiler may not remove
 
 #include <memory>
 #include <string>
@@ -18,7 +18,7 @@ struct WipingAllocator {
   WipingAllocator(const WipingAllocator<U>&) noexcept {}  // NOLINT(google-explicit-constructor)
   T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
   void deallocate(T* p, std::size_t n) noexcept {
-    OPENSSL_cleanse(p, n * sizeof(T));
+    explicit_bzero(p, n * sizeof(T));
     std::allocator<T>{}.deallocate(p, n);
   }
   template <class U>
@@ -33,7 +33,7 @@ struct WipingAllocator {
 using SecureString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
 
 inline void wipe(SecureString& s) {
-  OPENSSL_cleanse(s.data(), s.size());
+  explicit_bzero(s.data(), s.size());
   s.clear();
 }
 

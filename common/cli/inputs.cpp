@@ -45,24 +45,7 @@ Result<crypto::PublicKey> load_public_key_file(const std::string& path) {
   return key;
 }
 
-Result<std::vector<crypto::Certificate>> load_certificates(const std::vector<std::string>& paths) {
-  std::vector<crypto::Certificate> out;
-  for (const auto& p : paths) {
-    auto pem = read_file(p, kMaxKeyFileBytes);
-    if (!pem) return pem.error();
-    // PEM (one or more certificates) or a single DER certificate (as AMD KDS serves VCEKs).
-    if (as_chars(*pem).find("-----BEGIN") == std::string_view::npos) {
-      auto der = crypto::Certificate::from_der(*pem);
-      if (!der) return make_error(ErrorCode::kMalformed, p + ": neither PEM nor a DER certificate: " + der.error().message, p);
-      out.push_back(std::move(*der));
-      continue;
-    }
-    auto certs = crypto::parse_pem_bundle(*pem);
-    if (!certs) return make_error(ErrorCode::kInvalidInput, p + ": " + certs.error().message, p);
-    for (auto& c : *certs) out.push_back(std::move(c));
-  }
-  return out;
-}
+Result<std::vector<crypto::Certificate>> load_certificates(const std::vector<std::string>& paths) { return crypto::load_certificate_files(paths); }
 
 Result<std::uint64_t> parse_uint(const std::string& text, const std::string& what, std::uint64_t max) {
   std::string_view t(text);

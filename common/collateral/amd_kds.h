@@ -1,6 +1,6 @@
 // AMD Key Distribution Service (KDS) collateral for SEV-SNP: URLs, an on-disk cache keyed by
 // product, chip and TCB, and a fetcher that checks what it downloads before caching it
-// (specs/snp.md §5.3; AMD #57230 ch. 4).
+// (AMD VCEK certificate and KDS interface specification, pub. 57230, chapter 4).
 //
 //   GET {base}/vcek/v1/{Milan|Genoa|Turin}/{hwid}?blSPL=B&teeSPL=T&snpSPL=S&ucodeSPL=U  DER VCEK
 //       Milan/Genoa: hwid = 128 hex digits of CHIP_ID; Turin: 16 hex digits (CHIP_ID[0:8])

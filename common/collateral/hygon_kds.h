@@ -1,4 +1,4 @@
-// Hygon KDS collateral for CSV (specs/csv.md §3.4): the HRK and, per chip, HSK || CEK.
+// Hygon KDS collateral for CSV (Hygon KDS at cert.hygon.cn, as openanolis/csv-rs and confidential-containers/trustee query it): the HRK and, per chip, HSK || CEK.
 //   GET {base}/hrk                          832-byte HRK (must be the one pinned in cci)
 //   GET {base}/hsk_cek?snumber={chip_id}    HSK (832) || CEK (2084)
 // Cache: {dir}/hygon/hrk.cert and {dir}/hygon/hsk_cek/{chip_id}/hsk_cek.cert. A download is

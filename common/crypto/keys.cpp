@@ -55,7 +55,7 @@ int pass_cb(char* buf, int size, int /*rwflag*/, void* u) {
   return static_cast<int>(p.size());
 }
 
-// Creates a digest-sign/verify context carrying the SM2 ID when needed (specs/csv.md §7 (A)).
+// Creates a digest-sign/verify context carrying the SM2 ID when needed (OpenSSL 3 EVP_PKEY_CTX_set1_id; GB/T 32918.2 §5.5 Z_A).
 struct SigCtx {
   UniquePtr<EVP_MD_CTX> md;
   UniquePtr<EVP_PKEY_CTX> pctx;  // owned here for SM2 (EVP_MD_CTX_set_pkey_ctx does not take ownership)
@@ -126,6 +126,11 @@ std::string PublicKey::pem() const {
   if (!bio || PEM_write_bio_PUBKEY(bio.get(), key_.get()) != 1) return {};
   auto s = bio_to_string(bio.get());
   return s ? *s : std::string();
+}
+
+PublicKey PublicKey::clone() const {
+  EVP_PKEY_up_ref(key_.get());
+  return PublicKey(UniquePtr<EVP_PKEY>(key_.get()));
 }
 
 Bytes PublicKey::spki_der() const { return to_der(i2d_PUBKEY, key_.get()); }
@@ -247,8 +252,8 @@ Result<Bytes> ecdsa_le_rs_to_der(ByteView r_le, ByteView s_le) {
   UniquePtr<ECDSA_SIG> sig(ECDSA_SIG_new());
   if (!r || !s || !sig) return ossl_error(ErrorCode::kInternal, "BIGNUM allocation");
   if (ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return ossl_error(ErrorCode::kInternal, "ECDSA_SIG_set0");
-  r.release();
-  s.release();
+  (void)r.release();  // owned by sig now
+  (void)s.release();
   Bytes out = to_der(i2d_ECDSA_SIG, sig.get());
   if (out.empty()) return ossl_error(ErrorCode::kInternal, "i2d_ECDSA_SIG");
   return out;

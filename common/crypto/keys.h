@@ -3,7 +3,7 @@
 // Schemes (one per key type, never negotiated from input):
 //   ECDSA P-256 / P-384 / P-521 with SHA-256 / SHA-384 / SHA-512, DER signatures;
 //   SM2 with SM3 and a caller-given distinguishing ID (GB/T 32918; OpenSSL 3 needs the ID
-//   set on the pkey context, see shared specs/csv.md §7); Ed25519 (pure);
+//   set on the pkey context, see OpenSSL 3 EVP_PKEY_CTX_set1_id and GB/T 32918.2 §5.5); Ed25519 (pure);
 //   RSA-PSS verification with explicit digest and salt length (AMD certificates).
 #pragma once
 
@@ -29,6 +29,7 @@ std::optional<DigestAlg> default_digest(KeyType t);
 class PublicKey {
  public:
   explicit PublicKey(UniquePtr<EVP_PKEY> k);
+  PublicKey clone() const;  // another reference to the same key
   KeyType type() const { return type_; }
   EVP_PKEY* get() const { return key_.get(); }
   // SubjectPublicKeyInfo as PEM text ("-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----\n").

@@ -1,5 +1,7 @@
 #include "crypto/x509.h"
 
+#include "base/file_io.h"
+
 #include "crypto/x509_internal.h"
 
 #include <openssl/pem.h>
@@ -79,9 +81,21 @@ std::optional<bool> Certificate::has_extended_key_usage(int nid) const {
   return false;
 }
 
+bool Certificate::allows_digital_signature() const {
+  const auto ku = key_usage();
+  return !ku || (*ku & X509v3_KU_DIGITAL_SIGNATURE) != 0;
+}
+
+std::optional<bool> Certificate::allows_code_signing() const { return has_extended_key_usage(NID_code_sign); }
+
 Certificate Certificate::clone() const {
   X509_up_ref(cert_.get());
   return Certificate(UniquePtr<X509>(cert_.get()));
+}
+
+Crl Crl::clone() const {
+  X509_CRL_up_ref(crl_.get());
+  return Crl(UniquePtr<X509_CRL>(crl_.get()), der_);
 }
 
 std::string Certificate::subject_common_name() const {
@@ -235,6 +249,24 @@ Status verify_chain(const Certificate& leaf, std::span<const Certificate> interm
                           "): " + X509_verify_cert_error_string(err));
   }
   return {};
+}
+
+Result<std::vector<Certificate>> load_certificate_files(const std::vector<std::string>& paths) {
+  std::vector<Certificate> out;
+  for (const auto& p : paths) {
+    auto pem = read_file(p, 1u << 20);
+    if (!pem) return pem.error();
+    if (as_chars(*pem).find("-----BEGIN") == std::string_view::npos) {
+      auto der = Certificate::from_der(*pem);
+      if (!der) return make_error(ErrorCode::kMalformed, p + ": neither PEM nor a DER certificate: " + der.error().message, p);
+      out.push_back(std::move(*der));
+      continue;
+    }
+    auto certs = parse_pem_bundle(*pem);
+    if (!certs) return make_error(ErrorCode::kInvalidInput, p + ": " + certs.error().message, p);
+    for (auto& c : *certs) out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace cci::crypto

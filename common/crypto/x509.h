@@ -22,6 +22,11 @@ struct PssParams {
   long trailer_field = 1;
 };
 
+class Certificate;
+// Certificates from files: PEM (one or more) or a single DER certificate each (as AMD KDS serves
+// VCEKs). Errors name the file.
+Result<std::vector<Certificate>> load_certificate_files(const std::vector<std::string>& paths);
+
 class Certificate {
  public:
   // DER must be exactly one certificate with no trailing bytes.
@@ -44,6 +49,10 @@ class Certificate {
   std::optional<std::uint32_t> key_usage() const;
   // True if the extendedKeyUsage extension is present and lists `nid`; nullopt when absent.
   std::optional<bool> has_extended_key_usage(int nid) const;
+  // keyUsage allows digitalSignature (true when the extension is absent: no restriction).
+  bool allows_digital_signature() const;
+  // extendedKeyUsage lists codeSigning; nullopt when the extension is absent (no restriction).
+  std::optional<bool> allows_code_signing() const;
   // The subject's commonName (first one); empty when absent.
   std::string subject_common_name() const;
   // The raw extnValue bytes of the extension with dotted OID `oid` (nullopt when absent;
@@ -70,6 +79,8 @@ class Certificate {
 class Crl {
  public:
   static Result<Crl> parse(ByteView der_or_pem);
+  // Another handle on the same (immutable) CRL.
+  Crl clone() const;
 
   std::string issuer() const;  // one-line RFC 2253 form
   std::time_t this_update() const;

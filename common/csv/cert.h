@@ -1,4 +1,4 @@
-// Hygon's binary certificates (specs/csv.md §3): the 832-byte "CA cert" format of the HRK and
+// Hygon's binary certificates (openanolis/csv-rs src/certs, the SEV-style certificate layouts of AMD SEV API 55766 appendix C): the 832-byte "CA cert" format of the HRK and
 // HSK, and the 2084-byte "CSV cert" format of the CEK, PEK, OCA and PDH. SM2 coordinates and
 // signature values sit in 72-byte little-endian fields of which only the low 32 bytes are used:
 // the parser requires the upper 40 to be zero. Parsing checks structure only; signatures are

@@ -40,7 +40,7 @@ const Json& member(const Json& j, const char* key) {
 }
 
 
-// The PEK in csv-rs's serde form, whose field order is the binary layout (§3.2).
+// The PEK in csv-rs's serde form, whose field order is the binary layout (csv-rs src/certs).
 Result<Bytes> pek_from_json(const Json& pek) {
   const std::string p = "cert_chain.pek";
   const Json& body = member(pek, "body");

@@ -1,4 +1,4 @@
-// CSV evidence as it arrives (specs/csv.md §2.5), reduced to the report bytes plus what the
+// CSV evidence as it arrives (raw, librats csv_evidence, confidential-containers/trustee JSON), reduced to the report bytes plus what the
 // envelope adds. Nothing in an envelope is trusted: a PEK or serial number it carries is only
 // compared with the report's own.
 //   raw        the report alone (2548 / 0xD34 bytes) or its 4096-byte firmware page

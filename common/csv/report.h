@@ -1,4 +1,4 @@
-// The Hygon CSV attestation report (specs/csv.md §2): V1 (TeeInfoV1 0x150 + signer 0x8A4 =
+// The Hygon CSV attestation report (openanolis/csv-rs src/api/guest; Linux drivers/virt/coco/csv-guest): V1 (TeeInfoV1 0x150 + signer 0x8A4 =
 // 2548 bytes) and V2 (TeeInfoV2 0x490 + signer = 0xD34 bytes, CSV3 with RTMRs), alone or in
 // the 4096-byte page the firmware writes (the rest of the page must be zero).
 //

@@ -1,7 +1,7 @@
 // Expected launch digests for AMD SEV, SEV-ES, SEV-SNP and Hygon CSV guests started by a
 // VMM from OVMF, optionally with measured direct boot (kernel-hashes=on).
 //
-// Bit-for-bit compatible with virtee/sev-snp-measure (shared specs/measure.md §2):
+// Bit-for-bit compatible with virtee/sev-snp-measure (virtee/sev-snp-measure gctx.py, guest.py):
 //   snp            SHA-384 chain of 112-byte PAGE_INFO records (SNP ABI 56860 §8.17.2):
 //                  firmware pages, then the SEV metadata sections in table order, then one
 //                  VMSA page per vCPU;
@@ -11,7 +11,7 @@
 //   sev            SHA-256(firmware ‖ [hashes table]);
 //   csv            SM3(firmware ‖ [hashes table]) — Hygon CSV (CSV1) with QEMU + OVMF.
 //                  Inferred from public code, not yet confirmed on hardware
-//                  (specs/csv.md §6, specs/measure.md §2.8); results carry that warning.
+//                  (docs/launch-measurement.md, "CSV"); results carry that warning.
 #pragma once
 
 #include <cstdint>

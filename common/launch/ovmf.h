@@ -1,4 +1,4 @@
-// OVMF firmware as the SEV launch flow sees it (shared specs/measure.md §2.2; edk2
+// OVMF firmware as the SEV launch flow sees it (edk2 OvmfPkg/ResetVector footer GUID table and SEV metadata;
 // OvmfPkg/ResetVector/Ia16/ResetVectorVtf0.asm and X64/OvmfSevMetadata.asm):
 //   * the footer GUID table that ends 32 bytes before the end of the image, walked
 //     backwards from its footer entry (le16 total length + GUID 96b582de-…);

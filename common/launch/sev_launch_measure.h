@@ -1,5 +1,5 @@
 // The SEV / SEV-ES LAUNCH_MEASURE blob: what the firmware returns to the guest owner before
-// the guest runs (AMD SEV API 55766 §6.5; virtee/sev Session::verify; specs/measure.md §2.5):
+// the guest runs (AMD SEV API 55766 §6.5; virtee/sev Session::verify):
 //   blob    = MEASURE(32) ‖ MNONCE(16)
 //   MEASURE = HMAC-SHA-256(TIK, 0x04 ‖ API_MAJOR ‖ API_MINOR ‖ BUILD ‖ le32 POLICY ‖ GLD ‖ MNONCE)
 // where GLD is the guest launch digest (cci-measure image --mode sev|seves) and TIK the

@@ -1,9 +1,9 @@
 // A synthetic OVMF-shaped firmware image: the footer GUID table and SEV metadata that the
 // launch digest reads, around deterministic filler. Not bootable. Used by tests (hostile
 // variants), cci-bench image (firmware of realistic size) and documentation examples.
-// With the defaults it is byte-identical to the 8 KiB image of shared specs/measure.md
-// §3.2 D: filler byte[i] = (7i+3) & 0xff, an ASEV block 0x1000 bytes before the end, the
-// table ending 32 bytes before the end.
+// With the defaults it is an 8 KiB image: filler byte[i] = (7i+3) & 0xff, an ASEV block 0x1000
+// bytes before the end, the table ending 32 bytes before the end (the image the shared measure
+// vectors were computed from with sev-snp-measure).
 #pragma once
 
 #include <algorithm>

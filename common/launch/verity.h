@@ -1,5 +1,5 @@
 // dm-verity hash trees, identical to `veritysetup format` (cryptsetup lib/verity;
-// kernel Documentation/admin-guide/device-mapper/verity.rst; specs/measure.md §4):
+// kernel Documentation/admin-guide/device-mapper/verity.rst):
 //   level 0 holds H(salt ‖ data block) for every data block (format 0: H(block ‖ salt)),
 //   each digest in a slot of the next power of two (format 1) and packed into zero-padded
 //   hash blocks; every higher level hashes the blocks of the level below the same way,

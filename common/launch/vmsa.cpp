@@ -27,7 +27,7 @@ void put_segment(Bytes& page, size_t at, std::uint16_t selector, std::uint16_t a
   put_le(page, at + 8, base, 8);
 }
 
-// Register values that differ between VMMs (sev-snp-measure vmsa.py, specs/measure.md §2.4).
+// Register values that differ between VMMs (virtee/sev-snp-measure vmsa.py).
 struct VmmRegisters {
   std::uint16_t cs_attrib;
   std::uint16_t ss_attrib;

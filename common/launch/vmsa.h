@@ -1,5 +1,5 @@
 // Initial VMSA pages (SEV-ES save area) as the hypervisor creates them for each vCPU,
-// and the vCPU signatures sev-snp-measure knows (shared specs/measure.md §2.4; Linux
+// and the vCPU signatures sev-snp-measure knows (virtee/sev-snp-measure vmsa.py; Linux
 // struct sev_es_save_area; AMD APM vol. 2 table B-4; AMD CPUID spec #25481).
 #pragma once
 

@@ -132,7 +132,7 @@ class StrictMap {
 
  private:
   using Entry = std::tuple<std::string, YAML::Node, YAML::Node>;
-  StrictMap(YAML::Node node, std::string where, const YamlError& err) : node_(std::move(node)), where_(std::move(where)), err_(err) {}
+  StrictMap(const YAML::Node& node, std::string where, const YamlError& err) : node_(node), where_(std::move(where)), err_(err) {}
   const Entry* find(const std::string& key) const {
     for (const auto& e : entries_) {
       if (std::get<0>(e) == key) return &e;

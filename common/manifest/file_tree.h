@@ -1,5 +1,5 @@
 // Enumerates the files of a model directory the way OMS / model-transparency does
-// (shared specs/measure.md §1.4): every regular file below the root, named by its
+// (sigstore model-transparency v1.1, model_signing serialization; docs/manifest-format.md): every regular file below the root, named by its
 // POSIX path relative to the root, sorted component by component (so "model/z.bin"
 // sorts before "model-a.bin"), with ignore paths applied as path-prefix matches.
 #pragma once

@@ -1,5 +1,5 @@
 // Parallel, streaming digests of a model's files in the two OMS serializations
-// (shared specs/measure.md §1.4):
+// (sigstore model-transparency v1.1, model_signing serialization; docs/manifest-format.md):
 //   files  — one resource per file: name = path, algorithm = "sha256" | "blake2b";
 //   shards — one resource per [start, end) range of `shard_size` bytes: name =
 //            "path:start:end", algorithm = "<hash>-sharded-<shard_size>"; empty files have

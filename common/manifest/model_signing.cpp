@@ -1,6 +1,5 @@
 #include "manifest/model_signing.h"
 
-#include <openssl/x509v3.h>
 
 #include <filesystem>
 #include <map>
@@ -64,7 +63,7 @@ Status check_signature(const oms::Bundle& b, const VerifyModelOptions& opts, std
                         ok ? "publicKey.rawBytes is the given key" : "publicKey.rawBytes is not the given key"});
       if (!ok) return make_error(ErrorCode::kVerificationFailed, checks.back().detail, "publicKey.rawBytes");
     }
-    key = crypto::PublicKey(crypto::UniquePtr<EVP_PKEY>(EVP_PKEY_dup(pk.get())));
+    key = pk.clone();
   } else {
     if (opts.trust_anchors.empty()) {
       return make_error(ErrorCode::kUsage,
@@ -85,10 +84,9 @@ Status check_signature(const oms::Bundle& b, const VerifyModelOptions& opts, std
                       s ? "signing certificate " + chain[0].subject() + " chains to a given trust anchor"
                         : s.error().message});
     if (!s) return s.error();
-    auto ku = chain[0].key_usage();
-    bool ku_ok = !ku || (*ku & X509v3_KU_DIGITAL_SIGNATURE) != 0;
-    auto eku = chain[0].has_extended_key_usage(NID_code_sign);
-    bool eku_ok = !eku || *eku;
+    const bool ku_ok = chain[0].allows_digital_signature();
+    const auto eku = chain[0].allows_code_signing();
+    const bool eku_ok = !eku || *eku;
     checks.push_back({"oms.certificate_usage", ku_ok && eku_ok,
                       ku_ok && eku_ok ? "signing certificate allows digital signatures / code signing"
                                       : "signing certificate lacks digitalSignature key usage or codeSigning EKU"});

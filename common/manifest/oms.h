@@ -1,5 +1,5 @@
 // OpenSSF Model Signing (OMS) bundles, byte-compatible with sigstore model-transparency
-// (shared specs/measure.md §1.2–1.5):
+// (sigstore model-transparency v1.1: the OMS bundle, DSSE envelope and in-toto statement; docs/manifest-format.md):
 //   model.sig = Sigstore bundle v0.3 (compact JSON) → DSSE envelope → in-toto Statement v1
 //   (2-space indented JSON, the exact signed bytes) with predicateType
 //   https://model_signing/signature/v1.0 and predicate {resources, serialization}.

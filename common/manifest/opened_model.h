@@ -32,6 +32,8 @@ class OpenedModel {
   bool single_file() const { return single_file_; }
   const std::vector<OpenedFile>& files() const { return files_; }
   const OpenedFile* find(const std::string& name) const;
+  // Hands the descriptors over (to a process that serves them to others); leaves none here.
+  std::vector<OpenedFile> take_files() { return std::move(files_); }
 
  private:
   std::string where_;

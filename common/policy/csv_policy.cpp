@@ -98,7 +98,8 @@ void check_session_fields(CheckList& out, const csv::Report& r, const CsvExpecta
 
 }  // namespace
 
-CheckList evaluate_csv_policy(const Json& p, const csv::Report& r, const CsvExpectations& ex) {
+CheckList evaluate_csv_policy(const Json& p, const verify::Verified<csv::Report>& report, const CsvExpectations& ex) {
+  const csv::Report& r = *report;
   CheckList out;
   detail::check_permission(out, p, "allow_debug", "policy.debug", r.debug_allowed(), "guest debugging (NODBG, guest policy bit 0, clear)");
   check_generation(out, p, r);

@@ -2,7 +2,7 @@
 // established: the same policy keys as SNP where they mean the same (allow_debug,
 // min_firmware, min_abi, csv_generation), the manifest's CSV measurements, and the values a
 // launch session sets (zero when there was none). V1 fields are masked with an unsigned
-// anonce (specs/csv.md §2.4): only an exact measurement and REPORT_DATA catch a changed
+// anonce (openanolis/csv-rs, AttestationReport::anonce decoding): only an exact measurement and REPORT_DATA catch a changed
 // anonce, so for V1 both must be pinned unless the caller opts out by name.
 #pragma once
 
@@ -26,6 +26,7 @@ struct CsvExpectations {
   std::optional<Result<csv::Rtmrs>> replayed;
 };
 
-verify::CheckList evaluate_csv_policy(const Json& policy, const csv::Report& r, const CsvExpectations& ex);
+// Applies `policy` to a report that passed verify_csv (only it can make a Verified report).
+verify::CheckList evaluate_csv_policy(const Json& policy, const verify::Verified<csv::Report>& report, const CsvExpectations& ex);
 
 }  // namespace cci::policy

@@ -137,7 +137,9 @@ Json default_policy() {
               {"require_single_socket", false}};
 }
 
-CheckList evaluate_snp_policy(const Json& p, const snp::Report& r, snp::Product product, bool is_vlek, const Expectations& ex) {
+CheckList evaluate_snp_policy(const Json& p, const verify::Verified<snp::Report>& report, snp::Product product, bool is_vlek,
+                              const Expectations& ex) {
+  const snp::Report& r = *report;
   CheckList out;
   check_guest_policy(out, p, r, is_vlek);
   check_tcb(out, p, r, product);

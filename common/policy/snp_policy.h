@@ -11,6 +11,7 @@
 
 #include "snp/report.h"
 #include "verify/check.h"
+#include "verify/verified.h"
 
 namespace cci::policy {
 
@@ -33,8 +34,9 @@ void add_unpinned_measurement(verify::CheckList& out, bool insecure_any_measurem
 // The built-in policy when the user gives none: debug, migration agent and VLEK refused.
 Json default_policy();
 
-// Applies `policy` (keys as in manifests/README.md) to `r`. `is_vlek`: signed by a VLEK.
-verify::CheckList evaluate_snp_policy(const Json& policy, const snp::Report& r, snp::Product product, bool is_vlek,
-                                      const Expectations& ex);
+// Applies `policy` (keys as in manifests/README.md) to a report that passed verify_snp (only
+// it can make a Verified report). `is_vlek`: signed by a VLEK.
+verify::CheckList evaluate_snp_policy(const Json& policy, const verify::Verified<snp::Report>& report, snp::Product product,
+                                      bool is_vlek, const Expectations& ex);
 
 }  // namespace cci::policy

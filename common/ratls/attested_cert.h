@@ -1,4 +1,4 @@
-// Attested TLS certificates (specs/ratls-isolation.md §3.5, "cci RA-TLS v1"): a self-signed
+// Attested TLS certificates ("cci RA-TLS v1", docs/architecture.md "Attested TLS"; TCG DICE Attestation Architecture for the extension OIDs): a self-signed
 // end-entity certificate for a key made in the CVM, carrying
 //   2.23.133.5.4.9 (TCG DICE tagged evidence): CBOR tag(T)([bstr evidence, bstr claims])
 //       T = 0x1a7504 SEV-SNP (evidence: the raw report) | 0x1a7506 CSV (the 4096-byte report page)

@@ -138,4 +138,13 @@ Bytes report_data_for_claims(ByteView claims_cbor) {
   return rd;
 }
 
+Claims identity_claims(const crypto::PublicKey& key, ByteView manifest, const std::string& purpose, const std::string& deploy) {
+  Claims claims;
+  claims.pubkey_sha256 = crypto::digest(crypto::DigestAlg::kSha256, key.spki_der());
+  claims.manifest_sha256 = crypto::digest(crypto::DigestAlg::kSha256, manifest);
+  claims.purpose = purpose;
+  if (!deploy.empty()) claims.deploy = deploy;
+  return claims;
+}
+
 }  // namespace cci::ratls

@@ -1,5 +1,5 @@
-// The claims an attested TLS certificate binds into the hardware report (specs/ratls-isolation.md
-// §3.5, the Gramine/librats interoperable RA-TLS layout): a deterministic CBOR map (RFC 8949
+// The claims an attested TLS certificate binds into the hardware report (docs/architecture.md
+// "Attested TLS"; the Gramine/librats interoperable RA-TLS layout): a deterministic CBOR map (RFC 8949
 // §4.2.1: definite lengths, keys sorted by their encoding)
 //   "pubkey-hash"  : bstr(CBOR [1, bstr SHA-256(SubjectPublicKeyInfo DER)])   (1 = sha-256, IANA)
 //   "cci-purpose"  : tstr  ("tls-server", ...; domain separation)
@@ -16,6 +16,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "crypto/keys.h"
 
 namespace cci::ratls {
 
@@ -31,6 +32,10 @@ inline constexpr size_t kMaxClaimsBytes = 4096;
 
 Result<Bytes> encode_claims(const Claims& c);
 Result<Claims> decode_claims(ByteView cbor);
+
+// The claims of an attested identity: pubkey-hash of `key`, SHA-256 of the manifest bytes, the
+// purpose and (optional, "" for none) the deployment id.
+Claims identity_claims(const crypto::PublicKey& key, ByteView manifest, const std::string& purpose, const std::string& deploy);
 
 // SHA-256(claims) || 0^32: the 64 bytes of REPORT_DATA that bind them.
 Bytes report_data_for_claims(ByteView claims_cbor);

@@ -1,5 +1,5 @@
-// Fresh evidence (specs/ratls-isolation.md §3.5 "fresh mode"; the replay weakness of static
-// RA-TLS certificates, §3.3): after the TLS 1.3 handshake the client sends a random nonce; the
+// Fresh evidence (docs/security.md, Goal 2 "Freshness"; the replay weakness of static
+// RA-TLS certificates, docs/security.md Goal 2 limits): after the TLS 1.3 handshake the client sends a random nonce; the
 // server answers with new evidence whose claims repeat the certificate's (same key, purpose,
 // manifest, deployment) and add
 //   "nonce"        : the client's nonce

@@ -11,9 +11,11 @@
 
 #include "base/result.h"
 #include "base/secure_alloc.h"
-#include "serve/tls.h"
+#include "crypto/tls.h"
 
 namespace cci::serve {
+
+using crypto::TlsConnection;
 
 struct HttpLimits {
   size_t max_header_bytes = 16 * 1024;
@@ -28,7 +30,7 @@ struct HttpRequest {
 };
 
 // Requests on one connection, in order. The reader keeps what it read past the end of a request,
-// so pipelined requests (HTTP/1.1 §9.3.2: a client may send several before the first answer)
+// so pipelined requests (RFC 9112 §9.3.2: a client may send several before the first answer)
 // are all served, in the order sent. next() gives nullopt when the client closed the connection
 // between requests. Errors carry field "body-limit" (413), "header-limit" (431) or "http" (400).
 class HttpReader {

@@ -1,5 +1,5 @@
 // Process hardening for cci-run serve's per-connection processes and per-user workers
-// (specs/ratls-isolation.md §4.2):
+// (docs/security.md, Goal 3):
 //   harden_process(): PR_SET_DUMPABLE 0 (no core dumps, no same-UID ptrace or /proc/PID/mem),
 //     RLIMIT_CORE 0, PR_SET_NO_NEW_PRIVS 1.
 //   apply_syscall_allow_list(): a seccomp filter (libseccomp) that allows only what a process

@@ -11,6 +11,7 @@
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "csv/cert.h"
+#include "evidence/sim_layout.h"
 #include "sim/sim_files.h"
 
 namespace cci::sim {
@@ -18,7 +19,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string hygon_dir(const std::string& dir) { return dir + "/hygon"; }
+std::string hygon_dir(const std::string& dir) { return evidence::sim_hygon_dir(dir); }
 
 void put(Bytes& out, size_t off, ByteView b) { std::copy(b.begin(), b.end(), out.begin() + static_cast<std::ptrdiff_t>(off)); }
 
@@ -97,8 +98,6 @@ Result<std::string> random_chip_id() {
 
 }  // namespace
 
-std::string csv_sim_hrk_file(const std::string& dir) { return hygon_dir(dir) + "/hrk.cert"; }
-std::string csv_sim_hsk_cek_file(const std::string& dir) { return hygon_dir(dir) + "/hsk_cek.cert"; }
 
 Status init_csv_sim(const std::string& dir, const CsvPlatform& in) {
   CsvPlatform p = in;
@@ -194,7 +193,7 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   const std::uint32_t anonce = static_cast<std::uint32_t>((*anonce_b)[0]) | static_cast<std::uint32_t>((*anonce_b)[1]) << 8 |
                                static_cast<std::uint32_t>((*anonce_b)[2]) << 16 | static_cast<std::uint32_t>((*anonce_b)[3]) << 24;
   if (v1) {
-    // Mask the fields and, as raw firmware output does, the PEK and chip ID (specs/csv.md §2.4).
+    // Mask the fields and, as raw firmware output does, the PEK and chip ID (openanolis/csv-rs, the V1 report masking).
     auto mask = [&](size_t off, size_t len) {
       for (size_t i = off; i < off + len; ++i) r[i] ^= static_cast<std::uint8_t>(anonce >> (8 * (i % 4)));
     };

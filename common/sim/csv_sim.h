@@ -39,7 +39,5 @@ struct CsvReportRequest {
 // The 4096-byte report page the firmware would write.
 Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req);
 
-std::string csv_sim_hrk_file(const std::string& dir);
-std::string csv_sim_hsk_cek_file(const std::string& dir);
 
 }  // namespace cci::sim

@@ -10,6 +10,7 @@
 #include "base/hex.h"
 #include "crypto/random.h"
 #include "crypto/x509_issue.h"
+#include "evidence/sim_layout.h"
 #include "sim/sim_files.h"
 #include "snp/vek.h"
 
@@ -19,7 +20,7 @@ namespace {
 using snp::Product;
 using Json = nlohmann::ordered_json;
 
-std::string amd_dir(const std::string& dir) { return dir + "/amd"; }
+std::string amd_dir(const std::string& dir) { return evidence::sim_amd_dir(dir); }
 
 std::vector<std::pair<std::string, std::string>> subject(const std::string& cn) {
   return {{"OU", "cci SIMULATED TEE (not AMD)"}, {"O", "cci simulator"}, {"CN", cn}};
@@ -39,7 +40,7 @@ Bytes der_ia5(const std::string& s) {
   return out;
 }
 
-// The VCEK's AMD extensions (specs/snp.md §5.2) for the platform's product and TCB.
+// The VCEK's AMD extensions (AMD VCEK specification 57230, "VCEK Certificate Extensions") for the platform's product and TCB.
 std::vector<crypto::RawExtension> vcek_extensions(const SnpPlatform& p) {
   const std::string name = p.product == Product::kMilan ? "Milan-B0" : snp::product_name(p.product);
   std::vector<crypto::RawExtension> x = {
@@ -208,10 +209,6 @@ SnpPlatform default_snp_platform(Product p) {
   return out;
 }
 
-std::string snp_sim_ark_file(const std::string& dir) { return amd_dir(dir) + "/ark.pem"; }
-std::string snp_sim_vcek_file(const std::string& dir) { return amd_dir(dir) + "/vcek.pem"; }
-std::string snp_sim_chain_file(const std::string& dir) { return amd_dir(dir) + "/cert_chain.pem"; }
-std::string snp_sim_crl_file(const std::string& dir) { return amd_dir(dir) + "/crl.der"; }
 
 Status init_snp_sim(const std::string& dir, const SnpPlatform& in) {
   SnpPlatform p = in;

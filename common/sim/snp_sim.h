@@ -51,10 +51,5 @@ struct SnpReportRequest {
 // A signed 1184-byte report from the simulated platform in DIR (keys checked: 0600, owner).
 Result<Bytes> snp_sim_report(const std::string& dir, const SnpReportRequest& req);
 
-// The simulated platform's ARK certificate, VCEK and chain file paths.
-std::string snp_sim_ark_file(const std::string& dir);
-std::string snp_sim_vcek_file(const std::string& dir);
-std::string snp_sim_chain_file(const std::string& dir);
-std::string snp_sim_crl_file(const std::string& dir);  // the simulated ARK's CRL (valid one year from init)
 
 }  // namespace cci::sim

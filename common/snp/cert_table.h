@@ -1,5 +1,5 @@
 // The certificate table of an extended report (SNP_GET_EXT_REPORT / configfs-tsm auxblob;
-// GHCB spec #56421 §4.1.8.1; shared specs/snp.md §7): entries {GUID[16], le32 offset,
+// GHCB specification 56421 §4.1.8.1; Linux Documentation/virt/coco/sev-guest.rst): entries {GUID[16], le32 offset,
 // le32 length} ended by an all-zero entry, offsets counted from the table start. Pure
 // parsing: the certificates it carries are evidence from the host, never trust anchors.
 #pragma once

@@ -190,7 +190,7 @@ Result<ReportInput> extract_report(ByteView input) {
   ReportInput out;
   // Azure HCL report (vTPM NV index): "HCLA" header, SNP report at 0x20, runtime data
   // header at 0x4C0 (data_size, version, report_type, hash_type, variable_data_size) and the
-  // runtime-claims JSON at 0x4D4 (specs/snp.md §7).
+  // runtime-claims JSON at 0x4D4 (Azure confidential VM HCL report, as azure/confidential-computing-cvm-guest-attestation documents it).
   if (input.size() >= 4 && as_chars(input.first(4)) == "HCLA") {
     ByteReader r(input, "Azure HCL report");
     auto rep = r.bytes(0x20, kReportSize, "HCL attestation report");

@@ -1,5 +1,5 @@
-// AMD SEV-SNP ATTESTATION_REPORT (SNP firmware ABI #56860, table "ATTESTATION_REPORT";
-// shared specs/snp.md §1–§4). parse_report() decodes every field by offset through the
+// AMD SEV-SNP ATTESTATION_REPORT (AMD SEV-SNP Firmware ABI Specification, pub. 56860, table
+// "ATTESTATION_REPORT Structure"). parse_report() decodes every field by offset through the
 // bounds-checked reader and checks the structure (size, version, signature algorithm,
 // reserved ranges); it proves nothing about authenticity: the result is unverified data
 // until common/verify has checked the signature and the chain.
@@ -22,11 +22,11 @@ inline constexpr size_t kSigComponentSize = 72; // R and S, little-endian, low 4
 enum class Product { kMilan, kGenoa, kTurin };
 const char* product_name(Product p);  // KDS spelling: "Milan", "Genoa", "Turin"
 std::optional<Product> product_from_name(std::string_view name);  // case-insensitive; "Milan-B0" → Milan
-// Product line from the signed CPUID bytes of a v3+ report (specs/snp.md §4): family 0x19
+// Product line from the signed CPUID bytes of a v3+ report (SEV-SNP ABI 56860 rev 1.55+, CPUID_FAM_ID / CPUID_MOD_ID / CPUID_STEP): family 0x19
 // models 0x00–0x0F Milan, 0x10–0x1F and 0xA0–0xAF (Zen4c) Genoa; family 0x1A models 0x00–0x11 Turin.
 std::optional<Product> product_from_cpuid(std::uint8_t family, std::uint8_t model);
 
-// TCB_VERSION, decoded per product layout (specs/snp.md §2). Compare per component.
+// TCB_VERSION, decoded per product layout (SEV-SNP ABI 56860, "TCB_VERSION Structure"; Turin adds FMC). Compare per component.
 struct Tcb {
   std::uint64_t raw = 0;
   std::optional<std::uint8_t> fmc;  // Turin only

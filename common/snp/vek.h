@@ -1,5 +1,5 @@
 // The AMD extensions of VCEK and VLEK certificates (AMD KDS spec #57230 §3; shared
-// specs/snp.md §5.2), decoded strictly from their raw extnValue bytes. Pure parsing: the
+// AMD VCEK specification 57230, "VCEK Certificate Extensions"), decoded strictly from their raw extnValue bytes. Pure parsing: the
 // certificate itself is checked by common/verify.
 #pragma once
 

@@ -13,6 +13,7 @@ struct Check {
   std::string id;      // stable identifier, e.g. "snp.report_signature"
   Outcome outcome = Outcome::kSkip;
   std::string detail;  // what was compared, or why it failed / was skipped
+  bool missing_collateral = false;  // failed only because a certificate or CRL was not at hand
 };
 
 class CheckList {
@@ -22,6 +23,22 @@ class CheckList {
     return passed;
   }
   void skip(std::string id, std::string why) { checks_.push_back({std::move(id), Outcome::kSkip, std::move(why)}); }
+  // A failure for want of collateral (a VEK, a CRL, a root or an intermediate nobody supplied):
+  // the evidence could not be evaluated, which is not the same as evidence that failed.
+  bool missing(std::string id, std::string detail) {
+    checks_.push_back({std::move(id), Outcome::kFail, std::move(detail), true});
+    return false;
+  }
+  // True when something failed and every failure is only missing collateral.
+  bool only_missing_collateral() const {
+    bool any = false;
+    for (const auto& c : checks_) {
+      if (c.outcome != Outcome::kFail) continue;
+      if (!c.missing_collateral) return false;
+      any = true;
+    }
+    return any;
+  }
   bool all_passed() const {
     for (const auto& c : checks_) {
       if (c.outcome == Outcome::kFail) return false;

@@ -107,7 +107,7 @@ struct TrustedChain {
 std::optional<TrustedChain> check_chain(CsvVerification& v, const CsvInputs& in) {
   if (!in.hrk) {
     v.missing_collateral = true;
-    v.checks.add("csv.hrk_pinned", false, "no HRK certificate: fetch it (cci-verify fetch --vendor hygon) or give --hrk");
+    v.checks.missing("csv.hrk_pinned", "no HRK certificate: fetch it (cci-verify fetch --vendor hygon) or give --hrk");
     return std::nullopt;
   }
   const Bytes fp = crypto::digest(crypto::DigestAlg::kSha256, *in.hrk);
@@ -132,7 +132,7 @@ std::optional<TrustedChain> check_chain(CsvVerification& v, const CsvInputs& in)
   }
   if (!in.hsk_cek) {
     v.missing_collateral = true;
-    v.checks.add("csv.hsk", false, "no HSK/CEK for chip " + (v.report->chip_id.empty() ? std::string("(unknown)") : v.report->chip_id) +
+    v.checks.missing("csv.hsk", "no HSK/CEK for chip " + (v.report->chip_id.empty() ? std::string("(unknown)") : v.report->chip_id) +
                                        ": fetch them (cci-verify fetch --vendor hygon) or give --hsk-cek; certificates inside the evidence "
                                        "are never used, they would not bind the chip ID");
     return std::nullopt;
@@ -172,7 +172,7 @@ Bytes pinned_hrk_fingerprint() { return *from_hex(kHrkSha256, "pinned HRK", 32);
 
 CsvVerification verify_csv(const CsvInputs& in) {
   CsvVerification v;
-  auto rep = parse_report(in.evidence.report, in.evidence.version);
+  auto rep = in.parsed ? *in.parsed : parse_report(in.evidence.report, in.evidence.version);
   if (!v.checks.add("csv.report_structure", static_cast<bool>(rep),
                     rep ? std::string(rep->version == ReportVersion::kV1 ? "V1" : "V2") + " report (" + in.evidence.format + ", PEK " +
                               pek_encoding_name(rep->pek_encoding) + "), chip " + (rep->chip_id.empty() ? "(none)" : rep->chip_id)
@@ -192,10 +192,8 @@ CsvVerification verify_csv(const CsvInputs& in) {
   check_report_signature(v.checks, r);
   check_hmac(v.checks, r);
   v.passed = v.checks.all_passed() && chain.has_value();
-  if (v.passed) v.missing_collateral = false;
-  for (const auto& c : v.checks.items()) {
-    if (c.outcome == Outcome::kFail && c.id != "csv.hrk_pinned" && c.id != "csv.hsk") v.missing_collateral = false;
-  }
+  v.missing_collateral = !v.passed && v.checks.only_missing_collateral();
+  if (v.passed) v.verified = Verified<Report>(*v.report);
   return v;
 }
 

@@ -1,4 +1,4 @@
-// "Did Hygon hardware sign this?" for CSV reports (specs/csv.md §3, §8): the HRK among the
+// "Did Hygon hardware sign this?" for CSV reports (openanolis/csv-rs and confidential-containers/trustee verifier/csv; docs/security.md): the HRK among the
 // given certificates must be the one pinned in this binary; HRK self-signature; HSK by HRK,
 // CEK by HSK, PEK by CEK, report by PEK, each SM2/SM3 with the signer's user ID and Hygon's
 // usage, algorithm and key-ID linkage rules; the report signature over the raw, still-masked
@@ -14,6 +14,7 @@
 
 #include "csv/evidence.h"
 #include "verify/check.h"
+#include "verify/verified.h"
 
 namespace cci::verify {
 
@@ -21,6 +22,8 @@ Bytes pinned_hrk_fingerprint();  // SHA-256 of the 832-byte HRK certificate
 
 struct CsvInputs {
   csv::Evidence evidence;
+  // csv::parse_report(evidence.report, evidence.version), when the caller has already parsed it.
+  std::optional<Result<csv::Report>> parsed;
   std::optional<Bytes> hrk;      // 832 bytes
   std::optional<Bytes> hsk_cek;  // HSK (832) || CEK (2084), for the report's chip ID
   std::string hsk_cek_source;    // "--hsk-cek FILE", "cache ...": shown in the chip-binding check
@@ -34,7 +37,8 @@ struct CsvVerification {
   bool missing_collateral = false;  // failed only for want of the HRK or HSK/CEK
   bool simulated = false;           // the chain ends in a simulated HRK: not Hygon hardware
   CheckList checks;
-  std::optional<csv::Report> report;
+  std::optional<csv::Report> report;        // parsed, for display: authentic only if `verified`
+  std::optional<Verified<csv::Report>> verified;  // set exactly when `passed`
 };
 
 CsvVerification verify_csv(const CsvInputs& in);

@@ -57,15 +57,14 @@ detail::VerifiedOnce& verified_crls() {
 
 }  // namespace
 
-// The ARK's CRL: AMD revokes intermediates (ASK/ASVK), never VEKs (specs/snp.md §5.3). A
+// The ARK's CRL: AMD revokes intermediates (ASK/ASVK), never VEKs (AMD VCEK specification 57230 §4.3, CRLs). A
 // stale CRL (at > nextUpdate) or one without nextUpdate could be a replayed old list.
 bool check_snp_crl(CheckList& out, const std::optional<crypto::Crl>& given, bool required, const crypto::Certificate& ark,
                    const crypto::Certificate& ica, std::time_t at) {
   if (!given) {
     if (required) {
-      return out.add("snp.crl", false,
-                     "no CRL for " + ark.subject_common_name() +
-                         ": fetch it (cci-verify fetch) or give --crl, or skip the revocation check with --insecure-no-crl");
+      return out.missing("snp.crl", "no CRL for " + ark.subject_common_name() +
+                                        ": fetch it (cci-verify fetch) or give --crl, or skip the revocation check with --insecure-no-crl");
     }
     out.skip("snp.crl", "revocation not checked: no CRL given and --insecure-no-crl");
     return true;
@@ -309,7 +308,7 @@ Bytes pinned_ark_fingerprint(Product p) {
 
 SnpVerification verify_snp(const SnpEvidence& ev) {
   SnpVerification v;
-  auto rep = snp::parse_report(ev.input.report, ev.parse);
+  auto rep = ev.parsed ? *ev.parsed : snp::parse_report(ev.input.report, ev.parse);
   if (!v.checks.add("snp.report_structure", static_cast<bool>(rep),
                     rep ? "1184 bytes, version " + std::to_string(rep->version) + ", reserved fields zero" : rep.error().message)) {
     return v;
@@ -318,7 +317,7 @@ SnpVerification verify_snp(const SnpEvidence& ev) {
   if (!check_product(v, ev)) return v;
   if (!ev.vek) {
     v.missing_collateral = true;
-    v.checks.add("snp.vek", false, "no VCEK/VLEK certificate: give --vek or --cert-table, or fetch it (cci-verify fetch)");
+    v.checks.missing("snp.vek", "no VCEK/VLEK certificate: give --vek or --cert-table, or fetch it (cci-verify fetch)");
     return v;
   }
   bool is_vlek = false;
@@ -333,7 +332,8 @@ SnpVerification verify_snp(const SnpEvidence& ev) {
   check_hwid(v, *ext, is_vlek);
   check_azure_claims(v, ev.input);
   v.passed = v.checks.all_passed();
-  if (v.passed) v.missing_collateral = false;
+  v.missing_collateral = !v.passed && v.checks.only_missing_collateral();
+  if (v.passed) v.verified = Verified<snp::Report>(*v.report);
   return v;
 }
 

@@ -1,4 +1,4 @@
-// "Did AMD hardware sign this?" for SEV-SNP reports (shared specs/snp.md §5, §6.1):
+// "Did AMD hardware sign this?" for SEV-SNP reports (AMD VCEK specification 57230; SEV-SNP ABI 56860):
 //   product from the signed CPUID bytes (v3+) or given by the caller (v2) — never from the
 //   attester's certificates; the ARK among the caller's certificates must be the one pinned
 //   in this binary for that product; ARK self-signature, ASK/ASVK by ARK, VCEK/VLEK by
@@ -18,6 +18,7 @@
 #include "snp/report.h"
 #include "snp/vek.h"
 #include "verify/check.h"
+#include "verify/verified.h"
 
 namespace cci::verify {
 
@@ -26,6 +27,8 @@ Bytes pinned_ark_fingerprint(snp::Product p);
 
 struct SnpEvidence {
   snp::ReportInput input;                     // from snp::extract_report
+  // snp::parse_report(input.report, parse), when the caller has already parsed it (parse once).
+  std::optional<Result<snp::Report>> parsed;
   std::optional<crypto::Certificate> vek;     // VCEK or VLEK
   std::vector<crypto::Certificate> ca;        // candidate ARK / ASK / ASVK certificates
   std::optional<crypto::Crl> crl;             // the ARK's CRL for the leaf kind (vcek or vlek)
@@ -43,7 +46,8 @@ struct SnpVerification {
   bool missing_collateral = false;  // failed only for want of a VEK or a required CRL
   bool simulated = false;           // the chain ends in a simulated root: not AMD hardware
   CheckList checks;
-  std::optional<snp::Report> report;
+  std::optional<snp::Report> report;        // parsed, for display: authentic only if `verified`
+  std::optional<Verified<snp::Report>> verified;  // set exactly when `passed`
   std::optional<snp::Product> product;
   std::optional<snp::VekExtensions> vek;
 };

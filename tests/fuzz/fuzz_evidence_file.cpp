@@ -2,12 +2,12 @@
 // recognition, the typed parser, and writing back what it accepted.
 #include <cstdint>
 
-#include "attest/evidence_file.h"
+#include "evidence/evidence_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   const cci::ByteView in(data, size);
-  (void)cci::attest::looks_like_evidence_file(in);
-  auto e = cci::attest::parse_evidence_file(in);
-  if (e) (void)cci::attest::write_evidence_file(*e);
+  (void)cci::evidence::looks_like_evidence_file(in);
+  auto e = cci::evidence::parse_evidence_file(in);
+  if (e) (void)cci::evidence::write_evidence_file(*e);
   return 0;
 }

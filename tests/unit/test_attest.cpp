@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "attest/evidence_file.h"
+#include "evidence/evidence_file.h"
 #include "attest/tsm.h"
 
 using namespace cci;
@@ -120,14 +120,14 @@ TEST_CASE("configfs-tsm: bad REPORT_DATA sizes, no tree, an entry the provider n
 }
 
 TEST_CASE("evidence file: round trip and strict parsing") {
-  attest::EvidenceFile e;
+  evidence::EvidenceFile e;
   e.tee = "sim-csv";
   e.report = Bytes{1, 2, 3};
   e.hrk = Bytes(832, 9);
-  const std::string text = attest::write_evidence_file(e);
+  const std::string text = evidence::write_evidence_file(e);
   const ByteView bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
-  CHECK(attest::looks_like_evidence_file(bytes));
-  auto back = attest::parse_evidence_file(bytes);
+  CHECK(evidence::looks_like_evidence_file(bytes));
+  auto back = evidence::parse_evidence_file(bytes);
   REQUIRE(back);
   CHECK(back->report == e.report);
   CHECK(back->hrk == e.hrk);
@@ -137,7 +137,7 @@ TEST_CASE("evidence file: round trip and strict parsing") {
                           R"({"schema":"cci.evidence.v1","tee":"snp","report":"!!"})",
                           R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","certificates":{"x":"y"}})"}) {
     CAPTURE(bad);
-    CHECK_FALSE(attest::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(bad), std::strlen(bad))));
+    CHECK_FALSE(evidence::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(bad), std::strlen(bad))));
   }
 }
 
@@ -154,7 +154,7 @@ TEST_CASE("evidence file: a field of the wrong JSON type is an error naming it, 
   };
   for (const auto& [text, field] : cases) {
     CAPTURE(text);
-    auto r = attest::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)));
+    auto r = evidence::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)));
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kMalformed);
     CHECK(r.error().field == field);

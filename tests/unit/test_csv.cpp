@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include "support/vectors.h"
+#include "support/verified_for_tests.h"
 
 using namespace cci;
 using namespace cci::csv;
@@ -376,27 +377,27 @@ TEST_CASE("CSV policy: V2 RTMRs against the event log replay, RTMR0 against meas
   };
   policy::Json p = policy::default_policy();
   p["csv_generation"] = "csv3";
-  auto ok = policy::evaluate_csv_policy(p, r, ex);
+  auto ok = policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex);
   CHECK(ok.all_passed());
   CHECK(find(ok, "policy.event_log") == "pass: the CC event log replays to RTMR1-4");
   CHECK(find(ok, "policy.rtmr0").rfind("pass", 0) == 0);
   r.rtmr[2][0] ^= 1;
-  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.event_log").find("does not replay to RTMR2") != std::string::npos);
+  CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.event_log").find("does not replay to RTMR2") != std::string::npos);
   r.rtmr[0][0] ^= 1;
-  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.rtmr0").rfind("fail", 0) == 0);
+  CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.rtmr0").rfind("fail", 0) == 0);
   r.version = ReportVersion::kV1;
-  auto v1 = policy::evaluate_csv_policy(p, r, ex);
+  auto v1 = policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex);
   CHECK(find(v1, "policy.event_log").rfind("skip", 0) == 0);
   ex.measurements.clear();
-  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("fail: no expected measurement", 0) == 0);
+  CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.measurement").rfind("fail: no expected measurement", 0) == 0);
   ex.insecure_unpinned_v1 = true;
-  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("skip", 0) == 0);
+  CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.measurement").rfind("skip", 0) == 0);
   r.policy = 0x44;  // NODBG clear
-  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.debug").rfind("fail", 0) == 0);
+  CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.debug").rfind("fail", 0) == 0);
   // V2 (no masking) still needs an expected measurement, unless any image is accepted by name.
   r.version = ReportVersion::kV2;
   ex.insecure_unpinned_v1 = false;
-  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("fail: no expected measurement", 0) == 0);
+  CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.measurement").rfind("fail: no expected measurement", 0) == 0);
   ex.insecure_any_measurement = true;
-  CHECK(find(policy::evaluate_csv_policy(p, r, ex), "policy.measurement").rfind("skip", 0) == 0);
+  CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.measurement").rfind("skip", 0) == 0);
 }

@@ -21,6 +21,7 @@
 #include "snp/cert_table.h"
 #include "support/vectors.h"
 #include "verify/snp_verify.h"
+#include "evidence/sim_layout.h"
 
 using namespace cci;
 namespace fs = std::filesystem;
@@ -52,9 +53,9 @@ Bytes der_of(const std::string& pem_file) {
 
 // A cert table {VCEK, ASK, ARK} as a host would install it.
 Bytes cert_table(const std::string& sim_dir) {
-  auto chain = cli::load_certificates({sim::snp_sim_chain_file(sim_dir)});
+  auto chain = cli::load_certificates({evidence::sim_snp_chain_file(sim_dir)});
   REQUIRE(chain);
-  std::vector<std::pair<Guid, Bytes>> entries = {{snp::kCertGuidVcek, der_of(sim::snp_sim_vcek_file(sim_dir))},
+  std::vector<std::pair<Guid, Bytes>> entries = {{snp::kCertGuidVcek, der_of(evidence::sim_snp_vcek_file(sim_dir))},
                                                  {snp::kCertGuidAsk, (*chain)[0].der()},
                                                  {snp::kCertGuidArk, (*chain)[1].der()}};
   Bytes t((entries.size() + 1) * 24, 0);
@@ -115,13 +116,13 @@ struct FakeSevGuest {
     answer(ext->data, io->resp_data);
     return 0;
   }
-  std::string ark_file() const { return sim::snp_sim_ark_file(tmp.str()); }
+  std::string ark_file() const { return evidence::sim_snp_ark_file(tmp.str()); }
 };
 
 Bytes report_data_of(std::uint8_t v) { return Bytes(64, v); }
 
 // The evidence's report, checked by the real verifier against the simulated root.
-void check_verifies(const attest::EvidenceFile& e, const std::string& ark_file, ByteView report_data) {
+void check_verifies(const evidence::EvidenceFile& e, const std::string& ark_file, ByteView report_data) {
   REQUIRE(e.vek_pem);
   REQUIRE(e.cert_chain_pem);
   verify::SnpEvidence ev;

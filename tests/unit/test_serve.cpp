@@ -23,7 +23,7 @@
 #include "serve/ipc.h"
 #include "serve/openai_api.h"
 #include "serve/sandbox.h"
-#include "serve/tls.h"
+#include "crypto/tls.h"
 
 using namespace cci;
 using namespace cci::serve;
@@ -69,14 +69,14 @@ TlsPair connect_pair(const TlsIdentity& id, std::function<void(TlsConnection&)> 
   const int sfd = fds->first.release(), cfd = fds->second.release();
   TlsPair p;
   p.server = std::thread([&id, sfd, server] {
-    auto ctx = make_server_context(id.key, id.cert);
+    auto ctx = crypto::TlsContext::server(id.key, id.cert);
     if (!ctx) return;
-    auto c = TlsConnection::accept(ctx->get(), sfd);
+    auto c = crypto::TlsConnection::accept(*ctx, sfd);
     if (c) server(**c);
   });
-  static SslCtx client_ctx;
-  if (!client_ctx) client_ctx = std::move(*make_client_context());
-  auto c = TlsConnection::connect(client_ctx.get(), cfd, "localhost");
+  static std::optional<crypto::TlsContext> client_ctx;
+  if (!client_ctx) client_ctx = std::move(*crypto::TlsContext::client());
+  auto c = crypto::TlsConnection::connect(*client_ctx, cfd, "localhost");
   REQUIRE(c);
   p.client = std::move(*c);
   return p;
@@ -321,8 +321,8 @@ TEST_CASE("tls: a TLS 1.2-only client is refused") {
   const int sfd = fds->first.release();
   bool server_ok = true;
   std::thread server([&] {
-    auto ctx = make_server_context(id.key, id.cert);
-    server_ok = ctx && TlsConnection::accept(ctx->get(), sfd);
+    auto ctx = crypto::TlsContext::server(id.key, id.cert);
+    server_ok = ctx && crypto::TlsConnection::accept(*ctx, sfd);
   });
   SSL_CTX* old = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_max_proto_version(old, TLS1_2_VERSION);

@@ -14,6 +14,7 @@
 #include "support/vectors.h"
 #include "verify/csv_verify.h"
 #include "verify/snp_verify.h"
+#include "evidence/sim_layout.h"
 
 using namespace cci;
 namespace fs = std::filesystem;
@@ -40,8 +41,8 @@ struct SimFixture {
     REQUIRE_MESSAGE(report, report.error().message);
     verify::SnpEvidence ev;
     ev.input.report = *report;
-    ev.vek = std::move(certs(sim::snp_sim_vcek_file(dir.string()))[0]);
-    ev.ca = certs(sim::snp_sim_chain_file(dir.string()));
+    ev.vek = std::move(certs(evidence::sim_snp_vcek_file(dir.string()))[0]);
+    ev.ca = certs(evidence::sim_snp_chain_file(dir.string()));
     ev.at = std::time(nullptr);
     ev.crl_required = false;
     return ev;
@@ -61,7 +62,7 @@ std::string fails(const verify::SnpVerification& v) {
 TEST_CASE("simulated SNP platform: trusted only by name, never as AMD") {
   SimFixture sim;
   auto ev = sim.evidence();
-  const Bytes sim_ark = sim.certs(sim::snp_sim_ark_file(sim.dir.string()))[0].fingerprint_sha256();
+  const Bytes sim_ark = sim.certs(evidence::sim_snp_ark_file(sim.dir.string()))[0].fingerprint_sha256();
   for (auto p : {snp::Product::kMilan, snp::Product::kGenoa, snp::Product::kTurin}) CHECK(sim_ark != verify::pinned_ark_fingerprint(p));
   CHECK(sim_ark.size() == verify::pinned_hrk_fingerprint().size());
   CHECK(sim_ark != verify::pinned_hrk_fingerprint());
@@ -79,7 +80,7 @@ TEST_CASE("simulated SNP platform: trusted only by name, never as AMD") {
     auto dir = test::require_vectors("snp");
     auto amd = sim.evidence();  // verify_snp above has cached (sim ARK, sim ASK) in this process
     amd.ca.clear();
-    for (auto& c : sim.certs(sim::snp_sim_chain_file(sim.dir.string()))) {
+    for (auto& c : sim.certs(evidence::sim_snp_chain_file(sim.dir.string()))) {
       if (c.subject_common_name() == "SEV-Milan") amd.ca.push_back(std::move(c));  // simulated ASK
     }
     for (auto& c : sim.certs((dir / "ca/ark_milan.pem").string())) amd.ca.push_back(std::move(c));  // AMD's real ARK
@@ -109,8 +110,8 @@ TEST_CASE("simulated CSV platform: trusted only by name and marker, never as Hyg
   auto ev = csv::extract_evidence(*page);
   REQUIRE(ev);
   in.evidence = std::move(*ev);
-  in.hrk = test::slurp(sim::csv_sim_hrk_file(dir.string()));
-  in.hsk_cek = test::slurp(sim::csv_sim_hsk_cek_file(dir.string()));
+  in.hrk = test::slurp(evidence::sim_csv_hrk_file(dir.string()));
+  in.hsk_cek = test::slurp(evidence::sim_csv_hsk_cek_file(dir.string()));
   in.hsk_cek_source = "the test";
   const Bytes fp = crypto::digest(crypto::DigestAlg::kSha256, *in.hrk);
   CHECK(fp != verify::pinned_hrk_fingerprint());

@@ -5,6 +5,7 @@
 #include "base/hex.h"
 #include "manifest/deployment.h"
 #include "policy/snp_policy.h"
+#include "support/verified_for_tests.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -12,13 +13,14 @@ using namespace cci::policy;
 
 namespace {
 
-snp::Report load(const std::string& rel) {
+// A genuine report, parsed; its signature is checked by the verify tests.
+verify::Verified<snp::Report> load(const std::string& rel) {
   auto dir = test::require_vectors("snp");
   auto in = snp::extract_report(test::slurp(dir / rel));
   REQUIRE(in);
   auto r = snp::parse_report(in->report);
   REQUIRE(r);
-  return *r;
+  return verify::VerifiedForTests::make(std::move(*r));
 }
 
 std::vector<std::string> failed(const verify::CheckList& l) {
@@ -107,7 +109,7 @@ TEST_CASE("TCB minimums use the product layout, Turin's fmc counts") {
 TEST_CASE("the expected measurement and REPORT_DATA are matched exactly") {
   auto tav = load("milan/tav_milan_v3_report.bin");
   Expectations ex;
-  ex.measurements = {Bytes(48, 7), tav.measurement};
+  ex.measurements = {Bytes(48, 7), tav->measurement};
   ex.report_data = Bytes(64, 0);
   CHECK(evaluate_snp_policy(default_policy(), tav, snp::Product::kMilan, false, ex).all_passed());
 }

@@ -17,7 +17,8 @@
 #include "bench_stats.h"
 #include "commands.h"
 #include "serve/http.h"
-#include "serve/tls.h"
+#include "crypto/tls.h"
+#include "serve/net.h"
 
 namespace cci::tools::bench {
 namespace {
@@ -66,12 +67,12 @@ void run_user(const LoadOptions& o, const std::string& key, const std::pair<std:
   };
   auto fd = serve::tcp_connect(hp.first, hp.second);
   if (!fd) return fail(fd.error().message, o.requests);
-  auto ctx = serve::make_client_context();
+  auto ctx = crypto::TlsContext::client();
   if (!ctx) return fail(ctx.error().message, o.requests);
-  auto tls = serve::TlsConnection::connect(ctx->get(), *fd, hp.first);
+  auto tls = crypto::TlsConnection::connect(*ctx, *fd, hp.first);
   if (!tls) return fail(tls.error().message, o.requests);
   auto cert = (*tls)->peer_certificate();
-  if (!cert || serve::public_key_pin(*cert) != o.pin) return fail("the server's key does not match --pin", o.requests);
+  if (!cert || crypto::public_key_pin(*cert) != o.pin) return fail("the server's key does not match --pin", o.requests);
   serve::ClientRequest req;
   req.method = "POST";
   req.target = o.chat ? "/v1/chat/completions" : "/v1/completions";

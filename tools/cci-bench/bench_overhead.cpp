@@ -1,5 +1,5 @@
 // cci-bench overhead: what the secure path costs against plain inference, like for like, in one
-// run (issue "evaluation"; specs/ratls-isolation.md §5.2):
+// run (docs/performance.md, "Method"):
 //   native: the engine called in this process (same model files, threads, prompt, greedy,
 //           exactly --generate tokens), no TLS, no isolation;
 //   secure: cci-run serve with the simulated TEE, verified first by cci-verify remote, one
@@ -88,7 +88,7 @@ Result<Sample> native_run(infer::Engine& engine, const infer::Tokenizer& tok, co
 }
 
 // One streamed completion; times come from the server-sent events as they arrive.
-Result<Sample> secure_run(serve::TlsConnection& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens, std::int64_t generate) {
+Result<Sample> secure_run(crypto::TlsConnection& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens, std::int64_t generate) {
   const auto req = f.completion_request(0, {{"prompt", text},      {"max_tokens", generate}, {"temperature", 0}, {"ignore_eos", true},
                                             {"stream", true},      {"stream_options", {{"include_usage", true}}}});
   std::string pending;

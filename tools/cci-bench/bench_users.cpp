@@ -46,7 +46,7 @@ struct Level {
   int errors = 0;
 };
 
-Result<std::int64_t> completion(serve::TlsConnection& tls, const ServeFixture& f, int user, std::int64_t generate, std::uint64_t seed) {
+Result<std::int64_t> completion(crypto::TlsConnection& tls, const ServeFixture& f, int user, std::int64_t generate, std::uint64_t seed) {
   const auto req = f.completion_request(static_cast<size_t>(user), {{"prompt", "And God said unto them"},
                                                                    {"max_tokens", generate},
                                                                    {"temperature", 0.8},

@@ -11,6 +11,7 @@
 
 #include "base/file_io.h"
 #include "base/unique_fd.h"
+#include "serve/net.h"
 #include "bench_util.h"
 #include "serve/spawn.h"
 
@@ -96,14 +97,14 @@ Result<double> ServeFixture::verify_remote() {
   return run.seconds;
 }
 
-Result<std::unique_ptr<serve::TlsConnection>> ServeFixture::connect() const {
+Result<std::unique_ptr<crypto::TlsConnection>> ServeFixture::connect() const {
   if (pin_.empty()) return make_error(ErrorCode::kUsage, "verify the server before connecting", "pin");
   CCI_ASSIGN(fd, serve::tcp_connect(host_, port_));
-  static serve::SslCtx ctx;
-  if (!ctx) CCI_SET(ctx, serve::make_client_context());
-  CCI_ASSIGN(tls, serve::TlsConnection::connect(ctx.get(), fd, host_));
+  static std::optional<crypto::TlsContext> ctx;
+  if (!ctx) CCI_SET(ctx, crypto::TlsContext::client());
+  CCI_ASSIGN(tls, crypto::TlsConnection::connect(*ctx, fd, host_));
   CCI_ASSIGN(cert, tls->peer_certificate());
-  if (serve::public_key_pin(cert) != pin_) return make_error(ErrorCode::kVerificationFailed, "the server's key is not the verified one", "pin");
+  if (crypto::public_key_pin(cert) != pin_) return make_error(ErrorCode::kVerificationFailed, "the server's key is not the verified one", "pin");
   return tls;
 }
 

@@ -13,7 +13,7 @@
 
 #include "bench_models.h"
 #include "serve/http.h"
-#include "serve/tls.h"
+#include "crypto/tls.h"
 
 namespace cci::tools::bench {
 
@@ -33,7 +33,7 @@ class ServeFixture {
   // keeps the pin it prints; returns its wall time.
   Result<double> verify_remote();
   // A TLS 1.3 connection whose server key has the verified pin.
-  Result<std::unique_ptr<serve::TlsConnection>> connect() const;
+  Result<std::unique_ptr<crypto::TlsConnection>> connect() const;
 
   // POST /v1/completions with `body` as benchmark user `user` (its API key).
   serve::ClientRequest completion_request(size_t user, const nlohmann::json& body) const;

@@ -10,18 +10,11 @@
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "ratls/attested_cert.h"
+#include "serve/accept_loop.h"
 
 namespace cci::tools::run {
 
-// pubkey-hash of `key`, SHA-256 of the manifest bytes, purpose and (optional) deployment id.
-ratls::Claims identity_claims(const crypto::PrivateKey& key, ByteView manifest, const std::string& purpose, const std::string& deploy);
-
-struct IssuedCertificate {
-  crypto::Certificate cert;
-  std::string tee;  // "snp" | "csv"
-  bool simulated = false;
-  std::vector<std::string> warnings;
-};
+using serve::IssuedCertificate;
 
 // Evidence over `claims` from `source`, then the certificate for `key` carrying it (and the
 // platform certificates that came with it, as endorsements).

@@ -40,58 +40,28 @@ Result<Bytes> report_data_of(const AttestOptions& o) {
 
 int write_evidence(const attest::Evidence& ev, const AttestOptions& o, const cli::Context& ctx, const std::string& schema) {
   for (const auto& w : ev.warnings) ctx.warn(w);
-  const attest::EvidenceFile& e = ev.file;
-  const std::string text = attest::write_evidence_file(e);
+  const evidence::EvidenceFile& e = ev.file;
+  const std::string text = evidence::write_evidence_file(e);
   auto st = write_file_atomic(o.out, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   if (!st) return ctx.fail(st.error(), schema);
   if (ctx.options().json) {
     ctx.out_json(schema, 0,
                  cli::Json{{"result", "ok"}, {"tee", e.tee}, {"source", ev.source}, {"simulated", e.simulated()}, {"out", o.out}});
   } else {
-    ctx.out(std::string("wrote ") + (e.simulated() ? "SIMULATED " : "") + (e.is_snp() ? "SEV-SNP" : "CSV") + " evidence from " + ev.source +
+    ctx.out(std::string("wrote ") + (e.simulated() ? "SIMULATED " : "") + evidence::tee_display_name(e.tee) + " evidence from " + ev.source +
             " to " + o.out);
   }
   return 0;
 }
 
-// The simulators' report fields from the flags (hardware sources ignore them).
-Status fill_sim_requests(const AttestOptions& o, attest::SourceOptions& so) {
-  if (so.tee == "sim-snp") {
-    if (!o.measurement.empty()) {
-      auto m = from_hex(o.measurement, "--measurement", 48);
-      if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an SNP measurement is 96 hex digits)", "measurement");
-      so.sim_snp.measurement = std::move(*m);
-    }
-    so.sim_snp.debug = o.debug;
-    so.sim_snp.version = o.version;
-    so.sim_snp.vmpl = o.vmpl;
-  } else if (so.tee == "sim-csv") {
-    if (!o.measurement.empty()) {
-      auto m = from_hex(o.measurement, "--measurement", 32);
-      if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
-      so.sim_csv.measure = std::move(*m);
-    }
-    so.sim_csv.debug = o.debug;
-  }
-  return {};
-}
-
-Result<csv::ReportVersion> csv_version_of(const AttestOptions& o) {
-  const std::string& tee = o.source.tee;
-  if (tee != "csv" && tee != "sim-csv" && tee != "auto") return csv::ReportVersion::kV1;
-  if (o.version == 2) return csv::ReportVersion::kV2;
-  if (o.version == 1 || o.version == 5) return csv::ReportVersion::kV1;
-  return make_error(ErrorCode::kUsage, "a CSV report version is 1 or 2", "report-version");
-}
-
 Result<attest::SourceOptions> source_options_of(const AttestOptions& o) {
   attest::SourceOptions so = o.source;
-  so.vmpl = o.vmpl;
-  auto v = csv_version_of(o);
-  if (!v) return v.error();
-  so.csv_version = *v;
-  so.sim_csv.version = *v;
-  CCI_TRY(fill_sim_requests(o, so));
+  attest::GuestRequest g;
+  g.measurement_hex = o.measurement;
+  g.debug = o.debug;
+  g.report_version = o.version;
+  g.vmpl = o.vmpl;
+  CCI_TRY(attest::apply_guest_request(so, g));
   return so;
 }
 

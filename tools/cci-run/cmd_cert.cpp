@@ -37,7 +37,7 @@ int run_cert(const CertCliOptions& o, const cli::Context& ctx) {
   spec.dns_names = o.dns;
   spec.not_before = std::time(nullptr) - 60;
   spec.not_after = spec.not_before + static_cast<std::time_t>(o.hours * 3600);
-  auto issued = issue_attested_certificate(**source, *key, identity_claims(*key, *manifest, o.purpose, o.deploy), spec);
+  auto issued = issue_attested_certificate(**source, *key, ratls::identity_claims(key->public_key(), *manifest, o.purpose, o.deploy), spec);
   if (!issued) return ctx.fail(issued.error(), schema);
   for (const auto& w : issued->warnings) ctx.warn(w);
   const auto& cert = issued->cert;

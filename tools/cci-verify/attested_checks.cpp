@@ -2,12 +2,13 @@
 
 #include <ctime>
 
-#include "attest/evidence_file.h"
+#include "evidence/evidence_file.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "cli/inputs.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
+#include "ratls/evidence_bridge.h"
 #include "manifest/release.h"
 
 namespace cci::tools::verify {
@@ -80,21 +81,8 @@ Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptio
 }
 
 Result<Bytes> evidence_document(std::uint64_t tag, ByteView evidence, const std::optional<ratls::Endorsements>& endorsements) {
-  attest::EvidenceFile e;
-  e.tee = tag == ratls::kTagSnp ? "snp" : "csv";
-  e.report = Bytes(evidence.begin(), evidence.end());
-  if (endorsements && tag == ratls::kTagSnp) {
-    std::string chain;
-    for (size_t i = 0; i < endorsements->items.size(); ++i) {
-      auto c = crypto::Certificate::from_der(endorsements->items[i]);
-      if (!c) return make_error(ErrorCode::kMalformed, "endorsement " + std::to_string(i) + " is not a DER certificate", "endorsements");
-      if (i == 0) e.vek_pem = c->pem();
-      else chain += c->pem();
-    }
-    if (!chain.empty()) e.cert_chain_pem = chain;
-  }
-  if (endorsements && tag == ratls::kTagCsv && !endorsements->items.empty()) e.hrk = endorsements->items[0];
-  const std::string text = attest::write_evidence_file(e);
+  CCI_ASSIGN(e, ratls::evidence_file_of(tag, evidence, endorsements));
+  const std::string text = evidence::write_evidence_file(e);
   return Bytes(text.begin(), text.end());
 }
 

@@ -5,7 +5,7 @@
 // pipeline with REPORT_DATA required to be SHA-256(claims) || 0^32.
 #include <memory>
 
-#include "attest/evidence_file.h"
+#include "evidence/evidence_file.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "cli/inputs.h"

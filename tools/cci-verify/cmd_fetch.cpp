@@ -4,10 +4,9 @@
 #include <memory>
 
 #include "base/file_io.h"
-#include "collateral/hygon_kds.h"
+#include "appraise/appraise.h"
 #include "commands.h"
-#include "csv/evidence.h"
-#include "snp_collateral.h"
+#include "kds_flags.h"
 
 namespace cci::tools::verify {
 namespace {
@@ -20,17 +19,6 @@ struct FetchOptions {
   bool refresh = false;
   KdsFlags kds;
 };
-
-Result<std::vector<collateral::SnpItem>> parse_items(const std::vector<std::string>& names) {
-  std::vector<collateral::SnpItem> out;
-  for (const auto& n : names) {
-    if (n == "vcek") out.push_back(collateral::SnpItem::kVcek);
-    else if (n == "cert_chain" || n == "chain") out.push_back(collateral::SnpItem::kChain);
-    else if (n == "crl") out.push_back(collateral::SnpItem::kCrl);
-    else return make_error(ErrorCode::kUsage, "--items: unknown item '" + n + "' (vcek, cert_chain, crl)", "items");
-  }
-  return out;
-}
 
 struct ItemOutcome {
   std::string name, url, file;
@@ -65,68 +53,27 @@ int report_items(const std::vector<ItemOutcome>& results, cli::Json header, cons
   return rc;
 }
 
-int run_fetch_hygon(const FetchOptions& o, const Bytes& data, const cli::Context& ctx) {
-  const std::string schema = "cci.verify.fetch.v1";
-  std::vector<collateral::HygonItem> items;
-  for (const auto& n : o.items.empty() ? std::vector<std::string>{"hrk", "hsk_cek"} : o.items) {
-    if (n == "hrk") items.push_back(collateral::HygonItem::kHrk);
-    else if (n == "hsk_cek") items.push_back(collateral::HygonItem::kHskCek);
-    else return ctx.fail(make_error(ErrorCode::kUsage, "--items: unknown Hygon item '" + n + "' (hrk, hsk_cek)", "items"), schema);
-  }
-  auto ev = csv::extract_evidence(data);
-  if (!ev) return ctx.fail(make_error(ev.error().code, o.report + ": " + ev.error().message, ev.error().field), schema);
-  auto r = csv::parse_report(ev->report, ev->version);
-  if (!r) return ctx.fail(make_error(r.error().code, o.report + ": " + r.error().message, r.error().field), schema);
-  collateral::HygonFetchOptions fo = hygon_fetch_options(o.kds, ctx);
-  fo.refresh = o.refresh;
-  const collateral::HygonCache cache = hygon_cache_of(o.kds);
-  ctx.info("Hygon KDS " + fo.kds_url + ", cache " + cache.dir() + ": chip " + r->chip_id + " (taken from the report; the CEK fetched for it is what binds it)");
-  std::vector<ItemOutcome> out;
-  for (const auto& x : collateral::fetch_hygon_collateral(r->chip_id, items, cache, fo)) {
-    out.push_back({collateral::hygon_item_name(x.item), x.url, x.file, x.downloaded, x.error});
-  }
-  return report_items(out, cli::Json{{"vendor", "hygon"}, {"chip_id", r->chip_id}, {"cache_dir", cache.dir()}, {"kds_url", fo.kds_url}}, ctx,
-                      schema);
-}
-
 int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.fetch.v1";
-  if (o.vendor != "auto" && o.vendor != "amd" && o.vendor != "hygon") {
-    return ctx.fail(make_error(ErrorCode::kUsage, "--vendor must be auto, amd or hygon"), schema);
-  }
   auto data = read_file(o.report, 4 << 20);
   if (!data) return ctx.fail(data.error(), schema);
-  if (o.vendor == "hygon" || (o.vendor == "auto" && csv::looks_like_csv(*data))) return run_fetch_hygon(o, *data, ctx);
-  auto items = parse_items(o.items.empty() ? std::vector<std::string>{"vcek", "cert_chain", "crl"} : o.items);
-  if (!items) return ctx.fail(items.error(), schema);
-  std::optional<snp::Product> given;
+  appraise::FetchRequest r;
+  r.label = o.report;
+  r.items = o.items;
   if (!o.product.empty()) {
-    given = snp::product_from_name(o.product);
-    if (!given) return ctx.fail(make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin"), schema);
+    r.product = snp::product_from_name(o.product);
+    if (!r.product) return ctx.fail(make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin"), schema);
   }
-  auto in = snp::extract_report(*data);
-  if (!in) return ctx.fail(make_error(in.error().code, o.report + ": " + in.error().message, in.error().field), schema);
-  auto report = snp::parse_report(in->report);
-  if (!report) return ctx.fail(make_error(report.error().code, o.report + ": " + report.error().message, report.error().field), schema);
-  auto key = collateral_key(*report, given);
-  if (!key) return ctx.fail(key.error(), schema);
-
-  auto opts = fetch_options(o.kds, ctx);
-  opts.refresh = o.refresh;
-  const auto cache = cache_of(o.kds);
-  ctx.info("KDS " + opts.kds_url + ", cache " + cache.dir() + ": " + snp::product_name(key->product) + (key->vlek ? ", VLEK" : ", VCEK") +
-           ", TCB " + snp::tcb_text(key->tcb));
-  auto results = collateral::fetch_snp_collateral(*key, *items, cache, opts);
-
+  r.cache_dir = cache_of(o.kds).dir();
+  r.amd = fetch_options(o.kds, ctx);
+  r.hygon = hygon_fetch_options(o.kds, ctx);
+  r.refresh = o.refresh;
+  auto fetched = appraise::fetch_collateral(*data, o.vendor, r);
+  if (!fetched) return ctx.fail(fetched.error(), schema);
+  ctx.info(fetched->summary);
   std::vector<ItemOutcome> out;
-  for (const auto& r : results) out.push_back({collateral::snp_item_name(r.item), r.url, r.file, r.downloaded, r.error});
-  return report_items(out,
-                      cli::Json{{"vendor", "amd"},
-                                {"product", snp::product_name(key->product)},
-                                {"signing_key", key->vlek ? "VLEK" : "VCEK"},
-                                {"cache_dir", cache.dir()},
-                                {"kds_url", opts.kds_url}},
-                      ctx, schema);
+  for (auto& x : fetched->items) out.push_back({x.item, x.url, x.file, x.downloaded, x.error});
+  return report_items(out, fetched->header, ctx, schema);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // cci-verify remote: checks a live cci-run serve endpoint before anything is sent to it
-// (specs/ratls-isolation.md §3.5, verifier algorithm):
+// (docs/architecture.md "Attested TLS"; docs/security.md, the promise end to end):
 //   1. TLS 1.3 only; the server's certificate is read from the handshake;
 //   2. the certificate: self-signed, CA:FALSE, at most 24 h, one evidence extension, strict CBOR,
 //      pubkey-hash = its own key; claims: purpose, deployment id, manifest digest (and the
@@ -25,7 +25,8 @@
 #include "ratls/fresh.h"
 #include "report_common.h"
 #include "serve/http.h"
-#include "serve/tls.h"
+#include "crypto/tls.h"
+#include "serve/net.h"
 
 namespace cci::tools::verify {
 namespace {
@@ -68,13 +69,13 @@ Result<Endpoint> parse_url(const std::string& url) {
   return e;
 }
 
-Result<std::unique_ptr<serve::TlsConnection>> connect_tls(const Endpoint& e, double timeout, serve::SslCtx& ctx) {
+Result<std::unique_ptr<crypto::TlsConnection>> connect_tls(const Endpoint& e, double timeout, std::optional<crypto::TlsContext>& ctx) {
   CCI_ASSIGN(fd, serve::tcp_connect(e.host, e.port));
   timeval tv{static_cast<time_t>(timeout), static_cast<suseconds_t>((timeout - static_cast<double>(static_cast<time_t>(timeout))) * 1e6)};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  CCI_SET(ctx, serve::make_client_context());
-  return serve::TlsConnection::connect(ctx.get(), fd, e.host);
+  CCI_SET(ctx, crypto::TlsContext::client());
+  return crypto::TlsConnection::connect(*ctx, fd, e.host);
 }
 
 struct FreshAnswer {
@@ -84,7 +85,7 @@ struct FreshAnswer {
 
 // The signed manifest the server was started with (its SHA-256 is the cci-manifest claim, which
 // check_claims compares before anything in it is believed).
-Result<Bytes> fetch_manifest(serve::TlsConnection& tls, const Endpoint& e) {
+Result<Bytes> fetch_manifest(crypto::TlsConnection& tls, const Endpoint& e) {
   serve::ClientRequest req;
   req.method = "GET";
   req.target = "/v1/attestation/manifest";
@@ -100,7 +101,7 @@ Result<Bytes> fetch_manifest(serve::TlsConnection& tls, const Endpoint& e) {
 }
 
 // Step 3: a nonce out, evidence bound to it and to this connection back.
-Result<FreshAnswer> fetch_fresh_evidence(serve::TlsConnection& tls, const Endpoint& e, const ratls::AttestedCertificate& cert) {
+Result<FreshAnswer> fetch_fresh_evidence(crypto::TlsConnection& tls, const Endpoint& e, const ratls::AttestedCertificate& cert) {
   CCI_ASSIGN(nonce, crypto::random_bytes(ratls::kNonceBytes));
   CCI_ASSIGN(exporter, tls.exporter(ratls::kExporterLabel, nonce, ratls::kExporterBytes));
   serve::ClientRequest req;
@@ -131,7 +132,7 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up is an error naming the step, not a silent death
   auto endpoint = parse_url(o.url);
   if (!endpoint) return ctx.fail(endpoint.error(), schema);
-  serve::SslCtx ssl_ctx;
+  std::optional<crypto::TlsContext> ssl_ctx;
   auto tls = connect_tls(*endpoint, o.timeout, ssl_ctx);
   if (!tls) return ctx.fail(tls.error(), schema);
   auto cert = (*tls)->peer_certificate();
@@ -161,7 +162,7 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   if (!fresh) return ctx.fail(make_error(fresh.error().code, o.url + ": " + fresh.error().message, fresh.error().field), schema);
   (*tls)->close_notify();
   ctx.info("fresh evidence: bound to our nonce and to this TLS connection (exporter)");
-  const std::string pin = serve::public_key_pin(*cert);
+  const std::string pin = crypto::public_key_pin(*cert);
   o.report.file = o.url;
   o.report.report_data = to_hex(ratls::report_data_for_claims(fresh->evidence.claims));
   o.report.extra = cli::Json{{"remote", {{"url", o.url}, {"pin", pin}, {"tls", "TLSv1.3"}, {"fresh", true}, {"manifest", manifest_json}}}};

@@ -1,5 +1,8 @@
 #include "report_common.h"
 
+#include "appraise/appraise.h"
+#include "appraise/cache_collateral.h"
+#include "appraise/expectations.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "cli/inputs.h"
@@ -8,54 +11,88 @@
 namespace cci::tools::verify {
 namespace {
 
-// The launch measurements a deployment manifest lists for `platform`, and its policy.
-Status apply_deployment(const manifest::VerifiedManifest& m, const std::string& label, const std::string& platform, PolicySetup& s) {
-  if (m.predicate.contains("policy") && m.predicate["policy"].is_object()) s.policy = m.predicate["policy"];
-  s.source = "deployment manifest " + label;
-  if (!m.predicate.contains("images") || !m.predicate["images"].is_array()) return {};
-  for (const auto& img : m.predicate["images"]) {
-    if (!img.contains("launch_measurements") || !img["launch_measurements"].is_array()) continue;
-    for (const auto& l : img["launch_measurements"]) {
-      if (!l.is_object() || !l.contains("platform") || l["platform"] != platform || !l.contains("measurement") || !l["measurement"].is_string()) continue;
-      auto b = from_hex(l["measurement"].get<std::string>(), "measurement");
-      if (!b) return make_error(ErrorCode::kMalformed, label + ": " + b.error().message, "measurement");
-      s.measurements.push_back(std::move(*b));
-    }
-  }
-  return {};
+Result<std::optional<Bytes>> read_optional(const std::string& path, size_t max) {
+  if (path.empty()) return std::optional<Bytes>();
+  CCI_ASSIGN(d, read_file(path, max));
+  return std::optional<Bytes>(std::move(d));
 }
 
-Status add_manifest_expectations(const ReportOptions& o, const std::string& platform, PolicySetup& s) {
+Result<Bytes> hex_field(const std::string& text, const char* flag, size_t size) {
+  if (text.empty()) return Bytes(size, 0);
+  auto b = from_hex(text, flag, size);
+  if (!b) return make_error(ErrorCode::kUsage, b.error().message, flag);
+  return b;
+}
+
+// The relying party's expectations: a verified release (cert, remote) or --manifest with its key,
+// then --policy, the permissions named on the command line, --measurement, REPORT_DATA.
+Result<appraise::Expectations> expectations_of(const ReportOptions& o) {
+  appraise::Expectations e;
   if (o.release) {
-    if (o.release->deployment) return apply_deployment(*o.release->deployment, o.release_label, platform, s);
-    s.source = "built-in default (the model bundle " + o.release_label + " names no VM)";
-    return {};
+    CCI_TRY(appraise::apply_release(*o.release, o.release_label, e));
+  } else if (!o.manifest.empty()) {
+    if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs --manifest-key PUB");
+    CCI_ASSIGN(key, cli::load_public_key_file(o.manifest_key));
+    CCI_ASSIGN(data, read_file(o.manifest, manifest::kMaxManifestBytes));
+    auto m = manifest::verify_deployment_manifest(data, key);
+    if (!m) return make_error(m.error().code, o.manifest + ": " + m.error().message, m.error().field);
+    CCI_TRY(appraise::apply_deployment(*m, o.manifest, e));
   }
-  if (o.manifest.empty()) return {};
-  if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs --manifest-key PUB");
-  auto key = cli::load_public_key_file(o.manifest_key);
-  if (!key) return key.error();
-  auto data = read_file(o.manifest, manifest::kMaxManifestBytes);
-  if (!data) return data.error();
-  auto m = manifest::verify_deployment_manifest(*data, *key);
-  if (!m) return make_error(m.error().code, o.manifest + ": " + m.error().message, m.error().field);
-  return apply_deployment(*m, o.manifest, platform, s);
-}
-
-Status add_report_data(const ReportOptions& o, PolicySetup& s) {
+  if (!o.policy_file.empty()) {
+    CCI_ASSIGN(text, read_file(o.policy_file, manifest::kMaxDeploymentYamlBytes));
+    CCI_SET(e.policy, manifest::parse_policy_yaml(as_chars(text), o.policy_file));
+    e.policy_source = "policy file " + o.policy_file;
+  }
+  if (o.insecure_allow_debug) e.policy["allow_debug"] = true;
+  if (o.allow_vlek) e.policy["allow_vlek"] = true;
+  e.measurement_flags = o.measurements;
+  e.insecure_any_measurement = o.insecure_any_measurement;
+  e.insecure_unpinned_v1 = o.insecure_unpinned_v1;
   if (!o.report_data.empty() && !o.nonce.empty()) return make_error(ErrorCode::kUsage, "give --report-data or --nonce, not both");
   if (!o.report_data.empty()) {
     auto b = from_hex(o.report_data, "--report-data", 64);
     if (!b) return make_error(ErrorCode::kUsage, b.error().message, "report-data");
-    s.report_data = std::move(*b);
+    e.report_data = std::move(*b);
   }
   if (!o.nonce.empty()) {
     auto b = from_hex(o.nonce, "--nonce");
     if (!b || b->empty() || b->size() > 64) return make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce");
     b->resize(64, 0);  // REPORT_DATA = nonce, zero-padded
-    s.report_data = std::move(*b);
+    e.report_data = std::move(*b);
   }
-  return {};
+  CCI_SET(e.vm_id, hex_field(o.vm_id, "--vm-id", 16));
+  CCI_SET(e.vm_version, hex_field(o.vm_version, "--vm-version", 16));
+  CCI_SET(e.user_pubkey_digest, hex_field(o.user_pubkey_digest, "--user-pubkey-digest", 32));
+  CCI_SET(e.event_log, read_optional(o.event_log, 64 << 20));
+  return e;
+}
+
+appraise::GivenCollateral given_collateral(const ReportOptions& o) {
+  appraise::GivenCollateral g;
+  g.vek = o.vek;
+  g.cert_chain = o.cert_chain;
+  g.cert_table = o.cert_table;
+  g.crl = o.crl;
+  g.hrk = o.hrk;
+  g.hsk_cek = o.hsk_cek;
+  return g;
+}
+
+Result<appraise::Request> request_of(const ReportOptions& o, Bytes data) {
+  appraise::Request r;
+  r.evidence = std::move(data);
+  r.label = o.file;
+  r.vendor = o.vendor;
+  if (!o.product.empty()) {
+    r.product = snp::product_from_name(o.product);
+    if (!r.product) return make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin");
+  }
+  CCI_SET(r.at, cli::parse_time(o.at));
+  r.crl_required = !o.insecure_no_crl;
+  r.trust_sim_roots = o.trust_sim_roots;
+  r.given = given_collateral(o);
+  CCI_SET(r.expect, expectations_of(o));
+  return r;
 }
 
 cli::Json checks_json(const ::cci::verify::CheckList& list) {
@@ -64,50 +101,34 @@ cli::Json checks_json(const ::cci::verify::CheckList& list) {
   return out;
 }
 
-}  // namespace
-
-std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
-
-Result<PolicySetup> policy_setup(const ReportOptions& o, const std::string& platform) {
-  PolicySetup s;
-  CCI_TRY(add_manifest_expectations(o, platform, s));
-  if (!o.policy_file.empty()) {
-    auto text = read_file(o.policy_file, manifest::kMaxDeploymentYamlBytes);
-    if (!text) return text.error();
-    auto p = manifest::parse_policy_yaml(as_chars(*text), o.policy_file);
-    if (!p) return p.error();
-    s.policy = std::move(*p);
-    s.source = "policy file " + o.policy_file;
-  }
-  if (o.insecure_allow_debug) s.policy["allow_debug"] = true;
-  if (o.allow_vlek) s.policy["allow_vlek"] = true;
-  const size_t size = platform == "snp" ? 48 : 32;
-  for (const auto& m : o.measurements) {
-    auto b = from_hex(m, "--measurement", size);
-    if (!b) return make_error(ErrorCode::kUsage, b.error().message + " (" + platform + " measurements are " + std::to_string(size) + " bytes)", "measurement");
-    s.measurements.push_back(std::move(*b));
-  }
-  CCI_TRY(add_report_data(o, s));
-  return s;
+const char* reason_of(appraise::Outcome o, bool authentic) {
+  if (o == appraise::Outcome::kMissingCollateral) return "MISSING_COLLATERAL";
+  return authentic ? "POLICY_VIOLATION" : "VERIFICATION_FAILED";
 }
 
-int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& ctx) {
-  const bool policy_ok = v.findings && v.findings->all_passed();
-  const bool accepted = v.authentic && policy_ok;
-  const bool only_missing = !v.authentic && v.missing;
-  const int rc = accepted ? 0 : only_missing ? cli::to_int(cli::ExitCode::kCannotEvaluate) : 1;
+int exit_code_of(appraise::Outcome o) {
+  switch (o) {
+    case appraise::Outcome::kAccepted: return cli::to_int(cli::ExitCode::kOk);
+    case appraise::Outcome::kMissingCollateral: return cli::to_int(cli::ExitCode::kCannotEvaluate);
+    case appraise::Outcome::kRejected: break;
+  }
+  return cli::to_int(cli::ExitCode::kRejected);
+}
+
+// The verdict, as text or as the cci.verify.report.v1 document.
+int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli::Context& ctx) {
+  const bool accepted = v.outcome == appraise::Outcome::kAccepted;
+  const int rc = exit_code_of(v.outcome);
   const std::string schema = "cci.verify.report.v1";
   if (ctx.options().json) {
     cli::Json body{{"result", accepted ? "pass" : "fail"}};
-    if (!accepted) body["reason"] = v.authentic ? "POLICY_VIOLATION" : only_missing ? "MISSING_COLLATERAL" : "VERIFICATION_FAILED";
+    if (!accepted) body["reason"] = reason_of(v.outcome, v.authentic);
     body["file"] = o.file;
     body["simulated"] = v.simulated;
     body["vendor"] = v.vendor;
     body["format"] = v.format;
-    body["checks"] = checks_json(*v.checks);
-    body["policy"] = {{"source", v.policy_source},
-                      {"applied", v.findings != nullptr},
-                      {"findings", v.findings ? checks_json(*v.findings) : cli::Json::array()}};
+    body["checks"] = checks_json(v.checks);
+    body["policy"] = {{"source", v.policy_source}, {"applied", v.findings.has_value()}, {"findings", v.findings ? checks_json(*v.findings) : cli::Json::array()}};
     if (!v.report.is_null()) {
       body["report"] = v.report;
       if (v.simulated) body["report"]["simulated"] = true;
@@ -122,7 +143,7 @@ int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& 
       ctx.out(word + "  " + c.id + ": " + c.detail);
     }
   };
-  print(*v.checks);
+  print(v.checks);
   if (v.findings) {
     ctx.info("policy: " + v.policy_source);
     print(*v.findings);
@@ -135,14 +156,35 @@ int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& 
   }
   if (accepted) {
     for (const auto& line : o.extra_lines) ctx.out(line);
+    for (const auto& w : v.warnings) ctx.warn(w);
   } else if (v.authentic) {
     ctx.error(o.file + " is a " + v.what + ", but it does not meet the policy (" + v.policy_source + ")");
-  } else if (only_missing) {
+  } else if (v.outcome == appraise::Outcome::kMissingCollateral) {
     ctx.error(o.file + ": cannot evaluate without the missing collateral (see the failed checks)");
   } else {
-    ctx.error(o.file + " is not a verified " + (v.vendor == "amd" ? "SEV-SNP" : "Hygon CSV") + " report");
+    ctx.error(o.file + " is not a verified " + v.tee_name + " report");
   }
   return rc;
+}
+
+}  // namespace
+
+int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.report.v1";
+  auto request = request_of(o, std::move(data));
+  if (!request) return ctx.fail(request.error(), schema);
+  appraise::CacheCollateralOptions co;
+  co.cache_dir = o.kds.cache_dir;
+  co.offline = o.offline;
+  co.amd = fetch_options(o.kds, ctx);
+  co.hygon = hygon_fetch_options(o.kds, ctx);
+  appraise::CacheCollateral collateral(std::move(co));
+  appraise::Notes notes;
+  notes.info = [&ctx](const std::string& m) { ctx.info(m); };
+  notes.warn = [&ctx](const std::string& m) { ctx.warn(m); };
+  auto verdict = appraise::appraise(*request, collateral, notes);
+  if (!verdict) return ctx.fail(verdict.error(), schema);
+  return print_verdict(o, *verdict, ctx);
 }
 
 }  // namespace cci::tools::verify

@@ -1,5 +1,5 @@
-// What cci-verify report shares between vendors: its options, the policy in force, and the
-// verdict output (one format for SNP and CSV).
+// cci-verify report, cert and remote: their options (both vendors), turned into one appraisal
+// request, and the verdict's output (one format for every vendor).
 #pragma once
 
 #include <memory>
@@ -8,9 +8,7 @@
 
 #include "cli/tool.h"
 #include "manifest/release.h"
-#include "policy/snp_policy.h"
-#include "snp_collateral.h"
-#include "verify/check.h"
+#include "kds_flags.h"
 
 namespace cci::tools::verify {
 
@@ -56,41 +54,9 @@ struct ReportOptions {
   std::vector<std::string> extra_lines;  // printed after an accepting verdict
 };
 
-// The policy in force: --policy, else the manifest's, else the built-in default; then the
-// permissions the user named on the command line. `platform` ("snp" or "csv") picks the
-// manifest's launch measurements and the measurement size (48 or 32 bytes).
-struct PolicySetup {
-  policy::Json policy = policy::default_policy();
-  std::string source = "built-in default";
-  std::vector<Bytes> measurements;
-  std::optional<Bytes> report_data;
-};
-Result<PolicySetup> policy_setup(const ReportOptions& o, const std::string& platform);
-
-// The verdict, as text or as the cci.verify.report.v1 document. `missing` marks a failure
-// caused only by missing collateral (exit 3).
-struct Verdict {
-  std::string vendor;  // "amd" | "hygon"
-  std::string format;
-  const ::cci::verify::CheckList* checks = nullptr;
-  const ::cci::verify::CheckList* findings = nullptr;  // null when the policy was not applied
-  std::string policy_source;
-  bool authentic = false, missing = false;
-  cli::Json report;       // decoded fields (may be null)
-  std::string what;       // "genuine Milan SEV-SNP report", "genuine Hygon CSV V1 report"
-  std::string measurement_hex;
-  bool simulated = false;  // the chain ends in a simulated root (--trust-sim-root)
-};
-int print_verdict(const ReportOptions& o, const Verdict& v, const cli::Context& ctx);
-
-std::string hex_u(std::uint64_t v);  // "0x1f": decoded fields in the JSON report
-
-// The report pipeline on evidence already in memory (raw report, Azure HCL, hex, CSV forms, or a
-// cci.evidence.v1 document); o.file names it in messages.
+// The report pipeline (common/appraise) on evidence already in memory (raw report, Azure HCL,
+// hex, CSV forms, or a cci.evidence.v1 document): the flags become one appraise::Request, the
+// verdict is printed as text or as the cci.verify.report.v1 document. o.file names the input.
 int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx);
-
-// `carried_hrk`: an HRK from a cci evidence file (a candidate, checked against the pin).
-int run_csv_report(const ReportOptions& o, const Bytes& data, const cli::Context& ctx, std::optional<Bytes> carried_hrk = std::nullopt);
-int run_csv_show(const std::string& file, const Bytes& data, const cli::Context& ctx);
 
 }  // namespace cci::tools::verify

@@ -1,4 +1,4 @@
-#include "snp_collateral.h"
+#include "kds_flags.h"
 
 #include "cli/tool.h"
 
@@ -47,17 +47,5 @@ collateral::HygonFetchOptions hygon_fetch_options(const KdsFlags& f, const cli::
 }
 
 collateral::HygonCache hygon_cache_of(const KdsFlags& f) { return collateral::HygonCache(cache_dir(f)); }
-
-Result<collateral::SnpCollateralKey> collateral_key(const snp::Report& r, std::optional<snp::Product> given) {
-  std::optional<snp::Product> p = given;
-  if (r.cpuid_family) p = snp::product_from_cpuid(*r.cpuid_family, *r.cpuid_model);
-  if (!p) {
-    return make_error(ErrorCode::kUsage,
-                      r.cpuid_family ? "the report's CPUID is no known SNP product line"
-                                     : "a version 2 report carries no CPUID: give --product Milan|Genoa|Turin",
-                      "product");
-  }
-  return collateral::snp_collateral_key(r, *p);
-}
 
 }  // namespace cci::tools::verify

@@ -1,10 +1,8 @@
-#include "serve/tls.h"
+#include "crypto/tls.h"
 
-#include <netdb.h>
 #include <poll.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,7 +13,7 @@
 #include "base/hex.h"
 #include "crypto/digest.h"
 
-namespace cci::serve {
+namespace cci::crypto {
 namespace {
 
 std::string openssl_reason() {
@@ -28,6 +26,11 @@ std::string openssl_reason() {
 }
 
 Error tls_error(const std::string& what) { return make_error(ErrorCode::kIo, what + " (" + openssl_reason() + ")", "tls"); }
+
+struct SslCtxDeleter {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+using SslCtx = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
 
 Result<SslCtx> tls13_context(const SSL_METHOD* method) {
   SslCtx ctx(SSL_CTX_new(method));
@@ -44,29 +47,37 @@ Result<SslCtx> tls13_context(const SSL_METHOD* method) {
 
 }  // namespace
 
-Result<SslCtx> make_server_context(const crypto::PrivateKey& key, const crypto::Certificate& cert) {
-  auto ctx = tls13_context(TLS_server_method());
-  if (!ctx) return ctx;
-  if (SSL_CTX_use_certificate(ctx->get(), cert.get()) != 1) return tls_error("loading the server certificate");
-  if (SSL_CTX_use_PrivateKey(ctx->get(), key.get()) != 1) return tls_error("loading the server key");
-  if (SSL_CTX_check_private_key(ctx->get()) != 1) return tls_error("the key does not match the certificate");
-  return ctx;
+struct TlsContext::Impl {
+  SslCtx ctx;
+};
+struct TlsConnection::Ssl {};  // an SSL object, opaque outside this file
+
+TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TlsContext::TlsContext(TlsContext&&) noexcept = default;
+TlsContext& TlsContext::operator=(TlsContext&&) noexcept = default;
+TlsContext::~TlsContext() = default;
+
+Result<TlsContext> TlsContext::server(const PrivateKey& key, const Certificate& cert) {
+  CCI_ASSIGN(ctx, tls13_context(TLS_server_method()));
+  if (SSL_CTX_use_certificate(ctx.get(), cert.get()) != 1) return tls_error("loading the server certificate");
+  if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1) return tls_error("loading the server key");
+  if (SSL_CTX_check_private_key(ctx.get()) != 1) return tls_error("the key does not match the certificate");
+  return TlsContext(std::make_unique<Impl>(Impl{std::move(ctx)}));
 }
 
-Result<SslCtx> make_client_context() {
-  auto ctx = tls13_context(TLS_client_method());
-  if (!ctx) return ctx;
-  SSL_CTX_set_verify(ctx->get(), SSL_VERIFY_NONE, nullptr);  // checked by attestation instead
-  return ctx;
+Result<TlsContext> TlsContext::client() {
+  CCI_ASSIGN(ctx, tls13_context(TLS_client_method()));
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // checked by attestation instead
+  return TlsContext(std::make_unique<Impl>(Impl{std::move(ctx)}));
 }
 
-Result<std::unique_ptr<TlsConnection>> TlsConnection::handshake(SSL_CTX* ctx, int fd, bool server, const std::string& server_name) {
-  SSL* ssl = SSL_new(ctx);
+Result<std::unique_ptr<TlsConnection>> TlsConnection::handshake(const TlsContext& ctx, int fd, bool server, const std::string& server_name) {
+  SSL* ssl = SSL_new(ctx.impl_->ctx.get());
   if (!ssl) {
     ::close(fd);
     return tls_error("SSL_new");
   }
-  std::unique_ptr<TlsConnection> c(new TlsConnection(ssl, fd));
+  std::unique_ptr<TlsConnection> c(new TlsConnection(reinterpret_cast<Ssl*>(ssl), fd));
   if (SSL_set_fd(ssl, fd) != 1) return tls_error("SSL_set_fd");
   if (server) {
     if (SSL_accept(ssl) != 1) return tls_error("TLS handshake with the client failed");
@@ -77,21 +88,21 @@ Result<std::unique_ptr<TlsConnection>> TlsConnection::handshake(SSL_CTX* ctx, in
   return c;
 }
 
-Result<std::unique_ptr<TlsConnection>> TlsConnection::accept(SSL_CTX* ctx, int fd) { return handshake(ctx, fd, true, {}); }
+Result<std::unique_ptr<TlsConnection>> TlsConnection::accept(const TlsContext& ctx, int fd) { return handshake(ctx, fd, true, {}); }
 
-Result<std::unique_ptr<TlsConnection>> TlsConnection::connect(SSL_CTX* ctx, int fd, const std::string& server_name) {
+Result<std::unique_ptr<TlsConnection>> TlsConnection::connect(const TlsContext& ctx, int fd, const std::string& server_name) {
   return handshake(ctx, fd, false, server_name);
 }
 
 TlsConnection::~TlsConnection() {
-  SSL_free(ssl_);
+  SSL_free(reinterpret_cast<SSL*>(ssl_));
   ::close(fd_);
 }
 
 Result<size_t> TlsConnection::read_some(void* data, size_t n) {
   size_t got = 0;
-  if (SSL_read_ex(ssl_, data, n, &got) == 1) return got;
-  const int e = SSL_get_error(ssl_, 0);
+  if (SSL_read_ex(reinterpret_cast<SSL*>(ssl_), data, n, &got) == 1) return got;
+  const int e = SSL_get_error(reinterpret_cast<SSL*>(ssl_), 0);
   if (e == SSL_ERROR_ZERO_RETURN) return size_t{0};
   if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) return size_t{0};  // EOF without close_notify
   return tls_error("TLS read");
@@ -101,17 +112,17 @@ Status TlsConnection::write_all(const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);
   while (n > 0) {
     size_t w = 0;
-    if (SSL_write_ex(ssl_, p, n, &w) != 1) return tls_error("TLS write");
+    if (SSL_write_ex(reinterpret_cast<SSL*>(ssl_), p, n, &w) != 1) return tls_error("TLS write");
     p += w;
     n -= w;
   }
   return {};
 }
 
-void TlsConnection::close_notify() { SSL_shutdown(ssl_); }
+void TlsConnection::close_notify() { SSL_shutdown(reinterpret_cast<SSL*>(ssl_)); }
 
 void TlsConnection::close_gracefully(double seconds) {
-  SSL_shutdown(ssl_);
+  SSL_shutdown(reinterpret_cast<SSL*>(ssl_));
   ::shutdown(fd_, SHUT_WR);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   char sink[4096];
@@ -124,18 +135,18 @@ void TlsConnection::close_gracefully(double seconds) {
   }
 }
 
-bool TlsConnection::has_buffered_data() const { return SSL_pending(ssl_) > 0 || SSL_has_pending(ssl_) == 1; }
+bool TlsConnection::has_buffered_data() const { return SSL_pending(reinterpret_cast<SSL*>(ssl_)) > 0 || SSL_has_pending(reinterpret_cast<SSL*>(ssl_)) == 1; }
 
 Result<Bytes> TlsConnection::exporter(const std::string& label, ByteView context, size_t length) const {
   Bytes out(length);
-  if (SSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(), context.data(), context.size(), 1) != 1) {
+  if (SSL_export_keying_material(reinterpret_cast<SSL*>(ssl_), out.data(), out.size(), label.data(), label.size(), context.data(), context.size(), 1) != 1) {
     return tls_error("TLS exporter '" + label + "'");
   }
   return out;
 }
 
-Result<crypto::Certificate> TlsConnection::peer_certificate() const {
-  X509* x = SSL_get1_peer_certificate(ssl_);
+Result<Certificate> TlsConnection::peer_certificate() const {
+  X509* x = SSL_get1_peer_certificate(reinterpret_cast<SSL*>(ssl_));
   if (!x) return make_error(ErrorCode::kVerificationFailed, "the peer sent no certificate", "certificate");
   unsigned char* der = nullptr;
   const int len = i2d_X509(x, &der);
@@ -143,40 +154,15 @@ Result<crypto::Certificate> TlsConnection::peer_certificate() const {
   if (len <= 0) return tls_error("encoding the peer certificate");
   Bytes b(der, der + len);
   OPENSSL_free(der);
-  return crypto::Certificate::from_der(b);
+  return Certificate::from_der(b);
 }
 
-std::string TlsConnection::protocol() const { return SSL_get_version(ssl_); }
+std::string TlsConnection::protocol() const { return SSL_get_version(reinterpret_cast<SSL*>(ssl_)); }
 
-Result<int> tcp_connect(const std::string& host, const std::string& port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_family = AF_UNSPEC;
-  addrinfo* res = nullptr;
-  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return make_error(ErrorCode::kIo, "cannot resolve " + host + ": " + ::gai_strerror(rc), "url");
-  }
-  std::string last = "no address";
-  for (addrinfo* a = res; a; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-      ::freeaddrinfo(res);
-      const int one = 1;  // requests are small writes: no Nagle delay
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      return fd;
-    }
-    last = std::strerror(errno);
-    ::close(fd);
-  }
-  ::freeaddrinfo(res);
-  return make_error(ErrorCode::kIo, "cannot connect to " + host + ":" + port + ": " + last, "url");
-}
-
-std::string public_key_pin(const crypto::Certificate& cert) {
+std::string public_key_pin(const Certificate& cert) {
   auto pub = cert.public_key();
   if (!pub) return {};
-  return "sha256//" + base64_encode(crypto::digest(crypto::DigestAlg::kSha256, pub->spki_der()));
+  return "sha256//" + base64_encode(digest(DigestAlg::kSha256, pub->spki_der()));
 }
 
-}  // namespace cci::serve
+}  // namespace cci::crypto

@@ -1,10 +1,9 @@
 // TLS 1.3 over a socket that is already connected (cci-run serve hands each accepted TCP
-// connection to its own process; clients connect first, then wrap). OpenSSL only, no other
+// connection to its own process; clients connect first, then wrap). OpenSSL behind an opaque
+// interface (no OpenSSL header leaves common/crypto), TLS 1.3 only, no other
 // version and no session resumption: every connection is a full handshake with the key that
 // the attestation binds, and exporters (RFC 8446 §7.5) tie fresh evidence to this connection.
 #pragma once
-
-#include <openssl/ssl.h>
 
 #include <memory>
 #include <string>
@@ -14,24 +13,31 @@
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
-namespace cci::serve {
+namespace cci::crypto {
 
-struct SslCtxDeleter {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+// A TLS 1.3-only context (OpenSSL stays behind it): server contexts hold the key and
+// certificate in memory; client contexts do not check the server's certificate against any CA
+// (an attested server's certificate is self-signed and is checked through its evidence).
+class TlsContext {
+ public:
+  static Result<TlsContext> server(const PrivateKey& key, const Certificate& cert);
+  static Result<TlsContext> client();
+  TlsContext(TlsContext&&) noexcept;
+  TlsContext& operator=(TlsContext&&) noexcept;
+  ~TlsContext();
+
+ private:
+  friend class TlsConnection;
+  struct Impl;
+  explicit TlsContext(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
-using SslCtx = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
-
-// A server context that speaks TLS 1.3 only, with this key and certificate (held in memory).
-Result<SslCtx> make_server_context(const crypto::PrivateKey& key, const crypto::Certificate& cert);
-// A client context that speaks TLS 1.3 only. It does not check the server's certificate against
-// any CA: an attested server's certificate is self-signed and is checked through its evidence.
-Result<SslCtx> make_client_context();
 
 class TlsConnection {
  public:
   // Runs the handshake on `fd` (which the connection then owns).
-  static Result<std::unique_ptr<TlsConnection>> accept(SSL_CTX* ctx, int fd);
-  static Result<std::unique_ptr<TlsConnection>> connect(SSL_CTX* ctx, int fd, const std::string& server_name);
+  static Result<std::unique_ptr<TlsConnection>> accept(const TlsContext& ctx, int fd);
+  static Result<std::unique_ptr<TlsConnection>> connect(const TlsContext& ctx, int fd, const std::string& server_name);
   ~TlsConnection();
   TlsConnection(const TlsConnection&) = delete;
   TlsConnection& operator=(const TlsConnection&) = delete;
@@ -48,21 +54,19 @@ class TlsConnection {
   // TLS-Exporter(label, context, length) (RFC 8446 §7.5).
   Result<Bytes> exporter(const std::string& label, ByteView context, size_t length) const;
   // The peer's certificate (clients: the server's).
-  Result<crypto::Certificate> peer_certificate() const;
+  Result<Certificate> peer_certificate() const;
   std::string protocol() const;  // "TLSv1.3"
   int fd() const { return fd_; }
 
  private:
-  TlsConnection(SSL* ssl, int fd) : ssl_(ssl), fd_(fd) {}
-  static Result<std::unique_ptr<TlsConnection>> handshake(SSL_CTX* ctx, int fd, bool server, const std::string& server_name);
-  SSL* ssl_;
+  struct Ssl;
+  TlsConnection(Ssl* ssl, int fd) : ssl_(ssl), fd_(fd) {}
+  static Result<std::unique_ptr<TlsConnection>> handshake(const TlsContext& ctx, int fd, bool server, const std::string& server_name);
+  Ssl* ssl_;
   int fd_;
 };
 
-// A TCP connection to host:port (numeric or name; IPv4 or IPv6), close-on-exec.
-Result<int> tcp_connect(const std::string& host, const std::string& port);
-
 // "sha256//BASE64" of SHA-256(SubjectPublicKeyInfo DER): the pin `curl --pinnedpubkey` takes.
-std::string public_key_pin(const crypto::Certificate& cert);
+std::string public_key_pin(const Certificate& cert);
 
-}  // namespace cci::serve
+}  // namespace cci::crypto

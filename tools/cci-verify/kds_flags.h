@@ -1,5 +1,4 @@
-// What cci-verify fetch and cci-verify report share about vendor collateral: the KDS and
-// cache flags (AMD and Hygon), and the collateral key of an SNP report.
+// The key-server and cache flags cci-verify fetch, report, cert and remote share (AMD and Hygon).
 #pragma once
 
 #include <optional>
@@ -8,7 +7,6 @@
 #include "cli/tool.h"
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
-#include "snp/report.h"
 
 namespace cci::tools::verify {
 
@@ -25,8 +23,5 @@ collateral::SnpCache cache_of(const KdsFlags& f);
 // The same flags for the Hygon KDS (default URL $CCI_HYGON_KDS_URL or https://cert.hygon.cn).
 collateral::HygonFetchOptions hygon_fetch_options(const KdsFlags& f, const cli::Context& ctx);
 collateral::HygonCache hygon_cache_of(const KdsFlags& f);
-
-// The report's product (signed CPUID for v3+, else `given`) and collateral key.
-Result<collateral::SnpCollateralKey> collateral_key(const snp::Report& r, std::optional<snp::Product> given);
 
 }  // namespace cci::tools::verify

@@ -13,7 +13,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 
-namespace cci::attest {
+namespace cci::evidence {
 
 struct EvidenceFile {
   std::string tee;  // "snp", "csv", "sim-snp", "sim-csv"
@@ -24,8 +24,11 @@ struct EvidenceFile {
   bool is_snp() const { return tee == "snp" || tee == "sim-snp"; }
 };
 
+// "SEV-SNP", "CSV" (simulated ones alike): for messages.
+std::string tee_display_name(const std::string& tee);
+
 bool looks_like_evidence_file(ByteView data);
 Result<EvidenceFile> parse_evidence_file(ByteView data);
 std::string write_evidence_file(const EvidenceFile& e);  // JSON text, newline-terminated
 
-}  // namespace cci::attest
+}  // namespace cci::evidence

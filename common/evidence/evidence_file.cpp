@@ -1,10 +1,10 @@
-#include "attest/evidence_file.h"
+#include "evidence/evidence_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
 
-namespace cci::attest {
+namespace cci::evidence {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -21,6 +21,13 @@ std::optional<Json> parse_json(ByteView data) {
 }
 
 }  // namespace
+
+std::string tee_display_name(const std::string& tee) {
+  const std::string plain = tee.rfind("sim-", 0) == 0 ? tee.substr(4) : tee;
+  if (plain == "snp") return "SEV-SNP";
+  if (plain == "csv") return "CSV";
+  return tee;
+}
 
 bool looks_like_evidence_file(ByteView data) {
   if (data.empty() || data.size() > (8u << 20)) return false;
@@ -86,4 +93,4 @@ std::string write_evidence_file(const EvidenceFile& e) {
   return j.dump(2) + "\n";
 }
 
-}  // namespace cci::attest
+}  // namespace cci::evidence

@@ -1,0 +1,86 @@
+#include "appraise/cache_collateral.h"
+
+#include <ctime>
+
+namespace cci::appraise {
+
+CacheCollateral::CacheCollateral(CacheCollateralOptions o)
+    : o_(std::move(o)),
+      snp_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
+      hygon_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir) {}
+
+void CacheCollateral::fetch_snp(const SnpKey& k, collateral::SnpItem item, const Notes& n, bool refresh) {
+  if (o_.offline) return;
+  auto opts = o_.amd;
+  opts.refresh = refresh;
+  for (const auto& r : collateral::fetch_snp_collateral(k, {item}, snp_, opts)) {
+    if (r.error) n.warn(std::string(refresh ? "cannot refresh the " : "cannot fetch the ") + collateral::snp_item_name(r.item) + ": " + r.error->message);
+    else if (r.downloaded) n.info(std::string("fetched ") + collateral::snp_item_name(r.item) + " into " + r.file);
+  }
+}
+
+std::optional<crypto::Certificate> CacheCollateral::snp_vek(const SnpKey& k, const Notes& n) {
+  fetch_snp(k, collateral::SnpItem::kVcek, n);
+  auto v = snp_.vcek(k);
+  if (!v) {
+    n.warn(v.error().message);
+    return std::nullopt;
+  }
+  return std::move(*v);
+}
+
+std::vector<crypto::Certificate> CacheCollateral::snp_chain(const SnpKey& k, const Notes& n) {
+  fetch_snp(k, collateral::SnpItem::kChain, n);
+  auto c = snp_.chain(k.product, k.vlek);
+  if (!c) {
+    n.warn(c.error().message);
+    return {};
+  }
+  return *c ? std::move(**c) : std::vector<crypto::Certificate>{};
+}
+
+std::optional<crypto::Crl> CacheCollateral::snp_crl(const SnpKey& k, const Notes& n) {
+  fetch_snp(k, collateral::SnpItem::kCrl, n);
+  // A cached CRL past its nextUpdate is replaced once (a new one is published before then).
+  auto cached = snp_.crl(k.product, k.vlek);
+  if (cached && *cached && (*cached)->next_update() && *(*cached)->next_update() < std::time(nullptr)) {
+    fetch_snp(k, collateral::SnpItem::kCrl, n, true);
+    cached = snp_.crl(k.product, k.vlek);
+  }
+  if (!cached) {
+    n.warn(cached.error().message);
+    return std::nullopt;
+  }
+  return std::move(*cached);
+}
+
+void CacheCollateral::fetch_hygon(const std::string& chip_id, collateral::HygonItem item, const Notes& n) {
+  if (o_.offline) return;
+  for (const auto& r : collateral::fetch_hygon_collateral(chip_id, {item}, hygon_, o_.hygon)) {
+    if (r.error) n.warn(std::string("cannot fetch the ") + collateral::hygon_item_name(r.item) + ": " + r.error->message);
+    else if (r.downloaded) n.info(std::string("fetched ") + collateral::hygon_item_name(r.item) + " into " + r.file);
+  }
+}
+
+std::optional<Bytes> CacheCollateral::csv_hrk(const Notes& n) {
+  fetch_hygon("", collateral::HygonItem::kHrk, n);
+  auto h = hygon_.hrk();
+  if (!h) {
+    n.warn(h.error().message);
+    return std::nullopt;
+  }
+  return std::move(*h);
+}
+
+std::optional<std::pair<Bytes, std::string>> CacheCollateral::csv_hsk_cek(const std::string& chip_id, const Notes& n) {
+  fetch_hygon(chip_id, collateral::HygonItem::kHskCek, n);
+  auto h = hygon_.hsk_cek(chip_id);
+  if (!h) {
+    n.warn(h.error().message);
+    return std::nullopt;
+  }
+  if (!*h) return std::nullopt;
+  return std::make_pair(std::move(**h), "the cache (" + hygon_.hsk_cek_file(chip_id) + ")");
+}
+
+}  // namespace cci::appraise

@@ -1,0 +1,39 @@
+// The collateral source of the command-line tools: the on-disk cache (common/collateral), filled
+// first from the vendors' key servers unless offline. Every cache entry is re-checked when read
+// (a bad one is dropped); the verifier checks everything again against the pinned roots.
+#pragma once
+
+#include <optional>
+
+#include "appraise/appraise.h"
+#include "collateral/amd_kds.h"
+#include "collateral/hygon_kds.h"
+
+namespace cci::appraise {
+
+struct CacheCollateralOptions {
+  std::string cache_dir;  // empty: collateral::default_cache_dir()
+  bool offline = false;   // never contact a key server
+  collateral::SnpFetchOptions amd;
+  collateral::HygonFetchOptions hygon;
+};
+
+class CacheCollateral final : public CollateralSource {
+ public:
+  explicit CacheCollateral(CacheCollateralOptions o);
+  std::optional<crypto::Certificate> snp_vek(const SnpKey& k, const Notes& n) override;
+  std::vector<crypto::Certificate> snp_chain(const SnpKey& k, const Notes& n) override;
+  std::optional<crypto::Crl> snp_crl(const SnpKey& k, const Notes& n) override;
+  std::optional<Bytes> csv_hrk(const Notes& n) override;
+  std::optional<std::pair<Bytes, std::string>> csv_hsk_cek(const std::string& chip_id, const Notes& n) override;
+
+ private:
+  void fetch_snp(const SnpKey& k, collateral::SnpItem item, const Notes& n, bool refresh = false);
+  void fetch_hygon(const std::string& chip_id, collateral::HygonItem item, const Notes& n);
+
+  CacheCollateralOptions o_;
+  collateral::SnpCache snp_;
+  collateral::HygonCache hygon_;
+};
+
+}  // namespace cci::appraise

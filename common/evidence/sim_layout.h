@@ -1,0 +1,21 @@
+// Where a simulated platform (cci-run sim init DIR) keeps its public files. The simulator
+// writes them (common/sim), a verifier that trusts DIR by name reads them (common/appraise):
+//   DIR/amd/ark.pem ask.pem vcek.pem cert_chain.pem crl.der platform.json
+//   DIR/hygon/hrk.cert hsk_cek.cert pek.cert platform.json
+// (private keys beside them, mode 0600, are the simulator's alone).
+#pragma once
+
+#include <string>
+
+namespace cci::evidence {
+
+inline std::string sim_amd_dir(const std::string& dir) { return dir + "/amd"; }
+inline std::string sim_hygon_dir(const std::string& dir) { return dir + "/hygon"; }
+inline std::string sim_snp_ark_file(const std::string& dir) { return sim_amd_dir(dir) + "/ark.pem"; }
+inline std::string sim_snp_vcek_file(const std::string& dir) { return sim_amd_dir(dir) + "/vcek.pem"; }
+inline std::string sim_snp_chain_file(const std::string& dir) { return sim_amd_dir(dir) + "/cert_chain.pem"; }
+inline std::string sim_snp_crl_file(const std::string& dir) { return sim_amd_dir(dir) + "/crl.der"; }
+inline std::string sim_csv_hrk_file(const std::string& dir) { return sim_hygon_dir(dir) + "/hrk.cert"; }
+inline std::string sim_csv_hsk_cek_file(const std::string& dir) { return sim_hygon_dir(dir) + "/hsk_cek.cert"; }
+
+}  // namespace cci::evidence

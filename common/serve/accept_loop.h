@@ -1,0 +1,97 @@
+// cci-run serve's accept loop (docs/architecture.md, "cci-run serve: processes"): it holds the
+// TLS key, the TEE (through an Attestor, on a thread of its own) and the verified release, and
+// never sees plaintext. Each TCP connection goes, unread, to an exec'd connection process once
+// its first byte arrives; each user gets an exec'd worker; both get bytes and descriptors, never
+// paths. The pieces that decide (admission of connections, the fresh-evidence rate) are
+// functions of their own, tested in-process.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
+#include "ratls/attested_cert.h"
+#include "ratls/claims.h"
+
+namespace cci::serve {
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:8443", ready_file, deploy, model_id = "model", api_keys;
+  std::vector<std::string> dns;
+  int max_connections = 64, max_users = 16, max_user_connections = 4, threads = 0, max_fresh = 16;
+  int max_pending = 1024, max_peer_connections = 32;
+  std::int64_t max_tokens = 512, context = 0;
+  size_t max_body_bytes = 1u << 20, max_prompt_bytes = 64u * 1024;
+  double request_timeout = 10, keepalive_timeout = 30, idle_timeout = 300, cert_hours = 24;
+  double handshake_timeout = 5, write_timeout = 30, fresh_rate = 10;
+  std::string conn_exe;                  // the connection process (cci-run-conn)
+  std::vector<std::string> worker_command;  // the worker: executable, then its first arguments
+};
+
+// The verified release the server attests: the manifest and key bytes (hashed into the claims,
+// served, handed to workers) and the model's files as the descriptors that were checked.
+struct ServeRelease {
+  Bytes manifest;
+  Bytes key_pem;
+  bool deployment = false;  // a deployment manifest (else a plain model bundle: clients cannot check the VM)
+  std::string where;        // the model's directory, for messages
+  bool single_file = false;
+  std::vector<std::pair<std::string, UniqueFd>> files;
+};
+
+struct IssuedCertificate {
+  crypto::Certificate cert;
+  std::string tee;  // "snp", "csv", "sim-snp", ...
+  bool simulated = false;
+  std::vector<std::string> warnings;
+};
+
+// The TEE as the accept loop needs it; called from one thread at a time.
+class Attestor {
+ public:
+  virtual ~Attestor() = default;
+  virtual Result<IssuedCertificate> issue(const crypto::PrivateKey& key, const ratls::Claims& claims, const ratls::AttestedCertSpec& spec) = 0;
+  virtual Result<Bytes> tagged_evidence(ByteView claims_cbor) = 0;
+};
+
+struct ServeOutput {
+  std::function<void(const std::string&)> info = [](const std::string&) {};
+  std::function<void(const std::string&)> warn = [](const std::string&) {};
+};
+
+// Runs until SIGTERM or SIGINT (SIGHUP re-reads the API key file). Errors at start are returned.
+Status run_accept_loop(const ServeConfig& config, ServeRelease release, std::unique_ptr<Attestor> attestor, const ServeOutput& out);
+
+// ---- the decisions, as functions ----
+
+// A token bucket: `rate` per second, bursts of up to max(1, rate).
+class RateLimit {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit RateLimit(double rate, Clock::time_point now = Clock::now()) : rate_(rate), tokens_(std::max(1.0, rate)), last_(now) {}
+  bool take(Clock::time_point now = Clock::now());
+
+ private:
+  double rate_, tokens_;
+  Clock::time_point last_;
+};
+
+// Admission of a new connection from `peer`: over the peer's share or the total, the oldest
+// connection that has not authenticated yet is evicted (those bound to a user never are). Returns
+// the ids to evict, or nullopt when there is no room at all.
+struct LiveConnection {
+  int id = 0;
+  std::string peer;
+  bool authenticated = false;
+  std::chrono::steady_clock::time_point started;
+};
+std::optional<std::vector<int>> admit(const std::vector<LiveConnection>& live, const std::string& peer, int max_connections, int max_peer_connections);
+
+}  // namespace cci::serve

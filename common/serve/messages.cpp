@@ -1,0 +1,228 @@
+#include "serve/messages.h"
+
+namespace cci::serve::msg {
+namespace {
+
+Error bad(const std::string& field, const std::string& what) { return make_error(ErrorCode::kMalformed, "IPC message: " + field + " " + what, field); }
+
+// Typed readers: a field of the wrong type is an error naming it.
+Result<SecureString> str(const SecureJson& j, const char* field) {
+  if (!j.contains(field) || !j[field].is_string()) return bad(field, "is missing or not a string");
+  return j[field].get<SecureString>();
+}
+Result<std::string> plain(const SecureJson& j, const char* field) {
+  CCI_ASSIGN(s, str(j, field));
+  return std::string(s.begin(), s.end());
+}
+Result<std::int64_t> integer(const SecureJson& j, const char* field) {
+  if (!j.contains(field) || !j[field].is_number_integer()) return bad(field, "is missing or not an integer");
+  return j[field].get<std::int64_t>();
+}
+Result<double> number(const SecureJson& j, const char* field) {
+  if (!j.contains(field) || !j[field].is_number()) return bad(field, "is missing or not a number");
+  return j[field].get<double>();
+}
+Result<bool> boolean(const SecureJson& j, const char* field) {
+  if (!j.contains(field) || !j[field].is_boolean()) return bad(field, "is missing or not true/false");
+  return j[field].get<bool>();
+}
+Result<std::string> op_of(const SecureJson& j, const char* field = "op") {
+  if (!j.is_object()) return bad(field, "the message is not an object");
+  return plain(j, field);
+}
+
+}  // namespace
+
+SecureJson encode(const ConnRequest& m) {
+  if (const auto* e = std::get_if<EvidenceRequest>(&m)) return SecureJson{{"op", "evidence"}, {"claims", e->claims_b64}};
+  const auto& s = std::get<SessionRequest>(m);
+  return SecureJson{{"op", "session"}, {"key_sha256", s.key_sha256_hex}, {"worker", s.want_worker}};
+}
+
+Result<ConnRequest> decode_conn_request(const SecureJson& j) {
+  CCI_ASSIGN(op, op_of(j));
+  if (op == "evidence") {
+    EvidenceRequest e;
+    CCI_SET(e.claims_b64, str(j, "claims"));
+    return ConnRequest(std::move(e));
+  }
+  if (op == "session") {
+    SessionRequest s;
+    CCI_SET(s.key_sha256_hex, str(j, "key_sha256"));
+    CCI_SET(s.want_worker, boolean(j, "worker"));
+    return ConnRequest(std::move(s));
+  }
+  return bad("op", "'" + op + "' is no connection request");
+}
+
+SecureJson encode(const ConnInit& m) {
+  return SecureJson{{"key_pem", m.key_pem},
+                    {"cert_pem", m.cert_pem},
+                    {"model", m.model},
+                    {"created", m.created},
+                    {"max_body_bytes", static_cast<std::int64_t>(m.max_body_bytes)},
+                    {"max_prompt_bytes", static_cast<std::int64_t>(m.max_prompt_bytes)},
+                    {"max_tokens", m.max_tokens},
+                    {"handshake_timeout", m.handshake_timeout},
+                    {"request_timeout", m.request_timeout},
+                    {"keepalive_timeout", m.keepalive_timeout},
+                    {"write_timeout", m.write_timeout}};
+}
+
+Result<ConnInit> decode_conn_init(const SecureJson& j) {
+  if (!j.is_object()) return bad("init", "is not an object");
+  ConnInit m;
+  CCI_SET(m.key_pem, str(j, "key_pem"));
+  CCI_SET(m.cert_pem, plain(j, "cert_pem"));
+  CCI_SET(m.model, plain(j, "model"));
+  CCI_SET(m.created, integer(j, "created"));
+  CCI_ASSIGN(body, integer(j, "max_body_bytes"));
+  CCI_ASSIGN(prompt, integer(j, "max_prompt_bytes"));
+  if (body < 1 || prompt < 1) return bad("max_body_bytes", "must be positive");
+  m.max_body_bytes = static_cast<size_t>(body);
+  m.max_prompt_bytes = static_cast<size_t>(prompt);
+  CCI_SET(m.max_tokens, integer(j, "max_tokens"));
+  CCI_SET(m.handshake_timeout, number(j, "handshake_timeout"));
+  CCI_SET(m.request_timeout, number(j, "request_timeout"));
+  CCI_SET(m.keepalive_timeout, number(j, "keepalive_timeout"));
+  CCI_SET(m.write_timeout, number(j, "write_timeout"));
+  return m;
+}
+
+SecureJson encode(const ConnAnswer& m) {
+  if (const auto* r = std::get_if<Refusal>(&m)) return SecureJson{{"error", r->message}, {"status", r->status}};
+  if (const auto* e = std::get_if<EvidenceAnswer>(&m)) return SecureJson{{"evidence", e->evidence_b64}};
+  return SecureJson{{"user", std::get<SessionGranted>(m).user}};
+}
+
+Result<ConnAnswer> decode_conn_answer(const SecureJson& j) {
+  if (!j.is_object()) return bad("answer", "is not an object");
+  if (j.contains("error")) {
+    Refusal r;
+    CCI_SET(r.message, plain(j, "error"));
+    CCI_ASSIGN(status, integer(j, "status"));
+    if (status < 400 || status > 599) return bad("status", "is no HTTP error status");
+    r.status = static_cast<int>(status);
+    return ConnAnswer(std::move(r));
+  }
+  if (j.contains("evidence")) {
+    EvidenceAnswer e;
+    CCI_SET(e.evidence_b64, plain(j, "evidence"));
+    return ConnAnswer(std::move(e));
+  }
+  SessionGranted s;
+  CCI_SET(s.user, plain(j, "user"));
+  return ConnAnswer(std::move(s));
+}
+
+SecureJson encode(const WorkerInit& m) {
+  SecureJson files = SecureJson::array();
+  for (const auto& f : m.files) files.push_back(SecureString(f.begin(), f.end()));
+  return SecureJson{{"release_key", m.release_key_pem}, {"where", m.where}, {"single_file", m.single_file}, {"files", std::move(files)}};
+}
+
+Result<WorkerInit> decode_worker_init(const SecureJson& j) {
+  if (!j.is_object()) return bad("init", "is not an object");
+  WorkerInit m;
+  CCI_SET(m.release_key_pem, plain(j, "release_key"));
+  CCI_SET(m.where, plain(j, "where"));
+  CCI_SET(m.single_file, boolean(j, "single_file"));
+  if (!j.contains("files") || !j["files"].is_array()) return bad("files", "is missing or not a list");
+  for (const auto& f : j["files"]) {
+    if (!f.is_string()) return bad("files", "holds something other than names");
+    const auto& s = f.get_ref<const SecureString&>();
+    m.files.emplace_back(s.begin(), s.end());
+  }
+  return m;
+}
+
+SecureJson encode(const WorkerCommand& m) {
+  if (const auto* s = std::get_if<SessionOffer>(&m)) return SecureJson{{"op", "session"}, {"conn", s->conn}};
+  return SecureJson{{"op", "exit"}};
+}
+
+Result<WorkerCommand> decode_worker_command(const SecureJson& j) {
+  CCI_ASSIGN(op, op_of(j));
+  if (op == "exit") return WorkerCommand(Exit{});
+  if (op == "session") {
+    SessionOffer s;
+    CCI_ASSIGN(conn, integer(j, "conn"));
+    s.conn = static_cast<int>(conn);
+    return WorkerCommand(s);
+  }
+  return bad("op", "'" + op + "' is no worker command");
+}
+
+namespace {
+constexpr std::pair<WorkerStatus::Kind, const char*> kStatusNames[] = {
+    {WorkerStatus::Kind::kReady, "ready"}, {WorkerStatus::Kind::kIdle, "idle"}, {WorkerStatus::Kind::kBusy, "busy"}, {WorkerStatus::Kind::kStartFailed, "start_failed"}};
+constexpr std::pair<SessionEvent::Kind, const char*> kEventNames[] = {
+    {SessionEvent::Kind::kDelta, "delta"}, {SessionEvent::Kind::kDone, "done"}, {SessionEvent::Kind::kError, "error"}};
+}  // namespace
+
+SecureJson encode(const WorkerStatus& m) {
+  const char* name = "ready";
+  for (const auto& [k, n] : kStatusNames) {
+    if (k == m.kind) name = n;
+  }
+  SecureJson j{{"op", name}};
+  if (m.kind == WorkerStatus::Kind::kStartFailed) j["error"] = m.error;
+  return j;
+}
+
+Result<WorkerStatus> decode_worker_status(const SecureJson& j) {
+  CCI_ASSIGN(op, op_of(j));
+  WorkerStatus m;
+  bool known = false;
+  for (const auto& [k, n] : kStatusNames) {
+    if (op == n) {
+      m.kind = k;
+      known = true;
+    }
+  }
+  if (!known) return bad("op", "'" + op + "' is no worker status");
+  if (m.kind == WorkerStatus::Kind::kStartFailed) CCI_SET(m.error, plain(j, "error"));
+  return m;
+}
+
+SecureJson encode(const SessionEvent& m) {
+  switch (m.kind) {
+    case SessionEvent::Kind::kDelta: return SecureJson{{"t", "delta"}, {"text", m.text}};
+    case SessionEvent::Kind::kDone:
+      return SecureJson{{"t", "done"}, {"finish_reason", m.finish_reason}, {"prompt_tokens", m.prompt_tokens}, {"completion_tokens", m.completion_tokens}};
+    case SessionEvent::Kind::kError: break;
+  }
+  return SecureJson{{"t", "error"}, {"status", m.status}, {"message", m.message}, {"param", m.param}};
+}
+
+Result<SessionEvent> decode_session_event(const SecureJson& j) {
+  CCI_ASSIGN(t, op_of(j, "t"));
+  SessionEvent m;
+  bool known = false;
+  for (const auto& [k, n] : kEventNames) {
+    if (t == n) {
+      m.kind = k;
+      known = true;
+    }
+  }
+  if (!known) return bad("t", "'" + t + "' is no session event");
+  switch (m.kind) {
+    case SessionEvent::Kind::kDelta: CCI_SET(m.text, str(j, "text")); break;
+    case SessionEvent::Kind::kDone:
+      CCI_SET(m.finish_reason, plain(j, "finish_reason"));
+      CCI_SET(m.prompt_tokens, integer(j, "prompt_tokens"));
+      CCI_SET(m.completion_tokens, integer(j, "completion_tokens"));
+      break;
+    case SessionEvent::Kind::kError: {
+      CCI_ASSIGN(status, integer(j, "status"));
+      if (status < 400 || status > 599) return bad("status", "is no HTTP error status");
+      m.status = static_cast<int>(status);
+      CCI_SET(m.message, plain(j, "message"));
+      CCI_SET(m.param, plain(j, "param"));
+      break;
+    }
+  }
+  return m;
+}
+
+}  // namespace cci::serve::msg

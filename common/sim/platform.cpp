@@ -1,0 +1,129 @@
+#include "sim/platform.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+#include "base/hex.h"
+#include "evidence/sim_layout.h"
+#include "sim/csv_sim.h"
+#include "sim/snp_sim.h"
+
+namespace cci::sim {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// "0x30000" or "196608": a guest policy of at most `max`.
+Result<std::uint64_t> parse_policy(const std::string& text, std::uint64_t max) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 0);
+  if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0 || v > max) {
+    return make_error(ErrorCode::kUsage, "--guest-policy must be a number (0x... for hex) of at most 0x" + to_hex_u64(max) + ", not '" + text + "'",
+                      "guest-policy");
+  }
+  return static_cast<std::uint64_t>(v);
+}
+
+// "1.55.21" (SNP: major.minor.build) or "1.3" / "1.3.2337" (Hygon: API major.minor, build).
+Status parse_firmware(const std::string& text, std::uint8_t& major, std::uint8_t& minor, std::uint32_t& build, std::uint32_t max_build) {
+  unsigned a = 0, b = 0, c = 0;
+  char tail = 0;
+  const int n = std::sscanf(text.c_str(), "%u.%u.%u%c", &a, &b, &c, &tail);
+  if (n < 2 || n > 3 || a > 255 || b > 255 || c > max_build) {
+    return make_error(ErrorCode::kUsage, "--firmware must be MAJOR.MINOR[.BUILD] (major and minor 0-255, build 0-" + std::to_string(max_build) +
+                                             "), not '" + text + "'", "firmware");
+  }
+  major = static_cast<std::uint8_t>(a);
+  minor = static_cast<std::uint8_t>(b);
+  if (n == 3) build = c;
+  return {};
+}
+
+Result<MadePlatform> init_hygon(const std::string& dir, const PlatformFlags& o) {
+  CsvPlatform p;
+  p.chip_id = o.chip_id;
+  if (!o.host_data.empty()) return make_error(ErrorCode::kUsage, "--host-data exists on SEV-SNP only", "host-data");
+  if (!o.measurement.empty()) {
+    auto m = from_hex(o.measurement, "--measurement", 32);
+    if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
+    p.measure = std::move(*m);
+  }
+  if (!o.guest_policy.empty()) {
+    CCI_ASSIGN(pol, parse_policy(o.guest_policy, 0xFFFFFFFFu));
+    p.policy = static_cast<std::uint32_t>(pol);
+  }
+  if (!o.firmware.empty()) CCI_TRY(parse_firmware(o.firmware, p.api_major, p.api_minor, p.build, 0xFFFFFFFFu));
+  CCI_TRY(init_csv_sim(dir, p));
+  MadePlatform m;
+  m.json = Json{{"result", "ok"}, {"simulated", true}, {"vendor", "hygon"}, {"dir", dir}, {"hrk", evidence::sim_csv_hrk_file(dir)}};
+  m.lines = {"simulated Hygon CSV platform in " + dir + "/hygon (SIMULATED: not Hygon hardware)",
+             "  public: hrk.cert hsk_cek.cert pek.cert platform.json; private keys: *.key (0600)",
+             "  verify its evidence with: cci-verify report EVIDENCE --trust-sim-root " + dir};
+  return m;
+}
+
+Result<MadePlatform> init_amd(const std::string& dir, const PlatformFlags& o) {
+  auto product = snp::product_from_name(o.product);
+  if (!product) return make_error(ErrorCode::kUsage, "--product must be Milan, Genoa or Turin", "product");
+  SnpPlatform p = default_snp_platform(*product);
+  auto set = [](int v, std::uint8_t& slot) {
+    if (v >= 0) slot = static_cast<std::uint8_t>(v);
+  };
+  set(o.bl, p.tcb.bootloader);
+  set(o.tee, p.tcb.tee);
+  set(o.snp, p.tcb.snp);
+  set(o.ucode, p.tcb.microcode);
+  if (!o.firmware.empty()) {
+    std::uint32_t build = p.fw_build;
+    CCI_TRY(parse_firmware(o.firmware, p.fw_major, p.fw_minor, build, 255));
+    p.fw_build = static_cast<std::uint8_t>(build);
+  }
+  if (!o.chip_id.empty()) {
+    auto id = from_hex(o.chip_id, "--chip-id", 64);
+    if (!id) return make_error(ErrorCode::kUsage, "AMD: --chip-id is 128 hex digits (64 bytes)", "chip-id");
+    if (*product == snp::Product::kTurin && !std::all_of(id->begin() + 8, id->end(), [](std::uint8_t b) { return b == 0; })) {
+      return make_error(ErrorCode::kUsage, "a Turin chip ID has 8 bytes: the last 56 must be zero", "chip-id");
+    }
+    p.chip_id = std::move(*id);
+  }
+  if (!o.measurement.empty()) {
+    auto m = from_hex(o.measurement, "--measurement", 48);
+    if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an SNP measurement is 96 hex digits)", "measurement");
+    p.guest.measurement = std::move(*m);
+  }
+  if (!o.host_data.empty()) {
+    auto h = from_hex(o.host_data, "--host-data", 32);
+    if (!h) return make_error(ErrorCode::kUsage, h.error().message + " (HOST_DATA is 64 hex digits)", "host-data");
+    p.guest.host_data = std::move(*h);
+  }
+  if (!o.guest_policy.empty()) CCI_SET(p.guest.policy, parse_policy(o.guest_policy, ~std::uint64_t{0}));
+  if (o.fmc >= 0) {
+    if (*product != snp::Product::kTurin) return make_error(ErrorCode::kUsage, "--fmc-spl exists on Turin only", "fmc-spl");
+    p.tcb.fmc = static_cast<std::uint8_t>(o.fmc);
+  }
+  CCI_TRY(init_snp_sim(dir, p));
+  MadePlatform m;
+  m.json = Json{{"result", "ok"}, {"simulated", true}, {"vendor", "amd"}, {"product", o.product}, {"dir", dir},
+                {"ark", evidence::sim_snp_ark_file(dir)}, {"cert_chain", evidence::sim_snp_chain_file(dir)}};
+  m.lines = {"simulated " + std::string(snp::product_name(*product)) + " SEV-SNP platform in " + dir + "/amd (SIMULATED: not AMD hardware)",
+             "  public: ark.pem ask.pem vcek.pem cert_chain.pem crl.der platform.json; private keys: *.key (0600)",
+             "  verify its evidence with: cci-verify report EVIDENCE --trust-sim-root " + dir};
+  return m;
+}
+
+}  // namespace
+
+std::string init_progress(const PlatformFlags& f) {
+  return f.vendor == "amd" ? "generating the simulated ARK and ASK (RSA-4096) and VCEK (P-384)..." : "";
+}
+
+Result<MadePlatform> init_platform(const std::string& dir, const PlatformFlags& f) {
+  if (f.vendor == "amd") return init_amd(dir, f);
+  if (f.vendor == "hygon") return init_hygon(dir, f);
+  return make_error(ErrorCode::kUsage, "--vendor must be amd or hygon", "vendor");
+}
+
+}  // namespace cci::sim

@@ -1,0 +1,130 @@
+// The appraisal pipeline (common/appraise) on genuine vectors: one call per verdict for both
+// vendors, the outcome (accepted, rejected, missing collateral) decided without looking at check
+// names, collateral asked of a CollateralSource (a test double here), flags of another vendor
+// refused, and the report decoded by the vendor that recognises it.
+#include <doctest/doctest.h>
+
+#include "appraise/appraise.h"
+#include "base/hex.h"
+#include "cli/inputs.h"
+#include "support/vectors.h"
+
+using namespace cci;
+using namespace cci::appraise;
+
+namespace {
+
+constexpr char kTavMeasurement[] = "5feee30d6d7e1a29f403d70a4198237ddfb13051a2d6976439487c609388ed7f98189887920ab2fa0096903a0c23fca1";
+
+Request milan_v3(const std::filesystem::path& snp) {
+  Request r;
+  r.evidence = test::slurp(snp / "milan/tav_milan_v3_report.bin");
+  r.label = "tav_milan_v3_report.bin";
+  r.at = *cli::parse_time("2026-06-01");
+  r.crl_required = false;
+  r.given.cert_chain = {(snp / "ca/kds_cert_chain/ask_ark_milan.pem").string()};
+  r.expect.measurements["snp"] = {*from_hex(kTavMeasurement, "m", 48)};
+  return r;
+}
+
+// Hands out a VCEK from a file and counts what it was asked for.
+class FileCollateral final : public CollateralSource {
+ public:
+  explicit FileCollateral(std::string vek) : vek_(std::move(vek)) {}
+  std::optional<crypto::Certificate> snp_vek(const SnpKey& k, const Notes&) override {
+    ++vek_asked;
+    CHECK(k.product == snp::Product::kMilan);
+    auto c = crypto::load_certificate_files({vek_});
+    REQUIRE(c);
+    return std::move((*c)[0]);
+  }
+  std::vector<crypto::Certificate> snp_chain(const SnpKey&, const Notes&) override { return {}; }
+  std::optional<crypto::Crl> snp_crl(const SnpKey&, const Notes&) override { return std::nullopt; }
+  std::optional<Bytes> csv_hrk(const Notes&) override { return std::nullopt; }
+  std::optional<std::pair<Bytes, std::string>> csv_hsk_cek(const std::string&, const Notes&) override { return std::nullopt; }
+  int vek_asked = 0;
+
+ private:
+  std::string vek_;
+};
+
+}  // namespace
+
+TEST_CASE("appraise: a genuine SEV-SNP report is accepted with its expected measurement, from collateral a source supplies") {
+  auto snp = test::require_vectors("snp");
+  Request r = milan_v3(snp);
+  NoCollateral none;
+  auto missing = appraise::appraise(r, none);
+  REQUIRE(missing);
+  CHECK(missing->outcome == Outcome::kMissingCollateral);  // no VCEK anywhere
+  CHECK_FALSE(missing->findings);
+  FileCollateral source((snp / "milan/tav_milan_v3_vcek.pem").string());
+  auto v = appraise::appraise(r, source);
+  REQUIRE(v);
+  CHECK(source.vek_asked == 1);
+  CHECK(v->outcome == Outcome::kAccepted);
+  CHECK(v->vendor == "amd");
+  CHECK(v->tee_name == "SEV-SNP");
+  CHECK(v->measurement_hex == kTavMeasurement);
+  CHECK(v->report["measurement"] == kTavMeasurement);
+  r.expect.measurements["snp"] = {Bytes(48, 0)};
+  auto other = appraise::appraise(r, source);
+  REQUIRE(other);
+  CHECK(other->outcome == Outcome::kRejected);
+  CHECK(other->authentic);
+  r.expect.measurements.clear();
+  auto unpinned = appraise::appraise(r, source);
+  REQUIRE(unpinned);
+  CHECK(unpinned->outcome == Outcome::kRejected);  // no expected measurement: never accepted by default
+  r.expect.insecure_any_measurement = true;
+  CHECK(appraise::appraise(r, source)->outcome == Outcome::kAccepted);
+}
+
+TEST_CASE("appraise: the Hygon CSV vector is recognised and verified with its HRK and HSK||CEK, SNP flags refused") {
+  auto csv = test::require_vectors("csv");
+  Request r;
+  r.evidence = test::slurp(csv / "csvrs_NZA9T14052605_report_v1_raw.bin");
+  r.label = "csv";
+  r.given.hrk = (csv / "hygon_hrk.cert").string();
+  r.given.hsk_cek = (csv / "csvrs_NZA9T14052605_hsk_cek.cert").string();
+  r.expect.measurement_flags = {"1178dadbf826ec7a07444ba358376d81c312cb53d703f9da83b26c1eee2ea052"};
+  r.expect.report_data = Bytes(64, 0);
+  const std::string user_data = "user data";
+  std::copy(user_data.begin(), user_data.end(), r.expect.report_data->begin());
+  NoCollateral none;
+  auto v = appraise::appraise(r, none);
+  REQUIRE_MESSAGE(v, (v ? "" : v.error().message));
+  CHECK(v->vendor == "hygon");
+  CHECK(v->outcome == Outcome::kAccepted);
+  r.given.vek = "any.der";
+  auto refused = appraise::appraise(r, none);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::kUsage);
+  r.given.vek.clear();
+  r.given.hsk_cek.clear();
+  auto missing = appraise::appraise(r, none);
+  REQUIRE(missing);
+  CHECK(missing->outcome == Outcome::kMissingCollateral);
+}
+
+TEST_CASE("appraise: an unknown --vendor, a measurement of the wrong size, and the decoder for each vendor") {
+  auto snp = test::require_vectors("snp");
+  Request r = milan_v3(snp);
+  NoCollateral none;
+  r.vendor = "intel";
+  CHECK(appraise::appraise(r, none).error().code == ErrorCode::kUsage);
+  r.vendor = "auto";
+  r.expect.measurement_flags = {"00"};
+  auto bad = appraise::appraise(r, none);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().field == "measurement");
+  auto d = describe(test::slurp(snp / "milan/tav_milan_v3_report.bin"), std::nullopt);
+  REQUIRE(d);
+  CHECK(d->vendor == "amd");
+  CHECK(d->report["measurement"] == kTavMeasurement);
+  auto csv = test::require_vectors("csv");
+  auto c = describe(test::slurp(csv / "csvrs_NZA9T14052605_report_v1_raw.bin"), std::nullopt);
+  REQUIRE(c);
+  CHECK(c->vendor == "hygon");
+  CHECK(c->report["chip_id"] == "NZA9T14052605");
+}
