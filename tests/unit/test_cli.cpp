@@ -18,15 +18,38 @@ TEST_CASE("exit codes: every error class maps to the documented code") {
   CHECK(cli::exit_code_for(ErrorCode::kInternal) == ExitCode::kInternal);
 }
 
-TEST_CASE("exit codes: docs/exit-codes.md lists the same table") {
-  std::ifstream f(std::string(CCI_SOURCE_DIR) + "/docs/exit-codes.md");
+using cli::ExitCode;
+
+TEST_CASE("exit codes: docs/man/common/exit-status.md is the rendering of the one table") {
+  std::ifstream f(std::string(CCI_SOURCE_DIR) + "/docs/man/common/exit-status.md");
   REQUIRE(f.good());
   std::stringstream ss;
   ss << f.rdbuf();
-  std::string doc = ss.str();
-  for (const char* row : {"| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 130 |"}) {
-    CAPTURE(row);
-    CHECK(doc.find(row) != std::string::npos);
+  CHECK(ss.str() == cli::exit_status_markdown());
+  // Every code of the enum is in the table, once.
+  for (ExitCode c : {ExitCode::kOk, ExitCode::kRejected, ExitCode::kUsage, ExitCode::kCannotEvaluate, ExitCode::kInternal,
+                     ExitCode::kInterrupted}) {
+    int n = 0;
+    for (const auto& row : cli::kExitCodes) n += row.code == c;
+    CHECK(n == 1);
+  }
+  CHECK(cli::exit_status_help("cci-bench", {{1, "goals missed with --check"}}) ==
+        "Exit status: 0 ok, 1 goals missed with --check, 2 usage, 3 cannot evaluate, 4 internal, 130 interrupted. See man cci-bench.");
+}
+
+TEST_CASE("exit codes: each manual's EXIT STATUS section points at the one table") {
+  for (const char* page : {"cci-measure", "cci-verify", "cci-run", "cci-bench"}) {
+    CAPTURE(page);
+    std::ifstream f(std::string(CCI_SOURCE_DIR) + "/docs/man/" + page + ".1.md");
+    REQUIRE(f.good());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const std::string text = ss.str();
+    const auto at = text.find("# EXIT STATUS");
+    REQUIRE(at != std::string::npos);
+    const auto end = text.find("\n# ", at + 1);
+    const std::string section = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    CHECK(section.find("common/exit-status.md") != std::string::npos);
   }
 }
 

@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
       "  cci-bench overhead --shape 110M --threads 2 --plot overhead.svg\n"
       "  cci-bench users --users 1,2,4,8 --plot users.svg\n"
       "  cci-bench load https://127.0.0.1:8443 --pin sha256//... --keys keys.txt --users 8 --requests 50\n\n"
-      "Exit status: 0 ran (with --check: and met its goals), 1 goals missed with --check, 2 usage,\n"
-      "3 cannot evaluate (disk, missing cci-measure), 4 internal. See man cci-bench.";
+      + cli::exit_status_help("cci-bench", {{0, "ran (with --check: and met its goals)"}, {1, "goals missed with --check"}});
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::bench::add_hash(app, ctx, action);
     tools::bench::add_image(app, ctx, action);

@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
       "  cci-measure verity model.img --salt - \n"
       "  cci-measure manifest build cci.yaml --key release.key\n\n" +
       cli::env_help({"CCI_KEY_PASSWORD", "CCI_PKCS11_MODULE", "CCI_PKCS11_PIN", "CCI_THREADS", "CCI_PROGRESS", "NO_COLOR"}) +
-      "\nExit status: 0 done, 1 rejected, 2 usage, 3 cannot evaluate (I/O, input), 4 internal.\n"
-      "See man cci-measure.";
+      "\n" + cli::exit_status_help("cci-measure");
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::measure::add_keygen(app, ctx, action);
     tools::measure::add_model(app, ctx, action);

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
       "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
       "  cci-verify report evidence.json --trust-sim-root ./sim --nonce $NONCE\n"
       "  cci-run serve --model ./model --manifest model.sig --release-key release.pub --api-keys keys.txt\n\n"
-      "Exit status: 0 ok, 1 rejected, 2 usage, 3 cannot evaluate, 4 internal. See man cci-run.";
+      + cli::exit_status_help("cci-run");
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::run::add_sim(app, ctx, action);
     tools::run::add_attest(app, ctx, action);

@@ -19,8 +19,7 @@ int main(int argc, char** argv) {
       "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem --crl milan.crl\n"
       "  cci-verify launch-measure --measurement BASE64 --tik tik.bin --api-major 0 --api-minor 24 --build 15 \\\n"
       "      --manifest cci-manifest.json --key release.pub\n\n"
-      "Exit status: 0 verified, 1 rejected (mismatch, bad signature, malformed bundle), 2 usage,\n"
-      "3 cannot evaluate (missing or unreadable input), 4 internal. See man cci-verify.";
+      + cli::exit_status_help("cci-verify");
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::verify::add_model(app, ctx, action);
     tools::verify::add_manifest(app, ctx, action);
