@@ -24,6 +24,7 @@
 #include "serve/openai_api.h"
 #include "serve/sandbox.h"
 #include "crypto/tls.h"
+#include "support/tls_identity.h"
 
 using namespace cci;
 using namespace cci::serve;
@@ -38,23 +39,7 @@ std::string field_of_request(const std::string& body, bool chat = false) {
   return r ? std::string("ok") : r.error().field;
 }
 
-struct TlsIdentity {
-  crypto::PrivateKey key;
-  crypto::Certificate cert;
-};
-
-TlsIdentity make_identity() {
-  auto key = crypto::generate_key(crypto::KeyType::kEcP384);
-  REQUIRE(key);
-  crypto::CertificateSpec spec;
-  spec.subject = {{"CN", "test"}};
-  spec.not_before = std::time(nullptr) - 60;
-  spec.not_after = spec.not_before + 3600;
-  spec.end_entity = true;
-  auto cert = crypto::issue_certificate(spec, key->public_key(), *key, nullptr, crypto::IssueSignature::kEcdsaSha384);
-  REQUIRE(cert);
-  return {std::move(*key), std::move(*cert)};
-}
+using test::TlsIdentity;
 
 // A TLS 1.3 connection over a socket pair: the server side runs `server` on a thread.
 struct TlsPair {
@@ -218,7 +203,7 @@ TEST_CASE("openai: requests parse strictly and refusals name the field") {
 }
 
 TEST_CASE("http over TLS 1.3: a request and its answer, body limit, malformed request") {
-  const auto id = make_identity();
+  const auto id = test::make_tls_identity();
   HttpLimits limits;
   limits.max_body_bytes = 1000;
   std::string seen_body, seen_auth, seen_target;
@@ -271,7 +256,7 @@ TEST_CASE("http over TLS 1.3: a request and its answer, body limit, malformed re
 }
 
 TEST_CASE("fresh evidence: the exporter binds one connection, a replayed answer fails") {
-  const auto id = make_identity();
+  const auto id = test::make_tls_identity();
   const Bytes nonce(32, 0x42);
   Bytes server_view1, server_view2;
   auto p1 = connect_pair(id, [&](TlsConnection& c) {
@@ -315,7 +300,7 @@ TEST_CASE("fresh evidence: the exporter binds one connection, a replayed answer 
 }
 
 TEST_CASE("tls: a TLS 1.2-only client is refused") {
-  const auto id = make_identity();
+  const auto id = test::make_tls_identity();
   auto fds = socket_pair();
   REQUIRE(fds);
   const int sfd = fds->first.release();

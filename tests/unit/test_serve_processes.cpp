@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "crypto/tls.h"
+#include "support/tls_identity.h"
 #include "crypto/x509_issue.h"
 #include "ratls/claims.h"
 #include "serve/accept_loop.h"
@@ -172,24 +173,6 @@ TEST_CASE("worker loop: sessions from the control socket, deltas then done, refu
 
 namespace {
 
-struct Identity {
-  crypto::PrivateKey key;
-  crypto::Certificate cert;
-};
-
-Identity identity() {
-  auto key = crypto::generate_key(crypto::KeyType::kEcP384);
-  REQUIRE(key);
-  crypto::CertificateSpec spec;
-  spec.subject = {{"CN", "test"}};
-  spec.not_before = std::time(nullptr) - 60;
-  spec.not_after = spec.not_before + 3600;
-  spec.end_entity = true;
-  auto cert = crypto::issue_certificate(spec, key->public_key(), *key, nullptr, crypto::IssueSignature::kEcdsaSha384);
-  REQUIRE(cert);
-  return {std::move(*key), std::move(*cert)};
-}
-
 std::string read_all(crypto::TlsConnection& c) {
   std::string out;
   char buf[4096];
@@ -204,7 +187,7 @@ std::string read_all(crypto::TlsConnection& c) {
 
 TEST_CASE("connection: pipelined requests in order, the manifest byte for byte, a typed refusal from the accept loop") {
   ::signal(SIGPIPE, SIG_IGN);
-  const auto id = identity();
+  const auto id = test::make_tls_identity();
   auto tcp = socket_pair();
   auto control = socket_pair();
   REQUIRE(tcp);
