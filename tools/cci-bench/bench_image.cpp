@@ -55,10 +55,17 @@ int run_image_bench(const ImageBenchOptions& o, const cli::Context& ctx) {
 
   const std::string bin = find_measure_bin(o.measure_bin);
   std::vector<ModeResult> results;
-  for (const char* mode : {"snp", "seves", "sev", "csv"}) {
+  // The launch-digest modes of cci-measure image, and whether each takes the vCPU count (the
+  // modes with a VMSA per vCPU).
+  struct Mode {
+    const char* name;
+    bool vcpus;
+  };
+  for (const Mode& md : {Mode{"snp", true}, Mode{"seves", true}, Mode{"sev", false}, Mode{"csv", false}}) {
+    const char* mode = md.name;
     std::vector<std::string> args{"image", "--mode", mode, "--ovmf", fw, "--kernel", kernel, "--initrd", initrd,
                                   "--append", "console=ttyS0 root=/dev/vda1 ro", "-q"};
-    if (std::string(mode) == "snp" || std::string(mode) == "seves") {
+    if (md.vcpus) {
       for (const auto& a : {std::string("--vcpus"), std::to_string(o.vcpus), std::string("--vcpu-type"), std::string("EPYC-Milan")}) {
         args.push_back(a);
       }
