@@ -116,27 +116,25 @@ class ByteLevelBpe final : public Tokenizer {
     return out;
   }
 
-  std::string decode(const std::vector<std::int64_t>& ids) const override {
-    std::string bytes;
-    for (auto id : ids) {
-      if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || id_to_token_[static_cast<size_t>(id)].empty()) {
-        bytes += "\xEF\xBF\xBD";
-        continue;
-      }
-      if (special_.count(id) != 0) continue;
-      const std::string& tok = id_to_token_[static_cast<size_t>(id)];
-      if (added_plain_.count(id) != 0) {
-        bytes += tok;
-        continue;
-      }
-      for (size_t i = 0; i < tok.size();) {
-        const size_t n = utf8_sequence_length(static_cast<unsigned char>(tok[i]));
-        auto it = alphabet().to_byte.find(tok.substr(i, n));
-        bytes += it != alphabet().to_byte.end() ? std::string(1, static_cast<char>(it->second)) : tok.substr(i, n);
-        i += n;
-      }
+  bool append_piece(std::int64_t id, bool, std::string& out) const override {
+    if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || id_to_token_[static_cast<size_t>(id)].empty()) {
+      out += "\xEF\xBF\xBD";
+      return true;
     }
-    return bytes;
+    if (special_.count(id) != 0) return false;
+    const std::string& tok = id_to_token_[static_cast<size_t>(id)];
+    if (added_plain_.count(id) != 0) {
+      out += tok;
+      return true;
+    }
+    for (size_t i = 0; i < tok.size();) {
+      const size_t n = utf8_sequence_length(static_cast<unsigned char>(tok[i]));
+      auto it = alphabet().to_byte.find(tok.substr(i, n));
+      if (it != alphabet().to_byte.end()) out += static_cast<char>(it->second);
+      else out.append(tok, i, n);
+      i += n;
+    }
+    return true;
   }
   std::int64_t vocab_size() const override { return static_cast<std::int64_t>(id_to_token_.size()); }
   std::optional<std::int64_t> bos_id() const override { return bos_; }

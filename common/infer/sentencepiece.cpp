@@ -136,6 +136,8 @@ const std::string kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's visible s
 class SentencePiece final : public Tokenizer {
  public:
   SentencePiece(std::vector<Piece> pieces, Spec spec) : pieces_(std::move(pieces)), spec_(std::move(spec)) {
+    shown_.reserve(pieces_.size());
+    for (const Piece& p : pieces_) shown_.push_back(shown(p));
     for (size_t i = 0; i < pieces_.size(); ++i) {
       const Piece& p = pieces_[i];
       if (p.type == kNormal || p.type == kUserDefined) vocab_.emplace(p.text, static_cast<std::int64_t>(i));
@@ -148,7 +150,7 @@ class SentencePiece final : public Tokenizer {
   }
 
   Result<std::vector<std::int64_t>> encode(std::string_view text) const override;
-  std::string decode(const std::vector<std::int64_t>& ids) const override;
+  bool append_piece(std::int64_t id, bool at_start, std::string& out) const override;
   std::int64_t vocab_size() const override { return static_cast<std::int64_t>(pieces_.size()); }
   std::optional<std::int64_t> bos_id() const override { return id_or_none(spec_.bos); }
   std::optional<std::int64_t> eos_id() const override { return id_or_none(spec_.eos); }
@@ -161,8 +163,10 @@ class SentencePiece final : public Tokenizer {
   std::string normalize(std::string_view text) const;
   std::vector<std::string> symbols(const std::string& normalized) const;
   void emit(const std::string& piece, std::vector<std::int64_t>& out, bool& prev_unk) const;
+  static std::string shown(const Piece& p);
 
   std::vector<Piece> pieces_;
+  std::vector<std::string> shown_;  // each piece as decoding shows it
   Spec spec_;
   std::unordered_map<std::string, std::int64_t> vocab_;  // what merges and lookups may produce
   std::vector<std::string> user_defined_;
@@ -275,34 +279,37 @@ Result<std::vector<std::int64_t>> SentencePiece::encode(std::string_view text) c
   return out;
 }
 
-std::string SentencePiece::decode(const std::vector<std::int64_t>& ids) const {
+// A piece's text as decoding shows it: a byte piece is its byte, an unknown piece " ⁇ ", any
+// other its text with U+2581 as a space (in the piece's own text only: bytes from byte pieces
+// are never reinterpreted, as in SentencePiece's decoder).
+std::string SentencePiece::shown(const Piece& p) {
+  if (p.type == kByte) return p.text.size() == 6 ? std::string(1, static_cast<char>(std::stoi(p.text.substr(3, 2), nullptr, 16))) : std::string("\xEF\xBF\xBD");
+  if (p.type == kUnknown) return " \xE2\x81\x87 ";
   std::string out;
-  bool first = true;
-  for (auto id : ids) {
-    if (id < 0 || id >= vocab_size()) {
-      out += "\xEF\xBF\xBD";
-      first = false;
-      continue;
-    }
-    const Piece& p = pieces_[static_cast<size_t>(id)];
-    if (p.type == kControl) continue;
-    std::string text = p.type == kByte     ? std::string(1, static_cast<char>(std::stoi(p.text.substr(3, 2), nullptr, 16)))
-                       : p.type == kUnknown ? std::string(" \xE2\x81\x87 ")
-                                            : p.text;
-    if (first && spec_.add_dummy_prefix && text.compare(0, kSpace.size(), kSpace) == 0) text.erase(0, kSpace.size());
-    first = false;
-    out += text;
-  }
-  std::string spaced;
-  for (size_t i = 0; i < out.size();) {
-    if (out.compare(i, kSpace.size(), kSpace) == 0) {
-      spaced += ' ';
+  for (size_t i = 0; i < p.text.size();) {
+    if (p.text.compare(i, kSpace.size(), kSpace) == 0) {
+      out += ' ';
       i += kSpace.size();
     } else {
-      spaced += out[i++];
+      out += p.text[i++];
     }
   }
-  return spaced;
+  return out;
+}
+
+bool SentencePiece::append_piece(std::int64_t id, bool at_start, std::string& out) const {
+  if (id < 0 || id >= vocab_size()) {
+    out += "\xEF\xBF\xBD";
+    return true;
+  }
+  const size_t i = static_cast<size_t>(id);
+  if (pieces_[i].type == kControl) return false;
+  const std::string& text = shown_[i];
+  // The dummy prefix: the first piece's leading U+2581 (a space in its own text) is dropped.
+  const bool drop = at_start && spec_.add_dummy_prefix && pieces_[i].type != kByte && pieces_[i].type != kUnknown &&
+                    pieces_[i].text.compare(0, kSpace.size(), kSpace) == 0;
+  out.append(text, drop ? 1 : 0, std::string::npos);
+  return true;
 }
 
 }  // namespace

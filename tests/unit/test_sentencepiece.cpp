@@ -7,6 +7,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <fstream>
+#include <random>
 
 #include "base/utf8.h"
 #include "infer/sentencepiece.h"
@@ -132,6 +133,62 @@ TEST_CASE("sentencepiece: a sampled byte piece followed by ASCII streams as U+FF
   infer::StreamDecoder tail(**t);
   CHECK(tail.push(lead).empty());
   CHECK(tail.finish() == "\xEF\xBF\xBD");  // unfinished at the end of generation
+}
+
+namespace {
+
+// Counts the pieces decoded, to show streaming decodes each id once.
+class CountingTokenizer final : public infer::Tokenizer {
+ public:
+  explicit CountingTokenizer(const infer::Tokenizer& t) : t_(t) {}
+  Result<std::vector<std::int64_t>> encode(std::string_view text) const override { return t_.encode(text); }
+  bool append_piece(std::int64_t id, bool at_start, std::string& out) const override {
+    ++calls;
+    return t_.append_piece(id, at_start, out);
+  }
+  std::int64_t vocab_size() const override { return t_.vocab_size(); }
+  std::optional<std::int64_t> bos_id() const override { return t_.bos_id(); }
+  std::optional<std::int64_t> eos_id() const override { return t_.eos_id(); }
+  mutable size_t calls = 0;
+
+ private:
+  const infer::Tokenizer& t_;
+};
+
+}  // namespace
+
+TEST_CASE("sentencepiece: streaming equals the repaired whole decode, one piece decoded per token") {
+  const auto file = std::filesystem::path(CCI_SOURCE_DIR) / "models/kjv-tiny/tokenizer.model";
+  auto t = infer::parse_sentencepiece(test::slurp(file), "tokenizer.model");
+  REQUIRE(t);
+  CountingTokenizer counting(**t);
+  std::mt19937_64 rng(7);
+  // Ids anywhere in the vocabulary (byte pieces, control ids) and a few outside it.
+  std::uniform_int_distribution<std::int64_t> any(-2, (*t)->vocab_size() + 2);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::int64_t> prefix, ids;
+    const int np = round % 5 == 0 ? 0 : 1 + static_cast<int>(rng() % 300);
+    for (int i = 0; i < np; ++i) prefix.push_back(any(rng));
+    for (int i = 0; i < 400; ++i) ids.push_back(any(rng));
+    std::vector<std::int64_t> all = prefix;
+    all.insert(all.end(), ids.begin(), ids.end());
+    const std::string whole = (*t)->decode(all), before = (*t)->decode(prefix);
+    REQUIRE(whole.compare(0, before.size(), before) == 0);
+    counting.calls = 0;
+    infer::StreamDecoder sd(counting, prefix);
+    std::string streamed;
+    for (auto id : ids) {
+      const std::string piece = sd.push(id);
+      CHECK(is_valid_utf8(piece));
+      streamed += piece;
+    }
+    streamed += sd.finish();
+    CAPTURE(round);
+    CHECK(streamed == repair_utf8(std::string_view(whole).substr(before.size())));
+    CHECK(counting.calls <= ids.size() + prefix.size());
+    CHECK(counting.calls >= ids.size());
+    if (!prefix.empty()) CHECK(counting.calls <= ids.size() + 8);  // the prefix is looked at only until a visible piece
+  }
 }
 
 TEST_CASE("sentencepiece: malformed or unsupported model files are refused") {
