@@ -127,8 +127,14 @@ check "the same request without streaming: 200" -- test "$(api /v1/completions "
 check "no model output in the logs" -- bash -c "! grep -qF \"\$(head -c 24 '$WORK/utf8.text')\" '$WORK/serve.log'"
 
 # A worker that died while idle is reaped before the next request is routed: that request
-# starts a new worker instead of failing on the dead one.
+# starts a new worker instead of failing on the dead one. "Died" means exited (a zombie, or
+# already reaped): SIGKILL is asynchronous, and a request that reaches a worker still tearing
+# down is an in-flight crash (502, below). Under ASan an exit takes a while.
 kill -KILL "$wa"
+for _ in $(seq 200); do
+  [ -d "/proc/$wa" ] && [ "$(awk '{print $3}' "/proc/$wa/stat" 2>/dev/null)" != Z ] || break
+  sleep 0.05
+done
 check "alice's request right after her idle worker died: 200 from a new worker" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"a","max_tokens":4}')" = 200
 check "... another process" -- test "$(worker_pid_of alice)" != "$wa"
 
