@@ -86,9 +86,14 @@ Result<GenerateStats> generate(Engine& engine, const std::vector<std::int64_t>& 
     }
     out.push_back(tok);
     ++st.generated;
-    if (o.on_token && !o.on_token(tok)) {
-      st.stop_reason = "callback";
-      break;
+    if (o.on_token) {
+      const auto c0 = std::chrono::steady_clock::now();
+      const bool more = o.on_token(tok);
+      st.callback_seconds += seconds_since(c0);
+      if (!more) {
+        st.stop_reason = "callback";
+        break;
+      }
     }
     if (i + 1 == o.max_tokens) break;
     if (engine.position() >= engine.context()) {

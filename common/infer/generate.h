@@ -43,6 +43,7 @@ struct GenerateOptions {
 struct GenerateStats {
   std::int64_t prompt_tokens = 0, generated = 0;
   double prefill_seconds = 0, decode_seconds = 0;
+  double callback_seconds = 0;  // of decode_seconds, the time spent in on_token (detokenizing, sending)
   std::string stop_reason;  // "stop token", "max tokens", "context full", "callback"
 };
 

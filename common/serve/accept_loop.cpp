@@ -520,7 +520,8 @@ Result<WorkerProc*> AcceptLoop::worker_for(const std::string& user) {
   for (const auto& a : std::vector<std::string>{"--user", user, "--model-id", o_.model_id, "--threads", std::to_string(o_.threads), "--context",
                                                 std::to_string(o_.context), "--max-sessions", std::to_string(o_.max_user_connections),
                                                 "--max-tokens", std::to_string(o_.max_tokens), "--max-prompt-bytes",
-                                                std::to_string(o_.max_prompt_bytes), "--write-timeout", std::to_string(o_.write_timeout)}) {
+                                                std::to_string(o_.max_prompt_bytes), "--write-timeout", std::to_string(o_.write_timeout),
+                                                "--stream-interval", std::to_string(o_.stream_interval)}) {
     args.push_back(a);
   }
   // The worker gets bytes and descriptors, never paths: the manifest (4) and the model's files

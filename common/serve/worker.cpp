@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <optional>
 
 #include "serve/ipc.h"
 #include "serve/log.h"
@@ -15,6 +17,7 @@ namespace cci::serve {
 namespace {
 
 using msg::SessionEvent;
+using Clock = std::chrono::steady_clock;
 
 class Worker {
  public:
@@ -62,13 +65,22 @@ void Worker::take_session(UniqueFd fd) {
 
 Status Worker::generate_for(int session, const CompletionRequest& r) {
   bool peer_gone = false;
+  SessionEvent pending;  // text not yet sent
+  std::optional<Clock::time_point> last_sent;
+  const auto interval = std::chrono::duration<double>(o_.output_interval);
+  auto flush = [&] {
+    if (pending.text.empty() || peer_gone) return;
+    if (!send_json(session, msg::encode(pending))) peer_gone = true;
+    wipe(pending.text);
+    pending.text.clear();
+    last_sent = Clock::now();
+  };
   auto stats = gen_.generate(r, [&](std::string_view text) {
-    SessionEvent e;
-    e.text.assign(text.data(), text.size());
-    if (!send_json(session, msg::encode(e))) peer_gone = true;
-    wipe(e.text);
+    pending.text.append(text.data(), text.size());
+    if (!last_sent || Clock::now() - *last_sent >= interval) flush();
     return !peer_gone;
   });
+  flush();
   if (!stats) return stats.error();
   if (peer_gone) return {};
   SessionEvent done;
@@ -78,7 +90,8 @@ Status Worker::generate_for(int session, const CompletionRequest& r) {
   done.completion_tokens = stats->completion_tokens;
   (void)send_json(session, msg::encode(done));
   log_event("worker", "completion", {{"user", o_.user}, {"prompt_tokens", stats->prompt_tokens}, {"completion_tokens", stats->completion_tokens},
-                                     {"prefill_seconds", stats->prefill_seconds}, {"decode_seconds", stats->decode_seconds}});
+                                     {"prefill_seconds", stats->prefill_seconds}, {"decode_seconds", stats->decode_seconds},
+                                     {"output_seconds", stats->output_seconds}});
   return {};
 }
 

@@ -20,6 +20,7 @@ struct GenerationStats {
   std::int64_t prompt_tokens = 0, completion_tokens = 0;
   bool stopped = false;  // ended at a stop token (else at max_tokens or the context's end)
   double prefill_seconds = 0, decode_seconds = 0;
+  double output_seconds = 0;  // of decode_seconds, the time spent detokenizing and handing text to the connection
 };
 
 // A completion for one request: `on_text` gets each piece of valid UTF-8 text as it is produced
@@ -36,6 +37,10 @@ struct WorkerLimits {
   std::int64_t max_tokens = 512;
   size_t max_prompt_bytes = 64 * 1024;
   double write_timeout = 30;  // a session whose connection stops reading is dropped after this
+  // Text produced within this long of the last piece sent waits and goes with the next one (or
+  // at the end), so a fast model does not wake the connection process once per token while the
+  // machine's cores compute. The first piece always goes at once; 0 sends every piece alone.
+  double output_interval = 0.05;
 };
 
 // Runs until the accept loop says exit or goes away. Reports ready/idle/busy on `control_fd`.

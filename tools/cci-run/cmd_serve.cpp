@@ -146,6 +146,11 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--handshake-timeout", c.handshake_timeout, "Seconds a new connection has for its first byte, and then for the TLS handshake")->capture_default_str();
   sub->add_option("--request-timeout", c.request_timeout, "Seconds a client has to send a whole request (408 after)")->capture_default_str();
   sub->add_option("--write-timeout", c.write_timeout, "Seconds one write to a client may take (a client that stops reading is cut off)")->capture_default_str();
+  sub->add_option("--stream-interval", c.stream_interval,
+                  "Least seconds between two streamed pieces of a completion: text made sooner goes with the next piece "
+                  "(fewer wake-ups while the cores compute; the first piece always goes at once; 0: every token alone)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--keepalive-timeout", c.keepalive_timeout, "Seconds an idle connection stays open")->capture_default_str();
   sub->add_option("--idle-timeout", c.idle_timeout, "Seconds an idle worker lives (its user's next request starts a new one)")->capture_default_str();
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_serve(*o, ctx); }; });

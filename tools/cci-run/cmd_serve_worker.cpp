@@ -48,6 +48,7 @@ struct WorkerCliOptions {
   std::int64_t context = 0, max_tokens = 512;
   size_t max_prompt_bytes = 64 * 1024;
   double write_timeout = 30;
+  double stream_interval = 0.05;
 };
 
 // Token ids spell the prompt: they are wiped too.
@@ -103,7 +104,7 @@ class EngineGenerator final : public serve::Generator {
       }
     }
     return serve::GenerationStats{stats->prompt_tokens, stats->generated, stats->stop_reason == "stop token", stats->prefill_seconds,
-                                  stats->decode_seconds};
+                                  stats->decode_seconds, stats->callback_seconds};
   }
 
   infer::Engine& engine() { return *engine_; }
@@ -180,6 +181,7 @@ int run_worker(const WorkerCliOptions& o) {
   limits.max_tokens = o.max_tokens;
   limits.max_prompt_bytes = o.max_prompt_bytes;
   limits.write_timeout = o.write_timeout;
+  limits.output_interval = o.stream_interval;
   serve::run_worker_loop(kControlFd, generator, limits);
   return 0;
 }
@@ -194,6 +196,7 @@ void add_serve_worker(CLI::App& app, cli::Context& ctx, std::function<int()>& ac
   sub->add_option("--user", o->user)->required();
   sub->add_option("--model-id", o->model_id);
   sub->add_option("--write-timeout", o->write_timeout);
+  sub->add_option("--stream-interval", o->stream_interval);
   sub->add_option("--threads", o->threads);
   sub->add_option("--context", o->context);
   sub->add_option("--max-sessions", o->max_sessions);
