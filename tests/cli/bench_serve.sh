@@ -9,9 +9,20 @@ jqe() { jq -e "$@" >/dev/null; }
 
 expect 0 "cci-bench overhead runs native and secure paths" -- "$BENCH" overhead --runs 2 --generate 8 --threads 1 --json --plot "$WORK/overhead.svg"
 cp "$WORK/out" "$WORK/overhead.json"
-check "overhead JSON validates against cci.bench.overhead.v1" -- python3 "$VALIDATE" "$SCHEMAS/cci.bench.overhead.v1.schema.json" "$WORK/overhead.json"
+check "overhead JSON validates against cci.bench.overhead.v2" -- python3 "$VALIDATE" "$SCHEMAS/cci.bench.overhead.v2.schema.json" "$WORK/overhead.json"
 check "two runs on each side" -- test "$(jq '[.native.decode_tokens_s.values, .secure.decode_tokens_s.values] | map(length) | add' "$WORK/overhead.json")" = 4
 check "positive decode rates" -- jqe '.native.decode_tokens_s.min > 0 and .secure.decode_tokens_s.min > 0' "$WORK/overhead.json"
+check "the engine's own figures on both sides, and the secure split" -- jqe '.native.engine_decode_tokens_s.min > 0 and .secure.engine_prefill_seconds.min > 0 and .secure_split.transport_to_first_token_seconds.median > 0' "$WORK/overhead.json"
+check "a 95 % interval around each overhead median" -- jqe '.overhead.decode.ci95[0] <= .overhead.decode.median and .overhead.decode.median <= .overhead.decode.ci95[1]' "$WORK/overhead.json"
+check "the machine's load is measured, and decides whether there is a verdict" -- jqe '.load.runs.wall_seconds > 0 and .load.quiet_second.wall_seconds >= 1 and (if .load.others_fraction_of_one_cpu <= .load.limit then (.goals_met | type) == "boolean" else .goals_met == null end)' "$WORK/overhead.json"
+# Another process spinning on a CPU meanwhile: the default limit (5 % of one CPU) voids the verdict.
+( while :; do :; done ) &
+hog=$!
+expect 3 "a verdict on a machine another process loads is refused (--check: exit 3)" -- "$BENCH" overhead --runs 2 --generate 8 --threads 1 --check --json
+kill "$hog"
+wait "$hog" 2>/dev/null
+check "... saying why" -- jqe '.result == "not meaningful: the machine was busy" and .goals_met == null' "$WORK/out"
+expect 2 "--cpus with a CPU this machine lacks is a usage error" -- "$BENCH" overhead --runs 1 --cpus 4096 --json
 check "one-time costs measured: handshake and worker start" -- jqe '.one_time.attestation_handshake_seconds.median > 0 and .one_time.worker_first_request_seconds > 0' "$WORK/overhead.json"
 check "the machine is recorded" -- jqe '.machine.cpu != "" and .machine.read_bandwidth_gb_s > 0' "$WORK/overhead.json"
 check "the overhead chart renders (rsvg-convert)" -- rsvg-convert "$WORK/overhead.svg" -o "$WORK/overhead.png"
@@ -26,6 +37,6 @@ check "the users chart renders" -- rsvg-convert "$WORK/users.svg" -o "$WORK/user
 
 # The validator itself must refuse a document that breaks the schema.
 jq '.native.decode_tokens_s.median = "fast"' "$WORK/overhead.json" >"$WORK/bad.json"
-check "a broken document is refused by the validator" -- bash -c "! python3 '$VALIDATE' '$SCHEMAS/cci.bench.overhead.v1.schema.json' '$WORK/bad.json' >/dev/null"
+check "a broken document is refused by the validator" -- bash -c "! python3 '$VALIDATE' '$SCHEMAS/cci.bench.overhead.v2.schema.json' '$WORK/bad.json' >/dev/null"
 expect 2 "overhead refuses --model with --shape" -- "$BENCH" overhead --model "$WORK" --shape 15M
 finish

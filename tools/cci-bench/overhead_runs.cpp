@@ -1,12 +1,24 @@
 #include "overhead_runs.h"
 
-#include <algorithm>
-#include <chrono>
+#include <dirent.h>
+#include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "bench_stats.h"
+#include "crypto/tls.h"
 #include "infer/engine.h"
 #include "infer/generate.h"
 #include "serve/http.h"
-#include "bench_stats.h"
 #include "serve_fixture.h"
 
 namespace cci::tools::bench {
@@ -46,25 +58,41 @@ Result<Sample> native_run(infer::Engine& engine, const infer::Tokenizer& tok, co
     return true;
   };
   std::vector<std::int64_t> out;
-  CCI_TRY(infer::generate(engine, prompt, g, out));
+  CCI_ASSIGN(st, infer::generate(engine, prompt, g, out));
   if (n < 2) return make_error(ErrorCode::kInternal, "native run produced fewer than 2 tokens");
   Sample s;
   s.ttft = since(t0, first);
   s.prefill = static_cast<double>(prompt.size()) / s.ttft;  // as on the serving path: prompt / time to first token
   s.decode = static_cast<double>(n - 1) / since(first, last);
+  s.engine_prefill = st.prefill_seconds;
+  s.output = st.callback_seconds;
+  s.engine_decode = static_cast<double>(st.generated - 1) / (st.decode_seconds - st.callback_seconds);
   return s;
 }
 
+std::vector<cli::Json> worker_completions(const ServeFixture& f) {
+  auto done = f.log_events("completion");
+  std::erase_if(done, [](const cli::Json& e) { return e.value("proc", "") != "worker"; });
+  return done;
+}
+
 // One streamed completion; times come from the server-sent events as they arrive.
-Result<Sample> secure_run(crypto::TlsConnection& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens, std::int64_t generate) {
-  const auto req = f.completion_request(0, {{"prompt", text},      {"max_tokens", generate}, {"temperature", 0}, {"ignore_eos", true},
-                                            {"stream", true},      {"stream_options", {{"include_usage", true}}}});
+Result<Sample> secure_once(crypto::TlsConnection& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens,
+                           std::int64_t generate, bool& answered) {
+  const size_t logged_before = worker_completions(f).size();
+  const auto req = f.completion_request(0, {{"prompt", text},
+                                            {"max_tokens", generate},
+                                            {"temperature", 0},
+                                            {"ignore_eos", true},
+                                            {"stream", true},
+                                            {"stream_options", {{"include_usage", true}}}});
   std::string pending;
   Clock::time_point first{}, last{};
   bool seen = false;
   std::int64_t tokens = 0, usage_prompt = 0;
   const auto t0 = Clock::now();
   auto on_body = [&](std::string_view chunk) {
+    answered = true;
     const auto now = Clock::now();
     pending.append(chunk);
     size_t end;
@@ -88,16 +116,167 @@ Result<Sample> secure_run(crypto::TlsConnection& tls, const ServeFixture& f, con
   };
   CCI_ASSIGN(status, serve::round_trip_streamed(tls, req, on_body));
   if (status != 200) return make_error(ErrorCode::kIo, "the server answered HTTP " + std::to_string(status), "secure");
-  if (!seen || tokens != generate) return make_error(ErrorCode::kInternal, "the stream carried " + std::to_string(tokens) + " of " + std::to_string(generate) + " tokens");
-  if (usage_prompt != prompt_tokens) return make_error(ErrorCode::kInternal, "the server saw " + std::to_string(usage_prompt) + " prompt tokens, native " + std::to_string(prompt_tokens));
+  if (!seen || tokens != generate)
+    return make_error(ErrorCode::kInternal, "the stream carried " + std::to_string(tokens) + " of " + std::to_string(generate) + " tokens");
+  if (usage_prompt != prompt_tokens)
+    return make_error(ErrorCode::kInternal,
+                      "the server saw " + std::to_string(usage_prompt) + " prompt tokens, native " + std::to_string(prompt_tokens));
   Sample s;
   s.ttft = since(t0, first);
   s.prefill = static_cast<double>(prompt_tokens) / s.ttft;
   s.decode = static_cast<double>(tokens - 1) / since(first, last);
+  // The worker's own figures for this request: the completion it logs after the last event it
+  // sent, so the client may see the end of the stream first.
+  std::vector<cli::Json> done;
+  for (int waited = 0; waited < 500; ++waited) {
+    done = worker_completions(f);
+    if (done.size() > logged_before) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (done.size() <= logged_before || done.back().value("completion_tokens", std::int64_t{0}) != generate) {
+    return make_error(ErrorCode::kInternal, "the worker's log has no completion of " + std::to_string(generate) + " tokens for this run");
+  }
+  const cli::Json& w = done.back();
+  s.engine_prefill = w.value("prefill_seconds", 0.0);
+  s.output = w.value("output_seconds", 0.0);
+  s.engine_decode = static_cast<double>(generate - 1) / (w.value("decode_seconds", 0.0) - s.output);
   return s;
 }
 
+// One streamed completion on the kept connection. A server closes a connection that stayed idle
+// past its keep-alive timeout (the native runs in between can take longer than that, on a large
+// model): a request that got no answer at all is sent again once on a new connection.
+Result<Sample> secure_run(std::unique_ptr<crypto::TlsConnection>& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens,
+                          std::int64_t generate, int& reconnects) {
+  bool answered = false;
+  auto s = secure_once(*tls, f, text, prompt_tokens, generate, answered);
+  if (s || answered) return s;
+  CCI_ASSIGN(fresh, f.connect());
+  tls = std::move(fresh);
+  ++reconnects;
+  return secure_once(*tls, f, text, prompt_tokens, generate, answered);
+}
+
+// CPU seconds from /proc: everything busy (user, nice, system, irq, softirq, steal) over all
+// CPUs, and a process tree's own (utime + stime + the reaped children's).
+double ticks_to_seconds(unsigned long long t) { return static_cast<double>(t) / static_cast<double>(::sysconf(_SC_CLK_TCK)); }
+
+double all_busy_seconds(int& cpus) {
+  std::ifstream f("/proc/stat");
+  std::string line;
+  double busy = 0;
+  cpus = 0;
+  while (std::getline(f, line)) {
+    if (line.rfind("cpu", 0) != 0) break;
+    std::istringstream in(line);
+    std::string name;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    in >> name >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+    if (name == "cpu")
+      busy = ticks_to_seconds(user + nice + system + irq + softirq + steal);
+    else
+      ++cpus;
+  }
+  return busy;
+}
+
+struct ProcStat {
+  pid_t ppid = 0;
+  unsigned long long cpu = 0;  // utime + stime + cutime + cstime, ticks
+};
+
+std::map<pid_t, ProcStat> all_processes() {
+  std::map<pid_t, ProcStat> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
+    std::string text;
+    if (!std::getline(f, text)) continue;
+    const auto close = text.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream in(text.substr(close + 2));
+    std::string field;
+    ProcStat p;
+    unsigned long long utime = 0, stime = 0;
+    long long cutime = 0, cstime = 0;
+    in >> field >> p.ppid;
+    for (int i = 0; i < 9; ++i) in >> field;  // pgrp .. cmajflt
+    in >> utime >> stime >> cutime >> cstime;
+    p.cpu = utime + stime + static_cast<unsigned long long>(std::max(0LL, cutime) + std::max(0LL, cstime));
+    out[static_cast<pid_t>(pid)] = p;
+  }
+  ::closedir(d);
+  return out;
+}
+
+// CPU seconds of these processes and all their descendants; `count` gets how many were read.
+double tree_seconds(const std::vector<pid_t>& roots, size_t& count) {
+  const auto procs = all_processes();
+  std::vector<pid_t> todo = roots;
+  unsigned long long total = 0;
+  std::vector<pid_t> seen;
+  while (!todo.empty()) {
+    const pid_t p = todo.back();
+    todo.pop_back();
+    if (std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
+    seen.push_back(p);
+    if (auto it = procs.find(p); it != procs.end()) {
+      total += it->second.cpu;
+      ++count;
+    }
+    for (const auto& [pid, st] : procs) {
+      if (st.ppid == p) todo.push_back(pid);
+    }
+  }
+  return ticks_to_seconds(total);
+}
+
+// Measures CPU use over what `body` does.
+template <class F>
+Status measure_cpu(const std::vector<pid_t>& ours, int& cpus, CpuUse& use, F&& body) {
+  size_t n0 = 0, n1 = 0;
+  const auto t0 = Clock::now();
+  const double all0 = all_busy_seconds(cpus), ours0 = tree_seconds(ours, n0);
+  CCI_TRY(body());
+  use.all = all_busy_seconds(cpus) - all0;
+  use.ours = tree_seconds(ours, n1) - ours0;
+  use.wall = since(t0, Clock::now());
+  use.slack = ticks_to_seconds(n0 + n1 + 2);
+  return {};
+}
+
 }  // namespace
+
+Status pin_to_cpus(const std::string& list) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::istringstream in(list);
+  std::string part;
+  int count = 0;
+  while (std::getline(in, part, ',')) {
+    int lo = -1, hi = -1;
+    char dash = 0;
+    std::istringstream r(part);
+    r >> lo;
+    if (r >> dash)
+      r >> hi;
+    else
+      hi = lo;
+    if (lo < 0 || hi < lo || hi >= CPU_SETSIZE || (dash != 0 && dash != '-') || r.fail()) {
+      return make_error(ErrorCode::kUsage, "--cpus: '" + part + "' is not a CPU number or range (e.g. 0-1,3)", "cpus");
+    }
+    for (int c = lo; c <= hi; ++c, ++count) CPU_SET(c, &set);
+  }
+  if (count == 0) return make_error(ErrorCode::kUsage, "--cpus names no CPU", "cpus");
+  if (::sched_setaffinity(0, sizeof set, &set) != 0) {
+    return make_error(ErrorCode::kUsage, "--cpus " + list + ": " + std::strerror(errno) + " (CPUs this machine does not have?)", "cpus");
+  }
+  return {};
+}
 
 Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm, const std::string& work, const cli::Context& ctx) {
   Measured m;
@@ -124,33 +303,34 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
   CCI_ASSIGN(engine, infer::Engine::create(loaded.config, loaded.weights, eo));
   CCI_ASSIGN(text, prompt_text(*loaded.tokenizer, o.prompt, m.prompt_tokens));
   if (m.prompt_tokens + o.generate > engine->context()) {
-    return make_error(ErrorCode::kUsage, "--prompt-tokens + --generate must fit the " + std::to_string(engine->context()) + "-token context", "generate");
+    return make_error(ErrorCode::kUsage, "--prompt-tokens + --generate must fit the " + std::to_string(engine->context()) + "-token context",
+                      "generate");
   }
   ctx.info("warm-up, then " + std::to_string(o.runs) + " interleaved runs: " + std::to_string(m.prompt_tokens) + " prompt tokens, " +
            std::to_string(o.generate) + " generated, " + std::to_string(o.threads) + " thread(s)...");
   CCI_TRY(native_run(*engine, *loaded.tokenizer, text, o.generate));
-  CCI_TRY(secure_run(*tls, *fixture, text, m.prompt_tokens, o.generate));
-  for (int r = 0; r < o.runs; ++r) {
-    for (int k = 0; k < 2; ++k) {
-      if ((k == 0) == (r % 2 == 0)) {
-        CCI_ASSIGN(s, native_run(*engine, *loaded.tokenizer, text, o.generate));
-        m.native.push_back(s);
-      } else {
-        CCI_ASSIGN(s, secure_run(*tls, *fixture, text, m.prompt_tokens, o.generate));
-        m.secure.push_back(s);
+  CCI_TRY(secure_run(tls, *fixture, text, m.prompt_tokens, o.generate, m.reconnects));
+  const std::vector<pid_t> ours = {::getpid(), fixture->pid()};
+  CCI_TRY(measure_cpu(ours, m.load.cpus, m.load.quiet, [] {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    return Status{};
+  }));
+  CCI_TRY(measure_cpu(ours, m.load.cpus, m.load.runs, [&]() -> Status {
+    for (int r = 0; r < o.runs; ++r) {
+      for (int k = 0; k < 2; ++k) {
+        if ((k == 0) == (r % 2 == 0)) {
+          CCI_ASSIGN(s, native_run(*engine, *loaded.tokenizer, text, o.generate));
+          m.native.push_back(s);
+        } else {
+          CCI_ASSIGN(s, secure_run(tls, *fixture, text, m.prompt_tokens, o.generate, m.reconnects));
+          m.secure.push_back(s);
+        }
       }
+      ctx.verbose("run " + std::to_string(r + 1) + "/" + std::to_string(o.runs) + " done");
     }
-    ctx.verbose("run " + std::to_string(r + 1) + "/" + std::to_string(o.runs) + " done");
-  }
+    return Status{};
+  }));
   tls->close_notify();
-  // Where the secure time goes: the worker logs its own prefill and decode times per request.
-  auto done = fixture->log_events("completion");
-  std::erase_if(done, [](const cli::Json& e) { return e.value("proc", "") != "worker"; });
-  for (size_t i = done.size() >= static_cast<size_t>(o.runs) ? done.size() - static_cast<size_t>(o.runs) : 0; i < done.size(); ++i) {
-    m.worker_prefill.push_back(done[i].value("prefill_seconds", 0.0));
-    const double d = done[i].value("decode_seconds", 0.0);
-    m.worker_decode.push_back(d > 0 ? static_cast<double>(o.generate - 1) / d : 0.0);
-  }
   const auto verified = fixture->log_events("model_verified");
   const auto ready = fixture->log_events("ready");
   m.one_time = cli::Json{{"server_start_seconds", fixture->server_start_seconds()},

@@ -42,6 +42,7 @@ class ServeFixture {
   const std::string& host() const { return host_; }
   const std::string& key(size_t user) const { return keys_.at(user); }
   double server_start_seconds() const { return start_seconds_; }
+  pid_t pid() const { return pid_; }  // the accept loop
   // The structured log events named `event` so far (JSON lines of the server's processes).
   std::vector<cli::Json> log_events(const std::string& event) const;
 
