@@ -2,6 +2,8 @@
 // includes torch costs ~22 s and 1 GB to compile.
 #include "infer/engine.h"
 
+#include "infer/decode_cpu.h"
+
 #include <torch/torch.h>
 
 #include <malloc.h>
@@ -118,6 +120,12 @@ class TorchEngine final : public Engine {
 
   Result<std::vector<float>> forward(const std::vector<std::int64_t>& tokens) override {
     CCI_TRY(check_tokens(tokens, pos_));
+    if (direct_ && tokens.size() == 1) {
+      std::vector<float> logits(static_cast<size_t>(c_.vocab_size));
+      direct_->run(tokens[0], pos_, k_cache_.data_ptr<float>(), v_cache_.data_ptr<float>(), logits.data());
+      ++pos_;
+      return logits;
+    }
     try {
       torch::NoGradGuard no_grad;
       Tensor logits = run(tokens, pos_, /*last_only=*/true);
@@ -179,7 +187,10 @@ class TorchEngine final : public Engine {
     return {};
   }
 
+  bool direct_decode() const override { return direct_ != nullptr; }
+
   Status bind_llama(Binder& b);
+  void prepare_direct_decode(int threads);
   Status bind_gpt2(Binder& b);
   Tensor run(const std::vector<std::int64_t>& tokens, std::int64_t pos, bool last_only);
   Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t layer, std::int64_t pos);
@@ -195,7 +206,41 @@ class TorchEngine final : public Engine {
   std::vector<Layer> layers_;
   Tensor cos_, sin_;  // [ctx, head_dim / 2]
   Tensor k_cache_, v_cache_, k_scratch_, v_scratch_;  // [layers, kv_heads, ctx, head_dim]
+  std::unique_ptr<DecodeStep> direct_;  // one-token steps; null: through libtorch
 };
+
+// The direct kernels read the bound tensors' memory: every one must be contiguous f32 (the
+// mapped weights themselves, or the engine's own converted copies).
+void TorchEngine::prepare_direct_decode(int threads) {
+  std::vector<const Tensor*> all = {&embed_, &lm_head_, &final_norm_, &cos_, &sin_, &k_cache_, &v_cache_};
+  for (const Layer& L : layers_) {
+    for (const Tensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.mlp_norm, &L.w_gate, &L.w_up, &L.w_down}) all.push_back(t);
+  }
+  for (const Tensor* t : all) {
+    if (t->scalar_type() != torch::kFloat32 || !t->is_contiguous()) return;
+  }
+  DecodeModel m;
+  m.dim = c_.hidden;
+  m.hidden = c_.intermediate;
+  m.heads = c_.heads;
+  m.kv_heads = c_.kv_heads;
+  m.head_dim = c_.head_dim;
+  m.vocab = c_.vocab_size;
+  m.ctx = ctx_;
+  m.eps = static_cast<float>(c_.norm_eps);
+  m.rope_half = c_.rope_style == RopeStyle::kHalf;
+  m.embed = embed_.data_ptr<float>();
+  m.final_norm = final_norm_.data_ptr<float>();
+  m.lm_head = lm_head_.data_ptr<float>();
+  m.cos = cos_.data_ptr<float>();
+  m.sin = sin_.data_ptr<float>();
+  m.threads = threads;
+  for (const Layer& L : layers_) {
+    m.layers.push_back({L.attn_norm.data_ptr<float>(), L.wq.data_ptr<float>(), L.wk.data_ptr<float>(), L.wv.data_ptr<float>(), L.wo.data_ptr<float>(),
+                        L.mlp_norm.data_ptr<float>(), L.w_gate.data_ptr<float>(), L.w_up.data_ptr<float>(), L.w_down.data_ptr<float>()});
+  }
+  direct_ = std::make_unique<DecodeStep>(std::move(m));
+}
 
 Status TorchEngine::bind_llama(Binder& b) {
   const std::int64_t d = c_.hidden, q = c_.heads * c_.head_dim, kv = c_.kv_dim(), hid = c_.intermediate;
@@ -292,6 +337,7 @@ Result<std::unique_ptr<Engine>> TorchEngine::build(const ModelConfig& c, std::sh
   const auto opts = torch::TensorOptions().dtype(e->dtype_);
   e->k_cache_ = torch::zeros({c.layers, c.kv_heads, e->ctx_, c.head_dim}, opts);
   e->v_cache_ = torch::zeros({c.layers, c.kv_heads, e->ctx_, c.head_dim}, opts);
+  if (o.direct_decode && c.arch == Architecture::kLlama && e->dtype_ == torch::kFloat32) e->prepare_direct_decode(o.threads);
   return std::unique_ptr<Engine>(std::move(e));
 }
 
@@ -410,6 +456,8 @@ double measure_matmul_gflops(int threads, std::int64_t m, std::int64_t k, std::i
   }
   return 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) / best / 1e9;
 }
+
+const char* direct_decode_isa() { return decode_isa(); }
 
 bool cpu_has_native_bf16() {
   std::ifstream f("/proc/cpuinfo");

@@ -22,6 +22,9 @@ struct EngineOptions {
   int threads = 1;                  // intra-op threads (torch and BLAS)
   Compute compute = Compute::kF32;  // kBF16 only where the CPU has native bf16 (checked)
   std::int64_t context = 0;         // KV cache length; 0: the model's, at most 4096
+  // One-token steps of Llama-family models in f32 through the direct kernels (decode_cpu.h)
+  // instead of libtorch's operators. Off only to compare the two.
+  bool direct_decode = true;
 };
 
 class Engine {
@@ -40,7 +43,12 @@ class Engine {
   // Reference path: logits after every token of `tokens` from position 0, one full-sequence
   // pass with a causal mask; the cache is left as it was.
   virtual Result<std::vector<std::vector<float>>> forward_all(const std::vector<std::int64_t>& tokens) = 0;
+  // Whether one-token steps run through the direct kernels (see EngineOptions::direct_decode).
+  virtual bool direct_decode() const = 0;
 };
+
+// The instruction set of the direct decode kernels on this CPU: "avx512", "avx2" or "generic".
+const char* direct_decode_isa();
 
 // Whether this CPU computes bf16 natively (AVX512-BF16 or AMX).
 bool cpu_has_native_bf16();

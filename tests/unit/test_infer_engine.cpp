@@ -162,6 +162,49 @@ TEST_CASE("engine: full-sequence forward equals prefill plus incremental decodin
   CHECK(max_diff((*again)[9], (*all)[9]) == 0.0f);
 }
 
+TEST_CASE("engine: direct decode steps equal the reference and the libtorch steps (odd widths, GQA, 1 and 2 threads)") {
+  // Widths that are no multiple of the SIMD width, one key/value head for five query heads,
+  // and a shape large enough that the products and attention run in parallel.
+  for (const test::TinyShape& shape : {test::TinyShape{40, 52, 2, 5, 1, 64, 64, true}, test::TinyShape{104, 392, 2, 4, 2, 700, 64, false}}) {
+    CAPTURE(shape.dim);
+    TinyModel m(shape);
+    const std::vector<std::int64_t> tokens = {1, 7, 30, 2, 63, 11, 5, 5, 40, 3, 17, 9};
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+      for (bool hf : {false, true}) {
+        const ModelConfig& c = hf ? m.hf_config : m.llama2c.config;
+        auto w = hf ? m.hf_weights : share(m.llama2c.weights);
+        auto ref = test::reference_llama(c, getter(*w), tokens);
+        EngineOptions o;
+        o.threads = threads;
+        auto direct = Engine::create(c, w, o);
+        o.direct_decode = false;
+        auto plain = Engine::create(c, w, o);
+        REQUIRE(direct);
+        REQUIRE(plain);
+        CHECK((*direct)->direct_decode());
+        CHECK_FALSE((*plain)->direct_decode());
+        for (size_t i = 0; i < tokens.size(); ++i) {
+          auto a = (*direct)->forward({tokens[i]});
+          auto b = (*plain)->forward({tokens[i]});
+          REQUIRE(a);
+          REQUIRE(b);
+          CHECK(max_diff_ref(*a, ref[i]) < 1e-4f);
+          CHECK(max_diff(*a, *b) < 1e-4f);
+        }
+        // A prefill after direct steps continues from the same cache.
+        auto all = (*direct)->forward_all(tokens);
+        REQUIRE(all);
+        (*direct)->reset();
+        REQUIRE((*direct)->forward({tokens[0]}));
+        auto rest = (*direct)->forward(std::vector<std::int64_t>(tokens.begin() + 1, tokens.end()));
+        REQUIRE(rest);
+        CHECK(max_diff(*rest, all->back()) < 1e-4f);
+      }
+    }
+  }
+}
+
 TEST_CASE("engine: llama2.c and its safetensors copy give the same logits and greedy tokens") {
   for (bool shared : {true, false}) {
     test::TinyShape s;

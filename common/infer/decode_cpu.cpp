@@ -1,0 +1,244 @@
+// See decode_cpu.h. No libtorch here: plain loops, SIMD intrinsics behind run-time dispatch
+// (the binaries are built for baseline x86-64) and OpenMP, the same runtime libtorch uses.
+#include "infer/decode_cpu.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace cci::infer {
+namespace {
+
+// y[r] = dot(w[r * n .. r * n + n), x) for r in [0, rows); the tail of a row is masked
+// (AVX-512) or scalar.
+using RowsFn = void (*)(const float* w, std::int64_t n, const float* x, float* y, std::int64_t rows);
+
+void rows_generic(const float* w, std::int64_t n, const float* x, float* y, std::int64_t rows) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* wr = w + r * n;
+    float acc[8] = {};
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      for (int j = 0; j < 8; ++j) acc[j] += wr[i + j] * x[i + j];
+    }
+    float s = 0;
+    for (; i < n; ++i) s += wr[i] * x[i];
+    for (float a : acc) s += a;
+    y[r] = s;
+  }
+}
+
+__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// One row at a time, four independent accumulators: on the machines measured (AMD EPYC VMs),
+// streaming one row reads 1.6 x faster than interleaving four rows that share loads of x
+// (25.6 vs 16.2 GB/s on one core), as the prefetcher follows one stream per core best.
+__attribute__((target("avx2,fma"))) void rows_avx2(const float* w, std::int64_t n, const float* x, float* y, std::int64_t rows) {
+  const std::int64_t n32 = n & ~std::int64_t{31}, n8 = n & ~std::int64_t{7};
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* wr = w + r * n;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    std::int64_t i = 0;
+    for (; i < n32; i += 32) {
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + i), _mm256_loadu_ps(x + i), a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i < n8; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + i), _mm256_loadu_ps(x + i), a0);
+    float s = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; ++i) s += wr[i] * x[i];
+    y[r] = s;
+  }
+}
+
+// GCC 12's AVX-512 header builds masked loads from a deliberately undefined register, which
+// -Wmaybe-uninitialized reports inside the header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) void rows_avx512(const float* w, std::int64_t n, const float* x, float* y, std::int64_t rows) {
+  const std::int64_t n64 = n & ~std::int64_t{63}, n16 = n & ~std::int64_t{15};
+  const auto tail = static_cast<__mmask16>((1u << (n - n16)) - 1u);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* wr = w + r * n;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    std::int64_t i = 0;
+    for (; i < n64; i += 64) {
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i), _mm512_loadu_ps(x + i), a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i + 32), _mm512_loadu_ps(x + i + 32), a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i + 48), _mm512_loadu_ps(x + i + 48), a3);
+    }
+    for (; i < n16; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i), _mm512_loadu_ps(x + i), a0);
+    if (tail) a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, wr + n16), _mm512_maskz_loadu_ps(tail, x + n16), a1);
+    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  }
+}
+#pragma GCC diagnostic pop
+
+struct Isa {
+  RowsFn rows;
+  const char* name;
+};
+
+Isa pick_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return {rows_avx512, "avx512"};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {rows_avx2, "avx2"};
+  return {rows_generic, "generic"};
+}
+
+const Isa& isa() {
+  static const Isa i = pick_isa();
+  return i;
+}
+
+// Matrix-vector products of several matrices over the same input, as one parallel loop over
+// blocks of rows (a block: 16 rows, 4 of the kernel's groups), so a layer's q/k/v or gate/up
+// products cost one fork and join. Small products stay on the calling thread, where a fork
+// would cost more than the work (the embedded model's matrices are a few KiB).
+struct Product {
+  const float* w;
+  float* y;
+  std::int64_t rows;
+};
+
+constexpr std::int64_t kBlock = 16;
+constexpr std::int64_t kParallelFloats = 1 << 15;  // 128 KiB of weights
+
+template <size_t N>
+void products(const Product (&p)[N], const float* x, std::int64_t n, int threads) {
+  const RowsFn rows = isa().rows;
+  std::int64_t blocks[N + 1] = {0}, total_rows = 0;
+  for (size_t i = 0; i < N; ++i) {
+    blocks[i + 1] = blocks[i] + (p[i].rows + kBlock - 1) / kBlock;
+    total_rows += p[i].rows;
+  }
+  const std::int64_t nb = blocks[N];
+  const bool par = threads > 1 && total_rows * n >= kParallelFloats;
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
+  for (std::int64_t b = 0; b < nb; ++b) {
+    size_t i = 0;
+    while (b >= blocks[i + 1]) ++i;
+    const std::int64_t r0 = (b - blocks[i]) * kBlock, cnt = std::min(kBlock, p[i].rows - r0);
+    rows(p[i].w + r0 * n, n, x, p[i].y + r0, cnt);
+  }
+}
+
+void rms_norm(const float* x, const float* w, float* out, std::int64_t n, float eps) {
+  float ss = 0;
+  for (std::int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
+  const float r = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+  for (std::int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i];
+}
+
+void rope(float* v, std::int64_t heads, std::int64_t hd, const float* cos, const float* sin, bool half_layout) {
+  const std::int64_t half = hd / 2;
+  for (std::int64_t h = 0; h < heads; ++h) {
+    float* p = v + h * hd;
+    for (std::int64_t i = 0; i < half; ++i) {
+      if (half_layout) {
+        const float a = p[i], b = p[i + half];
+        p[i] = a * cos[i] - b * sin[i];
+        p[i + half] = b * cos[i] + a * sin[i];
+      } else {
+        const float a = p[2 * i], b = p[2 * i + 1];
+        p[2 * i] = a * cos[i] - b * sin[i];
+        p[2 * i + 1] = a * sin[i] + b * cos[i];
+      }
+    }
+  }
+}
+
+float dot(const float* a, const float* b, std::int64_t n) {
+  float y;
+  isa().rows(a, n, b, &y, 1);
+  return y;
+}
+
+}  // namespace
+
+DecodeStep::DecodeStep(DecodeModel m) : m_(std::move(m)) {
+  const auto u = [](std::int64_t n) { return static_cast<size_t>(n); };
+  x_.resize(u(m_.dim));
+  h_.resize(u(m_.dim));
+  q_.resize(u(m_.heads * m_.head_dim));
+  k_.resize(u(m_.kv_heads * m_.head_dim));
+  v_.resize(u(m_.kv_heads * m_.head_dim));
+  att_.resize(u(m_.heads * m_.head_dim));
+  gate_.resize(u(m_.hidden));
+  up_.resize(u(m_.hidden));
+  scores_.resize(u(m_.heads * m_.ctx));
+}
+
+void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float* v_cache, float* logits) {
+  const std::int64_t d = m_.dim, hd = m_.head_dim, kvh = m_.kv_heads, group = m_.heads / kvh, S = pos + 1;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float* cos = m_.cos + pos * (hd / 2);
+  const float* sin = m_.sin + pos * (hd / 2);
+  std::copy_n(m_.embed + token * d, d, x_.data());
+  for (size_t l = 0; l < m_.layers.size(); ++l) {
+    const DecodeLayer& L = m_.layers[l];
+    rms_norm(x_.data(), L.attn_norm, h_.data(), d, m_.eps);
+    products<3>({{L.wq, q_.data(), m_.heads * hd}, {L.wk, k_.data(), kvh * hd}, {L.wv, v_.data(), kvh * hd}}, h_.data(), d, m_.threads);
+    rope(q_.data(), m_.heads, hd, cos, sin, m_.rope_half);
+    rope(k_.data(), kvh, hd, cos, sin, m_.rope_half);
+    float* kc = k_cache + static_cast<std::int64_t>(l) * kvh * m_.ctx * hd;  // [kv_heads, ctx, hd]
+    float* vc = v_cache + static_cast<std::int64_t>(l) * kvh * m_.ctx * hd;
+    for (std::int64_t g = 0; g < kvh; ++g) {
+      std::copy_n(k_.data() + g * hd, hd, kc + (g * m_.ctx + pos) * hd);
+      std::copy_n(v_.data() + g * hd, hd, vc + (g * m_.ctx + pos) * hd);
+    }
+    // Attention, one query head per iteration: scores over positions 0..pos, softmax, the
+    // weighted sum of values. Query head h reads key/value head h / group.
+    const bool par = m_.threads > 1 && m_.heads * S * hd >= kParallelFloats;
+#pragma omp parallel for schedule(static) num_threads(m_.threads) if (par)
+    for (std::int64_t h = 0; h < m_.heads; ++h) {
+      const float* q = q_.data() + h * hd;
+      const float* keys = kc + (h / group) * m_.ctx * hd;
+      const float* values = vc + (h / group) * m_.ctx * hd;
+      float* s = scores_.data() + h * m_.ctx;
+      float mx = -INFINITY;
+      for (std::int64_t t = 0; t < S; ++t) {
+        s[t] = dot(q, keys + t * hd, hd) * scale;
+        mx = std::max(mx, s[t]);
+      }
+      float sum = 0;
+      for (std::int64_t t = 0; t < S; ++t) {
+        s[t] = std::exp(s[t] - mx);
+        sum += s[t];
+      }
+      const float inv = 1.0f / sum;
+      float* out = att_.data() + h * hd;
+      std::fill_n(out, hd, 0.0f);
+      for (std::int64_t t = 0; t < S; ++t) {
+        const float p = s[t] * inv;
+        const float* vr = values + t * hd;
+        for (std::int64_t i = 0; i < hd; ++i) out[i] += p * vr[i];
+      }
+    }
+    products<1>({{L.wo, h_.data(), d}}, att_.data(), m_.heads * hd, m_.threads);
+    for (std::int64_t i = 0; i < d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
+    rms_norm(x_.data(), L.mlp_norm, h_.data(), d, m_.eps);
+    products<2>({{L.w_gate, gate_.data(), m_.hidden}, {L.w_up, up_.data(), m_.hidden}}, h_.data(), d, m_.threads);
+    for (std::int64_t i = 0; i < m_.hidden; ++i) {
+      const float g = gate_[static_cast<size_t>(i)];
+      gate_[static_cast<size_t>(i)] = g / (1.0f + std::exp(-g)) * up_[static_cast<size_t>(i)];
+    }
+    products<1>({{L.w_down, h_.data(), d}}, gate_.data(), m_.hidden, m_.threads);
+    for (std::int64_t i = 0; i < d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
+  }
+  rms_norm(x_.data(), m_.final_norm, h_.data(), d, m_.eps);
+  products<1>({{m_.lm_head, logits, m_.vocab}}, h_.data(), d, m_.threads);
+}
+
+const char* decode_isa() { return isa().name; }
+
+}  // namespace cci::infer
