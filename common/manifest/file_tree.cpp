@@ -69,6 +69,7 @@ struct Walker {
     f.path = path;
     f.size = static_cast<std::uint64_t>(st.st_size);
     f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    f.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
     f.dev = st.st_dev;
     f.ino = st.st_ino;
     files.push_back(std::move(f));

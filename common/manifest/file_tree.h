@@ -29,6 +29,7 @@ struct TreeFile {
   std::string path;  // path to open
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;  // st_mtim at enumeration, to detect changes while hashing
+  std::int64_t ctime_ns = 0;  // st_ctim at enumeration (set by the kernel on any change)
   dev_t dev = 0;
   ino_t ino = 0;
 };

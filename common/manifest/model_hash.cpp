@@ -166,16 +166,24 @@ Result<ModelDigest> hash_model(const std::vector<TreeFile>& files, const HashCon
   for (size_t i = 0; i < files.size(); ++i) {
     const TreeFile& f = files[i];
     out.total_bytes += f.size;
+    auto add = [&](std::string name, std::uint64_t start, std::uint64_t end) {
+      if (cfg.known) {
+        if (auto it = cfg.known->find(name); it != cfg.known->end()) {
+          out.resources.push_back({std::move(name), algorithm, it->second});
+          if (cfg.on_bytes) cfg.on_bytes(end - start);
+          return;
+        }
+      }
+      tasks.push_back({i, start, end, out.resources.size()});
+      out.resources.push_back({std::move(name), algorithm, {}});
+    };
     if (cfg.method == Method::kFiles) {
-      tasks.push_back({i, 0, f.size, out.resources.size()});
-      out.resources.push_back({f.name, algorithm, {}});
+      add(f.name, 0, f.size);
       continue;
     }
     for (std::uint64_t start = 0; start < f.size; start += cfg.shard_size) {
       std::uint64_t end = std::min(f.size, start + cfg.shard_size);
-      tasks.push_back({i, start, end, out.resources.size()});
-      out.resources.push_back(
-          {f.name + ":" + std::to_string(start) + ":" + std::to_string(end), algorithm, {}});
+      add(f.name + ":" + std::to_string(start) + ":" + std::to_string(end), start, end);
     }
   }
   if (out.resources.empty()) {

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct HashConfig {
   std::function<void(std::uint64_t)> on_bytes;
   // Set by the caller to stop early (e.g. SIGINT); hashing then fails with kInternal.
   const std::atomic<bool>* cancel = nullptr;
+  // Resource digests known to be current (incremental signing, manifest/incremental.h): a
+  // resource named here is not read; its digest is taken from the map.
+  const std::map<std::string, Bytes>* known = nullptr;
 };
 
 struct Resource {

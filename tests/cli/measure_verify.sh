@@ -70,6 +70,26 @@ print(list(b), list(b["verificationMaterial"]), list(b["dsseEnvelope"]), list(p)
       list(p["predicate"]["resources"][0]), list(p["predicate"]["serialization"]), p["predicate"]["resources"][1]["name"])
 PY
 contains "$WORK/layout" "['mediaType', 'verificationMaterial', 'dsseEnvelope'] ['publicKey', 'tlogEntries'] ['payload', 'payloadType', 'signatures'] ['_type', 'subject', 'predicateType', 'predicate'] ['resources', 'serialization'] ['algorithm', 'name', 'digest'] ['allow_symlinks', 'method', 'hash_type', 'ignore_paths'] model/z.bin" "bundle layout follows the reference field for field"
+# --incremental: the first run hashes everything and writes the state; a changed file is
+# hashed again even with its old mtime put back; the statement equals a full sign's.
+cp -r "$OMS/mini-model" "$WORK/inc"; chmod -R u+w "$WORK/inc"
+expect 0 "incremental sign without a previous bundle" -- "$MEASURE" model "$WORK/inc" --key "$WORK/k.key" -o "$WORK/inc.sig" --ignore ignore-me --incremental "$WORK/inc.sig"
+contains "$WORK/err" "hashing every file" "first incremental run says it hashes everything"
+check "state written next to the bundle" -- test -s "$WORK/inc.sig.state"
+old_mtime=$(stat -c %y "$WORK/inc/signme-1"); sleep 0.05
+printf 'X' | dd of="$WORK/inc/signme-1" bs=1 count=1 conv=notrunc status=none; touch -d "$old_mtime" "$WORK/inc/signme-1"
+expect 0 "incremental re-sign" -- "$MEASURE" model "$WORK/inc" --key "$WORK/k.key" -o "$WORK/inc2.sig" --ignore ignore-me --incremental "$WORK/inc.sig" --json
+check "incremental: all files but the changed one reused" -- python3 -c 'import json,sys; i=json.load(open(sys.argv[1]))["incremental"]; n=json.load(open(sys.argv[1]))["files"]; sys.exit(0 if i["files_reused"] == n - 1 and i["previous"] else 1)' "$WORK/out"
+expect 0 "full sign of the changed model" -- "$MEASURE" model "$WORK/inc" --key "$WORK/k.key" -o "$WORK/inc-full.sig" --ignore ignore-me
+payload() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dsseEnvelope"]["payload"])' "$1"; }
+check "incremental statement equals the full sign's" -- test "$(payload "$WORK/inc2.sig")" = "$(payload "$WORK/inc-full.sig")"
+check "and differs from the old one (the change was seen)" -- test "$(payload "$WORK/inc2.sig")" != "$(payload "$WORK/inc.sig")"
+expect 0 "incremental bundle verifies" -- "$VERIFY" model "$WORK/inc" --signature "$WORK/inc2.sig" --key "$WORK/k.pub"
+expect 0 "another key" -- "$MEASURE" keygen --private-key "$WORK/other.key"
+expect 3 "incremental from a bundle of another key" -- "$MEASURE" model "$WORK/inc" --key "$WORK/other.key" -o "$WORK/inc3.sig" --ignore ignore-me --incremental "$WORK/inc.sig"
+contains "$WORK/err" "does not verify with the signing key" "foreign previous bundle refused"
+expect 2 "incremental state inside the model" -- "$MEASURE" model "$WORK/inc" --key "$WORK/k.key" -o "$WORK/inc/m.sig" --incremental "$WORK/inc.sig"
+contains "$WORK/err" "inside the model directory" "state inside the model refused"
 expect 0 "sign inside the model dir (bundle ignored automatically)" -- "$MEASURE" model "$WORK/model" --key "$WORK/k.key" -o "$WORK/model/model.sig"
 expect 0 "verify with the bundle inside the dir" -- "$VERIFY" model "$WORK/model" --signature "$WORK/model/model.sig" --key "$WORK/k.pub"
 expect 0 "sign with shards and blake2b" -- "$MEASURE" model "$WORK/model" --key "$WORK/k.key" -o "$WORK/sh.sig" --shard-size 3 --hash blake2b --ignore model.sig

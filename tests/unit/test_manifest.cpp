@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "base/hex.h"
 #include "crypto/keys.h"
 #include "manifest/file_tree.h"
+#include "manifest/incremental.h"
 #include "manifest/model_hash.h"
 #include "manifest/model_signing.h"
 #include "manifest/oms.h"
@@ -355,6 +357,130 @@ TEST_CASE("sign + verify round trip in every serialization") {
     CHECK(v->passed);
     CHECK(v->statement.subject_name == "mini-model");
   }
+}
+
+namespace {
+
+Bytes payload_of(const std::string& bundle) {
+  auto b = oms::parse_bundle(as_bytes(bundle));
+  REQUIRE(b);
+  return b->payload;
+}
+
+struct SignRun {
+  std::string bundle;
+  IncrementalPlan plan;
+};
+
+// Signs `dir` in full, or reusing `prev` (a bundle and its state) when given.
+SignRun sign_dir(const fs::path& dir, const HashConfig& base, const std::pair<std::string, std::string>* prev = nullptr) {
+  auto key = oms_test_key();
+  ModelSource src{dir.string(), mini_ignores(), false};
+  auto files = list_model_files(src.dir, {src.ignore, false});
+  REQUIRE(files);
+  HashConfig cfg = base;
+  SignRun run;
+  if (prev) {
+    auto p = plan_incremental(as_bytes(prev->first), prev->second, key.public_key(), *files, cfg);
+    REQUIRE_MESSAGE(p, p.error().message);
+    run.plan = std::move(*p);
+    cfg.known = &run.plan.known;
+  }
+  auto s = sign_model(src, *files, cfg, key);
+  REQUIRE(s);
+  run.bundle = s->bundle_json;
+  return run;
+}
+
+std::string state_for(const fs::path& dir, const HashConfig& cfg, const std::string& bundle) {
+  auto files = list_model_files(dir.string(), {mini_ignores(), false});
+  REQUIRE(files);
+  return incremental_state(*files, cfg, as_bytes(bundle));
+}
+
+}  // namespace
+
+TEST_CASE("incremental signing: only changed files are hashed, and the statement is the full sign's") {
+  auto mini = test::require_vectors("measure/oms/mini-model");
+  test::TempDir tmp;
+  for (int mode = 0; mode < 2; ++mode) {
+    CAPTURE(mode);
+    HashConfig cfg;
+    if (mode == 1) {
+      cfg.method = Method::kShards;
+      cfg.shard_size = 4;
+    }
+    fs::path dir = copy_dir(mini, tmp, "m" + std::to_string(mode));
+    auto files = list_model_files(dir.string(), {mini_ignores(), false});
+    REQUIRE(files);
+    const size_t n = files->size();
+    SignRun first = sign_dir(dir, cfg);
+    std::pair<std::string, std::string> prev{first.bundle, state_for(dir, cfg, first.bundle)};
+
+    // Nothing changed: every file reused, the same statement.
+    SignRun same = sign_dir(dir, cfg, &prev);
+    CHECK(same.plan.files_reused == n);
+    CHECK(payload_of(same.bundle) == payload_of(first.bundle));
+
+    // One file rewritten in place with the same size and its old mtime put back (touch -d):
+    // ctime still moves, so the file is hashed again.
+    const TreeFile* victim = nullptr;
+    for (const auto& f : *files) {
+      if (f.size >= 2 && (!victim || f.size > victim->size)) victim = &f;
+    }
+    REQUIRE(victim);
+    struct stat before {};
+    REQUIRE(::stat(victim->path.c_str(), &before) == 0);
+    usleep(20000);
+    {
+      std::fstream f(victim->path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(0);
+      f.put('\x7f');
+    }
+    const struct timespec times[2] = {before.st_atim, before.st_mtim};
+    REQUIRE(::utimensat(AT_FDCWD, victim->path.c_str(), times, 0) == 0);
+    SignRun after = sign_dir(dir, cfg, &prev);
+    SignRun full = sign_dir(dir, cfg);
+    CHECK(after.plan.files_reused == n - 1);
+    CHECK(after.plan.known.count(victim->name) == 0);
+    CHECK(payload_of(after.bundle) == payload_of(full.bundle));
+    CHECK(payload_of(after.bundle) != payload_of(first.bundle));
+  }
+}
+
+TEST_CASE("incremental signing: a bundle of another key, a state of another bundle, a broken state") {
+  auto mini = test::require_vectors("measure/oms/mini-model");
+  test::TempDir tmp;
+  fs::path dir = copy_dir(mini, tmp, "m");
+  HashConfig cfg;
+  SignRun first = sign_dir(dir, cfg);
+  const std::string state = state_for(dir, cfg, first.bundle);
+  auto files = list_model_files(dir.string(), {mini_ignores(), false});
+  REQUIRE(files);
+  auto other = crypto::generate_key(crypto::KeyType::kEcP384);
+  REQUIRE(other);
+  auto p = plan_incremental(as_bytes(first.bundle), state, other->public_key(), *files, cfg);
+  REQUIRE_FALSE(p);
+  CHECK(p.error().field == "signature");
+
+  SignRun second = sign_dir(dir, cfg);  // same statement, another signature
+  p = plan_incremental(as_bytes(second.bundle), state, oms_test_key().public_key(), *files, cfg);
+  REQUIRE_FALSE(p);
+  CHECK(p.error().field == "bundle_sha256");
+
+  for (const std::string& bad : {std::string("{"), std::string("[]"), state.substr(0, state.size() / 2),
+                                std::string(R"({"schema":"cci.measure.state.v1"})")}) {
+    p = plan_incremental(as_bytes(first.bundle), bad, oms_test_key().public_key(), *files, cfg);
+    REQUIRE_FALSE(p);
+    CHECK(p.error().code == ErrorCode::kMalformed);
+  }
+  // Other hash settings: nothing reused, and the plan says why.
+  HashConfig blake;
+  blake.hash = crypto::DigestAlg::kBlake2b512;
+  p = plan_incremental(as_bytes(first.bundle), state, oms_test_key().public_key(), *files, blake);
+  REQUIRE(p);
+  CHECK(p->known.empty());
+  CHECK(p->note.find("sha256") != std::string::npos);
 }
 
 TEST_CASE("sign: SM2 and Ed25519 keys are refused for OMS bundles") {

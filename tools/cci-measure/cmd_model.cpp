@@ -10,7 +10,9 @@
 #include "cli/inputs.h"
 #include "cli/progress.h"
 #include "commands.h"
+#include "manifest/incremental.h"
 #include "manifest/model_signing.h"
+#include "manifest/oms.h"
 
 namespace cci::tools::measure {
 namespace {
@@ -30,7 +32,11 @@ struct ModelOptions {
   std::uint64_t shard_size = 0;
   unsigned threads = 0;
   bool print_digest = false;
+  std::string incremental;  // previous bundle whose unchanged digests are reused
 };
+
+// The incremental state lives next to its bundle.
+std::string state_path(const std::string& bundle) { return bundle + ".state"; }
 
 // The ignore list recorded in the bundle: git metadata, the user's paths and the output
 // file when it lies inside the model directory (as the reference CLI does).
@@ -78,6 +84,16 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     }
   }
 
+  if (!o.incremental.empty()) {
+    if (o.print_digest) return ctx.fail(make_error(ErrorCode::kUsage, "--incremental signs: it cannot be combined with --print-digest"), schema);
+    // A state file inside the model would be hashed as part of it next time.
+    if (manifest::normalize_ignore_path(o.dir, fs::absolute(state_path(o.output)).string())) {
+      return ctx.fail(make_error(ErrorCode::kUsage, "with --incremental the bundle's state file (" + state_path(o.output) +
+                                                        ") would lie inside the model directory: write the bundle (-o) outside " + o.dir),
+                      schema);
+    }
+  }
+
   manifest::ModelSource src{o.dir, *ignores, o.allow_symlinks};
   manifest::HashConfig cfg;
   cfg.hash = *crypto::digest_from_name(o.hash);
@@ -92,6 +108,30 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
   std::uint64_t total = 0;
   for (const auto& f : *files) total += f.size;
   ctx.verbose("hashing " + std::to_string(files->size()) + " files, " + cli::human_bytes(double(total)));
+  // --incremental: digests of files unchanged since the previous bundle are taken from it.
+  manifest::IncrementalPlan plan;
+  bool have_previous = false;
+  if (!o.incremental.empty()) {
+    if (!fs::exists(o.incremental)) {
+      ctx.info("no previous bundle " + o.incremental + " yet: hashing every file");
+    } else {
+      auto old = read_file(o.incremental, manifest::oms::kMaxBundleBytes);
+      if (!old) return ctx.fail(old.error(), schema);
+      auto state = read_file(state_path(o.incremental), manifest::oms::kMaxBundleBytes);
+      if (!state) {
+        return ctx.fail(make_error(ErrorCode::kIo, "cannot read " + state_path(o.incremental) +
+                                                       ", the state written with it by a previous --incremental run: sign once in full with --incremental " +
+                                                       o.incremental + " pointing at the new bundle"),
+                        schema);
+      }
+      auto p = manifest::plan_incremental(*old, as_chars(*state), key->public_key(), *files, cfg);
+      if (!p) return ctx.fail(p.error(), schema);
+      plan = std::move(*p);
+      have_previous = true;
+      if (!plan.note.empty()) ctx.info(plan.note);
+      cfg.known = &plan.known;
+    }
+  }
   cli::Progress progress(ctx.progress_enabled(), "hashing", total);
   cfg.on_bytes = [&progress](std::uint64_t n) { progress.add(n); };
 
@@ -114,6 +154,10 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
   if (!bundle.empty()) {
     auto s = write_file_atomic(o.output, as_bytes(bundle), 0644);
     if (!s) return ctx.fail(s.error(), schema);
+    if (!o.incremental.empty()) {
+      s = write_file_atomic(state_path(o.output), as_bytes(manifest::incremental_state(*files, cfg, as_bytes(bundle))), 0644);
+      if (!s) return ctx.fail(s.error(), schema);
+    }
   }
   std::string root = to_hex(digest.root);
   if (ctx.options().json) {
@@ -126,11 +170,21 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
                    {"bytes", digest.total_bytes},
                    {"seconds", secs}};
     if (!bundle.empty()) body["signature"] = o.output;
+    if (!o.incremental.empty()) {
+      body["incremental"] = {{"previous", have_previous ? cli::Json(o.incremental) : cli::Json(nullptr)},
+                             {"files_reused", plan.files_reused},
+                             {"bytes_reused", plan.bytes_reused},
+                             {"state", state_path(o.output)}};
+    }
     body["resources"] = digest_json(digest);
     ctx.out_json(schema, 0, body);
     return 0;
   }
-  double rate = secs > 0 ? double(digest.total_bytes) / secs : 0;
+  if (have_previous) {
+    ctx.info("reused the digests of " + std::to_string(plan.files_reused) + " of " + std::to_string(files->size()) + " files (" +
+             cli::human_bytes(double(plan.bytes_reused)) + ") from " + o.incremental + "; hashed the rest");
+  }
+  double rate = secs > 0 ? double(digest.total_bytes - plan.bytes_reused) / secs : 0;
   ctx.info("hashed " + std::to_string(files->size()) + " files (" + cli::human_bytes(double(digest.total_bytes)) + ") in " +
            std::to_string(secs).substr(0, 5) + " s, " + cli::human_bytes(rate) + "/s");
   if (o.print_digest) {
@@ -157,6 +211,9 @@ void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-measure model ./tinyllama --key 'pkcs11:token=release;object=model-key' \\\n"
       "      --pkcs11-module /usr/lib/softhsm/libsofthsm2.so                 # key stays in the HSM\n"
       "  cci-measure model ./tinyllama --print-digest                       # root digest only\n"
+      "  cci-measure model ./tinyllama --key release.key -o m.sig --incremental m.sig\n"
+      "      # re-hashes only files whose size, inode, mtime or ctime changed since m.sig (state in\n"
+      "      # m.sig.state); the statement signed is the one a full sign writes\n"
       "Verify with: cci-verify model ./tinyllama --signature model.sig --key release.pub");
   sub->add_option("DIR", o->dir, "Model directory (or a single file)")->required();
   sub->add_option("-k,--key", o->key, "Signing key: PEM file (ECDSA P-256/P-384) or pkcs11: URI");
@@ -173,6 +230,8 @@ void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       ->check(CLI::PositiveNumber);
   sub->add_option("-j,--threads", o->threads, "Hashing threads (default: all CPUs) [env: CCI_THREADS]");
   sub->add_flag("--print-digest", o->print_digest, "Print the model's root digest (hex) and sign nothing");
+  sub->add_option("--incremental", o->incremental,
+                  "Re-hash only files changed since OLD.sig (signed with this key); write OUTPUT.state for the next run");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_model(*o, ctx); }; });
 }
 

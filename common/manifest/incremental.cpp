@@ -1,0 +1,116 @@
+// See incremental.h.
+#include "manifest/incremental.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "crypto/digest.h"
+#include "manifest/oms.h"
+
+namespace cci::manifest {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kStateSchema = "cci.measure.state.v1";
+
+Error bad_state(const std::string& msg, const std::string& field) {
+  return make_error(ErrorCode::kMalformed, "incremental state: " + msg, field);
+}
+
+struct Identity {
+  std::uint64_t size = 0, dev = 0, ino = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const Identity&) const = default;
+};
+
+Identity identity_of(const TreeFile& f) {
+  return {f.size, static_cast<std::uint64_t>(f.dev), static_cast<std::uint64_t>(f.ino), f.mtime_ns, f.ctime_ns};
+}
+
+// The resources of one file in manifest order: its own name (files), or its shards.
+std::vector<std::string> resource_names(const TreeFile& f, const HashConfig& cfg) {
+  if (cfg.method == Method::kFiles) return {f.name};
+  std::vector<std::string> out;
+  for (std::uint64_t start = 0; start < f.size; start += cfg.shard_size) {
+    out.push_back(f.name + ":" + std::to_string(start) + ":" + std::to_string(std::min(f.size, start + cfg.shard_size)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string incremental_state(const std::vector<TreeFile>& files, const HashConfig& cfg, ByteView bundle) {
+  Json list = Json::array();
+  for (const auto& f : files) {
+    const Identity id = identity_of(f);
+    list.push_back({{"name", f.name}, {"size", id.size}, {"dev", id.dev}, {"ino", id.ino}, {"mtime_ns", id.mtime_ns}, {"ctime_ns", id.ctime_ns}});
+  }
+  Json j{{"schema", kStateSchema},
+         {"bundle_sha256", to_hex(crypto::digest(crypto::DigestAlg::kSha256, bundle))},
+         {"algorithm", resource_algorithm(cfg)},
+         {"files", list}};
+  return j.dump(1) + "\n";
+}
+
+Result<IncrementalPlan> plan_incremental(ByteView old_bundle, std::string_view state, const crypto::PublicKey& signer,
+                                         const std::vector<TreeFile>& files, const HashConfig& cfg) {
+  auto b = oms::parse_bundle(old_bundle);
+  if (!b) return b.error();
+  if (!crypto::verify(signer, oms::dsse_pae(b->payload_type, b->payload), b->signature)) {
+    return make_error(ErrorCode::kInvalidInput, "the previous bundle does not verify with the signing key: its digests cannot be reused",
+                      "signature");
+  }
+  auto st = oms::parse_statement(b->payload);
+  if (!st) return st.error();
+
+  Json j = Json::parse(state.begin(), state.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return bad_state("not a JSON object", "state");
+  if (!j.contains("schema") || j["schema"] != kStateSchema) return bad_state(std::string("schema is not ") + kStateSchema, "schema");
+  if (!j.contains("bundle_sha256") || !j["bundle_sha256"].is_string()) return bad_state("bundle_sha256 is missing", "bundle_sha256");
+  if (j["bundle_sha256"].get<std::string>() != to_hex(crypto::digest(crypto::DigestAlg::kSha256, old_bundle))) {
+    return make_error(ErrorCode::kInvalidInput, "the incremental state was written for another bundle (bundle_sha256 differs)", "bundle_sha256");
+  }
+  if (!j.contains("algorithm") || !j["algorithm"].is_string()) return bad_state("algorithm is missing", "algorithm");
+  if (!j.contains("files") || !j["files"].is_array()) return bad_state("files is missing", "files");
+
+  IncrementalPlan plan;
+  const std::string algorithm = resource_algorithm(cfg);
+  if (j["algorithm"] != algorithm) {
+    plan.note = "the previous bundle used " + j["algorithm"].get<std::string>() + ", this one " + algorithm + ": every file is hashed";
+    return plan;
+  }
+  std::map<std::string, Identity> recorded;
+  for (const auto& e : j["files"]) {
+    try {
+      Identity id{e.at("size").get<std::uint64_t>(), e.at("dev").get<std::uint64_t>(), e.at("ino").get<std::uint64_t>(),
+                  e.at("mtime_ns").get<std::int64_t>(), e.at("ctime_ns").get<std::int64_t>()};
+      recorded[e.at("name").get<std::string>()] = id;
+    } catch (const Json::exception&) {
+      return bad_state("a files entry lacks name, size, dev, ino, mtime_ns or ctime_ns", "files");
+    }
+  }
+  std::map<std::string, const Bytes*> signed_digests;
+  for (const auto& r : st->resources) {
+    if (r.algorithm == algorithm) signed_digests[r.name] = &r.digest;
+  }
+  for (const auto& f : files) {
+    auto it = recorded.find(f.name);
+    if (it == recorded.end() || !(it->second == identity_of(f))) continue;
+    // Every resource of the file must be in the signed statement, or the file is hashed again.
+    const auto names = resource_names(f, cfg);
+    std::vector<const Bytes*> found;
+    for (const auto& n : names) {
+      auto d = signed_digests.find(n);
+      if (d == signed_digests.end()) break;
+      found.push_back(d->second);
+    }
+    if (found.size() != names.size()) continue;
+    for (size_t i = 0; i < names.size(); ++i) plan.known[names[i]] = *found[i];
+    ++plan.files_reused;
+    plan.bytes_reused += f.size;
+  }
+  return plan;
+}
+
+}  // namespace cci::manifest
