@@ -1,6 +1,8 @@
 #include "csv/cert.h"
 
 #include <algorithm>
+#include <mutex>
+#include <map>
 
 #include "base/byte_reader.h"
 #include "base/hex.h"
@@ -151,8 +153,35 @@ Result<CsvCert> parse_csv_cert(ByteView data, const std::string& what) {
   return c;
 }
 
+namespace {
+
+// SM2 keys already built, by curve point. Building one (decoding the point, checking it is on
+// the curve, wrapping it in an EVP_PKEY) costs about as much as the verification itself, and
+// the same keys recur: a verifier appraising a host's evidence meets the same HRK, HSK and CEK
+// every time and the same PEK until the host reboots. Bounded: cleared when it is full.
+Result<crypto::PublicKey> cached_key(const HygonPublicKey& k) {
+  if (k.curve_id != kCurveSm2) return k.key();
+  static std::mutex mu;
+  static std::map<std::array<std::uint8_t, 64>, crypto::PublicKey> cache;
+  std::array<std::uint8_t, 64> point;
+  std::copy(k.x_be.begin(), k.x_be.end(), point.begin());
+  std::copy(k.y_be.begin(), k.y_be.end(), point.begin() + 32);
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(point); it != cache.end()) return it->second.clone();
+  }
+  auto key = k.key();
+  if (!key) return key.error();
+  std::lock_guard lock(mu);
+  if (cache.size() >= 256) cache.clear();
+  cache.emplace(point, key->clone());
+  return key;
+}
+
+}  // namespace
+
 Status verify_hygon_signature(const HygonPublicKey& signer, ByteView msg, const HygonSignature& sig) {
-  auto key = signer.key();
+  auto key = cached_key(signer);
   if (!key) return key.error();
   auto der = crypto::ecdsa_le_rs_to_der(sig.r_le, sig.s_le);
   if (!der) return der.error();

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <vector>
@@ -102,12 +105,39 @@ Result<RunResult> run_measure(const std::string& bin, const std::vector<std::str
   int rc = posix_spawnp(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return make_error(ErrorCode::kIo, "cannot start " + bin + ": " + errno_text(rc));
+  // Peak memory is the child's own VmHWM, sampled every 5 ms until it exits. wait4's
+  // ru_maxrss is no use here: the kernel folds the spawning process's high-water mark into
+  // it at exec (posix_spawn runs the child on this process's memory until then), so a
+  // benchmark process holding libtorch would report its own 150 MiB. VmHWM is a high-water
+  // mark, so only growth in the last sample interval could be missed. The wall time comes
+  // from a blocking wait, not from the sampling.
+  std::atomic<bool> done{false};
+  std::atomic<double> hwm_kib{0};
+  std::thread sampler([&] {
+    const std::string status_path = "/proc/" + std::to_string(pid) + "/status";
+    while (!done.load()) {
+      if (auto text = read_file(status_path, 1 << 16)) {
+        const std::string t(reinterpret_cast<const char*>(text->data()), text->size());
+        if (auto at = t.find("VmHWM:"); at != std::string::npos) {
+          const double v = std::strtod(t.c_str() + at + 6, nullptr);
+          if (v > hwm_kib.load()) hwm_kib = v;
+        }
+      }
+      ::usleep(5000);
+    }
+  });
   int status = 0;
-  struct rusage ru {};
-  if (::wait4(pid, &status, 0, &ru) != pid) return make_error(ErrorCode::kInternal, "wait4 failed");
+  pid_t w;
+  do {
+    w = ::waitpid(pid, &status, 0);
+  } while (w < 0 && errno == EINTR);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  done = true;
+  sampler.join();
+  if (w != pid) return make_error(ErrorCode::kInternal, "waitpid failed: " + errno_text(errno));
   RunResult r;
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.max_rss_mib = double(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+  r.seconds = seconds;
+  r.max_rss_mib = hwm_kib.load() / 1024.0;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return make_error(ErrorCode::kInternal, bin + " failed (status " + std::to_string(status) + ")");
   }

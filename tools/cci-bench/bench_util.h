@@ -43,7 +43,8 @@ struct RunResult {
 };
 
 // Runs `bin args...` with stdout to `stdout_path` (and stderr to /dev/null when quiet); wall
-// time and peak RSS (wait4 rusage). Any exit status but 0 is an error.
+// time (to within the 5 ms polling step) and the child's own peak RSS (VmHWM). Any exit
+// status but 0 is an error.
 Result<RunResult> run_measure(const std::string& bin, const std::vector<std::string>& args, const std::string& stdout_path = "/dev/null",
                               bool quiet_stderr = false);
 

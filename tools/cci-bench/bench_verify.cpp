@@ -1,10 +1,11 @@
 // cci-bench verify: full offline appraisals per second on one core (the pipeline cci-verify report
-// runs: chain, signatures, bindings, policy), against the raw cost of the signature primitives
-// underneath, for both vendors:
-//   SEV-SNP: RSA-4096 PSS verify x2 (ASK by ARK, VEK by ASK) + ECDSA P-384 (the report);
-//   Hygon CSV: SM2/SM3 verify x2 (PEK by CEK, report by PEK).
-// Goal (SNP and CSV issues): one verification within 1.3x the primitives' sum. Roots and
-// intermediates are verified once per process (the first call, reported apart).
+// runs: chain, signatures, bindings, policy), against OpenSSL's own cost for the signatures a
+// steady-state appraisal really checks, each timed on a key built once:
+//   SEV-SNP: RSA-4096 PSS verify x1 (VEK by ASK) + ECDSA P-384 verify (the report); the ARK
+//            and the ASK by the ARK are checked once per process;
+//   Hygon CSV: SM2/SM3 verify x2 (PEK by CEK, report by PEK); HRK, HSK and CEK once per process.
+// Goal (SNP and CSV issues): one verification within 1.3x the primitives' sum. The first call,
+// which also checks the roots and intermediates, is reported apart.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -122,7 +123,7 @@ Result<Figures> bench_snp(const VerifyBenchOptions& o) {
     CCI_ASSIGN(crl, crypto::Crl::parse(*crl_bytes));
     held.crl = std::move(crl);
   }
-  Figures f{"RSA-4096 PSS verify x2 + ECDSA P-384 verify", {}, 0, 0, 0, !o.crl.empty()};
+  Figures f{"OpenSSL RSA-4096 PSS verify x1 + ECDSA P-384 verify", {}, 0, 0, 0, !o.crl.empty()};
   CCI_ASSIGN(first, appraise_once(req, held, "SEV-SNP"));
   f.first_us = first * 1e6;
   // The primitives underneath: the report and its signature, the VEK and the ASK, directly.
@@ -142,7 +143,7 @@ Result<Figures> bench_snp(const VerifyBenchOptions& o) {
   so.digest = crypto::DigestAlg::kSha384;
   const double ecdsa = per_call(seconds / 3, [&] { (void)crypto::verify(*key, report.signed_bytes(), *der, so); });
   f.primitive_us = {{"rsa4096_pss_verify_us", rsa * 1e6}, {"ecdsa_p384_verify_us", ecdsa * 1e6}};
-  f.primitives_us = (2 * rsa + ecdsa) * 1e6;
+  f.primitives_us = (rsa + ecdsa) * 1e6;
   f.full_us = appraise_rate(req, held, seconds) * 1e6;
   return f;
 }
@@ -160,12 +161,19 @@ Result<Figures> bench_csv(const VerifyBenchOptions& o) {
   CCI_SET(held.hrk, read_file(o.hrk, 1 << 16));
   CCI_SET(held.hsk_cek, read_file(o.hsk_cek, 1 << 16));
   held.hsk_cek_source = "--hsk-cek " + o.hsk_cek;
-  Figures f{"SM2/SM3 verify x2 (PEK by CEK, report by PEK)", {}, 0, 0, 0, std::nullopt};
+  Figures f{"OpenSSL SM2/SM3 verify x2 (PEK by CEK, report by PEK)", {}, 0, 0, 0, std::nullopt};
   CCI_ASSIGN(first, appraise_once(req, held, "CSV"));
   f.first_us = first * 1e6;
   CCI_ASSIGN(ev, csv::extract_evidence(*data));
   CCI_ASSIGN(r, csv::parse_report(ev.report, ev.version));
-  const double sm2 = per_call(o.seconds / 3, [&] { (void)csv::verify_hygon_signature(r.pek.pub, r.signed_bytes(), r.sig); });
+  // OpenSSL's SM2 verification (SM3 with the signer's ID) on a key built once.
+  CCI_ASSIGN(pek_key, r.pek.pub.key());
+  CCI_ASSIGN(der, crypto::ecdsa_le_rs_to_der(r.sig.r_le, r.sig.s_le));
+  crypto::SignOptions so;
+  so.digest = crypto::DigestAlg::kSm3;
+  so.sm2_id = r.pek.pub.user_id;
+  if (!crypto::verify(pek_key, r.signed_bytes(), der, so)) return make_error(ErrorCode::kInvalidInput, "the CSV report signature does not verify");
+  const double sm2 = per_call(o.seconds / 3, [&] { (void)crypto::verify(pek_key, r.signed_bytes(), der, so); });
   f.primitive_us = {{"sm2_verify_us", sm2 * 1e6}};
   f.primitives_us = 2 * sm2 * 1e6;
   f.full_us = appraise_rate(req, held, o.seconds) * 1e6;
