@@ -168,6 +168,7 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
                            {"reconnects", m->reconnects},
                            {"load", load_json(*m, o)},
                            {"one_time", m->one_time},
+                           {"memory", m->memory},
                            {"goals", {{"decode_overhead_max", o.goal_decode}, {"ttft_overhead_max", o.goal_ttft}, {"engine_overhead_max", o.goal_engine}}},
                            {"result", !v.meaningful ? "not meaningful: the machine was busy" : v.met ? "met" : "not met"},
                            {"goals_met", v.meaningful ? cli::Json(v.met) : cli::Json()},
@@ -200,6 +201,12 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
                 m->one_time["server_start_seconds"].get<double>(), m->one_time["weight_verification_seconds"].get<double>(),
                 m->one_time["attestation_handshake_seconds"]["median"].get<double>(), m->one_time["worker_first_request_seconds"].get<double>());
   ctx.out(line);
+  for (const auto& p : m->memory) {
+    std::snprintf(line, sizeof line, "memory, %s: peak RSS %.0f MiB; now %.0f MiB = %.0f MiB of mapped files (weights, shared page cache) + %.0f MiB private",
+                  p.value("role", std::string()).c_str(), p.value("peak_rss_mib", 0.0), p.value("rss_mib", 0.0), p.value("file_mib", 0.0),
+                  p.value("private_mib", 0.0));
+    ctx.out(line);
+  }
   std::snprintf(line, sizeof line, "machine load: other processes used %.1f %% of one CPU before the runs and %.1f %% during them (limit %.0f %%)%s",
                 m->load.quiet.others_fraction_of_one_cpu() * 100, m->load.runs.others_fraction_of_one_cpu() * 100, o.busy_limit * 100, m->reconnects ? ("; reconnected " + std::to_string(m->reconnects) + " time(s)").c_str() : "");
   ctx.out(line);

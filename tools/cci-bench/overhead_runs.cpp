@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -249,6 +250,49 @@ Status measure_cpu(const std::vector<pid_t>& ours, int& cpus, CpuUse& use, F&& b
   return {};
 }
 
+// Memory of one process from /proc/PID/status, MiB: peak and current resident set, and the
+// current set split into private memory (RssAnon: KV cache, activations, heap) and file pages
+// (RssFile: the mapped weights, shared through the page cache with every other mapping).
+cli::Json process_memory(pid_t pid, const std::string& role) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  cli::Json j{{"role", role}, {"pid", pid}};
+  while (std::getline(f, line)) {
+    for (const auto& [key, name] : {std::pair{"VmHWM:", "peak_rss_mib"}, std::pair{"VmRSS:", "rss_mib"}, std::pair{"RssAnon:", "private_mib"},
+                                    std::pair{"RssFile:", "file_mib"}}) {
+      if (line.rfind(key, 0) == 0) j[name] = std::strtod(line.c_str() + std::strlen(key), nullptr) / 1024.0;
+    }
+  }
+  return j;
+}
+
+// This process, the server and every process below it (connection handlers, workers), named by
+// the subcommand they run.
+cli::Json tree_memory(pid_t self, pid_t server) {
+  cli::Json out = cli::Json::array();
+  out.push_back(process_memory(self, "benchmark (native engine)"));
+  const auto procs = all_processes();
+  std::vector<pid_t> todo = {server};
+  while (!todo.empty()) {
+    const pid_t p = todo.back();
+    todo.pop_back();
+    std::ifstream c("/proc/" + std::to_string(p) + "/cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(c)), std::istreambuf_iterator<char>());
+    std::vector<std::string> args;
+    for (size_t at = 0; at < cmd.size();) {
+      const size_t end = cmd.find('\0', at);
+      args.push_back(cmd.substr(at, end == std::string::npos ? std::string::npos : end - at));
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+    out.push_back(process_memory(p, args.size() > 1 ? "cci-run " + args[1] : "cci-run"));
+    for (const auto& [pid, st] : procs) {
+      if (st.ppid == p) todo.push_back(pid);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Status pin_to_cpus(const std::string& list) {
@@ -330,6 +374,7 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
     }
     return Status{};
   }));
+  m.memory = tree_memory(::getpid(), fixture->pid());
   tls->close_notify();
   const auto verified = fixture->log_events("model_verified");
   const auto ready = fixture->log_events("ready");

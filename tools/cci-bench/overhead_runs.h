@@ -54,6 +54,7 @@ struct Measured {
   int reconnects = 0;  // the kept connection was closed by the server between runs (idle) and reopened
   MachineLoad load;
   cli::Json one_time;
+  cli::Json memory;  // per process after the runs: this benchmark, the server, its workers (MiB)
 };
 
 // Restricts this process (and the server it starts) to the CPUs in `list` ("0-1", "0,2").
