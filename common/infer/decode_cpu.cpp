@@ -101,9 +101,11 @@ const Isa& isa() {
 }
 
 // Matrix-vector products of several matrices over the same input, as one parallel loop over
-// blocks of rows (a block: 16 rows, 4 of the kernel's groups), so a layer's q/k/v or gate/up
-// products cost one fork and join. Small products stay on the calling thread, where a fork
-// would cost more than the work (the embedded model's matrices are a few KiB).
+// blocks of 16 rows, so a layer's q/k/v or gate/up products cost one fork and join. Small
+// products stay on the calling thread, where a fork would cost more than the work (the
+// embedded model's matrices are a few KiB), and outside any OpenMP construct: libgomp ends
+// even a one-thread region with a futex wake, a system call that the worker's seccomp filter
+// makes dearer still (it cost the embedded model 8 % of its decode speed in the worker).
 struct Product {
   const float* w;
   float* y;
@@ -122,13 +124,17 @@ void products(const Product (&p)[N], const float* x, std::int64_t n, int threads
     total_rows += p[i].rows;
   }
   const std::int64_t nb = blocks[N];
-  const bool par = threads > 1 && total_rows * n >= kParallelFloats;
-#pragma omp parallel for schedule(static) num_threads(threads) if (par)
-  for (std::int64_t b = 0; b < nb; ++b) {
+  auto block = [&](std::int64_t b) {
     size_t i = 0;
     while (b >= blocks[i + 1]) ++i;
     const std::int64_t r0 = (b - blocks[i]) * kBlock, cnt = std::min(kBlock, p[i].rows - r0);
     rows(p[i].w + r0 * n, n, x, p[i].y + r0, cnt);
+  };
+  if (threads > 1 && total_rows * n >= kParallelFloats) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (std::int64_t b = 0; b < nb; ++b) block(b);
+  } else {
+    for (std::int64_t b = 0; b < nb; ++b) block(b);
   }
 }
 
@@ -198,9 +204,7 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
     }
     // Attention, one query head per iteration: scores over positions 0..pos, softmax, the
     // weighted sum of values. Query head h reads key/value head h / group.
-    const bool par = m_.threads > 1 && m_.heads * S * hd >= kParallelFloats;
-#pragma omp parallel for schedule(static) num_threads(m_.threads) if (par)
-    for (std::int64_t h = 0; h < m_.heads; ++h) {
+    auto head = [&](std::int64_t h) {
       const float* q = q_.data() + h * hd;
       const float* keys = kc + (h / group) * m_.ctx * hd;
       const float* values = vc + (h / group) * m_.ctx * hd;
@@ -223,6 +227,12 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
         const float* vr = values + t * hd;
         for (std::int64_t i = 0; i < hd; ++i) out[i] += p * vr[i];
       }
+    };
+    if (m_.threads > 1 && m_.heads * S * hd >= kParallelFloats) {
+#pragma omp parallel for schedule(static) num_threads(m_.threads)
+      for (std::int64_t h = 0; h < m_.heads; ++h) head(h);
+    } else {
+      for (std::int64_t h = 0; h < m_.heads; ++h) head(h);
     }
     products<1>({{L.wo, h_.data(), d}}, att_.data(), m_.heads * hd, m_.threads);
     for (std::int64_t i = 0; i < d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];

@@ -7,7 +7,7 @@ SCHEMAS="$CCI_SOURCE_DIR/docs/schemas"
 VALIDATE="$(dirname "$0")/validate_json.py"
 jqe() { jq -e "$@" >/dev/null; }
 
-expect 0 "cci-bench overhead runs native and secure paths" -- "$BENCH" overhead --runs 2 --generate 8 --threads 1 --json --plot "$WORK/overhead.svg"
+expect 0 "cci-bench overhead runs native and secure paths (pinned to CPU 0)" -- "$BENCH" overhead --runs 2 --generate 8 --threads 1 --cpus 0 --json --plot "$WORK/overhead.svg"
 cp "$WORK/out" "$WORK/overhead.json"
 check "overhead JSON validates against cci.bench.overhead.v2" -- python3 "$VALIDATE" "$SCHEMAS/cci.bench.overhead.v2.schema.json" "$WORK/overhead.json"
 check "two runs on each side" -- test "$(jq '[.native.decode_tokens_s.values, .secure.decode_tokens_s.values] | map(length) | add' "$WORK/overhead.json")" = 4
@@ -23,6 +23,7 @@ kill "$hog"
 wait "$hog" 2>/dev/null
 check "... saying why" -- jqe '.result == "not meaningful: the machine was busy" and .goals_met == null' "$WORK/out"
 expect 2 "--cpus with a CPU this machine lacks is a usage error" -- "$BENCH" overhead --runs 1 --cpus 4096 --json
+check "memory per process: the worker maps the weights, its private part is apart" -- jqe '[.memory[] | select(.role == "cci-run serve-worker")] | length == 1 and .[0].file_mib > 0 and .[0].private_mib > 0 and .[0].peak_rss_mib >= .[0].rss_mib' "$WORK/overhead.json"
 check "one-time costs measured: handshake and worker start" -- jqe '.one_time.attestation_handshake_seconds.median > 0 and .one_time.worker_first_request_seconds > 0' "$WORK/overhead.json"
 check "the machine is recorded" -- jqe '.machine.cpu != "" and .machine.read_bandwidth_gb_s > 0' "$WORK/overhead.json"
 check "the overhead chart renders (rsvg-convert)" -- rsvg-convert "$WORK/overhead.svg" -o "$WORK/overhead.png"

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -302,15 +303,10 @@ Status pin_to_cpus(const std::string& list) {
   std::string part;
   int count = 0;
   while (std::getline(in, part, ',')) {
-    int lo = -1, hi = -1;
-    char dash = 0;
-    std::istringstream r(part);
-    r >> lo;
-    if (r >> dash)
-      r >> hi;
-    else
-      hi = lo;
-    if (lo < 0 || hi < lo || hi >= CPU_SETSIZE || (dash != 0 && dash != '-') || r.fail()) {
+    int lo = -1, hi = -1, used = 0;
+    const int got = std::sscanf(part.c_str(), "%d%n-%d%n", &lo, &used, &hi, &used);
+    if (got == 1) hi = lo;
+    if (got < 1 || used != static_cast<int>(part.size()) || lo < 0 || hi < lo || hi >= CPU_SETSIZE) {
       return make_error(ErrorCode::kUsage, "--cpus: '" + part + "' is not a CPU number or range (e.g. 0-1,3)", "cpus");
     }
     for (int c = lo; c <= hi; ++c, ++count) CPU_SET(c, &set);
