@@ -113,10 +113,9 @@ struct Product {
 };
 
 constexpr std::int64_t kBlock = 16;
-constexpr std::int64_t kParallelFloats = 1 << 15;  // 128 KiB of weights
 
 template <size_t N>
-void products(const Product (&p)[N], const float* x, std::int64_t n, int threads) {
+void products(const Product (&p)[N], const float* x, std::int64_t n, int threads, std::int64_t parallel_floats) {
   const RowsFn rows = isa().rows;
   std::int64_t blocks[N + 1] = {0}, total_rows = 0;
   for (size_t i = 0; i < N; ++i) {
@@ -130,7 +129,7 @@ void products(const Product (&p)[N], const float* x, std::int64_t n, int threads
     const std::int64_t r0 = (b - blocks[i]) * kBlock, cnt = std::min(kBlock, p[i].rows - r0);
     rows(p[i].w + r0 * n, n, x, p[i].y + r0, cnt);
   };
-  if (threads > 1 && total_rows * n >= kParallelFloats) {
+  if (threads > 1 && total_rows * n >= parallel_floats) {
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (std::int64_t b = 0; b < nb; ++b) block(b);
   } else {
@@ -193,7 +192,7 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
   for (size_t l = 0; l < m_.layers.size(); ++l) {
     const DecodeLayer& L = m_.layers[l];
     rms_norm(x_.data(), L.attn_norm, h_.data(), d, m_.eps);
-    products<3>({{L.wq, q_.data(), m_.heads * hd}, {L.wk, k_.data(), kvh * hd}, {L.wv, v_.data(), kvh * hd}}, h_.data(), d, m_.threads);
+    products<3>({{L.wq, q_.data(), m_.heads * hd}, {L.wk, k_.data(), kvh * hd}, {L.wv, v_.data(), kvh * hd}}, h_.data(), d, m_.threads, m_.parallel_floats);
     rope(q_.data(), m_.heads, hd, cos, sin, m_.rope_half);
     rope(k_.data(), kvh, hd, cos, sin, m_.rope_half);
     float* kc = k_cache + static_cast<std::int64_t>(l) * kvh * m_.ctx * hd;  // [kv_heads, ctx, hd]
@@ -228,25 +227,25 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
         for (std::int64_t i = 0; i < hd; ++i) out[i] += p * vr[i];
       }
     };
-    if (m_.threads > 1 && m_.heads * S * hd >= kParallelFloats) {
+    if (m_.threads > 1 && m_.heads * S * hd >= m_.parallel_floats) {
 #pragma omp parallel for schedule(static) num_threads(m_.threads)
       for (std::int64_t h = 0; h < m_.heads; ++h) head(h);
     } else {
       for (std::int64_t h = 0; h < m_.heads; ++h) head(h);
     }
-    products<1>({{L.wo, h_.data(), d}}, att_.data(), m_.heads * hd, m_.threads);
+    products<1>({{L.wo, h_.data(), d}}, att_.data(), m_.heads * hd, m_.threads, m_.parallel_floats);
     for (std::int64_t i = 0; i < d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
     rms_norm(x_.data(), L.mlp_norm, h_.data(), d, m_.eps);
-    products<2>({{L.w_gate, gate_.data(), m_.hidden}, {L.w_up, up_.data(), m_.hidden}}, h_.data(), d, m_.threads);
+    products<2>({{L.w_gate, gate_.data(), m_.hidden}, {L.w_up, up_.data(), m_.hidden}}, h_.data(), d, m_.threads, m_.parallel_floats);
     for (std::int64_t i = 0; i < m_.hidden; ++i) {
       const float g = gate_[static_cast<size_t>(i)];
       gate_[static_cast<size_t>(i)] = g / (1.0f + std::exp(-g)) * up_[static_cast<size_t>(i)];
     }
-    products<1>({{L.w_down, h_.data(), d}}, gate_.data(), m_.hidden, m_.threads);
+    products<1>({{L.w_down, h_.data(), d}}, gate_.data(), m_.hidden, m_.threads, m_.parallel_floats);
     for (std::int64_t i = 0; i < d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
   }
   rms_norm(x_.data(), m_.final_norm, h_.data(), d, m_.eps);
-  products<1>({{m_.lm_head, logits, m_.vocab}}, h_.data(), d, m_.threads);
+  products<1>({{m_.lm_head, logits, m_.vocab}}, h_.data(), d, m_.threads, m_.parallel_floats);
 }
 
 const char* decode_isa() { return isa().name; }

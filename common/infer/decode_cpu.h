@@ -31,6 +31,9 @@ struct DecodeModel {
   const float *cos = nullptr, *sin = nullptr;  // [ctx, head_dim / 2]
   std::vector<DecodeLayer> layers;
   int threads = 1;
+  // A product or attention step runs on `threads` threads only from this many floats of work
+  // (smaller ones cost more to fork than to do); tests lower it to cover the parallel paths.
+  std::int64_t parallel_floats = 1 << 17;
 };
 
 class DecodeStep {

@@ -190,7 +190,7 @@ class TorchEngine final : public Engine {
   bool direct_decode() const override { return direct_ != nullptr; }
 
   Status bind_llama(Binder& b);
-  void prepare_direct_decode(int threads);
+  void prepare_direct_decode(int threads, std::int64_t parallel_floats);
   Status bind_gpt2(Binder& b);
   Tensor run(const std::vector<std::int64_t>& tokens, std::int64_t pos, bool last_only);
   Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t layer, std::int64_t pos);
@@ -211,7 +211,7 @@ class TorchEngine final : public Engine {
 
 // The direct kernels read the bound tensors' memory: every one must be contiguous f32 (the
 // mapped weights themselves, or the engine's own converted copies).
-void TorchEngine::prepare_direct_decode(int threads) {
+void TorchEngine::prepare_direct_decode(int threads, std::int64_t parallel_floats) {
   std::vector<const Tensor*> all = {&embed_, &lm_head_, &final_norm_, &cos_, &sin_, &k_cache_, &v_cache_};
   for (const Layer& L : layers_) {
     for (const Tensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.mlp_norm, &L.w_gate, &L.w_up, &L.w_down}) all.push_back(t);
@@ -235,6 +235,7 @@ void TorchEngine::prepare_direct_decode(int threads) {
   m.cos = cos_.data_ptr<float>();
   m.sin = sin_.data_ptr<float>();
   m.threads = threads;
+  if (parallel_floats > 0) m.parallel_floats = parallel_floats;
   for (const Layer& L : layers_) {
     m.layers.push_back({L.attn_norm.data_ptr<float>(), L.wq.data_ptr<float>(), L.wk.data_ptr<float>(), L.wv.data_ptr<float>(), L.wo.data_ptr<float>(),
                         L.mlp_norm.data_ptr<float>(), L.w_gate.data_ptr<float>(), L.w_up.data_ptr<float>(), L.w_down.data_ptr<float>()});
@@ -337,7 +338,7 @@ Result<std::unique_ptr<Engine>> TorchEngine::build(const ModelConfig& c, std::sh
   const auto opts = torch::TensorOptions().dtype(e->dtype_);
   e->k_cache_ = torch::zeros({c.layers, c.kv_heads, e->ctx_, c.head_dim}, opts);
   e->v_cache_ = torch::zeros({c.layers, c.kv_heads, e->ctx_, c.head_dim}, opts);
-  if (o.direct_decode && c.arch == Architecture::kLlama && e->dtype_ == torch::kFloat32) e->prepare_direct_decode(o.threads);
+  if (o.direct_decode && c.arch == Architecture::kLlama && e->dtype_ == torch::kFloat32) e->prepare_direct_decode(o.threads, o.direct_parallel_floats);
   return std::unique_ptr<Engine>(std::move(e));
 }
 

@@ -25,6 +25,9 @@ struct EngineOptions {
   // One-token steps of Llama-family models in f32 through the direct kernels (decode_cpu.h)
   // instead of libtorch's operators. Off only to compare the two.
   bool direct_decode = true;
+  // Work (floats) from which a direct-decode step is split over the threads; 0: the default
+  // (decode_cpu.h). Tests lower it to run the parallel paths on tiny models.
+  std::int64_t direct_parallel_floats = 0;
 };
 
 class Engine {

@@ -17,7 +17,8 @@ Result<infer::ModelConfig> named_shape(const std::string& name);
 std::shared_ptr<const infer::WeightSet> random_weights(const infer::ModelConfig& c);
 // Bytes read per decoded token: every weight once, except an untied embedding table (one row).
 double weight_bytes(const infer::LoadedModel& m);
-// Read bandwidth (GB/s) of `threads` threads summing a 1 GiB buffer; best of 5.
+// Read bandwidth (GB/s) of `threads` threads summing a 1 GiB buffer with the widest loads
+// the CPU has; best of 5.
 double measure_read_bandwidth(int threads);
 
 // A model directory for cci-run serve: --model DIR as given; else a directory under `work` with
