@@ -18,13 +18,7 @@ Error bad_state(const std::string& msg, const std::string& field) {
   return make_error(ErrorCode::kMalformed, "incremental state: " + msg, field);
 }
 
-struct Identity {
-  std::uint64_t size = 0, dev = 0, ino = 0;
-  std::int64_t mtime_ns = 0, ctime_ns = 0;
-  bool operator==(const Identity&) const = default;
-};
-
-Identity identity_of(const TreeFile& f) {
+FileIdentity identity_of(const TreeFile& f) {
   return {f.size, static_cast<std::uint64_t>(f.dev), static_cast<std::uint64_t>(f.ino), f.mtime_ns, f.ctime_ns};
 }
 
@@ -43,7 +37,7 @@ std::vector<std::string> resource_names(const TreeFile& f, const HashConfig& cfg
 std::string incremental_state(const std::vector<TreeFile>& files, const HashConfig& cfg, ByteView bundle) {
   Json list = Json::array();
   for (const auto& f : files) {
-    const Identity id = identity_of(f);
+    const FileIdentity id = identity_of(f);
     list.push_back({{"name", f.name}, {"size", id.size}, {"dev", id.dev}, {"ino", id.ino}, {"mtime_ns", id.mtime_ns}, {"ctime_ns", id.ctime_ns}});
   }
   Json j{{"schema", kStateSchema},
@@ -51,6 +45,28 @@ std::string incremental_state(const std::vector<TreeFile>& files, const HashConf
          {"algorithm", resource_algorithm(cfg)},
          {"files", list}};
   return j.dump(1) + "\n";
+}
+
+Result<IncrementalState> parse_incremental_state(std::string_view state) {
+  Json j = Json::parse(state.begin(), state.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return bad_state("not a JSON object", "state");
+  if (!j.contains("schema") || j["schema"] != kStateSchema) return bad_state(std::string("schema is not ") + kStateSchema, "schema");
+  if (!j.contains("bundle_sha256") || !j["bundle_sha256"].is_string()) return bad_state("bundle_sha256 is missing", "bundle_sha256");
+  if (!j.contains("algorithm") || !j["algorithm"].is_string()) return bad_state("algorithm is missing", "algorithm");
+  if (!j.contains("files") || !j["files"].is_array()) return bad_state("files is missing", "files");
+  IncrementalState out;
+  out.bundle_sha256 = j["bundle_sha256"].get<std::string>();
+  out.algorithm = j["algorithm"].get<std::string>();
+  for (const auto& e : j["files"]) {
+    try {
+      FileIdentity id{e.at("size").get<std::uint64_t>(), e.at("dev").get<std::uint64_t>(), e.at("ino").get<std::uint64_t>(),
+                      e.at("mtime_ns").get<std::int64_t>(), e.at("ctime_ns").get<std::int64_t>()};
+      out.files[e.at("name").get<std::string>()] = id;
+    } catch (const Json::exception&) {
+      return bad_state("a files entry lacks name, size, dev, ino, mtime_ns or ctime_ns", "files");
+    }
+  }
+  return out;
 }
 
 Result<IncrementalPlan> plan_incremental(ByteView old_bundle, std::string_view state, const crypto::PublicKey& signer,
@@ -64,39 +80,23 @@ Result<IncrementalPlan> plan_incremental(ByteView old_bundle, std::string_view s
   auto st = oms::parse_statement(b->payload);
   if (!st) return st.error();
 
-  Json j = Json::parse(state.begin(), state.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return bad_state("not a JSON object", "state");
-  if (!j.contains("schema") || j["schema"] != kStateSchema) return bad_state(std::string("schema is not ") + kStateSchema, "schema");
-  if (!j.contains("bundle_sha256") || !j["bundle_sha256"].is_string()) return bad_state("bundle_sha256 is missing", "bundle_sha256");
-  if (j["bundle_sha256"].get<std::string>() != to_hex(crypto::digest(crypto::DigestAlg::kSha256, old_bundle))) {
+  CCI_ASSIGN(recorded, parse_incremental_state(state));
+  if (recorded.bundle_sha256 != to_hex(crypto::digest(crypto::DigestAlg::kSha256, old_bundle))) {
     return make_error(ErrorCode::kInvalidInput, "the incremental state was written for another bundle (bundle_sha256 differs)", "bundle_sha256");
   }
-  if (!j.contains("algorithm") || !j["algorithm"].is_string()) return bad_state("algorithm is missing", "algorithm");
-  if (!j.contains("files") || !j["files"].is_array()) return bad_state("files is missing", "files");
-
   IncrementalPlan plan;
   const std::string algorithm = resource_algorithm(cfg);
-  if (j["algorithm"] != algorithm) {
-    plan.note = "the previous bundle used " + j["algorithm"].get<std::string>() + ", this one " + algorithm + ": every file is hashed";
+  if (recorded.algorithm != algorithm) {
+    plan.note = "the previous bundle used " + recorded.algorithm + ", this one " + algorithm + ": every file is hashed";
     return plan;
-  }
-  std::map<std::string, Identity> recorded;
-  for (const auto& e : j["files"]) {
-    try {
-      Identity id{e.at("size").get<std::uint64_t>(), e.at("dev").get<std::uint64_t>(), e.at("ino").get<std::uint64_t>(),
-                  e.at("mtime_ns").get<std::int64_t>(), e.at("ctime_ns").get<std::int64_t>()};
-      recorded[e.at("name").get<std::string>()] = id;
-    } catch (const Json::exception&) {
-      return bad_state("a files entry lacks name, size, dev, ino, mtime_ns or ctime_ns", "files");
-    }
   }
   std::map<std::string, const Bytes*> signed_digests;
   for (const auto& r : st->resources) {
     if (r.algorithm == algorithm) signed_digests[r.name] = &r.digest;
   }
   for (const auto& f : files) {
-    auto it = recorded.find(f.name);
-    if (it == recorded.end() || !(it->second == identity_of(f))) continue;
+    auto it = recorded.files.find(f.name);
+    if (it == recorded.files.end() || !(it->second == identity_of(f))) continue;
     // Every resource of the file must be in the signed statement, or the file is hashed again.
     const auto names = resource_names(f, cfg);
     std::vector<const Bytes*> found;

@@ -32,6 +32,21 @@
 
 namespace cci::manifest {
 
+struct FileIdentity {
+  std::uint64_t size = 0, dev = 0, ino = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+struct IncrementalState {
+  std::string bundle_sha256;  // hex, of the bundle the state was written with
+  std::string algorithm;      // resource algorithm ("sha256", "sha256-sharded-N", ...)
+  std::map<std::string, FileIdentity> files;
+};
+
+// Parses a state file; kMalformed naming the field for anything else.
+Result<IncrementalState> parse_incremental_state(std::string_view state);
+
 // JSON state ("cci.measure.state.v1") for `bundle`, signed over `files` with `cfg`.
 std::string incremental_state(const std::vector<TreeFile>& files, const HashConfig& cfg, ByteView bundle);
 

@@ -55,4 +55,25 @@ check "bob is still served" -- test "$(api /v1/completions "$KEY_B" '{"prompt":"
 serve_stop
 check "the canary is in no log line" -- bash -c "! grep -qF '$CANARY' '$WORK/serve.log' '$WORK/serve.out'"
 check "the logs did record alice's requests" -- bash -c "grep '^{' '$WORK/serve.log' | jq -r 'select(.event==\"completion\" and .proc==\"worker\") | .user' | grep -qx alice"
+# --exit-with-parent: a server whose parent is killed (SIGKILL, no chance to clean up) stops too,
+# and its worker with it. Without the flag the orphan would keep serving (a benchmark killed
+# mid-run left one behind).
+alive() { local st; st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)"; [ -n "$st" ] && [ "$st" != Z ]; }
+for flag in --exit-with-parent ""; do
+  rm -f "$WORK/ready2.json" "$WORK/child.pid"
+  bash -c '"$0" serve --tee sim-snp --sim-dir "$1/sim" --model "$2" --deployment "$1/cci-manifest.json" --release-key "$1/release.pub" \
+    --api-keys "$1/keys.txt" --listen 127.0.0.1:0 --ready-file "$1/ready2.json" --threads 1 $3 2>/dev/null & echo $! >"$1/child.pid"; wait' \
+    "$RUN" "$WORK" "$MODEL" "$flag" &
+  parent=$!
+  for _ in $(seq 1 100); do [ -s "$WORK/ready2.json" ] && break; sleep 0.1; done
+  child="$(cat "$WORK/child.pid")"
+  kill -9 "$parent"; wait "$parent" 2>/dev/null
+  for _ in $(seq 1 50); do alive "$child" || break; sleep 0.1; done
+  if [ -n "$flag" ]; then
+    check "--exit-with-parent: the server stops when its parent is killed" -- bash -c "$(declare -f alive); ! alive $child"
+  else
+    check "control: without it the orphaned server keeps running" -- alive "$child"
+    kill -TERM "$child" 2>/dev/null
+  fi
+done
 finish

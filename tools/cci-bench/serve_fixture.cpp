@@ -55,7 +55,7 @@ Result<std::unique_ptr<ServeFixture>> ServeFixture::start(const BenchModel& mode
                                        {"serve", "--tee", "sim-snp", "--sim-dir", work + "/sim", "--model", model.dir, "--deployment", work + "/cci-manifest.json",
                                         "--release-key", work + "/release.pub", "--api-keys", work + "/keys.txt", "--listen", "127.0.0.1:0",
                                         "--ready-file", work + "/ready.json", "--threads", std::to_string(o.threads), "--max-tokens", "100000",
-                                        "--max-users", std::to_string(std::max(16, o.users)), "--idle-timeout", "3600"},
+                                        "--max-users", std::to_string(std::max(16, o.users)), "--idle-timeout", "3600", "--exit-with-parent"},
                                        {{log_fd.get(), 2}}));
   f->pid_ = pid;
   const std::string ready = work + "/ready.json";

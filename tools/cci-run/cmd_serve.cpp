@@ -1,6 +1,10 @@
 // cci-run serve: the attested inference server. The tool reads the release key and the signed
 // manifest once and verifies them and every model file (model_loading.h), opens the TEE, and hands
 // the verified bytes and descriptors to the accept loop (common/serve/accept_loop.h).
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <filesystem>
 #include <memory>
 
@@ -15,6 +19,7 @@ namespace cci::tools::run {
 namespace {
 
 struct ServeCliOptions {
+  bool exit_with_parent = false;
   attest::SourceOptions source;
   std::string model, manifest, deployment, release_key;
   serve::ServeConfig config;
@@ -61,6 +66,15 @@ Result<serve::ServeRelease> load_release(const ServeCliOptions& o) {
 int run_serve(ServeCliOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.run.serve.v1";
   serve::ServeConfig& c = o.config;
+  // A supervisor or benchmark that dies (even by SIGKILL) takes this server with it: the kernel
+  // sends SIGTERM, which stops the server and its workers as usual. The parent may already be
+  // gone by the time the request is made; then stop at once.
+  if (o.exit_with_parent) {
+    const pid_t parent = ::getppid();
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) {
+      return ctx.fail(make_error(ErrorCode::kIo, "--exit-with-parent: the process that started cci-run serve has already exited", "exit-with-parent"), schema);
+    }
+  }
   if (c.model_id.empty()) c.model_id = std::filesystem::path(o.model).lexically_normal().filename().string();
   if (c.model_id.empty()) c.model_id = "model";
   if (!(c.cert_hours > 1 && c.cert_hours <= 24)) return ctx.fail(make_error(ErrorCode::kUsage, "--cert-hours must be in (1, 24]", "cert-hours"), schema);
@@ -153,6 +167,7 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--keepalive-timeout", c.keepalive_timeout, "Seconds an idle connection stays open")->capture_default_str();
   sub->add_option("--idle-timeout", c.idle_timeout, "Seconds an idle worker lives (its user's next request starts a new one)")->capture_default_str();
+  sub->add_flag("--exit-with-parent", o->exit_with_parent, "Stop (as on SIGTERM) when the process that started the server exits, however it ends");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_serve(*o, ctx); }; });
 }
 
