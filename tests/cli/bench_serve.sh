@@ -22,6 +22,8 @@ expect 3 "a verdict on a machine another process loads is refused (--check: exit
 kill "$hog"
 wait "$hog" 2>/dev/null
 check "... saying why" -- jqe '.result == "not meaningful: the machine was busy" and .goals_met == null' "$WORK/out"
+expect 0 "--instances 2: two fresh servers, their runs pooled" -- "$BENCH" overhead --runs 1 --instances 2 --generate 4 --threads 1 --json
+check "... one pair from each" -- jqe '.instances == 2 and (.native.decode_tokens_s.values | length) == 2 and (.secure.decode_tokens_s.values | length) == 2' "$WORK/out"
 expect 2 "--cpus with a CPU this machine lacks is a usage error" -- "$BENCH" overhead --runs 1 --cpus 4096 --json
 check "memory per process: the worker maps the weights, its private part is apart" -- jqe '[.memory[] | select(.role == "cci-run serve-worker")] | length == 1 and .[0].file_mib > 0 and .[0].private_mib > 0 and .[0].peak_rss_mib >= .[0].rss_mib' "$WORK/overhead.json"
 check "one-time costs measured: handshake and worker start" -- jqe '.one_time.attestation_handshake_seconds.median > 0 and .one_time.worker_first_request_seconds > 0' "$WORK/overhead.json"

@@ -17,6 +17,7 @@ namespace cci::tools::bench {
 struct OverheadOptions {
   std::string model, shape, plot, keep, cpus;
   int threads = 2, runs = 5;
+  int instances = 1;  // fresh server, worker and native engine for each; runs are pooled
   std::int64_t prompt = 0, generate = 0;
   double goal_decode = 0.01, goal_ttft = 0.05, goal_engine = 0.01;
   double busy_limit = 0.05;  // CPU other processes may use, as a fraction of one CPU, before the verdict is void
@@ -52,8 +53,9 @@ struct Measured {
   std::vector<Sample> native, secure;
   std::int64_t prompt_tokens = 0;
   int reconnects = 0;  // the kept connection was closed by the server between runs (idle) and reopened
-  MachineLoad load;
-  cli::Json one_time;
+  MachineLoad load;  // the busiest instance's
+  int instances = 1;
+  cli::Json one_time;  // the first instance's
   cli::Json memory;  // per process after the runs: this benchmark, the server, its workers (MiB)
 };
 
