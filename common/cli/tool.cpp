@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 
+#include "base/file_io.h"
 #include "cli/env.h"
 #include "cli/version.h"
 #include "crypto/ossl.h"
@@ -51,7 +53,21 @@ void Context::error(const std::string& msg) const { std::cerr << tool_ << ": err
 
 void Context::out(const std::string& line) const {
   if (opts_.quiet) return;
-  std::cout << line << '\n';
+  (stdout_taken_ ? std::cerr : std::cout) << line << '\n';
+}
+
+Status Context::write_output(const std::string& path, ByteView data, unsigned mode) const {
+  if (path != "-") return write_file_atomic(path, data, static_cast<mode_t>(mode));
+  if (opts_.json) return make_error(ErrorCode::kUsage, "--json and an output of '-' would both write to standard output: name a file");
+  std::cout.flush();
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t n = ::write(STDOUT_FILENO, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return make_error(ErrorCode::kIo, "cannot write to standard output: " + errno_text(errno), "-");
+    done += static_cast<size_t>(n);
+  }
+  stdout_taken_ = true;
+  return {};
 }
 
 void Context::out_json(const std::string& schema, int exit_code, const Json& body) const {
@@ -101,7 +117,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
     app.fallthrough();
     app.require_subcommand(0, 1);
     auto& o = ctx.options();
-    app.set_version_flag("--version", spec.name + " " + version_string(), "Print the version and exit");
+    app.set_version_flag("-V,--version", spec.name + " " + version_string(), "Print the version and exit");
     app.add_flag("--json", o.json, "Print one JSON document on stdout instead of text");
     app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors; the exit code is the answer");
     app.add_flag("-v,--verbose", o.verbose, "Say more on stderr (repeatable)");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/bytes.h"
 #include "base/result.h"
 #include "cli/exit_code.h"
 
@@ -42,6 +43,11 @@ class Context {
   // ... or one JSON document, which gets "schema", "tool", "version" and "exit_code" first.
   void out_json(const std::string& schema, int exit_code, const Json& body) const;
 
+  // Writes a tool's output file atomically, or to standard output when `path` is "-". Once
+  // standard output holds the data, out() lines go to stderr; --json with "-" is a usage error
+  // (both would use standard output).
+  Status write_output(const std::string& path, ByteView data, unsigned mode = 0644) const;
+
   // Reports `e` (human: "error: ..."; --json: a document with reason and message) and
   // returns the matching exit code.
   int fail(const Error& e, const std::string& schema) const;
@@ -55,6 +61,7 @@ class Context {
  private:
   std::string tool_;
   CommonOptions opts_;
+  mutable bool stdout_taken_ = false;  // an output was written to standard output
 };
 
 struct ToolSpec {

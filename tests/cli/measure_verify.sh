@@ -63,6 +63,17 @@ expect 0 "keygen sm2" -- "$MEASURE" keygen --private-key "$WORK/sm2.key" --type 
 cp -r "$OMS/mini-model" "$WORK/model"; chmod -R u+w "$WORK/model"
 expect 0 "sign mini-model" -- "$MEASURE" model "$WORK/model" --key "$WORK/k.key" -o "$WORK/model.sig" --ignore ignore-me
 expect 0 "round trip verifies" -- "$VERIFY" model "$WORK/model" --signature "$WORK/model.sig" --key "$WORK/k.pub"
+# "-" for outputs: the bundle on standard output, the status lines on stderr, no file named "-".
+(cd "$WORK" && "$MEASURE" model "$WORK/model" --key "$WORK/k.key" -o - --ignore ignore-me >"$WORK/stdout.sig" 2>"$WORK/err")
+check "-o -: the bundle on standard output" -- test -s "$WORK/stdout.sig"
+contains "$WORK/err" "wrote the bundle to standard output" "-o -: the status line goes to stderr"
+check "-o - creates no file named -" -- test ! -e "$WORK/-"
+expect 0 "the bundle from standard output verifies" -- "$VERIFY" model "$WORK/model" --signature "$WORK/stdout.sig" --key "$WORK/k.pub"
+expect 2 "-o - with --json is a usage error (both on stdout)" -- "$MEASURE" model "$WORK/model" --key "$WORK/k.key" -o - --json
+expect 2 "-o - with --incremental is a usage error (the state needs a file)" -- "$MEASURE" model "$WORK/model" --key "$WORK/k.key" -o - --incremental "$WORK/x.sig"
+head -c 16384 /dev/zero >"$WORK/img"
+expect 2 "verity --hash-file - is refused (the tree is written with seeks)" -- "$MEASURE" verity "$WORK/img" --hash-file -
+contains "$WORK/err" "needs a file" "... saying why"
 python3 - "$WORK/model.sig" <<'PY' > "$WORK/layout"
 import json, sys, base64
 b = json.load(open(sys.argv[1])); p = json.loads(base64.b64decode(b["dsseEnvelope"]["payload"]))
@@ -149,6 +160,9 @@ for t in "$MEASURE" "$VERIFY" "$BENCH" "$RUN"; do
   expect 0 "$(basename "$t") --help" -- "$t" --help
   contains "$WORK/out" "Example" "$(basename "$t") --help shows an example"
   expect 0 "$(basename "$t") --version" -- "$t" --version
+  cp "$WORK/out" "$WORK/version-long"
+  expect 0 "$(basename "$t") -V" -- "$t" -V
+  check "-V prints what --version prints" -- cmp -s "$WORK/out" "$WORK/version-long"
   check "man page for $(basename "$t")" -- test -s "$CCI_SOURCE_DIR/docs/man/$(basename "$t").1.md"
 done
 expect 0 "cci-measure model --help" -- "$MEASURE" model --help

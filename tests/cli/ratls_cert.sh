@@ -53,5 +53,8 @@ openssl x509 -in "$WORK/s.pem" -signkey "$WORK/swap.key" -days 1 -out "$WORK/swa
 expect 1 "the evidence moved under another key" -- "$VERIFY" cert "$WORK/swapped.pem" "${V[@]}"
 contains "$WORK/err" "pubkey-hash" "the key binding is named"
 expect 1 "not a certificate (malformed)" -- "$VERIFY" cert "$WORK/manifest.json" "${V[@]}"
+"$RUN" cert --tee sim-snp --sim-dir "$SIM" --manifest "$WORK/manifest.json" --out - --key-out "$WORK/p.key" --hours 2 >"$WORK/p.pem" 2>"$WORK/err"
+check "cert --out -: the certificate on standard output" -- grep -q "BEGIN CERTIFICATE" "$WORK/p.pem"
+expect 2 "cert --key-out - is refused (the private key goes to a file)" -- "$RUN" cert --tee sim-snp --sim-dir "$SIM" --manifest "$WORK/manifest.json" --out "$WORK/q.pem" --key-out - --hours 2
 expect 2 "--hours over 24" -- "$RUN" cert --tee sim-snp --sim-dir "$SIM" --manifest "$WORK/manifest.json" --out "$WORK/x.pem" --key-out "$WORK/x.key" --hours 48
 finish

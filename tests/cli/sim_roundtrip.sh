@@ -23,6 +23,9 @@ expect 1 "without the flag the simulated chain is rejected" -- "$VERIFY" report 
 contains "$WORK/out" "FAIL  snp.ark_pinned" "pinned-root check fails"
 contains "$WORK/out" "The given chain is SIMULATED" "the message says simulated"
 
+"$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce "$NONCE" --measurement "$MEAS" --out - >"$WORK/e-stdout.json" 2>"$WORK/err"
+check "attest --out -: the evidence on standard output" -- jq -e .tee "$WORK/e-stdout.json"
+expect 2 "attest --out - --json is a usage error" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce "$NONCE" --measurement "$MEAS" --out - --json
 expect 0 "attest a debug-enabled guest" -- "$RUN" attest --tee sim-snp --sim-dir "$SIM" --nonce "$NONCE" --measurement "$MEAS" --debug --out "$WORK/debug.json"
 expect 1 "debug guest rejected" -- "$VERIFY" report "$WORK/debug.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS"
 contains "$WORK/out" "FAIL  policy.debug" "debug finding named"

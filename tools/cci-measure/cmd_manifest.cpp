@@ -76,7 +76,7 @@ int run_manifest_build(const ManifestOptions& o, const cli::Context& ctx) {
   for (const auto& w : built->warnings) ctx.warn(w);
   auto envelope = manifest::sign_envelope(built->statement, *key);
   if (!envelope) return ctx.fail(envelope.error(), schema);
-  auto st = write_file_atomic(o.output, as_bytes(*envelope), 0644);
+  auto st = ctx.write_output(o.output, as_bytes(*envelope), 0644);
   if (!st) return ctx.fail(st.error(), schema);
 
   if (ctx.options().json) {
@@ -85,7 +85,7 @@ int run_manifest_build(const ManifestOptions& o, const cli::Context& ctx) {
                            {"predicate", built->predicate}});
     return 0;
   }
-  ctx.out("wrote " + o.output + " (deployment '" + in->name + "')");
+  ctx.out("wrote " + (o.output == "-" ? std::string("the manifest to standard output") : o.output) + " (deployment '" + in->name + "')");
   if (built->predicate.contains("model")) {
     ctx.out("  model " + built->predicate["model"]["name"].get<std::string>() + "  sha256:" +
             built->predicate["model"]["root_digest"]["sha256"].get<std::string>());
@@ -123,7 +123,7 @@ void add_manifest(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_option("-k,--key", o->key, "Signing key: PEM file or pkcs11: URI")->required();
   sub->add_option("--key-pass-file", o->pass_file, "Passphrase file for an encrypted key (else CCI_KEY_PASSWORD)");
   sub->add_option("--pkcs11-module", o->pkcs11_module, "PKCS#11 module (else CCI_PKCS11_MODULE)");
-  sub->add_option("-o,--output", o->output, "Manifest output file (written atomically)")->capture_default_str();
+  sub->add_option("-o,--output", o->output, "Manifest output file (written atomically; - for standard output)")->capture_default_str();
   sub->add_option("--created", o->created, "Creation time to record (default: SOURCE_DATE_EPOCH or now)");
   sub->add_option("-j,--threads", o->threads, "Hashing threads (default: CCI_THREADS or all CPUs)");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_manifest_build(*o, ctx); }; });

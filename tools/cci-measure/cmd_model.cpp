@@ -48,7 +48,7 @@ Result<std::vector<std::string>> ignore_list(const ModelOptions& o) {
     if (!n) return n.error();
     out.push_back(*n);
   }
-  if (!o.print_digest) {
+  if (!o.print_digest && o.output != "-") {
     auto sig = manifest::normalize_ignore_path(o.dir, fs::absolute(o.output).string());
     if (sig) out.push_back(*sig);
   }
@@ -84,8 +84,12 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     }
   }
 
+  if (o.output == "-" && ctx.options().json && !o.print_digest) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--json and -o - would both write to standard output: name a file with -o"), schema);
+  }
   if (!o.incremental.empty()) {
     if (o.print_digest) return ctx.fail(make_error(ErrorCode::kUsage, "--incremental signs: it cannot be combined with --print-digest"), schema);
+    if (o.output == "-") return ctx.fail(make_error(ErrorCode::kUsage, "--incremental writes a state file next to the bundle: name the bundle with -o FILE"), schema);
     // A state file inside the model would be hashed as part of it next time.
     if (manifest::normalize_ignore_path(o.dir, fs::absolute(state_path(o.output)).string())) {
       return ctx.fail(make_error(ErrorCode::kUsage, "with --incremental the bundle's state file (" + state_path(o.output) +
@@ -152,7 +156,7 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!bundle.empty()) {
-    auto s = write_file_atomic(o.output, as_bytes(bundle), 0644);
+    auto s = ctx.write_output(o.output, as_bytes(bundle), 0644);
     if (!s) return ctx.fail(s.error(), schema);
     if (!o.incremental.empty()) {
       s = write_file_atomic(state_path(o.output), as_bytes(manifest::incremental_state(*files, cfg, as_bytes(bundle))), 0644);
@@ -191,7 +195,7 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     ctx.out(root);
   } else {
     ctx.out("signed " + o.dir + " (" + std::to_string(digest.resources.size()) + " resources, root sha256:" + root + ")");
-    ctx.out("wrote " + o.output);
+    ctx.out("wrote " + (o.output == "-" ? std::string("the bundle to standard output") : o.output));
   }
   return 0;
 }
@@ -221,7 +225,7 @@ void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--pkcs11-module", o->pkcs11_module, "PKCS#11 module for pkcs11: keys")->envname("CCI_PKCS11_MODULE");
   sub->add_option("--certificate-chain", o->certificate_chain,
                   "PEM certificates, signing certificate first: write a certificate bundle instead of a key bundle");
-  sub->add_option("-o,--output", o->output, "Bundle to write (replaced atomically)")->capture_default_str();
+  sub->add_option("-o,--output", o->output, "Bundle to write (replaced atomically; - for standard output)")->capture_default_str();
   sub->add_option("--ignore", o->ignore, "Path to leave out, relative to DIR (repeatable; a directory leaves out its tree)");
   sub->add_flag("--no-ignore-git-paths", o->no_git_ignores, "Also hash .git, .gitattributes, .github, .gitignore");
   sub->add_flag("--allow-symlinks", o->allow_symlinks, "Follow symbolic links and hash their targets under the link name");

@@ -76,6 +76,9 @@ Result<launch::VerityParams> to_params(const VerityOptions& o) {
 
 int run_verity(const VerityOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.measure.verity.v1";
+  if (o.hash_file && *o.hash_file == "-") {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--hash-file needs a file: the hash tree is written bottom-up with seeks, not as a stream", "hash-file"), schema);
+  }
   auto p = to_params(o);
   if (!p) return ctx.fail(p.error(), schema);
   std::error_code ec;

@@ -42,7 +42,7 @@ int write_evidence(const attest::Evidence& ev, const AttestOptions& o, const cli
   for (const auto& w : ev.warnings) ctx.warn(w);
   const evidence::EvidenceFile& e = ev.file;
   const std::string text = evidence::write_evidence_file(e);
-  auto st = write_file_atomic(o.out, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  auto st = ctx.write_output(o.out, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   if (!st) return ctx.fail(st.error(), schema);
   if (ctx.options().json) {
     ctx.out_json(schema, 0,
@@ -67,6 +67,9 @@ Result<attest::SourceOptions> source_options_of(const AttestOptions& o) {
 
 int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.attest.v1";
+  if (o.out == "-" && ctx.options().json) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--json and --out - would both write to standard output: name a file", "out"), schema);
+  }
   if (o.vmpl > 3) return ctx.fail(make_error(ErrorCode::kUsage, "--vmpl must be 0 to 3", "vmpl"), schema);
   auto so = source_options_of(o);
   if (!so) return ctx.fail(so.error(), schema);
@@ -99,7 +102,7 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_flag("--debug", o->debug, "Simulator: report a guest policy that allows debugging (for negative tests)");
   sub->add_option("--report-version", o->version, "SNP simulator: report version 2, 3 or 5; CSV (hardware or simulator): 1 or 2 (V2 = CSV3 with RTMRs; 5 means 1)")->capture_default_str();
   sub->add_option("--vmpl", o->vmpl, "SNP: the VMPL to request (0-3; hardware and simulator)")->capture_default_str();
-  sub->add_option("--out", o->out, "Evidence file to write")->required();
+  sub->add_option("--out", o->out, "Evidence file to write (- for standard output)")->required();
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_attest(*o, ctx); }; });
 }
 

@@ -25,6 +25,10 @@ struct CertCliOptions {
 
 int run_cert(const CertCliOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.cert.v1";
+  if (o.key_out == "-") return ctx.fail(make_error(ErrorCode::kUsage, "the private key goes to a file only (--key-out FILE, mode 0600)", "key-out"), schema);
+  if (o.out == "-" && ctx.options().json) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--json and --out - would both write to standard output: name a file", "out"), schema);
+  }
   if (!(o.hours > 0 && o.hours <= 24)) return ctx.fail(make_error(ErrorCode::kUsage, "--hours must be in (0, 24]", "hours"), schema);
   auto manifest = read_file(o.manifest, 64u << 20);
   if (!manifest) return ctx.fail(manifest.error(), schema);
@@ -44,7 +48,7 @@ int run_cert(const CertCliOptions& o, const cli::Context& ctx) {
   auto key_pem = key->pem(std::nullopt);
   if (!key_pem) return ctx.fail(key_pem.error(), schema);
   if (auto st = write_file_atomic(o.key_out, as_bytes(*key_pem), 0600); !st) return ctx.fail(st.error(), schema);
-  if (auto st = write_file_atomic(o.out, as_bytes(cert.pem())); !st) return ctx.fail(st.error(), schema);
+  if (auto st = ctx.write_output(o.out, as_bytes(cert.pem())); !st) return ctx.fail(st.error(), schema);
   if (ctx.options().json) {
     ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"certificate", o.out}, {"key", o.key_out}, {"tee", issued->tee}, {"simulated", issued->simulated}});
   } else {
@@ -67,7 +71,7 @@ void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-run cert --tee sim-snp --sim-dir ./sim --manifest m.json --out s.pem --key-out s.key");
   add_evidence_source_flags(sub, o->source);
   sub->add_option("--manifest", o->manifest, "The signed manifest this deployment serves (its SHA-256 goes into the claims)")->required();
-  sub->add_option("--out", o->out, "Certificate (PEM) to write")->required();
+  sub->add_option("--out", o->out, "Certificate (PEM) to write (- for standard output)")->required();
   sub->add_option("--key-out", o->key_out, "Private key (PEM, mode 0600) to write")->required();
   sub->add_option("--purpose", o->purpose, "cci-purpose claim")->capture_default_str();
   sub->add_option("--deploy", o->deploy, "cci-deploy claim (deployment id)");
