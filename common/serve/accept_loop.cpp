@@ -49,32 +49,44 @@ Result<std::pair<std::string, std::string>> split_host_port(const std::string& l
   return std::make_pair(host, listen.substr(colon + 1));
 }
 
-// A listening TCP socket on `listen` (port 0: any free port); returns it and the bound port.
-Result<std::pair<UniqueFd, int>> listen_on(const std::string& listen) {
-  CCI_ASSIGN(hp, split_host_port(listen));
+struct ListenAddress {
   sockaddr_storage ss{};
   socklen_t len = 0;
+};
+
+// --listen HOST:PORT as a socket address: a numeric IPv4 or IPv6 host, a port 0-65535.
+Result<ListenAddress> parse_listen(const std::string& listen) {
+  CCI_ASSIGN(hp, split_host_port(listen));
+  ListenAddress a;
   char* end = nullptr;
   const long port = std::strtol(hp.second.c_str(), &end, 10);
-  if (*end != '\0' || port < 0 || port > 65535) return make_error(ErrorCode::kUsage, "--listen port must be 0-65535", "listen");
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (hp.second.empty() || *end != '\0' || port < 0 || port > 65535) return make_error(ErrorCode::kUsage, "--listen port must be 0-65535", "listen");
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
   if (::inet_pton(AF_INET, hp.first.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<std::uint16_t>(port));
-    len = sizeof(*v4);
+    a.len = sizeof(*v4);
   } else if (::inet_pton(AF_INET6, hp.first.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-    len = sizeof(*v6);
+    a.len = sizeof(*v6);
   } else {
     return make_error(ErrorCode::kUsage, "--listen host must be a numeric IPv4 or IPv6 address, not '" + hp.first + "'", "listen");
   }
+  return a;
+}
+
+// A listening TCP socket on `listen` (port 0: any free port); returns it and the bound port.
+Result<std::pair<UniqueFd, int>> listen_on(const std::string& listen) {
+  CCI_ASSIGN(addr, parse_listen(listen));
+  const sockaddr_storage& ss = addr.ss;
+  const socklen_t len = addr.len;
   UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return make_error(ErrorCode::kIo, std::string("socket: ") + std::strerror(errno), "listen");
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return make_error(ErrorCode::kIo, "cannot listen on " + listen + ": " + std::strerror(errno), "listen");
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) return make_error(ErrorCode::kIo, "cannot listen on " + listen + ": " + std::strerror(errno), "listen");
   if (::listen(fd.get(), 512) != 0) return make_error(ErrorCode::kIo, std::string("listen: ") + std::strerror(errno), "listen");
   sockaddr_storage bound{};
   socklen_t blen = sizeof(bound);
@@ -839,6 +851,11 @@ std::optional<std::vector<int>> admit(const std::vector<LiveConnection>& live, c
   if (count(true) >= max_peer_connections && !evict_oldest(true)) return std::nullopt;
   if (count(false) >= max_connections && !evict_oldest(false)) return std::nullopt;
   return evict;
+}
+
+Status check_listen_address(const std::string& listen) {
+  CCI_TRY(parse_listen(listen));
+  return {};
 }
 
 Status run_accept_loop(const ServeConfig& config, ServeRelease release, std::unique_ptr<Attestor> attestor, const ServeOutput& out) {

@@ -68,6 +68,10 @@ struct ServeOutput {
 };
 
 // Runs until SIGTERM or SIGINT (SIGHUP re-reads the API key file). Errors at start are returned.
+// Checks --listen (numeric host, port 0-65535) without opening anything: a typo is a usage
+// error before the model is verified and a certificate issued.
+Status check_listen_address(const std::string& listen);
+
 Status run_accept_loop(const ServeConfig& config, ServeRelease release, std::unique_ptr<Attestor> attestor, const ServeOutput& out);
 
 // ---- the decisions, as functions ----

@@ -22,6 +22,13 @@ expect 2 "a model bundle given as --deployment is refused, saying so" -- "$RUN" 
 contains "$WORK/err" "give it with --manifest" "the right flag is named"
 expect 2 "neither --deployment nor --manifest" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" \
   --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
+# A bad --listen is a usage error found before any work: with tampered weights as well, the
+# answer is the usage error (exit 2), not the weights' refusal (exit 1) that verifying would give.
+for bad in 127.0.0.1:99999 localhost:8443 127.0.0.1: nohostport; do
+  expect 2 "--listen $bad is refused before the weights are read" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$WORK/tampered" \
+    --deployment "$WORK/cci-manifest.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen "$bad"
+  contains "$WORK/err" "--listen" "... naming --listen"
+done
 expect 3 "serve without a TEE fails, never falls back to a simulator" -- "$RUN" serve --model "$MODEL" --deployment "$WORK/cci-manifest.json" \
   --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --tsm-root "$WORK/none" --sev-guest "$WORK/none" --csv-guest "$WORK/none"
 

@@ -85,6 +85,7 @@ int run_serve(ServeCliOptions o, const cli::Context& ctx) {
   if (!(c.handshake_timeout > 0) || !(c.write_timeout > 0) || !(c.request_timeout > 0) || !(c.fresh_rate > 0)) {
     return ctx.fail(make_error(ErrorCode::kUsage, "timeouts and --fresh-rate must be positive"), schema);
   }
+  if (auto st = serve::check_listen_address(c.listen); !st) return ctx.fail(st.error(), schema);
   c.conn_exe = serve::own_executable_dir() + "/cci-run-conn";
   c.worker_command = {serve::own_executable(), "serve-worker"};
   auto release = load_release(o);
