@@ -196,6 +196,13 @@ class SnpAppraiser final : public Appraiser {
     }
     ev.crl_required = r.crl_required;
     CCI_TRY(add_sim_roots(r.trust_sim_roots, ev));
+    // A version 2 report carries no CPUID, so which AMD root applies must come from the user:
+    // without --product that is a missing flag (exit 2), found before any collateral is fetched,
+    // not a report that failed to verify.
+    if (!ev.parsed) ev.parsed = snp::parse_report(ev.input.report, ev.parse);
+    if (const auto& rep = *ev.parsed; rep && !rep->cpuid_family && !ev.product) {
+      return make_error(ErrorCode::kUsage, r.label + ": a version 2 report carries no CPUID: give --product Milan|Genoa|Turin", "product");
+    }
     resolve_collateral(ev, source, n);
 
     policy::Expectations ex;

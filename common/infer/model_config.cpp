@@ -147,10 +147,15 @@ Status check_model_config(const ModelConfig& c, const std::string& what) {
 Result<ModelConfig> parse_model_config(ByteView json, const std::string& what) {
   Json j = Json::parse(json.begin(), json.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad(what, "not a JSON object", "config");
-  const std::string type = j.value("model_type", std::string());
+  if (!j.contains("model_type") || !j["model_type"].is_string()) return bad(what, "model_type is missing or not a string", "model_type");
+  const std::string type = j["model_type"].get<std::string>();
+  // A well-formed config of an architecture this engine lacks is unsupported (exit 3: cannot
+  // evaluate), not malformed (exit 1 would say the input failed a check).
   Result<ModelConfig> c = type == "llama" || type == "mistral" ? llama_config(j, what)
                           : type == "gpt2"                     ? gpt2_config(j, what)
-                                                               : Result<ModelConfig>(bad(what, "model_type '" + type + "' is not supported (llama, mistral, gpt2)", "model_type"));
+                                                               : Result<ModelConfig>(make_error(ErrorCode::kUnsupported,
+                                                                                                what + ": model_type '" + type + "' is not supported (llama, mistral, gpt2)",
+                                                                                                "model_type"));
   if (!c) return c;
   CCI_SET(c->bos_ids, ids_field(j, "bos_token_id", c->vocab_size, what));
   CCI_SET(c->eos_ids, ids_field(j, "eos_token_id", c->vocab_size, what));

@@ -22,6 +22,10 @@ check "eight ids" -- test "$(wc -w < "$WORK/out")" -eq 8
 check "ids are numbers" -- grep -Eq '^[0-9]+( [0-9]+)*$' "$WORK/out"
 expect 0 "--json" -- "$RUN" generate --prompt "And" --temperature 0 --max-tokens 8 --ignore-eos --json
 check "json has the counts" -- sh -c "jq -e '.generated_tokens == 8 and .prompt_tokens >= 2 and (.token_ids | length) == 8' '$WORK/out' >/dev/null"
+cp -r "$CCI_SOURCE_DIR/models/kjv-tiny" "$WORK/bert"
+sed -i 's/"model_type": "llama"/"model_type": "bert"/' "$WORK/bert/config.json"
+expect 3 "an unsupported model_type is exit 3 (cannot evaluate), not 1 (rejected)" -- "$RUN" generate --model "$WORK/bert" --prompt "And"
+contains "$WORK/err" "model_type 'bert' is not supported" "... naming the model type"
 expect 2 "a prompt longer than the 128-token context" -- "$RUN" generate --prompt "$(printf 'and %.0s' $(seq 200))"
 contains "$WORK/err" "context holds" "the context limit is named"
 expect 2 "a bad temperature" -- "$RUN" generate --prompt x --temperature -1

@@ -90,8 +90,8 @@ contains "$WORK/out" "FAIL  snp.ark_pinned" "the pinned-root check is named"
 expect 1 "expired VLEK at today's date" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/vlek/trustee_milan_v3_vlek_report.bin" --vek "$SNP/vlek/trustee_milan_v3_vlek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan_vlek.pem" --at 2026-06-01
 contains "$WORK/out" "FAIL  snp.chain:" "expiry is named"
 expect 2 "unknown --product" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --product Atlantis
-expect 1 "v2 report without --product" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2024-06-01
-contains "$WORK/out" "FAIL  snp.product" "the missing product is named"
+expect 2 "v2 report without --product: a missing flag (usage), not a rejection" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/milan/gsg_milan_v2_report.bin" --vek "$SNP/milan/gsg_milan_v2_vcek.der" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem" --at 2024-06-01
+contains "$WORK/err" "give --product Milan|Genoa|Turin" "the missing flag is named"
 head -c 1000 "$SNP/milan/tav_milan_v3_report.bin" > "$WORK/trunc.bin"
 expect 1 "truncated report" -- "$VERIFY" report --offline --insecure-no-crl "$WORK/trunc.bin" --vek "$SNP/milan/tav_milan_v3_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_milan.pem"
 # Hostile evidence files never reach "internal error": a mistyped field is a named rejection.
