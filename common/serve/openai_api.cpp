@@ -1,5 +1,9 @@
 #include "serve/openai_api.h"
 
+#include <cstring>
+
+#include "crypto/random.h"
+
 namespace cci::serve {
 namespace {
 
@@ -72,6 +76,11 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, bool c
   if (j.contains("seed") && !j["seed"].is_null()) {
     if (!j["seed"].is_number_integer()) return bad("seed", "seed must be an integer");
     r.seed = j["seed"].is_number_unsigned() ? j["seed"].get<std::uint64_t>() : static_cast<std::uint64_t>(j["seed"].get<std::int64_t>());
+  } else {
+    // No seed: a fresh random one, as OpenAI's API and vLLM do. The same prompt sampled twice
+    // then gives two samples, and one user cannot predict another's; "seed" makes it reproducible.
+    CCI_ASSIGN(fresh, crypto::random_bytes(sizeof r.seed));
+    std::memcpy(&r.seed, fresh.data(), sizeof r.seed);
   }
   if (j.contains("stream") && !j["stream"].is_null()) {
     if (!j["stream"].is_boolean()) return bad("stream", "stream must be true or false");

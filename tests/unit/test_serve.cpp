@@ -158,6 +158,11 @@ TEST_CASE("openai: requests parse strictly and refusals name the field") {
   CHECK(r->temperature == 0);
   CHECK(r->seed == 3);
   CHECK(r->stream);
+  // Without a seed every request gets a fresh random one (two equal by chance: 2^-64).
+  auto a = parse_completion_request(R"({"prompt":"Hi"})", false, limits), b = parse_completion_request(R"({"prompt":"Hi"})", false, limits);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->seed != b->seed);
   auto chat = parse_completion_request(R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}]})", true, limits);
   REQUIRE(chat);
   CHECK(chat->prompt == "Be brief.\nHello\n");
