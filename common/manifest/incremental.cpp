@@ -1,8 +1,13 @@
 // See incremental.h.
 #include "manifest/incremental.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
+#include "base/file_io.h"
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "manifest/oms.h"
@@ -94,7 +99,8 @@ Result<IncrementalPlan> plan_incremental(ByteView old_bundle, std::string_view s
   for (const auto& r : st->resources) {
     if (r.algorithm == algorithm) signed_digests[r.name] = &r.digest;
   }
-  for (const auto& f : files) {
+  for (size_t fi = 0; fi < files.size(); ++fi) {
+    const TreeFile& f = files[fi];
     auto it = recorded.files.find(f.name);
     if (it == recorded.files.end() || !(it->second == identity_of(f))) continue;
     // Every resource of the file must be in the signed statement, or the file is hashed again.
@@ -107,10 +113,28 @@ Result<IncrementalPlan> plan_incremental(ByteView old_bundle, std::string_view s
     }
     if (found.size() != names.size()) continue;
     for (size_t i = 0; i < names.size(); ++i) plan.known[names[i]] = *found[i];
-    ++plan.files_reused;
+    plan.reused.push_back(fi);
     plan.bytes_reused += f.size;
   }
   return plan;
+}
+
+Status check_reused_unchanged(const std::vector<TreeFile>& files, const IncrementalPlan& plan) {
+  for (size_t i : plan.reused) {
+    const TreeFile& f = files.at(i);
+    struct stat st {};
+    if (::stat(f.path.c_str(), &st) != 0) return make_error(ErrorCode::kIo, "cannot stat " + f.name + ": " + errno_text(errno), f.name);
+    TreeFile now = f;
+    now.size = static_cast<std::uint64_t>(st.st_size);
+    now.dev = st.st_dev;
+    now.ino = st.st_ino;
+    now.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    now.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    if (!(identity_of(now) == identity_of(f))) {
+      return make_error(ErrorCode::kInvalidInput, f.name + " changed while the model was being signed: sign again", f.name);
+    }
+  }
+  return {};
 }
 
 }  // namespace cci::manifest

@@ -52,7 +52,7 @@ std::string incremental_state(const std::vector<TreeFile>& files, const HashConf
 
 struct IncrementalPlan {
   std::map<std::string, Bytes> known;  // resource name -> digest taken from the old bundle
-  size_t files_reused = 0;
+  std::vector<size_t> reused;          // indices into the listed files whose digests are reused
   std::uint64_t bytes_reused = 0;
   std::string note;  // why nothing was reused, when so (e.g. the hash settings changed)
 };
@@ -63,5 +63,10 @@ struct IncrementalPlan {
 // for an unreadable bundle or state (each names the field).
 Result<IncrementalPlan> plan_incremental(ByteView old_bundle, std::string_view state, const crypto::PublicKey& signer,
                                          const std::vector<TreeFile>& files, const HashConfig& cfg);
+
+// After hashing, before the bundle is written: every reused file must still have the identity
+// it was listed with. A file rewritten in between was never read, so its old digest would be
+// signed for new content; kInvalidInput naming the file instead.
+Status check_reused_unchanged(const std::vector<TreeFile>& files, const IncrementalPlan& plan);
 
 }  // namespace cci::manifest

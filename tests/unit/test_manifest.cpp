@@ -419,7 +419,8 @@ TEST_CASE("incremental signing: only changed files are hashed, and the statement
 
     // Nothing changed: every file reused, the same statement.
     SignRun same = sign_dir(dir, cfg, &prev);
-    CHECK(same.plan.files_reused == n);
+    CHECK(same.plan.reused.size() == n);
+    CHECK(check_reused_unchanged(*files, same.plan));
     CHECK(payload_of(same.bundle) == payload_of(first.bundle));
 
     // One file rewritten in place with the same size and its old mtime put back (touch -d):
@@ -441,10 +442,14 @@ TEST_CASE("incremental signing: only changed files are hashed, and the statement
     REQUIRE(::utimensat(AT_FDCWD, victim->path.c_str(), times, 0) == 0);
     SignRun after = sign_dir(dir, cfg, &prev);
     SignRun full = sign_dir(dir, cfg);
-    CHECK(after.plan.files_reused == n - 1);
+    CHECK(after.plan.reused.size() == n - 1);
     CHECK(after.plan.known.count(victim->name) == 0);
     CHECK(payload_of(after.bundle) == payload_of(full.bundle));
     CHECK(payload_of(after.bundle) != payload_of(first.bundle));
+    // A file rewritten after it was planned for reuse (between listing and signing) is caught.
+    auto late = check_reused_unchanged(*files, same.plan);
+    REQUIRE_FALSE(late);
+    CHECK(late.error().field == victim->name);
   }
 }
 

@@ -154,6 +154,7 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     digest = std::move(signed_model->digest);
     bundle = std::move(signed_model->bundle_json);
   }
+  if (auto st = manifest::check_reused_unchanged(*files, plan); !st) return ctx.fail(st.error(), schema);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!bundle.empty()) {
     auto s = ctx.write_output(o.output, as_bytes(bundle), 0644);
@@ -176,7 +177,7 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     if (!bundle.empty()) body["signature"] = o.output;
     if (!o.incremental.empty()) {
       body["incremental"] = {{"previous", have_previous ? cli::Json(o.incremental) : cli::Json(nullptr)},
-                             {"files_reused", plan.files_reused},
+                             {"files_reused", plan.reused.size()},
                              {"bytes_reused", plan.bytes_reused},
                              {"state", state_path(o.output)}};
     }
@@ -185,7 +186,7 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     return 0;
   }
   if (have_previous) {
-    ctx.info("reused the digests of " + std::to_string(plan.files_reused) + " of " + std::to_string(files->size()) + " files (" +
+    ctx.info("reused the digests of " + std::to_string(plan.reused.size()) + " of " + std::to_string(files->size()) + " files (" +
              cli::human_bytes(double(plan.bytes_reused)) + ") from " + o.incremental + "; hashed the rest");
   }
   double rate = secs > 0 ? double(digest.total_bytes - plan.bytes_reused) / secs : 0;
