@@ -87,18 +87,9 @@ void run_user(const ServeFixture& f, int user, const UsersOptions& o, UserRun& o
 // kB fields of /proc/PID/smaps_rollup, in MiB.
 cli::Json worker_memory(const cli::Json& started) {
   const int pid = started.value("worker_pid", 0);
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  double rss = 0, pss = 0, priv = 0, shared = 0;
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ls(line);
-    std::string key;
-    double kb = 0;
-    ls >> key >> kb;
-    if (key == "Rss:") rss = kb;
-    else if (key == "Pss:") pss = kb;
-    else if (key == "Private_Clean:" || key == "Private_Dirty:") priv += kb;
-    else if (key == "Shared_Clean:" || key == "Shared_Dirty:") shared += kb;
-  }
+  auto kib = proc_kib(pid, "smaps_rollup");
+  const double rss = kib["Rss"], pss = kib["Pss"], priv = kib["Private_Clean"] + kib["Private_Dirty"],
+               shared = kib["Shared_Clean"] + kib["Shared_Dirty"];
   return cli::Json{{"user", started.value("user", "")},
                    {"pid", pid},
                    {"rss_mib", rss / 1024},

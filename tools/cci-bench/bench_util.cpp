@@ -12,6 +12,7 @@
 #include <thread>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -91,6 +92,17 @@ std::string find_tool_bin(const std::string& tool, const std::string& given) {
 std::string find_measure_bin(const std::string& given) { return find_tool_bin("cci-measure", given); }
 
 // Runs cci-measure and returns wall time and its peak RSS (from wait4's rusage).
+std::map<std::string, double> proc_kib(pid_t pid, const std::string& file) {
+  std::map<std::string, double> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || line.find(" kB") == std::string::npos) continue;
+    out[line.substr(0, colon)] = std::strtod(line.c_str() + colon + 1, nullptr);
+  }
+  return out;
+}
+
 Result<RunResult> run_measure(const std::string& bin, const std::vector<std::string>& args, const std::string& stdout_path, bool quiet_stderr) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(bin.c_str()));
@@ -114,15 +126,9 @@ Result<RunResult> run_measure(const std::string& bin, const std::vector<std::str
   std::atomic<bool> done{false};
   std::atomic<double> hwm_kib{0};
   std::thread sampler([&] {
-    const std::string status_path = "/proc/" + std::to_string(pid) + "/status";
     while (!done.load()) {
-      if (auto text = read_file(status_path, 1 << 16)) {
-        const std::string t(reinterpret_cast<const char*>(text->data()), text->size());
-        if (auto at = t.find("VmHWM:"); at != std::string::npos) {
-          const double v = std::strtod(t.c_str() + at + 6, nullptr);
-          if (v > hwm_kib.load()) hwm_kib = v;
-        }
-      }
+      const auto fields = proc_kib(pid, "status");
+      if (auto it = fields.find("VmHWM"); it != fields.end() && it->second > hwm_kib.load()) hwm_kib = it->second;
       ::usleep(5000);
     }
   });

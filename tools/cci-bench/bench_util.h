@@ -1,8 +1,11 @@
 // Shared pieces of the benchmarks: generated input files and timed runs of the real tools.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,10 @@ Result<std::vector<int>> parse_int_list(const std::string& text, int lo, int hi,
 // `given`, else the tool next to this executable (build tree or install), else `tool` on PATH.
 std::string find_tool_bin(const std::string& tool, const std::string& given);
 std::string find_measure_bin(const std::string& given);
+
+// The "Key: N kB" lines of /proc/PID/<file> ("status", "smaps_rollup"), in KiB by key ("VmHWM",
+// "Rss", ...); empty when the process is gone or unreadable.
+std::map<std::string, double> proc_kib(pid_t pid, const std::string& file);
 
 struct RunResult {
   double seconds = 0;

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "bench_stats.h"
+#include "bench_util.h"
 #include "crypto/tls.h"
 #include "infer/engine.h"
 #include "infer/generate.h"
@@ -255,14 +256,11 @@ Status measure_cpu(const std::vector<pid_t>& ours, int& cpus, CpuUse& use, F&& b
 // current set split into private memory (RssAnon: KV cache, activations, heap) and file pages
 // (RssFile: the mapped weights, shared through the page cache with every other mapping).
 cli::Json process_memory(pid_t pid, const std::string& role) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
+  const auto kib = proc_kib(pid, "status");
   cli::Json j{{"role", role}, {"pid", pid}};
-  while (std::getline(f, line)) {
-    for (const auto& [key, name] : {std::pair{"VmHWM:", "peak_rss_mib"}, std::pair{"VmRSS:", "rss_mib"}, std::pair{"RssAnon:", "private_mib"},
-                                    std::pair{"RssFile:", "file_mib"}}) {
-      if (line.rfind(key, 0) == 0) j[name] = std::strtod(line.c_str() + std::strlen(key), nullptr) / 1024.0;
-    }
+  for (const auto& [key, name] : {std::pair{"VmHWM", "peak_rss_mib"}, std::pair{"VmRSS", "rss_mib"}, std::pair{"RssAnon", "private_mib"},
+                                  std::pair{"RssFile", "file_mib"}}) {
+    if (auto it = kib.find(key); it != kib.end()) j[name] = it->second / 1024.0;
   }
   return j;
 }
