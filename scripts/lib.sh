@@ -9,7 +9,7 @@ CCI_PACKAGES=(
   libssl-dev openssl
   libcli11-dev nlohmann-json3-dev doctest-dev libyaml-cpp-dev
   libcurl4-openssl-dev
-  cryptsetup-bin jq python3 go-md2man man-db
+  cryptsetup-bin jq python3 go-md2man man-db zsh fish
   softhsm2 libengine-pkcs11-openssl opensc
   clang-14 libclang-rt-14-dev
   libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece libpcre2-dev libcbor-dev

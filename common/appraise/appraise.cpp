@@ -36,7 +36,7 @@ Result<std::vector<Bytes>> expected_measurements(const Expectations& e, const st
   std::vector<Bytes> out;
   if (auto it = e.measurements.find(platform); it != e.measurements.end()) out = it->second;
   for (const auto& m : e.measurement_flags) {
-    auto b = from_hex(m, "--measurement", size);
+    auto b = hex_arg(m, "--measurement", size);
     if (!b) return make_error(ErrorCode::kUsage, b.error().message + " (" + platform + " measurements are " + std::to_string(size) + " bytes)", "measurement");
     out.push_back(std::move(*b));
   }
@@ -98,16 +98,47 @@ Result<Verdict> appraise(const Request& r, CollateralSource& c, const Notes& n) 
   return chosen->appraise(std::move(x), r, c, n);
 }
 
+namespace {
+
+// A cci.evidence.v1 file (cci-run attest) names its TEE and carries the vendor's report: the
+// appraiser for that TEE and the report bytes. Any other input: the vendor by shape (or `vendor`).
+struct Unwrapped {
+  const Appraiser* appraiser = nullptr;
+  Bytes report;
+  bool evidence_file = false;
+};
+Result<Unwrapped> unwrap(ByteView input, const std::string& vendor) {
+  CCI_ASSIGN(chosen, pick(vendor, input));
+  Unwrapped u;
+  if (!evidence::looks_like_evidence_file(input)) {
+    u.appraiser = chosen;
+    u.report.assign(input.begin(), input.end());
+    return u;
+  }
+  CCI_ASSIGN(e, evidence::parse_evidence_file(input));
+  u.appraiser = appraiser_for_tee(e.tee);
+  if (!u.appraiser) return make_error(ErrorCode::kUnsupported, "no appraiser for tee '" + e.tee + "'", "tee");
+  if (vendor != "auto" && vendor != u.appraiser->vendor()) {
+    return make_error(ErrorCode::kUsage, "--vendor " + vendor + " but the evidence file is " + evidence::tee_display_name(e.tee), "vendor");
+  }
+  u.report = std::move(e.report);
+  u.evidence_file = true;
+  return u;
+}
+
+}  // namespace
+
 Result<FetchReport> fetch_collateral(ByteView input, const std::string& vendor, const FetchRequest& r) {
-  CCI_ASSIGN(a, pick(vendor, input));
-  return a->fetch(input, r);
+  CCI_ASSIGN(u, unwrap(input, vendor));
+  return u.appraiser->fetch(u.report, r);
 }
 
 Result<Description> describe(ByteView input, std::optional<snp::Product> product) {
-  CCI_ASSIGN(a, pick("auto", input));
+  CCI_ASSIGN(u, unwrap(input, "auto"));
   Description d;
-  d.vendor = a->vendor();
-  CCI_SET(d.report, a->describe(input, product, d.format));
+  d.vendor = u.appraiser->vendor();
+  CCI_SET(d.report, u.appraiser->describe(u.report, product, d.format));
+  if (u.evidence_file) d.format = "cci.evidence.v1 (" + d.format + ")";
   return d;
 }
 

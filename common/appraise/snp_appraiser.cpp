@@ -18,6 +18,20 @@ namespace {
 
 std::string hex_u(std::uint64_t v) { return "0x" + to_hex_u64(v); }
 
+// The names of the set bits of a word, from a table of (bit, name); unnamed set bits as "bit N".
+Json bit_names(std::uint64_t v, std::initializer_list<std::pair<int, const char*>> names, int first_bit = 0) {
+  Json out = Json::array();
+  for (int b = first_bit; b < 64; ++b) {
+    if (((v >> b) & 1) == 0) continue;
+    const char* name = nullptr;
+    for (const auto& [bit, n] : names) {
+      if (bit == b) name = n;
+    }
+    out.push_back(name ? std::string(name) : "bit " + std::to_string(b));
+  }
+  return out;
+}
+
 Json report_json(const snp::Report& r, std::optional<snp::Product> p) {
   const snp::Product layout = p.value_or(snp::Product::kMilan);
   auto tcb = [layout](std::uint64_t raw) {
@@ -38,13 +52,21 @@ Json report_json(const snp::Report& r, std::optional<snp::Product> p) {
                      {"smt", ((r.policy >> 16) & 1) != 0},
                      {"migrate_ma", ((r.policy >> 18) & 1) != 0},
                      {"debug", r.debug_allowed()},
-                     {"single_socket", ((r.policy >> 20) & 1) != 0}}},
+                     {"single_socket", ((r.policy >> 20) & 1) != 0},
+                     // SEV-SNP ABI specification, Table "Guest Policy Structure" (bits 16 and up).
+                     {"flags", bit_names(r.policy, {{16, "SMT"}, {17, "RESERVED_1"}, {18, "MIGRATE_MA"}, {19, "DEBUG"},
+                                                    {20, "SINGLE_SOCKET"}, {21, "CXL_ALLOW"}, {22, "MEM_AES_256_XTS"},
+                                                    {23, "RAPL_DIS"}, {24, "CIPHERTEXT_HIDING"}, {25, "PAGE_SWAP_DISABLE"}},
+                                         16)}}},
          {"family_id", to_hex(r.family_id)},
          {"image_id", to_hex(r.image_id)},
          {"vmpl", r.vmpl},
          {"signature_algo", r.signature_algo},
          {"current_tcb", tcb(r.current_tcb)},
          {"platform_info", hex_u(r.platform_info)},
+         // SEV-SNP ABI specification, Table "PLATFORM_INFO Field".
+         {"platform_info_flags", bit_names(r.platform_info, {{0, "SMT_EN"}, {1, "TSME_EN"}, {2, "ECC_EN"}, {3, "RAPL_DIS"},
+                                                              {4, "CIPHERTEXT_HIDING_EN"}, {5, "ALIAS_CHECK_COMPLETE"}})},
          {"signing_key", r.signing_key() == snp::SigningKey::kVcek   ? "VCEK"
                          : r.signing_key() == snp::SigningKey::kVlek ? "VLEK"
                                                                      : "none"},

@@ -74,6 +74,13 @@ Result<Bytes> from_hex(std::string_view text, std::string_view what,
   return out;
 }
 
+Result<Bytes> hex_arg(std::string_view text, std::string_view what, std::optional<size_t> expected_len) {
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
+  auto b = from_hex(text, what, expected_len);
+  if (!b) return make_error(ErrorCode::kUsage, b.error().message, b.error().field);
+  return b;
+}
+
 std::string base64_encode(ByteView data) {
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);

@@ -19,6 +19,10 @@ std::string to_hex_u64(std::uint64_t v);  // lowercase, no prefix, no leading ze
 Result<Bytes> from_hex(std::string_view text, std::string_view what,
                        std::optional<size_t> expected_len = std::nullopt);
 
+// A hex value typed by a user (a command-line flag): from_hex after an optional "0x"/"0X" prefix,
+// and any error is a usage error (exit 2) naming `what`. File formats keep the strict from_hex.
+Result<Bytes> hex_arg(std::string_view text, std::string_view what, std::optional<size_t> expected_len = std::nullopt);
+
 std::string base64_encode(ByteView data);  // RFC 4648 standard alphabet, padded
 Result<Bytes> base64_decode(std::string_view text, std::string_view what);
 

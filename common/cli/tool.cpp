@@ -8,8 +8,11 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include "base/file_io.h"
+#include "cli/completion.h"
 #include "cli/env.h"
 #include "cli/version.h"
 #include "crypto/ossl.h"
@@ -28,7 +31,25 @@ bool stream_is_terminal(int fd) {
   return ::isatty(fd) == 1 && (term == nullptr || std::string(term) != "dumb");
 }
 
+struct Alias {
+  CLI::App* app;
+  CLI::Option* canonical;
+  CLI::Option* alias;
+  std::string alias_name;
+  bool required;
+};
+std::vector<Alias>& aliases() {
+  static std::vector<Alias> v;
+  return v;
+}
+
 }  // namespace
+
+void note_alias(CLI::App* app, CLI::Option* canonical, CLI::Option* alias, const std::string& alias_name) {
+  const bool required = canonical->get_required();
+  canonical->required(false);
+  aliases().push_back({app, canonical, alias, alias_name, required});
+}
 
 std::string version_string() {
   return std::string(CCI_VERSION) + " (git " + CCI_GIT_DESCRIBE + ", " + crypto::openssl_version() + ")";
@@ -129,8 +150,35 @@ int run_tool(int argc, char** argv, const ToolSpec& spec) {
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->capture_default_str();
     spec.setup(app, ctx, action);
+    auto shell = std::make_shared<std::string>();
+    auto* completion = app.add_subcommand("completion", "Print a shell completion script (bash, zsh or fish)");
+    auto completion_out = std::make_shared<std::string>("-");
+    completion->add_option("shell", *shell, "bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
+    completion->add_option("-o,--output", *completion_out, "Write the script to FILE (default -: standard output)");
+    completion->footer("Examples:\n  source <(" + spec.name + " completion bash)                  # this shell only\n  " +
+                       spec.name + " completion bash > ~/.local/share/bash-completion/completions/" + spec.name +
+                       "\n  " + spec.name + " completion zsh > ~/.zfunc/_" + spec.name + "    # a folder in $fpath\n  " +
+                       spec.name + " completion fish > ~/.config/fish/completions/" + spec.name +
+                       ".fish\n`cmake --install` puts all three where the shells look.");
+    completion->callback([&app, &ctx, &action, shell, completion_out, name = spec.name] {
+      action = [&app, &ctx, shell, completion_out, name] {
+        const std::string script = completion_script(app, name, *shell);
+        if (auto st = ctx.write_output(*completion_out, as_bytes(script)); !st) {
+          return ctx.fail(st.error(), "cci.completion.v1");
+        }
+        return to_int(ExitCode::kOk);
+      };
+    });
     try {
       app.parse(argc, argv);
+      for (const auto& a : aliases()) {
+        if (!a.app->parsed()) continue;
+        const std::string name = a.canonical->get_name(false, true);
+        if (a.required && a.canonical->count() == 0 && a.alias->count() == 0) throw CLI::RequiredError(name);
+        if (a.canonical->count() > 0 && a.alias->count() > 0) {
+          throw CLI::ValidationError(a.alias_name + " is the old name of " + name + ": give one of them");
+        }
+      }
     } catch (const CLI::CallForHelp& e) {
       return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {

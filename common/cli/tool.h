@@ -74,6 +74,24 @@ struct ToolSpec {
 
 int run_tool(int argc, char** argv, const ToolSpec& spec);
 
+// An old spelling of `canonical` that keeps working (docs/cli-conventions.md): it sets the same
+// variable, is hidden from --help and completion, and cannot be given together with the new
+// name. A required option is satisfied by either spelling (run_tool checks both after parsing).
+void note_alias(CLI::App* app, CLI::Option* canonical, CLI::Option* alias, const std::string& alias_name);
+template <class T>
+CLI::Option* add_alias(CLI::App* app, CLI::Option* canonical, const std::string& name, T& var) {
+  CLI::Option* alias = app->add_option(name, var, "Old name of " + canonical->get_name(false, true));
+  alias->group("");
+  note_alias(app, canonical, alias, name);
+  return alias;
+}
+inline CLI::Option* add_flag_alias(CLI::App* app, CLI::Option* canonical, const std::string& name, bool& var) {
+  CLI::Option* alias = app->add_flag(name, var, "Old name of " + canonical->get_name(false, true));
+  alias->group("");
+  note_alias(app, canonical, alias, name);
+  return alias;
+}
+
 std::string version_string();  // "0.1.0 (git abc123, OpenSSL 3.0.x)"
 
 }  // namespace cci::cli

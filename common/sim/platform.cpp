@@ -47,7 +47,7 @@ Result<MadePlatform> init_hygon(const std::string& dir, const PlatformFlags& o) 
   p.chip_id = o.chip_id;
   if (!o.host_data.empty()) return make_error(ErrorCode::kUsage, "--host-data exists on SEV-SNP only", "host-data");
   if (!o.measurement.empty()) {
-    auto m = from_hex(o.measurement, "--measurement", 32);
+    auto m = hex_arg(o.measurement, "--measurement", 32);
     if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
     p.measure = std::move(*m);
   }
@@ -82,7 +82,7 @@ Result<MadePlatform> init_amd(const std::string& dir, const PlatformFlags& o) {
     p.fw_build = static_cast<std::uint8_t>(build);
   }
   if (!o.chip_id.empty()) {
-    auto id = from_hex(o.chip_id, "--chip-id", 64);
+    auto id = hex_arg(o.chip_id, "--chip-id", 64);
     if (!id) return make_error(ErrorCode::kUsage, "AMD: --chip-id is 128 hex digits (64 bytes)", "chip-id");
     if (*product == snp::Product::kTurin && !std::all_of(id->begin() + 8, id->end(), [](std::uint8_t b) { return b == 0; })) {
       return make_error(ErrorCode::kUsage, "a Turin chip ID has 8 bytes: the last 56 must be zero", "chip-id");
@@ -90,12 +90,12 @@ Result<MadePlatform> init_amd(const std::string& dir, const PlatformFlags& o) {
     p.chip_id = std::move(*id);
   }
   if (!o.measurement.empty()) {
-    auto m = from_hex(o.measurement, "--measurement", 48);
+    auto m = hex_arg(o.measurement, "--measurement", 48);
     if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an SNP measurement is 96 hex digits)", "measurement");
     p.guest.measurement = std::move(*m);
   }
   if (!o.host_data.empty()) {
-    auto h = from_hex(o.host_data, "--host-data", 32);
+    auto h = hex_arg(o.host_data, "--host-data", 32);
     if (!h) return make_error(ErrorCode::kUsage, h.error().message + " (HOST_DATA is 64 hex digits)", "host-data");
     p.guest.host_data = std::move(*h);
   }

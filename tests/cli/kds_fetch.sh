@@ -77,6 +77,14 @@ before=$(wc -l < "$WORK/kds.log")
 expect 0 "second fetch is served by the cache" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain
 contains "$WORK/out" "cached     vcek" "cache hit reported"
 check "no request for cached items" -- test "$(wc -l < "$WORK/kds.log")" -eq "$before"
+expect 0 "fetch --output-dir --encoding der (as snpguest writes them)" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain --output-dir "$WORK/certs" --encoding der
+check "vcek.der, ask.der, ark.der written" -- test -s "$WORK/certs/vcek.der" -a -s "$WORK/certs/ask.der" -a -s "$WORK/certs/ark.der"
+check "ark.der is the KDS chain's second certificate" -- bash -c "openssl x509 -inform der -in '$WORK/certs/ark.der' -noout -subject | grep -q ARK-Milan"
+expect 0 "... and --encoding pem" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items vcek,cert_chain --output-dir "$WORK/certs-pem" --encoding pem --json
+check "vcek.pem is PEM" -- grep -q "BEGIN CERTIFICATE" "$WORK/certs-pem/vcek.pem"
+check "json names the files written" -- jq -e '.written | length == 3' "$WORK/out"
+expect 0 "the exported files verify the report" -- "$VERIFY" report "$MILAN" --vek "$WORK/certs/vcek.der" --cert-chain "$WORK/certs/ask.der" --cert-chain "$WORK/certs/ark.der" --offline --insecure-no-crl --at 2026-06-01 --insecure-any-measurement
+expect 2 "--encoding must be pem or der" -- "$VERIFY" fetch "$MILAN" --output-dir "$WORK/x" --encoding b64
 
 expect 3 "a forged CRL is not cached" -- "$VERIFY" fetch "$MILAN" --insecure-http-kds --kds-url "$KDS/ok" --items crl
 contains "$WORK/err" "KDS answer for the crl refused" "forged CRL refused"

@@ -19,7 +19,7 @@ expect 1 "serve refuses a manifest signed by another key" -- "$RUN" serve --tee 
   --deployment "$WORK/cci-manifest.json" --release-key "$WORK/other.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
 expect 2 "a model bundle given as --deployment is refused, saying so" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" \
   --deployment "$WORK/model.sig" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
-contains "$WORK/err" "give it with --manifest" "the right flag is named"
+contains "$WORK/err" "give it with --signature" "the right flag is named"
 expect 2 "neither --deployment nor --manifest" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" \
   --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
 # A bad --listen is a usage error found before any work: with tampered weights as well, the
@@ -162,7 +162,7 @@ check "the new worker is another process" -- test "$(worker_pid_of alice)" != "$
 printf '%s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/raw-keys"
 expect 0 "cci-bench load: 4 users x 5 requests, zero errors" -- "$BENCH" load "$URL" --pin "$PIN" --keys "$WORK/raw-keys" --users 4 --requests 5 --max-tokens 8 --json
 check "load report: 20 succeeded" -- test "$(jq -r .succeeded "$WORK/out")" = 20
-expect 1 "cci-bench load refuses a server with another key pin" -- "$BENCH" load "$URL" --pin "sha256//AAAA" --keys "$WORK/raw-keys" --users 1 --requests 1
+expect 3 "cci-bench load refuses a server with another key pin (nothing measured: 3)" -- "$BENCH" load "$URL" --pin "sha256//AAAA" --keys "$WORK/raw-keys" --users 1 --requests 1
 
 serve_stop
 contains "$WORK/serve.log" '"event":"stopped"' "the server stops cleanly on SIGTERM"

@@ -187,7 +187,7 @@ void add_infer(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-bench infer --shape 110M --check     # exit 1 when a goal is missed");
   sub->add_option("--model", o->model, "Model directory or llama2.c file (default: the embedded model)");
   sub->add_option("--shape", o->shape, "Random weights of a named shape: 15M, 110M, 1B");
-  sub->add_option("--threads", o->threads, "Thread counts to measure, comma-separated")->capture_default_str();
+  sub->add_option("-j,--threads", o->threads, "Thread counts to measure, comma-separated")->capture_default_str();
   sub->add_option("--prompt", o->prompt, "Prompt tokens (prefill; default 128, at most half the context)");
   sub->add_option("--decode", o->decode, "Tokens to decode (default 64, at most a quarter of the context)");
   sub->add_option("--repeats", o->repeats, "Runs per thread count (best is kept)")->capture_default_str()->check(CLI::Range(1, 100));

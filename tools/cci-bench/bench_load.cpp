@@ -133,7 +133,8 @@ int run_load(const LoadOptions& o, const cli::Context& ctx) {
     if (first_error.empty()) first_error = r.first_error;
   }
   const int total = o.users * o.requests;
-  const int code = errors == 0 ? 0 : 1;
+  // 1: some requests failed; 3: none succeeded (no server to measure: refused, wrong pin, ...).
+  const int code = errors == 0 ? 0 : (all.empty() ? cli::to_int(cli::ExitCode::kCannotEvaluate) : cli::to_int(cli::ExitCode::kRejected));
   cli::Json latency{{"p50", percentile(all, 0.5)}, {"p90", percentile(all, 0.9)}, {"p99", percentile(all, 0.99)}, {"max", percentile(all, 1.0)}};
   if (ctx.options().json) {
     ctx.out_json(schema, code,
@@ -172,7 +173,7 @@ void add_load(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "there are fewer keys than users) and sends its requests one after another. Verify the server first;\n"
       "the benchmark only talks to the key that cci-verify remote pinned.\n"
       "Example:\n"
-      "  PIN=$(cci-verify remote https://127.0.0.1:8443 --manifest m.sig --manifest-key r.pub --json | jq -r .remote.pin)\n"
+      "  PIN=$(cci-verify remote https://127.0.0.1:8443 --deployment m.sig --release-key r.pub --json | jq -r .remote.pin)\n"
       "  cci-bench load https://127.0.0.1:8443 --pin \"$PIN\" --keys keys.txt --users 8 --requests 50 --json");
   sub->add_option("URL", o->url, "https://HOST:PORT of the server")->required();
   sub->add_option("--pin", o->pin, "The server key's pin (sha256//BASE64, from cci-verify remote)")->required();

@@ -262,7 +262,7 @@ void add_overhead(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "  cci-bench overhead --json | jq .overhead");
   sub->add_option("--model", o->model, "Model directory (with a tokenizer)");
   sub->add_option("--shape", o->shape, "Random weights of a named shape: 15M, 110M, 1B (tokenizer: the embedded model's)");
-  sub->add_option("--threads", o->threads, "Threads, for the engine and for the worker")->capture_default_str();
+  sub->add_option("-j,--threads", o->threads, "Threads, for the engine and for the worker")->capture_default_str();
   sub->add_option("--runs", o->runs, "Interleaved run pairs")->capture_default_str()->check(CLI::Range(1, 1000));
   sub->add_option("--instances", o->instances, "Fresh server, worker and native engine this many times, --runs pairs each, pooled")
       ->capture_default_str()

@@ -220,7 +220,7 @@ void add_users(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--model", o->model, "Model directory (with a tokenizer)");
   sub->add_option("--shape", o->shape, "Random weights of a named shape: 15M, 110M, 1B");
   sub->add_option("--users", o->users, "User counts, comma-separated")->capture_default_str();
-  sub->add_option("--threads", o->threads, "Threads per worker")->capture_default_str();
+  sub->add_option("-j,--threads", o->threads, "Threads per worker")->capture_default_str();
   sub->add_option("--requests", o->requests, "Timed requests per user")->capture_default_str();
   sub->add_option("--generate", o->generate, "Tokens per request")->capture_default_str();
   sub->add_option("--plot", o->plot, "Write an SVG chart here");

@@ -264,7 +264,7 @@ void add_verify(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-bench verify --json\n"
       "  cci-bench verify --vendor amd --report r.bin --vek vcek.der --cert-chain ark.pem --cert-chain ask.pem --at now\n"
       "  cci-bench verify --vendor hygon --csv-report report.bin --hrk hrk.cert --hsk-cek hsk_cek.cert");
-  sub->add_option("--vendor", o->vendor, "both, amd or hygon")->capture_default_str();
+  sub->add_option("--vendor", o->vendor, "both, amd or hygon")->capture_default_str()->check(CLI::IsMember({"both", "amd", "hygon"}));
   sub->add_option("--report", o->report, "SNP report file");
   sub->add_option("--vek", o->vek, "SNP: VCEK/VLEK certificate");
   sub->add_option("--cert-chain", o->cert_chain, "SNP: ARK and ASK certificates (repeatable)");

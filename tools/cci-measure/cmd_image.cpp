@@ -53,7 +53,7 @@ Result<launch::LaunchConfig> to_config(const ImageOptions& o) {
   if (!features) return features.error();
   c.guest_features = *features;
   if (o.snp_ovmf_hash) {
-    auto h = from_hex(*o.snp_ovmf_hash, "--snp-ovmf-hash", 48);
+    auto h = hex_arg(*o.snp_ovmf_hash, "--snp-ovmf-hash", 48);
     if (!h) return make_error(ErrorCode::kUsage, h.error().message, "snp-ovmf-hash");
     c.snp_ovmf_hash = std::move(*h);
   }

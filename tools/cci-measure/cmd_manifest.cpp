@@ -118,7 +118,7 @@ void add_manifest(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "Examples:\n"
       "  cci-measure manifest build cci.yaml --key release.key\n"
       "  SOURCE_DATE_EPOCH=0 cci-measure manifest build examples/cci.yaml --key release.key -o demo.manifest.json\n"
-      "Check with: cci-verify manifest cci-manifest.json --key release.pub");
+      "Check with: cci-verify manifest cci-manifest.json --release-key release.pub");
   sub->add_option("input", o->input, "Deployment description (YAML)")->required();
   sub->add_option("-k,--key", o->key, "Signing key: PEM file or pkcs11: URI")->required();
   sub->add_option("--key-pass-file", o->pass_file, "Passphrase file for an encrypted key (else CCI_KEY_PASSWORD)");

@@ -219,7 +219,7 @@ void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-measure model ./tinyllama --key release.key -o m.sig --incremental m.sig\n"
       "      # re-hashes only files whose size, inode, mtime or ctime changed since m.sig (state in\n"
       "      # m.sig.state); the statement signed is the one a full sign writes\n"
-      "Verify with: cci-verify model ./tinyllama --signature model.sig --key release.pub");
+      "Verify with: cci-verify model ./tinyllama --signature model.sig --release-key release.pub");
   sub->add_option("DIR", o->dir, "Model directory (or a single file)")->required();
   sub->add_option("-k,--key", o->key, "Signing key: PEM file (ECDSA P-256/P-384) or pkcs11: URI");
   sub->add_option("--key-pass-file", o->pass_file, "Passphrase of an encrypted key, first line of FILE [or CCI_KEY_PASSWORD]");

@@ -24,7 +24,7 @@ struct AttestOptions {
 Result<Bytes> report_data_of(const AttestOptions& o) {
   if (o.report_data.empty() == o.nonce.empty()) return make_error(ErrorCode::kUsage, "give exactly one of --report-data and --nonce");
   if (!o.report_data.empty()) {
-    auto b = from_hex(o.report_data, "--report-data");
+    auto b = hex_arg(o.report_data, "--report-data");
     if (!b) return make_error(ErrorCode::kUsage, b.error().message, "report-data");
     if (b->size() != 64) {
       return make_error(ErrorCode::kUsage, "--report-data must be exactly 64 bytes (128 hex digits), got " + std::to_string(b->size()),
@@ -32,7 +32,7 @@ Result<Bytes> report_data_of(const AttestOptions& o) {
     }
     return b;
   }
-  auto b = from_hex(o.nonce, "--nonce");
+  auto b = hex_arg(o.nonce, "--nonce");
   if (!b || b->empty() || b->size() > 64) return make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce");
   b->resize(64, 0);  // REPORT_DATA = nonce, zero-padded (as cci-verify report --nonce expects)
   return b;
@@ -68,7 +68,7 @@ Result<attest::SourceOptions> source_options_of(const AttestOptions& o) {
 int run_attest(const AttestOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.attest.v1";
   if (o.out == "-" && ctx.options().json) {
-    return ctx.fail(make_error(ErrorCode::kUsage, "--json and --out - would both write to standard output: name a file", "out"), schema);
+    return ctx.fail(make_error(ErrorCode::kUsage, "--json and --output - would both write to standard output: name a file", "out"), schema);
   }
   if (o.vmpl > 3) return ctx.fail(make_error(ErrorCode::kUsage, "--vmpl must be 0 to 3", "vmpl"), schema);
   auto so = source_options_of(o);
@@ -87,14 +87,14 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   auto o = std::make_shared<AttestOptions>();
   auto* sub = app.add_subcommand("attest", "Write attestation evidence binding 64 bytes of REPORT_DATA");
   sub->footer(
-      "Evidence goes to --out as cci.evidence.v1 JSON (report and certificates), which cci-verify report reads.\n"
+      "Evidence goes to --output as cci.evidence.v1 JSON (report and certificates), which cci-verify report reads.\n"
       "--nonce pads to 64 bytes with zeros; --report-data must be exactly 64 bytes.\n"
       "Examples:\n"
       "On a confidential VM --tee auto finds the hardware; it never falls back to a simulator.\n"
-      "  cci-run attest --nonce $NONCE --out evidence.json\n"
-      "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
-      "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS --out e.json\n"
-      "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 --out csv.json");
+      "  cci-run attest --nonce $NONCE -o evidence.json\n"
+      "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE -o evidence.json\n"
+      "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS -o e.json\n"
+      "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 -o csv.json");
   add_evidence_source_flags(sub, o->source);
   sub->add_option("--report-data", o->report_data, "REPORT_DATA, exactly 64 bytes of hex");
   sub->add_option("--nonce", o->nonce, "A nonce (1-64 bytes of hex), zero-padded into REPORT_DATA");
@@ -102,7 +102,7 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_flag("--debug", o->debug, "Simulator: report a guest policy that allows debugging (for negative tests)");
   sub->add_option("--report-version", o->version, "SNP simulator: report version 2, 3 or 5; CSV (hardware or simulator): 1 or 2 (V2 = CSV3 with RTMRs; 5 means 1)")->capture_default_str();
   sub->add_option("--vmpl", o->vmpl, "SNP: the VMPL to request (0-3; hardware and simulator)")->capture_default_str();
-  sub->add_option("--out", o->out, "Evidence file to write (- for standard output)")->required();
+  cli::add_alias(sub, sub->add_option("-o,--output", o->out, "Evidence file to write (- for standard output)")->required(), "--out", o->out);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_attest(*o, ctx); }; });
 }
 

@@ -70,8 +70,8 @@ void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-run cert --manifest cci-manifest.json --out server.pem --key-out server.key --dns ai.example.com\n"
       "  cci-run cert --tee sim-snp --sim-dir ./sim --manifest m.json --out s.pem --key-out s.key");
   add_evidence_source_flags(sub, o->source);
-  sub->add_option("--manifest", o->manifest, "The signed manifest this deployment serves (its SHA-256 goes into the claims)")->required();
-  sub->add_option("--out", o->out, "Certificate (PEM) to write (- for standard output)")->required();
+  cli::add_alias(sub, sub->add_option("--deployment", o->manifest, "The signed manifest this deployment serves (its SHA-256 goes into the claims)")->required(), "--manifest", o->manifest);
+  cli::add_alias(sub, sub->add_option("-o,--output", o->out, "Certificate (PEM) to write (- for standard output)")->required(), "--out", o->out);
   sub->add_option("--key-out", o->key_out, "Private key (PEM, mode 0600) to write")->required();
   sub->add_option("--purpose", o->purpose, "cci-purpose claim")->capture_default_str();
   sub->add_option("--deploy", o->deploy, "cci-deploy claim (deployment id)");

@@ -169,11 +169,11 @@ void add_generate(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "Examples:\n"
       "  cci-run generate --prompt 'And God said'\n"
       "  cci-run generate --prompt 'In the beginning' --temperature 0 --max-tokens 40\n"
-      "  cci-run generate --model ./tinyllama --manifest model.sig --key release.pub --prompt 'Hello'\n"
+      "  cci-run generate --model ./tinyllama --signature model.sig --release-key release.pub --prompt 'Hello'\n"
       "  cci-run generate --model stories260K.bin --prompt-ids 1 --token-ids --temperature 0");
   sub->add_option("--model", o->model, "Model directory or llama2.c .bin file (default: the embedded model)");
-  sub->add_option("--manifest", o->manifest, "Signed model bundle (cci-measure model) or deployment manifest: every file is opened once and checked as it is loaded");
-  sub->add_option("--key", o->key, "The bundle signer's public key (PEM), with --manifest");
+  cli::add_alias(sub, sub->add_option("--signature", o->manifest, "Signed model bundle (cci-measure model) or deployment manifest: every file is opened once and checked as it is loaded"), "--manifest", o->manifest);
+  cli::add_alias(sub, sub->add_option("--release-key", o->key, "The bundle signer's public key (PEM), with --signature"), "--key", o->key);
   sub->add_option("--prompt", o->prompt, "Prompt text (a BOS token is put first unless --no-bos)");
   sub->add_option("--prompt-ids", o->prompt_ids, "Prompt as space-separated token ids (instead of --prompt)");
   sub->add_option("--max-tokens", o->max_tokens, "Most tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 20));
@@ -181,7 +181,7 @@ void add_generate(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_option("--top-k", o->top_k, "Sample among the k likeliest tokens (0: all)")->capture_default_str();
   sub->add_option("--top-p", o->top_p, "Nucleus sampling mass")->capture_default_str();
   sub->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
-  sub->add_option("--threads", o->threads, "Compute threads (default: all CPUs)");
+  sub->add_option("-j,--threads", o->threads, "Compute threads (default: all CPUs)");
   sub->add_option("--context", o->context, "KV cache length (default: the model's, at most 4096)");
   sub->add_flag("--token-ids", o->token_ids, "Print generated token ids (space-separated) instead of text");
   sub->add_flag("--no-echo", o->no_echo, "Print only the continuation, not the prompt before it");

@@ -42,14 +42,14 @@ class SourceAttestor final : public serve::Attestor {
 Result<serve::ServeRelease> load_release(const ServeCliOptions& o) {
   const bool deployment = !o.deployment.empty();
   if (deployment == !o.manifest.empty()) {
-    return make_error(ErrorCode::kUsage, "give the signed deployment manifest (--deployment cci-manifest.json) or, where none exists, a model bundle (--manifest model.sig)", "deployment");
+    return make_error(ErrorCode::kUsage, "give the signed deployment manifest (--deployment cci-manifest.json) or, where none exists, a model bundle (--signature model.sig)", "deployment");
   }
   const std::string& file = deployment ? o.deployment : o.manifest;
   const auto t0 = std::chrono::steady_clock::now();
   auto model = load_signed_model(o.model, file, o.release_key);
   if (!model) return make_error(model.error().code, "refusing to serve: " + model.error().message, model.error().field);
   const bool is_deployment = model->release.kind == manifest::Release::Kind::kDeployment;
-  if (deployment && !is_deployment) return make_error(ErrorCode::kUsage, o.deployment + " is a model bundle, not a deployment manifest: give it with --manifest", "deployment");
+  if (deployment && !is_deployment) return make_error(ErrorCode::kUsage, o.deployment + " is a model bundle, not a deployment manifest: give it with --signature", "deployment");
   if (!deployment && is_deployment) return make_error(ErrorCode::kUsage, o.manifest + " is a deployment manifest: give it with --deployment", "manifest");
   serve::log_event("accept", "model_verified", {{"files", model->files.files().size()},
                                                {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
@@ -115,7 +115,7 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-verify remote https://HOST:PORT --release-key release.pub\n"
       "(the manifest comes from GET /v1/attestation/manifest; its signature, the claims, the launch measurement\n"
       "and the policy are checked; POST /v1/attestation/fresh gives evidence bound to the client's nonce and TLS\n"
-      "connection). A plain model bundle (--manifest) names no VM: clients must then pin a measurement.\n"
+      "connection). A plain model bundle (--signature) names no VM: clients must then pin a measurement.\n"
       "Endpoints: POST /v1/completions, POST /v1/chat/completions (\"stream\": true for server-sent events),\n"
       "GET /v1/models, GET /v1/attestation/certificate, GET /v1/attestation/manifest, POST /v1/attestation/fresh,\n"
       "GET /health.\n"
@@ -136,8 +136,8 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--model", o->model, "Model directory (safetensors, config.json, tokenizer)")->required();
   sub->add_option("--deployment", o->deployment,
                   "The signed deployment manifest (cci-measure manifest build): the model's files, the launch measurements and the policy clients check");
-  sub->add_option("--manifest", o->manifest,
-                  "Instead of --deployment, where none exists: the model's signed bundle (cci-measure model); clients cannot check the VM");
+  cli::add_alias(sub, sub->add_option("--signature", o->manifest,
+                  "Instead of --deployment, where none exists: the model's signed bundle (cci-measure model); clients cannot check the VM"), "--manifest", o->manifest);
   sub->add_option("--release-key", o->release_key, "Public key the manifest must be signed with (PEM)")->required();
   sub->add_option("--api-keys", c.api_keys, "API key file: 'USER_ID sha256:HEX' lines (cci-run keys add); re-read when it changes")->required();
   sub->add_option("--listen", c.listen, "Address to listen on, HOST:PORT (port 0: any free port)")->capture_default_str();
@@ -146,7 +146,7 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--deploy", c.deploy, "cci-deploy claim (deployment id)");
   sub->add_option("--dns", c.dns, "subjectAltName DNS name (repeatable; default localhost)");
   sub->add_option("--cert-hours", c.cert_hours, "Certificate validity; renewed an hour before it ends")->capture_default_str();
-  sub->add_option("--threads", c.threads, "Intra-op threads per worker (0: all cores)")->capture_default_str();
+  sub->add_option("-j,--threads", c.threads, "Intra-op threads per worker (0: all cores)")->capture_default_str();
   sub->add_option("--context", c.context, "KV cache length per worker (0: the model's)")->capture_default_str();
   sub->add_option("--max-connections", c.max_connections, "Connection processes at most (unauthenticated ones are evicted for newcomers)")->capture_default_str();
   sub->add_option("--max-peer-connections", c.max_peer_connections, "Connection processes per client address at most")->capture_default_str();

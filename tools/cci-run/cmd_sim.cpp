@@ -42,12 +42,12 @@ void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "zeros and 0x30000 / 0x45), so a simulator can stand for the VM a deployment manifest lists:\n"
       "Examples:\n"
       "  cci-run sim init ./sim --vendor amd\n"
-      "  cci-run sim init ./sim --vendor amd --measurement \"$(cci-verify manifest cci-manifest.json --key release.pub \\\n"
+      "  cci-run sim init ./sim --vendor amd --measurement \"$(cci-verify manifest cci-manifest.json --release-key release.pub \\\n"
       "      --json | jq -r '.predicate.images[0].launch_measurements[0].measurement')\"\n"
       "  cci-run sim init ./sim-turin --vendor amd --product Turin --snp-spl 3\n"
       "  cci-run sim init ./sim --vendor hygon           # HRK/HSK/CEK/PEK (SM2) beside amd/ in the same DIR");
   init->add_option("DIR", o->dir, "New directory for the simulated platform")->required();
-  init->add_option("--vendor", o->flags.vendor, "amd (SEV-SNP) or hygon (CSV)")->capture_default_str();
+  init->add_option("--vendor", o->flags.vendor, "amd (SEV-SNP) or hygon (CSV)")->capture_default_str()->check(CLI::IsMember({"amd", "hygon"}));
   init->add_option("--chip-id", o->flags.chip_id,
                    "The simulated chip ID. AMD: 128 hex digits (default random; Turin: 8 bytes then zeros). Hygon: letters and digits "
                    "(default SIM + random)");

@@ -19,10 +19,10 @@ namespace {
 void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e) {
   sub->add_option("--purpose", e.purpose, "Expected cci-purpose claim")->capture_default_str();
   sub->add_option("--deploy", e.deploy, "Expected cci-deploy claim (deployment id)");
-  sub->add_option("--release-key,--manifest-key", r.manifest_key,
-                  "The release public key (PEM) that signed the server's manifest: the trust anchor for the model and the deployment");
-  sub->add_option("--manifest", r.manifest,
-                  "A local copy of the signed manifest the claims name (deployment manifest or model bundle); remote: default the server's");
+  cli::add_alias(sub, sub->add_option("--release-key", r.manifest_key,
+                  "The release public key (PEM) that signed the server's manifest: the trust anchor for the model and the deployment"), "--manifest-key", r.manifest_key);
+  cli::add_alias(sub, sub->add_option("--deployment", r.manifest,
+                  "A local copy of the signed manifest the claims name (deployment manifest or model bundle); remote: default the server's"), "--manifest", r.manifest);
   sub->add_flag("--insecure-any-manifest", r.insecure_any_manifest,
                 "cert: accept without checking which manifest (model, deployment) the claims name");
   sub->add_option("--policy", r.policy_file, "Policy YAML (overrides the manifest's)");
@@ -60,7 +60,7 @@ Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptio
   if (!bytes) {
     if (r.insecure_any_manifest) return {};
     return make_error(ErrorCode::kUsage,
-                      "give the manifest the claims name and the key that signed it: --manifest FILE --release-key PUB (or accept any "
+                      "give the manifest the claims name and the key that signed it: --deployment FILE --release-key PUB (or accept any "
                       "model and deployment with --insecure-any-manifest)",
                       "manifest");
   }

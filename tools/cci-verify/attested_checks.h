@@ -19,7 +19,7 @@ struct ExpectedClaims {
 void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e);
 
 // Purpose and deployment id, then the signed manifest the cci-manifest claim names: `served`
-// (what the server sent at GET /v1/attestation/manifest) unless --manifest gives a local copy.
+// (what the server sent at GET /v1/attestation/manifest) unless --deployment gives a local copy.
 // Its SHA-256 must be the claim, its signature must verify with --release-key; a deployment
 // manifest then gives the verdict its launch measurements and policy (r.release). A plain model
 // bundle names no VM: the measurement must come from --measurement or be waived by name

@@ -52,13 +52,13 @@ void add_cert(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->footer(
       "The certificate: self-signed, CA:FALSE, valid at --at for at most 24 h, exactly one evidence extension\n"
       "(2.23.133.5.4.9, CBOR tag [evidence, claims]), claims whose pubkey-hash is this certificate's key, the\n"
-      "expected --purpose and --deploy, and the signed manifest they name (--manifest, its signature checked\n"
+      "expected --purpose and --deploy, and the signed manifest they name (--deployment, its signature checked\n"
       "with --release-key: a deployment manifest gives the launch measurements and the policy). Then the report,\n"
       "as cci-verify report checks it, with REPORT_DATA = SHA-256(claims) || 32 zero bytes. Certificates carried\n"
       "in 2.23.133.5.4.2 are candidates for the chain, checked against the pinned roots like any other.\n"
       "Examples:\n"
-      "  cci-verify cert server.pem --manifest cci-manifest.json --release-key release.pub\n"
-      "  cci-verify cert server.pem --manifest cci-manifest.json --release-key release.pub --trust-sim-root ./sim \\\n"
+      "  cci-verify cert server.pem --deployment cci-manifest.json --release-key release.pub\n"
+      "  cci-verify cert server.pem --deployment cci-manifest.json --release-key release.pub --trust-sim-root ./sim \\\n"
       "      --offline --insecure-no-crl --json");
   ReportOptions& r = o->report;
   sub->add_option("CERT", r.file, "The attested certificate (PEM or DER)")->required();

@@ -1,9 +1,12 @@
 // cci-verify fetch REPORT: get the VCEK, the certificate chain and the CRL for a report from
 // the AMD KDS into the local cache, so that cci-verify report --offline can run without a
 // network. Every download is checked (chip, TCB, pinned ARK, CRL signature) before caching.
+#include <filesystem>
 #include <memory>
 
 #include "base/file_io.h"
+#include "base/hex.h"
+#include "crypto/x509.h"
 #include "appraise/appraise.h"
 #include "commands.h"
 #include "kds_flags.h"
@@ -17,6 +20,8 @@ struct FetchOptions {
   std::string product;
   std::vector<std::string> items;  // default: every item of the vendor
   bool refresh = false;
+  std::string output_dir;         // copies of the fetched items, as snpguest fetch writes them
+  std::string encoding = "pem";   // pem | der (AMD items; Hygon's are their own binary format)
   KdsFlags kds;
 };
 
@@ -53,6 +58,48 @@ int report_items(const std::vector<ItemOutcome>& results, cli::Json header, cons
   return rc;
 }
 
+std::string pem_block(const std::string& label, ByteView der) {
+  const std::string b64 = base64_encode(der);
+  std::string out = "-----BEGIN " + label + "-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
+  return out + "-----END " + label + "-----\n";
+}
+
+// The cached item (checked before it was cached) in the chosen encoding, as (file name, bytes):
+// AMD: vcek, ask and ark (the cert_chain split), crl; Hygon: hrk.cert, hsk_cek.cert unchanged.
+Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string& item, const std::string& file, const std::string& enc) {
+  CCI_ASSIGN(data, read_file(file, 4 << 20));
+  std::vector<std::pair<std::string, Bytes>> out;
+  auto cert = [&](const std::string& stem, const crypto::Certificate& c) {
+    if (enc == "der") {
+      out.emplace_back(stem + ".der", c.der());
+    } else {
+      const std::string p = c.pem();
+      out.emplace_back(stem + ".pem", Bytes(p.begin(), p.end()));
+    }
+  };
+  if (item == "vcek" || item == "vlek") {
+    CCI_ASSIGN(c, crypto::Certificate::from_der(data));
+    cert(item, c);
+  } else if (item == "cert_chain") {
+    CCI_ASSIGN(chain, crypto::parse_pem_bundle(data));
+    if (chain.size() != 2) return make_error(ErrorCode::kMalformed, file + ": expected ASK (or ASVK) and ARK", "cert_chain");
+    cert("ask", chain[0]);
+    cert("ark", chain[1]);
+  } else if (item == "crl") {
+    CCI_ASSIGN(crl, crypto::Crl::parse(data));
+    if (enc == "der") {
+      out.emplace_back("crl.der", crl.der());
+    } else {
+      const std::string p = pem_block("X509 CRL", crl.der());
+      out.emplace_back("crl.pem", Bytes(p.begin(), p.end()));
+    }
+  } else {
+    out.emplace_back(item + ".cert", std::move(data));
+  }
+  return out;
+}
+
 int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.fetch.v1";
   auto data = read_file(o.report, 4 << 20);
@@ -73,6 +120,29 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   ctx.info(fetched->summary);
   std::vector<ItemOutcome> out;
   for (auto& x : fetched->items) out.push_back({x.item, x.url, x.file, x.downloaded, x.error});
+  if (!o.output_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.output_dir, ec);
+    if (ec) return ctx.fail(make_error(ErrorCode::kIo, "cannot create " + o.output_dir + ": " + ec.message(), "output-dir"), schema);
+    cli::Json written = cli::Json::array();
+    for (auto& item : out) {
+      if (item.error) continue;
+      auto files = export_item(item.name, item.file, o.encoding);
+      if (!files) {
+        item.error = files.error();
+        continue;
+      }
+      for (const auto& [name, bytes] : *files) {
+        const std::string path = o.output_dir + "/" + name;
+        if (auto st = write_file_atomic(path, bytes, 0644); !st) return ctx.fail(st.error(), schema);
+        written.push_back(path);
+        ctx.info("wrote " + path);
+      }
+    }
+    fetched->header["output_dir"] = o.output_dir;
+    fetched->header["encoding"] = o.encoding;
+    fetched->header["written"] = written;
+  }
   return report_items(out, fetched->header, ctx, schema);
 }
 
@@ -95,13 +165,19 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-verify fetch report.bin\n"
       "  cci-verify fetch attestation.bin --product Milan --cache-dir ./collateral --json\n"
       "  cci-verify fetch report.bin --items crl --refresh          # a fresh CRL\n"
+      "  cci-verify fetch evidence.json --output-dir ./certs --encoding der   # evidence from cci-run attest\n"
       "  cci-verify fetch csv_report.bin                            # Hygon: HRK and HSK||CEK for its chip\n"
       "  CCI_KDS_URL=http://127.0.0.1:8080 cci-verify fetch report.bin   # a KDS mirror");
-  sub->add_option("REPORT", o->report, "SNP report (raw, hex, Azure HCL) or CSV evidence")->required();
-  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str();
+  sub->add_option("REPORT", o->report, "SNP report (raw, hex, Azure HCL), CSV evidence, or cci.evidence.v1 JSON (cci-run attest)")->required();
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon"}));
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (version 2 reports only)");
   sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD) or hrk, hsk_cek (Hygon); default: all")->delimiter(',');
   sub->add_flag("--refresh", o->refresh, "Download even what the cache already holds");
+  sub->add_option("--output-dir", o->output_dir,
+                  "Also write the items into DIR (AMD: vcek, ask, ark, crl; Hygon: hrk.cert, hsk_cek.cert), as snpguest fetch does");
+  sub->add_option("--encoding", o->encoding, "pem or der, for --output-dir (AMD items)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pem", "der"}));
   add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_fetch(*o, ctx); }; });
 }

@@ -27,9 +27,9 @@ struct LaunchMeasureOptions {
 // The blob as QEMU's query-sev-launch-measure returns it (base64), or hex, or "@FILE" raw.
 Result<Bytes> read_blob(const std::string& text) {
   if (!text.empty() && text[0] == '@') return read_file(text.substr(1), 4096);
-  if (text.size() == 2 * launch::kLaunchMeasureBlobSize) return from_hex(text, "--measurement", launch::kLaunchMeasureBlobSize);
-  auto b = base64_decode(text, "--measurement");
-  if (!b) return make_error(ErrorCode::kMalformed, "--measurement must be base64 (as QEMU prints it), 96 hex digits or @FILE", "measurement");
+  if (text.size() == 2 * launch::kLaunchMeasureBlobSize) return hex_arg(text, "--blob", launch::kLaunchMeasureBlobSize);
+  auto b = base64_decode(text, "--blob");
+  if (!b) return make_error(ErrorCode::kMalformed, "--blob must be base64 (as QEMU prints it), 96 hex digits or @FILE", "blob");
   return b;
 }
 
@@ -56,7 +56,7 @@ struct Candidate {
 Result<std::vector<Candidate>> candidates(const LaunchMeasureOptions& o) {
   std::vector<Candidate> out;
   if (o.expected_digest) {
-    auto d = from_hex(*o.expected_digest, "--expected-digest", 32);
+    auto d = hex_arg(*o.expected_digest, "--expected-digest", 32);
     if (!d) return make_error(ErrorCode::kUsage, d.error().message, "expected-digest");
     out.push_back({"--expected-digest", *d});
     return out;
@@ -88,13 +88,13 @@ Result<std::vector<Candidate>> candidates(const LaunchMeasureOptions& o) {
 int run_launch_measure(const LaunchMeasureOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.launch-measure.v1";
   if (o.expected_digest.has_value() == o.manifest.has_value()) {
-    return ctx.fail(make_error(ErrorCode::kUsage, "give exactly one of --expected-digest HEX or --manifest FILE --key PUB"), schema);
+    return ctx.fail(make_error(ErrorCode::kUsage, "give exactly one of --expected-digest HEX or --deployment FILE --release-key PUB"), schema);
   }
-  if (o.manifest && !o.manifest_key) return ctx.fail(make_error(ErrorCode::kUsage, "--manifest needs --key PUB"), schema);
+  if (o.manifest && !o.manifest_key) return ctx.fail(make_error(ErrorCode::kUsage, "--deployment needs --release-key PUB"), schema);
   if (o.api_major > 255 || o.api_minor > 255 || o.build > 255) {
     return ctx.fail(make_error(ErrorCode::kUsage, "--api-major, --api-minor and --build are bytes (0..255)"), schema);
   }
-  auto policy = cli::parse_uint(o.policy, "--policy", UINT32_MAX);
+  auto policy = cli::parse_uint(o.policy, "--guest-policy", UINT32_MAX);
   if (!policy) return ctx.fail(policy.error(), schema);
   auto blob = read_blob(o.measurement);
   if (!blob) return ctx.fail(blob.error(), schema);
@@ -144,22 +144,22 @@ void add_launch_measure(CLI::App& app, cli::Context& ctx, std::function<int()>& 
   sub->footer(
       "MEASURE = HMAC-SHA256(TIK, 0x04 || API_MAJOR || API_MINOR || BUILD || POLICY || GLD || MNONCE);\n"
       "GLD comes from the deployment manifest (its sev / seves launch measurements) or --expected-digest.\n"
-      "Take --measurement from QMP query-sev-launch-measure and the version and policy from query-sev.\n"
+      "Take --blob from QMP query-sev-launch-measure and the version and policy from query-sev.\n"
       "Examples:\n"
-      "  cci-verify launch-measure --measurement \"$(qmp query-sev-launch-measure | jq -r .data)\" \\\n"
-      "      --tik vm_tik.bin --api-major 0 --api-minor 24 --build 15 --policy 0x5 \\\n"
-      "      --manifest cci-manifest.json --key release.pub\n"
-      "  cci-verify launch-measure --measurement @measure.bin --tik tik.hex --api-major 0 --api-minor 18 \\\n"
+      "  cci-verify launch-measure --blob \"$(qmp query-sev-launch-measure | jq -r .data)\" \\\n"
+      "      --tik vm_tik.bin --api-major 0 --api-minor 24 --build 15 --guest-policy 0x5 \\\n"
+      "      --deployment cci-manifest.json --release-key release.pub\n"
+      "  cci-verify launch-measure --blob @measure.bin --tik tik.hex --api-major 0 --api-minor 18 \\\n"
       "      --build 15 --expected-digest e5bcc918...");
-  sub->add_option("--measurement", o->measurement, "MEASURE||MNONCE (48 bytes): base64, hex or @FILE")->required();
+  cli::add_alias(sub, sub->add_option("--blob", o->measurement, "MEASURE||MNONCE (48 bytes): base64, hex or @FILE")->required(), "--measurement", o->measurement);
   sub->add_option("--tik", o->tik, "File with the 16-byte TIK (raw or hex); wiped from memory after use")->required();
   sub->add_option("--api-major", o->api_major, "Firmware API major version")->required();
   sub->add_option("--api-minor", o->api_minor, "Firmware API minor version")->required();
   sub->add_option("--build", o->build, "Firmware build ID")->required();
-  sub->add_option("--policy", o->policy, "Guest policy (decimal or 0x hex)")->capture_default_str();
+  cli::add_alias(sub, sub->add_option("--guest-policy", o->policy, "Guest policy (decimal or 0x hex)")->capture_default_str(), "--policy", o->policy);
   sub->add_option("--expected-digest", o->expected_digest, "Expected guest launch digest (64 hex digits)");
-  sub->add_option("--manifest", o->manifest, "Deployment manifest holding the expected digests");
-  sub->add_option("-k,--key", o->manifest_key, "Public key that signed the manifest (PEM)");
+  cli::add_alias(sub, sub->add_option("--deployment", o->manifest, "Deployment manifest holding the expected digests"), "--manifest", o->manifest);
+  cli::add_alias(sub, sub->add_option("--release-key", o->manifest_key, "Public key that signed the manifest (PEM)"), "-k,--key", o->manifest_key);
   sub->add_option("--image", o->image, "Only consider this image of the manifest");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_launch_measure(*o, ctx); }; });
 }

@@ -1,4 +1,4 @@
-// cci-verify manifest FILE --key PUB: check a deployment manifest's signature and print it.
+// cci-verify manifest FILE --release-key PUB: check a deployment manifest's signature and print it.
 #include <yaml-cpp/yaml.h>
 
 #include <memory>
@@ -73,10 +73,10 @@ void add_manifest(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "key's hint), the signature over the exact payload bytes, then the in-toto statement type,\n"
       "predicate type and schema version. Any altered byte makes it fail with exit status 1.\n"
       "Examples:\n"
-      "  cci-verify manifest cci-manifest.json --key release.pub\n"
-      "  cci-verify manifest cci-manifest.json --key release.pub --json | jq '.predicate.images[].launch_measurements'");
+      "  cci-verify manifest cci-manifest.json --release-key release.pub\n"
+      "  cci-verify manifest cci-manifest.json --release-key release.pub --json | jq '.predicate.images[].launch_measurements'");
   sub->add_option("FILE", o->file, "Deployment manifest (DSSE envelope JSON)")->required();
-  sub->add_option("-k,--key", o->key, "The release public key (PEM)")->required();
+  cli::add_alias(sub, sub->add_option("--release-key", o->key, "The release public key (PEM)")->required(), "-k,--key", o->key);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_manifest(*o, ctx); }; });
 }
 

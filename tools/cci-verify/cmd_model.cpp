@@ -29,7 +29,7 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.model.v1";
   if (o.key.empty() == o.certificate_chain.empty()) {
     return ctx.fail(make_error(ErrorCode::kUsage,
-                               "give exactly one of --key PUB.pem (key bundles) or --certificate-chain CA.pem (certificate bundles)"),
+                               "give exactly one of --release-key PUB.pem (key bundles) or --certificate-chain CA.pem (certificate bundles)"),
                     schema);
   }
   auto at = cli::parse_time(o.at);
@@ -111,12 +111,12 @@ void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "every file's digest recomputed with the bundle's serialization (files or shards, sha256 or blake2b).\n"
       "Every mismatching, missing and extra file is named.\n"
       "Examples:\n"
-      "  cci-verify model ./tinyllama --signature model.sig --key release.pub\n"
+      "  cci-verify model ./tinyllama --signature model.sig --release-key release.pub\n"
       "  cci-verify model ./tinyllama --signature model.sig --certificate-chain int-ca.pem --certificate-chain ca.pem\n"
-      "  cci-verify model ./tinyllama --key release.pub --ignore-unsigned-files --json");
+      "  cci-verify model ./tinyllama --release-key release.pub --ignore-unsigned-files --json");
   sub->add_option("DIR", o->dir, "Model directory (or single file)")->required();
   sub->add_option("-s,--signature", o->signature, "OMS bundle to check")->capture_default_str();
-  sub->add_option("-k,--key", o->key, "Public key (PEM) for key bundles");
+  cli::add_alias(sub, sub->add_option("--release-key", o->key, "Public key (PEM) for key bundles"), "-k,--key", o->key);
   sub->add_option("--certificate-chain", o->certificate_chain,
                   "Trusted CA certificates (PEM, repeatable) for certificate bundles");
   sub->add_option("--ignore", o->ignore, "Extra path to leave out, relative to DIR (repeatable)");

@@ -94,7 +94,7 @@ Result<Bytes> fetch_manifest(crypto::TlsConnection& tls, const Endpoint& e) {
   if (res.status != 200) {
     return make_error(ErrorCode::kVerificationFailed,
                       "the server does not serve its manifest (GET /v1/attestation/manifest: HTTP " + std::to_string(res.status) +
-                          "); give a copy with --manifest",
+                          "); give a copy with --deployment",
                       "manifest");
   }
   return Bytes(res.body.begin(), res.body.end());
@@ -180,7 +180,7 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->footer(
       "All it needs is the URL and the release public key. It connects with TLS 1.3, reads the attested\n"
       "certificate (cci RA-TLS v1) and checks it as cci-verify cert does; fetches the signed manifest the server\n"
-      "was started with (GET /v1/attestation/manifest, or --manifest FILE), requires its SHA-256 to be the\n"
+      "was started with (GET /v1/attestation/manifest, or --deployment FILE), requires its SHA-256 to be the\n"
       "certificate's cci-manifest claim and its signature to verify with --release-key; sends a random nonce to\n"
       "POST /v1/attestation/fresh and requires evidence whose claims carry that nonce and this connection's TLS\n"
       "exporter value; then checks that report: vendor chain, REPORT_DATA = SHA-256(claims) || 0^32, and the\n"

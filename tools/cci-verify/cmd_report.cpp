@@ -5,6 +5,7 @@
 
 #include "appraise/appraise.h"
 #include "base/file_io.h"
+#include "base/hex.h"
 #include "commands.h"
 #include "report_common.h"
 
@@ -15,6 +16,40 @@ int run_report(const ReportOptions& o, const cli::Context& ctx) {
   auto data = read_file(o.file, kMaxEvidenceBytes);
   if (!data) return ctx.fail(data.error(), "cci.verify.report.v1");
   return run_report_bytes(o, std::move(*data), ctx);
+}
+
+// One "name: value" line per field, nested objects indented under their name; CPUID values in
+// hex as the checks print them; lists of names joined with commas. Long hex wraps at 64 digits.
+void print_readable(const cli::Json& j, const std::string& indent, const cli::Context& ctx) {
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_object()) {
+      std::string line = indent + k + ":";
+      if (v.contains("raw") && v["raw"].is_string()) line += " " + v["raw"].get<std::string>();
+      ctx.out(line);
+      cli::Json rest = v;
+      rest.erase("raw");
+      if (k == "cpuid") {
+        for (auto& [ck, cv] : rest.items()) {
+          if (cv.is_number_unsigned()) cv = "0x" + to_hex_u64(cv.get<std::uint64_t>());
+        }
+      }
+      print_readable(rest, indent + "  ", ctx);
+    } else if (v.is_array()) {
+      std::string line;
+      for (const auto& x : v) line += (line.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
+      ctx.out(indent + k + ": " + (line.empty() ? "(none)" : line));
+    } else if (v.is_string()) {
+      const std::string s = v.get<std::string>();
+      if (s.size() > 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        ctx.out(indent + k + ":");
+        for (size_t i = 0; i < s.size(); i += 64) ctx.out(indent + "  " + s.substr(i, 64));
+      } else {
+        ctx.out(indent + k + ": " + s);
+      }
+    } else {
+      ctx.out(indent + k + ": " + v.dump());
+    }
+  }
 }
 
 int run_show(const std::string& file, const std::string& product, const cli::Context& ctx) {
@@ -33,7 +68,9 @@ int run_show(const std::string& file, const std::string& product, const cli::Con
     return 0;
   }
   ctx.info("decoded only: nothing here is verified (use cci-verify report)");
-  for (const auto& [k, val] : d->report.items()) ctx.out(k + ": " + (val.is_string() ? val.get<std::string>() : val.dump()));
+  ctx.out("vendor: " + d->vendor);
+  ctx.out("format: " + d->format);
+  print_readable(d->report, "", ctx);
   return 0;
 }
 
@@ -64,11 +101,11 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify report report.bin --offline --json      # after cci-verify fetch report.bin\n"
       "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem --crl milan.crl\n"
       "  cci-verify report attestation.bin --product Milan --vek vcek.der --cert-chain cert_chain.pem --at 2024-06-01\n"
-      "  cci-verify report report.bin --vek vcek.der --cert-chain chain.pem --manifest cci-manifest.json \\\n"
-      "      --manifest-key release.pub --nonce $NONCE\n"
+      "  cci-verify report report.bin --vek vcek.der --cert-chain chain.pem --deployment cci-manifest.json \\\n"
+      "      --release-key release.pub --nonce $NONCE\n"
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
   sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL) or CSV evidence (raw, page, librats, trustee JSON)")->required();
-  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str();
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon"}));
   sub->add_option("--trust-sim-root", o->trust_sim_roots,
                   "Accept evidence from the cci-run sim platform in DIR (testing only: the verdict says SIMULATED)");
   sub->add_option("--hrk", o->hrk, "CSV: the Hygon root certificate (832 bytes; must be the pinned one)");
@@ -85,8 +122,8 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (required for version 2 reports)");
   sub->add_option("--at", o->at, "Verification time: now, Unix seconds or RFC 3339")->capture_default_str();
   sub->add_option("--policy", o->policy_file, "Policy YAML (keys as the policy section of cci.yaml)");
-  sub->add_option("--manifest", o->manifest, "Deployment manifest: its policy and its expected SNP or CSV measurements");
-  sub->add_option("--manifest-key,--release-key", o->manifest_key, "Public key that signed the manifest (PEM)");
+  cli::add_alias(sub, sub->add_option("--deployment", o->manifest, "Deployment manifest: its policy and its expected SNP or CSV measurements"), "--manifest", o->manifest);
+  cli::add_alias(sub, sub->add_option("--release-key", o->manifest_key, "Public key that signed the manifest (PEM)"), "--manifest-key", o->manifest_key);
   sub->add_option("--measurement", o->measurements, "An expected measurement (SNP: 96 hex digits, CSV: 64; repeatable)");
   sub->add_option("--report-data", o->report_data, "Expected REPORT_DATA (128 hex digits)");
   sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex)");
@@ -95,19 +132,22 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_flag("--insecure-allow-debug", o->insecure_allow_debug, "Accept guests whose policy allows debugging");
   sub->add_flag("--insecure-no-crl", o->insecure_no_crl, "Do not require a CRL (the ASK/ASVK revocation check is skipped)");
   sub->add_flag("--insecure-any-measurement", o->insecure_any_measurement,
-                "Accept ANY launch measurement when none is expected (no --manifest, no --measurement): any VM image passes");
+                "Accept ANY launch measurement when none is expected (no --deployment, no --measurement): any VM image passes");
   sub->add_flag("--allow-vlek", o->allow_vlek, "Accept reports signed by a VLEK (cloud-provider key, no chip binding)");
   add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_report(*o, ctx); }; });
 
   auto show_file = std::make_shared<std::string>();
   auto show_product = std::make_shared<std::string>();
-  auto* show = app.add_subcommand("show", "Decode an SEV-SNP report for humans (nothing is verified)");
+  auto* show = app.add_subcommand("show", "Decode an SEV-SNP report or Hygon CSV evidence for humans (nothing is verified)");
   show->footer(
+      "Reads what report reads: SEV-SNP raw, hex or Azure HCL; Hygon CSV raw, page, librats or trustee\n"
+      "evidence; and the cci.evidence.v1 JSON that cci-run attest writes.\n"
       "Examples:\n"
       "  cci-verify show report.bin\n"
+      "  cci-verify show evidence.json\n"
       "  cci-verify show report.hex --json | jq .report.measurement");
-  show->add_option("FILE", *show_file, "Report file (raw, hex or Azure HCL)")->required();
+  show->add_option("FILE", *show_file, "Report or evidence file (- for standard input)")->required();
   show->add_option("--product", *show_product, "TCB layout for version 2 reports (Milan, Genoa, Turin)");
   show->callback([show_file, show_product, &ctx, &action] {
     action = [show_file, show_product, &ctx] { return run_show(*show_file, *show_product, ctx); };

@@ -12,13 +12,13 @@ int main(int argc, char** argv) {
       "attestation reports as they land.";
   spec.footer =
       "Examples:\n"
-      "  cci-verify model ./llama-7b --signature llama-7b.sig --key release.pub\n"
+      "  cci-verify model ./llama-7b --signature llama-7b.sig --release-key release.pub\n"
       "  cci-verify model ./llama-7b --signature model.sig --certificate-chain ca.pem --json\n"
-      "  cci-verify manifest cci-manifest.json --key release.pub\n"
+      "  cci-verify manifest cci-manifest.json --release-key release.pub\n"
       "  cci-verify fetch report.bin && cci-verify report report.bin --offline\n"
       "  cci-verify report report.bin --vek vcek.der --cert-chain ask_ark_milan.pem --crl milan.crl\n"
-      "  cci-verify launch-measure --measurement BASE64 --tik tik.bin --api-major 0 --api-minor 24 --build 15 \\\n"
-      "      --manifest cci-manifest.json --key release.pub\n\n"
+      "  cci-verify launch-measure --blob BASE64 --tik tik.bin --api-major 0 --api-minor 24 --build 15 \\\n"
+      "      --deployment cci-manifest.json --release-key release.pub\n\n"
       + cli::exit_status_help("cci-verify");
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::verify::add_model(app, ctx, action);

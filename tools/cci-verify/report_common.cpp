@@ -19,19 +19,19 @@ Result<std::optional<Bytes>> read_optional(const std::string& path, size_t max) 
 
 Result<Bytes> hex_field(const std::string& text, const char* flag, size_t size) {
   if (text.empty()) return Bytes(size, 0);
-  auto b = from_hex(text, flag, size);
+  auto b = hex_arg(text, flag, size);
   if (!b) return make_error(ErrorCode::kUsage, b.error().message, flag);
   return b;
 }
 
-// The relying party's expectations: a verified release (cert, remote) or --manifest with its key,
+// The relying party's expectations: a verified release (cert, remote) or --deployment with its key,
 // then --policy, the permissions named on the command line, --measurement, REPORT_DATA.
 Result<appraise::Expectations> expectations_of(const ReportOptions& o) {
   appraise::Expectations e;
   if (o.release) {
     CCI_TRY(appraise::apply_release(*o.release, o.release_label, e));
   } else if (!o.manifest.empty()) {
-    if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs --manifest-key PUB");
+    if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--deployment needs --release-key PUB");
     CCI_ASSIGN(key, cli::load_public_key_file(o.manifest_key));
     CCI_ASSIGN(data, read_file(o.manifest, manifest::kMaxManifestBytes));
     auto m = manifest::verify_deployment_manifest(data, key);
@@ -50,12 +50,12 @@ Result<appraise::Expectations> expectations_of(const ReportOptions& o) {
   e.insecure_unpinned_v1 = o.insecure_unpinned_v1;
   if (!o.report_data.empty() && !o.nonce.empty()) return make_error(ErrorCode::kUsage, "give --report-data or --nonce, not both");
   if (!o.report_data.empty()) {
-    auto b = from_hex(o.report_data, "--report-data", 64);
+    auto b = hex_arg(o.report_data, "--report-data", 64);
     if (!b) return make_error(ErrorCode::kUsage, b.error().message, "report-data");
     e.report_data = std::move(*b);
   }
   if (!o.nonce.empty()) {
-    auto b = from_hex(o.nonce, "--nonce");
+    auto b = hex_arg(o.nonce, "--nonce");
     if (!b || b->empty() || b->size() > 64) return make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce");
     b->resize(64, 0);  // REPORT_DATA = nonce, zero-padded
     e.report_data = std::move(*b);
