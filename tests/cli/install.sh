@@ -14,6 +14,13 @@ done
 if [ -x "$CCI_BIN/cci-run/cci-run-conn" ]; then
   check "cci-run-conn installed next to cci-run" -- test -x "$STAGE/bin/cci-run-conn"
 fi
+for t in cci-measure cci-verify cci-run cci-bench; do
+  check "$t: bash, zsh and fish completion installed" -- test -s "$STAGE/share/bash-completion/completions/$t" -a \
+    -s "$STAGE/share/zsh/site-functions/_$t" -a -s "$STAGE/share/fish/vendor_completions.d/$t.fish"
+done
+bash --norc -c 'source "$1"; COMP_WORDS=(cci-verify re); COMP_CWORD=1; _cci_verify; echo "${COMPREPLY[*]}"' _ \
+  "$STAGE/share/bash-completion/completions/cci-verify" >"$WORK/comp" 2>&1
+check "the installed bash completion completes cci-verify re<TAB> -> report remote" -- grep -qx "report remote" "$WORK/comp"
 check "go-md2man and man are installed (scripts/test installs them)" -- bash -c "command -v go-md2man && command -v man" 
 if command -v go-md2man >/dev/null && command -v man >/dev/null; then
   for t in cci-measure cci-verify cci-run cci-bench; do
