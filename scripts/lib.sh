@@ -18,7 +18,8 @@ CCI_PACKAGES=(
 
 cci_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Installs the packages that are not installed yet (idempotent; no-op when all present).
+# Installs the packages that are not installed yet (idempotent; no-op when all present). The
+# package manager's output goes to a log file; on failure its end is shown.
 cci_install_packages() {
   local missing=()
   for p in "${CCI_PACKAGES[@]}"; do
@@ -27,15 +28,19 @@ cci_install_packages() {
   if [ ${#missing[@]} -eq 0 ]; then
     return 0
   fi
-  cci_log "installing Debian packages: ${missing[*]}"
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "need root or sudo to apt-get install: ${missing[*]}" >&2; exit 3; }
     sudo=(sudo)
   fi
+  local log="${TMPDIR:-/tmp}/cci-apt-$(id -u).log"
+  cci_log "installing ${#missing[@]} Debian packages (log: $log): ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "apt-get failed; the whole log: $log" >&2
+    exit 3
+  fi
 }
 
 # cci_build PRESET [TARGET...]: configure (once) and build (everything, or the targets named)
@@ -44,11 +49,22 @@ cci_build() {
   local preset="$1"
   shift
   cd "$CCI_ROOT"
-  cci_log "configuring and building preset '$preset'${*:+ (targets: $*)}"
-  cmake --preset "$preset" >/dev/null
-  if [ $# -gt 0 ]; then
-    cmake --build --preset "$preset" --target "$@"
-  else
-    cmake --build --preset "$preset"
+  local log="$CCI_ROOT/build/$preset-build.log"
+  mkdir -p "$CCI_ROOT/build"
+  cci_log "configuring and building preset '$preset'${*:+ (targets: $*)} (log: build/$preset-build.log)"
+  local rc=0
+  {
+    cmake --preset "$preset" &&
+      if [ $# -gt 0 ]; then cmake --build --preset "$preset" --target "$@"; else cmake --build --preset "$preset"; fi
+  } >"$log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    grep -E "error|Error" "$log" | head -n 20 >&2 || true
+    tail -n 20 "$log" >&2
+    echo "the build failed; the whole log: $log" >&2
+    exit "$rc"
+  fi
+  # The build is warning-free in every preset (the dev preset makes warnings errors): say so if not.
+  if grep -q "warning:" "$log"; then
+    cci_log "the build printed compiler warnings (see $log)"
   fi
 }

@@ -259,8 +259,13 @@ Result<ModelVerification> verify_model(ByteView bundle_json, const VerifyModelOp
       auto w = want.find(digest.resources[i].name);
       same = w != want.end() && *w->second == digest.resources[i].digest;
     }
-    if (!same) v.files.push_back({FileFinding::Kind::kMismatch, path});
+    if (!same) {
+      v.files.push_back({FileFinding::Kind::kMismatch, path});
+    } else {
+      v.matching_files.push_back(path);
+    }
   }
+  std::sort(v.matching_files.begin(), v.matching_files.end(), path_less);
   std::sort(v.files.begin(), v.files.end(), [](const FileFinding& a, const FileFinding& b) {
     return path_less(a.name, b.name);
   });

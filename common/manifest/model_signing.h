@@ -66,6 +66,7 @@ struct ModelVerification {
   bool passed = false;
   std::vector<Check> checks;
   std::vector<FileFinding> files;  // every mismatching, missing and extra file
+  std::vector<std::string> matching_files;  // every signed file whose digests match, in path order
   oms::Statement statement;        // valid when the signature check passed
   Bytes recomputed_root;
 };

@@ -131,6 +131,9 @@ expect 3 "encrypted key with a wrong passphrase" -- "$MEASURE" model "$WORK/mode
 expect 0 "encrypted key with CCI_KEY_PASSWORD" -- env CCI_KEY_PASSWORD=s3cret "$MEASURE" model "$WORK/model" --key "$WORK/enc.key" -o "$WORK/y.sig"
 expect 0 "bundle signed with the encrypted key verifies" -- "$VERIFY" model "$WORK/model" --signature "$WORK/y.sig" --key "$WORK/enc.pub"
 expect 1 "verifying with another key fails" -- "$VERIFY" model "$WORK/model" --signature "$WORK/y.sig" --key "$WORK/k.pub"
+contains "$WORK/err" "y.sig is not signed by the key in $WORK/k.pub (oms.key_hint); the files were not checked" "a wrong key is named as such, not as a model mismatch"
+expect 0 "verify --json lists every file, not only problems" -- "$VERIFY" model "$WORK/model" --signature "$WORK/y.sig" --release-key "$WORK/enc.pub" --json
+check "... each with status ok" -- jq -e '(.files | length) > 0 and all(.files[]; .status == "ok")' "$WORK/out"
 
 # --- hostile model trees -------------------------------------------------------------------
 mkdir -p "$WORK/t1"; echo a > "$WORK/t1/a"; echo secret > "$WORK/outside"; ln -s "$WORK/outside" "$WORK/t1/link"

@@ -74,8 +74,13 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
   if (ctx.options().json) {
     cli::Json checks = cli::Json::array();
     for (const auto& c : v->checks) checks.push_back({{"id", c.id}, {"status", c.passed ? "pass" : "fail"}, {"detail", c.detail}});
+    // Every file: the matching ones ("ok") and each problem, in path order.
+    std::vector<std::pair<std::string, std::string>> all;
+    for (const auto& name : v->matching_files) all.emplace_back(name, "ok");
+    for (const auto& f : v->files) all.emplace_back(f.name, manifest::file_finding_name(f.kind));
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     cli::Json files = cli::Json::array();
-    for (const auto& f : v->files) files.push_back({{"status", manifest::file_finding_name(f.kind)}, {"name", f.name}});
+    for (const auto& [name, status] : all) files.push_back({{"status", status}, {"name", name}});
     cli::Json body{{"result", v->passed ? "pass" : "fail"}, {"model", o.dir}, {"signature", o.signature}};
     if (!v->passed) body["reason"] = "VERIFICATION_FAILED";
     body["checks"] = checks;
@@ -94,7 +99,22 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
   if (v->passed) {
     ctx.out("verified: " + o.dir + " matches " + o.signature + " (root sha256:" + to_hex(v->statement.subject_sha256) + ")");
   } else {
-    ctx.error(o.dir + " does not match " + o.signature);
+    // Name what failed: the signer (a key or certificate that is not the bundle's), the bundle
+    // itself, or the files.
+    std::string first;
+    for (const auto& c : v->checks) {
+      if (!c.passed && first.empty()) first = c.id;
+    }
+    const std::string anchor = o.key.empty() ? "the given certificate chain" : "the key in " + o.key;
+    if (first == "oms.key_hint" || first == "oms.key_match" || first == "oms.signature") {
+      ctx.error(o.signature + " is not signed by " + anchor + " (" + first + "); the files were not checked");
+    } else if (first == "oms.certificate_chain" || first == "oms.certificate_usage") {
+      ctx.error(o.signature + ": its signing certificate does not chain to " + anchor + " (" + first + "); the files were not checked");
+    } else if (first == "oms.files") {
+      ctx.error(o.dir + " does not match " + o.signature + ": " + std::to_string(v->files.size()) + " file(s) differ");
+    } else {
+      ctx.error(o.signature + " is not a valid bundle (" + first + ")");
+    }
   }
   return rc;
 }
