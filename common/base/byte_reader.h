@@ -53,7 +53,11 @@ class ByteReader {
     std::snprintf(buf, sizeof buf, "0x%zx", v);
     return buf;
   }
-  static std::string range(size_t off, size_t len) { return "[" + hex_offset(off) + ", " + hex_offset(off + len) + ")"; }
+  static std::string range(size_t off, size_t len) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "[0x%zx, 0x%zx)", off, off + len);
+    return buf;
+  }
 
  private:
   template <class T>
@@ -66,10 +70,11 @@ class ByteReader {
   }
 
   Error out_of_range(size_t off, size_t len, const char* field) const {
-    return make_error(ErrorCode::kMalformed,
-                      "field '" + std::string(field) + "' " + range(off, len) + " lies beyond the end of the " +
-                          std::to_string(data_.size()) + "-byte " + what_,
-                      field);
+    // (appended piece by piece: GCC 12's -Wrestrict misjudges chains of operator+ at -O3)
+    std::string msg = "field '";
+    msg.append(field).append("' ").append(range(off, len)).append(" lies beyond the end of the ");
+    msg.append(std::to_string(data_.size())).append("-byte ").append(what_);
+    return make_error(ErrorCode::kMalformed, msg, field);
   }
 
   ByteView data_;

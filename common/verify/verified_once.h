@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <set>
+#include <string>
 
 #include "base/bytes.h"
 
@@ -15,18 +16,18 @@ class VerifiedOnce {
  public:
   bool contains(const Bytes& key) const {
     std::lock_guard<std::mutex> lock(mu_);
-    return keys_.count(key) != 0;
+    return keys_.count(std::string(key.begin(), key.end())) != 0;
   }
-  void add(Bytes key) {
+  void add(const Bytes& key) {
     std::lock_guard<std::mutex> lock(mu_);
     if (keys_.size() >= kMaxEntries) keys_.clear();  // a bound, not an eviction policy: real sets are tiny
-    keys_.insert(std::move(key));
+    keys_.insert(std::string(key.begin(), key.end()));
   }
 
  private:
   static constexpr size_t kMaxEntries = 256;
   mutable std::mutex mu_;
-  std::set<Bytes> keys_;
+  std::set<std::string> keys_;  // the bytes as a string: the same order, compared without GCC 12 -Wstringop-overread noise
 };
 
 }  // namespace cci::verify::detail
