@@ -181,6 +181,15 @@ TEST_CASE("openai: requests parse strictly and refusals name the field") {
   CHECK(field_of_request(R"({"prompt":"a","stream":"yes"})") == "stream");
   CHECK(field_of_request(R"({"prompt":"a","logprobs":3})") == "logprobs");
   CHECK(field_of_request(R"({"prompt":"a","echo":true})") == "echo");
+  // Unknown arguments are a 400 naming them, as OpenAI's API does; unsupported sampling controls
+  // too, unless neutral; labels (user, metadata, store) pass.
+  CHECK(field_of_request(R"({"prompt":"a","frequency_penalty":0.5})") == "frequency_penalty");
+  CHECK(field_of_request(R"({"prompt":"a","frequency_penalty":0,"presence_penalty":null,"stop":null,"logit_bias":{}})") == "ok");
+  CHECK(field_of_request(R"({"prompt":"a","stop":["END"]})") == "stop");
+  CHECK(field_of_request(R"({"prompt":"a","tempreature":0.2})") == "tempreature");
+  CHECK(field_of_request(R"({"prompt":"a","user":"u1","metadata":{"k":"v"},"store":false})") == "ok");
+  CHECK(field_of_request(R"({"messages":[{"role":"user","content":"a"}],"response_format":{"type":"text"}})", true) == "ok");
+  CHECK(field_of_request(R"({"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"}})", true) == "response_format");
   CHECK(field_of_request(R"({"prompt":"a","ignore_eos":1})") == "ignore_eos");
   CHECK(field_of_request(R"({"prompt":"a","ignore_eos":true})") == "ok");
   CHECK(field_of_request(R"({"prompt":")" + std::string(65, 'x') + "\"}") == "prompt");
