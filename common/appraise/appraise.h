@@ -172,6 +172,7 @@ struct FetchedItem {
   std::string item, url, file;
   bool downloaded = false;
   std::optional<Error> error;
+  Bytes data;  // without error: the checked bytes (what the cache file holds), for exporting them
 };
 struct FetchReport {
   std::string summary;  // what is fetched for what, for humans

@@ -155,7 +155,7 @@ class CsvAppraiser final : public Appraiser {
                   " (taken from the report; the CEK fetched for it is what binds it)";
     out.header = Json{{"vendor", vendor()}, {"chip_id", report->chip_id}, {"cache_dir", cache.dir()}, {"kds_url", opts.kds_url}};
     for (const auto& x : collateral::fetch_hygon_collateral(report->chip_id, items, cache, opts)) {
-      out.items.push_back({collateral::hygon_item_name(x.item), x.url, x.file, x.downloaded, x.error});
+      out.items.push_back({collateral::hygon_item_name(x.item), x.url, x.file, x.downloaded, x.error, std::move(x.data)});
     }
     return out;
   }

@@ -288,7 +288,7 @@ class SnpAppraiser final : public Appraiser {
                       {"cache_dir", cache.dir()},
                       {"kds_url", opts.kds_url}};
     for (const auto& x : collateral::fetch_snp_collateral(key, items, cache, opts)) {
-      out.items.push_back({collateral::snp_item_name(x.item), x.url, x.file, x.downloaded, x.error});
+      out.items.push_back({collateral::snp_item_name(x.item), x.url, x.file, x.downloaded, x.error, std::move(x.data)});
     }
     return out;
   }

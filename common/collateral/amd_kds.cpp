@@ -177,7 +177,7 @@ namespace {
 
 // Downloads one item, checks it and stores it; the result records what happened.
 SnpFetchResult fetch_one(const SnpCollateralKey& k, SnpItem item, const SnpCache& cache, const SnpFetchOptions& o) {
-  SnpFetchResult r{item, {}, {}, false, std::nullopt};
+  SnpFetchResult r{item, {}, {}, false, std::nullopt, {}};
   std::string base = o.kds_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   switch (item) {
@@ -197,9 +197,26 @@ SnpFetchResult fetch_one(const SnpCollateralKey& k, SnpItem item, const SnpCache
   if (!o.refresh) {
     bool present = false;
     switch (item) {
-      case SnpItem::kVcek: { auto c = cache.vcek(k); present = c && *c; break; }
-      case SnpItem::kChain: { auto c = cache.chain(k.product, k.vlek); present = c && *c; break; }
-      case SnpItem::kCrl: { auto c = cache.crl(k.product, k.vlek); present = c && *c; break; }
+      case SnpItem::kVcek: {
+        auto c = cache.vcek(k);
+        if ((present = c && *c)) r.data = (*c)->der();
+        break;
+      }
+      case SnpItem::kChain: {
+        auto c = cache.chain(k.product, k.vlek);
+        if ((present = c && *c)) {
+          for (const auto& cert : **c) {
+            const std::string pem = cert.pem();
+            r.data.insert(r.data.end(), pem.begin(), pem.end());
+          }
+        }
+        break;
+      }
+      case SnpItem::kCrl: {
+        auto c = cache.crl(k.product, k.vlek);
+        if ((present = c && *c)) r.data = (*c)->der();
+        break;
+      }
     }
     if (present) return r;
   }
@@ -227,6 +244,7 @@ SnpFetchResult fetch_one(const SnpCollateralKey& k, SnpItem item, const SnpCache
   if (ok) ok = store(r.file, *body);
   if (!ok) r.error = ok.error();
   r.downloaded = static_cast<bool>(ok);
+  if (ok) r.data = std::move(*body);
   return r;
 }
 

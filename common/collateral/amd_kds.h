@@ -77,6 +77,7 @@ struct SnpFetchResult {
   std::string file;       // cache file
   bool downloaded = false;  // false: already cached
   std::optional<Error> error;
+  Bytes data;  // without error: the bytes that passed the checks (downloaded, or the cache entry)
 };
 
 // Gets each requested item into the cache: the chain must be the intermediate for the leaf kind

@@ -95,7 +95,7 @@ std::vector<HygonFetchResult> fetch_hygon_collateral(const std::string& chip_id,
   while (!base.empty() && base.back() == '/') base.pop_back();
   for (HygonItem item : {HygonItem::kHrk, HygonItem::kHskCek}) {  // the HRK first: HSK||CEK are checked against it
     if (std::find(items.begin(), items.end(), item) == items.end()) continue;
-    HygonFetchResult r{item, {}, {}, false, std::nullopt};
+    HygonFetchResult r{item, {}, {}, false, std::nullopt, {}};
     out.push_back(r);
     HygonFetchResult& res = out.back();
     if (item == HygonItem::kHskCek) {
@@ -108,7 +108,10 @@ std::vector<HygonFetchResult> fetch_hygon_collateral(const std::string& chip_id,
     res.file = item == HygonItem::kHrk ? cache.hrk_file() : cache.hsk_cek_file(chip_id);
     if (!o.refresh) {  // used only if it still passes its checks (a bad entry is dropped and fetched again)
       auto cached = item == HygonItem::kHrk ? cache.hrk() : cache.hsk_cek(chip_id);
-      if (cached && *cached) continue;
+      if (cached && *cached) {
+        res.data = std::move(**cached);
+        continue;
+      }
     }
     std::optional<Bytes> hrk;
     if (item == HygonItem::kHskCek) {
@@ -128,6 +131,7 @@ std::vector<HygonFetchResult> fetch_hygon_collateral(const std::string& chip_id,
     if (ok) ok = store(res.file, *body);
     if (!ok) res.error = ok.error();
     res.downloaded = static_cast<bool>(ok);
+    if (ok) res.data = std::move(*body);
   }
   return out;
 }

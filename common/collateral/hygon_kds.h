@@ -45,6 +45,7 @@ struct HygonFetchResult {
   std::string url, file;
   bool downloaded = false;
   std::optional<Error> error;
+  Bytes data;  // without error: the bytes that passed the checks (downloaded, or the cache entry)
 };
 
 struct HygonFetchOptions {

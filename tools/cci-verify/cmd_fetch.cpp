@@ -29,6 +29,7 @@ struct ItemOutcome {
   std::string name, url, file;
   bool downloaded = false;
   std::optional<Error> error;
+  Bytes data;  // the checked bytes
 };
 
 // Lists what happened to each item; the exit code is the first failure's.
@@ -65,10 +66,10 @@ std::string pem_block(const std::string& label, ByteView der) {
   return out + "-----END " + label + "-----\n";
 }
 
-// The cached item (checked before it was cached) in the chosen encoding, as (file name, bytes):
-// AMD: vcek, ask and ark (the cert_chain split), crl; Hygon: hrk.cert, hsk_cek.cert unchanged.
-Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string& item, const std::string& file, const std::string& enc) {
-  CCI_ASSIGN(data, read_file(file, 4 << 20));
+// An item's checked bytes (as fetch returned them, not the cache file read again) in the chosen
+// encoding, as (file name, bytes): AMD: vcek, ask and ark (the cert_chain split), crl; Hygon:
+// hrk.cert, hsk_cek.cert unchanged.
+Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string& item, const Bytes& data, const std::string& enc) {
   std::vector<std::pair<std::string, Bytes>> out;
   auto cert = [&](const std::string& stem, const crypto::Certificate& c) {
     if (enc == "der") {
@@ -83,7 +84,7 @@ Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string
     cert(item, c);
   } else if (item == "cert_chain") {
     CCI_ASSIGN(chain, crypto::parse_pem_bundle(data));
-    if (chain.size() != 2) return make_error(ErrorCode::kMalformed, file + ": expected ASK (or ASVK) and ARK", "cert_chain");
+    if (chain.size() != 2) return make_error(ErrorCode::kMalformed, "cert_chain: expected ASK (or ASVK) and ARK", "cert_chain");
     cert("ask", chain[0]);
     cert("ark", chain[1]);
   } else if (item == "crl") {
@@ -95,7 +96,7 @@ Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string
       out.emplace_back("crl.pem", Bytes(p.begin(), p.end()));
     }
   } else {
-    out.emplace_back(item + ".cert", std::move(data));
+    out.emplace_back(item + ".cert", data);
   }
   return out;
 }
@@ -119,7 +120,7 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   if (!fetched) return ctx.fail(fetched.error(), schema);
   ctx.info(fetched->summary);
   std::vector<ItemOutcome> out;
-  for (auto& x : fetched->items) out.push_back({x.item, x.url, x.file, x.downloaded, x.error});
+  for (auto& x : fetched->items) out.push_back({x.item, x.url, x.file, x.downloaded, x.error, std::move(x.data)});
   if (!o.output_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.output_dir, ec);
@@ -127,7 +128,7 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
     cli::Json written = cli::Json::array();
     for (auto& item : out) {
       if (item.error) continue;
-      auto files = export_item(item.name, item.file, o.encoding);
+      auto files = export_item(item.name, item.data, o.encoding);
       if (!files) {
         item.error = files.error();
         continue;
