@@ -1,6 +1,5 @@
 #include "cli/completion.h"
 
-#include <map>
 #include <sstream>
 #include <vector>
 
@@ -16,7 +15,6 @@ struct Flag {
 
 struct Node {
   std::string path;  // "" for the tool, "manifest build" for a nested subcommand
-  std::string description;
   std::vector<std::pair<std::string, std::string>> subcommands;  // name, description
   std::vector<Flag> flags;
   bool positional = false;
@@ -46,7 +44,6 @@ std::vector<std::string> choices_of(const std::string& type_name) {
 void collect(const CLI::App& app, const std::string& path, std::vector<Node>& nodes) {
   Node node;
   node.path = path;
-  node.description = app.get_description();
   for (const CLI::Option* opt : app.get_options()) {
     if (opt->get_positional() && !opt->nonpositional()) {
       node.positional = true;

@@ -85,12 +85,6 @@ CLI::Option* add_alias(CLI::App* app, CLI::Option* canonical, const std::string&
   note_alias(app, canonical, alias, name);
   return alias;
 }
-inline CLI::Option* add_flag_alias(CLI::App* app, CLI::Option* canonical, const std::string& name, bool& var) {
-  CLI::Option* alias = app->add_flag(name, var, "Old name of " + canonical->get_name(false, true));
-  alias->group("");
-  note_alias(app, canonical, alias, name);
-  return alias;
-}
 
 std::string version_string();  // "0.1.0 (git abc123, OpenSSL 3.0.x)"
 
