@@ -7,8 +7,6 @@
 namespace cci::appraise {
 namespace {
 
-Error labelled(const std::string& label, const Error& e) { return make_error(e.code, label + ": " + e.message, e.field); }
-
 // What a cci.evidence.v1 file carries: the report, and certificates as candidates.
 Result<Extracted> from_evidence_file(const evidence::EvidenceFile& e) {
   Extracted x;
@@ -80,65 +78,58 @@ Result<const Appraiser*> pick(const std::string& vendor, ByteView raw) {
   return make_error(ErrorCode::kMalformed, "no TEE vendor recognises this input", "evidence");
 }
 
-}  // namespace
-
-Result<Verdict> appraise(const Request& r, CollateralSource& c, const Notes& n) {
-  CCI_ASSIGN(chosen, pick(r.vendor, r.evidence));  // checks --vendor even for evidence files
-  if (evidence::looks_like_evidence_file(r.evidence)) {
-    auto e = evidence::parse_evidence_file(r.evidence);
-    if (!e) return labelled(r.label, e.error());
-    const Appraiser* a = appraiser_for_tee(e->tee);
-    if (!a) return make_error(ErrorCode::kUnsupported, r.label + ": no appraiser for tee '" + e->tee + "'", "tee");
-    CCI_ASSIGN(x, from_evidence_file(*e));
-    return a->appraise(std::move(x), r, c, n);
-  }
-  Extracted x;
-  x.format = "raw";
-  x.report = r.evidence;
-  return chosen->appraise(std::move(x), r, c, n);
-}
-
-namespace {
-
-// A cci.evidence.v1 file (cci-run attest) names its TEE and carries the vendor's report: the
-// appraiser for that TEE and the report bytes. Any other input: the vendor by shape (or `vendor`).
+// The evidence as one appraiser takes it. A cci.evidence.v1 file (cci-run attest) names its TEE
+// and carries the vendor's report (and certificates); any other input goes to the vendor its
+// shape says, or that --vendor names. --vendor is checked in both cases, and must agree with the
+// file's TEE. `label` names the input in errors (empty: the caller names it).
 struct Unwrapped {
   const Appraiser* appraiser = nullptr;
-  Bytes report;
-  bool evidence_file = false;
+  std::optional<evidence::EvidenceFile> file;
 };
-Result<Unwrapped> unwrap(ByteView input, const std::string& vendor) {
+Result<Unwrapped> unwrap(ByteView input, const std::string& vendor, const std::string& label) {
   CCI_ASSIGN(chosen, pick(vendor, input));
   Unwrapped u;
   if (!evidence::looks_like_evidence_file(input)) {
     u.appraiser = chosen;
-    u.report.assign(input.begin(), input.end());
     return u;
   }
-  CCI_ASSIGN(e, evidence::parse_evidence_file(input));
-  u.appraiser = appraiser_for_tee(e.tee);
-  if (!u.appraiser) return make_error(ErrorCode::kUnsupported, "no appraiser for tee '" + e.tee + "'", "tee");
+  const std::string prefix = label.empty() ? "" : label + ": ";
+  auto e = evidence::parse_evidence_file(input);
+  if (!e) return make_error(e.error().code, prefix + e.error().message, e.error().field);
+  u.appraiser = appraiser_for_tee(e->tee);
+  if (!u.appraiser) return make_error(ErrorCode::kUnsupported, prefix + "no appraiser for tee '" + e->tee + "'", "tee");
   if (vendor != "auto" && vendor != u.appraiser->vendor()) {
-    return make_error(ErrorCode::kUsage, "--vendor " + vendor + " but the evidence file is " + evidence::tee_display_name(e.tee), "vendor");
+    return make_error(ErrorCode::kUsage, prefix + "--vendor " + vendor + ", but this is " + evidence::tee_display_name(e->tee) + " evidence", "vendor");
   }
-  u.report = std::move(e.report);
-  u.evidence_file = true;
+  u.file = std::move(*e);
   return u;
 }
 
 }  // namespace
 
+Result<Verdict> appraise(const Request& r, CollateralSource& c, const Notes& n) {
+  CCI_ASSIGN(u, unwrap(r.evidence, r.vendor, r.label));
+  if (u.file) {
+    CCI_ASSIGN(x, from_evidence_file(*u.file));
+    return u.appraiser->appraise(std::move(x), r, c, n);
+  }
+  Extracted x;
+  x.format = "raw";
+  x.report = r.evidence;
+  return u.appraiser->appraise(std::move(x), r, c, n);
+}
+
 Result<FetchReport> fetch_collateral(ByteView input, const std::string& vendor, const FetchRequest& r) {
-  CCI_ASSIGN(u, unwrap(input, vendor));
-  return u.appraiser->fetch(u.report, r);
+  CCI_ASSIGN(u, unwrap(input, vendor, r.label));
+  return u.appraiser->fetch(u.file ? ByteView(u.file->report) : input, r);
 }
 
 Result<Description> describe(ByteView input, std::optional<snp::Product> product) {
-  CCI_ASSIGN(u, unwrap(input, "auto"));
+  CCI_ASSIGN(u, unwrap(input, "auto", ""));
   Description d;
   d.vendor = u.appraiser->vendor();
-  CCI_SET(d.report, u.appraiser->describe(u.report, product, d.format));
-  if (u.evidence_file) d.format = "cci.evidence.v1 (" + d.format + ")";
+  CCI_SET(d.report, u.appraiser->describe(u.file ? ByteView(u.file->report) : input, product, d.format));
+  if (u.file) d.format = "cci.evidence.v1 (" + d.format + ")";
   return d;
 }
 

@@ -68,6 +68,8 @@ done <<'TABLE'
 2 | verify: --release-key and its old name together    | "$VERIFY" manifest "$W/cci-manifest.json" --release-key "$W/release.pub" --key "$W/release.pub"
 2 | verify: manifest without a key                     | "$VERIFY" manifest "$W/cci-manifest.json"
 2 | verify: --vendor intel                             | "$VERIFY" report "$W/evidence.json" --vendor intel
+2 | verify: --vendor hygon on SEV-SNP evidence         | "$VERIFY" report "$W/evidence.json" --vendor hygon "${SIM_OK[@]}"
+2 | verify: fetch --vendor hygon on SEV-SNP evidence   | "$VERIFY" fetch "$W/evidence.json" --vendor hygon
 2 | verify: bad hex in --measurement                   | "$VERIFY" report "$W/evidence.json" --measurement 0xzz "${SIM_OK[@]}"
 2 | verify: --deployment without --release-key         | "$VERIFY" report "$W/evidence.json" --deployment "$W/cci-manifest.json" "${SIM_OK[@]}"
 2 | verify: --report-data and --nonce together         | "$VERIFY" report "$W/evidence.json" --report-data "$NONCE" "${SIM_OK[@]}"
