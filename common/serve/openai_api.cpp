@@ -109,18 +109,17 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, bool c
   static const std::set<std::string> handled = {
       "model", "prompt", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "n", "seed",
       "stream", "stream_options", "ignore_eos", "logprobs", "tools", "functions", "suffix", "echo", "user", "metadata", "store"};
+  static const std::set<std::string> only_neutral = {"presence_penalty", "frequency_penalty", "logit_bias", "stop", "top_logprobs",
+                                                     "best_of", "response_format", "tool_choice", "parallel_tool_calls"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string key(it.key().begin(), it.key().end());
     if (handled.count(key) != 0) continue;
     const auto& v = it.value();
     const bool neutral = v.is_null() || (v.is_number() && v.get<double>() == 0.0) || (v.is_object() && v.empty()) ||
-                         (v.is_array() && v.empty());
-    if (key == "presence_penalty" || key == "frequency_penalty" || key == "logit_bias" || key == "stop" || key == "top_logprobs" ||
-        key == "best_of" || key == "response_format" || key == "tool_choice" || key == "parallel_tool_calls") {
-      if (neutral || (key == "best_of" && v.is_number_integer() && v.get<std::int64_t>() == 1) ||
-          (key == "response_format" && v.is_object() && v.value("type", "") == "text")) {
-        continue;
-      }
+                         (v.is_array() && v.empty()) || (key == "best_of" && v.is_number_integer() && v.get<std::int64_t>() == 1) ||
+                         (key == "response_format" && v.is_object() && v.value("type", "") == "text");
+    if (only_neutral.count(key) != 0) {
+      if (neutral) continue;
       return bad(key, key + " is not supported by this server");
     }
     return bad(key, "Unrecognized request argument supplied: " + key);
