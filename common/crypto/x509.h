@@ -93,6 +93,7 @@ class Crl {
   bool lists(const Certificate& cert) const;
   size_t revoked_count() const;
   const Bytes& der() const { return der_; }  // the DER exactly as given (decoded from PEM)
+  std::string pem() const;  // "-----BEGIN X509 CRL-----" ... with a final newline
 
  private:
   Crl(UniquePtr<X509_CRL> c, Bytes der) : crl_(std::move(c)), der_(std::move(der)) {}

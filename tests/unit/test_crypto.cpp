@@ -201,6 +201,11 @@ TEST_CASE("crl: issued, parsed from DER and PEM, strict about trailing bytes") {
   auto reparsed = crypto::Crl::parse(crl->der());
   REQUIRE(reparsed);
   CHECK(reparsed->der() == crl->der());
+  const std::string as_pem = crl->pem();
+  CHECK(as_pem.rfind("-----BEGIN X509 CRL-----\n", 0) == 0);
+  auto from_pem = crypto::Crl::parse(as_bytes(as_pem));
+  REQUIRE(from_pem);
+  CHECK(from_pem->der() == crl->der());
   Bytes trailing = crl->der();
   trailing.push_back(0);
   CHECK_FALSE(crypto::Crl::parse(trailing));

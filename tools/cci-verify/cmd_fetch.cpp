@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "base/file_io.h"
-#include "base/hex.h"
 #include "crypto/x509.h"
 #include "appraise/appraise.h"
 #include "commands.h"
@@ -59,13 +58,6 @@ int report_items(const std::vector<ItemOutcome>& results, cli::Json header, cons
   return rc;
 }
 
-std::string pem_block(const std::string& label, ByteView der) {
-  const std::string b64 = base64_encode(der);
-  std::string out = "-----BEGIN " + label + "-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
-  return out + "-----END " + label + "-----\n";
-}
-
 // An item's checked bytes (as fetch returned them, not the cache file read again) in the chosen
 // encoding, as (file name, bytes): AMD: vcek, ask and ark (the cert_chain split), crl; Hygon:
 // hrk.cert, hsk_cek.cert unchanged.
@@ -92,7 +84,7 @@ Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string
     if (enc == "der") {
       out.emplace_back("crl.der", crl.der());
     } else {
-      const std::string p = pem_block("X509 CRL", crl.der());
+      const std::string p = crl.pem();
       out.emplace_back("crl.pem", Bytes(p.begin(), p.end()));
     }
   } else {
