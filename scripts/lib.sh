@@ -45,6 +45,13 @@ cci_install_packages() {
 
 # cci_build PRESET [TARGET...]: configure (once) and build (everything, or the targets named)
 # with two jobs.
+cci_build_steps() {
+  local preset="$1"
+  shift
+  cmake --preset "$preset" || return
+  if [ $# -gt 0 ]; then cmake --build --preset "$preset" --target "$@"; else cmake --build --preset "$preset"; fi
+}
+
 cci_build() {
   local preset="$1"
   shift
@@ -53,10 +60,13 @@ cci_build() {
   mkdir -p "$CCI_ROOT/build"
   cci_log "configuring and building preset '$preset'${*:+ (targets: $*)} (log: build/$preset-build.log)"
   local rc=0
-  {
-    cmake --preset "$preset" &&
-      if [ $# -gt 0 ]; then cmake --build --preset "$preset" --target "$@"; else cmake --build --preset "$preset"; fi
-  } >"$log" 2>&1 || rc=$?
+  # CCI_BUILD_QUIET=1 (the demo): the compiler's output only in the log. Otherwise (the tests,
+  # CI) it is shown as it comes, and kept in the log too.
+  if [ "${CCI_BUILD_QUIET:-0}" = 1 ]; then
+    cci_build_steps "$preset" "$@" >"$log" 2>&1 || rc=$?
+  else
+    cci_build_steps "$preset" "$@" 2>&1 | tee "$log" || rc=$?
+  fi
   if [ "$rc" -ne 0 ]; then
     grep -E "error|Error" "$log" | head -n 20 >&2 || true
     tail -n 20 "$log" >&2
