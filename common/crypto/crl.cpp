@@ -37,9 +37,7 @@ Result<Crl> Crl::parse(ByteView in) {
 std::string Crl::pem() const {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509_CRL(bio.get(), crl_.get()) != 1) return {};
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
+  return memory_bio_text(bio.get());
 }
 
 std::string Crl::issuer() const { return name_text(X509_CRL_get_issuer(crl_.get())); }

@@ -26,5 +26,11 @@ void clear_ossl_errors() { ERR_clear_error(); }
 #include <openssl/crypto.h>
 
 namespace cci::crypto {
+std::string memory_bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
+}
+
 std::string openssl_version() { return OpenSSL_version(OPENSSL_VERSION); }
 }  // namespace cci::crypto

@@ -77,6 +77,9 @@ Bytes to_der(I2d i2d, const T* obj) {
   return out;
 }
 
+// The text a memory BIO holds (PEM, printed names); empty when it holds none.
+std::string memory_bio_text(BIO* bio);
+
 // "OpenSSL 3.0.x ..." of the library actually loaded.
 std::string openssl_version();
 }  // namespace cci::crypto

@@ -13,9 +13,7 @@ namespace cci::crypto {
 std::string name_text(const X509_NAME* name) {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
+  return memory_bio_text(bio.get());
 }
 
 std::time_t asn1_to_time(const ASN1_TIME* t) {
@@ -57,9 +55,7 @@ Bytes Certificate::der() const { return to_der(i2d_X509, cert_.get()); }
 std::string Certificate::pem() const {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return {};
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
+  return memory_bio_text(bio.get());
 }
 
 Bytes Certificate::fingerprint_sha256() const { return digest(DigestAlg::kSha256, der()); }
