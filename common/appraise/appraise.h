@@ -39,6 +39,7 @@ using Json = nlohmann::ordered_json;
 struct Expectations {
   Json policy = policy::default_policy();
   std::string policy_source = "built-in default";
+  std::vector<std::string> named_fields;  // policy keys set by field flags (policy/policy_keys.h), not by a file
   std::map<std::string, std::vector<Bytes>> measurements;  // by platform: "snp" (48 bytes), "csv" (32)
   std::vector<std::string> measurement_flags;  // --measurement HEX, for whichever platform the evidence is
   std::optional<Bytes> report_data;                        // 64 bytes

@@ -109,6 +109,7 @@ class CsvAppraiser final : public Appraiser {
     expect.vm_id = r.expect.vm_id;
     expect.vm_version = r.expect.vm_version;
     expect.user_pubkey_digest = r.expect.user_pubkey_digest;
+    expect.named_fields = r.expect.named_fields;
     std::optional<Bytes> log = r.expect.event_log;
     if (!log && in.evidence.event_log) log = in.evidence.event_log;  // untrusted until it replays to the signed RTMRs
     if (log) {

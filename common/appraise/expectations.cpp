@@ -1,12 +1,19 @@
 #include "appraise/expectations.h"
 
 #include "base/hex.h"
+#include "policy/policy_keys.h"
 
 namespace cci::appraise {
 
 Status apply_deployment(const manifest::VerifiedManifest& m, const std::string& label, Expectations& e) {
   const Json& p = m.predicate;
-  if (p.contains("policy") && p["policy"].is_object()) e.policy = p["policy"];
+  if (p.contains("policy")) {
+    // Signed, but still input: a value the evaluators cannot read is an error here, not a crash there.
+    if (auto st = policy::check_policy_json(p["policy"]); !st) {
+      return make_error(ErrorCode::kMalformed, label + ": " + st.error().message, st.error().field);
+    }
+    e.policy = p["policy"];
+  }
   e.policy_source = "deployment manifest " + label;
   if (!p.contains("images") || !p["images"].is_array()) return {};
   for (const auto& img : p["images"]) {

@@ -342,17 +342,28 @@ struct Reader {
     }
     CCI_ASSIGN(vmpl, m.uint("max_vmpl", 3));
     if (vmpl) out["max_vmpl"] = *vmpl;
+    CCI_ASSIGN(exact_vmpl, m.uint("vmpl", 3));
+    if (exact_vmpl) out["vmpl"] = *exact_vmpl;
+    CCI_ASSIGN(build, m.uint("min_build", 255));
+    if (build) out["min_build"] = *build;
+    // 64-bit values are kept as hex strings: JSON readers differ on integers above 2^53.
+    for (const char* key : {"platform_info", "min_tcb_version"}) {
+      CCI_ASSIGN(v, m.uint(key, UINT64_MAX));
+      if (v) out[key] = to_hex_u64(*v);
+    }
     CCI_ASSIGN(svn, m.uint("min_guest_svn", UINT32_MAX));
     if (svn) out["min_guest_svn"] = *svn;
     for (const char* key : {"platform_info_required", "platform_info_forbidden", "required_mitigations"}) {
       CCI_ASSIGN(bits, bit_list(m, key));
       if (!bits.is_null()) out[key] = bits;
     }
-    for (const char* key : {"id_key_digest", "author_key_digest"}) {
+    for (auto [key, bytes] : {std::pair{"id_key_digest", 48}, std::pair{"author_key_digest", 48}, std::pair{"family_id", 16},
+                              std::pair{"image_id", 16}, std::pair{"chip_id", 64}}) {
       CCI_ASSIGN(v, m.string(key));
       if (!v) continue;
-      if (!from_hex(*v, key, 48)) return err.at(m.node(key), m.path(key), "expected 96 hex digits (SHA-384)");
-      out[key] = *v;
+      auto b = from_hex(*v, key, static_cast<size_t>(bytes));
+      if (!b) return err.at(m.node(key), m.path(key), "expected " + std::to_string(bytes * 2) + " hex digits");
+      out[key] = to_hex(*b);
     }
     if (m.has("min_tcb")) {
       CCI_ASSIGN(t, StrictMap::open(m.node("min_tcb"), "policy.min_tcb", err));

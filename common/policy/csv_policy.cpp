@@ -1,7 +1,10 @@
 #include "policy/csv_policy.h"
 
 #include "base/hex.h"
+#include "policy/policy_keys.h"
 #include "policy/policy_util.h"
+
+#include <algorithm>
 
 namespace cci::policy {
 namespace {
@@ -27,20 +30,20 @@ void check_generation(CheckList& out, const Json& p, const csv::Report& r) {
   }
   const std::string want = p["csv_generation"];
   auto rank = [](const std::string& g) { return g == "csv3" ? 3 : g == "csv2" ? 2 : 1; };
-  out.add("policy.csv_generation", rank(have) >= rank(want), "guest policy 0x" + to_hex_u64(r.policy) + " is " + have + " (required: " + want + " or later)");
+  out.compare("policy.csv_generation", rank(have) >= rank(want), "guest policy 0x" + to_hex_u64(r.policy) + ":", have, want + " or later");
 }
 
 void check_versions(CheckList& out, const Json& p, const csv::Report& r) {
   if (p.contains("min_firmware")) {
     const std::string want = p["min_firmware"];
-    out.add("policy.min_firmware", detail::version_at_least(r.pek.api_major, r.pek.api_minor, want),
-            "firmware API " + std::to_string(r.pek.api_major) + "." + std::to_string(r.pek.api_minor) + " (PEK certificate; minimum " + want + ")");
+    out.compare("policy.min_firmware", detail::version_at_least(r.pek.api_major, r.pek.api_minor, want), "firmware API (PEK certificate)",
+                std::to_string(r.pek.api_major) + "." + std::to_string(r.pek.api_minor), "at least " + want);
   }
   if (p.contains("min_abi")) {
     const std::string want = p["min_abi"];
     const unsigned major = (r.policy >> 16) & 0xff, minor = (r.policy >> 24) & 0xff;
-    out.add("policy.min_abi", detail::version_at_least(major, minor, want),
-            "guest policy requires API " + std::to_string(major) + "." + std::to_string(minor) + " (minimum " + want + ")");
+    out.compare("policy.min_abi", detail::version_at_least(major, minor, want), "API the guest policy requires",
+                std::to_string(major) + "." + std::to_string(minor), "at least " + want);
   }
 }
 
@@ -54,15 +57,21 @@ void check_pinned(CheckList& out, const csv::Report& r, const CsvExpectations& e
     else add_unpinned_measurement(out, ex.insecure_any_measurement || (v1 && ex.insecure_unpinned_v1));
   } else {
     bool found = false;
-    for (const auto& m : ex.measurements) found = same_bytes(m, r.measure) || found;
-    out.add("policy.measurement", found,
-            "measure " + to_hex(r.measure) + (found ? " is one of " : " is none of ") + std::to_string(ex.measurements.size()) + " expected value(s)");
+    std::string listed;
+    for (const auto& m : ex.measurements) {
+      found = same_bytes(m, r.measure) || found;
+      listed += (listed.empty() ? "" : " or ") + to_hex(m);
+    }
+    // A passing line names how many were expected; a failing one lists them all.
+    const size_t n = ex.measurements.size();
+    const std::string want = n == 1 ? listed : found ? "one of " + std::to_string(n) + " values" : "one of " + std::to_string(n) + ": " + listed;
+    out.compare("policy.measurement", found, "measure", to_hex(r.measure), want);
   }
   if (!ex.report_data) {
     if (v1 && !ex.insecure_unpinned_v1) out.add("policy.report_data", false, "no expected REPORT_DATA: " + unpinned_v1);
     else out.skip("policy.report_data", "no expected REPORT_DATA (give --report-data or --nonce): freshness not checked");
   } else {
-    out.add("policy.report_data", same_bytes(*ex.report_data, r.report_data), "REPORT_DATA " + to_hex(r.report_data));
+    out.compare("policy.report_data", same_bytes(*ex.report_data, r.report_data), "REPORT_DATA", to_hex(r.report_data), to_hex(*ex.report_data));
   }
 }
 
@@ -89,11 +98,22 @@ void check_event_log(CheckList& out, const csv::Report& r, const CsvExpectations
 
 void check_session_fields(CheckList& out, const csv::Report& r, const CsvExpectations& ex) {
   auto field = [&out](const char* id, const char* name, ByteView have, ByteView want) {
-    out.add(id, same_bytes(have, want), std::string(name) + " " + to_hex(have) + (same_bytes(have, want) ? " as expected" : ", expected " + to_hex(want)));
+    out.compare(id, same_bytes(have, want), name, to_hex(have), to_hex(want));
   };
   field("policy.vm_id", "vm_id", r.vm_id, ex.vm_id);
   field("policy.vm_version", "vm_version", r.vm_version, ex.vm_version);
   field("policy.user_pubkey_digest", "user_pubkey_digest", r.user_pubkey_digest, ex.user_pubkey_digest);
+}
+
+// Keys only an SEV-SNP report can satisfy: listed as not applicable, or failed when the user named
+// the field on the command line for this very report (a check asked for is never skipped).
+void check_snp_only(CheckList& out, const Json& p, const CsvExpectations& ex) {
+  for (const auto& [key, value] : p.items()) {
+    if (!snp_only_key(key)) continue;
+    const bool named = std::find(ex.named_fields.begin(), ex.named_fields.end(), key) != ex.named_fields.end();
+    if (named) out.add("policy." + key, false, key + " was given on the command line, but it is an SEV-SNP report field: a Hygon CSV report has none");
+    else out.skip("policy." + key, key + " is an SEV-SNP report field: not applicable to a Hygon CSV report");
+  }
 }
 
 }  // namespace
@@ -110,6 +130,7 @@ CheckList evaluate_csv_policy(const Json& p, const verify::Verified<csv::Report>
   check_event_log(out, r, ex);
   check_pinned(out, r, ex);
   check_session_fields(out, r, ex);
+  check_snp_only(out, p, ex);
   return out;
 }
 

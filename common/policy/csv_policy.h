@@ -24,6 +24,7 @@ struct CsvExpectations {
   // The CC event log (from --event-log or the evidence): a V2 report's RTMR1-4 must equal its
   // replay. An error here (a log that does not parse) is a failed finding.
   std::optional<Result<csv::Rtmrs>> replayed;
+  std::vector<std::string> named_fields;  // policy keys set by field flags (policy_keys.h) for this report
 };
 
 // Applies `policy` to a report that passed verify_csv (only it can make a Verified report).

@@ -14,19 +14,31 @@ struct Check {
   Outcome outcome = Outcome::kSkip;
   std::string detail;  // what was compared, or why it failed / was skipped
   bool missing_collateral = false;  // failed only because a certificate or CRL was not at hand
+  // For comparisons with an expected value (policy findings): both sides, as printed.
+  std::string actual, expected;
 };
 
 class CheckList {
  public:
   bool add(std::string id, bool passed, std::string detail) {
-    checks_.push_back({std::move(id), passed ? Outcome::kPass : Outcome::kFail, std::move(detail)});
+    checks_.push_back({std::move(id), passed ? Outcome::kPass : Outcome::kFail, std::move(detail), false, {}, {}});
     return passed;
   }
-  void skip(std::string id, std::string why) { checks_.push_back({std::move(id), Outcome::kSkip, std::move(why)}); }
+  // A comparison: "WHAT ACTUAL as expected" when equal as printed, else "WHAT ACTUAL, expected
+  // EXPECTED" (so every failed comparison shows both sides); `expected` may say "at least 3".
+  bool compare(std::string id, bool passed, const std::string& what, std::string actual, std::string expected) {
+    std::string detail = what + " " + actual;
+    if (actual == expected) detail += " as expected";
+    else detail += (passed ? " (expected " : ", expected ") + expected + (passed ? ")" : "");
+    checks_.push_back({std::move(id), passed ? Outcome::kPass : Outcome::kFail, std::move(detail), false, std::move(actual),
+                       std::move(expected)});
+    return passed;
+  }
+  void skip(std::string id, std::string why) { checks_.push_back({std::move(id), Outcome::kSkip, std::move(why), false, {}, {}}); }
   // A failure for want of collateral (a VEK, a CRL, a root or an intermediate nobody supplied):
   // the evidence could not be evaluated, which is not the same as evidence that failed.
   bool missing(std::string id, std::string detail) {
-    checks_.push_back({std::move(id), Outcome::kFail, std::move(detail), true});
+    checks_.push_back({std::move(id), Outcome::kFail, std::move(detail), true, {}, {}});
     return false;
   }
   // True when something failed and every failure is only missing collateral.

@@ -34,7 +34,7 @@ bool check_sig(CheckList& out, const std::string& id, const HygonPublicKey& sign
 
 bool check_hsk(CheckList& out, const CaCert& hrk, const CaCert& hsk) {
   if (hsk.key_usage != kUsageHsk) return out.add("csv.hsk", false, "HSK key_usage 0x" + to_hex_u64(hsk.key_usage) + " is not 0x13");
-  if (hsk.certifying_id != hrk.key_id) return out.add("csv.hsk", false, "HSK certifying_id is not the HRK's key ID");
+  if (hsk.certifying_id != hrk.key_id) return out.add("csv.hsk", false, "HSK certifying_id " + to_hex(hsk.certifying_id) + ", expected the HRK's key ID " + to_hex(hrk.key_id));
   if (hsk.pub.curve_id != kCurveSm2) return out.add("csv.hsk", false, "HSK curve_id is not SM2 (3)");
   return check_sig(out, "csv.hsk", hrk.pub, hsk.signed_bytes(), hsk.sig, "HSK " + to_hex(hsk.key_id) + " signed by the HRK");
 }
@@ -44,7 +44,7 @@ bool check_cek(CheckList& out, const CaCert& hsk, const CsvCert& cek) {
     return out.add("csv.cek", false, "CEK pubkey usage/algo 0x" + to_hex_u64(cek.pubkey_usage) + "/" + std::to_string(cek.pubkey_algo) +
                                          " are not 0x1004/4");
   }
-  if (cek.sid != hsk.key_id) return out.add("csv.cek", false, "CEK sid is not the HSK's key ID");
+  if (cek.sid != hsk.key_id) return out.add("csv.cek", false, "CEK sid " + to_hex(cek.sid) + ", expected the HSK's key ID " + to_hex(hsk.key_id));
   if (cek.sig1.usage != kUsageHsk || cek.sig1.algo != kAlgoSm2Sa) return out.add("csv.cek", false, "CEK signature 1 is " + sig_text(cek.sig1) + ", not HSK/4");
   if (cek.sig2.usage != kUsageInvalid) return out.add("csv.cek", false, "CEK signature 2 is " + sig_text(cek.sig2) + ", not INVALID");
   return check_sig(out, "csv.cek", hsk.pub, cek.signed_bytes(), cek.sig1, "CEK signed by the HSK");
@@ -64,7 +64,7 @@ bool check_pek(CheckList& out, const CsvCert& cek, const CsvCert& pek) {
 void check_envelope(CheckList& out, const Evidence& ev, const Report& r) {
   if (ev.envelope_pek && ev.format != "trustee-legacy") {
     bool same = crypto::ct_equal(*ev.envelope_pek, r.pek.raw);
-    out.add("csv.envelope_pek", same, same ? "cert_chain.pek equals the PEK in the report" : "cert_chain.pek differs from the PEK in the report");
+    out.add("csv.envelope_pek", same, same ? "cert_chain.pek equals the PEK in the report" : "cert_chain.pek (SHA-256 " + to_hex(crypto::digest(crypto::DigestAlg::kSha256, *ev.envelope_pek)) + ") differs from the PEK in the report (SHA-256 " + to_hex(crypto::digest(crypto::DigestAlg::kSha256, r.pek.raw)) + ")");
   }
   if (ev.envelope_serial && ev.format != "trustee-legacy") {
     bool same = *ev.envelope_serial == r.chip_id;

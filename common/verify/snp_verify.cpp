@@ -278,7 +278,8 @@ bool check_hwid(SnpVerification& v, const snp::VekExtensions& x, bool is_vlek) {
   const size_t n = *v.product == Product::kTurin ? 8 : 64;
   bool rest_zero = std::all_of(r.chip_id.begin() + static_cast<std::ptrdiff_t>(n), r.chip_id.end(), [](std::uint8_t b) { return b == 0; });
   bool ok = x.hw_id->size() == n && crypto::ct_equal(*x.hw_id, ByteView(r.chip_id).first(n)) && rest_zero;
-  return v.checks.add("snp.vek_hwid", ok, ok ? "hwID equals CHIP_ID (" + std::to_string(n) + " bytes)" : "hwID does not equal CHIP_ID");
+  return v.checks.add("snp.vek_hwid", ok, ok ? "hwID equals CHIP_ID (" + std::to_string(n) + " bytes)"
+                                          : "certificate hwID " + to_hex(*x.hw_id) + ", expected CHIP_ID " + to_hex(r.chip_id));
 }
 
 bool check_azure_claims(SnpVerification& v, const snp::ReportInput& in) {

@@ -34,6 +34,15 @@ contains "$WORK/out" "FAIL  policy.vm_id" "vm_id finding named"
 printf 'csv_generation: csv3\n' > "$WORK/csv3.yaml"
 expect 1 "policy requires CSV3" -- "$VERIFY" report --offline "$REPORT" "${CHAIN[@]}" "${PINS[@]}" --policy "$WORK/csv3.yaml"
 contains "$WORK/out" "FAIL  policy.csv_generation" "generation finding named"
+contains "$WORK/out" "FAIL  policy.csv_generation: guest policy 0x40000001: csv, expected csv3 or later" "generation: actual and expected"
+# SEV-SNP field flags on CSV evidence: asked for, so never skipped; from a file, listed as not applicable.
+expect 1 "--host-data on CSV evidence fails" -- "$VERIFY" report --offline "$REPORT" "${CHAIN[@]}" "${PINS[@]}" --host-data "$MEASURE"
+contains "$WORK/out" "FAIL  policy.host_data: host_data was given on the command line, but it is an SEV-SNP report field" "the SNP-only flag is named"
+printf 'host_data: "%s"\n' "$MEASURE" > "$WORK/snp-only.yaml"
+expect 0 "host_data from a policy file is not applicable to CSV" -- "$VERIFY" report --offline "$REPORT" "${CHAIN[@]}" "${PINS[@]}" --policy "$WORK/snp-only.yaml"
+contains "$WORK/out" "SKIP  policy.host_data: host_data is an SEV-SNP report field: not applicable" "listed as SKIP"
+expect 1 "--min-firmware applies to CSV (firmware API)" -- "$VERIFY" report --offline "$REPORT" "${CHAIN[@]}" "${PINS[@]}" --min-firmware 99.0
+contains "$WORK/out" ", expected at least 99.0" "firmware: actual and expected"
 
 # --- tamper cases: exit 1, the failing check named ------------------------------------------
 while read -r file check; do

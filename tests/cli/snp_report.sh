@@ -50,6 +50,38 @@ expect 0 "policy file met" -- "$VERIFY" "${M3[@]}" --policy "$WORK/ok.yaml"
 printf 'min_tcb: {snp: 24}\nallow_debugg: true\n' > "$WORK/bad.yaml"
 expect 3 "policy file with an unknown key" -- "$VERIFY" "${M3[@]}" --policy "$WORK/bad.yaml"
 contains "$WORK/err" "bad.yaml:2: policy: unknown key 'allow_debugg'" "unknown policy key with line"
+# --- field flags (go-sev-guest style), composed with a policy file ----------------------
+HOSTDATA=4f4448c67f3c8dfc8de8a5e37125d807dadcc41f06cf23f615dbd52eec777d10
+IDKEY=0ad79ceb0b648b0e6a90d8aa9f6ea24c33a968b6632085353145e8b19a4741a2dab9ba342e13be4fc0d225e889cc1a58
+FIELDS=(--host-data "0x$HOSTDATA" --family-id 01000000000000000000000000000000 --image-id 02000000000000000000000000000000
+  --id-key-digest "$IDKEY" --min-tcb 0xdb18000000000004 --min-build 29 --min-firmware 1.55 --min-guest-svn 2 --platform-info 0x25 --vmpl 0)
+expect 0 "field flags equal to the report's values" -- "$VERIFY" "${M3[@]}" "${FIELDS[@]}"
+for c in host_data family_id image_id id_key_digest min_tcb min_build min_firmware guest_svn platform_info vmpl; do
+  contains "$WORK/out" "PASS  policy.$c:" "policy.$c checked"
+done
+contains "$WORK/err" "policy: built-in default + --host-data, --family-id" "the policy source names the flags"
+expect 1 "field flags one off" -- "$VERIFY" "${M3[@]}" --host-data "${HOSTDATA%?}1" --min-tcb snp=25 --vmpl 1 --platform-info 0x5 --min-build 30
+contains "$WORK/out" "FAIL  policy.host_data: HOST_DATA $HOSTDATA, expected ${HOSTDATA%?}1" "HOST_DATA: actual and expected"
+contains "$WORK/out" "FAIL  policy.min_tcb: REPORTED_TCB bl=4 tee=0 snp=24 ucode=219 (snp 24 < 25), expected at least" "TCB: actual and expected"
+contains "$WORK/out" "FAIL  policy.vmpl: VMPL 0, expected 1" "VMPL: actual and expected"
+contains "$WORK/out" "FAIL  policy.platform_info: PLATFORM_INFO 0x25, expected 0x5" "PLATFORM_INFO: actual and expected"
+contains "$WORK/out" "FAIL  policy.min_build: firmware build (CURRENT_BUILD, COMMITTED_BUILD) 29, 29, expected at least 30" "build: actual and expected"
+expect 1 "json: actual and expected fields" -- "$VERIFY" "${M3[@]}" --vmpl 1 --json
+check "json finding has both sides" -- test "$(jq -c '.policy.findings[] | select(.id == "policy.vmpl") | [.actual, .expected]' "$WORK/out")" = '["0","1"]'
+# A flag replaces its key from the file; the file's other keys still apply.
+printf 'min_tcb: {snp: 25}\nmax_vmpl: 0\nmin_firmware: "1.56"\n' > "$WORK/compose.yaml"
+expect 1 "policy file alone fails (snp 25, firmware 1.56)" -- "$VERIFY" "${M3[@]}" --policy "$WORK/compose.yaml"
+expect 1 "--min-tcb over the file's min_tcb; its min_firmware still applies" -- "$VERIFY" "${M3[@]}" --policy "$WORK/compose.yaml" --min-tcb snp=24
+contains "$WORK/out" "PASS  policy.min_tcb" "the flag's minimum replaced the file's"
+contains "$WORK/out" "FAIL  policy.min_firmware: firmware (CURRENT_MAJOR.MINOR) 1.55, expected at least 1.56" "the file's other key kept"
+expect 0 "both replaced" -- "$VERIFY" "${M3[@]}" --policy "$WORK/compose.yaml" --min-tcb snp=24 --min-firmware 1.55
+contains "$WORK/err" "policy: policy file $WORK/compose.yaml + --min-tcb, --min-firmware" "the source names file and flags"
+expect 2 "--host-data of the wrong length" -- "$VERIFY" "${M3[@]}" --host-data 00
+contains "$WORK/err" "--host-data: expected 64 hex digits" "the flag and the form are named"
+expect 2 "--min-tcb with an unknown component" -- "$VERIFY" "${M3[@]}" --min-tcb spl=3
+contains "$WORK/err" "--min-tcb: 'spl=3'" "the bad component is named"
+expect 2 "--vmpl out of range" -- "$VERIFY" "${M3[@]}" --vmpl 4
+
 # Turin sets PLATFORM_INFO bit 6, unknown to older verifiers: never a failure by itself.
 expect 0 "Turin with unknown platform-info bit" -- "$VERIFY" report --offline --insecure-no-crl "$SNP/turin/tav_turin_v5_report.bin" --vek "$SNP/turin/tav_turin_v5_vcek.pem" --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_turin_vcek.pem" --at 2026-06-01 --insecure-any-measurement
 

@@ -400,4 +400,14 @@ TEST_CASE("CSV policy: V2 RTMRs against the event log replay, RTMR0 against meas
   CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.measurement").rfind("fail: no expected measurement", 0) == 0);
   ex.insecure_any_measurement = true;
   CHECK(find(policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex), "policy.measurement").rfind("skip", 0) == 0);
+  // SEV-SNP fields: listed as not applicable from a policy file, failed when asked for by flag.
+  p["host_data"] = std::string(64, '0');
+  p["min_tcb"] = {{"snp", 8}};
+  auto snp_keys = policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex);
+  CHECK(find(snp_keys, "policy.host_data").rfind("skip: host_data is an SEV-SNP report field", 0) == 0);
+  CHECK(find(snp_keys, "policy.min_tcb").rfind("skip", 0) == 0);
+  ex.named_fields = {"host_data"};
+  snp_keys = policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex);
+  CHECK(find(snp_keys, "policy.host_data").rfind("fail: host_data was given on the command line", 0) == 0);
+  CHECK_FALSE(snp_keys.all_passed());
 }

@@ -4,6 +4,7 @@
 
 #include "base/hex.h"
 #include "manifest/deployment.h"
+#include "policy/policy_keys.h"
 #include "policy/snp_policy.h"
 #include "support/verified_for_tests.h"
 #include "support/vectors.h"
@@ -112,4 +113,119 @@ TEST_CASE("the expected measurement and REPORT_DATA are matched exactly") {
   ex.measurements = {Bytes(48, 7), tav->measurement};
   ex.report_data = Bytes(64, 0);
   CHECK(evaluate_snp_policy(default_policy(), tav, snp::Product::kMilan, false, ex).all_passed());
+}
+
+namespace {
+
+const FieldFlag& flag(const std::string& name) {
+  for (const auto& f : field_flags()) {
+    if (name == f.flag) return f;
+  }
+  FAIL("no flag " << name);
+  return field_flags().front();
+}
+
+// The failed findings, each of which must show the expected value beside the actual one.
+std::vector<std::string> failed_with_expected(const verify::CheckList& l) {
+  std::vector<std::string> out;
+  for (const auto& c : l.items()) {
+    if (c.outcome != verify::Outcome::kFail) continue;
+    CAPTURE(c.detail);
+    CHECK(c.detail.find(", expected ") != std::string::npos);
+    CHECK_FALSE(c.expected.empty());
+    out.push_back(c.id);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("field flags set one policy key each, in the form the YAML reader writes") {
+  Json p = policy_from("min_tcb: {snp: 8}\nhost_data: \"" + std::string(64, '1') + "\"\n");
+  REQUIRE(set_policy_field(p, flag("--host-data"), "0x" + std::string(64, 'A')));
+  CHECK(p["host_data"] == std::string(64, 'a'));
+  CHECK(p["min_tcb"] == Json{{"snp", 8}});  // other keys stay
+  REQUIRE(set_policy_field(p, flag("--min-tcb"), "bootloader=3,microcode=0x73"));
+  CHECK(p["min_tcb"] == Json{{"bootloader", 3}, {"microcode", 115}});
+  REQUIRE(set_policy_field(p, flag("--min-tcb"), "0xDB18000000000004"));
+  CHECK_FALSE(p.contains("min_tcb"));  // one minimum, the last given
+  CHECK(p["min_tcb_version"] == "db18000000000004");
+  REQUIRE(set_policy_field(p, flag("--platform-info"), "37"));
+  CHECK(p["platform_info"] == "25");
+  REQUIRE(set_policy_field(p, flag("--vmpl"), "0"));
+  CHECK(check_policy_json(p));
+  // The same keys from YAML pass the same check.
+  CHECK(check_policy_json(policy_from("vmpl: 0\nmin_build: 29\nplatform_info: 0x25\nmin_tcb_version: 0xdb18000000000004\n"
+                                      "family_id: \"" + std::string(32, '0') + "\"\nchip_id: \"" + std::string(128, 'f') + "\"\n")));
+
+  struct Bad { const char* flag; const char* value; };
+  for (auto b : {Bad{"--host-data", "00"}, Bad{"--family-id", "000000000000000000000000000000000"}, Bad{"--vmpl", "4"}, Bad{"--min-build", "256"},
+                 Bad{"--min-tcb", "snp=8,snp=9"}, Bad{"--min-tcb", "spl=8"}, Bad{"--min-tcb", "snp=256"}, Bad{"--min-firmware", "1"},
+                 Bad{"--platform-info", "0xg"}, Bad{"--min-guest-svn", "-1"}}) {
+    CAPTURE(std::string(b.flag) + " " + b.value);
+    auto st = set_policy_field(p, flag(b.flag), b.value);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == ErrorCode::kUsage);
+    CHECK(st.error().message.rfind(b.flag, 0) == 0);  // the message starts with the flag's name
+  }
+}
+
+TEST_CASE("a signed policy with a value the evaluators cannot read is refused, naming the key") {
+  auto refused = [](const Json& p, const std::string& key) {
+    auto st = check_policy_json(p);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().message.rfind("policy." + key + ":", 0) == 0);
+  };
+  refused(Json{{"max_vmpl", "0"}}, "max_vmpl");
+  refused(Json{{"vmpl", 4}}, "vmpl");
+  refused(Json{{"min_tcb", {{"snp", -1}}}}, "min_tcb");
+  refused(Json{{"min_tcb", {{"spl", 1}}}}, "min_tcb");
+  refused(Json{{"platform_info", "0x25"}}, "platform_info");
+  refused(Json{{"host_data", std::string(62, '0')}}, "host_data");
+  refused(Json{{"min_firmware", 1.55}}, "min_firmware");
+  refused(Json{{"platform_info_required", {64}}}, "platform_info_required");
+  refused(Json{{"allow_debug", "false"}}, "allow_debug");
+  refused(Json{{"allow_debugg", false}}, "allow_debugg");
+  CHECK(check_policy_json(default_policy()));
+}
+
+TEST_CASE("go-sev-guest-style fields on a genuine report: exact values pass, others fail showing both sides") {
+  auto tav = load("milan/tav_milan_v3_report.bin");
+  Expectations ex;
+  ex.measurements.push_back(tav->measurement);
+  ex.report_data = tav->report_data;
+  Json p = default_policy();
+  const std::vector<std::pair<std::string, std::string>> right = {
+      {"--host-data", to_hex(tav->host_data)},       {"--family-id", to_hex(tav->family_id)},
+      {"--image-id", to_hex(tav->image_id)},         {"--id-key-digest", to_hex(tav->id_key_digest)},
+      {"--author-key-digest", to_hex(tav->author_key_digest)}, {"--chip-id", to_hex(tav->chip_id)},
+      {"--min-tcb", "0x" + to_hex_u64(tav->reported_tcb)}, {"--min-build", std::to_string(tav->current_build)},
+      {"--min-guest-svn", std::to_string(tav->guest_svn)}, {"--platform-info", "0x" + to_hex_u64(tav->platform_info)},
+      {"--vmpl", std::to_string(tav->vmpl)}};
+  for (const auto& [f, v] : right) REQUIRE(set_policy_field(p, flag(f), v));
+  CHECK(evaluate_snp_policy(p, tav, snp::Product::kMilan, false, ex).all_passed());
+
+  auto flip = [](std::string hex) {
+    hex.back() = hex.back() == '0' ? '1' : '0';
+    return hex;
+  };
+  const std::vector<std::pair<std::string, std::string>> wrong = {
+      {"--host-data", flip(to_hex(tav->host_data))},   {"--family-id", flip(to_hex(tav->family_id))},
+      {"--image-id", flip(to_hex(tav->image_id))},     {"--id-key-digest", flip(to_hex(tav->id_key_digest))},
+      {"--author-key-digest", flip(to_hex(tav->author_key_digest))}, {"--chip-id", flip(to_hex(tav->chip_id))},
+      {"--min-tcb", "snp=" + std::to_string(snp::decode_tcb(tav->reported_tcb, snp::Product::kMilan).snp + 1)},
+      {"--min-build", std::to_string(tav->current_build + 1)}, {"--min-guest-svn", std::to_string(tav->guest_svn + 1)},
+      {"--platform-info", "0x" + to_hex_u64(tav->platform_info ^ 1)}, {"--vmpl", std::to_string((tav->vmpl + 1) % 4)}};
+  p = default_policy();
+  for (const auto& [f, v] : wrong) REQUIRE(set_policy_field(p, flag(f), v));
+  ex.measurements = {Bytes(48, 0)};
+  ex.report_data = Bytes(64, 1);
+  auto f = failed_with_expected(evaluate_snp_policy(p, tav, snp::Product::kMilan, false, ex));
+  CHECK(f == std::vector<std::string>{"policy.vmpl", "policy.guest_svn", "policy.min_tcb", "policy.min_build", "policy.platform_info",
+                                      "policy.host_data", "policy.family_id", "policy.image_id", "policy.chip_id", "policy.id_key_digest",
+                                      "policy.author_key_digest", "policy.measurement", "policy.report_data"});
+  // The policy file's older findings show both sides too.
+  failed_with_expected(evaluate_snp_policy(policy_from("min_firmware: \"9.0\"\nmin_abi: \"9.0\"\nmax_vmpl: 0\n"
+                                                       "platform_info_forbidden: [0]\nrequire_single_socket: true\n"),
+                                           tav, snp::Product::kMilan, false, any_image()));
 }

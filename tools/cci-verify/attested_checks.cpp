@@ -37,6 +37,7 @@ void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e) {
   sub->add_flag("--insecure-allow-debug", r.insecure_allow_debug, "Accept guests whose policy allows debugging");
   sub->add_flag("--allow-vlek", r.allow_vlek, "Accept reports signed by a VLEK");
   sub->add_flag("--insecure-unpinned-v1", r.insecure_unpinned_v1, "CSV V1: accept without an expected measurement (masked fields)");
+  add_field_flags(sub, r);
   add_kds_flags(sub, r.kds);
 }
 

@@ -103,6 +103,7 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify report attestation.bin --product Milan --vek vcek.der --cert-chain cert_chain.pem --at 2024-06-01\n"
       "  cci-verify report report.bin --vek vcek.der --cert-chain chain.pem --deployment cci-manifest.json \\\n"
       "      --release-key release.pub --nonce $NONCE\n"
+      "  cci-verify report report.bin --measurement $MEAS --host-data $HOSTDATA --min-tcb bootloader=3,tee=0,snp=8,microcode=115 --vmpl 0\n"
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
   sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL) or CSV evidence (raw, page, librats, trustee JSON)")->required();
   sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon"}));
@@ -134,6 +135,7 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_flag("--insecure-any-measurement", o->insecure_any_measurement,
                 "Accept ANY launch measurement when none is expected (no --deployment, no --measurement): any VM image passes");
   sub->add_flag("--allow-vlek", o->allow_vlek, "Accept reports signed by a VLEK (cloud-provider key, no chip binding)");
+  add_field_flags(sub, *o);
   add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_report(*o, ctx); }; });
 

@@ -7,6 +7,7 @@
 #include "base/hex.h"
 #include "cli/inputs.h"
 #include "manifest/deployment.h"
+#include "policy/policy_keys.h"
 
 namespace cci::tools::verify {
 namespace {
@@ -43,6 +44,15 @@ Result<appraise::Expectations> expectations_of(const ReportOptions& o) {
     CCI_SET(e.policy, manifest::parse_policy_yaml(as_chars(text), o.policy_file));
     e.policy_source = "policy file " + o.policy_file;
   }
+  std::string named;
+  for (const auto& f : policy::field_flags()) {
+    auto it = o.fields.find(f.key);
+    if (it == o.fields.end() || it->second.empty()) continue;
+    CCI_TRY(policy::set_policy_field(e.policy, f, it->second));
+    e.named_fields.push_back(f.key);
+    named += (named.empty() ? "" : ", ") + std::string(f.flag);
+  }
+  if (!named.empty()) e.policy_source += " + " + named;
   if (o.insecure_allow_debug) e.policy["allow_debug"] = true;
   if (o.allow_vlek) e.policy["allow_vlek"] = true;
   e.measurement_flags = o.measurements;
@@ -97,7 +107,14 @@ Result<appraise::Request> request_of(const ReportOptions& o, Bytes data) {
 
 cli::Json checks_json(const ::cci::verify::CheckList& list) {
   cli::Json out = cli::Json::array();
-  for (const auto& c : list.items()) out.push_back({{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}});
+  for (const auto& c : list.items()) {
+    cli::Json j{{"id", c.id}, {"status", ::cci::verify::outcome_name(c.outcome)}, {"detail", c.detail}};
+    if (!c.expected.empty()) {
+      j["actual"] = c.actual;
+      j["expected"] = c.expected;
+    }
+    out.push_back(std::move(j));
+  }
   return out;
 }
 
@@ -168,6 +185,12 @@ int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli:
 }
 
 }  // namespace
+
+void add_field_flags(CLI::App* sub, ReportOptions& o) {
+  for (const auto& f : policy::field_flags()) {
+    sub->add_option(f.flag, o.fields[f.key], f.help)->type_name(f.value)->group("Expected fields (compose with --policy)");
+  }
+}
 
 int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";

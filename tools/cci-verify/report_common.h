@@ -2,6 +2,7 @@
 // request, and the verdict's output (one format for every vendor).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@ struct ReportOptions {
   std::string report_data;
   std::string nonce;
   std::string vm_id, vm_version, user_pubkey_digest;  // CSV launch-session values
+  std::map<std::string, std::string> fields;  // field flags (--host-data …) by policy key: compose with the policy
   bool insecure_allow_debug = false;
   bool insecure_no_crl = false;
   bool insecure_unpinned_v1 = false;
@@ -53,6 +55,9 @@ struct ReportOptions {
   cli::Json extra = cli::Json::object();
   std::vector<std::string> extra_lines;  // printed after an accepting verdict
 };
+
+// The expected-field flags (--host-data, --min-tcb, … from policy::field_flags()) on `sub`.
+void add_field_flags(CLI::App* sub, ReportOptions& o);
 
 // The report pipeline (common/appraise) on evidence already in memory (raw report, Azure HCL,
 // hex, CSV forms, or a cci.evidence.v1 document): the flags become one appraise::Request, the

@@ -1,0 +1,40 @@
+// The policy's keys: their checked JSON form, and the expected report fields given one by one on the command line (as go-sev-guest's check tool takes
+// them), composed with a policy: each flag sets one policy key, replacing the same key from the
+// policy file or the deployment manifest and leaving the others as they are. Values are
+// normalised exactly as parse_policy_yaml writes them, so the policy evaluators see one form.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+
+namespace cci::policy {
+
+struct FieldFlag {
+  const char* flag;   // "--host-data"
+  const char* key;    // the policy key it sets: "host_data"
+  const char* value;  // the value's form, for help text: "HEX32"
+  const char* help;
+};
+
+// Every field flag, in the order --help lists them.
+const std::vector<FieldFlag>& field_flags();
+
+// Sets policy[f.key] from the flag's text. A malformed value is a usage error naming the flag.
+//   hex fields: "0x" optional, exact length; numbers: decimal or 0x hex;
+//   --min-tcb: "bootloader=3,tee=0,snp=8,microcode=115[,fmc=1]" or a raw 64-bit TCB_VERSION
+//   in 0x hex (decoded with the product's layout when the report is evaluated).
+Status set_policy_field(nlohmann::ordered_json& policy, const FieldFlag& f, const std::string& text);
+
+// A policy as JSON (from a signed deployment manifest, or written by parse_policy_yaml): every key
+// known, of its type and range (manifests/deployment-v1.schema.json, "policy"), so the evaluators
+// never meet a value they cannot read. The error names the key.
+Status check_policy_json(const nlohmann::ordered_json& policy);
+
+// Policy keys that only an SEV-SNP report has (a Hygon CSV report has no such field).
+bool snp_only_key(const std::string& key);
+
+}  // namespace cci::policy
