@@ -32,6 +32,7 @@
 #include "serve/api_keys.h"
 #include "serve/ipc.h"
 #include "serve/log.h"
+#include "serve/metrics.h"
 #include "serve/messages.h"
 #include "serve/spawn.h"
 
@@ -76,6 +77,17 @@ Result<ListenAddress> parse_listen(const std::string& listen) {
   }
   return a;
 }
+
+}  // namespace
+
+bool is_loopback_listen(const std::string& listen) {
+  auto a = parse_listen(listen);
+  if (!a) return false;
+  if (a->ss.ss_family == AF_INET) return (ntohl(reinterpret_cast<const sockaddr_in*>(&a->ss)->sin_addr.s_addr) >> 24) == 127;
+  return a->ss.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&a->ss)->sin6_addr);
+}
+
+namespace {
 
 // A listening TCP socket on `listen` (port 0: any free port); returns it and the bound port.
 Result<std::pair<UniqueFd, int>> listen_on(const std::string& listen) {
@@ -222,7 +234,8 @@ std::optional<FileStamp> stamp_of(const std::string& path) {
 class AcceptLoop {
  public:
   AcceptLoop(const ServeConfig& o, ServeRelease release, std::unique_ptr<Attestor> attestor, const ServeOutput& out)
-      : o_(o), release_(std::move(release)), attestor_(std::move(attestor)), out_(out), fresh_limit_(o.fresh_rate) {}
+      : o_(o), release_(std::move(release)), attestor_(std::move(attestor)), out_(out), fresh_limit_(o.fresh_rate), metrics_(o.version),
+        metrics_open_(is_loopback_listen(o.listen)) {}
 
   Status run();
 
@@ -239,6 +252,7 @@ class AcceptLoop {
   void on_conn_message(ConnProc& c);
   void answer_evidence(ConnProc& c, const msg::EvidenceRequest& m);
   void answer_session(ConnProc& c, const msg::SessionRequest& m);
+  void answer_metrics(ConnProc& c);
   Result<WorkerProc*> worker_for(const std::string& user);
   void on_worker_message(WorkerProc& w);
   void reap_children();
@@ -269,6 +283,8 @@ class AcceptLoop {
   std::vector<std::unique_ptr<WorkerProc>> workers_;
   int next_conn_id_ = 1;
   bool stopping_ = false;
+  Metrics metrics_;
+  bool metrics_open_ = false;  // GET /metrics without an API key: only on a loopback listener
 };
 
 // The release was read once and verified by the caller: keep its bytes in a sealed memfd that
@@ -419,6 +435,7 @@ bool AcceptLoop::make_room_for(const std::string& peer) {
 void AcceptLoop::start_connection(PendingSocket s) {
   if (!make_room_for(s.peer)) {
     log_event("accept", "connection_refused", {{"reason", "all slots hold authenticated users"}, {"limit", o_.max_connections}});
+    metrics_.connection_refused();
     return;
   }
   auto pair = socket_pair();
@@ -448,6 +465,7 @@ void AcceptLoop::start_connection(PendingSocket s) {
   init.request_timeout = o_.request_timeout;
   init.keepalive_timeout = o_.keepalive_timeout;
   init.write_timeout = o_.write_timeout;
+  init.metrics_open = metrics_open_;
   crypto::secure_clear(pem->data(), pem->size());
   const SecureJson init_json = msg::encode(init);
   wipe(init.key_pem);
@@ -456,6 +474,7 @@ void AcceptLoop::start_connection(PendingSocket s) {
     ::kill(c->pid, SIGKILL);
   }
   log_event("accept", "connection", {{"conn", c->id}, {"conn_pid", c->pid}});
+  metrics_.connection_opened();
   conns_.push_back(std::move(c));
 }
 
@@ -495,6 +514,7 @@ void AcceptLoop::answer_evidence(ConnProc& c, const msg::EvidenceRequest& m) {
       if (!conn) return;  // gone meanwhile
       if (!*tagged) return reply_error(*conn, 500, tagged->error().message);
       log_event("accept", "fresh_evidence", {{"conn", id}});
+      metrics_.evidence_served();
       (void)send_json(conn->ctl.get(), msg::encode(msg::ConnAnswer(msg::EvidenceAnswer{base64_encode(**tagged)})));
     };
   });
@@ -558,6 +578,7 @@ Result<WorkerProc*> AcceptLoop::worker_for(const std::string& user) {
     w->retiring = true;
   }
   log_event("accept", "worker_started", {{"user", user}, {"worker_pid", pid}});
+  metrics_.worker_started();
   workers_.push_back(std::move(w));
   return workers_.back().get();
 }
@@ -569,6 +590,7 @@ void AcceptLoop::answer_session(ConnProc& c, const msg::SessionRequest& m) {
   auto user = keys_->user_for_hash(*hash);
   if (!user) {
     log_event("accept", "auth_failed", {{"conn", c.id}});
+    metrics_.auth_failed();
     return reply_error(c, 401, "invalid API key");
   }
   if (c.user && *c.user != *user) {
@@ -602,7 +624,23 @@ void AcceptLoop::on_conn_message(ConnProc& c) {
   auto request = msg::decode_conn_request(msg->message);
   if (!request) return reply_error(c, 400, request.error().message);
   if (const auto* e = std::get_if<msg::EvidenceRequest>(&*request)) return answer_evidence(c, *e);
+  if (const auto* d = std::get_if<msg::RequestDone>(&*request)) {
+    metrics_.request({d->route, d->status, d->seconds, d->first_token_seconds, d->prompt_tokens, d->completion_tokens});
+    return;  // not answered
+  }
+  if (std::holds_alternative<msg::MetricsRequest>(*request)) return answer_metrics(c);
   answer_session(c, std::get<msg::SessionRequest>(*request));
+}
+
+void AcceptLoop::answer_metrics(ConnProc& c) {
+  Metrics::Gauges g;
+  for (const auto& x : conns_) g.connections += x->pid > 0 ? 1 : 0;
+  for (const auto& w : workers_) {
+    g.workers += w->retiring ? 0 : 1;
+    g.busy_workers += !w->retiring && w->busy ? 1 : 0;
+  }
+  g.certificate_not_after = static_cast<std::int64_t>(cert_not_after_);
+  (void)send_json(c.ctl.get(), msg::encode(msg::ConnAnswer(msg::MetricsAnswer{metrics_.render(g)})));
 }
 
 void AcceptLoop::on_worker_message(WorkerProc& w) {

@@ -34,6 +34,7 @@ struct ServeConfig {
   double stream_interval = 0.05;  // least time between two streamed pieces of one completion (WorkerLimits::output_interval)
   std::string conn_exe;                  // the connection process (cci-run-conn)
   std::vector<std::string> worker_command;  // the worker: executable, then its first arguments
+  std::string version;                      // for cci_build_info in GET /metrics
 };
 
 // The verified release the server attests: the manifest and key bytes (hashed into the claims,
@@ -71,6 +72,10 @@ struct ServeOutput {
 // Checks --listen (numeric host, port 0-65535) without opening anything: a typo is a usage
 // error before the model is verified and a certificate issued.
 Status check_listen_address(const std::string& listen);
+
+// True when --listen is a loopback address (127.0.0.0/8, ::1): only this machine can connect, so
+// GET /metrics needs no API key there (anywhere else it needs one).
+bool is_loopback_listen(const std::string& listen);
 
 Status run_accept_loop(const ServeConfig& config, ServeRelease release, std::unique_ptr<Attestor> attestor, const ServeOutput& out);
 

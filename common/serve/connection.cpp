@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -43,6 +44,7 @@ struct ConnLimits {
   double handshake_timeout = 5, request_timeout = 10, keepalive_timeout = 30, write_timeout = 30;
   std::string model;
   std::int64_t created = 0;
+  bool metrics_open = false;
 };
 
 ConnLimits limits_of(const msg::ConnInit& m) {
@@ -56,6 +58,7 @@ ConnLimits limits_of(const msg::ConnInit& m) {
   l.request_timeout = m.request_timeout;
   l.keepalive_timeout = m.keepalive_timeout;
   l.write_timeout = m.write_timeout;
+  l.metrics_open = m.metrics_open;
   return l;
 }
 
@@ -76,6 +79,8 @@ class Connection {
 
  private:
   bool handle(HttpRequest& req);  // false: close the connection
+  bool dispatch(HttpRequest& req, const std::string& path);
+  bool metrics(const HttpRequest& req);
   bool respond(int status, std::string body, bool keep_alive, const std::string& content_type = "application/json");
   bool respond_error(int status, const std::string& message, const std::string& type, const std::string& param, bool keep_alive);
   bool fresh_evidence(const HttpRequest& req);
@@ -101,11 +106,15 @@ class Connection {
   UniqueFd session_;
   std::optional<Bytes> bound_key_hash_;
   std::string user_;
+  // The request being answered, for /metrics: its start, the status sent, its first token and usage.
+  std::chrono::steady_clock::time_point started_;
+  msg::RequestDone done_;
 };
 
 bool Connection::respond(int status, std::string body, bool keep_alive, const std::string& content_type) {
   HttpResponse r;
   r.status = status;
+  done_.status = status;
   r.content_type = content_type;
   r.body.assign(body.begin(), body.end());
   WriteDeadline d(limits_.write_timeout);
@@ -218,6 +227,7 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
   result.created = std::time(nullptr);
   bool first = true;
   auto write_head = [&] {
+    done_.status = 200;
     WriteDeadline d(limits_.write_timeout);
     return static_cast<bool>(write_stream_head(tls_, 200, "text/event-stream", keep_alive));
   };
@@ -249,6 +259,7 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
       return false;
     }
     if (event->kind == msg::SessionEvent::Kind::kDelta) {
+      if (done_.first_token_seconds < 0) done_.first_token_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
       const auto& text = event->text;
       if (parsed.stream) {
         SecureString out = stream_event(result, chat, std::string_view(text.data(), text.size()), first, false, false);
@@ -268,9 +279,12 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
       result.finish_reason = event->finish_reason;
       result.prompt_tokens = event->prompt_tokens;
       result.completion_tokens = event->completion_tokens;
+      done_.prompt_tokens = result.prompt_tokens;
+      done_.completion_tokens = result.completion_tokens;
       log_event("conn", "completion", {{"conn", io_.conn_id}, {"user", user_}, {"stream", parsed.stream}, {"completion_tokens", result.completion_tokens}});
       if (!parsed.stream) {
         HttpResponse r;
+        done_.status = r.status;
         r.body = completion_body(result, chat);
         wipe(result.text);
         WriteDeadline d(limits_.write_timeout);
@@ -313,7 +327,7 @@ bool Connection::completion(HttpRequest& req, bool chat) {
 
 // The routes this server knows, as logged; anything else is "other".
 std::string route_name(const std::string& path) {
-  for (const char* r : {"/health", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/attestation/certificate",
+  for (const char* r : {"/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/attestation/certificate",
                         "/v1/attestation/fresh", "/v1/attestation/manifest"}) {
     if (path == r) return r;
   }
@@ -327,11 +341,41 @@ std::string known_method(const std::string& m) {
   return "other";
 }
 
+// GET /metrics: counts and latencies from the accept loop (serve/metrics.h). Without an API key
+// only when the server listens on loopback; otherwise any valid key, like GET /v1/models.
+bool Connection::metrics(const HttpRequest& req) {
+  if (!limits_.metrics_open) {
+    if (auto refused = authenticate(req)) {
+      return respond_error(refused->status, refused->message, refused->status == 401 ? "authentication_error" : "invalid_request_error",
+                           "authorization", req.keep_alive);
+    }
+  }
+  if (!send_json(io_.control_fd, msg::encode(msg::ConnRequest(msg::MetricsRequest{})))) return false;
+  auto answer = recv_json(io_.control_fd, 4u << 20);
+  if (!answer) return false;
+  auto decoded = msg::decode_conn_answer(answer->message);
+  const auto* m = decoded ? std::get_if<msg::MetricsAnswer>(&*decoded) : nullptr;
+  if (!m) return respond_error(500, "the accept loop sent no metrics", "server_error", "metrics", false);
+  return respond(200, m->text, req.keep_alive, "text/plain; version=0.0.4; charset=utf-8");
+}
+
 bool Connection::handle(HttpRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
   // The log names the route, never what the client wrote: an unknown path is "other".
   log_event("conn", "request", {{"conn", io_.conn_id}, {"method", known_method(req.method)}, {"route", route_name(path)}});
+  started_ = std::chrono::steady_clock::now();
+  done_ = msg::RequestDone{};
+  done_.route = route_name(path);
+  const bool keep = dispatch(req, path);
+  done_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  // Counted only once an answer was begun; a client gone before that is not a request answered.
+  if (done_.status != 0) (void)send_json(io_.control_fd, msg::encode(msg::ConnRequest(done_)));
+  return keep;
+}
+
+bool Connection::dispatch(HttpRequest& req, const std::string& path) {
   if (path == "/health" && req.method == "GET") return respond(200, R"({"status":"ok"})", req.keep_alive);
+  if (path == "/metrics" && req.method == "GET") return metrics(req);
   if (path == "/v1/attestation/certificate" && req.method == "GET") return respond(200, cert_.pem(), req.keep_alive, "application/x-pem-file");
   if (path == "/v1/attestation/fresh" && req.method == "POST") return fresh_evidence(req);
   if (path == "/v1/attestation/manifest" && req.method == "GET") return manifest(req);
@@ -344,8 +388,7 @@ bool Connection::handle(HttpRequest& req) {
   }
   if (path == "/v1/completions" && req.method == "POST") return completion(req, false);
   if (path == "/v1/chat/completions" && req.method == "POST") return completion(req, true);
-  const bool known = path == "/health" || path == "/v1/models" || path == "/v1/completions" || path == "/v1/chat/completions" ||
-                     path.rfind("/v1/attestation/", 0) == 0;
+  const bool known = route_name(path) != "other" || path.rfind("/v1/attestation/", 0) == 0;
   return respond_error(known ? 405 : 404, known ? "method not allowed" : "no such endpoint", "invalid_request_error", "path", req.keep_alive);
 }
 

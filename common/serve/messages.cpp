@@ -35,6 +35,13 @@ Result<std::string> op_of(const SecureJson& j, const char* field = "op") {
 
 SecureJson encode(const ConnRequest& m) {
   if (const auto* e = std::get_if<EvidenceRequest>(&m)) return SecureJson{{"op", "evidence"}, {"claims", e->claims_b64}};
+  if (const auto* d = std::get_if<RequestDone>(&m)) {
+    return SecureJson{{"op", "done"},          {"route", d->route},
+                      {"status", d->status},   {"seconds", d->seconds},
+                      {"first_token_seconds", d->first_token_seconds}, {"prompt_tokens", d->prompt_tokens},
+                      {"completion_tokens", d->completion_tokens}};
+  }
+  if (std::holds_alternative<MetricsRequest>(m)) return SecureJson{{"op", "metrics"}};
   const auto& s = std::get<SessionRequest>(m);
   return SecureJson{{"op", "session"}, {"key_sha256", s.key_sha256_hex}, {"worker", s.want_worker}};
 }
@@ -52,6 +59,19 @@ Result<ConnRequest> decode_conn_request(const SecureJson& j) {
     CCI_SET(s.want_worker, boolean(j, "worker"));
     return ConnRequest(std::move(s));
   }
+  if (op == "done") {
+    RequestDone d;
+    CCI_SET(d.route, plain(j, "route"));
+    CCI_ASSIGN(status, integer(j, "status"));
+    if (status < 100 || status > 599) return bad("status", "is no HTTP status");
+    d.status = static_cast<int>(status);
+    CCI_SET(d.seconds, number(j, "seconds"));
+    CCI_SET(d.first_token_seconds, number(j, "first_token_seconds"));
+    CCI_SET(d.prompt_tokens, integer(j, "prompt_tokens"));
+    CCI_SET(d.completion_tokens, integer(j, "completion_tokens"));
+    return ConnRequest(std::move(d));
+  }
+  if (op == "metrics") return ConnRequest(MetricsRequest{});
   return bad("op", "'" + op + "' is no connection request");
 }
 
@@ -66,7 +86,8 @@ SecureJson encode(const ConnInit& m) {
                     {"handshake_timeout", m.handshake_timeout},
                     {"request_timeout", m.request_timeout},
                     {"keepalive_timeout", m.keepalive_timeout},
-                    {"write_timeout", m.write_timeout}};
+                    {"write_timeout", m.write_timeout},
+                    {"metrics_open", m.metrics_open}};
 }
 
 Result<ConnInit> decode_conn_init(const SecureJson& j) {
@@ -86,12 +107,14 @@ Result<ConnInit> decode_conn_init(const SecureJson& j) {
   CCI_SET(m.request_timeout, number(j, "request_timeout"));
   CCI_SET(m.keepalive_timeout, number(j, "keepalive_timeout"));
   CCI_SET(m.write_timeout, number(j, "write_timeout"));
+  CCI_SET(m.metrics_open, boolean(j, "metrics_open"));
   return m;
 }
 
 SecureJson encode(const ConnAnswer& m) {
   if (const auto* r = std::get_if<Refusal>(&m)) return SecureJson{{"error", r->message}, {"status", r->status}};
   if (const auto* e = std::get_if<EvidenceAnswer>(&m)) return SecureJson{{"evidence", e->evidence_b64}};
+  if (const auto* x = std::get_if<MetricsAnswer>(&m)) return SecureJson{{"metrics", x->text}};
   return SecureJson{{"user", std::get<SessionGranted>(m).user}};
 }
 
@@ -109,6 +132,11 @@ Result<ConnAnswer> decode_conn_answer(const SecureJson& j) {
     EvidenceAnswer e;
     CCI_SET(e.evidence_b64, plain(j, "evidence"));
     return ConnAnswer(std::move(e));
+  }
+  if (j.contains("metrics")) {
+    MetricsAnswer x;
+    CCI_SET(x.text, plain(j, "metrics"));
+    return ConnAnswer(std::move(x));
   }
   SessionGranted s;
   CCI_SET(s.user, plain(j, "user"));

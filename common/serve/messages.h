@@ -2,8 +2,10 @@
 // JSON frame (serve/ipc.h), possibly with a descriptor; here it is a struct, and decoding is
 // strict: a missing field or one of the wrong type is an error naming it, never an exception.
 //
-//   connection  -> accept loop : EvidenceRequest | SessionRequest
+//   connection  -> accept loop : EvidenceRequest | SessionRequest | MetricsRequest, each answered;
+//                                RequestDone, not answered
 //   accept loop -> connection  : ConnInit (first frame), then Refusal | EvidenceAnswer | SessionGranted (+ session socket)
+//                                | MetricsAnswer
 //   accept loop -> worker      : WorkerInit (first frame), then SessionOffer (+ session socket) | Exit
 //   worker      -> accept loop : WorkerStatus
 //   worker      -> connection  : SessionEvent* on the session socket (the request itself is a raw
@@ -30,7 +32,15 @@ struct SessionRequest {
   SecureString key_sha256_hex;  // SHA-256 of the API key the client sent
   bool want_worker = true;      // false: authentication only (GET /v1/models)
 };
-using ConnRequest = std::variant<EvidenceRequest, SessionRequest>;
+// One answered request's counts and timings for /metrics (serve/metrics.h): never its content.
+struct RequestDone {
+  std::string route;  // a known route or "other"
+  int status = 0;
+  double seconds = 0, first_token_seconds = -1;
+  std::int64_t prompt_tokens = 0, completion_tokens = 0;
+};
+struct MetricsRequest {};
+using ConnRequest = std::variant<EvidenceRequest, SessionRequest, RequestDone, MetricsRequest>;
 
 // ---- accept loop -> connection ----
 struct ConnInit {
@@ -41,6 +51,7 @@ struct ConnInit {
   size_t max_body_bytes = 1u << 20, max_prompt_bytes = 64u * 1024;
   std::int64_t max_tokens = 512;
   double handshake_timeout = 5, request_timeout = 10, keepalive_timeout = 30, write_timeout = 30;
+  bool metrics_open = false;  // GET /metrics without an API key (the server listens on loopback only)
 };
 struct Refusal {
   int status = 500;  // the HTTP status the connection answers with
@@ -52,7 +63,10 @@ struct EvidenceAnswer {
 struct SessionGranted {
   std::string user;  // the connection is bound to this user from now on
 };
-using ConnAnswer = std::variant<Refusal, EvidenceAnswer, SessionGranted>;
+struct MetricsAnswer {
+  std::string text;  // the Prometheus text exposition
+};
+using ConnAnswer = std::variant<Refusal, EvidenceAnswer, SessionGranted, MetricsAnswer>;
 
 // ---- accept loop -> worker ----
 struct WorkerInit {

@@ -116,6 +116,19 @@ api /v1/secret-canary-path-8c1f "$KEY_A" >/dev/null
 check "a request path is never logged" -- bash -c "! grep -q secret-canary-path-8c1f '$WORK/serve.log'"
 contains "$WORK/serve.log" '"route":"other"' "an unknown path is logged as route 'other'"
 
+# Prometheus /metrics: open on this loopback listener, counts and latencies only (never the
+# content, the users, their keys or the paths clients wrote).
+check "GET /metrics without a key on loopback: 200" -- test "$(api /metrics)" = 200
+cp "$WORK/body" "$WORK/metrics.txt"
+contains "$WORK/metrics.txt" '# TYPE cci_requests_total counter' "the text exposition format"
+check "completions are counted" -- bash -c "grep -E '^cci_requests_total\{route=\"/v1/completions\",code=\"200\"\} [1-9]' '$WORK/metrics.txt'"
+check "chat streams have a time to first token" -- bash -c "grep -E '^cci_time_to_first_token_seconds_count [1-9]' '$WORK/metrics.txt'"
+check "generated tokens are counted" -- bash -c "grep -E '^cci_completion_tokens_total [1-9]' '$WORK/metrics.txt'"
+check "the 401s are counted" -- bash -c "grep -E '^cci_auth_failures_total [1-9]' '$WORK/metrics.txt'"
+check "two per-user workers are running" -- bash -c "grep -qx 'cci_workers 2' '$WORK/metrics.txt'"
+check "no user name, key, prompt or client path in /metrics" -- bash -c \
+  "! grep -E -q 'alice|bob|$KEY_A|God|secret-canary' '$WORK/metrics.txt'"
+
 # HTTP/1.1 pipelining: every request answered, in order (three were answered once before).
 check "three pipelined GET /health: three answers" -- test "$(python3 "$CLIENT" pipeline "$URL" 3)" = 3
 check "twenty pipelined: twenty answers" -- test "$(python3 "$CLIENT" pipeline "$URL" 20)" = 20

@@ -15,11 +15,14 @@
 #include "support/tls_identity.h"
 #include "crypto/x509_issue.h"
 #include "ratls/claims.h"
+#include "base/hex.h"
 #include "serve/accept_loop.h"
+#include "serve/api_keys.h"
 #include "serve/connection.h"
 #include "serve/http.h"
 #include "serve/ipc.h"
 #include "serve/messages.h"
+#include "serve/metrics.h"
 #include "serve/worker.h"
 
 using namespace cci;
@@ -51,7 +54,21 @@ TEST_CASE("messages: every message round-trips, and a field of the wrong type is
   auto status = msg::decode_worker_status(msg::encode(msg::WorkerStatus{msg::WorkerStatus::Kind::kStartFailed, "why"}));
   REQUIRE(status);
   CHECK(status->error == "why");
+  msg::RequestDone d{"/v1/completions", 200, 0.5, 0.25, 7, 9};
+  auto d2 = msg::decode_conn_request(msg::encode(msg::ConnRequest(d)));
+  REQUIRE(d2);
+  CHECK(std::get<msg::RequestDone>(*d2).completion_tokens == 9);
+  CHECK(std::get<msg::RequestDone>(*d2).first_token_seconds == 0.25);
+  auto m2 = msg::decode_conn_answer(msg::encode(msg::ConnAnswer(msg::MetricsAnswer{"cci_x 1\n"})));
+  REQUIRE(m2);
+  CHECK(std::get<msg::MetricsAnswer>(*m2).text == "cci_x 1\n");
+  init.metrics_open = true;
+  CHECK(msg::decode_conn_init(msg::encode(init))->metrics_open);
   const std::pair<SecureJson, std::string> bad[] = {
+      {SecureJson{{"op", "done"}, {"route", "/health"}, {"status", 99}, {"seconds", 0.1}, {"first_token_seconds", -1},
+                  {"prompt_tokens", 0}, {"completion_tokens", 0}}, "status"},
+      {SecureJson{{"op", "done"}, {"route", "/health"}, {"status", 200}, {"seconds", "0.1"}, {"first_token_seconds", -1},
+                  {"prompt_tokens", 0}, {"completion_tokens", 0}}, "seconds"},
       {SecureJson{{"op", "session"}, {"key_sha256", 5}, {"worker", true}}, "key_sha256"},
       {SecureJson{{"op", "session"}, {"key_sha256", "ab"}, {"worker", "yes"}}, "worker"},
       {SecureJson{{"op", 3}}, "op"},
@@ -209,11 +226,18 @@ TEST_CASE("connection: pipelined requests in order, the manifest byte for byte, 
     ratls::Claims claims;
     serve_connection(**tls, init, id.cert, claims, ConnectionIo{server_fd, control->second.get(), manifest->get(), 1});
   });
-  // The fake accept loop: every key is refused with 403.
+  // The fake accept loop: every key is refused with 403; request reports are counted, not answered.
+  int reports = 0;
   std::thread accept([&] {
-    auto f = recv_json(control->first.get());
-    if (!f) return;
-    (void)send_json(control->first.get(), msg::encode(msg::ConnAnswer(msg::Refusal{403, "this connection serves another user"})));
+    while (auto f = recv_json(control->first.get())) {
+      auto r = msg::decode_conn_request(f->message);
+      REQUIRE(r);
+      if (std::holds_alternative<msg::RequestDone>(*r)) {
+        ++reports;
+        continue;
+      }
+      (void)send_json(control->first.get(), msg::encode(msg::ConnAnswer(msg::Refusal{403, "this connection serves another user"})));
+    }
   });
   auto ctx = crypto::TlsContext::client();
   REQUIRE(ctx);
@@ -227,6 +251,7 @@ TEST_CASE("connection: pipelined requests in order, the manifest byte for byte, 
   REQUIRE((*client)->write_all(pipelined.data(), pipelined.size()));
   const std::string answers = read_all(**client);
   conn.join();
+  ::shutdown(control->second.get(), SHUT_RDWR);  // the connection is done: end the fake loop
   accept.join();
   size_t at = 0;
   std::vector<std::string> statuses;
@@ -235,6 +260,161 @@ TEST_CASE("connection: pipelined requests in order, the manifest byte for byte, 
     at += 9;
   }
   CHECK(statuses == std::vector<std::string>{"200", "200", "403", "200"});
+  CHECK(reports == 4);
   CHECK(answers.find(manifest_text) != std::string::npos);
   CHECK(answers.find("this connection serves another user") != std::string::npos);
+}
+
+namespace {
+
+// One connection with the given ConnInit against a fake accept loop that knows one key
+// ("cci-good"), answers /metrics with a fixed text and records the request reports.
+struct MetricsRun {
+  std::vector<std::string> statuses;
+  std::string answers;
+  std::vector<msg::RequestDone> reports;
+};
+
+MetricsRun run_metrics_requests(bool metrics_open, const std::string& requests) {
+  ::signal(SIGPIPE, SIG_IGN);
+  MetricsRun out;
+  const auto id = test::make_tls_identity();
+  auto tcp = socket_pair();
+  auto control = socket_pair();
+  REQUIRE(tcp);
+  REQUIRE(control);
+  auto manifest = sealed_memfd("test-manifest", as_bytes(std::string("{}")));
+  REQUIRE(manifest);
+  msg::ConnInit init;
+  init.model = "m";
+  init.request_timeout = 5;
+  init.keepalive_timeout = 5;
+  init.write_timeout = 5;
+  init.metrics_open = metrics_open;
+  const int server_fd = tcp->first.get();
+  std::thread conn([&] {
+    auto ctx = crypto::TlsContext::server(id.key, id.cert);
+    REQUIRE(ctx);
+    auto tls = crypto::TlsConnection::accept(*ctx, tcp->first.release());
+    REQUIRE(tls);
+    ratls::Claims claims;
+    serve_connection(**tls, init, id.cert, claims, ConnectionIo{server_fd, control->second.get(), manifest->get(), 1});
+  });
+  const std::string good_hash = to_hex(hash_api_key("cci-good"));
+  std::thread accept([&] {
+    while (auto f = recv_json(control->first.get())) {
+      auto r = msg::decode_conn_request(f->message);
+      REQUIRE(r);
+      if (const auto* d = std::get_if<msg::RequestDone>(&*r)) {
+        out.reports.push_back(*d);
+      } else if (std::holds_alternative<msg::MetricsRequest>(*r)) {
+        (void)send_json(control->first.get(), msg::encode(msg::ConnAnswer(msg::MetricsAnswer{"cci_test_metric 42\n"})));
+      } else if (const auto* sr = std::get_if<msg::SessionRequest>(&*r)) {
+        const bool known = std::string(sr->key_sha256_hex.begin(), sr->key_sha256_hex.end()) == good_hash;
+        (void)send_json(control->first.get(), known ? msg::encode(msg::ConnAnswer(msg::SessionGranted{"u"}))
+                                                    : msg::encode(msg::ConnAnswer(msg::Refusal{401, "invalid API key"})));
+      }
+    }
+  });
+  auto ctx = crypto::TlsContext::client();
+  REQUIRE(ctx);
+  auto client = crypto::TlsConnection::connect(*ctx, tcp->second.release(), "localhost");
+  REQUIRE(client);
+  REQUIRE((*client)->write_all(requests.data(), requests.size()));
+  out.answers = read_all(**client);
+  conn.join();
+  ::shutdown(control->second.get(), SHUT_RDWR);
+  accept.join();
+  size_t at = 0;
+  while ((at = out.answers.find("HTTP/1.1 ", at)) != std::string::npos) {
+    out.statuses.push_back(out.answers.substr(at + 9, 3));
+    at += 9;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("connection: GET /metrics needs an API key unless the server listens on loopback, and each request is reported without content") {
+  const std::string requests =
+      "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer cci-bad\r\n\r\n"
+      "GET /no/such/path?secret=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+      "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer cci-good\r\nConnection: close\r\n\r\n";
+  auto closed = run_metrics_requests(false, requests);
+  CHECK(closed.statuses == std::vector<std::string>{"401", "401", "404", "405", "200"});
+  CHECK(closed.answers.find("cci_test_metric 42") != std::string::npos);
+  CHECK(closed.answers.find("text/plain; version=0.0.4") != std::string::npos);
+  REQUIRE(closed.reports.size() == 5);
+  CHECK(closed.reports[0].route == "/metrics");
+  CHECK(closed.reports[0].status == 401);
+  CHECK(closed.reports[2].route == "other");  // never the client's path
+  CHECK(closed.reports[2].status == 404);
+  CHECK(closed.reports[4].status == 200);
+  for (const auto& r : closed.reports) CHECK(r.seconds >= 0);
+
+  auto open = run_metrics_requests(true, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(open.statuses == std::vector<std::string>{"200"});
+  CHECK(open.answers.find("cci_test_metric 42") != std::string::npos);
+}
+
+TEST_CASE("metrics are open without a key only on a loopback listener") {
+  CHECK(is_loopback_listen("127.0.0.1:8443"));
+  CHECK(is_loopback_listen("127.10.0.1:0"));
+  CHECK(is_loopback_listen("[::1]:8443"));
+  CHECK_FALSE(is_loopback_listen("0.0.0.0:8443"));
+  CHECK_FALSE(is_loopback_listen("[::]:8443"));
+  CHECK_FALSE(is_loopback_listen("10.0.0.5:8443"));
+  CHECK_FALSE(is_loopback_listen("[::ffff:127.0.0.1]:8443"));  // mapped: treated as not loopback
+  CHECK_FALSE(is_loopback_listen("localhost:8443"));           // not numeric: refused anyway
+}
+
+TEST_CASE("metrics: the text exposition format, cumulative histograms, counts and latencies only") {
+  Metrics m("1.2.3 (git \"x\")");
+  m.request({"/v1/completions", 200, 0.3, 0.02, 5, 7});
+  m.request({"/v1/completions", 200, 3, 0.2, 1, 2});
+  m.request({"/v1/completions", 400, 0.001, -1, 0, 0});
+  m.request({"/health", 200, 200, -1, 0, 0});  // beyond the last bound: only in +Inf
+  m.connection_opened();
+  m.auth_failed();
+  const std::string t = m.render({3, 2, 1, 1700000000});
+  auto has = [&](const std::string& line) {
+    CAPTURE(line);
+    CHECK(t.find(line + "\n") != std::string::npos);
+  };
+  has("cci_build_info{version=\"1.2.3 (git \\\"x\\\")\"} 1");
+  has("# TYPE cci_requests_total counter");
+  has("cci_requests_total{route=\"/v1/completions\",code=\"200\"} 2");
+  has("cci_requests_total{route=\"/v1/completions\",code=\"400\"} 1");
+  has("# TYPE cci_request_duration_seconds histogram");
+  has("cci_request_duration_seconds_bucket{route=\"/v1/completions\",le=\"0.005\"} 1");
+  has("cci_request_duration_seconds_bucket{route=\"/v1/completions\",le=\"0.5\"} 2");
+  has("cci_request_duration_seconds_bucket{route=\"/v1/completions\",le=\"5\"} 3");
+  has("cci_request_duration_seconds_bucket{route=\"/v1/completions\",le=\"+Inf\"} 3");
+  has("cci_request_duration_seconds_count{route=\"/v1/completions\"} 3");
+  has("cci_request_duration_seconds_bucket{route=\"/health\",le=\"120\"} 0");
+  has("cci_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"} 1");
+  has("cci_time_to_first_token_seconds_bucket{le=\"0.025\"} 1");
+  has("cci_time_to_first_token_seconds_count 2");
+  has("cci_prompt_tokens_total 6");
+  has("cci_completion_tokens_total 9");
+  has("cci_connections_total 1");
+  has("cci_connections 3");
+  has("cci_workers 2");
+  has("cci_workers_busy 1");
+  has("cci_auth_failures_total 1");
+  has("cci_certificate_not_after_seconds 1700000000");
+  // Every sample line is NAME{LABELS} VALUE or NAME VALUE; every metric has HELP and TYPE.
+  size_t pos = 0;
+  while (pos < t.size()) {
+    const size_t nl = t.find('\n', pos);
+    REQUIRE(nl != std::string::npos);
+    const std::string l = t.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (l.rfind("# HELP ", 0) == 0 || l.rfind("# TYPE ", 0) == 0) continue;
+    CAPTURE(l);
+    CHECK(l.rfind("cci_", 0) == 0);
+    CHECK(l.find(' ') != std::string::npos);
+  }
 }

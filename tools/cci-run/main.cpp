@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
       "  cci-run sim init ./sim --vendor amd\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE --out evidence.json\n"
       "  cci-verify report evidence.json --trust-sim-root ./sim --nonce $NONCE\n"
-      "  cci-run serve --model ./model --manifest model.sig --release-key release.pub --api-keys keys.txt\n\n"
+      "  cci-run serve --model ./model --deployment cci-manifest.json --release-key release.pub --api-keys keys.txt\n\n"
       + cli::exit_status_help("cci-run");
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::run::add_sim(app, ctx, action);
