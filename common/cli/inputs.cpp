@@ -1,5 +1,9 @@
 #include "cli/inputs.h"
 
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdio>
 
@@ -20,11 +24,54 @@ Result<std::optional<std::string>> read_passphrase(const std::string& pass_file)
   return env_value("CCI_KEY_PASSWORD");
 }
 
+namespace {
+
+// A secret typed on the terminal without echo; nullopt when there is no terminal to ask on
+// (stdin or stderr redirected: a script, CI), so nothing ever waits on input nobody sees.
+std::optional<std::string> ask_on_terminal(const std::string& prompt) {
+  if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) return std::nullopt;
+  const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  termios old{};
+  if (::tcgetattr(fd, &old) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  (void)!::write(fd, prompt.data(), prompt.size());
+  std::string secret;
+  char c = 0;
+  while (secret.size() < 1024 && ::read(fd, &c, 1) == 1 && c != '\n' && c != '\r') secret.push_back(c);
+  ::tcsetattr(fd, TCSAFLUSH, &old);
+  (void)!::write(fd, "\n", 1);
+  ::close(fd);
+  c = 0;
+  return secret;
+}
+
+}  // namespace
+
 Result<crypto::PrivateKey> load_signing_key(const std::string& spec, const std::string& pass_file,
                                             const std::string& pkcs11_module) {
   if (spec.rfind("pkcs11:", 0) == 0) {
     std::string module = pkcs11_module.empty() ? env_value("CCI_PKCS11_MODULE").value_or("") : pkcs11_module;
-    return crypto::load_private_key_pkcs11(spec, module, env_value("CCI_PKCS11_PIN"));
+    std::optional<std::string> pin = env_value("CCI_PKCS11_PIN");
+    // RFC 7512 URIs may carry the PIN themselves (pin-value) or name a file with it (pin-source).
+    const bool uri_has_pin = spec.find("pin-value=") != std::string::npos || spec.find("pin-source=") != std::string::npos;
+    if (!pin && !uri_has_pin) {
+      pin = ask_on_terminal("PIN for the PKCS#11 token (" + spec.substr(0, spec.find(';')) + "...): ");
+      if (!pin) {
+        return make_error(ErrorCode::kUsage,
+                          "the PKCS#11 key needs the token's PIN: set CCI_PKCS11_PIN (kept out of shell history and ps), or run on a "
+                          "terminal to be asked",
+                          "key");
+      }
+    }
+    auto key = crypto::load_private_key_pkcs11(spec, module, pin);
+    if (pin) crypto::secure_clear(pin->data(), pin->size());
+    return key;
   }
   auto pass = read_passphrase(pass_file);
   if (!pass) return pass.error();

@@ -36,4 +36,16 @@ expect 0 "sign with the token key (PIN from CCI_PKCS11_PIN)" -- env CCI_PKCS11_P
 expect 0 "bundle verifies with the exported public key" -- "$VERIFY" model "$WORK/model" --signature "$WORK/model.sig" --key "$WORK/pub.pem"
 expect 3 "wrong PIN is refused" -- env CCI_PKCS11_PIN=0000 "$MEASURE" model "$WORK/model" --key "$URI" --pkcs11-module "$MODULE" -o "$WORK/bad.sig"
 check "nothing written with the wrong PIN" -- test ! -e "$WORK/bad.sig"
+contains "$WORK/err" "the token refused the PIN" "the wrong PIN is named as such"
+# No PIN and no terminal to ask on: a usage error with the hint, before the engine is touched,
+# and none of libp11's own stderr lines.
+expect 2 "no PIN, stdin not a terminal" -- env -u CCI_PKCS11_PIN "$MEASURE" model "$WORK/model" --key "$URI" --pkcs11-module "$MODULE" -o "$WORK/bad.sig"
+contains "$WORK/err" "set CCI_PKCS11_PIN" "the hint names CCI_PKCS11_PIN"
+check "no libp11 noise" -- bash -c "! grep -E -q 'PKCS11_get_private_key|Login to token failed|UI_process' '$WORK/err'"
+expect 0 "the URI's own pin-value is used" -- env -u CCI_PKCS11_PIN "$MEASURE" model "$WORK/model" --key "$URI;pin-value=1234" --pkcs11-module "$MODULE" -o "$WORK/uri.sig"
+expect 3 "a wrong pin-value in the URI" -- env -u CCI_PKCS11_PIN "$MEASURE" model "$WORK/model" --key "$URI;pin-value=9876" --pkcs11-module "$MODULE" -o "$WORK/bad.sig"
+check "a PIN in the URI is never printed" -- bash -c "! grep -q 9876 '$WORK/err' && grep -q 'pin-value=\*\*\*' '$WORK/err'"
+check "no libp11 noise on a wrong PIN" -- bash -c "! grep -E -q 'PKCS11_get_private_key|Login to token failed' '$WORK/err'"
+expect 3 "no such object on the token" -- env CCI_PKCS11_PIN=1234 "$MEASURE" model "$WORK/model" --key "pkcs11:token=cci-release;object=nokey;type=private" --pkcs11-module "$MODULE" -o "$WORK/bad.sig"
+contains "$WORK/err" "no private key at pkcs11:token=cci-release;object=nokey;type=private on the token" "the missing object is named"
 finish
