@@ -171,10 +171,12 @@ check "bob carries on" -- test "$(api /v1/completions "$KEY_B" '{"prompt":"a","m
 check "alice's next request gets a new worker" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"a","max_tokens":4}')" = 200
 check "the new worker is another process" -- test "$(worker_pid_of alice)" != "$wa"
 
-# A short load run through cci-bench (the 8 x 50 figure is in the closing note).
+# A short load run through cci-bench (the 8 x 50 figure is in docs/performance.md).
 printf '%s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/raw-keys"
 expect 0 "cci-bench load: 4 users x 5 requests, zero errors" -- "$BENCH" load "$URL" --pin "$PIN" --keys "$WORK/raw-keys" --users 4 --requests 5 --max-tokens 8 --json
 check "load report: 20 succeeded" -- test "$(jq -r .succeeded "$WORK/out")" = 20
+check "load JSON validates against cci.bench.load.v1 (machine recorded)" -- \
+  python3 "$(dirname "$0")/validate_json.py" "$CCI_SOURCE_DIR/docs/schemas/cci.bench.load.v1.schema.json" "$WORK/out"
 expect 3 "cci-bench load refuses a server with another key pin (nothing measured: 3)" -- "$BENCH" load "$URL" --pin "sha256//AAAA" --keys "$WORK/raw-keys" --users 1 --requests 1
 
 serve_stop

@@ -159,6 +159,7 @@ int run_hash(const HashBenchOptions& o, const cli::Context& ctx) {
   if (ctx.options().json) {
     ctx.out_json(schema, rc,
                  cli::Json{{"result", ok ? "pass" : "fail"},
+                           {"machine", machine_basics()},
                            {"openssl", crypto::openssl_version()},
                            {"cpus", std::thread::hardware_concurrency()},
                            {"threads", threads},

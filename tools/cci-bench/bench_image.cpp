@@ -92,7 +92,7 @@ int run_image_bench(const ImageBenchOptions& o, const cli::Context& ctx) {
                        {"peak_rss_mib", m.peak_rss_mib}});
     }
     ctx.out_json(schema, rc,
-                 cli::Json{{"result", ok ? "pass" : "fail"}, {"cpus", std::thread::hardware_concurrency()},
+                 cli::Json{{"result", ok ? "pass" : "fail"}, {"machine", machine_basics()}, {"cpus", std::thread::hardware_concurrency()},
                            {"firmware_bytes", o.firmware_size}, {"kernel_bytes", o.kernel_size},
                            {"initrd_bytes", o.initrd_size}, {"vcpus", o.vcpus}, {"repeat", o.repeat},
                            {"goal_seconds", o.goal_seconds}, {"modes", modes}});

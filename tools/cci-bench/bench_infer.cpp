@@ -143,7 +143,9 @@ int run_infer(InferBenchOptions o, const cli::Context& ctx) {
                       {"prefill_efficiency", r.prefill_eff}});
     }
     ctx.out_json(schema, code,
-                 {{"model", m->source},
+                 {{"result", met ? "pass" : "fail"},
+                  {"machine", machine_basics()},
+                  {"model", m->source},
                   {"parameters", m->config.parameter_count()},
                   {"weight_bytes", weight_bytes(*m)},
                   {"prompt_tokens", o.prompt},

@@ -15,6 +15,7 @@
 
 #include "base/hex.h"
 #include "bench_stats.h"
+#include "bench_util.h"
 #include "commands.h"
 #include "serve/http.h"
 #include "crypto/tls.h"
@@ -139,6 +140,7 @@ int run_load(const LoadOptions& o, const cli::Context& ctx) {
   if (ctx.options().json) {
     ctx.out_json(schema, code,
                  cli::Json{{"result", code == 0 ? "pass" : "fail"},
+                           {"machine", machine_basics()},
                            {"users", o.users},
                            {"requests_per_user", o.requests},
                            {"requests", total},

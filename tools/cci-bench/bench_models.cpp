@@ -1,4 +1,5 @@
 #include "bench_models.h"
+#include "bench_util.h"
 
 #include <chrono>
 #include <cstring>
@@ -227,24 +228,10 @@ Result<BenchModel> prepare_model_dir(const std::string& model, const std::string
 }
 
 cli::Json machine_info(int threads) {
-  std::string cpu = "unknown";
-  std::ifstream info("/proc/cpuinfo");
-  for (std::string line; std::getline(info, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      cpu = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  double mem_gib = 0;
-  std::ifstream meminfo("/proc/meminfo");
-  for (std::string line; std::getline(meminfo, line);) {
-    if (line.rfind("MemTotal:", 0) == 0) mem_gib = std::stod(line.substr(9)) / (1024.0 * 1024.0);
-  }
-  return cli::Json{{"cpu", cpu},
-                   {"logical_cores", std::thread::hardware_concurrency()},
-                   {"memory_gib", mem_gib},
-                   {"read_bandwidth_gb_s", measure_read_bandwidth(threads)},
-                   {"bandwidth_threads", threads}};
+  cli::Json m = machine_basics();
+  m["read_bandwidth_gb_s"] = measure_read_bandwidth(threads);
+  m["bandwidth_threads"] = threads;
+  return m;
 }
 
 std::string machine_line(const cli::Json& m) {

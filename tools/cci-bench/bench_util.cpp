@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,25 @@ extern char** environ;
 namespace cci::tools::bench {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+cli::Json machine_basics() {
+  std::string cpu = "unknown";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      cpu = line.substr(std::min(line.find(':') + 2, line.size()));
+      break;
+    }
+  }
+  double mem_gib = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    if (line.rfind("MemTotal:", 0) == 0) mem_gib = std::strtod(line.c_str() + 9, nullptr) / (1024.0 * 1024.0);
+  }
+  utsname u{};
+  const std::string kernel = ::uname(&u) == 0 ? std::string(u.release) : "unknown";
+  return cli::Json{{"cpu", cpu}, {"logical_cores", std::thread::hardware_concurrency()}, {"memory_gib", mem_gib}, {"kernel", kernel}};
+}
 
 // Deterministic incompressible-looking content (xorshift64*).
 Status write_pattern_file(const std::string& path, std::uint64_t size, std::uint64_t seed) {

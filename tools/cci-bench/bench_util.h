@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "cli/tool.h"
 
 namespace cci::tools::bench {
 
@@ -43,6 +44,10 @@ std::string find_measure_bin(const std::string& given);
 // The "Key: N kB" lines of /proc/PID/<file> ("status", "smaps_rollup"), in KiB by key ("VmHWM",
 // "Rss", ...); empty when the process is gone or unreadable.
 std::map<std::string, double> proc_kib(pid_t pid, const std::string& file);
+
+// This machine, for every benchmark's JSON ("machine"): CPU model, logical cores, memory (GiB),
+// kernel release. The inference benchmarks add the read bandwidth (bench_models.h).
+cli::Json machine_basics();
 
 struct RunResult {
   double seconds = 0;

@@ -15,6 +15,7 @@
 
 #include "base/file_io.h"
 #include "cli/inputs.h"
+#include "bench_util.h"
 #include "commands.h"
 #include "crypto/keys.h"
 #include "appraise/appraise.h"
@@ -242,7 +243,7 @@ int run_verify_bench(VerifyBenchOptions o, const cli::Context& ctx) {
   for (const auto& [b, f] : all) ok = ok && f.ratio() <= o.goal_ratio;
   const int rc = o.check && !ok ? 1 : 0;
   if (ctx.options().json) {
-    cli::Json body{{"result", ok ? "pass" : "fail"}, {"openssl", crypto::openssl_version()}, {"threads", 1}, {"goal_ratio", o.goal_ratio}};
+    cli::Json body{{"result", ok ? "pass" : "fail"}, {"machine", machine_basics()}, {"openssl", crypto::openssl_version()}, {"threads", 1}, {"goal_ratio", o.goal_ratio}};
     for (const auto& [b, f] : all) body[b->key] = figures_json(f, o.goal_ratio);
     ctx.out_json(schema, rc, body);
     return rc;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Every cci-bench JSON document follows its schema in docs/schemas and records the machine: short
+# runs of hash, image and verify (and infer where the engine is built) validate, and so does
+# every recorded document in docs/perf (each names its schema). The figures themselves are in
+# docs/performance.md; the goals are checked with --check by hand, never here.
+source "$(dirname "$0")/lib.sh"
+SCHEMAS="$CCI_SOURCE_DIR/docs/schemas"
+VALIDATE="$(dirname "$0")/validate_json.py"
+valid() { python3 "$VALIDATE" "$SCHEMAS/$1.schema.json" "$2"; }
+
+expect 0 "cci-bench hash, a small model" -- "$BENCH" hash --large-files 1 --large-size 8388608 --small-files 20 --repeat 1 --json
+cp "$WORK/out" "$WORK/hash.json"
+check "hash JSON validates against cci.bench.hash.v1" -- valid cci.bench.hash.v1 "$WORK/hash.json"
+check "... and records the machine" -- jq -e '.machine.logical_cores >= 1 and .machine.cpu != ""' "$WORK/hash.json"
+
+expect 0 "cci-bench image, small inputs" -- "$BENCH" image --kernel-size 1000000 --initrd-size 1000000 --repeat 1 --json
+cp "$WORK/out" "$WORK/image.json"
+check "image JSON validates against cci.bench.image.v1" -- valid cci.bench.image.v1 "$WORK/image.json"
+check "... all four modes timed" -- test "$(jq -r '[.modes[].mode] | join(",")' "$WORK/image.json")" = "snp,seves,sev,csv"
+
+if [ -f "$CCI_TEST_VECTORS_DIR/snp/manifest.json" ] && [ -f "$CCI_TEST_VECTORS_DIR/csv/hygon_hrk.cert" ]; then
+  expect 0 "cci-bench verify, briefly" -- "$BENCH" verify --seconds 0.05 --json
+  cp "$WORK/out" "$WORK/verify.json"
+  check "verify JSON validates against cci.bench.verify.v2" -- valid cci.bench.verify.v2 "$WORK/verify.json"
+else
+  echo "skipped: cci-bench verify (vectors not found)"
+fi
+
+if "$BENCH" infer --help >/dev/null 2>&1; then
+  expect 0 "cci-bench infer on the embedded model, one repeat" -- "$BENCH" infer --threads 1 --repeats 1 --json
+  cp "$WORK/out" "$WORK/infer.json"
+  check "infer JSON validates against cci.bench.infer.v1" -- valid cci.bench.infer.v1 "$WORK/infer.json"
+fi
+
+# The documents the performance page quotes.
+n=0
+for f in "$CCI_SOURCE_DIR"/docs/perf/*.json; do
+  s="$(jq -r .schema "$f")"
+  check "docs/perf/$(basename "$f") has a schema file ($s)" -- test -f "$SCHEMAS/$s.schema.json"
+  check "docs/perf/$(basename "$f") validates against $s" -- valid "$s" "$f"
+  n=$((n + 1))
+done
+check "the recorded documents were found" -- test "$n" -ge 10
+
+# The validator refuses a document without the machine.
+jq 'del(.machine)' "$WORK/hash.json" >"$WORK/bad.json"
+check "a document without the machine is refused" -- bash -c "! python3 '$VALIDATE' '$SCHEMAS/cci.bench.hash.v1.schema.json' '$WORK/bad.json' >/dev/null"
+finish
