@@ -11,5 +11,6 @@ void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_image(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_verity(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_manifest(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_encrypt(CLI::App& app, cli::Context& ctx, std::function<int()>& action);  // encrypt and decrypt
 
 }  // namespace cci::tools::measure

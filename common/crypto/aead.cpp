@@ -1,0 +1,61 @@
+#include "crypto/aead.h"
+
+#include <openssl/evp.h>
+
+#include <climits>
+#include <cstring>
+
+#include "crypto/ossl.h"
+
+namespace cci::crypto {
+namespace {
+
+Status check_sizes(ByteView nonce, ByteView aad, size_t text) {
+  if (nonce.size() != kAeadNonceBytes) return make_error(ErrorCode::kInternal, "AES-GCM nonce must be 12 bytes", "nonce");
+  if (aad.size() > INT_MAX || text > INT_MAX) return make_error(ErrorCode::kInternal, "AES-GCM message too large for one call", "size");
+  return {};
+}
+
+}  // namespace
+
+Result<Aes256Gcm> Aes256Gcm::create(ByteView key) {
+  if (key.size() != kAeadKeyBytes) return make_error(ErrorCode::kInvalidInput, "an AES-256 key is 32 bytes, not " + std::to_string(key.size()), "key");
+  return Aes256Gcm(SecretBytes(Bytes(key.begin(), key.end())));
+}
+
+Status Aes256Gcm::seal(ByteView nonce, ByteView aad, ByteView plaintext, std::uint8_t* out) const {
+  CCI_TRY(check_sizes(nonce, aad, plaintext.size()));
+  UniquePtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.view().data(), nonce.data()) != 1 ||
+      (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+      (!plaintext.empty() && EVP_EncryptUpdate(ctx.get(), out, &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1) ||
+      EVP_EncryptFinal_ex(ctx.get(), out + plaintext.size(), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kAeadTagBytes), out + plaintext.size()) != 1) {
+    return ossl_error(ErrorCode::kInternal, "AES-256-GCM encryption failed");
+  }
+  return {};
+}
+
+Status Aes256Gcm::open(ByteView nonce, ByteView aad, ByteView sealed, std::uint8_t* out) const {
+  if (sealed.size() < kAeadTagBytes) return make_error(ErrorCode::kVerificationFailed, "AES-GCM message shorter than its tag", "tag");
+  const size_t n = sealed.size() - kAeadTagBytes;
+  CCI_TRY(check_sizes(nonce, aad, n));
+  UniquePtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
+  Bytes tag(sealed.begin() + static_cast<std::ptrdiff_t>(n), sealed.end());
+  int len = 0;
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.view().data(), nonce.data()) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+      (n > 0 && EVP_DecryptUpdate(ctx.get(), out, &len, sealed.data(), static_cast<int>(n)) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kAeadTagBytes), tag.data()) != 1) {
+    return ossl_error(ErrorCode::kInternal, "AES-256-GCM decryption failed");
+  }
+  if (EVP_DecryptFinal_ex(ctx.get(), out + n, &len) != 1) {
+    clear_ossl_errors();
+    if (n > 0) secure_clear(out, n);
+    return make_error(ErrorCode::kVerificationFailed, "AES-GCM tag does not verify", "tag");
+  }
+  return {};
+}
+
+}  // namespace cci::crypto

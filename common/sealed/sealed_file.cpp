@@ -1,0 +1,137 @@
+#include "sealed/sealed_file.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "base/file_io.h"
+#include "crypto/random.h"
+
+namespace cci::sealed {
+namespace {
+
+Status pread_all(int fd, std::uint8_t* p, size_t n, std::uint64_t off, const std::string& label) {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return make_error(ErrorCode::kIo, label + ": read failed: " + errno_text(errno), "read");
+    if (r == 0) return make_error(ErrorCode::kIo, label + ": file ended early (it changed while being read)", "read");
+    p += r;
+    n -= static_cast<size_t>(r);
+    off += static_cast<std::uint64_t>(r);
+  }
+  return {};
+}
+
+Status pwrite_all(int fd, const std::uint8_t* p, size_t n, std::uint64_t off) {
+  while (n > 0) {
+    const ssize_t r = ::pwrite(fd, p, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return make_error(ErrorCode::kIo, "write failed: " + errno_text(errno), "write");
+    p += r;
+    n -= static_cast<size_t>(r);
+    off += static_cast<std::uint64_t>(r);
+  }
+  return {};
+}
+
+// Runs `job(index, buffer)` for every chunk on up to `threads` threads; the first error wins and
+// stops the others at their next chunk.
+Status for_each_chunk(std::uint64_t chunks, size_t buffer_bytes, const ChunkWork& w,
+                      const std::function<Status(std::uint64_t, Bytes&)>& job) {
+  unsigned threads = w.threads ? w.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<std::uint64_t>(threads, chunks));
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::optional<Error> first;
+  auto worker = [&] {
+    Bytes buf(buffer_bytes);
+    while (!failed.load()) {
+      const std::uint64_t i = next.fetch_add(1);
+      if (i >= chunks) break;
+      Status st = (w.cancel && w.cancel->load()) ? Status(make_error(ErrorCode::kInternal, "interrupted", "cancel")) : job(i, buf);
+      if (!st) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!first) first = st.error();
+        failed = true;
+      }
+    }
+    crypto::secure_clear(buf.data(), buf.size());
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (first) return *first;
+  return {};
+}
+
+}  // namespace
+
+Status seal_file(int in_fd, int out_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w) {
+  CCI_TRY(check_header(h));
+  const Bytes header = encode_header(h);
+  const Bytes aad = chunk_aad(header);
+  CCI_TRY(pwrite_all(out_fd, header.data(), header.size(), 0));
+  const std::string label = h.name;
+  return for_each_chunk(h.chunks(), size_t{h.chunk_size} * 2 + kTagBytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
+    const std::uint32_t n = h.plain_length(i);
+    std::uint8_t* plain = buf.data();
+    std::uint8_t* sealed = buf.data() + h.chunk_size;
+    CCI_TRY(pread_all(in_fd, plain, n, h.plain_offset(i), label));
+    const auto nonce = chunk_nonce(h, i);
+    CCI_TRY(key.seal(nonce, aad, ByteView(plain, n), sealed));
+    CCI_TRY(pwrite_all(out_fd, sealed, size_t{n} + kTagBytes, h.sealed_offset(i)));
+    if (w.on_bytes) w.on_bytes(n);
+    return {};
+  });
+}
+
+Result<Header> read_sealed_header(int fd, const std::string& label) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return make_error(ErrorCode::kIo, label + ": " + errno_text(errno), "stat");
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::kInvalidInput, label + " is not a regular file", "file");
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  Bytes head(std::min<std::uint64_t>(size, kMaxHeaderBytes));
+  CCI_TRY(pread_all(fd, head.data(), head.size(), 0, label));
+  auto h = parse_header(head);
+  if (!h) return make_error(h.error().code, label + ": " + h.error().message, h.error().field);
+  if (size != h->sealed_size()) {
+    return make_error(ErrorCode::kMalformed,
+                      label + ": " + std::to_string(size) + " bytes, but its header describes " + std::to_string(h->sealed_size()) +
+                          " (" + std::to_string(h->plaintext_size) + " bytes of plaintext in " + std::to_string(h->chunks()) +
+                          " chunks): the file was truncated or extended",
+                      "size");
+  }
+  return h;
+}
+
+Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
+                 const std::function<Status(std::uint64_t, ByteView)>& sink) {
+  const Bytes header = encode_header(h);
+  const Bytes aad = chunk_aad(header);
+  return for_each_chunk(h.chunks(), size_t{h.chunk_size} * 2 + kTagBytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
+    const std::uint32_t n = h.plain_length(i);
+    std::uint8_t* sealed = buf.data();
+    std::uint8_t* plain = buf.data() + h.chunk_size + kTagBytes;
+    CCI_TRY(pread_all(in_fd, sealed, size_t{n} + kTagBytes, h.sealed_offset(i), label));
+    const auto nonce = chunk_nonce(h, i);
+    if (auto st = key.open(nonce, aad, ByteView(sealed, size_t{n} + kTagBytes), plain); !st) {
+      if (st.error().code != ErrorCode::kVerificationFailed) return st;
+      return make_error(ErrorCode::kVerificationFailed,
+                        label + ": chunk " + std::to_string(i) + " of " + std::to_string(h.chunks()) +
+                            " does not decrypt with this key (wrong key, or the chunk was altered, reordered or moved from another file)",
+                        "chunk");
+    }
+    CCI_TRY(sink(h.plain_offset(i), ByteView(plain, n)));
+    if (w.on_bytes) w.on_bytes(n);
+    return {};
+  });
+}
+
+}  // namespace cci::sealed

@@ -1,0 +1,36 @@
+// One file in the encrypted model format (enc_format.h), sealed or opened chunk by chunk with
+// pread/pwrite on descriptors: memory is one chunk buffer per thread whatever the file's size, and
+// the chunks of a file are spread over threads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "base/result.h"
+#include "crypto/aead.h"
+#include "sealed/enc_format.h"
+
+namespace cci::sealed {
+
+struct ChunkWork {
+  unsigned threads = 0;                             // 0: one per online CPU
+  std::function<void(std::uint64_t)> on_bytes;      // plaintext bytes done (called from workers)
+  const std::atomic<bool>* cancel = nullptr;        // set: stop with kInternal ("interrupted")
+};
+
+// Writes the header and every sealed chunk of the h.plaintext_size bytes readable on `in_fd` to
+// `out_fd` (from offset 0). The header must pass check_header.
+Status seal_file(int in_fd, int out_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w);
+
+// The header of the sealed file on `fd`, checked against its size: the file must be exactly
+// h.sealed_size() bytes (a truncated or extended file fails here, before any decryption).
+Result<Header> read_sealed_header(int fd, const std::string& label);
+
+// Opens every chunk of the sealed file on `in_fd` (header `h`, from read_sealed_header) and hands
+// each plaintext chunk to `sink(offset, bytes)`, possibly from several threads at once. The first
+// chunk whose tag fails stops the work: kVerificationFailed naming the file and the chunk.
+Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
+                 const std::function<Status(std::uint64_t, ByteView)>& sink);
+
+}  // namespace cci::sealed

@@ -1,0 +1,229 @@
+#include "sealed/sealed_model.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "base/unique_fd.h"
+#include "crypto/digest.h"
+#include "crypto/random.h"
+#include "manifest/file_tree.h"
+#include "manifest/model_hash.h"
+
+namespace cci::sealed {
+namespace {
+namespace fs = std::filesystem;
+
+// A directory beside `target` that becomes `target` by rename at the end, and is removed with
+// everything in it if that never happens.
+class StagingDir {
+ public:
+  static Result<StagingDir> create(const std::string& target, mode_t mode) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(target, ec))) return make_error(ErrorCode::kInvalidInput, target + " already exists: name a new directory", "output");
+    const fs::path abs = fs::absolute(target);
+    std::string tmpl = (abs.parent_path() / ("." + abs.filename().string() + ".partial-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) return make_error(ErrorCode::kIo, "cannot create a directory beside " + target + ": " + errno_text(errno), "output");
+    ::chmod(tmpl.c_str(), mode);
+    return StagingDir(tmpl, target);
+  }
+  StagingDir(StagingDir&& o) noexcept : path_(std::move(o.path_)), target_(std::move(o.target_)) { o.path_.clear(); }
+  StagingDir(const StagingDir&) = delete;
+  StagingDir& operator=(const StagingDir&) = delete;
+  StagingDir& operator=(StagingDir&&) = delete;
+  ~StagingDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  Status commit() {
+    if (::rename(path_.c_str(), target_.c_str()) != 0) return make_error(ErrorCode::kIo, "cannot rename the finished directory to " + target_ + ": " + errno_text(errno), "output");
+    path_.clear();
+    return {};
+  }
+
+ private:
+  StagingDir(std::string p, std::string t) : path_(std::move(p)), target_(std::move(t)) {}
+  std::string path_, target_;
+};
+
+Result<UniqueFd> open_read(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + path + ": " + errno_text(errno), "file");
+  return fd;
+}
+
+// A new file `rel` below `root` (parents made as needed).
+Result<UniqueFd> create_below(const std::string& root, const std::string& rel, mode_t file_mode, mode_t dir_mode) {
+  const fs::path p = fs::path(root) / rel;
+  std::error_code ec;
+  fs::create_directories(p.parent_path(), ec);
+  if (ec) return make_error(ErrorCode::kIo, "cannot create " + p.parent_path().string() + ": " + ec.message(), "output");
+  for (fs::path d = p.parent_path(); d != fs::path(root) && d.has_relative_path(); d = d.parent_path()) ::chmod(d.c_str(), dir_mode);
+  UniqueFd fd(::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, file_mode));
+  if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot create " + p.string() + ": " + errno_text(errno), "output");
+  return fd;
+}
+
+Result<Bytes> sha256_of_fd(int fd, std::uint64_t size) {
+  crypto::Hasher h(crypto::DigestAlg::kSha256);
+  Bytes buf(1u << 20);
+  std::uint64_t off = 0;
+  while (off < size) {
+    const ssize_t r = ::pread(fd, buf.data(), static_cast<size_t>(std::min<std::uint64_t>(buf.size(), size - off)), static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return make_error(ErrorCode::kIo, std::string("read failed: ") + (r < 0 ? errno_text(errno) : "end of file"), "read");
+    h.update(ByteView(buf.data(), static_cast<size_t>(r)));
+    off += static_cast<std::uint64_t>(r);
+  }
+  return h.finish();
+}
+
+Result<manifest::ModelDigest> plaintext_digest(const std::vector<manifest::TreeFile>& files, const ChunkWork& w) {
+  manifest::HashConfig cfg;
+  cfg.threads = w.threads;
+  cfg.cancel = w.cancel;
+  return manifest::hash_model(files, cfg);
+}
+
+Status fsync_fd(int fd, const std::string& what) {
+  if (::fsync(fd) != 0) return make_error(ErrorCode::kIo, "cannot write " + what + ": " + errno_text(errno), "write");
+  return {};
+}
+
+}  // namespace
+
+std::string index_json(const SealedModel& m) {
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  for (const auto& f : m.files) {
+    files.push_back({{"name", f.name},
+                     {"plaintext_size", f.plaintext_size},
+                     {"sealed_size", f.sealed_size},
+                     {"sealed_sha256", to_hex(f.sealed_sha256)}});
+  }
+  nlohmann::ordered_json j{{"schema", "cci.encrypted-model.v1"},
+                           {"format", "CCI-ENC1"},
+                           {"cipher", "AES-256-GCM"},
+                           {"key_id", m.key_id},
+                           {"chunk_size", m.chunk_size},
+                           {"model_digest", {{"sha256", to_hex(m.model_digest)}}},
+                           {"files", files}};
+  return j.dump(2) + "\n";
+}
+
+Result<SealedModel> encrypt_model(const EncryptOptions& o, const crypto::Aes256Gcm& key) {
+  Header proto;
+  proto.chunk_size = o.chunk_size;
+  proto.key_id = o.key_id;
+  proto.name = "x";
+  CCI_TRY(check_header(proto));
+  std::vector<std::string> ignore = manifest::default_git_ignores();
+  ignore.insert(ignore.end(), o.ignore.begin(), o.ignore.end());
+  CCI_ASSIGN(files, manifest::list_model_files(o.model_dir, {ignore, false}));
+  if (files.empty()) return make_error(ErrorCode::kInvalidInput, o.model_dir + " has no files to encrypt", "model");
+  for (const auto& f : files) {
+    if (auto st = check_model_path(f.name); !st) return make_error(ErrorCode::kInvalidInput, f.path + ": " + st.error().message, "name");
+  }
+  CCI_ASSIGN(digest, plaintext_digest(files, o.work));
+  CCI_ASSIGN(stage, StagingDir::create(o.out_dir, 0755));
+  SealedModel out;
+  out.model_digest = digest.root;
+  out.key_id = o.key_id;
+  out.chunk_size = o.chunk_size;
+  for (const auto& f : files) {
+    CCI_ASSIGN(in, open_read(f.path));
+    struct stat st {};
+    if (::fstat(in.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != f.size) {
+      return make_error(ErrorCode::kIo, f.path + " changed while the model was encrypted", "file");
+    }
+    Header h = proto;
+    h.name = f.name;
+    h.plaintext_size = f.size;
+    std::copy(digest.root.begin(), digest.root.end(), h.model_digest.begin());
+    CCI_ASSIGN(prefix, crypto::random_bytes(kNoncePrefixBytes));
+    std::copy(prefix.begin(), prefix.end(), h.nonce_prefix.begin());
+    CCI_ASSIGN(outfd, create_below(stage.path(), f.name, 0644, 0755));
+    CCI_TRY(seal_file(in.get(), outfd.get(), h, key, o.work));
+    CCI_TRY(fsync_fd(outfd.get(), f.name));
+    struct stat after {};
+    if (::fstat(in.get(), &after) != 0 || after.st_size != st.st_size ||
+        static_cast<std::int64_t>(after.st_mtim.tv_sec) * 1000000000 + after.st_mtim.tv_nsec != f.mtime_ns ||
+        static_cast<std::int64_t>(after.st_ctim.tv_sec) * 1000000000 + after.st_ctim.tv_nsec != f.ctime_ns) {
+      return make_error(ErrorCode::kIo, f.path + " changed while the model was encrypted", "file");
+    }
+    SealedFileInfo info{f.name, f.size, h.sealed_size(), {}};
+    CCI_SET(info.sealed_sha256, sha256_of_fd(outfd.get(), h.sealed_size()));
+    out.plaintext_bytes += f.size;
+    out.files.push_back(std::move(info));
+  }
+  CCI_TRY(write_file_atomic((fs::path(stage.path()) / kIndexName).string(), as_bytes(index_json(out)), 0644));
+  CCI_TRY(stage.commit());
+  return out;
+}
+
+Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256Gcm& key) {
+  CCI_ASSIGN(files, manifest::list_model_files(o.enc_dir, {{kIndexName}, false}));
+  if (files.empty()) return make_error(ErrorCode::kInvalidInput, o.enc_dir + " holds no encrypted files", "model");
+  // Every header first: names, sizes, and one key id and model digest for all (cheap, before any
+  // decryption or output).
+  std::vector<std::pair<UniqueFd, Header>> opened;
+  SealedModel out;
+  for (const auto& f : files) {
+    CCI_ASSIGN(fd, open_read(f.path));
+    CCI_ASSIGN(h, read_sealed_header(fd.get(), f.path));
+    if (h.name != f.name) {
+      return make_error(ErrorCode::kVerificationFailed,
+                        f.path + " holds the encrypted file '" + h.name + "', not '" + f.name + "' (files were renamed or moved)", "name");
+    }
+    const Bytes md(h.model_digest.begin(), h.model_digest.end());
+    if (opened.empty()) {
+      out.model_digest = md;
+      out.key_id = h.key_id;
+      out.chunk_size = h.chunk_size;
+    } else if (md != out.model_digest || h.key_id != out.key_id) {
+      return make_error(ErrorCode::kVerificationFailed,
+                        f.path + " belongs to another encrypted model (its model digest or key id differs from " + files.front().path + "'s)",
+                        "model_digest");
+    }
+    opened.emplace_back(std::move(fd), std::move(h));
+  }
+  CCI_ASSIGN(stage, StagingDir::create(o.out_dir, 0700));
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& [fd, h] = opened[i];
+    CCI_ASSIGN(outfd, create_below(stage.path(), h.name, 0600, 0700));
+    const int ofd = outfd.get();
+    CCI_TRY(open_file(fd.get(), h, key, o.work, files[i].path, [ofd](std::uint64_t off, ByteView plain) -> Status {
+      size_t done = 0;
+      while (done < plain.size()) {
+        const ssize_t r = ::pwrite(ofd, plain.data() + done, plain.size() - done, static_cast<off_t>(off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return make_error(ErrorCode::kIo, "write failed: " + errno_text(errno), "write");
+        done += static_cast<size_t>(r);
+      }
+      return {};
+    }));
+    CCI_TRY(fsync_fd(ofd, h.name));
+    out.files.push_back({h.name, h.plaintext_size, h.sealed_size(), {}});
+    out.plaintext_bytes += h.plaintext_size;
+  }
+  // The decrypted set must be the model every header names: nothing dropped, added or swapped in.
+  CCI_ASSIGN(plain_files, manifest::list_model_files(stage.path(), {{}, false}));
+  CCI_ASSIGN(digest, plaintext_digest(plain_files, o.work));
+  if (!crypto::ct_equal(digest.root, out.model_digest)) {
+    return make_error(ErrorCode::kVerificationFailed,
+                      "the decrypted files are not the model their headers name (root " + to_hex(digest.root) + ", expected " +
+                          to_hex(out.model_digest) + "): a file was removed, added or taken from another model",
+                      "model_digest");
+  }
+  CCI_TRY(stage.commit());
+  return out;
+}
+
+}  // namespace cci::sealed
