@@ -40,6 +40,7 @@ TABLE=$(cat <<'ROWS'
 cci-measure keygen --private-key release.key|0|private key: release.key (mode 0600)
 cci-measure model models/kjv-tiny --key release.key -o kjv-tiny.sig|0|wrote kjv-tiny.sig
 cci-measure model models/kjv-tiny --key 'pkcs11:token=release;object=model'|0|wrote kjv-tiny.hsm.sig
+cci-measure encrypt models/kjv-tiny -o kjv-tiny.enc|0|wrote a new model key to kjv-tiny.enc.dek (mode 0600)
 cci-measure verity examples/launch/model-disk.img|0|6634b35017ca804911310d02e91defc32707687a513ae1f50cc6f15770d3490f
 cci-measure image --mode snp --vcpus 4|0|
 cci-measure manifest build examples/cci.yaml|0|wrote cci-manifest.json
