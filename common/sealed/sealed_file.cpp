@@ -111,15 +111,20 @@ Result<Header> read_sealed_header(int fd, const std::string& label) {
   return h;
 }
 
-Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
-                 const std::function<Status(std::uint64_t, ByteView)>& sink) {
+namespace {
+
+// Opens every chunk: `plain_at(i, buffer)` says where chunk i's plaintext goes (in the worker's
+// buffer, or straight into the caller's memory), `done(i, plain)` is told after it verified.
+Status open_chunks(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
+                   const std::function<std::uint8_t*(std::uint64_t, Bytes&)>& plain_at,
+                   const std::function<Status(std::uint64_t, ByteView)>& done, size_t buffer_bytes) {
   const Bytes header = encode_header(h);
   const Bytes aad = chunk_aad(header);
-  return for_each_chunk(h.chunks(), size_t{h.chunk_size} * 2 + kTagBytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
+  return for_each_chunk(h.chunks(), buffer_bytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
     const std::uint32_t n = h.plain_length(i);
     std::uint8_t* sealed = buf.data();
-    std::uint8_t* plain = buf.data() + h.chunk_size + kTagBytes;
     CCI_TRY(pread_all(in_fd, sealed, size_t{n} + kTagBytes, h.sealed_offset(i), label));
+    std::uint8_t* plain = plain_at(i, buf);
     const auto nonce = chunk_nonce(h, i);
     if (auto st = key.open(nonce, aad, ByteView(sealed, size_t{n} + kTagBytes), plain); !st) {
       if (st.error().code != ErrorCode::kVerificationFailed) return st;
@@ -128,10 +133,26 @@ Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const
                             " does not decrypt with this key (wrong key, or the chunk was altered, reordered or moved from another file)",
                         "chunk");
     }
-    CCI_TRY(sink(h.plain_offset(i), ByteView(plain, n)));
+    CCI_TRY(done(i, ByteView(plain, n)));
     if (w.on_bytes) w.on_bytes(n);
     return {};
   });
+}
+
+}  // namespace
+
+Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
+                 const std::function<Status(std::uint64_t, ByteView)>& sink) {
+  return open_chunks(
+      in_fd, h, key, w, label, [&h](std::uint64_t, Bytes& buf) { return buf.data() + h.chunk_size + kTagBytes; },
+      [&h, &sink](std::uint64_t i, ByteView plain) { return sink(h.plain_offset(i), plain); }, size_t{h.chunk_size} * 2 + kTagBytes);
+}
+
+Status open_file_into(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
+                      std::uint8_t* dest) {
+  return open_chunks(
+      in_fd, h, key, w, label, [&h, dest](std::uint64_t i, Bytes&) { return dest + h.plain_offset(i); },
+      [](std::uint64_t, ByteView) -> Status { return {}; }, size_t{h.chunk_size} + kTagBytes);
 }
 
 }  // namespace cci::sealed

@@ -33,4 +33,10 @@ Result<Header> read_sealed_header(int fd, const std::string& label);
 Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
                  const std::function<Status(std::uint64_t, ByteView)>& sink);
 
+// The same, decrypting straight into `dest` (h.plaintext_size bytes, e.g. a memfd mapping shared
+// with the workers): no intermediate copy. On failure `dest` holds partial plaintext the caller
+// must wipe or drop.
+Status open_file_into(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
+                      std::uint8_t* dest);
+
 }  // namespace cci::sealed

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every cci-bench JSON document follows its schema in docs/schemas and records the machine: short
-# runs of hash, image and verify (and infer where the engine is built) validate, and so does
+# runs of hash, image, seal and verify (and infer where the engine is built) validate, and so does
 # every recorded document in docs/perf (each names its schema). The figures themselves are in
 # docs/performance.md; the goals are checked with --check by hand, never here.
 source "$(dirname "$0")/lib.sh"
@@ -17,6 +17,11 @@ expect 0 "cci-bench image, small inputs" -- "$BENCH" image --kernel-size 1000000
 cp "$WORK/out" "$WORK/image.json"
 check "image JSON validates against cci.bench.image.v1" -- valid cci.bench.image.v1 "$WORK/image.json"
 check "... all four modes timed" -- test "$(jq -r '[.modes[].mode] | join(",")' "$WORK/image.json")" = "snp,seves,sev,csv"
+
+expect 0 "cci-bench seal, a small model" -- "$BENCH" seal --large-files 1 --large-size 16777216 --small-files 4 --repeat 1 --json
+cp "$WORK/out" "$WORK/seal.json"
+check "seal JSON validates against cci.bench.seal.v1" -- valid cci.bench.seal.v1 "$WORK/seal.json"
+check "... with a decryption rate and OpenSSL's" -- jq -e '.decrypt_bytes_per_s > 0 and .openssl_aes256gcm_bytes_per_s > 0' "$WORK/seal.json"
 
 if [ -f "$CCI_TEST_VECTORS_DIR/snp/manifest.json" ] && [ -f "$CCI_TEST_VECTORS_DIR/csv/hygon_hrk.cert" ]; then
   expect 0 "cci-bench verify, briefly" -- "$BENCH" verify --seconds 0.05 --json

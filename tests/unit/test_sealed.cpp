@@ -102,6 +102,14 @@ TEST_CASE("the published vector: one chunk, byte for byte, and the multi-chunk v
   auto back = open_sealed(d.path / "part.enc", test_key(), "weights/part.bin");
   REQUIRE(back);
   CHECK(*back == big);
+  // Straight into the caller's memory (as the sealed server will, into a shared mapping).
+  UniqueFd fd(::open((d.path / "part.enc").c_str(), O_RDONLY));
+  auto h = read_sealed_header(fd.get(), "part.enc");
+  REQUIRE(h);
+  Bytes into(h->plaintext_size);
+  REQUIRE(open_file_into(fd.get(), *h, test_key(), {2, {}, nullptr}, "part.enc", into.data()));
+  CHECK(into == big);
+  CHECK_FALSE(open_file_into(fd.get(), *h, test_key(5), {}, "part.enc", into.data()));
 }
 
 TEST_CASE("header fields are checked one by one, each error naming its field") {

@@ -12,6 +12,7 @@ void add_verify(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_overhead(CLI::App& app, cli::Context& ctx, std::function<int()>& action);  // CCI_WITH_TORCH builds
 void add_users(CLI::App& app, cli::Context& ctx, std::function<int()>& action);     // CCI_WITH_TORCH builds
 void add_load(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
+void add_seal(CLI::App& app, cli::Context& ctx, std::function<int()>& action);
 void add_infer(CLI::App& app, cli::Context& ctx, std::function<int()>& action);  // CCI_WITH_TORCH builds
 
 }  // namespace cci::tools::bench

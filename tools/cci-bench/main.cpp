@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     tools::bench::add_image(app, ctx, action);
     tools::bench::add_verify(app, ctx, action);
     tools::bench::add_load(app, ctx, action);
+    tools::bench::add_seal(app, ctx, action);
 #ifdef CCI_WITH_TORCH
     tools::bench::add_infer(app, ctx, action);
     tools::bench::add_overhead(app, ctx, action);

@@ -1,0 +1,209 @@
+// cci-bench seal: how fast an encrypted model (common/sealed, docs/encrypted-model.md) is opened
+// into memory, the sealed server's start-up step, against this machine's AES-256-GCM limit as
+// `openssl speed -multi N -evp aes-256-gcm` measures it on as many processes. Goal
+// (model-confidentiality issue): decryption >= 0.8 x that limit. Also reports cci-measure
+// encrypt's own time (hashing + sealing + writing, informational).
+//
+// The sealed files are written back and dropped from the page cache, then read in by one untimed
+// pass: the timed passes decrypt from cached pages into memory allocated once beforehand (as the
+// server decrypts into a shared mapping), so the figure is decryption, not the disk.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "base/file_io.h"
+#include "base/unique_fd.h"
+#include "bench_util.h"
+#include "cli/progress.h"
+#include "commands.h"
+#include "crypto/ossl.h"
+#include "crypto/random.h"
+#include "sealed/sealed_model.h"
+
+namespace cci::tools::bench {
+namespace {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct SealBenchOptions {
+  unsigned large_files = 2;
+  std::uint64_t large_size = 512ull << 20;
+  unsigned small_files = 50;
+  std::uint32_t chunk_size = sealed::kDefaultChunkSize;
+  unsigned threads = 0;
+  unsigned repeat = 3;
+  bool check = false;
+  double goal_ratio = 0.8;
+};
+
+// `openssl speed -multi N -evp aes-256-gcm -bytes 1048576 -mr`: bytes/s over N processes.
+Result<double> openssl_gcm_rate(unsigned threads) {
+  const std::string cmd = "openssl speed -multi " + std::to_string(threads) + " -evp aes-256-gcm -seconds 2 -bytes 1048576 -mr 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return make_error(ErrorCode::kIo, "cannot run openssl speed: " + errno_text(errno), "openssl");
+  double rate = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, p)) {
+    const std::string l(line);
+    if (l.rfind("+F:", 0) == 0) {
+      const size_t colon = l.rfind(':');
+      rate = std::strtod(l.c_str() + colon + 1, nullptr);
+    }
+  }
+  const int rc = ::pclose(p);
+  if (rc != 0 || rate <= 0) return make_error(ErrorCode::kIo, "openssl speed -evp aes-256-gcm gave no rate (is the openssl tool installed?)", "openssl");
+  return rate;
+}
+
+Status drop_cache(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + it->path().string() + ": " + errno_text(errno));
+    (void)::fdatasync(fd.get());
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
+  return {};
+}
+
+struct Opened {
+  UniqueFd fd;
+  sealed::Header h;
+  std::string label;
+};
+
+int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.bench.seal.v1";
+  auto scratch = ScratchDir::create("cci-bench-seal");
+  if (!scratch) return ctx.fail(scratch.error(), schema);
+  const std::string model = scratch->path() + "/model", enc = scratch->path() + "/model.enc";
+  std::error_code ec;
+  fs::create_directories(model + "/tokenizer", ec);
+  std::uint64_t total = 0;
+  for (unsigned i = 0; i < o.large_files; ++i) {
+    if (auto st = write_pattern_file(model + "/weights-" + std::to_string(i) + ".safetensors", o.large_size, i + 1); !st) return ctx.fail(st.error(), schema);
+    total += o.large_size;
+  }
+  for (unsigned i = 0; i < o.small_files; ++i) {
+    if (auto st = write_pattern_file(model + "/tokenizer/part-" + std::to_string(i) + ".json", 16 << 10, 100 + i); !st) return ctx.fail(st.error(), schema);
+    total += 16 << 10;
+  }
+  auto raw = crypto::random_bytes(32);
+  if (!raw) return ctx.fail(raw.error(), schema);
+  auto key = crypto::Aes256Gcm::create(*raw);
+  crypto::secure_clear(raw->data(), raw->size());
+  if (!key) return ctx.fail(key.error(), schema);
+  const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+
+  sealed::EncryptOptions eo;
+  eo.model_dir = model;
+  eo.out_dir = enc;
+  eo.key_id = "file:///bench";
+  eo.chunk_size = o.chunk_size;
+  eo.work.threads = threads;
+  if (auto st = drop_cache(model); !st) return ctx.fail(st.error(), schema);
+  const auto e0 = Clock::now();
+  auto sealed_model = sealed::encrypt_model(eo, *key);
+  const double encrypt_seconds = std::chrono::duration<double>(Clock::now() - e0).count();
+  if (!sealed_model) return ctx.fail(sealed_model.error(), schema);
+  if (auto st = drop_cache(enc); !st) return ctx.fail(st.error(), schema);
+
+  std::vector<Opened> files;
+  for (const auto& f : sealed_model->files) {
+    Opened x;
+    x.label = enc + "/" + f.name;
+    x.fd.reset(::open(x.label.c_str(), O_RDONLY | O_CLOEXEC));
+    auto h = sealed::read_sealed_header(x.fd.get(), x.label);
+    if (!h) return ctx.fail(h.error(), schema);
+    x.h = *h;
+    files.push_back(std::move(x));
+  }
+  std::vector<Bytes> memory;  // allocated and touched once, before any timing
+  for (const auto& f : files) memory.emplace_back(f.h.plaintext_size, 0);
+  sealed::ChunkWork w;
+  w.threads = threads;
+  auto pass = [&]() -> Result<double> {
+    const auto t0 = Clock::now();
+    for (size_t i = 0; i < files.size(); ++i) {
+      CCI_TRY(sealed::open_file_into(files[i].fd.get(), files[i].h, *key, w, files[i].label, memory[i].data()));
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  if (auto warm = pass(); !warm) return ctx.fail(warm.error(), schema);
+  std::vector<double> secs;
+  for (unsigned r = 0; r < o.repeat; ++r) {
+    auto s = pass();
+    if (!s) return ctx.fail(s.error(), schema);
+    secs.push_back(*s);
+  }
+  std::sort(secs.begin(), secs.end());
+  const double median = secs[secs.size() / 2];
+  const double rate = double(total) / median;
+  auto ref = openssl_gcm_rate(threads);
+  if (!ref) return ctx.fail(ref.error(), schema);
+  const double ratio = rate / *ref;
+  const bool ok = ratio >= o.goal_ratio;
+  const int rc = o.check && !ok ? 1 : 0;
+  if (ctx.options().json) {
+    ctx.out_json(schema, rc,
+                 cli::Json{{"result", ok ? "pass" : "fail"},
+                           {"machine", machine_basics()},
+                           {"openssl", crypto::openssl_version()},
+                           {"threads", threads},
+                           {"model_bytes", total},
+                           {"files", files.size()},
+                           {"chunk_size", o.chunk_size},
+                           {"repeat", o.repeat},
+                           {"encrypt_seconds", encrypt_seconds},
+                           {"encrypt_bytes_per_s", double(total) / encrypt_seconds},
+                           {"decrypt_seconds_median", median},
+                           {"decrypt_bytes_per_s", rate},
+                           {"openssl_aes256gcm_bytes_per_s", *ref},
+                           {"ratio", ratio},
+                           {"goal_ratio", o.goal_ratio}});
+    return rc;
+  }
+  char line[256];
+  ctx.out("cci-bench seal (" + std::to_string(files.size()) + " files, " + cli::human_bytes(double(total)) + ", " + std::to_string(threads) +
+          " threads, chunks of " + cli::human_bytes(o.chunk_size) + ")");
+  std::snprintf(line, sizeof line, "  decrypt into memory  %6.2f GB/s (median of %u, %.3f s)", rate / 1e9, o.repeat, median);
+  ctx.out(line);
+  std::snprintf(line, sizeof line, "  openssl speed -multi %u -evp aes-256-gcm  %6.2f GB/s", threads, *ref / 1e9);
+  ctx.out(line);
+  std::snprintf(line, sizeof line, "  ratio %.2f (goal >= %.2f) %s", ratio, o.goal_ratio, ctx.paint_ok(ok).c_str());
+  ctx.out(line);
+  std::snprintf(line, sizeof line, "  cci-measure encrypt (hash + seal + write + fsync)  %.2f s, %.2f GB/s", encrypt_seconds, double(total) / encrypt_seconds / 1e9);
+  ctx.out(line);
+  return rc;
+}
+
+}  // namespace
+
+void add_seal(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
+  auto o = std::make_shared<SealBenchOptions>();
+  auto* sub = app.add_subcommand("seal", "Decryption of an encrypted model into memory versus OpenSSL AES-256-GCM on as many threads");
+  sub->footer(
+      "Generates a model (large weight files + small files), encrypts it (timed once, informational),\n"
+      "drops it from the page cache, reads it in once untimed, then decrypts every file into memory\n"
+      "allocated beforehand --repeat times. Reports the median rate and its ratio to `openssl speed\n"
+      "-multi N -evp aes-256-gcm` (goal >= 0.8).\n"
+      "Example:\n"
+      "  cci-bench seal --large-files 1 --large-size 268435456 --json");
+  sub->add_option("--large-files", o->large_files, "Number of large weight files")->capture_default_str();
+  sub->add_option("--large-size", o->large_size, "Bytes per large file")->capture_default_str();
+  sub->add_option("--small-files", o->small_files, "Number of 16 KiB files")->capture_default_str();
+  sub->add_option("--chunk-size", o->chunk_size, "Bytes per sealed chunk")->capture_default_str();
+  sub->add_option("-j,--threads", o->threads, "Threads (default: all CPUs)");
+  sub->add_option("--repeat", o->repeat, "Timed passes (median reported)")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_flag("--check", o->check, "Exit 1 when the goal is missed");
+  sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_seal(*o, ctx); }; });
+}
+
+}  // namespace cci::tools::bench
