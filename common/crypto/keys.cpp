@@ -1,6 +1,8 @@
 #include "crypto/keys.h"
 
 #include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -297,28 +299,78 @@ Status verify_rsa_pss(const PublicKey& key, DigestAlg digest, int salt_len, Byte
 
 namespace cci::crypto {
 
-Result<PublicKey> sm2_public_key_from_xy(ByteView x_be, ByteView y_be) {
+Result<PublicKey> ec_public_key_from_xy(KeyType curve, ByteView x_be, ByteView y_be) {
   clear_ossl_errors();
-  if (x_be.size() != 32 || y_be.size() != 32) return make_error(ErrorCode::kMalformed, "SM2 coordinates must be 32 bytes each");
+  const char* group = curve == KeyType::kSm2 ? "SM2" : curve == KeyType::kEcP256 ? "prime256v1" : nullptr;
+  const char* type = curve == KeyType::kSm2 ? "SM2" : "EC";
+  const std::string name = curve == KeyType::kSm2 ? "SM2" : "P-256";
+  if (group == nullptr) return make_error(ErrorCode::kInternal, "ec_public_key_from_xy: P-256 or SM2 only");
+  if (x_be.size() != 32 || y_be.size() != 32) return make_error(ErrorCode::kMalformed, name + " coordinates must be 32 bytes each");
   Bytes point{0x04};
   point.insert(point.end(), x_be.begin(), x_be.end());
   point.insert(point.end(), y_be.begin(), y_be.end());
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("SM2"), 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group), 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
       OSSL_PARAM_construct_end(),
   };
-  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "SM2", nullptr));
+  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 || EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-    return ossl_error(ErrorCode::kMalformed, "SM2 public key: the point is not on the curve");
+    return ossl_error(ErrorCode::kMalformed, name + " public key: the point is not on the curve");
   }
   UniquePtr<EVP_PKEY> key(raw);
   UniquePtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new(key.get(), nullptr));
   if (!check || EVP_PKEY_public_check(check.get()) != 1) {
-    return ossl_error(ErrorCode::kMalformed, "SM2 public key: the point is not on the curve");
+    return ossl_error(ErrorCode::kMalformed, name + " public key: the point is not on the curve");
   }
   return PublicKey(std::move(key));
+}
+
+Result<PublicKey> sm2_public_key_from_xy(ByteView x_be, ByteView y_be) { return ec_public_key_from_xy(KeyType::kSm2, x_be, y_be); }
+
+Result<SecretBytes> ec_private_scalar(const PrivateKey& key, size_t width) {
+  clear_ossl_errors();
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1 || raw == nullptr) {
+    return ossl_error(ErrorCode::kInvalidInput, "not an EC private key whose scalar can be read");
+  }
+  Bytes d(width);
+  const int ok = BN_bn2binpad(raw, d.data(), static_cast<int>(width));
+  BN_clear_free(raw);
+  if (ok != static_cast<int>(width)) {
+    secure_clear(d.data(), d.size());
+    return make_error(ErrorCode::kInternal, "EC private scalar wider than " + std::to_string(width) + " bytes");
+  }
+  return SecretBytes(std::move(d));
+}
+
+Result<PrivateKey> p256_private_key(ByteView d_be, ByteView x_be, ByteView y_be) {
+  clear_ossl_errors();
+  if (d_be.size() != 32 || x_be.size() != 32 || y_be.size() != 32) return make_error(ErrorCode::kMalformed, "P-256 key values must be 32 bytes each");
+  Bytes point{0x04};
+  point.insert(point.end(), x_be.begin(), x_be.end());
+  point.insert(point.end(), y_be.begin(), y_be.end());
+  UniquePtr<BIGNUM> d(BN_bin2bn(d_be.data(), static_cast<int>(d_be.size()), nullptr));
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  if (!d || bld == nullptr || OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1) {
+    OSSL_PARAM_BLD_free(bld);
+    return ossl_error(ErrorCode::kInternal, "P-256 private key parameters");
+  }
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+  OSSL_PARAM_BLD_free(bld);
+  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  const bool made = params != nullptr && ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 && EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params) == 1;
+  OSSL_PARAM_free(params);
+  BN_clear(d.get());
+  if (!made) return ossl_error(ErrorCode::kMalformed, "P-256 private key");
+  UniquePtr<EVP_PKEY> key(raw);
+  UniquePtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new(key.get(), nullptr));
+  if (!check || EVP_PKEY_pairwise_check(check.get()) != 1) return ossl_error(ErrorCode::kMalformed, "P-256 private key: d does not match (x, y)");
+  return PrivateKey(std::move(key));
 }
 
 }  // namespace cci::crypto

@@ -93,6 +93,17 @@ Result<std::pair<Bytes, Bytes>> ecdsa_der_to_le_rs(ByteView der, size_t width);
 // when the point is not on the SM2 curve.
 Result<PublicKey> sm2_public_key_from_xy(ByteView x_be, ByteView y_be);
 
+// A P-256 or SM2 public key from big-endian affine coordinates (32 bytes each). kMalformed when
+// a coordinate is not 32 bytes or the point is not on the curve.
+Result<PublicKey> ec_public_key_from_xy(KeyType curve, ByteView x_be, ByteView y_be);
+
+// The private scalar of an EC key, big-endian, left-padded to `width` bytes (wiped when dropped).
+Result<SecretBytes> ec_private_scalar(const PrivateKey& key, size_t width);
+
+// A P-256 private key from its scalar and public coordinates (big-endian, 32 bytes each); the
+// point must be on the curve and match the scalar.
+Result<PrivateKey> p256_private_key(ByteView d_be, ByteView x_be, ByteView y_be);
+
 // The affine coordinates of an EC (incl. SM2) public key, big-endian, `width` bytes each.
 Result<std::pair<Bytes, Bytes>> ec_public_xy(const PublicKey& key, size_t width);
 

@@ -3,7 +3,8 @@
 
 1. Third-party headers stay in their one library: OpenSSL only in common/crypto, libcurl only in
    common/collateral, libtorch only in common/infer/engine.cpp, Boost.Beast only in
-   common/serve/http.cpp, libseccomp only in common/serve/sandbox.cpp.
+   common/serve/http.cpp, libseccomp only in common/serve/sandbox.cpp, libjose only in
+   common/kbs/jwe.cpp.
 2. Each library links what it includes: a `#include "LIB/..."` in common/A needs cci_LIB among
    A's link dependencies (transitively), read from the CMakeLists.txt files.
 3. No library includes one above it: the link graph has no cycle (CMake would not build it) and
@@ -35,6 +36,7 @@ THIRD_PARTY = [
     (re.compile(r'#include\s*<(torch/|ATen/|c10/)'), lambda r: r == "common/infer/engine.cpp" or r.startswith("tools/cci-train/"), "libtorch outside common/infer/engine.cpp"),
     (re.compile(r'#include\s*<boost/beast'), lambda r: r == "common/serve/http.cpp", "Boost.Beast outside common/serve/http.cpp"),
     (re.compile(r'#include\s*<seccomp'), lambda r: r == "common/serve/sandbox.cpp", "libseccomp outside common/serve/sandbox.cpp"),
+    (re.compile(r'#include\s*<(jose/|jansson)'), lambda r: r == "common/kbs/jwe.cpp", "libjose outside common/kbs/jwe.cpp"),
 ]
 OUTSIDE_REF = re.compile(r'(\.\./shared|shared/specs|specs/[a-z_-]+\.md)')
 

@@ -1,0 +1,171 @@
+// The trustee KBS protocol 0.4.0 client pieces (common/kbs) against vectors/kbs/manifest.json:
+// every golden JCS and binding case, the sample attestation check, the problem-document errors,
+// and all 18 JWE cases (7 accepted with their plaintext, 11 refused naming the failed check).
+// The RFC 3394 key-wrap and RFC 7518 Concat KDF values are exercised inside libjose by the JWE
+// cases (cci has no key-wrap or KDF code of its own).
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "crypto/digest.h"
+#include "kbs/errors.h"
+#include "kbs/jwe.h"
+#include "kbs/runtime_data.h"
+#include "support/vectors.h"
+
+using namespace cci;
+using namespace cci::kbs;
+using nlohmann::json;
+
+namespace {
+
+json load(const std::filesystem::path& p) {
+  const Bytes b = test::slurp(p);
+  return json::parse(b.begin(), b.end());
+}
+
+std::string sha384_hex(const std::string& s) { return to_hex(crypto::digest(crypto::DigestAlg::kSha384, as_bytes(s))); }
+
+}  // namespace
+
+TEST_CASE("every case of the KBS manifest is covered here") {
+  const auto dir = test::require_vectors("kbs");
+  const json m = load(dir / "manifest.json");
+  std::map<std::string, int> kinds;
+  for (const auto& c : m["cases"]) ++kinds[c["kind"].get<std::string>()];
+  CHECK(m["cases"].size() == 32);
+  CHECK(kinds == std::map<std::string, int>{{"aad", 1}, {"attestation", 3}, {"binding", 6}, {"concat-kdf", 1}, {"error-body", 1},
+                                            {"jcs-sha384", 1}, {"jwe", 18}, {"kw", 1}});
+}
+
+TEST_CASE("JCS and the runtime-data binding: trustee's golden and the six binding cases") {
+  const auto dir = test::require_vectors("kbs");
+  const json g = load(dir / "golden/jcs_sha384_trustee.json");
+  auto text = jcs(json::parse(g["input_json"].get<std::string>()));
+  REQUIRE(text);
+  CHECK(*text == g["jcs"].get<std::string>());
+  CHECK(sha384_hex(*text) == g["sha384_hex"].get<std::string>());
+  CHECK_FALSE(jcs(json::parse("{\"a\":1.5}")));  // non-integers are refused, not guessed
+  // Escapes as ECMAScript writes them.
+  CHECK(*jcs(json{{"s", std::string("q\"\\\b\f\n\r\t\x01\x1f/é")}}) == "{\"s\":\"q\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f/é\"}");
+
+  const json b = load(dir / "protocol/runtime_data_binding.json");
+  REQUIRE(b["cases"].size() == 6);
+  for (const auto& c : b["cases"]) {
+    const std::string id = c["id"];
+    CAPTURE(id);
+    const json& rd = c["runtime_data_object"];
+    auto canonical = jcs(rd);
+    REQUIRE(canonical);
+    CHECK(*canonical == c["jcs_utf8"].get<std::string>());
+    const json key = tee_pubkey_json(rd["tee-pubkey"]["x"], rd["tee-pubkey"]["y"]);
+    const std::string tee = c["tee"];
+    auto digest = tee == "device" ? device_runtime_data_digest(rd["nonce"], key)
+                                  : runtime_data_digest(rd["nonce"], key, rd["additional-evidence"].get<std::string>());
+    REQUIRE(digest);
+    CHECK(to_hex(*digest) == c["sha384_hex"].get<std::string>());
+    if (c.contains("report_data_hex_64")) CHECK(to_hex(*report_data_for(tee, *digest)) == c["report_data_hex_64"].get<std::string>());
+    if (c.contains("sample_evidence")) CHECK(base64_encode(*report_data_for("sample", *digest)) == c["sample_evidence"]["report_data"].get<std::string>());
+    if (c.contains("nvidia_spdm_nonce_hex_32")) CHECK(to_hex(ByteView(*digest).first(32)) == c["nvidia_spdm_nonce_hex_32"].get<std::string>());
+    if (c.contains("hygon_dcu_mnonce_hex_64")) CHECK(to_hex(*report_data_for("csv", *digest)) == c["hygon_dcu_mnonce_hex_64"].get<std::string>());
+  }
+  CHECK_FALSE(report_data_for("tdx-unknown", Bytes(48)));
+}
+
+TEST_CASE("the KBS's own binding check: consistent accepted, a stale nonce and an extra JWK member refused") {
+  const auto dir = test::require_vectors("kbs");
+  const std::string nonce = load(dir / "protocol/challenge.json")["nonce"];
+  const json m = load(dir / "manifest.json");
+  int seen = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "attestation") continue;
+    ++seen;
+    const std::string id = c["id"];
+    CAPTURE(id);
+    auto st = check_sample_attestation(load(dir / c["file"].get<std::string>()), nonce);
+    if (c["expect"] == "accept") {
+      CHECK(st);
+    } else {
+      REQUIRE_FALSE(st);
+      CHECK(st.error().field == c["failing_check"].get<std::string>());
+    }
+  }
+  CHECK(seen == 3);
+}
+
+TEST_CASE("KBS problem documents: the variant names the case, PolicyDeny is told from an expired session") {
+  const auto dir = test::require_vectors("kbs");
+  const json e = load(dir / "golden/error_bodies.json");
+  const std::string prefix = e["type_prefix"];
+  CHECK(prefix == kErrorTypePrefix);
+  for (const auto& b : e["bodies"]) {
+    const std::string body = b["body"];
+    CAPTURE(body);
+    const KbsError k = parse_error_body(b["status"].get<int>(), body);
+    const json j = json::parse(body);
+    CHECK(k.variant == j["type"].get<std::string>().substr(prefix.size()));
+    CHECK(k.detail == j["detail"].get<std::string>());
+    CHECK(k.policy_deny() == (k.variant == "PolicyDeny"));
+  }
+  const KbsError deny = parse_error_body(401, R"({"type":"https://github.com/confidential-containers/kbs/errors/PolicyDeny","detail":"Access denied by policy"})");
+  CHECK(deny.policy_deny());
+  CHECK_FALSE(deny.reattest());
+  CHECK(deny.message() == "KBS 401 PolicyDeny: Access denied by policy");
+  CHECK(parse_error_body(401, R"({"type":"https://github.com/confidential-containers/kbs/errors/TokenNotFound","detail":"x"})").reattest());
+  const KbsError junk = parse_error_body(502, "<html>\nbad gateway</html>");
+  CHECK(junk.variant.empty());
+  CHECK(junk.detail == "<html> bad gateway</html>");
+}
+
+TEST_CASE("JWE: seven accepted with their plaintext, eleven refused naming the check, as the manifest says") {
+  const auto dir = test::require_vectors("kbs");
+  const json m = load(dir / "manifest.json");
+  int accepted = 0, refused = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "jwe") continue;
+    const std::string id = c["id"];
+    CAPTURE(id);
+    auto key = TeeKey::from_private_jwk(load(dir / c["key"].get<std::string>()));
+    REQUIRE(key);
+    const Bytes jwe = test::slurp(dir / c["file"].get<std::string>());
+    auto plain = decrypt_resource(as_chars(jwe), *key);
+    if (c["expect"] == "accept") {
+      REQUIRE_MESSAGE(plain, (plain ? "" : plain.error().message));
+      const Bytes want = test::slurp(dir / c["plaintext"].get<std::string>());
+      CHECK(Bytes(plain->view().begin(), plain->view().end()) == want);
+      ++accepted;
+    } else {
+      REQUIRE_FALSE(plain);
+      CHECK(plain.error().field == c["failing_check"].get<std::string>());
+      CHECK(plain.error().code == ErrorCode::kVerificationFailed);
+      ++refused;
+    }
+  }
+  CHECK(accepted == 7);
+  CHECK(refused == 11);
+}
+
+TEST_CASE("the tee-pubkey: a fresh key exports exactly kty, crv, alg, x, y with 32-byte coordinates") {
+  const auto dir = test::require_vectors("kbs");
+  for (int i = 0; i < 8; ++i) {
+    auto k = TeeKey::generate();
+    REQUIRE(k);
+    const json pub = k->public_jwk();
+    CHECK(pub.size() == 5);
+    CHECK(b64url_decode(pub["x"].get<std::string>(), "x")->size() == 32);
+    CHECK(b64url_decode(pub["y"].get<std::string>(), "y")->size() == 32);
+  }
+  // The vectors' key whose x starts with a zero byte keeps its 32-byte, 43-character form.
+  const json lz = load(dir / "keys/tee-p256-x-leading-zero.private.jwk.json");
+  auto k = TeeKey::from_private_jwk(lz);
+  REQUIRE(k);
+  CHECK(k->public_jwk() == load(dir / "keys/tee-p256-x-leading-zero.tee-pubkey.json"));
+  CHECK(k->public_jwk()["x"].get<std::string>().size() == 43);
+  // A private JWK whose d does not match its point is refused.
+  json bad = lz;
+  bad["d"] = load(dir / "keys/other-p256.private.jwk.json")["d"];
+  CHECK_FALSE(TeeKey::from_private_jwk(bad));
+  CHECK_FALSE(b64url_decode("ab=", "x"));
+  CHECK_FALSE(b64url_decode("a+b", "x"));
+}
