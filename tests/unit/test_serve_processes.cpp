@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <ctime>
+#include <functional>
 #include <thread>
 
 #include "crypto/tls.h"
@@ -202,88 +203,26 @@ std::string read_all(crypto::TlsConnection& c) {
 
 }  // namespace
 
-TEST_CASE("connection: pipelined requests in order, the manifest byte for byte, a typed refusal from the accept loop") {
-  ::signal(SIGPIPE, SIG_IGN);
-  const auto id = test::make_tls_identity();
-  auto tcp = socket_pair();
-  auto control = socket_pair();
-  REQUIRE(tcp);
-  REQUIRE(control);
-  const std::string manifest_text = "{\"signed\":\"manifest\"}";
-  auto manifest = sealed_memfd("test-manifest", as_bytes(manifest_text));
-  REQUIRE(manifest);
-  msg::ConnInit init;
-  init.model = "m";
-  init.request_timeout = 5;
-  init.keepalive_timeout = 5;
-  init.write_timeout = 5;
-  const int server_fd = tcp->first.get();
-  std::thread conn([&] {
-    auto ctx = crypto::TlsContext::server(id.key, id.cert);
-    REQUIRE(ctx);
-    auto tls = crypto::TlsConnection::accept(*ctx, tcp->first.release());
-    REQUIRE(tls);
-    ratls::Claims claims;
-    serve_connection(**tls, init, id.cert, claims, ConnectionIo{server_fd, control->second.get(), manifest->get(), 1});
-  });
-  // The fake accept loop: every key is refused with 403; request reports are counted, not answered.
-  int reports = 0;
-  std::thread accept([&] {
-    while (auto f = recv_json(control->first.get())) {
-      auto r = msg::decode_conn_request(f->message);
-      REQUIRE(r);
-      if (std::holds_alternative<msg::RequestDone>(*r)) {
-        ++reports;
-        continue;
-      }
-      (void)send_json(control->first.get(), msg::encode(msg::ConnAnswer(msg::Refusal{403, "this connection serves another user"})));
-    }
-  });
-  auto ctx = crypto::TlsContext::client();
-  REQUIRE(ctx);
-  auto client = crypto::TlsConnection::connect(*ctx, tcp->second.release(), "localhost");
-  REQUIRE(client);
-  const std::string pipelined =
-      "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /v1/attestation/manifest HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer cci-00\r\n\r\n"
-      "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  REQUIRE((*client)->write_all(pipelined.data(), pipelined.size()));
-  const std::string answers = read_all(**client);
-  conn.join();
-  ::shutdown(control->second.get(), SHUT_RDWR);  // the connection is done: end the fake loop
-  accept.join();
-  size_t at = 0;
-  std::vector<std::string> statuses;
-  while ((at = answers.find("HTTP/1.1 ", at)) != std::string::npos) {
-    statuses.push_back(answers.substr(at + 9, 3));
-    at += 9;
-  }
-  CHECK(statuses == std::vector<std::string>{"200", "200", "403", "200"});
-  CHECK(reports == 4);
-  CHECK(answers.find(manifest_text) != std::string::npos);
-  CHECK(answers.find("this connection serves another user") != std::string::npos);
-}
-
 namespace {
 
-// One connection with the given ConnInit against a fake accept loop that knows one key
-// ("cci-good"), answers /metrics with a fixed text and records the request reports.
-struct MetricsRun {
-  std::vector<std::string> statuses;
+struct ConnRun {
+  std::vector<std::string> statuses;  // of every answer, in order
   std::string answers;
-  std::vector<msg::RequestDone> reports;
 };
 
-MetricsRun run_metrics_requests(bool metrics_open, const std::string& requests) {
+// One connection (TLS 1.3, HTTP/1.1) run in-process over socket pairs: `requests` are written at
+// once (pipelined), and every control frame the connection sends goes to `fake_loop(control_fd,
+// request)`, the test's accept loop, until the connection ends.
+ConnRun run_connection(bool metrics_open, const std::string& manifest_text, const std::string& requests,
+                       const std::function<void(int, const msg::ConnRequest&)>& fake_loop) {
   ::signal(SIGPIPE, SIG_IGN);
-  MetricsRun out;
+  ConnRun out;
   const auto id = test::make_tls_identity();
   auto tcp = socket_pair();
   auto control = socket_pair();
   REQUIRE(tcp);
   REQUIRE(control);
-  auto manifest = sealed_memfd("test-manifest", as_bytes(std::string("{}")));
+  auto manifest = sealed_memfd("test-manifest", as_bytes(manifest_text));
   REQUIRE(manifest);
   msg::ConnInit init;
   init.model = "m";
@@ -300,20 +239,11 @@ MetricsRun run_metrics_requests(bool metrics_open, const std::string& requests) 
     ratls::Claims claims;
     serve_connection(**tls, init, id.cert, claims, ConnectionIo{server_fd, control->second.get(), manifest->get(), 1});
   });
-  const std::string good_hash = to_hex(hash_api_key("cci-good"));
   std::thread accept([&] {
     while (auto f = recv_json(control->first.get())) {
       auto r = msg::decode_conn_request(f->message);
       REQUIRE(r);
-      if (const auto* d = std::get_if<msg::RequestDone>(&*r)) {
-        out.reports.push_back(*d);
-      } else if (std::holds_alternative<msg::MetricsRequest>(*r)) {
-        (void)send_json(control->first.get(), msg::encode(msg::ConnAnswer(msg::MetricsAnswer{"cci_test_metric 42\n"})));
-      } else if (const auto* sr = std::get_if<msg::SessionRequest>(&*r)) {
-        const bool known = std::string(sr->key_sha256_hex.begin(), sr->key_sha256_hex.end()) == good_hash;
-        (void)send_json(control->first.get(), known ? msg::encode(msg::ConnAnswer(msg::SessionGranted{"u"}))
-                                                    : msg::encode(msg::ConnAnswer(msg::Refusal{401, "invalid API key"})));
-      }
+      fake_loop(control->first.get(), *r);
     }
   });
   auto ctx = crypto::TlsContext::client();
@@ -323,13 +253,65 @@ MetricsRun run_metrics_requests(bool metrics_open, const std::string& requests) 
   REQUIRE((*client)->write_all(requests.data(), requests.size()));
   out.answers = read_all(**client);
   conn.join();
-  ::shutdown(control->second.get(), SHUT_RDWR);
+  ::shutdown(control->second.get(), SHUT_RDWR);  // the connection is done: end the fake loop
   accept.join();
   size_t at = 0;
   while ((at = out.answers.find("HTTP/1.1 ", at)) != std::string::npos) {
     out.statuses.push_back(out.answers.substr(at + 9, 3));
     at += 9;
   }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("connection: pipelined requests in order, the manifest byte for byte, a typed refusal from the accept loop") {
+  // The fake accept loop: every key is refused with 403; request reports are counted, not answered.
+  int reports = 0;
+  const std::string manifest_text = "{\"signed\":\"manifest\"}";
+  const auto run = run_connection(false, manifest_text,
+                                  "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /v1/attestation/manifest HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer cci-00\r\n\r\n"
+                                  "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                  [&reports](int fd, const msg::ConnRequest& r) {
+                                    if (std::holds_alternative<msg::RequestDone>(r)) {
+                                      ++reports;
+                                      return;
+                                    }
+                                    (void)send_json(fd, msg::encode(msg::ConnAnswer(msg::Refusal{403, "this connection serves another user"})));
+                                  });
+  CHECK(run.statuses == std::vector<std::string>{"200", "200", "403", "200"});
+  CHECK(reports == 4);
+  CHECK(run.answers.find(manifest_text) != std::string::npos);
+  CHECK(run.answers.find("this connection serves another user") != std::string::npos);
+}
+
+namespace {
+
+struct MetricsRun {
+  std::vector<std::string> statuses;
+  std::string answers;
+  std::vector<msg::RequestDone> reports;
+};
+
+// A fake accept loop that knows one key ("cci-good"), answers /metrics with a fixed text and
+// records the request reports.
+MetricsRun run_metrics_requests(bool metrics_open, const std::string& requests) {
+  MetricsRun out;
+  const std::string good_hash = to_hex(hash_api_key("cci-good"));
+  const auto run = run_connection(metrics_open, "{}", requests, [&](int fd, const msg::ConnRequest& r) {
+    if (const auto* d = std::get_if<msg::RequestDone>(&r)) {
+      out.reports.push_back(*d);
+    } else if (std::holds_alternative<msg::MetricsRequest>(r)) {
+      (void)send_json(fd, msg::encode(msg::ConnAnswer(msg::MetricsAnswer{"cci_test_metric 42\n"})));
+    } else if (const auto* sr = std::get_if<msg::SessionRequest>(&r)) {
+      const bool known = std::string(sr->key_sha256_hex.begin(), sr->key_sha256_hex.end()) == good_hash;
+      (void)send_json(fd, known ? msg::encode(msg::ConnAnswer(msg::SessionGranted{"u"})) : msg::encode(msg::ConnAnswer(msg::Refusal{401, "invalid API key"})));
+    }
+  });
+  out.statuses = run.statuses;
+  out.answers = run.answers;
   return out;
 }
 
