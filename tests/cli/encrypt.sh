@@ -78,6 +78,10 @@ expect 2 "a chunk size that is not a power of two" -- "$MEASURE" encrypt "$M" -o
 contains "$WORK/err" "chunk_size" "the field is named"
 expect 2 "a key id with a space" -- "$MEASURE" encrypt "$M" -o "$WORK/enc5" --key-id "kbs:///a b"
 expect 2 "an output inside the model" -- "$MEASURE" encrypt "$M" -o "$M/enc" --key-id kbs:///a/b/c
+expect 2 "-o - for a directory" -- "$MEASURE" encrypt "$M" -o - --key-id kbs:///a/b/c
+expect 2 "--dek-out - (a key only to a 0600 file)" -- "$MEASURE" encrypt "$M" -o "$WORK/enc6" --key-id kbs:///a/b/c --dek-out -
+expect 0 "--dek - reads the key from standard input" -- bash -c "'$MEASURE' decrypt '$WORK/enc' -o '$WORK/p5' --dek - < '$WORK/enc.dek'"
+check "... and decrypts" -- diff -r "$M" "$WORK/p5"
 check "no key file was made by the refused runs" -- bash -c "! ls '$WORK' | grep -q -e 'enc[345].dek'"
 printf 'short' >"$WORK/short.dek"; chmod 600 "$WORK/short.dek"
 expect 3 "a key file that is not 32 bytes" -- "$MEASURE" decrypt "$WORK/enc" -o "$WORK/p3" --dek "$WORK/short.dek"

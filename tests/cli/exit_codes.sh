@@ -48,6 +48,13 @@ done <<'TABLE'
 3 | measure: the model directory is missing            | "$MEASURE" model "$W/nope" --key "$W/release.key" -o "$W/x.sig"
 3 | measure: the key file is missing                   | "$MEASURE" model "$W/model" --key "$W/nope.key" -o "$W/x.sig"
 2 | measure: keygen will not overwrite without --force | "$MEASURE" keygen --private-key "$W/release.key"
+0 | measure: encrypt (a new key)                      | "$MEASURE" encrypt "$W/model" -o "$W/enc" --key-id kbs:///r/t/k
+0 | measure: decrypt                                   | "$MEASURE" decrypt "$W/enc" -o "$W/dec" --dek "$W/enc.dek"
+1 | measure: decrypt with another key                  | "$MEASURE" decrypt "$W/enc" -o "$W/dec2" --dek <(head -c 32 /dev/urandom)
+3 | measure: decrypt with a key file of the wrong size | "$MEASURE" decrypt "$W/enc" -o "$W/dec3" --dek "$W/release.pub"
+2 | measure: encrypt -o - (a directory)                | "$MEASURE" encrypt "$W/model" -o - --key-id kbs:///r/t/k
+2 | measure: encrypt with a bad --key-id               | "$MEASURE" encrypt "$W/model" -o "$W/enc3" --key-id "a b"
+2 | measure: encrypt with a bad --chunk-size           | "$MEASURE" encrypt "$W/model" -o "$W/enc4" --key-id kbs:///r/t/k --chunk-size 100
 130 | measure: SIGINT while hashing 6 GB             | timeout --preserve-status -s INT 0.5 "$MEASURE" model "$W/big.bin" --key "$W/release.key" -o "$W/big.sig"
 # cci-verify
 0 | verify: model                                      | "$VERIFY" model "$W/model" --signature "$W/model.sig" --release-key "$W/release.pub"

@@ -84,6 +84,8 @@ int run_encrypt(const EncryptCli& o, const cli::Context& ctx) {
   const std::string schema = "cci.measure.encrypt.v1";
   if (!fs::exists(o.dir)) return ctx.fail(make_error(ErrorCode::kIo, "model path " + o.dir + " does not exist"), schema);
   if (!o.dek.empty() && !o.dek_out.empty()) return ctx.fail(make_error(ErrorCode::kUsage, "give --dek (an existing key) or --dek-out (a new one), not both"), schema);
+  if (o.output == "-") return ctx.fail(make_error(ErrorCode::kUsage, "-o names a new directory (an encrypted model is many files): standard output cannot hold it"), schema);
+  if (o.dek_out == "-") return ctx.fail(make_error(ErrorCode::kUsage, "--dek-out -: a new key goes only to a file of mode 0600, never to standard output"), schema);
   std::vector<std::string> ignore;
   for (const auto& p : o.ignore) {
     auto n = manifest::normalize_ignore_path(o.dir, p);
@@ -153,6 +155,7 @@ int run_encrypt(const EncryptCli& o, const cli::Context& ctx) {
 
 int run_decrypt(const DecryptCli& o, const cli::Context& ctx) {
   const std::string schema = "cci.measure.decrypt.v1";
+  if (o.output == "-") return ctx.fail(make_error(ErrorCode::kUsage, "-o names a new directory (a model is many files): standard output cannot hold it"), schema);
   if (fs::exists(fs::symlink_status(o.output))) return ctx.fail(make_error(ErrorCode::kUsage, o.output + " already exists: name a new directory"), schema);
   auto key = read_dek(o.dek, ctx);
   if (!key) return ctx.fail(key.error(), schema);
@@ -202,7 +205,7 @@ void add_encrypt(CLI::App& app, cli::Context& ctx, std::function<int()>& action)
   sub->add_option("DIR", o->dir, "Model directory (plaintext)")->required();
   sub->add_option("-o,--output", o->output, "New directory for the encrypted model (must not exist)")->required();
   sub->add_option("--key-id", o->key_id, "Where the server will get the key: a URI (kbs://..., cdh://..., file://...)")->required();
-  sub->add_option("--dek", o->dek, "Encrypt under this existing key (32 raw bytes)");
+  sub->add_option("--dek", o->dek, "Encrypt under this existing key (32 raw bytes; - for standard input)");
   sub->add_option("--dek-out", o->dek_out, "Write the new key here (mode 0600; default: OUTPUT.dek)");
   sub->add_option("--chunk-size", o->chunk_size, "Bytes per sealed chunk: a power of two, 4096 to 67108864")->capture_default_str();
   sub->add_option("--ignore", o->ignore, "Path to leave out, relative to DIR (repeatable)");
@@ -218,7 +221,7 @@ void add_encrypt(CLI::App& app, cli::Context& ctx, std::function<int()>& action)
       "  cci-measure decrypt ./llama.enc -o ./llama.plain --dek ./llama.enc.dek");
   dec->add_option("DIR", d->dir, "Encrypted model directory")->required();
   dec->add_option("-o,--output", d->output, "New directory for the plaintext (must not exist; mode 0700)")->required();
-  dec->add_option("--dek", d->dek, "The model key (32 raw bytes)")->required();
+  dec->add_option("--dek", d->dek, "The model key (32 raw bytes; - for standard input)")->required();
   dec->add_option("-j,--threads", d->threads, "Threads (default: all CPUs) [env: CCI_THREADS]");
   dec->callback([d, &ctx, &action] { action = [d, &ctx] { return run_decrypt(*d, ctx); }; });
 }
