@@ -1,5 +1,7 @@
 #include "manifest/deployment.h"
 
+#include "manifest/encrypted_model.h"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -39,6 +41,42 @@ Json input_json(const launch::InputDigest& d) {
 
 void step(const BuildOptions& o, const std::string& msg) {
   if (o.on_step) o.on_step(msg);
+}
+
+// The encrypted copy of the model (docs/encrypted-model.md): its headers name one key id and the
+// plaintext model's root digest (sha256 over the files), which must be this model's; recorded are
+// the key id and every sealed file's SHA-256, so a server can check the ciphertext it is given
+// before it asks for the key.
+Result<Json> encryption_json(const ModelInput& m, const BuildOptions& o, const oms::Serialization& ser, const Bytes& root) {
+  step(o, "reading encrypted model " + *m.encrypted);
+  CCI_ASSIGN(enc, inspect_encrypted_model(*m.encrypted));
+  Bytes plain_root = root;
+  if (ser.method != Method::kFiles || ser.hash != crypto::DigestAlg::kSha256) {
+    // The bundle hashes otherwise: the headers' digest is compared with a sha256 files digest.
+    if (m.path.empty()) {
+      return make_error(ErrorCode::kUsage, "model.encrypted with a " + std::string(method_name(ser.method)) + "/" + crypto::digest_name(ser.hash) +
+                                               " bundle needs model.path too (to compute the sha256 files digest the encrypted headers carry)",
+                        "model.encrypted");
+    }
+    CCI_ASSIGN(files, list_model_files(m.path, {ser.ignore_paths, false}));
+    HashConfig cfg;
+    cfg.threads = o.threads;
+    cfg.cancel = o.cancel;
+    CCI_ASSIGN(d, hash_model(files, cfg));
+    plain_root = d.root;
+  }
+  if (!crypto::ct_equal(enc.model_digest, plain_root)) {
+    return make_error(ErrorCode::kVerificationFailed,
+                      *m.encrypted + " is not this model encrypted: its headers name model digest " + to_hex(enc.model_digest) + ", the model's is " +
+                          to_hex(plain_root),
+                      "model.encrypted");
+  }
+  Json files = Json::array();
+  for (const auto& f : enc.files) {
+    files.push_back({{"name", f.name}, {"sealed_size", f.sealed_size}, {"sealed_sha256", to_hex(f.sealed_sha256)}});
+  }
+  return Json{{"format", "CCI-ENC1"}, {"cipher", "AES-256-GCM"}, {"key_id", enc.key_id}, {"chunk_size", enc.chunk_size},
+              {"files", files}};
 }
 
 Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjects) {
@@ -107,6 +145,10 @@ Result<Json> model_json(const ModelInput& m, const BuildOptions& o, Json& subjec
   Json files = Json::array();
   for (const auto& r : resources) files.push_back({{"algorithm", r.algorithm}, {"name", r.name}, {"digest", to_hex(r.digest)}});
   j["files"] = files;
+  if (m.encrypted) {
+    CCI_ASSIGN(enc, encryption_json(m, o, ser, root));
+    j["encryption"] = std::move(enc);
+  }
   subjects.push_back({{"name", "model:" + j["name"].get<std::string>()}, {"digest", {{"sha256", to_hex(root)}}}});
   return j;
 }

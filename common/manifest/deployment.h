@@ -42,6 +42,8 @@ struct ModelInput {
                                      // path: its signature and subject digest are checked and its
                                      // root digest recorded)
   std::optional<std::string> key;    // its public key (required with bundle)
+  std::optional<std::string> encrypted;  // the model encrypted (cci-measure encrypt): its key id and
+                                         // sealed files' digests are recorded; it must be this model
 };
 
 struct LaunchInput {

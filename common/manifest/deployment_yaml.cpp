@@ -174,6 +174,8 @@ struct Reader {
     if (!path && !bundle) return err.at(m.yaml(), "model", "give path (the model directory), bundle + key, or both");
     out.bundle = resolve(base, bundle);
     out.key = resolve(base, key);
+    CCI_ASSIGN(encrypted, m.string("encrypted"));
+    out.encrypted = resolve(base, encrypted);
     CCI_TRY(m.finish());
     return out;
   }

@@ -42,6 +42,18 @@ python3 "$REF" encrypt "$WORK/enc.dek" "$WORK/one/w.bin" w.bin file:///k 4096 01
 expect 0 "cci decrypts what the reference sealed" -- "$MEASURE" decrypt "$WORK/one.enc" -o "$WORK/one.plain" --dek "$WORK/enc.dek"
 check "... to the same bytes" -- cmp "$WORK/one/w.bin" "$WORK/one.plain/w.bin"
 
+# The deployment manifest records the encrypted copy: key id and sealed digests, checked to be this model.
+printf 'version: 1\nname: sealed\nmodel:\n  path: %s\n  encrypted: %s\n' "$M" "$WORK/enc" >"$WORK/sealed.yaml"
+"$MEASURE" keygen --private-key "$WORK/rel.key" >/dev/null 2>&1
+expect 0 "manifest build with model.encrypted" -- "$MEASURE" manifest build "$WORK/sealed.yaml" --key "$WORK/rel.key" -o "$WORK/sealed-manifest.json"
+expect 0 "... which verifies" -- "$VERIFY" manifest "$WORK/sealed-manifest.json" --release-key "$WORK/rel.pub" --json
+check "the manifest records the key id and every sealed file's digest, equal to the index" -- bash -c \
+  "test \"\$(jq -c '[.predicate.model.encryption.key_id, (.predicate.model.encryption.files | map([.name, .sealed_sha256]))]' '$WORK/out')\" = \"\$(jq -c '[.key_id, (.files | map([.name, .sealed_sha256]))]' '$WORK/enc/cci-encryption.json')\""
+check "the manifest validates against its schema" -- python3 "$(dirname "$0")/validate_json.py" "$CCI_SOURCE_DIR/manifests/deployment-v1.schema.json" <(jq '.payload | @base64d | fromjson' "$WORK/sealed-manifest.json")
+printf 'version: 1\nname: sealed\nmodel:\n  path: %s\n  encrypted: %s\n' "$WORK/one" "$WORK/enc" >"$WORK/other.yaml"
+expect 1 "model.encrypted of another model is refused" -- "$MEASURE" manifest build "$WORK/other.yaml" --key "$WORK/rel.key" -o "$WORK/x.json"
+contains "$WORK/err" "is not this model encrypted" "the mismatch is named"
+
 # Attacks: each refused with exit 1, naming what failed, and no output directory.
 attack() {  # attack DESCRIPTION WANT: decrypt $WORK/bad (prepared by the caller)
   expect 1 "$1" -- "$MEASURE" decrypt "$WORK/bad" -o "$WORK/bad.plain" --dek "${KEY:-$WORK/enc.dek}"

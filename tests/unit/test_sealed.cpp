@@ -15,10 +15,14 @@
 #include "base/hex.h"
 #include "base/unique_fd.h"
 #include "crypto/digest.h"
-#include "sealed/sealed_model.h"
+#include "manifest/encrypted_model.h"
 
 using namespace cci;
 using namespace cci::sealed;
+using cci::manifest::EncryptOptions;
+using cci::manifest::DecryptOptions;
+using cci::manifest::encrypt_model;
+using cci::manifest::decrypt_model;
 namespace fs = std::filesystem;
 
 namespace {

@@ -24,7 +24,8 @@
 #include "commands.h"
 #include "crypto/ossl.h"
 #include "crypto/random.h"
-#include "sealed/sealed_model.h"
+#include "manifest/encrypted_model.h"
+#include "sealed/sealed_file.h"
 
 namespace cci::tools::bench {
 namespace {
@@ -102,7 +103,7 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
   if (!key) return ctx.fail(key.error(), schema);
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
 
-  sealed::EncryptOptions eo;
+  manifest::EncryptOptions eo;
   eo.model_dir = model;
   eo.out_dir = enc;
   eo.key_id = "file:///bench";
@@ -110,7 +111,7 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
   eo.work.threads = threads;
   if (auto st = drop_cache(model); !st) return ctx.fail(st.error(), schema);
   const auto e0 = Clock::now();
-  auto sealed_model = sealed::encrypt_model(eo, *key);
+  auto sealed_model = manifest::encrypt_model(eo, *key);
   const double encrypt_seconds = std::chrono::duration<double>(Clock::now() - e0).count();
   if (!sealed_model) return ctx.fail(sealed_model.error(), schema);
   if (auto st = drop_cache(enc); !st) return ctx.fail(st.error(), schema);

@@ -17,7 +17,7 @@
 #include "commands.h"
 #include "crypto/random.h"
 #include "manifest/file_tree.h"
-#include "sealed/sealed_model.h"
+#include "manifest/encrypted_model.h"
 
 namespace cci::tools::measure {
 namespace {
@@ -70,7 +70,7 @@ Result<crypto::Aes256Gcm> new_dek(const std::string& path) {
   return crypto::Aes256Gcm::create(secret.view());
 }
 
-cli::Json files_json(const sealed::SealedModel& m) {
+cli::Json files_json(const manifest::SealedModel& m) {
   cli::Json files = cli::Json::array();
   for (const auto& f : m.files) {
     cli::Json j{{"name", f.name}, {"plaintext_size", f.plaintext_size}, {"sealed_size", f.sealed_size}};
@@ -114,7 +114,7 @@ int run_encrypt(const EncryptCli& o, const cli::Context& ctx) {
   if (files) for (const auto& f : *files) total += f.size;
   // Hashing (for the model digest) and then encrypting: two passes over the bytes.
   cli::Progress progress(ctx.progress_enabled(), "encrypting", total);
-  sealed::EncryptOptions eo;
+  manifest::EncryptOptions eo;
   eo.model_dir = o.dir;
   eo.out_dir = o.output;
   eo.key_id = o.key_id;
@@ -124,7 +124,7 @@ int run_encrypt(const EncryptCli& o, const cli::Context& ctx) {
   eo.work.cancel = &ctx.interrupted();
   eo.work.on_bytes = [&progress](std::uint64_t n) { progress.add(n); };
   const auto t0 = std::chrono::steady_clock::now();
-  auto m = sealed::encrypt_model(eo, *key);
+  auto m = manifest::encrypt_model(eo, *key);
   progress.finish();
   if (!m) {
     if (!dek_out.empty()) ::unlink(dek_out.c_str());  // a key for nothing
@@ -159,7 +159,7 @@ int run_decrypt(const DecryptCli& o, const cli::Context& ctx) {
   if (fs::exists(fs::symlink_status(o.output))) return ctx.fail(make_error(ErrorCode::kUsage, o.output + " already exists: name a new directory"), schema);
   auto key = read_dek(o.dek, ctx);
   if (!key) return ctx.fail(key.error(), schema);
-  sealed::DecryptOptions d;
+  manifest::DecryptOptions d;
   d.enc_dir = o.dir;
   d.out_dir = o.output;
   d.work.threads = o.threads;
@@ -167,7 +167,7 @@ int run_decrypt(const DecryptCli& o, const cli::Context& ctx) {
   cli::Progress progress(ctx.progress_enabled(), "decrypting", 0);
   d.work.on_bytes = [&progress](std::uint64_t n) { progress.add(n); };
   const auto t0 = std::chrono::steady_clock::now();
-  auto m = sealed::decrypt_model(d, *key);
+  auto m = manifest::decrypt_model(d, *key);
   progress.finish();
   if (!m) return ctx.fail(m.error(), schema);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,4 +1,4 @@
-#include "sealed/sealed_model.h"
+#include "manifest/encrypted_model.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,8 +17,10 @@
 #include "manifest/file_tree.h"
 #include "manifest/model_hash.h"
 
-namespace cci::sealed {
+namespace cci::manifest {
 namespace {
+
+using namespace cci::sealed;
 namespace fs = std::filesystem;
 
 // A directory beside `target` that becomes `target` by rename at the end, and is removed with
@@ -168,14 +170,22 @@ Result<SealedModel> encrypt_model(const EncryptOptions& o, const crypto::Aes256G
   return out;
 }
 
-Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256Gcm& key) {
-  CCI_ASSIGN(files, manifest::list_model_files(o.enc_dir, {{kIndexName}, false}));
-  if (files.empty()) return make_error(ErrorCode::kInvalidInput, o.enc_dir + " holds no encrypted files", "model");
-  // Every header first: names, sizes, and one key id and model digest for all (cheap, before any
-  // decryption or output).
-  std::vector<std::pair<UniqueFd, Header>> opened;
-  SealedModel out;
-  for (const auto& f : files) {
+namespace {
+
+struct OpenedSealed {
+  std::vector<TreeFile> files;
+  std::vector<std::pair<UniqueFd, Header>> opened;  // in files' order
+  SealedModel model;                                // digest, key id, chunk size; files not yet filled
+};
+
+// Every file of an encrypted directory opened once, its header read and checked: the name is the
+// path it was found at, and all share one key id and one model digest (cheap, before any
+// decryption or output).
+Result<OpenedSealed> open_sealed_dir(const std::string& enc_dir) {
+  OpenedSealed out;
+  CCI_SET(out.files, list_model_files(enc_dir, {{kIndexName}, false}));
+  if (out.files.empty()) return make_error(ErrorCode::kInvalidInput, enc_dir + " holds no encrypted files", "model");
+  for (const auto& f : out.files) {
     CCI_ASSIGN(fd, open_read(f.path));
     CCI_ASSIGN(h, read_sealed_header(fd.get(), f.path));
     if (h.name != f.name) {
@@ -183,17 +193,39 @@ Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256G
                         f.path + " holds the encrypted file '" + h.name + "', not '" + f.name + "' (files were renamed or moved)", "name");
     }
     const Bytes md(h.model_digest.begin(), h.model_digest.end());
-    if (opened.empty()) {
-      out.model_digest = md;
-      out.key_id = h.key_id;
-      out.chunk_size = h.chunk_size;
-    } else if (md != out.model_digest || h.key_id != out.key_id) {
+    if (out.opened.empty()) {
+      out.model.model_digest = md;
+      out.model.key_id = h.key_id;
+      out.model.chunk_size = h.chunk_size;
+    } else if (md != out.model.model_digest || h.key_id != out.model.key_id) {
       return make_error(ErrorCode::kVerificationFailed,
-                        f.path + " belongs to another encrypted model (its model digest or key id differs from " + files.front().path + "'s)",
+                        f.path + " belongs to another encrypted model (its model digest or key id differs from " + out.files.front().path + "'s)",
                         "model_digest");
     }
-    opened.emplace_back(std::move(fd), std::move(h));
+    out.opened.emplace_back(std::move(fd), std::move(h));
   }
+  return out;
+}
+
+}  // namespace
+
+Result<SealedModel> inspect_encrypted_model(const std::string& enc_dir) {
+  CCI_ASSIGN(d, open_sealed_dir(enc_dir));
+  SealedModel out = d.model;
+  for (const auto& [fd, h] : d.opened) {
+    SealedFileInfo info{h.name, h.plaintext_size, h.sealed_size(), {}};
+    CCI_SET(info.sealed_sha256, sha256_of_fd(fd.get(), h.sealed_size()));
+    out.plaintext_bytes += h.plaintext_size;
+    out.files.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256Gcm& key) {
+  CCI_ASSIGN(d, open_sealed_dir(o.enc_dir));
+  const auto& files = d.files;
+  auto& opened = d.opened;
+  SealedModel out = d.model;
   CCI_ASSIGN(stage, StagingDir::create(o.out_dir, 0700));
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& [fd, h] = opened[i];
@@ -226,4 +258,4 @@ Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256G
   return out;
 }
 
-}  // namespace cci::sealed
+}  // namespace cci::manifest

@@ -14,7 +14,9 @@
 #include "crypto/aead.h"
 #include "sealed/sealed_file.h"
 
-namespace cci::sealed {
+namespace cci::manifest {
+
+using sealed::ChunkWork;
 
 struct SealedFileInfo {
   std::string name;
@@ -25,14 +27,14 @@ struct SealedFileInfo {
 struct SealedModel {
   Bytes model_digest;  // root digest of the plaintext (cci-measure model --print-digest, sha256 files)
   std::string key_id;
-  std::uint32_t chunk_size = kDefaultChunkSize;
+  std::uint32_t chunk_size = sealed::kDefaultChunkSize;
   std::vector<SealedFileInfo> files;  // in model order
   std::uint64_t plaintext_bytes = 0;
 };
 
 struct EncryptOptions {
   std::string model_dir, out_dir, key_id;
-  std::uint32_t chunk_size = kDefaultChunkSize;
+  std::uint32_t chunk_size = sealed::kDefaultChunkSize;
   std::vector<std::string> ignore;  // root-relative paths left out (git metadata is always left out)
   ChunkWork work;
 };
@@ -46,7 +48,12 @@ struct DecryptOptions {
 // Decrypts and checks every file of o.enc_dir into o.out_dir.
 Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256Gcm& key);
 
+// Reads an encrypted model directory without the key: every header (checked against its path,
+// one key id and one model digest for all) and the SHA-256 of every sealed file, for the
+// deployment manifest. Nothing is decrypted; the index is not read.
+Result<SealedModel> inspect_encrypted_model(const std::string& enc_dir);
+
 // The index document (schema cci.encrypted-model.v1), as written into the directory.
 std::string index_json(const SealedModel& m);
 
-}  // namespace cci::sealed
+}  // namespace cci::manifest
