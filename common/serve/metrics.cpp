@@ -70,8 +70,17 @@ std::string Histogram::render(const std::string& name, const std::string& labels
 }
 
 void Metrics::request(const RequestSample& s) {
-  ++requests_[{s.route, s.status}];
-  duration_[s.route].observe(s.seconds);
+  // The route becomes a label: only the server's own routes are kept (a connection process is
+  // sandboxed, but what it reports is still input), anything else is "other".
+  static const char* const kRoutes[] = {"/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions",
+                                        "/v1/attestation/certificate", "/v1/attestation/fresh", "/v1/attestation/manifest"};
+  std::string route = "other";
+  for (const char* r : kRoutes) {
+    if (s.route == r) route = r;
+  }
+  const int status = s.status >= 100 && s.status <= 599 ? s.status : 0;
+  ++requests_[{route, status}];
+  duration_[route].observe(s.seconds);
   if (s.first_token_seconds >= 0) first_token_.observe(s.first_token_seconds);
   if (s.prompt_tokens > 0) prompt_tokens_ += static_cast<std::uint64_t>(s.prompt_tokens);
   if (s.completion_tokens > 0) completion_tokens_ += static_cast<std::uint64_t>(s.completion_tokens);

@@ -358,6 +358,7 @@ TEST_CASE("metrics: the text exposition format, cumulative histograms, counts an
   m.request({"/v1/completions", 200, 3, 0.2, 1, 2});
   m.request({"/v1/completions", 400, 0.001, -1, 0, 0});
   m.request({"/health", 200, 200, -1, 0, 0});  // beyond the last bound: only in +Inf
+  m.request({"/x\"} 1\ninjected 1", 200, 0.1, -1, 0, 0});  // a route that is not ours becomes "other"
   m.connection_opened();
   m.auth_failed();
   const std::string t = m.render({3, 2, 1, 1700000000});
@@ -386,6 +387,8 @@ TEST_CASE("metrics: the text exposition format, cumulative histograms, counts an
   has("cci_workers 2");
   has("cci_workers_busy 1");
   has("cci_auth_failures_total 1");
+  has("cci_requests_total{route=\"other\",code=\"200\"} 1");
+  CHECK(t.find("injected") == std::string::npos);
   has("cci_certificate_not_after_seconds 1700000000");
   // Every sample line is NAME{LABELS} VALUE or NAME VALUE; every metric has HELP and TYPE.
   size_t pos = 0;
