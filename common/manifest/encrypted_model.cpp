@@ -95,6 +95,16 @@ Result<manifest::ModelDigest> plaintext_digest(const std::vector<manifest::TreeF
   return manifest::hash_model(files, cfg);
 }
 
+Status same_file_as_listed(int fd, const TreeFile& f) {
+  struct stat st {};
+  const auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  if (::fstat(fd, &st) != 0 || st.st_dev != f.dev || st.st_ino != f.ino || static_cast<std::uint64_t>(st.st_size) != f.size ||
+      ns(st.st_mtim) != f.mtime_ns || ns(st.st_ctim) != f.ctime_ns) {
+    return make_error(ErrorCode::kIo, f.path + " changed while the model was encrypted (replaced or rewritten)", "file");
+  }
+  return {};
+}
+
 Status fsync_fd(int fd, const std::string& what) {
   if (::fsync(fd) != 0) return make_error(ErrorCode::kIo, "cannot write " + what + ": " + errno_text(errno), "write");
   return {};
@@ -140,11 +150,11 @@ Result<SealedModel> encrypt_model(const EncryptOptions& o, const crypto::Aes256G
   out.key_id = o.key_id;
   out.chunk_size = o.chunk_size;
   for (const auto& f : files) {
+    // The path is opened again after hashing: it must still be the very file that was listed and
+    // hashed (device, inode, size, mtime and ctime), before and
+    // after sealing, or the header's model digest would describe other bytes.
     CCI_ASSIGN(in, open_read(f.path));
-    struct stat st {};
-    if (::fstat(in.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != f.size) {
-      return make_error(ErrorCode::kIo, f.path + " changed while the model was encrypted", "file");
-    }
+    CCI_TRY(same_file_as_listed(in.get(), f));
     Header h = proto;
     h.name = f.name;
     h.plaintext_size = f.size;
@@ -154,12 +164,7 @@ Result<SealedModel> encrypt_model(const EncryptOptions& o, const crypto::Aes256G
     CCI_ASSIGN(outfd, create_below(stage.path(), f.name, 0644, 0755));
     CCI_TRY(seal_file(in.get(), outfd.get(), h, key, o.work));
     CCI_TRY(fsync_fd(outfd.get(), f.name));
-    struct stat after {};
-    if (::fstat(in.get(), &after) != 0 || after.st_size != st.st_size ||
-        static_cast<std::int64_t>(after.st_mtim.tv_sec) * 1000000000 + after.st_mtim.tv_nsec != f.mtime_ns ||
-        static_cast<std::int64_t>(after.st_ctim.tv_sec) * 1000000000 + after.st_ctim.tv_nsec != f.ctime_ns) {
-      return make_error(ErrorCode::kIo, f.path + " changed while the model was encrypted", "file");
-    }
+    CCI_TRY(same_file_as_listed(in.get(), f));
     SealedFileInfo info{f.name, f.size, h.sealed_size(), {}};
     CCI_SET(info.sealed_sha256, sha256_of_fd(outfd.get(), h.sealed_size()));
     out.plaintext_bytes += f.size;
