@@ -22,6 +22,7 @@
 #include "serve/http.h"
 #include "serve/ipc.h"
 #include "serve/log.h"
+#include "serve/metrics.h"
 #include "serve/openai_api.h"
 #include "serve/sandbox.h"
 
@@ -83,6 +84,7 @@ class Connection {
   bool metrics(const HttpRequest& req);
   bool respond(int status, std::string body, bool keep_alive, const std::string& content_type = "application/json");
   bool respond_error(int status, const std::string& message, const std::string& type, const std::string& param, bool keep_alive);
+  bool respond_refusal(const msg::Refusal& r, bool keep_alive);  // an authentication or session refusal
   bool fresh_evidence(const HttpRequest& req);
   bool manifest(const HttpRequest& req);
   bool completion(HttpRequest& req, bool chat);
@@ -127,6 +129,10 @@ bool Connection::manifest(const HttpRequest& req) {
   auto bytes = read_fd(io_.manifest_fd, "manifest", 64u << 20);
   if (!bytes) return respond_error(500, "the signed manifest is unavailable", "server_error", "manifest", false);
   return respond(200, std::string(bytes->begin(), bytes->end()), req.keep_alive);
+}
+
+bool Connection::respond_refusal(const msg::Refusal& r, bool keep_alive) {
+  return respond_error(r.status, r.message, r.status == 401 ? "authentication_error" : "invalid_request_error", "authorization", keep_alive);
 }
 
 bool Connection::respond_error(int status, const std::string& message, const std::string& type, const std::string& param, bool keep_alive) {
@@ -305,11 +311,7 @@ bool Connection::completion(HttpRequest& req, bool chat) {
     return respond_error(404, "this server serves the model '" + limits_.model + "'", "invalid_request_error", "model", req.keep_alive);
   }
   const auto granted = session_for(req);
-  if (granted.refused) {
-    const int status = granted.refused->status;
-    return respond_error(status, granted.refused->message, status == 401 ? "authentication_error" : "invalid_request_error", "authorization",
-                         req.keep_alive);
-  }
+  if (granted.refused) return respond_refusal(*granted.refused, req.keep_alive);
   const int session = granted.session;
   SecureString frame(1, chat ? 'C' : 'T');
   frame += req.body;
@@ -325,15 +327,6 @@ bool Connection::completion(HttpRequest& req, bool chat) {
   return keep;
 }
 
-// The routes this server knows, as logged; anything else is "other".
-std::string route_name(const std::string& path) {
-  for (const char* r : {"/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/attestation/certificate",
-                        "/v1/attestation/fresh", "/v1/attestation/manifest"}) {
-    if (path == r) return r;
-  }
-  return "other";
-}
-
 std::string known_method(const std::string& m) {
   for (const char* k : {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"}) {
     if (m == k) return m;
@@ -345,10 +338,7 @@ std::string known_method(const std::string& m) {
 // only when the server listens on loopback; otherwise any valid key, like GET /v1/models.
 bool Connection::metrics(const HttpRequest& req) {
   if (!limits_.metrics_open) {
-    if (auto refused = authenticate(req)) {
-      return respond_error(refused->status, refused->message, refused->status == 401 ? "authentication_error" : "invalid_request_error",
-                           "authorization", req.keep_alive);
-    }
+    if (auto refused = authenticate(req)) return respond_refusal(*refused, req.keep_alive);
   }
   if (!send_json(io_.control_fd, msg::encode(msg::ConnRequest(msg::MetricsRequest{})))) return false;
   auto answer = recv_json(io_.control_fd, 4u << 20);
@@ -362,10 +352,10 @@ bool Connection::metrics(const HttpRequest& req) {
 bool Connection::handle(HttpRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
   // The log names the route, never what the client wrote: an unknown path is "other".
-  log_event("conn", "request", {{"conn", io_.conn_id}, {"method", known_method(req.method)}, {"route", route_name(path)}});
+  log_event("conn", "request", {{"conn", io_.conn_id}, {"method", known_method(req.method)}, {"route", route_label(path)}});
   started_ = std::chrono::steady_clock::now();
   done_ = msg::RequestDone{};
-  done_.route = route_name(path);
+  done_.route = route_label(path);
   const bool keep = dispatch(req, path);
   done_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   // Counted only once an answer was begun; a client gone before that is not a request answered.
@@ -380,15 +370,12 @@ bool Connection::dispatch(HttpRequest& req, const std::string& path) {
   if (path == "/v1/attestation/fresh" && req.method == "POST") return fresh_evidence(req);
   if (path == "/v1/attestation/manifest" && req.method == "GET") return manifest(req);
   if (path == "/v1/models" && req.method == "GET") {
-    if (auto refused = authenticate(req)) {
-      return respond_error(refused->status, refused->message, refused->status == 401 ? "authentication_error" : "invalid_request_error",
-                           "authorization", req.keep_alive);
-    }
+    if (auto refused = authenticate(req)) return respond_refusal(*refused, req.keep_alive);
     return respond(200, models_body(limits_.model, limits_.created), req.keep_alive);
   }
   if (path == "/v1/completions" && req.method == "POST") return completion(req, false);
   if (path == "/v1/chat/completions" && req.method == "POST") return completion(req, true);
-  const bool known = route_name(path) != "other" || path.rfind("/v1/attestation/", 0) == 0;
+  const bool known = route_label(path) != "other" || path.rfind("/v1/attestation/", 0) == 0;
   return respond_error(known ? 405 : 404, known ? "method not allowed" : "no such endpoint", "invalid_request_error", "path", req.keep_alive);
 }
 

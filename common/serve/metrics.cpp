@@ -43,6 +43,14 @@ std::string line(const std::string& name, const std::string& labels, double v) {
 
 }  // namespace
 
+std::string route_label(std::string_view path) {
+  for (const char* r : {"/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/attestation/certificate",
+                        "/v1/attestation/fresh", "/v1/attestation/manifest"}) {
+    if (path == r) return r;
+  }
+  return "other";
+}
+
 void Histogram::observe(double v) {
   if (!(v >= 0)) return;  // NaN or negative: not a duration
   ++count_;
@@ -70,14 +78,9 @@ std::string Histogram::render(const std::string& name, const std::string& labels
 }
 
 void Metrics::request(const RequestSample& s) {
-  // The route becomes a label: only the server's own routes are kept (a connection process is
-  // sandboxed, but what it reports is still input), anything else is "other".
-  static const char* const kRoutes[] = {"/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions",
-                                        "/v1/attestation/certificate", "/v1/attestation/fresh", "/v1/attestation/manifest"};
-  std::string route = "other";
-  for (const char* r : kRoutes) {
-    if (s.route == r) route = r;
-  }
+  // A connection process is sandboxed, but what it reports is still input: the route is mapped
+  // again, so only the server's own routes become labels.
+  const std::string route = route_label(s.route);
   const int status = s.status >= 100 && s.status <= 599 ? s.status : 0;
   ++requests_[{route, status}];
   duration_[route].observe(s.seconds);

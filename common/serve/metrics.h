@@ -8,9 +8,14 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace cci::serve {
+
+// The routes this server knows, as logged and as metric labels; any other path is "other" (what a
+// client wrote never reaches a log or a label).
+std::string route_label(std::string_view path);
 
 // A cumulative histogram with fixed bucket bounds (seconds).
 class Histogram {
