@@ -59,19 +59,6 @@ Status generate_model(const HashBenchOptions& o, const std::string& dir) {
   return {};
 }
 
-// Writes every file of `dir` back to disk and drops it from the page cache.
-Status settle_files(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + it->path().string() + ": " + errno_text(errno));
-    if (::fdatasync(fd.get()) != 0) return make_error(ErrorCode::kIo, "cannot sync " + it->path().string() + ": " + errno_text(errno));
-    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-  }
-  if (ec) return make_error(ErrorCode::kIo, "cannot list " + dir + ": " + ec.message());
-  return {};
-}
 
 // SHA-256 bytes/s of this OpenSSL on `threads` threads at once, each hashing its own 1 MiB
 // buffer in 1 MiB updates for ~1.5 s (summed over the threads, as openssl speed -multi does).

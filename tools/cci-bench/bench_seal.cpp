@@ -62,17 +62,6 @@ Result<double> openssl_gcm_rate(unsigned threads) {
   return rate;
 }
 
-Status drop_cache(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + it->path().string() + ": " + errno_text(errno));
-    (void)::fdatasync(fd.get());
-    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-  }
-  return {};
-}
 
 struct Opened {
   UniqueFd fd;
@@ -109,12 +98,12 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
   eo.key_id = "file:///bench";
   eo.chunk_size = o.chunk_size;
   eo.work.threads = threads;
-  if (auto st = drop_cache(model); !st) return ctx.fail(st.error(), schema);
+  if (auto st = settle_files(model); !st) return ctx.fail(st.error(), schema);
   const auto e0 = Clock::now();
   auto sealed_model = manifest::encrypt_model(eo, *key);
   const double encrypt_seconds = std::chrono::duration<double>(Clock::now() - e0).count();
   if (!sealed_model) return ctx.fail(sealed_model.error(), schema);
-  if (auto st = drop_cache(enc); !st) return ctx.fail(st.error(), schema);
+  if (auto st = settle_files(enc); !st) return ctx.fail(st.error(), schema);
 
   std::vector<Opened> files;
   for (const auto& f : sealed_model->files) {

@@ -26,6 +26,20 @@ namespace cci::tools::bench {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// Writes every file of `dir` back to disk and drops it from the page cache.
+Status settle_files(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + it->path().string() + ": " + errno_text(errno));
+    if (::fdatasync(fd.get()) != 0) return make_error(ErrorCode::kIo, "cannot sync " + it->path().string() + ": " + errno_text(errno));
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
+  if (ec) return make_error(ErrorCode::kIo, "cannot list " + dir + ": " + ec.message());
+  return {};
+}
+
 cli::Json machine_basics() {
   std::string cpu = "unknown";
   std::ifstream info("/proc/cpuinfo");

@@ -45,6 +45,10 @@ std::string find_measure_bin(const std::string& given);
 // "Rss", ...); empty when the process is gone or unreadable.
 std::map<std::string, double> proc_kib(pid_t pid, const std::string& file);
 
+// Writes every file below `dir` back to disk and drops it from the page cache, so that a timed
+// run reads clean pages (a file still being written back hashes 1.38 x slower).
+Status settle_files(const std::string& dir);
+
 // This machine, for every benchmark's JSON ("machine"): CPU model, logical cores, memory (GiB),
 // kernel release. The inference benchmarks add the read bandwidth (bench_models.h).
 cli::Json machine_basics();
