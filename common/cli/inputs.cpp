@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/file_io.h"
+#include "base/text.h"
 #include "cli/env.h"
 
 namespace cci::cli {
@@ -95,21 +96,14 @@ Result<crypto::PublicKey> load_public_key_file(const std::string& path) {
 Result<std::vector<crypto::Certificate>> load_certificates(const std::vector<std::string>& paths) { return crypto::load_certificate_files(paths); }
 
 Result<std::uint64_t> parse_uint(const std::string& text, const std::string& what, std::uint64_t max) {
-  std::string_view t(text);
-  int base = 10;
-  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) base = 16;
-  if (t.size() > 2 && t[0] == '0' && (t[1] == 'o' || t[1] == 'O')) base = 8;
-  if (t.size() > 2 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) base = 2;
-  if (base != 10) t.remove_prefix(2);
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v, base);
-  if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v > max) {
+  auto v = parse_uint_text(text, max);
+  if (!v) {
     return make_error(ErrorCode::kUsage,
                       what + ": '" + text + "' is not an integer between 0 and " + std::to_string(max) +
                           " (decimal or 0x-prefixed hex)",
                       what);
   }
-  return v;
+  return *v;
 }
 
 Result<std::time_t> parse_time(const std::string& text) {

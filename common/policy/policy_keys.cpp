@@ -1,8 +1,7 @@
 #include "policy/policy_keys.h"
 
-#include <charconv>
-
 #include "base/hex.h"
+#include "base/text.h"
 
 namespace cci::policy {
 namespace {
@@ -11,19 +10,12 @@ using Json = nlohmann::ordered_json;
 
 Error bad(const FieldFlag& f, const std::string& why) { return make_error(ErrorCode::kUsage, std::string(f.flag) + ": " + why, f.key); }
 
-// Decimal, or hex, octal or binary after 0x, 0o, 0b (as CLI11 reads integer flags); the whole
-// text, at most `max`.
-std::optional<std::uint64_t> number(std::string_view t, std::uint64_t max) {
-  int base = 10;
-  if (t.size() > 2 && t[0] == '0') {
-    const char p = static_cast<char>(t[1] | 0x20);
-    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 10;
-    if (base != 10) t.remove_prefix(2);
-  }
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v, base);
-  if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v > max) return std::nullopt;
-  return v;
+
+// "MAJOR.MINOR" with both parts 0..255 (the firmware and ABI version keys).
+bool is_version(const std::string& t) {
+  const size_t dot = t.find('.');
+  return dot != std::string::npos && t.find_first_not_of("0123456789.") == std::string::npos &&
+         parse_uint_text(std::string_view(t).substr(0, dot), 255) && parse_uint_text(std::string_view(t).substr(dot + 1), 255);
 }
 
 Status hex_field(Json& p, const FieldFlag& f, const std::string& text, size_t bytes) {
@@ -34,7 +26,7 @@ Status hex_field(Json& p, const FieldFlag& f, const std::string& text, size_t by
 }
 
 Status uint_field(Json& p, const FieldFlag& f, const std::string& text, std::uint64_t max) {
-  auto v = number(text, max);
+  auto v = parse_uint_text(text, max);
   if (!v) return bad(f, "expected a number from 0 to " + std::to_string(max) + " (decimal or 0x hex)");
   p[f.key] = *v;
   return {};
@@ -42,7 +34,7 @@ Status uint_field(Json& p, const FieldFlag& f, const std::string& text, std::uin
 
 Status min_tcb(Json& p, const FieldFlag& f, const std::string& text) {
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    auto v = number(text, UINT64_MAX);
+    auto v = parse_uint_text(text, UINT64_MAX);
     if (!v) return bad(f, "expected a 64-bit TCB_VERSION in 0x hex, or bootloader=N,tee=N,snp=N,microcode=N[,fmc=N]");
     p.erase("min_tcb");
     p["min_tcb_version"] = to_hex_u64(*v);
@@ -58,7 +50,7 @@ Status min_tcb(Json& p, const FieldFlag& f, const std::string& text) {
     if (eq == std::string::npos || (name != "bootloader" && name != "tee" && name != "snp" && name != "microcode" && name != "fmc")) {
       return bad(f, "'" + item + "': expected bootloader=N,tee=N,snp=N,microcode=N[,fmc=N] or a 0x TCB_VERSION");
     }
-    auto v = number(std::string_view(item).substr(eq + 1), 255);
+    auto v = parse_uint_text(std::string_view(item).substr(eq + 1), 255);
     if (!v) return bad(f, "'" + item + "': a component is a number from 0 to 255");
     if (tcb.contains(name)) return bad(f, "'" + name + "' given twice");
     tcb[name] = *v;
@@ -70,11 +62,7 @@ Status min_tcb(Json& p, const FieldFlag& f, const std::string& text) {
 }
 
 Status min_firmware(Json& p, const FieldFlag& f, const std::string& text) {
-  const size_t dot = text.find('.');
-  if (dot == std::string::npos || !number(std::string_view(text).substr(0, dot), 255) ||
-      !number(std::string_view(text).substr(dot + 1), 255) || text.find_first_not_of("0123456789.") != std::string::npos) {
-    return bad(f, "expected MAJOR.MINOR, e.g. 1.55");
-  }
+  if (!is_version(text)) return bad(f, "expected MAJOR.MINOR, e.g. 1.55");
   p[f.key] = text;
   return {};
 }
@@ -111,7 +99,7 @@ Status set_policy_field(Json& p, const FieldFlag& f, const std::string& text) {
   if (key == "min_guest_svn") return uint_field(p, f, text, UINT32_MAX);
   if (key == "vmpl") return uint_field(p, f, text, 3);
   if (key == "platform_info") {
-    auto v = number(text, UINT64_MAX);
+    auto v = parse_uint_text(text, UINT64_MAX);
     if (!v) return bad(f, "expected a 64-bit value (0x hex or decimal)");
     p[f.key] = to_hex_u64(*v);
     return {};
@@ -130,13 +118,6 @@ Status check_policy_json(const Json& p) {
            v.get<std::string>().find_first_not_of("0123456789abcdef") == std::string::npos;
   };
   auto uint_max = [](const Json& v, std::uint64_t max) { return v.is_number_unsigned() && v.get<std::uint64_t>() <= max; };
-  auto version = [](const Json& v) {
-    if (!v.is_string()) return false;
-    const std::string t = v.get<std::string>();
-    const size_t dot = t.find('.');
-    return dot != std::string::npos && number(std::string_view(t).substr(0, dot), 255) && number(std::string_view(t).substr(dot + 1), 255) &&
-           t.find_first_not_of("0123456789.") == std::string::npos;
-  };
   for (const auto& [key, v] : p.items()) {
     bool ok = false;
     std::string want;
@@ -161,7 +142,7 @@ Status check_policy_json(const Json& p) {
     } else if (key == "min_tcb_version" || key == "platform_info") {
       ok = u64_hex(v), want = "a 64-bit value as lowercase hex";
     } else if (key == "min_firmware" || key == "min_abi") {
-      ok = version(v), want = "\"MAJOR.MINOR\"";
+      ok = v.is_string() && is_version(v.get<std::string>()), want = "\"MAJOR.MINOR\"";
     } else if (key == "host_data") {
       ok = hex_of(v, 32), want = "64 hex digits";
     } else if (key == "family_id" || key == "image_id") {
