@@ -56,16 +56,7 @@ void check_pinned(CheckList& out, const csv::Report& r, const CsvExpectations& e
     if (v1 && !ex.insecure_unpinned_v1) out.add("policy.measurement", false, "no expected measurement: " + unpinned_v1);
     else add_unpinned_measurement(out, ex.insecure_any_measurement || (v1 && ex.insecure_unpinned_v1));
   } else {
-    bool found = false;
-    std::string listed;
-    for (const auto& m : ex.measurements) {
-      found = same_bytes(m, r.measure) || found;
-      listed += (listed.empty() ? "" : " or ") + to_hex(m);
-    }
-    // A passing line names how many were expected; a failing one lists them all.
-    const size_t n = ex.measurements.size();
-    const std::string want = n == 1 ? listed : found ? "one of " + std::to_string(n) + " values" : "one of " + std::to_string(n) + ": " + listed;
-    out.compare("policy.measurement", found, "measure", to_hex(r.measure), want);
+    detail::check_measurement(out, ex.measurements, r.measure, "measure");
   }
   if (!ex.report_data) {
     if (v1 && !ex.insecure_unpinned_v1) out.add("policy.report_data", false, "no expected REPORT_DATA: " + unpinned_v1);

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/hex.h"
+
 namespace cci::policy::detail {
 
 void check_permission(verify::CheckList& out, const Json& p, const char* key, const char* id, bool used, const std::string& what) {
@@ -19,6 +21,18 @@ bool version_at_least(unsigned major, unsigned minor, const std::string& want) {
   unsigned wmaj = 0, wmin = 0;
   if (std::sscanf(want.c_str(), "%u.%u", &wmaj, &wmin) != 2) return false;
   return major > wmaj || (major == wmaj && minor >= wmin);
+}
+
+void check_measurement(verify::CheckList& out, const std::vector<Bytes>& expected, ByteView actual, const char* field) {
+  bool found = false;
+  std::string listed;
+  for (const auto& m : expected) {
+    found = same_bytes(m, actual) || found;
+    listed += (listed.empty() ? "" : " or ") + to_hex(m);
+  }
+  const size_t n = expected.size();
+  const std::string want = n == 1 ? listed : found ? "one of " + std::to_string(n) + " values" : "one of " + std::to_string(n) + ": " + listed;
+  out.compare("policy.measurement", found, field, to_hex(actual), want);
 }
 
 bool same_bytes(ByteView a, ByteView b) {

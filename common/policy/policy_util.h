@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "verify/check.h"
@@ -16,6 +17,11 @@ void check_permission(verify::CheckList& out, const Json& p, const char* key, co
 
 // major.minor >= want ("1.55"); false when `want` is not of that form.
 bool version_at_least(unsigned major, unsigned minor, const std::string& want);
+
+// policy.measurement against the expected values (none: the caller's unpinned finding instead):
+// a passing line names how many were expected, a failing one lists them all. `field` names the
+// report's field ("MEASUREMENT", "measure").
+void check_measurement(verify::CheckList& out, const std::vector<Bytes>& expected, ByteView actual, const char* field);
 
 // Equality without early exit (expected values may be secrets such as session bindings).
 bool same_bytes(ByteView a, ByteView b);

@@ -163,16 +163,7 @@ void check_expectations(CheckList& out, const snp::Report& r, const Expectations
   if (ex.measurements.empty()) {
     add_unpinned_measurement(out, ex.insecure_any_measurement);
   } else {
-    bool found = false;
-    std::string listed;
-    for (const auto& m : ex.measurements) {
-      found = detail::same_bytes(m, r.measurement) || found;
-      listed += (listed.empty() ? "" : " or ") + to_hex(m);
-    }
-    // A passing line names how many were expected; a failing one lists them all.
-    const size_t n = ex.measurements.size();
-    const std::string want = n == 1 ? listed : found ? "one of " + u(n) + " values" : "one of " + u(n) + ": " + listed;
-    out.compare("policy.measurement", found, "MEASUREMENT", to_hex(r.measurement), want);
+    detail::check_measurement(out, ex.measurements, r.measurement, "MEASUREMENT");
   }
   if (!ex.report_data) {
     out.skip("policy.report_data", "no expected REPORT_DATA (give --report-data or --nonce): freshness not checked");
