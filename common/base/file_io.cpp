@@ -102,4 +102,15 @@ Status write_file_atomic(const std::string& path, ByteView data, mode_t mode) {
   return {};
 }
 
+Status pwrite_all(int fd, ByteView data, std::uint64_t offset) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t r = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return make_error(ErrorCode::kIo, "write failed: " + errno_text(errno), "write");
+    done += static_cast<size_t>(r);
+  }
+  return {};
+}
+
 }  // namespace cci

@@ -24,6 +24,9 @@ Result<Bytes> read_fd(int fd, const std::string& name, size_t max_bytes);
 // then renamed over `path`. On failure the temporary file is removed and `path` is untouched.
 Status write_file_atomic(const std::string& path, ByteView data, mode_t mode = 0644);
 
+// Writes all of `data` at `offset` of `fd` (pwrite, retried on short writes and EINTR).
+Status pwrite_all(int fd, ByteView data, std::uint64_t offset);
+
 // strerror(errno) as std::string.
 std::string errno_text(int err);
 

@@ -236,16 +236,7 @@ Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256G
     const auto& [fd, h] = opened[i];
     CCI_ASSIGN(outfd, create_below(stage.path(), h.name, 0600, 0700));
     const int ofd = outfd.get();
-    CCI_TRY(open_file(fd.get(), h, key, o.work, files[i].path, [ofd](std::uint64_t off, ByteView plain) -> Status {
-      size_t done = 0;
-      while (done < plain.size()) {
-        const ssize_t r = ::pwrite(ofd, plain.data() + done, plain.size() - done, static_cast<off_t>(off + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return make_error(ErrorCode::kIo, "write failed: " + errno_text(errno), "write");
-        done += static_cast<size_t>(r);
-      }
-      return {};
-    }));
+    CCI_TRY(open_file(fd.get(), h, key, o.work, files[i].path, [ofd](std::uint64_t off, ByteView plain) { return pwrite_all(ofd, plain, off); }));
     CCI_TRY(fsync_fd(ofd, h.name));
     out.files.push_back({h.name, h.plaintext_size, h.sealed_size(), {}});
     out.plaintext_bytes += h.plaintext_size;

@@ -27,18 +27,6 @@ Status pread_all(int fd, std::uint8_t* p, size_t n, std::uint64_t off, const std
   return {};
 }
 
-Status pwrite_all(int fd, const std::uint8_t* p, size_t n, std::uint64_t off) {
-  while (n > 0) {
-    const ssize_t r = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return make_error(ErrorCode::kIo, "write failed: " + errno_text(errno), "write");
-    p += r;
-    n -= static_cast<size_t>(r);
-    off += static_cast<std::uint64_t>(r);
-  }
-  return {};
-}
-
 // Runs `job(index, buffer)` for every chunk on up to `threads` threads; the first error wins and
 // stops the others at their next chunk.
 Status for_each_chunk(std::uint64_t chunks, size_t buffer_bytes, const ChunkWork& w,
@@ -77,7 +65,7 @@ Status seal_file(int in_fd, int out_fd, const Header& h, const crypto::Aes256Gcm
   CCI_TRY(check_header(h));
   const Bytes header = encode_header(h);
   const Bytes aad = chunk_aad(header);
-  CCI_TRY(pwrite_all(out_fd, header.data(), header.size(), 0));
+  CCI_TRY(pwrite_all(out_fd, header, 0));
   const std::string label = h.name;
   return for_each_chunk(h.chunks(), size_t{h.chunk_size} * 2 + kTagBytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
     const std::uint32_t n = h.plain_length(i);
@@ -86,7 +74,7 @@ Status seal_file(int in_fd, int out_fd, const Header& h, const crypto::Aes256Gcm
     CCI_TRY(pread_all(in_fd, plain, n, h.plain_offset(i), label));
     const auto nonce = chunk_nonce(h, i);
     CCI_TRY(key.seal(nonce, aad, ByteView(plain, n), sealed));
-    CCI_TRY(pwrite_all(out_fd, sealed, size_t{n} + kTagBytes, h.sealed_offset(i)));
+    CCI_TRY(pwrite_all(out_fd, ByteView(sealed, size_t{n} + kTagBytes), h.sealed_offset(i)));
     if (w.on_bytes) w.on_bytes(n);
     return {};
   });
