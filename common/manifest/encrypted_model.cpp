@@ -1,11 +1,13 @@
 #include "manifest/encrypted_model.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -251,6 +253,137 @@ Result<SealedModel> decrypt_model(const DecryptOptions& o, const crypto::Aes256G
                       "model_digest");
   }
   CCI_TRY(stage.commit());
+  return out;
+}
+
+Result<std::optional<EncryptionRecord>> encryption_record(const nlohmann::json& predicate) {
+  const auto bad = [](const std::string& what) {
+    return make_error(ErrorCode::kMalformed, "the deployment manifest's model.encryption " + what, "model.encryption");
+  };
+  if (!predicate.is_object() || !predicate.contains("model") || !predicate["model"].is_object()) return std::optional<EncryptionRecord>();
+  const auto& model = predicate["model"];
+  if (!model.contains("encryption")) return std::optional<EncryptionRecord>();
+  const auto& e = model["encryption"];
+  if (!e.is_object()) return bad("is not an object");
+  for (const auto& [k, v] : e.items()) {
+    (void)v;
+    if (k != "format" && k != "cipher" && k != "key_id" && k != "chunk_size" && k != "files") return bad("has an unknown member '" + k + "'");
+  }
+  if (!e.contains("format") || e["format"] != "CCI-ENC1") return bad("format must be \"CCI-ENC1\"");
+  if (!e.contains("cipher") || e["cipher"] != "AES-256-GCM") return bad("cipher must be \"AES-256-GCM\"");
+  if (!e.contains("key_id") || !e["key_id"].is_string()) return bad("key_id must be a string");
+  if (!e.contains("chunk_size") || !e["chunk_size"].is_number_unsigned()) return bad("chunk_size must be an unsigned integer");
+  if (!e.contains("files") || !e["files"].is_array() || e["files"].empty()) return bad("files must be a non-empty array");
+  EncryptionRecord r;
+  r.key_id = e["key_id"].get<std::string>();
+  const auto chunk = e["chunk_size"].get<std::uint64_t>();
+  Header probe;
+  probe.chunk_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(chunk, 0xffffffffu));
+  probe.name = "probe";
+  probe.key_id = r.key_id;
+  if (auto st = check_header(probe); !st || chunk > 0xffffffffu) return bad("key_id or chunk_size: " + (st ? std::string("chunk_size too large") : st.error().message));
+  r.chunk_size = probe.chunk_size;
+  std::set<std::string> seen;
+  for (const auto& f : e["files"]) {
+    if (!f.is_object() || f.size() != 3 || !f.contains("name") || !f["name"].is_string() || !f.contains("sealed_size") ||
+        !f["sealed_size"].is_number_unsigned() || !f.contains("sealed_sha256") || !f["sealed_sha256"].is_string()) {
+      return bad("files[] must be {name, sealed_size, sealed_sha256}");
+    }
+    EncryptionRecord::File file;
+    file.name = f["name"].get<std::string>();
+    if (auto st = check_model_path(file.name); !st) return bad("files[] name: " + st.error().message);
+    if (!seen.insert(file.name).second) return bad("lists '" + file.name + "' twice");
+    file.sealed_size = f["sealed_size"].get<std::uint64_t>();
+    auto digest = from_hex(f["sealed_sha256"].get<std::string>(), "sealed_sha256", 32);
+    if (!digest) return bad("files[] sealed_sha256: " + digest.error().message);
+    file.sealed_sha256 = std::move(*digest);
+    r.files.push_back(std::move(file));
+  }
+  return std::optional<EncryptionRecord>(std::move(r));
+}
+
+Result<SealedFiles> open_recorded_model(const std::string& enc_dir, const EncryptionRecord& record) {
+  SealedFiles out;
+  out.where = enc_dir;
+  out.key_id = record.key_id;
+  for (const auto& f : record.files) {
+    const std::string path = (fs::path(enc_dir) / f.name).string();
+    CCI_ASSIGN(fd, open_read(path));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return make_error(ErrorCode::kIo, path + " is not a regular file", "file");
+    if (static_cast<std::uint64_t>(st.st_size) != f.sealed_size) {
+      return make_error(ErrorCode::kVerificationFailed,
+                        path + " is " + std::to_string(st.st_size) + " bytes; the signed manifest records " + std::to_string(f.sealed_size) +
+                            " (truncated, extended or another file)",
+                        "sealed_size");
+    }
+    CCI_ASSIGN(digest, sha256_of_fd(fd.get(), f.sealed_size));
+    if (!crypto::ct_equal(digest, f.sealed_sha256)) {
+      return make_error(ErrorCode::kVerificationFailed,
+                        path + " is not the ciphertext the signed manifest records (SHA-256 " + to_hex(digest) + ", expected " + to_hex(f.sealed_sha256) + ")",
+                        "sealed_sha256");
+    }
+    CCI_ASSIGN(h, read_sealed_header(fd.get(), path));
+    if (h.name != f.name) {
+      return make_error(ErrorCode::kVerificationFailed, path + " holds the encrypted file '" + h.name + "', not '" + f.name + "'", "name");
+    }
+    if (h.key_id != record.key_id || h.chunk_size != record.chunk_size) {
+      return make_error(ErrorCode::kVerificationFailed, path + ": its header names key id " + h.key_id + " and chunk size " + std::to_string(h.chunk_size) +
+                                                            ", the signed manifest " + record.key_id + " and " + std::to_string(record.chunk_size),
+                        "key_id");
+    }
+    const Bytes md(h.model_digest.begin(), h.model_digest.end());
+    if (out.files.empty()) out.model_digest = md;
+    else if (md != out.model_digest) return make_error(ErrorCode::kVerificationFailed, path + " belongs to another encrypted model", "model_digest");
+    out.plaintext_bytes += h.plaintext_size;
+    out.files.push_back({f.name, std::move(fd)});
+  }
+  return out;
+}
+
+namespace {
+
+// A mapping that is unmapped however the function ends.
+struct Mapping {
+  void* p = MAP_FAILED;
+  size_t n = 0;
+  ~Mapping() {
+    if (p != MAP_FAILED) ::munmap(p, n);
+  }
+};
+
+}  // namespace
+
+Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, const crypto::Aes256Gcm& key, const ChunkWork& w) {
+  std::vector<OpenedFile> out;
+  for (const auto& f : sealed.files) {
+    CCI_ASSIGN(h, read_sealed_header(f.fd.get(), sealed.where + "/" + f.name));
+    if (h.name != f.name) return make_error(ErrorCode::kVerificationFailed, f.name + " changed after the start-up check", "name");
+    UniqueFd mem(::memfd_create("cci-model", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!mem.valid()) return make_error(ErrorCode::kIo, "memfd_create: " + errno_text(errno), "memfd");
+    if (::ftruncate(mem.get(), static_cast<off_t>(h.plaintext_size)) != 0) {
+      return make_error(ErrorCode::kIo, "cannot hold " + std::to_string(h.plaintext_size) + " bytes of " + f.name + " in memory: " + errno_text(errno), "memfd");
+    }
+    if (h.plaintext_size > 0) {
+      Mapping m;
+      m.n = static_cast<size_t>(h.plaintext_size);
+      m.p = ::mmap(nullptr, m.n, PROT_READ | PROT_WRITE, MAP_SHARED, mem.get(), 0);
+      if (m.p == MAP_FAILED) return make_error(ErrorCode::kIo, "mmap of a memfd: " + errno_text(errno), "memfd");
+      ::madvise(m.p, m.n, MADV_DONTDUMP);
+      auto st = open_file_into(f.fd.get(), h, key, w, f.name, static_cast<std::uint8_t*>(m.p));
+      if (!st) {
+        if (st.error().code != ErrorCode::kVerificationFailed) return st.error();
+        return make_error(ErrorCode::kVerificationFailed,
+                          "the key does not open this model: " + st.error().message +
+                              " (a wrong key, or ciphertext rewritten after the start-up check)",
+                          "key");
+      }
+    }
+    if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+      return make_error(ErrorCode::kIo, "sealing a memfd: " + errno_text(errno), "memfd");
+    }
+    out.push_back({f.name, std::move(mem)});
+  }
   return out;
 }
 

@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "crypto/aead.h"
+#include "manifest/opened_model.h"
 #include "sealed/sealed_file.h"
 
 namespace cci::manifest {
@@ -55,5 +58,42 @@ Result<SealedModel> inspect_encrypted_model(const std::string& enc_dir);
 
 // The index document (schema cci.encrypted-model.v1), as written into the directory.
 std::string index_json(const SealedModel& m);
+
+// ---- serving an encrypted model (cci-run serve --key-source) ----
+
+// What a signed deployment manifest records of the encrypted model (predicate.model.encryption).
+struct EncryptionRecord {
+  std::string key_id;
+  std::uint32_t chunk_size = 0;
+  struct File {
+    std::string name;
+    std::uint64_t sealed_size = 0;
+    Bytes sealed_sha256;
+  };
+  std::vector<File> files;
+};
+
+// The record in a verified deployment predicate, read strictly (format CCI-ENC1, cipher
+// AES-256-GCM, every member typed, names valid and unique); nullopt when the model is not encrypted.
+Result<std::optional<EncryptionRecord>> encryption_record(const nlohmann::json& predicate);
+
+// The encrypted model as a sealed server holds it before the key arrives: every file the record
+// lists, opened once below `enc_dir` and checked against it (size, SHA-256 of the sealed bytes,
+// header name, key id, chunk size, one model digest), so ciphertext the host swapped is refused at
+// start, before anyone is asked for the key.
+struct SealedFiles {
+  std::string where;
+  Bytes model_digest;
+  std::string key_id;
+  std::uint64_t plaintext_bytes = 0;
+  std::vector<OpenedFile> files;  // the record's order
+};
+Result<SealedFiles> open_recorded_model(const std::string& enc_dir, const EncryptionRecord& record);
+
+// Decrypts every file into memory: one memfd per file (never a path, never disk), sealed against
+// writing, growing and shrinking once full, to be mapped read-only by the workers. A chunk whose
+// tag fails stops everything (kVerificationFailed, "the key does not open this model", naming the
+// file and chunk, nothing about the key) and the partial memfds are dropped.
+Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, const crypto::Aes256Gcm& key, const ChunkWork& w);
 
 }  // namespace cci::manifest

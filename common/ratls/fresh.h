@@ -13,6 +13,11 @@ namespace cci::ratls {
 
 inline constexpr char kExporterLabel[] = "EXPORTER-cci-attest";
 inline constexpr size_t kNonceBytes = 32, kExporterBytes = 32;
+// POST /v1/attestation/model-key {"key": base64(32-byte DEK), "binding": hex(exporter)}: the model
+// owner proves that the connection it verified is the one the server reads the key from (a TLS
+// terminator in between computes another value): RFC 8446 section 7.5 exporter with this label and
+// an empty context, 32 bytes.
+inline constexpr char kModelKeyExporterLabel[] = "EXPORTER-cci-model-key";
 
 Claims fresh_claims(const Claims& certificate_claims, ByteView nonce, ByteView exporter);
 

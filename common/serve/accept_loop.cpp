@@ -26,6 +26,7 @@
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "crypto/digest.h"
+#include "crypto/aead.h"
 #include "crypto/random.h"
 #include "crypto/tls.h"
 #include "ratls/fresh.h"
@@ -33,6 +34,7 @@
 #include "serve/ipc.h"
 #include "serve/log.h"
 #include "serve/metrics.h"
+#include "serve/sandbox.h"
 #include "serve/messages.h"
 #include "serve/spawn.h"
 
@@ -253,6 +255,13 @@ class AcceptLoop {
   void answer_evidence(ConnProc& c, const msg::EvidenceRequest& m);
   void answer_session(ConnProc& c, const msg::SessionRequest& m);
   void answer_metrics(ConnProc& c);
+  // An encrypted model: the key from its owner (push) or from the key source (fetch), then unsealing.
+  void offer_key(ConnProc& c, const msg::ModelKeyOffer& m);
+  void fetch_key();
+  using Unsealed = Result<std::pair<std::vector<std::pair<std::string, UniqueFd>>, double>>;
+  static Unsealed unseal_with(const SealedRelease& s, ByteView key);
+  void install_model(std::vector<std::pair<std::string, UniqueFd>> files, double seconds, const std::string& via);
+  bool sealed() const { return release_.sealed.has_value() && key_state_ != KeyState::kReady; }
   Result<WorkerProc*> worker_for(const std::string& user);
   void on_worker_message(WorkerProc& w);
   void reap_children();
@@ -285,6 +294,10 @@ class AcceptLoop {
   bool stopping_ = false;
   Metrics metrics_;
   bool metrics_open_ = false;  // GET /metrics without an API key: only on a loopback listener
+  enum class KeyState { kWaiting, kUnsealing, kReady } key_state_ = KeyState::kWaiting;
+  RateLimit key_limit_{0.5};  // pushed keys: one try every two seconds for the whole server
+  Clock::time_point next_fetch_ = Clock::now();
+  double fetch_backoff_ = 1;
 };
 
 // The release was read once and verified by the caller: keep its bytes in a sealed memfd that
@@ -299,6 +312,17 @@ Status AcceptLoop::load_release() {
   log_event("accept", "release", {{"manifest", release_.deployment ? "deployment" : "model-bundle"},
                                   {"manifest_sha256", to_hex(crypto::digest(crypto::DigestAlg::kSha256, release_.manifest))},
                                   {"files", release_.files.size()}});
+  if (release_.sealed) {
+    // This process will hold the model's key and decrypt the weights: no core dumps, no ptrace
+    // by the same user, nothing of it in /proc/PID/mem for anyone without CAP_SYS_PTRACE.
+    CCI_TRY(harden_process());
+    if (!release_.sealed->unseal) return make_error(ErrorCode::kInternal, "a sealed release without an unsealer", "key-source");
+    log_event("accept", "model_sealed", {{"key_source", release_.sealed->key_source}, {"key_id", release_.sealed->key_id}});
+    if (release_.sealed->key_source == "file") {
+      out_.warn("the model key comes from a file (--key-source file://): for development only, the key sat on a disk; clients see "
+                "key_source \"file\" in the ready file and /metrics");
+    }
+  }
   return {};
 }
 
@@ -374,6 +398,7 @@ Status AcceptLoop::write_ready_file(int port) {
               {"pin", crypto::public_key_pin(*cert_)},
               {"pid", ::getpid()},
               {"manifest_sha256", to_hex(claims_.manifest_sha256)}};
+  if (release_.sealed) j["key_source"] = release_.sealed->key_source;
   const std::string text = j.dump(2) + "\n";
   return write_file_atomic(o_.ready_file, as_bytes(text));
 }
@@ -602,6 +627,13 @@ void AcceptLoop::answer_session(ConnProc& c, const msg::SessionRequest& m) {
     (void)send_json(c.ctl.get(), msg::encode(msg::ConnAnswer(msg::SessionGranted{*user})));  // authentication only (GET /v1/models)
     return;
   }
+  if (sealed()) {
+    return reply_error(c, 503, release_.sealed->key_source == "push"
+                                   ? "model key not provisioned: the model is encrypted and this server waits for its owner to provision the key "
+                                     "(cci-verify remote URL --release-key KEY --provision-key DEK)"
+                                   : "model key not provisioned: the model is encrypted and this server is still fetching its key from the " +
+                                         release_.sealed->key_source + " key source");
+  }
   auto w = worker_for(*user);
   if (!w) return reply_error(c, 503, w.error().message);
   auto pair = socket_pair();
@@ -613,6 +645,96 @@ void AcceptLoop::answer_session(ConnProc& c, const msg::SessionRequest& m) {
   (*w)->busy = true;  // until it says otherwise
   log_event("accept", "session", {{"conn", c.id}, {"user", *user}, {"worker_pid", (*w)->pid}});
   (void)send_json(c.ctl.get(), msg::encode(msg::ConnAnswer(msg::SessionGranted{*user})), pair->second.get());
+}
+
+// Decrypts into memory and checks the plaintext against the signed release (on the attester thread).
+AcceptLoop::Unsealed AcceptLoop::unseal_with(const SealedRelease& s, ByteView key) {
+  const auto t0 = Clock::now();
+  CCI_ASSIGN(files, s.unseal(key));
+  return std::make_pair(std::move(files), std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+void AcceptLoop::install_model(std::vector<std::pair<std::string, UniqueFd>> files, double seconds, const std::string& via) {
+  release_.files = std::move(files);
+  key_state_ = KeyState::kReady;
+  log_event("accept", "model_unsealed", {{"key_source", via}, {"files", release_.files.size()}, {"seconds", seconds}});
+  out_.info("model key provisioned (" + via + "): " + std::to_string(release_.files.size()) + " files decrypted into memory and verified in " +
+            std::to_string(seconds).substr(0, 5) + " s; serving");
+}
+
+// POST /v1/attestation/model-key: taken once per server start, only for the push source, at most
+// one try every two seconds. A key that does not open the model leaves the server sealed.
+void AcceptLoop::offer_key(ConnProc& c, const msg::ModelKeyOffer& m) {
+  if (!release_.sealed) return reply_error(c, 404, "this server's model is not encrypted: there is no key to provision");
+  if (release_.sealed->key_source != "push") {
+    return reply_error(c, 403, "this server takes its model key from the " + release_.sealed->key_source + " key source, not from a client");
+  }
+  if (key_state_ == KeyState::kReady) return reply_error(c, 409, "the model key was already provisioned for this server start");
+  if (key_state_ == KeyState::kUnsealing) return reply_error(c, 409, "a model key is being tried right now; retry in a few seconds");
+  if (!key_limit_.take()) return reply_error(c, 429, "model keys are rate limited on this server; retry in two seconds");
+  const auto& b64 = m.key_b64;
+  auto key = base64_decode(std::string_view(b64.data(), b64.size()), "key");
+  if (!key || key->size() != crypto::kAeadKeyBytes) {
+    if (key) crypto::secure_clear(key->data(), key->size());
+    return reply_error(c, 400, "the model key must be 32 bytes (base64)");
+  }
+  key_state_ = KeyState::kUnsealing;
+  log_event("accept", "model_key_offered", {{"conn", c.id}});
+  const int id = c.id;
+  auto secret = std::make_shared<crypto::SecretBytes>(std::move(*key));
+  attester_.submit([this, id, secret]() -> AttesterThread::Continuation {
+    auto result = std::make_shared<Unsealed>(unseal_with(*release_.sealed, secret->view()));
+    *secret = crypto::SecretBytes();  // wiped
+    return [this, id, result] {
+      ConnProc* conn = conn_by_id(id);
+      if (!*result) {
+        key_state_ = KeyState::kWaiting;
+        log_event("accept", "model_key_refused", {{"conn", id}, {"field", result->error().field}});
+        if (conn) reply_error(*conn, result->error().code == ErrorCode::kVerificationFailed ? 403 : 500, result->error().message);
+        return;
+      }
+      const auto files = static_cast<std::int64_t>((*result)->first.size());
+      const double seconds = (*result)->second;
+      install_model(std::move((*result)->first), seconds, "push");
+      if (conn) (void)send_json(conn->ctl.get(), msg::encode(msg::ConnAnswer(msg::KeyAccepted{files, seconds})));
+    };
+  });
+}
+
+// A key source other than push: fetched on the attester thread (it may need fresh evidence), then
+// unsealed there; failures are logged and retried with a growing pause (at most five minutes).
+void AcceptLoop::fetch_key() {
+  if (!release_.sealed || !release_.sealed->fetch || key_state_ != KeyState::kWaiting || Clock::now() < next_fetch_) return;
+  key_state_ = KeyState::kUnsealing;
+  attester_.submit([this]() -> AttesterThread::Continuation {
+    auto key = release_.sealed->fetch(*attestor_);
+    if (!key) {
+      auto e = std::make_shared<Error>(key.error());
+      return [this, e] {
+        key_state_ = KeyState::kWaiting;
+        fetch_backoff_ = std::min(300.0, fetch_backoff_ * 2);
+        next_fetch_ = Clock::now() + std::chrono::milliseconds(static_cast<int>(fetch_backoff_ * 1000));
+        log_event("accept", "model_key_fetch_failed", {{"key_source", release_.sealed->key_source}, {"error", e->message}, {"field", e->field},
+                                                        {"retry_seconds", fetch_backoff_}});
+        out_.warn("the model key could not be fetched from the " + release_.sealed->key_source + " key source: " + e->message + " (retrying in " +
+                  std::to_string(static_cast<int>(fetch_backoff_)) + " s)");
+      };
+    }
+    auto result = std::make_shared<Unsealed>(unseal_with(*release_.sealed, key->view()));
+    *key = crypto::SecretBytes();  // wiped
+    return [this, result] {
+      if (!*result) {
+        // The source gave a key that does not open this model: asking again gives the same key.
+        key_state_ = KeyState::kWaiting;
+        fetch_backoff_ = 300;
+        next_fetch_ = Clock::now() + std::chrono::seconds(300);
+        log_event("accept", "model_key_refused", {{"key_source", release_.sealed->key_source}, {"field", result->error().field}});
+        out_.warn("the key from the " + release_.sealed->key_source + " key source does not open this model: " + result->error().message);
+        return;
+      }
+      install_model(std::move((*result)->first), (*result)->second, release_.sealed->key_source);
+    };
+  });
 }
 
 void AcceptLoop::on_conn_message(ConnProc& c) {
@@ -629,6 +751,7 @@ void AcceptLoop::on_conn_message(ConnProc& c) {
     return;  // not answered
   }
   if (std::holds_alternative<msg::MetricsRequest>(*request)) return answer_metrics(c);
+  if (const auto* k = std::get_if<msg::ModelKeyOffer>(&*request)) return offer_key(c, *k);
   answer_session(c, std::get<msg::SessionRequest>(*request));
 }
 
@@ -640,6 +763,10 @@ void AcceptLoop::answer_metrics(ConnProc& c) {
     g.busy_workers += !w->retiring && w->busy ? 1 : 0;
   }
   g.certificate_not_after = static_cast<std::int64_t>(cert_not_after_);
+  if (release_.sealed) {
+    g.key_source = release_.sealed->key_source;
+    g.model_sealed = sealed();
+  }
   (void)send_json(c.ctl.get(), msg::encode(msg::ConnAnswer(msg::MetricsAnswer{metrics_.render(g)})));
 }
 
@@ -853,6 +980,7 @@ Status AcceptLoop::run() {
     retire_idle_workers();
     reload_keys(reload);
     renew_certificate();
+    fetch_key();
   }
   shut_down();
   return {};

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "crypto/keys.h"
+#include "crypto/random.h"
 #include "crypto/x509.h"
 #include "ratls/attested_cert.h"
 #include "ratls/claims.h"
@@ -37,8 +38,27 @@ struct ServeConfig {
   std::string version;                      // for cci_build_info in GET /metrics
 };
 
+class Attestor;
+
+// An encrypted model (docs/encrypted-model.md): the server starts sealed, with its attested
+// certificate and fresh evidence but no model, and answers completions with 503 until the key
+// arrives, from the model owner over attested TLS (push) or fetched from a key source.
+struct SealedRelease {
+  std::string key_source = "push";  // "push" | "file" | "kbs" | "cdh": for logs, the ready file and /metrics
+  std::string key_id;               // the URI the encrypted headers name
+  // Decrypts with `key` into memory and checks every byte against the signed release: the model's
+  // files as sealed memfds, or the refusal (a wrong key: kVerificationFailed, saying nothing about
+  // the right one). Runs on the attester thread.
+  std::function<Result<std::vector<std::pair<std::string, UniqueFd>>>(ByteView key)> unseal;
+  // The key from the source, with the TEE at hand for evidence (kbs, cdh, file); empty for push.
+  // Runs on the attester thread; an error is logged and the fetch retried (retry_seconds later),
+  // except a refusal by policy, which is logged and retried at the slower pace.
+  std::function<Result<crypto::SecretBytes>(Attestor&)> fetch;
+};
+
 // The verified release the server attests: the manifest and key bytes (hashed into the claims,
-// served, handed to workers) and the model's files as the descriptors that were checked.
+// served, handed to workers) and the model's files as the descriptors that were checked (empty
+// while `sealed` waits for its key).
 struct ServeRelease {
   Bytes manifest;
   Bytes key_pem;
@@ -46,6 +66,7 @@ struct ServeRelease {
   std::string where;        // the model's directory, for messages
   bool single_file = false;
   std::vector<std::pair<std::string, UniqueFd>> files;
+  std::optional<SealedRelease> sealed;
 };
 
 struct IssuedCertificate {

@@ -87,6 +87,7 @@ class Connection {
   bool respond_refusal(const msg::Refusal& r, bool keep_alive);  // an authentication or session refusal
   bool fresh_evidence(const HttpRequest& req);
   bool manifest(const HttpRequest& req);
+  bool model_key(const HttpRequest& req);
   bool completion(HttpRequest& req, bool chat);
   // The user's session socket, or the accept loop's (or our own) refusal with its HTTP status.
   struct Granted {
@@ -164,6 +165,38 @@ bool Connection::fresh_evidence(const HttpRequest& req) {
   nlohmann::json body{{"evidence", e->evidence_b64}, {"format", "cci-ratls-v1"}};
   log_event("conn", "fresh_evidence", {{"conn", io_.conn_id}});
   return respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), req.keep_alive);
+}
+
+// POST /v1/attestation/model-key {"key": base64, "binding": hex}: the model owner's key, after it
+// verified this server on this very connection (the binding is this connection's exporter for
+// ratls::kModelKeyExporterLabel). The accept loop decrypts and checks the model, then answers.
+// The key stays in wiped memory and is never logged.
+bool Connection::model_key(const HttpRequest& req) {
+  const SecureJson j = SecureJson::parse(req.body.begin(), req.body.end(), nullptr, false);
+  if (!j.is_object() || !j.contains("key") || !j["key"].is_string() || !j.contains("binding") || !j["binding"].is_string()) {
+    return respond_error(400, "the body must be {\"key\": base64 of 32 bytes, \"binding\": 64 hex digits}", "invalid_request_error", "key", req.keep_alive);
+  }
+  const auto& binding_hex = j["binding"].get_ref<const SecureString&>();
+  auto binding = from_hex(std::string_view(binding_hex.data(), binding_hex.size()), "binding", ratls::kExporterBytes);
+  auto exporter = tls_.exporter(ratls::kModelKeyExporterLabel, {}, ratls::kExporterBytes);
+  if (!exporter) return respond_error(500, exporter.error().message, "server_error", "tls", false);
+  if (!binding || !crypto::ct_equal(*binding, *exporter)) {
+    return respond_error(403, "the key's binding is not this TLS connection's exporter value: send the key on the connection you verified",
+                         "invalid_request_error", "binding", req.keep_alive);
+  }
+  msg::ModelKeyOffer offer;
+  offer.key_b64 = j["key"].get<SecureString>();
+  if (!send_json(io_.control_fd, msg::encode(msg::ConnRequest(std::move(offer))))) return false;
+  auto answer = recv_json(io_.control_fd, 64 * 1024);
+  if (!answer) return false;
+  auto decoded = msg::decode_conn_answer(answer->message);
+  if (!decoded) return respond_error(500, decoded.error().message, "server_error", "key", false);
+  if (const auto* r = std::get_if<msg::Refusal>(&*decoded)) return respond_error(r->status, r->message, "invalid_request_error", "key", req.keep_alive);
+  const auto* k = std::get_if<msg::KeyAccepted>(&*decoded);
+  if (!k) return respond_error(500, "the accept loop did not answer the key", "server_error", "key", false);
+  log_event("conn", "model_key_accepted", {{"conn", io_.conn_id}});
+  nlohmann::json body{{"status", "provisioned"}, {"files", k->files}, {"seconds", k->seconds}};
+  return respond(200, body.dump(), req.keep_alive);
 }
 
 // The SHA-256 of the request's API key; a connection already bound to another key is refused.
@@ -369,6 +402,7 @@ bool Connection::dispatch(HttpRequest& req, const std::string& path) {
   if (path == "/v1/attestation/certificate" && req.method == "GET") return respond(200, cert_.pem(), req.keep_alive, "application/x-pem-file");
   if (path == "/v1/attestation/fresh" && req.method == "POST") return fresh_evidence(req);
   if (path == "/v1/attestation/manifest" && req.method == "GET") return manifest(req);
+  if (path == "/v1/attestation/model-key" && req.method == "POST") return model_key(req);
   if (path == "/v1/models" && req.method == "GET") {
     if (auto refused = authenticate(req)) return respond_refusal(*refused, req.keep_alive);
     return respond(200, models_body(limits_.model, limits_.created), req.keep_alive);

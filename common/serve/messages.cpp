@@ -42,6 +42,7 @@ SecureJson encode(const ConnRequest& m) {
                       {"completion_tokens", d->completion_tokens}};
   }
   if (std::holds_alternative<MetricsRequest>(m)) return SecureJson{{"op", "metrics"}};
+  if (const auto* k = std::get_if<ModelKeyOffer>(&m)) return SecureJson{{"op", "model_key"}, {"key", k->key_b64}};
   const auto& s = std::get<SessionRequest>(m);
   return SecureJson{{"op", "session"}, {"key_sha256", s.key_sha256_hex}, {"worker", s.want_worker}};
 }
@@ -72,6 +73,11 @@ Result<ConnRequest> decode_conn_request(const SecureJson& j) {
     return ConnRequest(std::move(d));
   }
   if (op == "metrics") return ConnRequest(MetricsRequest{});
+  if (op == "model_key") {
+    ModelKeyOffer k;
+    CCI_SET(k.key_b64, str(j, "key"));
+    return ConnRequest(std::move(k));
+  }
   return bad("op", "'" + op + "' is no connection request");
 }
 
@@ -115,6 +121,7 @@ SecureJson encode(const ConnAnswer& m) {
   if (const auto* r = std::get_if<Refusal>(&m)) return SecureJson{{"error", r->message}, {"status", r->status}};
   if (const auto* e = std::get_if<EvidenceAnswer>(&m)) return SecureJson{{"evidence", e->evidence_b64}};
   if (const auto* x = std::get_if<MetricsAnswer>(&m)) return SecureJson{{"metrics", x->text}};
+  if (const auto* k = std::get_if<KeyAccepted>(&m)) return SecureJson{{"key_accepted", true}, {"files", k->files}, {"seconds", k->seconds}};
   return SecureJson{{"user", std::get<SessionGranted>(m).user}};
 }
 
@@ -137,6 +144,12 @@ Result<ConnAnswer> decode_conn_answer(const SecureJson& j) {
     MetricsAnswer x;
     CCI_SET(x.text, plain(j, "metrics"));
     return ConnAnswer(std::move(x));
+  }
+  if (j.contains("key_accepted")) {
+    KeyAccepted k;
+    CCI_SET(k.files, integer(j, "files"));
+    CCI_SET(k.seconds, number(j, "seconds"));
+    return ConnAnswer(std::move(k));
   }
   SessionGranted s;
   CCI_SET(s.user, plain(j, "user"));

@@ -2,10 +2,10 @@
 // JSON frame (serve/ipc.h), possibly with a descriptor; here it is a struct, and decoding is
 // strict: a missing field or one of the wrong type is an error naming it, never an exception.
 //
-//   connection  -> accept loop : EvidenceRequest | SessionRequest | MetricsRequest, each answered;
+//   connection  -> accept loop : EvidenceRequest | SessionRequest | MetricsRequest | ModelKeyOffer, each answered;
 //                                RequestDone, not answered
 //   accept loop -> connection  : ConnInit (first frame), then Refusal | EvidenceAnswer | SessionGranted (+ session socket)
-//                                | MetricsAnswer
+//                                | MetricsAnswer | KeyAccepted
 //   accept loop -> worker      : WorkerInit (first frame), then SessionOffer (+ session socket) | Exit
 //   worker      -> accept loop : WorkerStatus
 //   worker      -> connection  : SessionEvent* on the session socket (the request itself is a raw
@@ -40,7 +40,12 @@ struct RequestDone {
   std::int64_t prompt_tokens = 0, completion_tokens = 0;
 };
 struct MetricsRequest {};
-using ConnRequest = std::variant<EvidenceRequest, SessionRequest, RequestDone, MetricsRequest>;
+// POST /v1/attestation/model-key: the model's key from its owner, on a TLS connection whose
+// exporter the owner proved it shares (checked by the connection process).
+struct ModelKeyOffer {
+  SecureString key_b64;
+};
+using ConnRequest = std::variant<EvidenceRequest, SessionRequest, RequestDone, MetricsRequest, ModelKeyOffer>;
 
 // ---- accept loop -> connection ----
 struct ConnInit {
@@ -66,7 +71,11 @@ struct SessionGranted {
 struct MetricsAnswer {
   std::string text;  // the Prometheus text exposition
 };
-using ConnAnswer = std::variant<Refusal, EvidenceAnswer, SessionGranted, MetricsAnswer>;
+struct KeyAccepted {
+  std::int64_t files = 0;
+  double seconds = 0;  // decryption and verification
+};
+using ConnAnswer = std::variant<Refusal, EvidenceAnswer, SessionGranted, MetricsAnswer, KeyAccepted>;
 
 // ---- accept loop -> worker ----
 struct WorkerInit {

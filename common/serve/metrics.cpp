@@ -45,7 +45,7 @@ std::string line(const std::string& name, const std::string& labels, double v) {
 
 std::string route_label(std::string_view path) {
   for (const char* r : {"/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/attestation/certificate",
-                        "/v1/attestation/fresh", "/v1/attestation/manifest"}) {
+                        "/v1/attestation/fresh", "/v1/attestation/manifest", "/v1/attestation/model-key"}) {
     if (path == r) return r;
   }
   return "other";
@@ -121,6 +121,10 @@ std::string Metrics::render(const Gauges& g) const {
   out += line("cci_fresh_evidence_total", "", static_cast<double>(fresh_evidence_));
   out += head("cci_certificate_not_after_seconds", "gauge", "When the attested TLS certificate expires (Unix seconds).");
   out += line("cci_certificate_not_after_seconds", "", static_cast<double>(g.certificate_not_after));
+  if (!g.key_source.empty()) {
+    out += head("cci_model_sealed", "gauge", "1 while the encrypted model waits for its key (completions answer 503), 0 once it serves.");
+    out += line("cci_model_sealed", "key_source=\"" + g.key_source + "\"", g.model_sealed ? 1 : 0);
+  }
   return out;
 }
 

@@ -52,6 +52,8 @@ class Metrics {
   struct Gauges {
     int connections = 0, workers = 0, busy_workers = 0;
     std::int64_t certificate_not_after = 0;  // Unix seconds
+    std::string key_source;                  // an encrypted model's key source ("" for a plain model)
+    bool model_sealed = false;               // ... still waiting for its key
   };
   std::string render(const Gauges& g) const;
 

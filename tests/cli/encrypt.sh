@@ -63,7 +63,7 @@ attack() {  # attack DESCRIPTION WANT: decrypt $WORK/bad (prepared by the caller
 fresh() { rm -rf "$WORK/bad"; cp -r "$WORK/enc" "$WORK/bad"; }
 fresh; head -c 32 /dev/urandom >"$WORK/other.dek"; chmod 600 "$WORK/other.dek"
 KEY="$WORK/other.dek" attack "a wrong key" "does not decrypt with this key"
-fresh; printf '\x01' | dd of="$WORK/bad/model.safetensors" bs=1 seek=70000 count=1 conv=notrunc status=none
+fresh; flip_byte "$WORK/bad/model.safetensors" 70000
 attack "a flipped ciphertext byte" "model.safetensors: chunk 1 of"
 fresh; truncate -s -1 "$WORK/bad/model.safetensors"
 attack "a truncated file" "the file was truncated or extended"

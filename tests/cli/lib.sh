@@ -51,3 +51,12 @@ finish() {
   echo "$passes passed, $failures failed"
   [ "$failures" -eq 0 ]
 }
+
+# flip_byte FILE OFFSET: inverts one bit of the byte at OFFSET (a write of a fixed value would be
+# no change at all when the byte already held it).
+flip_byte() {
+  python3 -c 'import sys
+p, at = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(at); b = f.read(1)[0]; f.seek(at); f.write(bytes([b ^ 1]))' "$1" "$2"
+}

@@ -361,7 +361,7 @@ TEST_CASE("metrics: the text exposition format, cumulative histograms, counts an
   m.request({"/x\"} 1\ninjected 1", 200, 0.1, -1, 0, 0});  // a route that is not ours becomes "other"
   m.connection_opened();
   m.auth_failed();
-  const std::string t = m.render({3, 2, 1, 1700000000});
+  const std::string t = m.render({3, 2, 1, 1700000000, "", false});
   auto has = [&](const std::string& line) {
     CAPTURE(line);
     CHECK(t.find(line + "\n") != std::string::npos);

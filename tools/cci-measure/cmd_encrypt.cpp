@@ -18,6 +18,7 @@
 #include "crypto/random.h"
 #include "manifest/file_tree.h"
 #include "manifest/encrypted_model.h"
+#include "sealed/key_file.h"
 
 namespace cci::tools::measure {
 namespace {
@@ -35,21 +36,9 @@ struct DecryptCli {
   unsigned threads = 0;
 };
 
-// The DEK from a file: exactly 32 bytes; a file others can read is named in a warning.
+// The DEK from a file (or "-": standard input): exactly 32 bytes; a file others can read is named in a warning.
 Result<crypto::Aes256Gcm> read_dek(const std::string& path, const cli::Context& ctx) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    ctx.warn(path + " (the model key) can be read by other users (mode " + std::to_string((st.st_mode >> 6) & 7) +
-             std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) + "): chmod 600 " + path);
-  }
-  auto bytes = read_file(path, 64);
-  if (!bytes) return bytes.error();
-  crypto::SecretBytes secret(std::move(*bytes));
-  if (secret.size() != crypto::kAeadKeyBytes) {
-    return make_error(ErrorCode::kInvalidInput,
-                      path + " is " + std::to_string(secret.size()) + " bytes: a model key is 32 raw bytes (cci-measure encrypt writes one)",
-                      "dek");
-  }
+  CCI_ASSIGN(secret, sealed::read_key_file(path, "dek", [&ctx](const std::string& m) { ctx.warn(m); }));
   return crypto::Aes256Gcm::create(secret.view());
 }
 

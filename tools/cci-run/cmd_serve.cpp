@@ -11,6 +11,8 @@
 #include "attested_identity.h"
 #include "commands.h"
 #include "model_loading.h"
+#include "kbs/key_source.h"
+#include "sealed/key_file.h"
 #include "serve/accept_loop.h"
 #include "serve/log.h"
 #include "serve/spawn.h"
@@ -22,6 +24,7 @@ struct ServeCliOptions {
   bool exit_with_parent = false;
   attest::SourceOptions source;
   std::string model, manifest, deployment, release_key;
+  std::string key_source;  // "" : push when the model is encrypted
   serve::ServeConfig config;
 };
 
@@ -38,15 +41,70 @@ class SourceAttestor final : public serve::Attestor {
   std::unique_ptr<attest::EvidenceSource> source_;
 };
 
+// An encrypted model (the deployment manifest records its encryption): the ciphertext is opened and
+// checked against the signed record now; the key comes later, from the key source, and the
+// plaintext is then checked against the signed model exactly as a plain model is.
+Result<serve::ServeRelease> load_sealed_release(const ServeCliOptions& o, manifest::Release release, const manifest::EncryptionRecord& record,
+                                                const cli::Context& ctx) {
+  CCI_ASSIGN(source, kbs::parse_key_source(o.key_source.empty() ? "push" : o.key_source));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto files = manifest::open_recorded_model(o.model, record);
+  if (!files) return make_error(files.error().code, "refusing to serve: " + files.error().message, files.error().field);
+  serve::log_event("accept", "ciphertext_verified", {{"files", files->files.size()}, {"bytes", files->plaintext_bytes},
+                                                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+  serve::ServeRelease r;
+  r.manifest = release.manifest;
+  r.key_pem = release.key_pem;
+  r.deployment = true;
+  r.where = o.model;
+  serve::SealedRelease sealed;
+  sealed.key_source = source.name();
+  sealed.key_id = record.key_id;
+  const unsigned threads = o.config.threads > 0 ? static_cast<unsigned>(o.config.threads) : 0;
+  auto shared_release = std::make_shared<manifest::Release>(std::move(release));
+  auto shared_files = std::make_shared<manifest::SealedFiles>(std::move(*files));
+  sealed.unseal = [shared_release, shared_files, threads](ByteView key) -> Result<std::vector<std::pair<std::string, UniqueFd>>> {
+    CCI_ASSIGN(plain, unseal_release_model(*shared_release, *shared_files, key, threads));
+    std::vector<std::pair<std::string, UniqueFd>> out;
+    for (auto& f : plain) out.emplace_back(std::move(f.name), std::move(f.fd));
+    return out;
+  };
+  if (source.kind == kbs::KeySource::Kind::kFile) {
+    // Development only: read now (a missing or short file is an error at start), handed over on the attester thread.
+    CCI_ASSIGN(key, sealed::read_key_file(source.path, "key-source", [&ctx](const std::string& m) { ctx.warn(m); }));
+    auto held = std::make_shared<crypto::SecretBytes>(std::move(key));
+    sealed.fetch = [held](serve::Attestor&) -> Result<crypto::SecretBytes> {
+      if (held->size() == 0) return make_error(ErrorCode::kInternal, "the key file's key was already used", "key-source");
+      crypto::SecretBytes out(Bytes(held->view().begin(), held->view().end()));
+      *held = crypto::SecretBytes();  // wiped: the key is handed over once
+      return out;
+    };
+  } else if (source.kind != kbs::KeySource::Kind::kPush) {
+    return make_error(ErrorCode::kUnsupported, "--key-source " + source.name() + ":// is not built yet in this version; use push or file://", "key-source");
+  }
+  r.sealed = std::move(sealed);
+  return r;
+}
+
 // Read once, verify once: the key and the manifest as bytes, the model's files as descriptors.
-Result<serve::ServeRelease> load_release(const ServeCliOptions& o) {
+Result<serve::ServeRelease> load_release(const ServeCliOptions& o, const cli::Context& ctx) {
   const bool deployment = !o.deployment.empty();
   if (deployment == !o.manifest.empty()) {
     return make_error(ErrorCode::kUsage, "give the signed deployment manifest (--deployment cci-manifest.json) or, where none exists, a model bundle (--signature model.sig)", "deployment");
   }
   const std::string& file = deployment ? o.deployment : o.manifest;
   const auto t0 = std::chrono::steady_clock::now();
-  auto model = load_signed_model(o.model, file, o.release_key);
+  auto verified = read_release(file, o.release_key);
+  if (!verified) return make_error(verified.error().code, "refusing to serve: " + verified.error().message, verified.error().field);
+  if (verified->kind == manifest::Release::Kind::kDeployment && deployment) {
+    CCI_ASSIGN(record, manifest::encryption_record(verified->deployment->predicate));
+    if (record) return load_sealed_release(o, std::move(*verified), *record, ctx);
+  }
+  if (!o.key_source.empty()) {
+    return make_error(ErrorCode::kUsage, "--key-source is for an encrypted model, and " + file + " records no encryption (cci-measure encrypt, then model.encrypted in the deployment)",
+                      "key-source");
+  }
+  auto model = load_release_files(std::move(*verified), o.model, file);
   if (!model) return make_error(model.error().code, "refusing to serve: " + model.error().message, model.error().field);
   const bool is_deployment = model->release.kind == manifest::Release::Kind::kDeployment;
   if (deployment && !is_deployment) return make_error(ErrorCode::kUsage, o.deployment + " is a model bundle, not a deployment manifest: give it with --signature", "deployment");
@@ -89,7 +147,7 @@ int run_serve(ServeCliOptions o, const cli::Context& ctx) {
   c.conn_exe = serve::own_executable_dir() + "/cci-run-conn";
   c.worker_command = {serve::own_executable(), "serve-worker"};
   c.version = cli::version_string();
-  auto release = load_release(o);
+  auto release = load_release(o, ctx);
   if (!release) return ctx.fail(release.error(), schema);
   auto source = open_evidence_source(o.source, ctx);
   if (!source) return ctx.fail(source.error(), schema);
@@ -140,6 +198,9 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   cli::add_alias(sub, sub->add_option("--signature", o->manifest,
                   "Instead of --deployment, where none exists: the model's signed bundle (cci-measure model); clients cannot check the VM"), "--manifest", o->manifest);
   sub->add_option("--release-key", o->release_key, "Public key the manifest must be signed with (PEM)")->required();
+  sub->add_option("--key-source", o->key_source,
+                  "An encrypted model's key (its deployment manifest records the encryption; --model is then the encrypted directory): "
+                  "push (default: the owner sends it after verifying, cci-verify remote --provision-key), file://PATH (development only)");
   sub->add_option("--api-keys", c.api_keys, "API key file: 'USER_ID sha256:HEX' lines (cci-run keys add); re-read when it changes")->required();
   sub->add_option("--listen", c.listen, "Address to listen on, HOST:PORT (port 0: any free port)")->capture_default_str();
   sub->add_option("--ready-file", c.ready_file, "Once listening, write {url, pin, pid, manifest_sha256} here (JSON)");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "infer/model_files.h"
+#include "manifest/encrypted_model.h"
 #include "manifest/opened_model.h"
 #include "manifest/release.h"
 
@@ -21,6 +22,16 @@ struct SignedModel {
 
 // `manifest`: a deployment manifest or a model bundle; `release_key`: the PEM key that signed it.
 Result<SignedModel> load_signed_model(const std::string& model_dir, const std::string& manifest, const std::string& release_key);
+
+// The first half: the key and the manifest read once and verified.
+Result<manifest::Release> read_release(const std::string& manifest, const std::string& release_key);
+// The second half, for a verified release: the model's files opened once and loaded.
+Result<SignedModel> load_release_files(manifest::Release release, const std::string& model_dir, const std::string& manifest);
+
+// Decrypts a sealed model (manifest::open_recorded_model) into memory with `key` and checks every
+// plaintext byte against the signed release, as a worker will: the files as sealed memfds.
+Result<std::vector<manifest::OpenedFile>> unseal_release_model(const manifest::Release& release, const manifest::SealedFiles& sealed, ByteView key,
+                                                               unsigned threads);
 
 // A model from a release and descriptors another process checked (a serve worker): both are
 // verified again here with the same code, so a worker never serves other bytes than these.

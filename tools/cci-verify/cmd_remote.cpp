@@ -9,8 +9,10 @@
 //      (a recorded answer, or one relayed from another connection, fails here);
 //   4. the fresh report through the whole report pipeline (vendor chain, policy, measurement,
 //      REPORT_DATA = SHA-256(fresh claims) || 0^32).
+//   5. with --provision-key, and only when the verdict accepts: the model's key, on this very
+//      connection, bound to its exporter value (POST /v1/attestation/model-key).
 // On success it prints the certificate's public-key pin for curl --pinnedpubkey. Nothing but the
-// nonce is ever sent (no API key, no prompt).
+// nonce (and, when asked, the model key after the verdict) is ever sent (no API key, no prompt).
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -24,6 +26,7 @@
 #include "crypto/random.h"
 #include "ratls/fresh.h"
 #include "report_common.h"
+#include "sealed/key_file.h"
 #include "serve/http.h"
 #include "crypto/tls.h"
 #include "serve/net.h"
@@ -36,6 +39,7 @@ struct RemoteOptions {
   ExpectedClaims expect;
   std::string url;
   double timeout = 30;
+  std::string provision_key;  // the model's key, sent only once the verdict accepts
 };
 
 struct Endpoint {
@@ -127,6 +131,33 @@ Result<FreshAnswer> fetch_fresh_evidence(crypto::TlsConnection& tls, const Endpo
   return a;
 }
 
+// Step 5 (--provision-key), only after the whole verdict accepted: the model's key on the same TLS
+// connection, bound to it by its exporter value (ratls::kModelKeyExporterLabel).
+Result<cli::Json> provision_key(crypto::TlsConnection& tls, const Endpoint& e, const crypto::SecretBytes& key) {
+  CCI_ASSIGN(binding, tls.exporter(ratls::kModelKeyExporterLabel, {}, ratls::kExporterBytes));
+  serve::ClientRequest req;
+  req.method = "POST";
+  req.target = "/v1/attestation/model-key";
+  req.host = e.host;
+  const std::string key_b64 = base64_encode(key.view());
+  const std::string body = "{\"key\":\"" + key_b64 + "\",\"binding\":\"" + to_hex(binding) + "\"}";
+  req.body.assign(body.begin(), body.end());
+  crypto::secure_clear(const_cast<char*>(key_b64.data()), key_b64.size());
+  crypto::secure_clear(const_cast<char*>(body.data()), body.size());
+  CCI_ASSIGN(res, serve::round_trip(tls, req, 64 * 1024));
+  const auto j = cli::Json::parse(res.body.begin(), res.body.end(), nullptr, false);
+  if (res.status != 200) {
+    std::string why = j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") && j["error"]["message"].is_string()
+                          ? j["error"]["message"].get<std::string>()
+                          : "HTTP " + std::to_string(res.status);
+    // A refusal (wrong key, wrong binding, already provisioned, another key source) is exit 1; a server error exit 3.
+    const ErrorCode code = res.status >= 400 && res.status < 500 ? ErrorCode::kVerificationFailed : ErrorCode::kIo;
+    return make_error(code, "the server refused the model key (HTTP " + std::to_string(res.status) + "): " + why, "provision-key");
+  }
+  if (!j.is_object() || j.value("status", "") != "provisioned") return make_error(ErrorCode::kMalformed, "the server's answer to the model key is not {\"status\": \"provisioned\"}", "provision-key");
+  return j;
+}
+
 int run_remote(RemoteOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
   ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up is an error naming the step, not a silent death
@@ -158,9 +189,16 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
              ", signed by the release key, named by the claims (sha256:" + to_hex(attested->claims.manifest_sha256) + ")");
     manifest_json = cli::Json{{"kind", deployment ? "deployment" : "model-bundle"}, {"name", name}, {"sha256", to_hex(attested->claims.manifest_sha256)}};
   }
+  // The key is read before anything is sent: a missing or short file is a usage error, not a surprise after the verdict.
+  std::optional<crypto::SecretBytes> key;
+  if (!o.provision_key.empty()) {
+    auto k = sealed::read_key_file(o.provision_key, "provision-key", [&ctx](const std::string& m) { ctx.warn(m); });
+    if (!k) return ctx.fail(k.error(), schema);
+    key = std::move(*k);
+  }
   auto fresh = fetch_fresh_evidence(**tls, *endpoint, *attested);
   if (!fresh) return ctx.fail(make_error(fresh.error().code, o.url + ": " + fresh.error().message, fresh.error().field), schema);
-  (*tls)->close_notify();
+  if (!key) (*tls)->close_notify();
   ctx.info("fresh evidence: bound to our nonce and to this TLS connection (exporter)");
   const std::string pin = crypto::public_key_pin(*cert);
   o.report.file = o.url;
@@ -169,7 +207,22 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   o.report.extra_lines = {"pin: " + pin + "   (curl --pinnedpubkey '" + pin + "' -k " + o.url + "/v1/...)"};
   auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
-  return run_report_bytes(o.report, std::move(*doc), ctx);
+  if (!key) return run_report_bytes(o.report, std::move(*doc), ctx);
+  auto verdict = appraise_bytes(o.report, std::move(*doc), ctx);
+  if (!verdict) return ctx.fail(verdict.error(), schema);
+  if (verdict->outcome != appraise::Outcome::kAccepted) {
+    ctx.warn("the model key was NOT sent: the server did not verify");
+    o.report.extra["remote"]["key_provisioned"] = false;
+    return print_verdict(o.report, *verdict, ctx);
+  }
+  auto sent = provision_key(**tls, *endpoint, *key);
+  key.reset();
+  if (!sent) return ctx.fail(make_error(sent.error().code, o.url + ": " + sent.error().message, sent.error().field), schema);
+  (*tls)->close_notify();
+  ctx.info("model key: provisioned over this verified connection; the server decrypted and checked " + std::to_string(sent->value("files", 0)) +
+           " files in " + std::to_string(sent->value("seconds", 0.0)).substr(0, 5) + " s");
+  o.report.extra["remote"]["key_provisioned"] = true;
+  return print_verdict(o.report, *verdict, ctx);
 }
 
 }  // namespace
@@ -194,6 +247,9 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "      --trust-sim-root ./sim --offline --insecure-no-crl --json | jq -r .remote.pin");
   sub->add_option("URL", o->url, "https://HOST:PORT of the server")->required();
   sub->add_option("--server-timeout", o->timeout, "Seconds to wait for the server at each step")->capture_default_str();
+  sub->add_option("--provision-key", o->provision_key,
+                  "An encrypted model's key (32 bytes, cci-measure encrypt --dek-out; - for standard input): sent to a server that "
+                  "waits sealed, on this connection, only once every check passed");
   add_attested_flags(sub, o->report, o->expect);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_remote(*o, ctx); }; });
 }

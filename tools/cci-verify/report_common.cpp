@@ -132,6 +132,8 @@ int exit_code_of(appraise::Outcome o) {
   return cli::to_int(cli::ExitCode::kRejected);
 }
 
+}  // namespace
+
 // The verdict, as text or as the cci.verify.report.v1 document.
 int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli::Context& ctx) {
   const bool accepted = v.outcome == appraise::Outcome::kAccepted;
@@ -184,18 +186,14 @@ int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli:
   return rc;
 }
 
-}  // namespace
-
 void add_field_flags(CLI::App* sub, ReportOptions& o) {
   for (const auto& f : policy::field_flags()) {
     sub->add_option(f.flag, o.fields[f.key], f.help)->type_name(f.value)->group("Expected fields (compose with --policy)");
   }
 }
 
-int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {
-  const std::string schema = "cci.verify.report.v1";
-  auto request = request_of(o, std::move(data));
-  if (!request) return ctx.fail(request.error(), schema);
+Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {
+  CCI_ASSIGN(request, request_of(o, std::move(data)));
   appraise::CacheCollateralOptions co;
   co.cache_dir = o.kds.cache_dir;
   co.offline = o.offline;
@@ -205,8 +203,12 @@ int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx
   appraise::Notes notes;
   notes.info = [&ctx](const std::string& m) { ctx.info(m); };
   notes.warn = [&ctx](const std::string& m) { ctx.warn(m); };
-  auto verdict = appraise::appraise(*request, collateral, notes);
-  if (!verdict) return ctx.fail(verdict.error(), schema);
+  return appraise::appraise(request, collateral, notes);
+}
+
+int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {
+  auto verdict = appraise_bytes(o, std::move(data), ctx);
+  if (!verdict) return ctx.fail(verdict.error(), "cci.verify.report.v1");
   return print_verdict(o, *verdict, ctx);
 }
 

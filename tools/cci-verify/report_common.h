@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "appraise/appraise.h"
 #include "cli/tool.h"
 #include "manifest/release.h"
 #include "kds_flags.h"
@@ -63,5 +64,8 @@ void add_field_flags(CLI::App* sub, ReportOptions& o);
 // hex, CSV forms, or a cci.evidence.v1 document): the flags become one appraise::Request, the
 // verdict is printed as text or as the cci.verify.report.v1 document. o.file names the input.
 int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx);
+// The same in two steps (cci-verify remote acts between them): the verdict, then its output and exit code.
+Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx);
+int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli::Context& ctx);
 
 }  // namespace cci::tools::verify
