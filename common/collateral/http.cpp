@@ -41,7 +41,17 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto* r = static_cast<HttpResponse*>(user);
   const size_t len = size * n;
   std::string line(data, len);
-  static constexpr std::string_view kName = "retry-after:";
+  static constexpr std::string_view kName = "retry-after:", kCookie = "set-cookie:";
+  if (line.size() > kCookie.size()) {
+    std::string head = line.substr(0, kCookie.size());
+    std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (head == kCookie && r->set_cookies.size() < 16) {
+      std::string v = line.substr(kCookie.size());
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.pop_back();
+      while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+      r->set_cookies.push_back(v);
+    }
+  }
   if (line.size() > kName.size()) {
     std::string head = line.substr(0, kName.size());
     std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -59,10 +69,17 @@ bool retryable(long status) { return status == 429 || status == 500 || status ==
 }  // namespace
 
 Result<HttpResponse> http_get_once(const std::string& url, const HttpOptions& o) {
+  HttpRequest r;
+  r.url = url;
+  return http_once(r, o);
+}
+
+Result<HttpResponse> http_once(const HttpRequest& req, const HttpOptions& o) {
+  const std::string& url = req.url;
   const bool https = url.rfind("https://", 0) == 0, http = url.rfind("http://", 0) == 0;
   if (!https && !(http && o.allow_plain_http)) {
     return make_error(ErrorCode::kUsage,
-                      http ? url + ": a key server over plain http is refused; use https, or name the risk with --insecure-http-kds"
+                      http ? url + ": a key server over plain http is refused; use https, or name the risk with " + o.plain_http_flag
                            : url + ": key server URLs must start with https://",
                       "kds-url");
   }
@@ -84,6 +101,23 @@ Result<HttpResponse> http_get_once(const std::string& url, const HttpOptions& o)
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  for (const auto& h : req.headers) headers.reset(curl_slist_append(headers.release(), h.c_str()));
+  if (!req.body.empty()) headers.reset(curl_slist_append(headers.release(), "Content-Type: application/json"));
+  if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  if (req.method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
+  } else if (req.method != "GET") {
+    return make_error(ErrorCode::kInternal, "HTTP method " + req.method + " is not used by cci", "method");
+  }
+  if (!o.pinned_public_key.empty()) {
+    // The pin stands in for the CA check (a self-signed server certificate the user gave).
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, o.pinned_public_key.c_str());
+  }
   CURLcode rc = curl_easy_perform(c);
   if (sink.too_big) {
     return make_error(ErrorCode::kIo, url + ": answer larger than " + std::to_string(o.max_body) + " bytes", url);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -26,17 +27,33 @@ struct HttpOptions {
   std::function<void(const std::string&)> note;
   // Waits `seconds`; defaults to sleeping. Tests can count instead.
   std::function<void(long seconds)> wait;
+  // The flag that allows plain http, for the refusal's message.
+  std::string plain_http_flag = "--insecure-http-kds";
+  // "sha256//BASE64" (crypto::public_key_pin): the server's key must be this one; the usual CA
+  // checks are then replaced by the pin (a self-signed server certificate given by the user).
+  std::string pinned_public_key;
+};
+
+// A request other than a plain GET (the KBS protocol: JSON bodies, a session cookie).
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::string body;                  // sent as application/json when not empty
+  std::vector<std::string> headers;  // "Name: value"
 };
 
 struct HttpResponse {
   long status = 0;
   Bytes body;
   std::optional<long> retry_after_s;  // Retry-After in seconds, when sent as a number
+  std::vector<std::string> set_cookies;  // each Set-Cookie value, as sent
 };
 
 // One GET. Transport failures (refused, DNS, timeout, oversized body) are kIo errors naming
 // the URL; any HTTP status is a response. An http:// URL without allow_plain_http is kUsage.
 Result<HttpResponse> http_get_once(const std::string& url, const HttpOptions& o);
+// One request of any method, with the same rules.
+Result<HttpResponse> http_once(const HttpRequest& r, const HttpOptions& o);
 
 // GET with retries; the body of a 200 answer, else a kIo error naming the URL and status.
 Result<Bytes> http_get(const std::string& url, const HttpOptions& o);

@@ -712,7 +712,9 @@ void AcceptLoop::fetch_key() {
       auto e = std::make_shared<Error>(key.error());
       return [this, e] {
         key_state_ = KeyState::kWaiting;
-        fetch_backoff_ = std::min(300.0, fetch_backoff_ * 2);
+        // Refused by the key broker's policy: reported now, asked again only once a minute (the
+        // operator must change the policy or the reference values first).
+        fetch_backoff_ = e->field == "policy-deny" ? 60.0 : std::min(300.0, fetch_backoff_ * 2);
         next_fetch_ = Clock::now() + std::chrono::milliseconds(static_cast<int>(fetch_backoff_ * 1000));
         log_event("accept", "model_key_fetch_failed", {{"key_source", release_.sealed->key_source}, {"error", e->message}, {"field", e->field},
                                                         {"retry_seconds", fetch_backoff_}});

@@ -11,6 +11,7 @@
 #include "crypto/digest.h"
 #include "kbs/errors.h"
 #include "kbs/jwe.h"
+#include "kbs/key_source.h"
 #include "kbs/runtime_data.h"
 #include "support/vectors.h"
 
@@ -168,4 +169,35 @@ TEST_CASE("the tee-pubkey: a fresh key exports exactly kty, crv, alg, x, y with 
   CHECK_FALSE(TeeKey::from_private_jwk(bad));
   CHECK_FALSE(b64url_decode("ab=", "x"));
   CHECK_FALSE(b64url_decode("a+b", "x"));
+}
+
+TEST_CASE("--key-source: the four forms, and what is refused naming the flag") {
+  auto push = cci::kbs::parse_key_source("push");
+  REQUIRE(push);
+  CHECK(push->name() == "push");
+  auto file = cci::kbs::parse_key_source("file:///run/keys/dek.bin");
+  REQUIRE(file);
+  CHECK(file->name() == "file");
+  CHECK(file->path == "/run/keys/dek.bin");
+  auto kbs = cci::kbs::parse_key_source("kbs://10.0.0.2:8080/default/llama-7b/dek");
+  REQUIRE(kbs);
+  CHECK(kbs->name() == "kbs");
+  CHECK(kbs->host == "10.0.0.2");
+  CHECK(kbs->port == 8080);
+  CHECK(kbs->resource() == "default/llama-7b/dek");
+  auto v6 = cci::kbs::parse_key_source("kbs://[fd00::2]:443/a/b/c");
+  REQUIRE(v6);
+  CHECK(v6->host == "fd00::2");
+  auto cdh = cci::kbs::parse_key_source("cdh:///default/llama/dek");
+  REQUIRE(cdh);
+  CHECK(cdh->name() == "cdh");
+  CHECK(cdh->resource() == "default/llama/dek");
+  for (const char* bad : {"", "pushy", "file://", "kbs://host/a/b/c", "kbs://host:0/a/b/c", "kbs://host:99999/a/b/c", "kbs://host:80/a/b",
+                          "kbs://host:80/a/../c", "kbs://host:80/a/b/c/d", "kbs://host:80/a/b c/d", "cdh://host/a/b/c", "cdh:///a//c", "ftp://x"}) {
+    CAPTURE(bad);
+    auto r = cci::kbs::parse_key_source(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == cci::ErrorCode::kUsage);
+    CHECK(r.error().field == "key-source");
+  }
 }

@@ -11,6 +11,11 @@
 #include "attested_identity.h"
 #include "commands.h"
 #include "model_loading.h"
+#include "base/file_io.h"
+#include "collateral/http.h"
+#include "crypto/aead.h"
+#include "crypto/tls.h"
+#include "kbs/client.h"
 #include "kbs/key_source.h"
 #include "sealed/key_file.h"
 #include "serve/accept_loop.h"
@@ -25,6 +30,8 @@ struct ServeCliOptions {
   attest::SourceOptions source;
   std::string model, manifest, deployment, release_key;
   std::string key_source;  // "" : push when the model is encrypted
+  std::string kbs_cert, cdh_url = "http://127.0.0.1:8006";
+  bool insecure_http_kbs = false;
   serve::ServeConfig config;
 };
 
@@ -40,6 +47,59 @@ class SourceAttestor final : public serve::Attestor {
  private:
   std::unique_ptr<attest::EvidenceSource> source_;
 };
+
+// kbs://HOST:PORT/REPO/TYPE/TAG: the RCAR handshake with this TEE's evidence (kbs/client.h). The
+// KBS's certificate is pinned (--kbs-cert); plain http only when named (--insecure-http-kbs).
+Result<std::function<Result<crypto::SecretBytes>(serve::Attestor&)>> kbs_fetcher(const ServeCliOptions& o, const kbs::KeySource& source) {
+  auto opts = std::make_shared<kbs::KbsClientOptions>();
+  const std::string host = source.host.find(':') != std::string::npos ? "[" + source.host + "]" : source.host;
+  opts->base_url = std::string(o.insecure_http_kbs ? "http://" : "https://") + host + ":" + std::to_string(source.port);
+  opts->allow_plain_http = o.insecure_http_kbs;
+  if (!o.insecure_http_kbs) {
+    if (o.kbs_cert.empty()) {
+      return make_error(ErrorCode::kUsage, "--key-source kbs:// needs the KBS's certificate to pin (--kbs-cert kbs.crt), or --insecure-http-kbs for a KBS without TLS",
+                        "kbs-cert");
+    }
+    CCI_ASSIGN(pem, read_file(o.kbs_cert, 1u << 20));
+    CCI_ASSIGN(cert, crypto::Certificate::from_pem(pem));
+    opts->pinned_public_key = crypto::public_key_pin(cert);
+  }
+  // Trustee's verifiers read TEE-specific evidence JSON (guest-components' attesters); cci writes
+  // the sample TEE's, which is what a simulated platform is to a KBS. SNP and CSV shapes: not yet.
+  if (o.source.tee.rfind("sim-", 0) != 0) {
+    return make_error(ErrorCode::kUnsupported,
+                      "--key-source kbs:// works with the simulated platforms (as trustee's 'sample' TEE) in this version; the SEV-SNP and CSV "
+                      "evidence shapes trustee's verifiers read are not built yet (use push)",
+                      "key-source");
+  }
+  opts->tee = "sample";
+  opts->note = [](const std::string& m) { serve::log_event("accept", "kbs", {{"step", m}}); };
+  const std::string resource = source.resource();
+  return std::function<Result<crypto::SecretBytes>(serve::Attestor&)>([opts, resource](serve::Attestor&) {
+    return kbs::fetch_resource(*opts, resource, [](ByteView report_data) -> Result<nlohmann::json> { return kbs::sample_evidence(report_data); });
+  });
+}
+
+// cdh:///REPO/TYPE/TAG: the Confidential Data Hub of this pod (Confidential Containers), which
+// attests the pod itself and answers GET /cdh/resource/REPO/TYPE/TAG with the plaintext, on loopback.
+std::function<Result<crypto::SecretBytes>(serve::Attestor&)> cdh_fetcher(const ServeCliOptions& o, const kbs::KeySource& source) {
+  const std::string url = o.cdh_url + "/cdh/resource/" + source.resource();
+  return [url](serve::Attestor&) -> Result<crypto::SecretBytes> {
+    collateral::HttpOptions http;
+    http.allow_plain_http = true;  // the CDH listens on 127.0.0.1 inside the pod
+    http.plain_http_flag = "--cdh-url";
+    http.max_attempts = 1;
+    http.max_body = 4096;
+    CCI_ASSIGN(res, collateral::http_get_once(url, http));
+    crypto::SecretBytes body(std::move(res.body));
+    if (res.status != 200) return make_error(ErrorCode::kIo, "the Confidential Data Hub answered HTTP " + std::to_string(res.status), "cdh");
+    if (body.size() != crypto::kAeadKeyBytes) {
+      return make_error(ErrorCode::kInvalidInput, "the Confidential Data Hub's resource is " + std::to_string(body.size()) + " bytes, not a 32-byte model key",
+                        "cdh");
+    }
+    return body;
+  };
+}
 
 // An encrypted model (the deployment manifest records its encryption): the ciphertext is opened and
 // checked against the signed record now; the key comes later, from the key source, and the
@@ -79,8 +139,11 @@ Result<serve::ServeRelease> load_sealed_release(const ServeCliOptions& o, manife
       *held = crypto::SecretBytes();  // wiped: the key is handed over once
       return out;
     };
-  } else if (source.kind != kbs::KeySource::Kind::kPush) {
-    return make_error(ErrorCode::kUnsupported, "--key-source " + source.name() + ":// is not built yet in this version; use push or file://", "key-source");
+  } else if (source.kind == kbs::KeySource::Kind::kKbs) {
+    CCI_ASSIGN(fetch, kbs_fetcher(o, source));
+    sealed.fetch = std::move(fetch);
+  } else if (source.kind == kbs::KeySource::Kind::kCdh) {
+    sealed.fetch = cdh_fetcher(o, source);
   }
   r.sealed = std::move(sealed);
   return r;
@@ -200,7 +263,11 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--release-key", o->release_key, "Public key the manifest must be signed with (PEM)")->required();
   sub->add_option("--key-source", o->key_source,
                   "An encrypted model's key (its deployment manifest records the encryption; --model is then the encrypted directory): "
-                  "push (default: the owner sends it after verifying, cci-verify remote --provision-key), file://PATH (development only)");
+                  "push (default: the owner sends it after verifying, cci-verify remote --provision-key), kbs://HOST:PORT/REPO/TYPE/TAG (a trustee "
+                  "KBS, --kbs-cert), cdh:///REPO/TYPE/TAG (a Confidential Containers pod's data hub), file://PATH (development only)");
+  sub->add_option("--kbs-cert", o->kbs_cert, "The KBS's TLS certificate (PEM): its key is pinned");
+  sub->add_flag("--insecure-http-kbs", o->insecure_http_kbs, "Talk to the KBS over plain http (its answers are still encrypted to this TEE's key)");
+  sub->add_option("--cdh-url", o->cdh_url, "The Confidential Data Hub's address")->capture_default_str();
   sub->add_option("--api-keys", c.api_keys, "API key file: 'USER_ID sha256:HEX' lines (cci-run keys add); re-read when it changes")->required();
   sub->add_option("--listen", c.listen, "Address to listen on, HOST:PORT (port 0: any free port)")->capture_default_str();
   sub->add_option("--ready-file", c.ready_file, "Once listening, write {url, pin, pid, manifest_sha256} here (JSON)");
