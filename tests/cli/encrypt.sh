@@ -101,4 +101,28 @@ contains "$WORK/err" "a model key is 32 raw bytes" "the key size is explained"
 chmod 644 "$WORK/enc.dek"
 expect 0 "a readable key file works, with a warning" -- "$MEASURE" decrypt "$WORK/enc" -o "$WORK/p4" --dek "$WORK/enc.dek"
 contains "$WORK/err" "can be read by other users" "the warning names the risk"
+# cci-measure kbs-artifacts: what a trustee KBS needs, from a signed deployment with launch measurements.
+sed -e "s|path: tiny-model|path: $M|" -e "s|launch/|$CCI_SOURCE_DIR/examples/launch/|g" "$CCI_SOURCE_DIR/examples/cci.yaml" >"$WORK/full.yaml"
+expect 0 "a deployment manifest with VM images" -- "$MEASURE" manifest build "$WORK/full.yaml" --key "$WORK/rel.key" -o "$WORK/full.json"
+expect 0 "kbs-artifacts" -- "$MEASURE" kbs-artifacts "$WORK/full.json" --release-key "$WORK/rel.pub" -o "$WORK/trustee"
+"$VERIFY" manifest "$WORK/full.json" --release-key "$WORK/rel.pub" --json >"$WORK/full.verified.json" 2>/dev/null
+SNP_B64="$(jq -r '[.predicate.images[].launch_measurements[] | select(.platform == "snp") | .measurement] | unique | .[]' "$WORK/full.verified.json" |
+  python3 -c 'import base64, sys; print("\n".join(base64.b64encode(bytes.fromhex(h)).decode() for h in sys.stdin.read().split()))' |
+  sort | jq -R . | jq -sc .)"
+CSV_HEX="$(jq -c '[.predicate.images[].launch_measurements[] | select(.platform == "csv") | .measurement] | unique | sort' "$WORK/full.verified.json")"
+check "the RVPS reference values are the deployment's SNP measurements, base64 (the SNP verifier's claim form)" -- \
+  test "$(jq -c '.snp_launch_measurement | sort' "$WORK/trustee/reference-values.json")" = "$SNP_B64"
+check "... and its CSV measurements, hex (the CSV verifier's claim form)" -- test "$(jq -c '.csv_launch_measurement | sort' "$WORK/trustee/reference-values.json")" = "$CSV_HEX"
+check "the RVPS message wraps exactly those values" -- bash -c \
+  "jq -e '.version == \"0.1.0\" and .type == \"sample\"' '$WORK/trustee/rvps-message.json' >/dev/null &&
+   test \"\$(jq -r .payload '$WORK/trustee/rvps-message.json' | base64 -d | jq -cS .)\" = \"\$(jq -cS . '$WORK/trustee/reference-values.json')\""
+for m in $(echo "$SNP_B64" | jq -r '.[]'); do contains "$WORK/trustee/resource-policy.rego" "\"$m\"" "the resource policy lists $m"; done
+contains "$WORK/trustee/resource-policy.rego" 'snp.policy_debug_allowed == "0"' "... requires debug off"
+contains "$WORK/trustee/resource-policy.rego" 'to_number(snp.reported_tcb_microcode) >= 115' "... and the TCB minimums of the signed policy"
+contains "$WORK/trustee/attestation-policy-csv.rego" "input.csv.measure in data.reference.csv_launch_measurement" "a CSV attestation policy"
+expect 2 "kbs-artifacts into an existing directory" -- "$MEASURE" kbs-artifacts "$WORK/full.json" --release-key "$WORK/rel.pub" -o "$WORK/trustee"
+"$MEASURE" keygen --private-key "$WORK/other.key" >/dev/null 2>&1
+expect 1 "kbs-artifacts of a manifest under another key" -- "$MEASURE" kbs-artifacts "$WORK/full.json" --release-key "$WORK/other.pub" -o "$WORK/t2"
+expect 3 "kbs-artifacts of a deployment without VM images" -- "$MEASURE" kbs-artifacts "$WORK/sealed-manifest.json" --release-key "$WORK/rel.pub" -o "$WORK/t3"
+contains "$WORK/err" "no SEV-SNP or CSV launch measurement" "... saying why"
 finish
