@@ -11,6 +11,9 @@ SCAN="$(dirname "$0")/scan_memory.py"
 trap 'serve_stop; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 check "setup: signed model, simulated platform, two users" -- serve_setup
+# CCI_SEALED_MODEL=DIR runs the same round trip on another model directory (e.g. a 110M-shape one
+# kept by cci-bench overhead --shape 110M --keep DIR: DIR/model); ctest uses the embedded model.
+if [ -n "${CCI_SEALED_MODEL:-}" ]; then rm -rf "$MODEL" && cp -r "$CCI_SEALED_MODEL" "$MODEL"; fi
 PLAIN="$MODEL"
 # The canary: the embedded model is also compiled into cci-run, so its weights are no canary. 12
 # fresh small floats replace the last row of the token embeddings (token 1023), and the plain
@@ -52,10 +55,10 @@ expect 1 "a truncated file is refused at start" -- timeout 60 "$RUN" serve --tee
   --deployment "$WORK/sealed.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
 contains "$WORK/err" "the signed manifest records" "... naming the size"
 rm -rf "$WORK/bad" && cp -r "$WORK/enc" "$WORK/bad"
-cp "$WORK/enc/config.json" "$WORK/bad/training.json"
+cp "$WORK/enc/config.json" "$WORK/bad/tokenizer.model"
 expect 1 "a file moved over another is refused at start" -- timeout 60 "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$WORK/bad" \
   --deployment "$WORK/sealed.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
-contains "$WORK/err" "training.json" "... naming the file"
+contains "$WORK/err" "tokenizer.model" "... naming the file"
 rm -rf "$WORK/bad"
 expect 2 "--key-source for a plain model is a usage error" -- timeout 60 "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$PLAIN" \
   --deployment "$WORK/cci-manifest.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 --key-source push
