@@ -113,10 +113,23 @@ serve_stop
 
 # Nothing written anywhere holds the key or the plaintext.
 check "the key is in no log or file the server wrote" -- bash -c "! grep -rqiF -e '$DEK_HEX' -e '$DEK_B64' '$WORK/serve.log' '$WORK/serve.out' '$WORK/ready.json'"
-check "the plaintext canary is on no disk file outside the owner's plaintext directory" -- bash -c \
-  "! find '$WORK' /tmp -xdev -type f -newer '$WORK/sealed.json' ! -path '$PLAIN/*' -size -64M -print0 2>/dev/null | xargs -0 -r od -An -tx1 -v 2>/dev/null | tr -d ' \n' | grep -qF '$CANARY'"
-check "... while the same search finds it in the plaintext (the search works)" -- bash -c \
-  "od -An -tx1 -v '$PLAIN/model.safetensors' | tr -d ' \n' | grep -qF '$CANARY'"
+# find_canary FILE...: exit 0 when one of the files holds the canary's bytes.
+find_canary() {
+  python3 -c 'import sys
+needle = bytes.fromhex(sys.argv[1])
+for p in sys.argv[2:]:
+    try:
+        if needle in open(p, "rb").read():
+            print(p); sys.exit(0)
+    except OSError:
+        pass
+sys.exit(1)' "$CANARY" "$@"
+}
+no_canary() { ! find_canary "$@"; }
+mapfile -d '' WRITTEN < <(find "$WORK" /tmp -xdev -type f -newer "$WORK/sealed.json" ! -path "$PLAIN/*" -size -1G -print0 2>/dev/null)
+check "the plaintext canary is on no disk file outside the owner's plaintext directory (${#WRITTEN[@]} files written since)" -- \
+  no_canary "${WRITTEN[@]}"
+check "... while the same search finds it in the plaintext (the search works)" -- find_canary "$PLAIN/model.safetensors"
 
 # file:// (development only): served at once, with a warning and key_source "file".
 MODEL="$WORK/enc" SIGNED="--deployment $WORK/sealed.json" serve_start --key-source "file://$WORK/dek.bin"
