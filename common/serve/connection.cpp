@@ -88,6 +88,10 @@ class Connection {
   bool fresh_evidence(const HttpRequest& req);
   bool manifest(const HttpRequest& req);
   bool model_key(const HttpRequest& req);
+  // One request to the accept loop and its answer. A refusal, or an answer that does not decode,
+  // is answered to the client here: then nullopt, and `keep` says whether the connection stays.
+  std::optional<msg::ConnAnswer> ask_accept_loop(msg::ConnRequest r, size_t max_answer, const HttpRequest& req, const std::string& param,
+                                                 const std::string& refusal_type, bool& keep);
   bool completion(HttpRequest& req, bool chat);
   // The user's session socket, or the accept loop's (or our own) refusal with its HTTP status.
   struct Granted {
@@ -154,17 +158,32 @@ bool Connection::fresh_evidence(const HttpRequest& req) {
   if (!exporter) return respond_error(500, exporter.error().message, "server_error", "tls", false);
   auto claims = ratls::encode_claims(ratls::fresh_claims(claims_, *nonce, *exporter));
   if (!claims) return respond_error(500, claims.error().message, "server_error", "claims", false);
-  if (!send_json(io_.control_fd, msg::encode(msg::ConnRequest(msg::EvidenceRequest{base64_encode(*claims).c_str()})))) return false;
-  auto answer = recv_json(io_.control_fd, 1u << 20);
-  if (!answer) return false;
-  auto decoded = msg::decode_conn_answer(answer->message);
-  if (!decoded) return respond_error(500, decoded.error().message, "server_error", "evidence", false);
-  if (const auto* r = std::get_if<msg::Refusal>(&*decoded)) return respond_error(r->status, r->message, "server_error", "evidence", req.keep_alive);
-  const auto* e = std::get_if<msg::EvidenceAnswer>(&*decoded);
+  bool keep = false;
+  auto answer = ask_accept_loop(msg::EvidenceRequest{base64_encode(*claims).c_str()}, 1u << 20, req, "evidence", "server_error", keep);
+  if (!answer) return keep;
+  const auto* e = std::get_if<msg::EvidenceAnswer>(&*answer);
   if (!e) return respond_error(500, "the accept loop sent no evidence", "server_error", "evidence", false);
   nlohmann::json body{{"evidence", e->evidence_b64}, {"format", "cci-ratls-v1"}};
   log_event("conn", "fresh_evidence", {{"conn", io_.conn_id}});
   return respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), req.keep_alive);
+}
+
+std::optional<msg::ConnAnswer> Connection::ask_accept_loop(msg::ConnRequest r, size_t max_answer, const HttpRequest& req, const std::string& param,
+                                                           const std::string& refusal_type, bool& keep) {
+  keep = false;
+  if (!send_json(io_.control_fd, msg::encode(r))) return std::nullopt;
+  auto answer = recv_json(io_.control_fd, max_answer);
+  if (!answer) return std::nullopt;
+  auto decoded = msg::decode_conn_answer(answer->message);
+  if (!decoded) {
+    respond_error(500, decoded.error().message, "server_error", param, false);
+    return std::nullopt;
+  }
+  if (const auto* refused = std::get_if<msg::Refusal>(&*decoded)) {
+    keep = respond_error(refused->status, refused->message, refusal_type, param, req.keep_alive);
+    return std::nullopt;
+  }
+  return std::move(*decoded);
 }
 
 // POST /v1/attestation/model-key {"key": base64, "binding": hex}: the model owner's key, after it
@@ -186,13 +205,10 @@ bool Connection::model_key(const HttpRequest& req) {
   }
   msg::ModelKeyOffer offer;
   offer.key_b64 = j["key"].get<SecureString>();
-  if (!send_json(io_.control_fd, msg::encode(msg::ConnRequest(std::move(offer))))) return false;
-  auto answer = recv_json(io_.control_fd, 64 * 1024);
-  if (!answer) return false;
-  auto decoded = msg::decode_conn_answer(answer->message);
-  if (!decoded) return respond_error(500, decoded.error().message, "server_error", "key", false);
-  if (const auto* r = std::get_if<msg::Refusal>(&*decoded)) return respond_error(r->status, r->message, "invalid_request_error", "key", req.keep_alive);
-  const auto* k = std::get_if<msg::KeyAccepted>(&*decoded);
+  bool keep = false;
+  auto answer = ask_accept_loop(std::move(offer), 64 * 1024, req, "key", "invalid_request_error", keep);
+  if (!answer) return keep;
+  const auto* k = std::get_if<msg::KeyAccepted>(&*answer);
   if (!k) return respond_error(500, "the accept loop did not answer the key", "server_error", "key", false);
   log_event("conn", "model_key_accepted", {{"conn", io_.conn_id}});
   nlohmann::json body{{"status", "provisioned"}, {"files", k->files}, {"seconds", k->seconds}};
