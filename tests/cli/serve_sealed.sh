@@ -50,6 +50,19 @@ expect 1 "a flipped ciphertext byte is refused at start" -- timeout 60 "$RUN" se
   --deployment "$WORK/sealed.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
 contains "$WORK/err" "model.safetensors is not the ciphertext the signed manifest records" "... naming the file"
 rm -rf "$WORK/bad" && cp -r "$WORK/enc" "$WORK/bad"
+python3 - "$WORK/bad/model.safetensors" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+hs = int.from_bytes(b[8:12], "little")  # header_size (docs/encrypted-model.md)
+cs = 65536 + 16
+b[hs:hs + cs], b[hs + cs:hs + 2 * cs] = b[hs + cs:hs + 2 * cs], b[hs:hs + cs]
+open(p, "wb").write(b)
+PY
+expect 1 "two chunks swapped are refused at start" -- timeout 60 "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$WORK/bad" \
+  --deployment "$WORK/sealed.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
+contains "$WORK/err" "is not the ciphertext the signed manifest records" "... naming the file"
+rm -rf "$WORK/bad" && cp -r "$WORK/enc" "$WORK/bad"
 truncate -s -100 "$WORK/bad/model.safetensors"
 expect 1 "a truncated file is refused at start" -- timeout 60 "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$WORK/bad" \
   --deployment "$WORK/sealed.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
@@ -92,7 +105,17 @@ check "... and the server stays sealed" -- test "$(api /v1/completions "$KEY_A" 
 check "a key bound to another connection is refused" -- test "$(curl -sS -k --pinnedpubkey "$PIN" -o "$WORK/body" -w '%{http_code}' "$URL/v1/attestation/model-key" \
   -d "{\"key\":\"$DEK_B64\",\"binding\":\"$(printf '%064d' 0)\"}")" = 403
 contains "$WORK/body" "binding" "... naming the binding"
+# Ciphertext the host rewrites in place after the start-up check: the right key is refused too
+# (the GCM tags fail), the server stays sealed, and serves once the bytes are back.
+cp "$WORK/enc/model.safetensors" "$WORK/sealed-weights.orig"
 sleep 2.1  # keys are rate limited to one try every two seconds
+flip_byte "$WORK/enc/model.safetensors" 100000
+expect 1 "the right key on ciphertext rewritten after the start is refused" -- "${REMOTE[@]}" "$URL" --provision-key "$WORK/dek.bin"
+contains "$WORK/err" "ciphertext rewritten after the start-up check" "... saying what may have happened"
+check "... and nothing is served" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"And God said","max_tokens":20,"temperature":0}')" = 503
+flip_byte "$WORK/enc/model.safetensors" 100000
+cmp -s "$WORK/enc/model.safetensors" "$WORK/sealed-weights.orig" || echo "FAIL could not restore the ciphertext"
+sleep 2.1
 expect 0 "cci-verify remote --provision-key: verified, then provisioned" -- "${REMOTE[@]}" "$URL" --provision-key "$WORK/dek.bin" --json
 check "... the verdict says the key was provisioned" -- jq -e '.result == "pass" and .remote.key_provisioned == true' "$WORK/out"
 check "/metrics shows the model unsealed" -- bash -c "curl -sS -k --pinnedpubkey '$PIN' '$URL/metrics' | grep -q '^cci_model_sealed{key_source=\"push\"} 0$'"
