@@ -60,6 +60,7 @@ Result<Bytes> encode_claims(const Claims& c) {
   entries.emplace_back("cci-purpose", text_item(c.purpose));
   entries.emplace_back("cci-manifest", bytes_item(c.manifest_sha256));
   if (c.deploy) entries.emplace_back("cci-deploy", text_item(*c.deploy));
+  if (c.key_source) entries.emplace_back("cci-key-source", text_item(*c.key_source));
   if (c.nonce) entries.emplace_back("nonce", bytes_item(*c.nonce));
   if (c.exporter) entries.emplace_back("cci-exporter", bytes_item(*c.exporter));
   // Deterministic order: by encoded key, i.e. shorter text keys first, then bytewise.
@@ -113,6 +114,11 @@ Result<Claims> decode_claims(ByteView cbor) {
       auto t = need_text();
       if (!t) return t.error();
       c.deploy = *t;
+    } else if (key == "cci-key-source") {
+      auto t = need_text();
+      if (!t) return t.error();
+      if (*t != "push" && *t != "kbs" && *t != "cdh" && *t != "file") return bad("cci-key-source must be push, kbs, cdh or file", key);
+      c.key_source = *t;
     } else if (key == "nonce") {
       auto b = need_bytes(0);
       if (!b) return b.error();

@@ -25,6 +25,9 @@ struct Claims {
   std::string purpose = "tls-server";
   Bytes manifest_sha256;  // 32 bytes
   std::optional<std::string> deploy;
+  // An encrypted model's key source ("push", "kbs", "cdh", "file"): absent for a plain model. A
+  // client sees "file" (development only: the model key sat on a disk).
+  std::optional<std::string> key_source;
   std::optional<Bytes> nonce, exporter;
 };
 

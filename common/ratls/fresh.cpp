@@ -19,6 +19,7 @@ Status check_fresh_claims(const Claims& fresh, const Claims& cert, ByteView nonc
   if (fresh.purpose != cert.purpose) return fail("cci-purpose", "names purpose '" + fresh.purpose + "', the certificate '" + cert.purpose + "'");
   if (!crypto::ct_equal(fresh.manifest_sha256, cert.manifest_sha256)) return fail("cci-manifest", "names another manifest than the certificate");
   if (fresh.deploy != cert.deploy) return fail("cci-deploy", "names another deployment than the certificate");
+  if (fresh.key_source != cert.key_source) return fail("cci-key-source", "names another model key source than the certificate");
   return {};
 }
 

@@ -342,6 +342,7 @@ Status AcceptLoop::start_up() {
   CCI_ASSIGN(key, crypto::generate_key(crypto::KeyType::kEcP384));
   key_ = std::move(key);
   claims_ = ratls::identity_claims(key_->public_key(), release_.manifest, "tls-server", o_.deploy);
+  if (release_.sealed) claims_.key_source = release_.sealed->key_source;  // attested: a client sees a development key source
   CCI_TRY(issue_certificate());
   attester_.start();  // from here on the attestor is the attester thread's alone
   if (::access(o_.conn_exe.c_str(), X_OK) != 0) return make_error(ErrorCode::kIo, "the connection helper " + o_.conn_exe + " is missing", "cci-run-conn");

@@ -117,7 +117,7 @@ flip_byte "$WORK/enc/model.safetensors" 100000
 cmp -s "$WORK/enc/model.safetensors" "$WORK/sealed-weights.orig" || echo "FAIL could not restore the ciphertext"
 sleep 2.1
 expect 0 "cci-verify remote --provision-key: verified, then provisioned" -- "${REMOTE[@]}" "$URL" --provision-key "$WORK/dek.bin" --json
-check "... the verdict says the key was provisioned" -- jq -e '.result == "pass" and .remote.key_provisioned == true' "$WORK/out"
+check "... the verdict says the key was provisioned, and the attested key source push" -- jq -e '.result == "pass" and .remote.key_provisioned == true and .remote.key_source == "push"' "$WORK/out"
 check "/metrics shows the model unsealed" -- bash -c "curl -sS -k --pinnedpubkey '$PIN' '$URL/metrics' | grep -q '^cci_model_sealed{key_source=\"push\"} 0$'"
 curl -sS -k --pinnedpubkey "$PIN" "$URL/v1/completions" -H "Authorization: Bearer $KEY_A" \
   -d '{"prompt":"And God said","max_tokens":20,"temperature":0}' >"$WORK/a1.json"
@@ -157,6 +157,9 @@ check "... while the same search finds it in the plaintext (the search works)" -
 # file:// (development only): served at once, with a warning and key_source "file".
 MODEL="$WORK/enc" SIGNED="--deployment $WORK/sealed.json" serve_start --key-source "file://$WORK/dek.bin"
 check "the ready file says key_source file" -- test "$(jq -r .key_source "$WORK/ready.json")" = file
+expect 0 "cci-verify remote of the file-keyed server" -- "${REMOTE[@]}" "$URL" --json
+check "... the attested claims name the development key source" -- jq -e '.remote.key_source == "file"' "$WORK/out"
+contains "$WORK/err" "development only" "... with a warning"
 contains "$WORK/serve.log" "for development only" "a warning at start"
 for _ in $(seq 1 50); do grep -q model_unsealed "$WORK/serve.log" && break; sleep 0.1; done
 check "a completion from the file-keyed server" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"And God said","max_tokens":20,"temperature":0}')" = 200

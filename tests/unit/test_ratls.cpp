@@ -7,6 +7,7 @@
 #include "crypto/digest.h"
 #include "crypto/x509_issue.h"
 #include "ratls/attested_cert.h"
+#include "ratls/fresh.h"
 #include "sim/snp_sim.h"
 #include "support/vectors.h"
 #include "verify/snp_verify.h"
@@ -66,6 +67,28 @@ TEST_CASE("claims: deterministic CBOR, round trip, strict decoding") {
   Claims wrong_size = c;
   wrong_size.manifest_sha256.resize(31);
   CHECK_FALSE(encode_claims(wrong_size));
+
+  // An encrypted model's key source: round trip, only the four names, and fresh claims must repeat it.
+  Claims sealed = c;
+  sealed.key_source = "file";
+  auto e = encode_claims(sealed);
+  REQUIRE(e);
+  auto back = decode_claims(*e);
+  REQUIRE(back);
+  CHECK(back->key_source == std::optional<std::string>("file"));
+  CHECK_FALSE(decode_claims(*a)->key_source);
+  sealed.key_source = "ftp";
+  auto odd = encode_claims(sealed);
+  REQUIRE(odd);
+  CHECK(decode_claims(*odd).error().field == "cci-key-source");
+  Claims cert = c;
+  cert.nonce.reset();
+  cert.exporter.reset();
+  cert.key_source = "push";
+  Claims fresh = fresh_claims(cert, *c.nonce, *c.exporter);
+  CHECK(check_fresh_claims(fresh, cert, *c.nonce, *c.exporter));
+  fresh.key_source = "file";
+  CHECK(check_fresh_claims(fresh, cert, *c.nonce, *c.exporter).error().field == "cci-key-source");
 }
 
 TEST_CASE("tagged evidence and endorsements: round trip, unknown tags and shapes refused") {

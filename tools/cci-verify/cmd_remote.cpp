@@ -204,6 +204,12 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   o.report.file = o.url;
   o.report.report_data = to_hex(ratls::report_data_for_claims(fresh->evidence.claims));
   o.report.extra = cli::Json{{"remote", {{"url", o.url}, {"pin", pin}, {"tls", "TLSv1.3"}, {"fresh", true}, {"manifest", manifest_json}}}};
+  if (const auto& ks = attested->claims.key_source) {
+    // An encrypted model: where the server's model key comes from is attested with the rest.
+    o.report.extra["remote"]["key_source"] = *ks;
+    if (*ks == "file") ctx.warn("the server's model key comes from a file (--key-source file://, development only): the model is not confidential on it");
+    else ctx.info("model key source: " + *ks);
+  }
   o.report.extra_lines = {"pin: " + pin + "   (curl --pinnedpubkey '" + pin + "' -k " + o.url + "/v1/...)"};
   auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
