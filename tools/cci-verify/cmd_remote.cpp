@@ -144,6 +144,10 @@ Result<cli::Json> provision_key(crypto::TlsConnection& tls, const Endpoint& e, c
   req.body.assign(body.begin(), body.end());
   crypto::secure_clear(const_cast<char*>(key_b64.data()), key_b64.size());
   crypto::secure_clear(const_cast<char*>(body.data()), body.size());
+  // The answer comes once the server has decrypted and checked the whole model (about a second
+  // per GiB): wait up to 30 minutes for it, not --server-timeout.
+  const timeval long_wait{1800, 0};
+  ::setsockopt(tls.fd(), SOL_SOCKET, SO_RCVTIMEO, &long_wait, sizeof(long_wait));
   CCI_ASSIGN(res, serve::round_trip(tls, req, 64 * 1024));
   const auto j = cli::Json::parse(res.body.begin(), res.body.end(), nullptr, false);
   if (res.status != 200) {
@@ -221,6 +225,7 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
     o.report.extra["remote"]["key_provisioned"] = false;
     return print_verdict(o.report, *verdict, ctx);
   }
+  ctx.info("verified: sending the model key; the server decrypts and checks the model before it answers (about a second per GiB)");
   auto sent = provision_key(**tls, *endpoint, *key);
   key.reset();
   if (!sent) return ctx.fail(make_error(sent.error().code, o.url + ": " + sent.error().message, sent.error().field), schema);
