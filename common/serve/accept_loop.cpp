@@ -628,6 +628,9 @@ void AcceptLoop::answer_session(ConnProc& c, const msg::SessionRequest& m) {
     (void)send_json(c.ctl.get(), msg::encode(msg::ConnAnswer(msg::SessionGranted{*user})));  // authentication only (GET /v1/models)
     return;
   }
+  if (sealed() && key_state_ == KeyState::kUnsealing && release_.sealed->key_source == "push") {
+    return reply_error(c, 503, "model key not provisioned yet: a key arrived and the model is being decrypted and checked; retry in a few seconds");
+  }
   if (sealed()) {
     return reply_error(c, 503, release_.sealed->key_source == "push"
                                    ? "model key not provisioned: the model is encrypted and this server waits for its owner to provision the key "
