@@ -356,6 +356,17 @@ struct Mapping {
 
 Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, const crypto::Aes256Gcm& key, const ChunkWork& w) {
   std::vector<OpenedFile> out;
+  // A wrong key costs one chunk, not a model's worth of memory and work.
+  if (!sealed.files.empty()) {
+    const auto& f = sealed.files.front();
+    CCI_ASSIGN(h, read_sealed_header(f.fd.get(), sealed.where + "/" + f.name));
+    if (auto st = check_key(f.fd.get(), h, key, f.name); !st) {
+      if (st.error().code != ErrorCode::kVerificationFailed) return st.error();
+      return make_error(ErrorCode::kVerificationFailed,
+                        "the key does not open this model: " + st.error().message + " (a wrong key, or ciphertext rewritten after the start-up check)",
+                        "key");
+    }
+  }
   for (const auto& f : sealed.files) {
     CCI_ASSIGN(h, read_sealed_header(f.fd.get(), sealed.where + "/" + f.name));
     if (h.name != f.name) return make_error(ErrorCode::kVerificationFailed, f.name + " changed after the start-up check", "name");

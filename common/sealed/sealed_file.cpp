@@ -105,10 +105,10 @@ namespace {
 // buffer, or straight into the caller's memory), `done(i, plain)` is told after it verified.
 Status open_chunks(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
                    const std::function<std::uint8_t*(std::uint64_t, Bytes&)>& plain_at,
-                   const std::function<Status(std::uint64_t, ByteView)>& done, size_t buffer_bytes) {
+                   const std::function<Status(std::uint64_t, ByteView)>& done, size_t buffer_bytes, std::uint64_t chunk_count) {
   const Bytes header = encode_header(h);
   const Bytes aad = chunk_aad(header);
-  return for_each_chunk(h.chunks(), buffer_bytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
+  return for_each_chunk(std::min(chunk_count, h.chunks()), buffer_bytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
     const std::uint32_t n = h.plain_length(i);
     std::uint8_t* sealed = buf.data();
     CCI_TRY(pread_all(in_fd, sealed, size_t{n} + kTagBytes, h.sealed_offset(i), label));
@@ -129,18 +129,31 @@ Status open_chunks(int in_fd, const Header& h, const crypto::Aes256Gcm& key, con
 
 }  // namespace
 
+Status check_key(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const std::string& label) {
+  ChunkWork one;
+  one.threads = 1;
+  // Chunk 0 only, with the same header bytes (AAD) and nonce as open_file; the buffer is wiped.
+  return open_chunks(
+      in_fd, h, key, one, label, [&h](std::uint64_t, Bytes& buf) { return buf.data() + h.chunk_size + kTagBytes; },
+      [](std::uint64_t i, ByteView) -> Status {
+        if (i != 0) return make_error(ErrorCode::kInternal, "check_key: past chunk 0", "chunk");
+        return {};
+      },
+      size_t{h.chunk_size} * 2 + kTagBytes, 1);
+}
+
 Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
                  const std::function<Status(std::uint64_t, ByteView)>& sink) {
   return open_chunks(
       in_fd, h, key, w, label, [&h](std::uint64_t, Bytes& buf) { return buf.data() + h.chunk_size + kTagBytes; },
-      [&h, &sink](std::uint64_t i, ByteView plain) { return sink(h.plain_offset(i), plain); }, size_t{h.chunk_size} * 2 + kTagBytes);
+      [&h, &sink](std::uint64_t i, ByteView plain) { return sink(h.plain_offset(i), plain); }, size_t{h.chunk_size} * 2 + kTagBytes, h.chunks());
 }
 
 Status open_file_into(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
                       std::uint8_t* dest) {
   return open_chunks(
       in_fd, h, key, w, label, [&h, dest](std::uint64_t i, Bytes&) { return dest + h.plain_offset(i); },
-      [](std::uint64_t, ByteView) -> Status { return {}; }, size_t{h.chunk_size} + kTagBytes);
+      [](std::uint64_t, ByteView) -> Status { return {}; }, size_t{h.chunk_size} + kTagBytes, h.chunks());
 }
 
 }  // namespace cci::sealed

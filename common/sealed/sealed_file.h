@@ -33,6 +33,10 @@ Result<Header> read_sealed_header(int fd, const std::string& label);
 Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
                  const std::function<Status(std::uint64_t, ByteView)>& sink);
 
+// Whether `key` opens the file at all: chunk 0 alone, decrypted into a wiped buffer (milliseconds,
+// whatever the file's size). kVerificationFailed as open_file would report it.
+Status check_key(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const std::string& label);
+
 // The same, decrypting straight into `dest` (h.plaintext_size bytes, e.g. a memfd mapping shared
 // with the workers): no intermediate copy. On failure `dest` holds partial plaintext the caller
 // must wipe or drop.

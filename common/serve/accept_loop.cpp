@@ -295,7 +295,9 @@ class AcceptLoop {
   Metrics metrics_;
   bool metrics_open_ = false;  // GET /metrics without an API key: only on a loopback listener
   enum class KeyState { kWaiting, kUnsealing, kReady } key_state_ = KeyState::kWaiting;
-  RateLimit key_limit_{0.5};  // pushed keys: one try every two seconds for the whole server
+  // Pushed keys: one try per second from each client address (a wrong key costs one chunk's
+  // decryption, so one client cannot keep the owner out by trying keys all the time).
+  std::map<std::string, RateLimit> key_limits_;
   Clock::time_point next_fetch_ = Clock::now();
   double fetch_backoff_ = 1;
 };
@@ -667,7 +669,7 @@ void AcceptLoop::install_model(std::vector<std::pair<std::string, UniqueFd>> fil
 }
 
 // POST /v1/attestation/model-key: taken once per server start, only for the push source, at most
-// one try every two seconds. A key that does not open the model leaves the server sealed.
+// one try per second from one address. A key that does not open the model leaves the server sealed.
 void AcceptLoop::offer_key(ConnProc& c, const msg::ModelKeyOffer& m) {
   if (!release_.sealed) return reply_error(c, 404, "this server's model is not encrypted: there is no key to provision");
   if (release_.sealed->key_source != "push") {
@@ -675,7 +677,8 @@ void AcceptLoop::offer_key(ConnProc& c, const msg::ModelKeyOffer& m) {
   }
   if (key_state_ == KeyState::kReady) return reply_error(c, 409, "the model key was already provisioned for this server start");
   if (key_state_ == KeyState::kUnsealing) return reply_error(c, 409, "a model key is being tried right now; retry in a few seconds");
-  if (!key_limit_.take()) return reply_error(c, 429, "model keys are rate limited on this server; retry in two seconds");
+  if (key_limits_.size() > 4096) key_limits_.clear();
+  if (!key_limits_.try_emplace(c.peer, 1.0).first->second.take()) return reply_error(c, 429, "one model key per second from one address; retry in a second");
   const auto& b64 = m.key_b64;
   auto key = base64_decode(std::string_view(b64.data(), b64.size()), "key");
   if (!key || key->size() != crypto::kAeadKeyBytes) {

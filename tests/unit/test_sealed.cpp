@@ -174,6 +174,17 @@ TEST_CASE("every attack on a sealed file is refused, naming the chunk or the siz
     CHECK(r.error().message.find(want) != std::string::npos);
   };
   refused(sealed, test_key(1), "chunk 0 of 4 does not decrypt");  // wrong key
+  {
+    // check_key: chunk 0 alone says whether a key opens the file (a sealed server's quick refusal).
+    UniqueFd fd(::open(f.c_str(), O_RDONLY));
+    auto hh = read_sealed_header(fd.get(), f.string());
+    REQUIRE(hh);
+    CHECK(check_key(fd.get(), *hh, test_key(), "w.bin"));
+    auto wrong = check_key(fd.get(), *hh, test_key(1), "w.bin");
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().code == ErrorCode::kVerificationFailed);
+    CHECK(wrong.error().message.find("chunk 0 of 4 does not decrypt") != std::string::npos);
+  }
   Bytes flip = sealed;
   flip[hs + cs + 10] ^= 1;
   refused(flip, test_key(), "chunk 1 of 4");
