@@ -25,7 +25,7 @@ std::string session_cookie(const std::vector<std::string>& set_cookies) {
 
 class Session {
  public:
-  Session(const KbsClientOptions& o) : o_(o) {
+  explicit Session(const KbsClientOptions& o) : o_(o) {
     http_.timeout_ms = o.timeout_ms;
     http_.max_body = kMaxAnswer;
     http_.allow_plain_http = o.allow_plain_http;

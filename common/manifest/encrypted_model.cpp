@@ -305,7 +305,7 @@ Result<std::optional<EncryptionRecord>> encryption_record(const nlohmann::json& 
 Result<SealedFiles> open_recorded_model(const std::string& enc_dir, const EncryptionRecord& record) {
   SealedFiles out;
   out.where = enc_dir;
-  out.key_id = record.key_id;
+  Bytes model_digest;  // one for all files
   for (const auto& f : record.files) {
     const std::string path = (fs::path(enc_dir) / f.name).string();
     CCI_ASSIGN(fd, open_read(path));
@@ -333,8 +333,8 @@ Result<SealedFiles> open_recorded_model(const std::string& enc_dir, const Encryp
                         "key_id");
     }
     const Bytes md(h.model_digest.begin(), h.model_digest.end());
-    if (out.files.empty()) out.model_digest = md;
-    else if (md != out.model_digest) return make_error(ErrorCode::kVerificationFailed, path + " belongs to another encrypted model", "model_digest");
+    if (out.files.empty()) model_digest = md;
+    else if (md != model_digest) return make_error(ErrorCode::kVerificationFailed, path + " belongs to another encrypted model", "model_digest");
     out.plaintext_bytes += h.plaintext_size;
     out.files.push_back({f.name, std::move(fd)});
   }
@@ -355,21 +355,19 @@ struct Mapping {
 }  // namespace
 
 Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, const crypto::Aes256Gcm& key, const ChunkWork& w) {
+  const auto refused = [](const Error& e) -> Error {
+    if (e.code != ErrorCode::kVerificationFailed) return e;
+    return make_error(ErrorCode::kVerificationFailed,
+                      "the key does not open this model: " + e.message + " (a wrong key, or ciphertext rewritten after the start-up check)", "key");
+  };
   std::vector<OpenedFile> out;
-  // A wrong key costs one chunk, not a model's worth of memory and work.
-  if (!sealed.files.empty()) {
-    const auto& f = sealed.files.front();
-    CCI_ASSIGN(h, read_sealed_header(f.fd.get(), sealed.where + "/" + f.name));
-    if (auto st = check_key(f.fd.get(), h, key, f.name); !st) {
-      if (st.error().code != ErrorCode::kVerificationFailed) return st.error();
-      return make_error(ErrorCode::kVerificationFailed,
-                        "the key does not open this model: " + st.error().message + " (a wrong key, or ciphertext rewritten after the start-up check)",
-                        "key");
-    }
-  }
   for (const auto& f : sealed.files) {
     CCI_ASSIGN(h, read_sealed_header(f.fd.get(), sealed.where + "/" + f.name));
     if (h.name != f.name) return make_error(ErrorCode::kVerificationFailed, f.name + " changed after the start-up check", "name");
+    // A wrong key costs one chunk, not a model's worth of memory and work.
+    if (out.empty()) {
+      if (auto st = check_key(f.fd.get(), h, key, f.name); !st) return refused(st.error());
+    }
     UniqueFd mem(::memfd_create("cci-model", MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (!mem.valid()) return make_error(ErrorCode::kIo, "memfd_create: " + errno_text(errno), "memfd");
     if (::ftruncate(mem.get(), static_cast<off_t>(h.plaintext_size)) != 0) {
@@ -383,14 +381,7 @@ Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, co
       m.p = ::mmap(nullptr, m.n, PROT_READ | PROT_WRITE, MAP_SHARED, mem.get(), 0);
       if (m.p == MAP_FAILED) return make_error(ErrorCode::kIo, "mmap of a memfd: " + errno_text(errno), "memfd");
       ::madvise(m.p, m.n, MADV_DONTDUMP);
-      auto st = open_file_into(f.fd.get(), h, key, w, f.name, static_cast<std::uint8_t*>(m.p));
-      if (!st) {
-        if (st.error().code != ErrorCode::kVerificationFailed) return st.error();
-        return make_error(ErrorCode::kVerificationFailed,
-                          "the key does not open this model: " + st.error().message +
-                              " (a wrong key, or ciphertext rewritten after the start-up check)",
-                          "key");
-      }
+      if (auto st = open_file_into(f.fd.get(), h, key, w, f.name, static_cast<std::uint8_t*>(m.p)); !st) return refused(st.error());
     }
     if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
       return make_error(ErrorCode::kIo, "sealing a memfd: " + errno_text(errno), "memfd");

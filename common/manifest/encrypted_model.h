@@ -83,8 +83,6 @@ Result<std::optional<EncryptionRecord>> encryption_record(const nlohmann::json& 
 // start, before anyone is asked for the key.
 struct SealedFiles {
   std::string where;
-  Bytes model_digest;
-  std::string key_id;
   std::uint64_t plaintext_bytes = 0;
   std::vector<OpenedFile> files;  // the record's order
 };

@@ -322,7 +322,7 @@ Status AcceptLoop::load_release() {
     log_event("accept", "model_sealed", {{"key_source", release_.sealed->key_source}, {"key_id", release_.sealed->key_id}});
     if (release_.sealed->key_source == "file") {
       out_.warn("the model key comes from a file (--key-source file://): for development only, the key sat on a disk; clients see "
-                "key_source \"file\" in the ready file and /metrics");
+                "it in the attested claims (cci-key-source), the ready file and /metrics");
     }
   }
   return {};
@@ -630,15 +630,15 @@ void AcceptLoop::answer_session(ConnProc& c, const msg::SessionRequest& m) {
     (void)send_json(c.ctl.get(), msg::encode(msg::ConnAnswer(msg::SessionGranted{*user})));  // authentication only (GET /v1/models)
     return;
   }
-  if (sealed() && key_state_ == KeyState::kUnsealing && release_.sealed->key_source == "push") {
-    return reply_error(c, 503, "model key not provisioned yet: a key arrived and the model is being decrypted and checked; retry in a few seconds");
-  }
   if (sealed()) {
-    return reply_error(c, 503, release_.sealed->key_source == "push"
-                                   ? "model key not provisioned: the model is encrypted and this server waits for its owner to provision the key "
-                                     "(cci-verify remote URL --release-key KEY --provision-key DEK)"
-                                   : "model key not provisioned: the model is encrypted and this server is still fetching its key from the " +
-                                         release_.sealed->key_source + " key source");
+    const std::string& source = release_.sealed->key_source;
+    if (source != "push") {
+      return reply_error(c, 503, "model key not provisioned: the model is encrypted and this server is still fetching its key from the " + source + " key source");
+    }
+    return reply_error(c, 503, key_state_ == KeyState::kUnsealing
+                                   ? "model key not provisioned yet: a key arrived and the model is being decrypted and checked; retry in a few seconds"
+                                   : "model key not provisioned: the model is encrypted and this server waits for its owner to provision the key "
+                                     "(cci-verify remote URL --release-key KEY --provision-key DEK)");
   }
   auto w = worker_for(*user);
   if (!w) return reply_error(c, 503, w.error().message);

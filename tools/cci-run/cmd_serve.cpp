@@ -106,7 +106,29 @@ std::function<Result<crypto::SecretBytes>(serve::Attestor&)> cdh_fetcher(const S
 // plaintext is then checked against the signed model exactly as a plain model is.
 Result<serve::ServeRelease> load_sealed_release(const ServeCliOptions& o, manifest::Release release, const manifest::EncryptionRecord& record,
                                                 const cli::Context& ctx) {
+  // The key source first: its usage errors (and a missing key file) before the ciphertext is read.
   CCI_ASSIGN(source, kbs::parse_key_source(o.key_source.empty() ? "push" : o.key_source));
+  serve::SealedRelease sealed;
+  sealed.key_source = source.name();
+  sealed.key_id = record.key_id;
+  if (source.kind == kbs::KeySource::Kind::kFile) {
+    // Development only: read now, handed over once on the attester thread. A key that does not
+    // open the model is not asked for again: the file was read at start.
+    CCI_ASSIGN(key, sealed::read_key_file(source.path, "key-source", [&ctx](const std::string& m) { ctx.warn(m); }));
+    auto held = std::make_shared<crypto::SecretBytes>(std::move(key));
+    sealed.fetch = [held](serve::Attestor&) -> Result<crypto::SecretBytes> {
+      if (held->empty()) {
+        return make_error(ErrorCode::kVerificationFailed, "the key file read at start did not open the model: restart with the right --key-source file",
+                          "key-source");
+      }
+      return std::move(*held);  // moved out: nothing of it stays here
+    };
+  } else if (source.kind == kbs::KeySource::Kind::kKbs) {
+    CCI_ASSIGN(fetch, kbs_fetcher(o, source));
+    sealed.fetch = std::move(fetch);
+  } else if (source.kind == kbs::KeySource::Kind::kCdh) {
+    sealed.fetch = cdh_fetcher(o, source);
+  }
   const auto t0 = std::chrono::steady_clock::now();
   auto files = manifest::open_recorded_model(o.model, record);
   if (!files) return make_error(files.error().code, "refusing to serve: " + files.error().message, files.error().field);
@@ -117,9 +139,6 @@ Result<serve::ServeRelease> load_sealed_release(const ServeCliOptions& o, manife
   r.key_pem = release.key_pem;
   r.deployment = true;
   r.where = o.model;
-  serve::SealedRelease sealed;
-  sealed.key_source = source.name();
-  sealed.key_id = record.key_id;
   const unsigned threads = o.config.threads > 0 ? static_cast<unsigned>(o.config.threads) : 0;
   auto shared_release = std::make_shared<manifest::Release>(std::move(release));
   auto shared_files = std::make_shared<manifest::SealedFiles>(std::move(*files));
@@ -129,22 +148,6 @@ Result<serve::ServeRelease> load_sealed_release(const ServeCliOptions& o, manife
     for (auto& f : plain) out.emplace_back(std::move(f.name), std::move(f.fd));
     return out;
   };
-  if (source.kind == kbs::KeySource::Kind::kFile) {
-    // Development only: read now (a missing or short file is an error at start), handed over on the attester thread.
-    CCI_ASSIGN(key, sealed::read_key_file(source.path, "key-source", [&ctx](const std::string& m) { ctx.warn(m); }));
-    auto held = std::make_shared<crypto::SecretBytes>(std::move(key));
-    sealed.fetch = [held](serve::Attestor&) -> Result<crypto::SecretBytes> {
-      if (held->size() == 0) return make_error(ErrorCode::kInternal, "the key file's key was already used", "key-source");
-      crypto::SecretBytes out(Bytes(held->view().begin(), held->view().end()));
-      *held = crypto::SecretBytes();  // wiped: the key is handed over once
-      return out;
-    };
-  } else if (source.kind == kbs::KeySource::Kind::kKbs) {
-    CCI_ASSIGN(fetch, kbs_fetcher(o, source));
-    sealed.fetch = std::move(fetch);
-  } else if (source.kind == kbs::KeySource::Kind::kCdh) {
-    sealed.fetch = cdh_fetcher(o, source);
-  }
   r.sealed = std::move(sealed);
   return r;
 }

@@ -139,11 +139,12 @@ Result<cli::Json> provision_key(crypto::TlsConnection& tls, const Endpoint& e, c
   req.method = "POST";
   req.target = "/v1/attestation/model-key";
   req.host = e.host;
-  const std::string key_b64 = base64_encode(key.view());
-  const std::string body = "{\"key\":\"" + key_b64 + "\",\"binding\":\"" + to_hex(binding) + "\"}";
-  req.body.assign(body.begin(), body.end());
-  crypto::secure_clear(const_cast<char*>(key_b64.data()), key_b64.size());
-  crypto::secure_clear(const_cast<char*>(body.data()), body.size());
+  // The body is built in wiped memory (SecureString); the base64 copy of the key is wiped here.
+  std::string key_b64 = base64_encode(key.view());
+  req.body.append("{\"key\":\"").append(key_b64.data(), key_b64.size()).append("\",\"binding\":\"");
+  const std::string binding_hex = to_hex(binding);
+  req.body.append(binding_hex.data(), binding_hex.size()).append("\"}");
+  crypto::secure_clear(key_b64.data(), key_b64.size());
   // The answer comes once the server has decrypted and checked the whole model (about a second
   // per GiB): wait up to 30 minutes for it, not --server-timeout.
   const timeval long_wait{1800, 0};
