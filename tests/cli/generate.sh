@@ -39,7 +39,7 @@ expect 0 "sign the model" -- "$MEASURE" model "$MODEL" --key "$WORK/release.key"
 expect 0 "generate with --manifest" -- "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/release.pub" --prompt "And God said" --temperature 0 --max-tokens 24
 check "same text as the embedded copy" -- cmp -s "$WORK/out" "$WORK/greedy1"
 cp "$MODEL/model.safetensors" "$WORK/weights.bak"
-printf '\x01' | dd of="$MODEL/model.safetensors" bs=1 seek=5000 conv=notrunc status=none
+flip_byte "$MODEL/model.safetensors" 5000
 expect 1 "a flipped weight byte stops the load" -- "$RUN" generate --model "$MODEL" --manifest "$WORK/model.sig" --key "$WORK/release.pub" --prompt x
 contains "$WORK/err" "model.safetensors: content differs from the signed digest" "the file is named"
 check "no text was generated" -- test ! -s "$WORK/out"

@@ -10,7 +10,7 @@ check "setup: signed model, simulated platform, two users" -- serve_setup
 
 # Start-up refusals: weights changed after signing; a manifest signed by another key.
 cp -r "$MODEL" "$WORK/tampered"
-printf '\x01' | dd of="$WORK/tampered/model.safetensors" bs=1 seek=4000 conv=notrunc status=none
+flip_byte "$WORK/tampered/model.safetensors" 4000
 expect 1 "serve refuses weights changed after signing" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$WORK/tampered" \
   --deployment "$WORK/cci-manifest.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0
 contains "$WORK/err" "model.safetensors" "the refusal names the changed file"
@@ -265,7 +265,7 @@ rm -rf "$MODEL"; cp -r "$WORK/model.orig" "$MODEL"; cp "$WORK/release.pub.orig" 
 # maps, refuses to start, and its user gets 503 saying why (dm-verity stops this on real images).
 check "server starts (in-place test)" -- serve_start
 check "alice is served before the rewrite" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"a","max_tokens":2}')" = 200
-printf '\x01' | dd of="$MODEL/model.safetensors" bs=1 seek=5000 conv=notrunc status=none
+flip_byte "$MODEL/model.safetensors" 5000
 check "bob's new worker refuses the rewritten model: 503" -- test "$(api /v1/completions "$KEY_B" '{"prompt":"a","max_tokens":2}')" = 503
 contains "$WORK/body" "no longer matches its attested manifest" "... saying why"
 contains "$WORK/serve.log" '"event":"worker_start_failed"' "the accept loop logs the refused start"

@@ -39,7 +39,7 @@ printf 'min_tcb: {snp: 25}\n' > "$WORK/tcb.yaml"
 expect 1 "TCB below the policy rejected" -- "$VERIFY" report "$WORK/e.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS" --policy "$WORK/tcb.yaml"
 contains "$WORK/out" "FAIL  policy.min_tcb" "TCB finding named"
 jq -r .report "$WORK/e.json" | base64 -d > "$WORK/r.bin"
-printf '\x01' | dd of="$WORK/r.bin" bs=1 seek=$((0x50)) conv=notrunc 2>/dev/null
+flip_byte "$WORK/r.bin" $((0x50))
 jq --arg r "$(base64 -w0 "$WORK/r.bin")" '.report = $r' "$WORK/e.json" > "$WORK/flip.json"
 expect 1 "one flipped byte rejected" -- "$VERIFY" report "$WORK/flip.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$MEAS"
 contains "$WORK/out" "FAIL  snp.report_signature" "signature check named"
@@ -104,7 +104,7 @@ contains "$WORK/out" "FAIL  policy.debug" "CSV debug finding named"
 expect 1 "CSV wrong measurement" -- "$VERIFY" report "$WORK/c1.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "${CMEAS%??}00"
 contains "$WORK/out" "FAIL  policy.measurement" "CSV measurement finding named"
 jq -r .report "$WORK/c2.json" | base64 -d > "$WORK/c2.bin"
-printf '\x01' | dd of="$WORK/c2.bin" bs=1 seek=$((0x40)) conv=notrunc 2>/dev/null
+flip_byte "$WORK/c2.bin" $((0x40))
 jq --arg r "$(base64 -w0 "$WORK/c2.bin")" '.report = $r' "$WORK/c2.json" > "$WORK/c2flip.json"
 expect 1 "CSV V2 with one flipped byte" -- "$VERIFY" report "$WORK/c2flip.json" --offline --trust-sim-root "$SIM" --nonce "$NONCE" --measurement "$CMEAS"
 contains "$WORK/out" "FAIL  csv.report_signature" "CSV signature check named"
