@@ -11,6 +11,10 @@
 
 namespace cci {
 
+namespace {
+constexpr size_t kHugePage = size_t{2} << 20;
+}  // namespace
+
 Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno), path);
@@ -26,6 +30,11 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::map_fd(int fd, const std::
   if (size > 0) {
     data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (data == MAP_FAILED) return make_error(ErrorCode::kIo, "cannot map " + name + ": " + std::strerror(errno), name);
+    // Model weights are read front to back once per decoded token. Where the kernel can back
+    // the file with 2 MiB pages (file systems with large folios, read-only THP for files), this
+    // lets it: streaming reads through physically contiguous memory ran 1.5 x faster than through
+    // scattered 4 KiB pages on the machines measured (docs/performance.md). Only a hint.
+    if (size >= kHugePage) (void)::madvise(data, size, MADV_HUGEPAGE);
   }
   return std::shared_ptr<const MappedFile>(new MappedFile(data, size, name));
 }

@@ -35,6 +35,14 @@ if "$BENCH" infer --help >/dev/null 2>&1; then
   expect 0 "cci-bench infer on the embedded model, one repeat" -- "$BENCH" infer --threads 1 --repeats 1 --json
   cp "$WORK/out" "$WORK/infer.json"
   check "infer JSON validates against cci.bench.infer.v1" -- valid cci.bench.infer.v1 "$WORK/infer.json"
+  # A named shape's random weights are written out and mapped from the page cache, as cci-run maps
+  # a model, in a scratch directory that is gone afterwards.
+  mkdir -p "$WORK/tmp"
+  expect 0 "cci-bench infer --shape 15M, four tokens" -- env TMPDIR="$WORK/tmp" "$BENCH" infer --shape 15M --threads 1 --repeats 1 --prompt 4 --decode 4 --json
+  cp "$WORK/out" "$WORK/infer-15M.json"
+  check "... validates against cci.bench.infer.v1" -- valid cci.bench.infer.v1 "$WORK/infer-15M.json"
+  check "... names the random shape and decodes" -- jq -e '.model == "random 15M" and .rows[0].decode_tokens_s > 0 and .rows[0].read_bandwidth_gb_s > 0' "$WORK/infer-15M.json"
+  check "... and leaves no scratch directory behind" -- test -z "$(ls -A "$WORK/tmp")"
 fi
 
 # The documents the performance page quotes.

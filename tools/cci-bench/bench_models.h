@@ -1,5 +1,5 @@
 // Models and machine facts the inference benchmarks share: random-weight models of public
-// shapes (in memory, or written out as a model directory that cci-run serve can load), the
+// shapes (written out as a model directory that cci-run serve can load), the
 // weight bytes read per decoded token, and this machine (CPU, cores, memory, read bandwidth).
 #pragma once
 
@@ -13,12 +13,10 @@ namespace cci::tools::bench {
 
 // Shapes of public checkpoints (random weights, same sizes): 15M, 110M (llama2.c stories), 1B.
 Result<infer::ModelConfig> named_shape(const std::string& name);
-// Random fp32 weights (uniform +-0.05, xorshift) for every tensor the engine binds.
-std::shared_ptr<const infer::WeightSet> random_weights(const infer::ModelConfig& c);
 // Bytes read per decoded token: every weight once, except an untied embedding table (one row).
 double weight_bytes(const infer::LoadedModel& m);
-// Read bandwidth (GB/s) of `threads` threads summing a 1 GiB buffer with the widest loads
-// the CPU has; best of 5.
+// Read bandwidth (GB/s) of `threads` threads summing a 1 GiB buffer (2 MiB pages where the
+// kernel gives them) with the widest loads the CPU has; best of 5.
 double measure_read_bandwidth(int threads);
 
 // A model directory for cci-run serve: --model DIR as given; else a directory under `work` with
