@@ -83,16 +83,83 @@ __attribute__((target("avx512f"))) void rows_avx512(const float* w, std::int64_t
 }
 #pragma GCC diagnostic pop
 
+// out[0 .. n) = sum over t in [0, count) of p[t] * v[t * n .. t * n + n): attention's weighted
+// sum of values, rows of a head's value cache. The output stays in registers over all rows, 64
+// floats at a time (a head is 64 or 128 floats in the models served), instead of being read and
+// written once per position.
+using WeightedSumFn = void (*)(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out);
+
+void weighted_sum_generic(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out) {
+  std::fill_n(out, n, 0.0f);
+  for (std::int64_t t = 0; t < count; ++t) {
+    const float pt = p[t];
+    const float* vr = v + t * n;
+    for (std::int64_t i = 0; i < n; ++i) out[i] += pt * vr[i];
+  }
+}
+
+__attribute__((target("avx2,fma"))) void weighted_sum_avx2(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out) {
+  std::int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (std::int64_t t = 0; t < count; ++t) {
+      const __m256 pt = _mm256_set1_ps(p[t]);
+      const float* vr = v + t * n + j;
+      a0 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr), a0);
+      a1 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 8), a1);
+      a2 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 16), a2);
+      a3 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 24), a3);
+    }
+    _mm256_storeu_ps(out + j, a0);
+    _mm256_storeu_ps(out + j + 8, a1);
+    _mm256_storeu_ps(out + j + 16, a2);
+    _mm256_storeu_ps(out + j + 24, a3);
+  }
+  if (j == n) return;
+  std::fill(out + j, out + n, 0.0f);  // the last n % 32 floats
+  for (std::int64_t t = 0; t < count; ++t) {
+    for (std::int64_t i = j; i < n; ++i) out[i] += p[t] * v[t * n + i];
+  }
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) void weighted_sum_avx512(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out) {
+  for (std::int64_t j = 0; j < n; j += 64) {
+    // Lanes past n are masked off: their loads read nothing and their stores write nothing.
+    __mmask16 m[4];
+    for (int k = 0; k < 4; ++k) {
+      const std::int64_t left = n - j - 16 * k;
+      m[k] = left >= 16 ? static_cast<__mmask16>(0xFFFF) : left <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << left) - 1u);
+    }
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (std::int64_t t = 0; t < count; ++t) {
+      const __m512 pt = _mm512_set1_ps(p[t]);
+      const float* vr = v + t * n + j;
+      a0 = _mm512_fmadd_ps(pt, _mm512_maskz_loadu_ps(m[0], vr), a0);
+      a1 = _mm512_fmadd_ps(pt, _mm512_maskz_loadu_ps(m[1], vr + 16), a1);
+      a2 = _mm512_fmadd_ps(pt, _mm512_maskz_loadu_ps(m[2], vr + 32), a2);
+      a3 = _mm512_fmadd_ps(pt, _mm512_maskz_loadu_ps(m[3], vr + 48), a3);
+    }
+    _mm512_mask_storeu_ps(out + j, m[0], a0);
+    _mm512_mask_storeu_ps(out + j + 16, m[1], a1);
+    _mm512_mask_storeu_ps(out + j + 32, m[2], a2);
+    _mm512_mask_storeu_ps(out + j + 48, m[3], a3);
+  }
+}
+#pragma GCC diagnostic pop
+
 struct Isa {
   RowsFn rows;
+  WeightedSumFn weighted_sum;
   const char* name;
 };
 
 Isa pick_isa() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return {rows_avx512, "avx512"};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {rows_avx2, "avx2"};
-  return {rows_generic, "generic"};
+  if (__builtin_cpu_supports("avx512f")) return {rows_avx512, weighted_sum_avx512, "avx512"};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {rows_avx2, weighted_sum_avx2, "avx2"};
+  return {rows_generic, weighted_sum_generic, "generic"};
 }
 
 const Isa& isa() {
@@ -162,12 +229,6 @@ void rope(float* v, std::int64_t heads, std::int64_t hd, const float* cos, const
   }
 }
 
-float dot(const float* a, const float* b, std::int64_t n) {
-  float y;
-  isa().rows(a, n, b, &y, 1);
-  return y;
-}
-
 }  // namespace
 
 DecodeStep::DecodeStep(DecodeModel m) : m_(std::move(m)) {
@@ -203,14 +264,18 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
     }
     // Attention, one query head per iteration: scores over positions 0..pos, softmax, the
     // weighted sum of values. Query head h reads key/value head h / group.
+    // The scores are one matrix-vector product over the head's keys (positions 0..pos are
+    // contiguous rows of the cache), the output one weighted sum over its values.
+    const Isa& k = isa();
     auto head = [&](std::int64_t h) {
       const float* q = q_.data() + h * hd;
       const float* keys = kc + (h / group) * m_.ctx * hd;
       const float* values = vc + (h / group) * m_.ctx * hd;
       float* s = scores_.data() + h * m_.ctx;
+      k.rows(keys, hd, q, s, S);
       float mx = -INFINITY;
       for (std::int64_t t = 0; t < S; ++t) {
-        s[t] = dot(q, keys + t * hd, hd) * scale;
+        s[t] *= scale;
         mx = std::max(mx, s[t]);
       }
       float sum = 0;
@@ -219,13 +284,8 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
         sum += s[t];
       }
       const float inv = 1.0f / sum;
-      float* out = att_.data() + h * hd;
-      std::fill_n(out, hd, 0.0f);
-      for (std::int64_t t = 0; t < S; ++t) {
-        const float p = s[t] * inv;
-        const float* vr = values + t * hd;
-        for (std::int64_t i = 0; i < hd; ++i) out[i] += p * vr[i];
-      }
+      for (std::int64_t t = 0; t < S; ++t) s[t] *= inv;
+      k.weighted_sum(values, S, hd, s, att_.data() + h * hd);
     };
     if (m_.threads > 1 && m_.heads * S * hd >= m_.parallel_floats) {
 #pragma omp parallel for schedule(static) num_threads(m_.threads)
@@ -249,5 +309,14 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
 }
 
 const char* decode_isa() { return isa().name; }
+
+std::vector<DecodeKernels> decode_kernels_for_testing() {
+  std::vector<DecodeKernels> out;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) out.push_back({"avx512", rows_avx512, weighted_sum_avx512});
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", rows_avx2, weighted_sum_avx2});
+  out.push_back({"generic", rows_generic, weighted_sum_generic});
+  return out;
+}
 
 }  // namespace cci::infer

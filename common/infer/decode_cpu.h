@@ -51,4 +51,15 @@ class DecodeStep {
 // The instruction set the kernels use on this CPU: "avx512", "avx2" or "generic".
 const char* decode_isa();
 
+// For tests: every kernel set this CPU can run (the chosen one first), so each is checked, not
+// only the one the dispatcher picks here.
+struct DecodeKernels {
+  const char* name;
+  // y[r] = dot(w[r * n .. + n), x) for r in [0, rows)
+  void (*rows)(const float* w, std::int64_t n, const float* x, float* y, std::int64_t rows);
+  // out[0 .. n) = sum over t in [0, count) of p[t] * v[t * n .. + n)
+  void (*weighted_sum)(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out);
+};
+std::vector<DecodeKernels> decode_kernels_for_testing();
+
 }  // namespace cci::infer

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "infer/decode_cpu.h"
 #include "infer/engine.h"
 #include "infer/generate.h"
 #include "infer/llama2c.h"
@@ -202,6 +203,45 @@ TEST_CASE("engine: direct decode steps equal the reference and the libtorch step
         REQUIRE(rest);
         CHECK(max_diff(*rest, all->back()) < 1e-4f);
       }
+    }
+  }
+}
+
+TEST_CASE("decode kernels: every instruction set's products and attention sums equal a double-precision loop") {
+  // Lengths around each SIMD width and its multiples (tails, masks, several 64-float passes).
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const auto kernels = decode_kernels_for_testing();
+  REQUIRE(kernels.size() >= 1);
+  CHECK(std::string(kernels.front().name) == decode_isa());
+  for (const auto& k : kernels) {
+    const std::string isa = k.name;
+    CAPTURE(isa);
+    for (std::int64_t n : {1, 7, 8, 15, 16, 17, 26, 31, 32, 33, 48, 63, 64, 65, 96, 127, 128, 130, 200}) {
+      CAPTURE(n);
+      const std::int64_t rows = 5;
+      std::vector<float> w(static_cast<size_t>(rows * n)), x(static_cast<size_t>(n)), p(static_cast<size_t>(rows));
+      for (auto& f : w) f = u(rng);
+      for (auto& f : x) f = u(rng);
+      for (auto& f : p) f = u(rng);
+      std::vector<float> y(static_cast<size_t>(rows) + 1, 99.0f), out(static_cast<size_t>(n) + 1, 99.0f);
+      k.rows(w.data(), n, x.data(), y.data(), rows);
+      k.weighted_sum(w.data(), rows, n, p.data(), out.data());
+      int bad = 0;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        double e = 0;
+        for (std::int64_t i = 0; i < n; ++i) e += static_cast<double>(w[static_cast<size_t>(r * n + i)]) * x[static_cast<size_t>(i)];
+        bad += std::fabs(y[static_cast<size_t>(r)] - e) > 1e-4 * (1.0 + std::sqrt(static_cast<double>(n)));
+      }
+      for (std::int64_t i = 0; i < n; ++i) {
+        double e = 0;
+        for (std::int64_t t = 0; t < rows; ++t) e += static_cast<double>(p[static_cast<size_t>(t)]) * w[static_cast<size_t>(t * n + i)];
+        bad += std::fabs(out[static_cast<size_t>(i)] - e) > 1e-5;
+      }
+      CHECK(bad == 0);
+      // Nothing is written past the end (masked stores).
+      CHECK(y[static_cast<size_t>(rows)] == 99.0f);
+      CHECK(out[static_cast<size_t>(n)] == 99.0f);
     }
   }
 }
