@@ -5,7 +5,7 @@
 // a few hundred small vector operations. Through libtorch each of those small operations costs
 // microseconds of dispatch and allocation, and its matrix-vector product (BLAS sgemv) splits
 // work per call; on the 110M shape that left decode at 0.44-0.49 of the read bandwidth. Here
-// each product is one parallel loop over row blocks with SIMD dot products (AVX-512 or AVX2,
+// each product is one parallel loop over row blocks with SIMD dot products (AVX2,
 // chosen at run time), and the vector work runs inline. Prefill (several tokens) stays in
 // libtorch, where matrix-matrix products are efficient.
 //
@@ -48,7 +48,7 @@ class DecodeStep {
   std::vector<float> x_, h_, q_, k_, v_, att_, gate_, up_, scores_;
 };
 
-// The instruction set the kernels use on this CPU: "avx512", "avx2" or "generic".
+// The instruction set the kernels use on this CPU: "avx2" or "generic".
 const char* decode_isa();
 
 // For tests: every kernel set this CPU can run (the chosen one first), so each is checked, not
