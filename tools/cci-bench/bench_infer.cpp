@@ -2,7 +2,8 @@
 // model of a named shape, with this machine's memory bandwidth and matrix-multiply rate (the
 // best fp32 product through the engine's BLAS: square, and the prefill's own shapes) measured
 // in the same run. Decode is bound by memory bandwidth (every weight is read once per token):
-//   decode efficiency  = weight bytes x decode tokens/s / measured read bandwidth  (goal >= 0.7)
+//   decode efficiency  = weight bytes x decode tokens/s / read bandwidth  (goal >= 0.7)
+// where the read bandwidth is that of summing the same weights, where they are mapped.
 //   prefill efficiency = 2 x matrix parameters x prefill tokens/s / measured matmul rate  (goal >= 0.5)
 #include <algorithm>
 #include <chrono>
@@ -51,7 +52,7 @@ struct Row {
 Result<Row> run_threads(const infer::LoadedModel& m, const InferBenchOptions& o, int threads) {
   Row r;
   r.threads = threads;
-  r.bandwidth = measure_read_bandwidth(threads);
+  r.bandwidth = measure_weight_bandwidth(m, threads);
   // The reference is the best rate the machine's GEMM reaches: a square product and the
   // prefill's own shapes (prompt x hidden by hidden x intermediate, and back).
   const auto& c = m.config;

@@ -2,6 +2,7 @@
 #include "bench_util.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <sys/mman.h>
 #include <cstdint>
@@ -44,7 +45,6 @@ Result<infer::ModelConfig> named_shape(const std::string& name) {
   return c;
 }
 
-// Random fp32 weights (uniform +-0.05, xorshift) for every tensor the engine binds.
 // Bytes read per decoded token: every weight once, except the embedding table (one row),
 // which is read whole only when it doubles as the classifier.
 double weight_bytes(const infer::LoadedModel& m) {
@@ -106,25 +106,22 @@ __attribute__((target("avx512f"))) float sum_avx512(const float* p, size_t lo, s
 
 }  // namespace
 
-// Read bandwidth (GB/s): `threads` threads each summing its part of a 1 GiB buffer, the best of
-// 5 passes with each load width this CPU has (SSE, AVX2, AVX-512): a bound the decode kernels can
-// approach, not exceed. On the AMD EPYC measured, 32-byte loads streamed faster than 64-byte ones.
-// The buffer asks for 2 MiB pages: streaming through scattered 4 KiB pages read about a third
-// slower here than through contiguous memory, and model weights mapped from the page cache are
-// contiguous where the file system keeps large folios, so a 4 KiB buffer was no bound at all.
-double measure_read_bandwidth(int threads) {
+namespace {
+
+// Read bandwidth (GB/s) over the given memory: `threads` threads each sum their share of every
+// span (as often as it takes to read 256 MiB, so that starting the threads does not count for a
+// small model in cache), the best of 5 passes with each load width this CPU has (SSE, AVX2,
+// AVX-512). On the AMD EPYC measured, 32-byte loads streamed faster than 64-byte ones.
+double read_bandwidth_over(const std::vector<std::pair<const float*, size_t>>& spans, int threads) {
   __builtin_cpu_init();
   using SumFn = float (*)(const float*, size_t, size_t);
   std::vector<SumFn> sums_by_width = {sum_sse};
   if (__builtin_cpu_supports("avx2")) sums_by_width.push_back(sum_avx2);
   if (__builtin_cpu_supports("avx512f")) sums_by_width.push_back(sum_avx512);
-  const size_t bytes = size_t{1} << 30, huge = size_t{2} << 20;
-  void* region = ::mmap(nullptr, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (region == MAP_FAILED) return 0;
-  auto* buf = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(region) + huge - 1) & ~(huge - 1));
-  (void)::madvise(buf, bytes, MADV_HUGEPAGE);
-  const size_t n = bytes / sizeof(float);
-  std::fill_n(buf, n, 1.0f);
+  double bytes = 0;
+  for (const auto& [p, n] : spans) bytes += static_cast<double>(n / 64 * 64) * sizeof(float);
+  if (bytes <= 0) return 0;
+  const int rounds = static_cast<int>(std::ceil(static_cast<double>(256 << 20) / bytes));
   double best = 1e30;
   std::vector<float> sums(static_cast<size_t>(threads));
   for (int r = 0; r < 5; ++r) {
@@ -133,17 +130,49 @@ double measure_read_bandwidth(int threads) {
       std::vector<std::thread> ts;
       for (int t = 0; t < threads; ++t) {
         ts.emplace_back([&, t, sum] {
-          const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(threads) / 64 * 64;
-          const size_t hi = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads) / 64 * 64;
-          sums[static_cast<size_t>(t)] = sum(buf, lo, hi);
+          float acc = 0;
+          for (int k = 0; k < rounds; ++k) {
+            for (const auto& [p, n] : spans) {
+              const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(threads) / 64 * 64;
+              const size_t hi = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads) / 64 * 64;
+              acc += sum(p, lo, hi);
+            }
+          }
+          sums[static_cast<size_t>(t)] = acc;
         });
       }
       for (auto& t : ts) t.join();
       best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
     }
   }
+  return bytes * rounds / best / 1e9;
+}
+
+}  // namespace
+
+// A 1 GiB buffer that asks for 2 MiB pages: streaming through scattered 4 KiB pages read about a
+// third slower here than through contiguous memory, and model weights mapped from the page cache
+// are contiguous where the file system keeps large folios, so a 4 KiB buffer was no bound at all.
+double measure_read_bandwidth(int threads) {
+  const size_t bytes = size_t{1} << 30, huge = size_t{2} << 20;
+  void* region = ::mmap(nullptr, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) return 0;
+  auto* buf = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(region) + huge - 1) & ~(huge - 1));
+  (void)::madvise(buf, bytes, MADV_HUGEPAGE);
+  std::fill_n(buf, bytes / sizeof(float), 1.0f);
+  const double gb_s = read_bandwidth_over({{buf, bytes / sizeof(float)}}, threads);
   ::munmap(region, bytes + huge);
-  return static_cast<double>(bytes) / best / 1e9;
+  return gb_s;
+}
+
+// The same over the weights a decode step reads, where they are mapped (see weight_bytes).
+double measure_weight_bandwidth(const infer::LoadedModel& m, int threads) {
+  std::vector<std::pair<const float*, size_t>> spans;
+  for (const auto& [name, t] : m.weights->tensors) {
+    if (!m.config.tied_embeddings && name == "model.embed_tokens.weight") continue;
+    spans.emplace_back(reinterpret_cast<const float*>(t.data.data()), t.data.size() / sizeof(float));
+  }
+  return read_bandwidth_over(spans, threads);
 }
 
 namespace {

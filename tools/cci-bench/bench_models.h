@@ -18,6 +18,11 @@ double weight_bytes(const infer::LoadedModel& m);
 // Read bandwidth (GB/s) of `threads` threads summing a 1 GiB buffer (2 MiB pages where the
 // kernel gives them) with the widest loads the CPU has; best of 5.
 double measure_read_bandwidth(int threads);
+// Read bandwidth (GB/s) of `threads` threads summing the weights a decode step reads (as
+// weight_bytes counts them), where they are mapped: the bound for that model's decode. On a VM
+// two buffers of the same size can read at rates a third apart (where the host placed them), so
+// a separate buffer is no bound for another mapping.
+double measure_weight_bandwidth(const infer::LoadedModel& m, int threads);
 
 // A model directory for cci-run serve: --model DIR as given; else a directory under `work` with
 // the embedded model, or random weights of --shape (config.json, model.safetensors, and the
