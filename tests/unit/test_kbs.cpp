@@ -2,7 +2,9 @@
 // every golden JCS and binding case, the sample attestation check, the problem-document errors,
 // and all 18 JWE cases (7 accepted with their plaintext, 11 refused naming the failed check).
 // The RFC 3394 key-wrap and RFC 7518 Concat KDF values are exercised inside libjose by the JWE
-// cases (cci has no key-wrap or KDF code of its own).
+// cases (cci has no key-wrap or KDF code of its own). SEV-SNP evidence in trustee's JSON shape is
+// checked against trustee's own e2e evidence (vectors/snp/genoa), whose raw report was rebuilt
+// from that JSON and verifies with its VCEK.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include "kbs/jwe.h"
 #include "kbs/key_source.h"
 #include "kbs/runtime_data.h"
+#include "kbs/trustee_evidence.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -200,4 +203,45 @@ TEST_CASE("--key-source: the four forms, and what is refused naming the flag") {
     CHECK(r.error().code == cci::ErrorCode::kUsage);
     CHECK(r.error().field == "key-source");
   }
+}
+
+TEST_CASE("SEV-SNP evidence in trustee's JSON shape: the genoa report and its VCEK give trustee's own evidence, field for field") {
+  const auto dir = test::require_vectors("snp/genoa");
+  const json expected = load(dir / "trustee_genoa_model0xa0_v3_evidence.json");
+  const Bytes report = test::slurp(dir / "trustee_genoa_model0xa0_v3_report.bin");
+  const Bytes vcek = test::slurp(dir / "trustee_genoa_model0xa0_v3_vcek.der");
+  auto got = snp_evidence(report, {{"VCEK", vcek}});
+  REQUIRE(got);
+  // Field by field, so a difference names the field.
+  REQUIRE(expected["attestation_report"].is_object());
+  CHECK(got->at("attestation_report").size() == expected["attestation_report"].size());
+  for (const auto& [name, value] : expected["attestation_report"].items()) {
+    CAPTURE(name);
+    REQUIRE(got->at("attestation_report").contains(name));
+    CHECK(got->at("attestation_report")[name] == value);
+  }
+  CHECK(got->at("cert_chain") == expected["cert_chain"]);
+  CHECK(*got == expected);
+
+  // No certificates: cert_chain is null (the attester found no extended report).
+  auto bare = snp_evidence(report, {});
+  REQUIRE(bare);
+  CHECK(bare->at("cert_chain").is_null());
+  // A flipped report byte changes exactly the field it sits in (measurement at 0x90).
+  Bytes flipped = report;
+  flipped[0x90] ^= 0x01;
+  auto other = snp_evidence(flipped, {});
+  REQUIRE(other);
+  CHECK(other->at("attestation_report")["measurement"] != expected["attestation_report"]["measurement"]);
+  CHECK(other->at("attestation_report")["report_data"] == expected["attestation_report"]["report_data"]);
+  // Refused: a truncated report, an unknown certificate type, a version whose JSON is not known.
+  CHECK_FALSE(snp_evidence(ByteView(report).first(1000), {}));
+  auto bad_type = snp_evidence(report, {{"PEK", vcek}});
+  REQUIRE_FALSE(bad_type);
+  CHECK(bad_type.error().field == "cert_type");
+  Bytes v5 = report;
+  v5[0] = 5;
+  auto newer = snp_evidence(v5, {});
+  REQUIRE_FALSE(newer);
+  CHECK(newer.error().code == ErrorCode::kUnsupported);
 }

@@ -65,11 +65,13 @@ Result<std::function<Result<crypto::SecretBytes>(serve::Attestor&)>> kbs_fetcher
     opts->pinned_public_key = crypto::public_key_pin(cert);
   }
   // Trustee's verifiers read TEE-specific evidence JSON (guest-components' attesters); cci writes
-  // the sample TEE's, which is what a simulated platform is to a KBS. SNP and CSV shapes: not yet.
+  // the sample TEE's, which is what a simulated platform is to a KBS. The SNP shape exists
+  // (kbs/trustee_evidence.h) but the attester here issues reports bound to RA-TLS claims, not to
+  // the KBS's runtime data; CSV's shape is not built.
   if (o.source.tee.rfind("sim-", 0) != 0) {
     return make_error(ErrorCode::kUnsupported,
-                      "--key-source kbs:// works with the simulated platforms (as trustee's 'sample' TEE) in this version; the SEV-SNP and CSV "
-                      "evidence shapes trustee's verifiers read are not built yet (use push)",
+                      "--key-source kbs:// works with the simulated platforms (as trustee's 'sample' TEE) in this version; on SEV-SNP and CSV "
+                      "the attester does not yet issue evidence for a KBS (use push, or cdh:// in a Confidential Containers pod)",
                       "key-source");
   }
   opts->tee = "sample";
