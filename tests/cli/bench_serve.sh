@@ -13,6 +13,7 @@ check "overhead JSON validates against cci.bench.overhead.v2" -- python3 "$VALID
 check "two runs on each side" -- test "$(jq '[.native.decode_tokens_s.values, .secure.decode_tokens_s.values] | map(length) | add' "$WORK/overhead.json")" = 4
 check "positive decode rates" -- jqe '.native.decode_tokens_s.min > 0 and .secure.decode_tokens_s.min > 0' "$WORK/overhead.json"
 check "the engine's own figures on both sides, and the secure split" -- jqe '.native.engine_decode_tokens_s.min > 0 and .secure.engine_prefill_seconds.min > 0 and .secure_split.transport_to_first_token_seconds.median > 0' "$WORK/overhead.json"
+check "one engine thread pinned to one CPU uses every CPU, and the JSON says so" -- jqe '.engine_uses_every_cpu == true' "$WORK/overhead.json"
 check "a 95 % interval around each overhead median" -- jqe '.overhead.decode.ci95[0] <= .overhead.decode.median and .overhead.decode.median <= .overhead.decode.ci95[1]' "$WORK/overhead.json"
 check "the machine's load is measured, and decides whether there is a verdict" -- jqe '.load.runs.wall_seconds > 0 and .load.quiet_second.wall_seconds >= 1 and (if .load.others_fraction_of_one_cpu <= .load.limit then (.goals_met | type) == "boolean" else .goals_met == null end)' "$WORK/overhead.json"
 # Another process spinning on a CPU meanwhile: the default limit (5 % of one CPU) voids the verdict.
