@@ -7,13 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/huge_pages.h"
 #include "base/unique_fd.h"
 
 namespace cci {
-
-namespace {
-constexpr size_t kHugePage = size_t{2} << 20;
-}  // namespace
 
 Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -30,11 +27,9 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::map_fd(int fd, const std::
   if (size > 0) {
     data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (data == MAP_FAILED) return make_error(ErrorCode::kIo, "cannot map " + name + ": " + std::strerror(errno), name);
-    // Model weights are read front to back once per decoded token. Where the kernel can back
-    // the file with 2 MiB pages (file systems with large folios, read-only THP for files), this
-    // lets it: streaming reads through physically contiguous memory ran 1.5 x faster than through
-    // scattered 4 KiB pages on the machines measured (docs/performance.md). Only a hint.
-    if (size >= kHugePage) (void)::madvise(data, size, MADV_HUGEPAGE);
+    // Model weights are read front to back once per decoded token: where the kernel can back
+    // the file with 2 MiB pages (file systems with large folios, read-only THP for files), let it.
+    advise_huge_pages(data, size);
   }
   return std::shared_ptr<const MappedFile>(new MappedFile(data, size, name));
 }

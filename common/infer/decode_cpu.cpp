@@ -67,7 +67,6 @@ __attribute__((target("avx2,fma"))) void rows_avx2(const float* w, std::int64_t 
 // sum of values, rows of a head's value cache. The output stays in registers over all rows, 64
 // floats at a time (a head is 64 or 128 floats in the models served), instead of being read and
 // written once per position.
-using WeightedSumFn = void (*)(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out);
 
 void weighted_sum_generic(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out) {
   std::fill_n(out, n, 0.0f);
@@ -102,21 +101,18 @@ __attribute__((target("avx2,fma"))) void weighted_sum_avx2(const float* v, std::
   }
 }
 
-struct Isa {
-  RowsFn rows;
-  WeightedSumFn weighted_sum;
-  const char* name;
-};
-
-Isa pick_isa() {
+// Every kernel set this CPU runs, the fastest first (AVX2 with FMA, then plain loops).
+std::vector<DecodeKernels> available_kernels() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {rows_avx2, weighted_sum_avx2, "avx2"};
-  return {rows_generic, weighted_sum_generic, "generic"};
+  std::vector<DecodeKernels> out;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", rows_avx2, weighted_sum_avx2});
+  out.push_back({"generic", rows_generic, weighted_sum_generic});
+  return out;
 }
 
-const Isa& isa() {
-  static const Isa i = pick_isa();
-  return i;
+const DecodeKernels& isa() {
+  static const DecodeKernels k = available_kernels().front();
+  return k;
 }
 
 // Matrix-vector products of several matrices over the same input, as one parallel loop over
@@ -218,7 +214,7 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
     // weighted sum of values. Query head h reads key/value head h / group.
     // The scores are one matrix-vector product over the head's keys (positions 0..pos are
     // contiguous rows of the cache), the output one weighted sum over its values.
-    const Isa& k = isa();
+    const DecodeKernels& k = isa();
     auto head = [&](std::int64_t h) {
       const float* q = q_.data() + h * hd;
       const float* keys = kc + (h / group) * m_.ctx * hd;
@@ -264,12 +260,6 @@ void DecodeStep::run(std::int64_t token, std::int64_t pos, float* k_cache, float
 
 const char* decode_isa() { return isa().name; }
 
-std::vector<DecodeKernels> decode_kernels_for_testing() {
-  std::vector<DecodeKernels> out;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", rows_avx2, weighted_sum_avx2});
-  out.push_back({"generic", rows_generic, weighted_sum_generic});
-  return out;
-}
+std::vector<DecodeKernels> decode_kernels_for_testing() { return available_kernels(); }
 
 }  // namespace cci::infer

@@ -54,8 +54,7 @@ class DecodeStep {
 // The instruction set the kernels use on this CPU: "avx2" or "generic".
 const char* decode_isa();
 
-// For tests: every kernel set this CPU can run (the chosen one first), so each is checked, not
-// only the one the dispatcher picks here.
+// A set of decode kernels for one instruction set; the step uses the first one this CPU runs.
 struct DecodeKernels {
   const char* name;
   // y[r] = dot(w[r * n .. + n), x) for r in [0, rows)
@@ -63,6 +62,8 @@ struct DecodeKernels {
   // out[0 .. n) = sum over t in [0, count) of p[t] * v[t * n .. + n)
   void (*weighted_sum)(const float* v, std::int64_t count, std::int64_t n, const float* p, float* out);
 };
+// For tests: every kernel set this CPU can run (the chosen one first), so each is checked, not
+// only the one picked here.
 std::vector<DecodeKernels> decode_kernels_for_testing();
 
 }  // namespace cci::infer

@@ -2,12 +2,12 @@
 // includes torch costs ~22 s and 1 GB to compile.
 #include "infer/engine.h"
 
+#include "base/huge_pages.h"
 #include "infer/decode_cpu.h"
 
 #include <torch/torch.h>
 
 #include <malloc.h>
-#include <sys/mman.h>
 
 #include <chrono>
 #include <mutex>
@@ -20,22 +20,19 @@ namespace {
 using torch::Tensor;
 namespace F = torch::nn::functional;
 
-// A zeroed KV cache in its own mapping with 2 MiB pages where the kernel gives them: every decode
-// step reads the keys and values of all positions so far, and a process's scattered 4 KiB pages
-// read about a third slower than contiguous memory here (docs/performance.md), differently in
-// each process. Never in a core dump. Small caches stay on the heap.
+// A zeroed KV cache in huge pages (base/huge_pages.h): every decode step reads the keys and
+// values of all positions so far, and a process's scattered 4 KiB pages read about a third slower
+// than contiguous memory here, differently in each process. Small caches stay on the heap.
 Tensor zeroed_cache(at::IntArrayRef shape, torch::ScalarType dtype) {
+  const auto opts = torch::TensorOptions().dtype(dtype);
   std::int64_t n = 1;
   for (auto d : shape) n *= d;
-  const size_t bytes = static_cast<size_t>(n) * c10::elementSize(dtype), huge = size_t{2} << 20;
-  if (bytes < huge) return torch::zeros(shape, torch::TensorOptions().dtype(dtype));
-  const size_t len = bytes + huge;
-  void* region = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (region == MAP_FAILED) return torch::zeros(shape, torch::TensorOptions().dtype(dtype));
-  auto* at = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(region) + huge - 1) & ~(huge - 1));
-  (void)::madvise(at, bytes, MADV_HUGEPAGE);
-  (void)::madvise(region, len, MADV_DONTDUMP);
-  return torch::from_blob(at, shape, [region, len](void*) { ::munmap(region, len); }, torch::TensorOptions().dtype(dtype));
+  const size_t bytes = static_cast<size_t>(n) * c10::elementSize(dtype);
+  if (bytes < kHugePageBytes) return torch::zeros(shape, opts);
+  auto mem = HugePageMemory::map(bytes);
+  if (!mem) return torch::zeros(shape, opts);
+  auto owner = std::make_shared<HugePageMemory>(std::move(*mem));
+  return torch::from_blob(owner->data(), shape, [owner](void*) {}, opts);
 }
 
 Error bad_weights(const std::string& msg, const std::string& field) { return make_error(ErrorCode::kMalformed, msg, field); }

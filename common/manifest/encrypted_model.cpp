@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
+#include "base/huge_pages.h"
 #include "base/hex.h"
 #include "base/unique_fd.h"
 #include "crypto/digest.h"
@@ -381,9 +382,8 @@ Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, co
       m.p = ::mmap(nullptr, m.n, PROT_READ | PROT_WRITE, MAP_SHARED, mem.get(), 0);
       if (m.p == MAP_FAILED) return make_error(ErrorCode::kIo, "mmap of a memfd: " + errno_text(errno), "memfd");
       ::madvise(m.p, m.n, MADV_DONTDUMP);
-      // 2 MiB pages where shared memory may have them (shmem_enabled = advise or within_size):
-      // decode streams the weights, and contiguous memory reads faster. Only a hint.
-      (void)::madvise(m.p, m.n, MADV_HUGEPAGE);
+      // 2 MiB pages where shared memory may have them (shmem_enabled = advise or within_size).
+      advise_huge_pages(m.p, m.n);
       if (auto st = open_file_into(f.fd.get(), h, key, w, f.name, static_cast<std::uint8_t*>(m.p)); !st) return refused(st.error());
     }
     if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {

@@ -4,10 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <sys/mman.h>
 #include <cstdint>
 #include <algorithm>
-#include <immintrin.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
+#include "base/huge_pages.h"
 #include "default_model.h"
 #include "infer/model_config.h"
 #include "infer/safetensors.h"
@@ -45,81 +44,58 @@ Result<infer::ModelConfig> named_shape(const std::string& name) {
   return c;
 }
 
-// Bytes read per decoded token: every weight once, except the embedding table (one row),
-// which is read whole only when it doubles as the classifier.
-double weight_bytes(const infer::LoadedModel& m) {
-  double total = 0;
-  for (const auto& [name, t] : m.weights->tensors) total += static_cast<double>(t.data.size());
-  if (!m.config.tied_embeddings) {
-    if (auto* e = m.weights->find("model.embed_tokens.weight")) total -= static_cast<double>(e->data.size());
-  }
-  return total;
-}
-
 namespace {
 
-// Sums floats [lo, hi) of `p`: baseline SSE (eight 16-byte accumulators), 32-byte loads into four
-// accumulators (AVX2, the loads the decode kernels use), or 64-byte loads (AVX-512).
-float sum_sse(const float* p, size_t lo, size_t hi) {
-  typedef float v4 __attribute__((vector_size(16)));
-  v4 a[8] = {};
-  for (size_t i = lo; i + 32 <= hi; i += 32) {
-    for (int j = 0; j < 8; ++j) {
-      v4 v;
-      std::memcpy(&v, p + i + 4 * static_cast<size_t>(j), sizeof v);
+// The weights a decoded token reads: every tensor once, except the embedding table (one row),
+// which is read whole only when it doubles as the classifier.
+std::vector<ByteView> decode_reads(const infer::LoadedModel& m) {
+  std::vector<ByteView> out;
+  for (const auto& [name, t] : m.weights->tensors) {
+    if (!m.config.tied_embeddings && name == "model.embed_tokens.weight") continue;
+    out.push_back(t.data);
+  }
+  return out;
+}
+
+typedef float F4 __attribute__((vector_size(16)));
+typedef float F8 __attribute__((vector_size(32)));
+typedef float F16 __attribute__((vector_size(64)));
+
+// Sums floats [lo, hi) of `p` (lo and hi multiples of 64) with loads of V into four
+// accumulators; inlined into functions compiled for SSE, AVX2 and AVX-512, one per load width.
+template <typename V>
+[[gnu::always_inline]] inline float sum_with(const float* p, size_t lo, size_t hi) {
+  constexpr size_t w = sizeof(V) / sizeof(float);
+  V a[4] = {};
+  for (size_t i = lo; i + 4 * w <= hi; i += 4 * w) {
+    for (size_t j = 0; j < 4; ++j) {
+      V v;
+      std::memcpy(&v, p + i + j * w, sizeof v);
       a[j] += v;
     }
   }
-  v4 s = a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
-  return s[0] + s[1] + s[2] + s[3];
+  const V s = (a[0] + a[1]) + (a[2] + a[3]);
+  float out = 0;
+  for (size_t k = 0; k < w; ++k) out += s[k];
+  return out;
 }
 
-__attribute__((target("avx2"))) float sum_avx2(const float* p, size_t lo, size_t hi) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = lo; i + 32 <= hi; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
-  }
-  float out[8];
-  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  float s = 0;
-  for (float f : out) s += f;
-  return s;
-}
-
-__attribute__((target("avx512f"))) float sum_avx512(const float* p, size_t lo, size_t hi) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = lo; i + 64 <= hi; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
-    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
-  }
-  float out[16];
-  _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  float s = 0;
-  for (float f : out) s += f;
-  return s;
-}
-
-}  // namespace
-
-namespace {
+float sum_sse(const float* p, size_t lo, size_t hi) { return sum_with<F4>(p, lo, hi); }
+__attribute__((target("avx2"))) float sum_avx2(const float* p, size_t lo, size_t hi) { return sum_with<F8>(p, lo, hi); }
+__attribute__((target("avx512f"))) float sum_avx512(const float* p, size_t lo, size_t hi) { return sum_with<F16>(p, lo, hi); }
 
 // Read bandwidth (GB/s) over the given memory: `threads` threads each sum their share of every
 // span (as often as it takes to read 256 MiB, so that starting the threads does not count for a
 // small model in cache), the best of 5 passes with each load width this CPU has (SSE, AVX2,
 // AVX-512). On the AMD EPYC measured, 32-byte loads streamed faster than 64-byte ones.
-double read_bandwidth_over(const std::vector<std::pair<const float*, size_t>>& spans, int threads) {
+double read_bandwidth_over(const std::vector<ByteView>& spans, int threads) {
   __builtin_cpu_init();
   using SumFn = float (*)(const float*, size_t, size_t);
   std::vector<SumFn> sums_by_width = {sum_sse};
   if (__builtin_cpu_supports("avx2")) sums_by_width.push_back(sum_avx2);
   if (__builtin_cpu_supports("avx512f")) sums_by_width.push_back(sum_avx512);
   double bytes = 0;
-  for (const auto& [p, n] : spans) bytes += static_cast<double>(n / 64 * 64) * sizeof(float);
+  for (ByteView span : spans) bytes += static_cast<double>(span.size() / sizeof(float) / 64 * 64) * sizeof(float);
   if (bytes <= 0) return 0;
   const int rounds = static_cast<int>(std::ceil(static_cast<double>(256 << 20) / bytes));
   double best = 1e30;
@@ -132,10 +108,11 @@ double read_bandwidth_over(const std::vector<std::pair<const float*, size_t>>& s
         ts.emplace_back([&, t, sum] {
           float acc = 0;
           for (int k = 0; k < rounds; ++k) {
-            for (const auto& [p, n] : spans) {
+            for (ByteView span : spans) {
+              const size_t n = span.size() / sizeof(float);
               const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(threads) / 64 * 64;
               const size_t hi = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads) / 64 * 64;
-              acc += sum(p, lo, hi);
+              acc += sum(reinterpret_cast<const float*>(span.data()), lo, hi);
             }
           }
           sums[static_cast<size_t>(t)] = acc;
@@ -150,30 +127,23 @@ double read_bandwidth_over(const std::vector<std::pair<const float*, size_t>>& s
 
 }  // namespace
 
-// A 1 GiB buffer that asks for 2 MiB pages: streaming through scattered 4 KiB pages read about a
-// third slower here than through contiguous memory, and model weights mapped from the page cache
-// are contiguous where the file system keeps large folios, so a 4 KiB buffer was no bound at all.
-double measure_read_bandwidth(int threads) {
-  const size_t bytes = size_t{1} << 30, huge = size_t{2} << 20;
-  void* region = ::mmap(nullptr, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (region == MAP_FAILED) return 0;
-  auto* buf = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(region) + huge - 1) & ~(huge - 1));
-  (void)::madvise(buf, bytes, MADV_HUGEPAGE);
-  std::fill_n(buf, bytes / sizeof(float), 1.0f);
-  const double gb_s = read_bandwidth_over({{buf, bytes / sizeof(float)}}, threads);
-  ::munmap(region, bytes + huge);
-  return gb_s;
+double weight_bytes(const infer::LoadedModel& m) {
+  double total = 0;
+  for (ByteView t : decode_reads(m)) total += static_cast<double>(t.size());
+  return total;
 }
 
-// The same over the weights a decode step reads, where they are mapped (see weight_bytes).
-double measure_weight_bandwidth(const infer::LoadedModel& m, int threads) {
-  std::vector<std::pair<const float*, size_t>> spans;
-  for (const auto& [name, t] : m.weights->tensors) {
-    if (!m.config.tied_embeddings && name == "model.embed_tokens.weight") continue;
-    spans.emplace_back(reinterpret_cast<const float*>(t.data.data()), t.data.size() / sizeof(float));
-  }
-  return read_bandwidth_over(spans, threads);
+// A 1 GiB buffer in huge pages (base/huge_pages.h): model weights mapped from the page cache are
+// contiguous where the file system keeps large folios, so a buffer in scattered 4 KiB pages
+// (about a third slower here) was no bound at all.
+double measure_read_bandwidth(int threads) {
+  auto mem = HugePageMemory::map(size_t{1} << 30);
+  if (!mem) return 0;
+  std::fill_n(static_cast<float*>(mem->data()), mem->size() / sizeof(float), 1.0f);
+  return read_bandwidth_over({ByteView(static_cast<const std::uint8_t*>(mem->data()), mem->size())}, threads);
 }
+
+double measure_weight_bandwidth(const infer::LoadedModel& m, int threads) { return read_bandwidth_over(decode_reads(m), threads); }
 
 namespace {
 

@@ -16,7 +16,7 @@ Result<infer::ModelConfig> named_shape(const std::string& name);
 // Bytes read per decoded token: every weight once, except an untied embedding table (one row).
 double weight_bytes(const infer::LoadedModel& m);
 // Read bandwidth (GB/s) of `threads` threads summing a 1 GiB buffer (2 MiB pages where the
-// kernel gives them) with the widest loads the CPU has; best of 5.
+// kernel gives them) with each load width the CPU has; best of 5.
 double measure_read_bandwidth(int threads);
 // Read bandwidth (GB/s) of `threads` threads summing the weights a decode step reads (as
 // weight_bytes counts them), where they are mapped: the bound for that model's decode. On a VM
