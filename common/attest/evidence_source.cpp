@@ -24,6 +24,7 @@ class TsmSource final : public EvidenceSource {
     o_.privlevel = static_cast<int>(vmpl);
   }
   std::string describe() const override { return "configfs-tsm (" + o_.root + ")"; }
+  std::string tee() const override { return "snp"; }
   Result<Evidence> get_evidence(ByteView report_data) override {
     auto r = tsm_get_report(report_data, o_);
     if (!r) return r.error();
@@ -46,6 +47,7 @@ class SevGuestSource final : public EvidenceSource {
  public:
   SevGuestSource(std::string path, unsigned vmpl, DeviceOpener open) : path_(std::move(path)), vmpl_(vmpl), open_(std::move(open)) {}
   std::string describe() const override { return path_; }
+  std::string tee() const override { return "snp"; }
   Result<Evidence> get_evidence(ByteView report_data) override {
     CCI_TRY(check_report_data(report_data));
     auto dev = open_(path_);
@@ -70,6 +72,7 @@ class CsvGuestSource final : public EvidenceSource {
  public:
   CsvGuestSource(std::string path, csv::ReportVersion v, DeviceOpener open) : path_(std::move(path)), version_(v), open_(std::move(open)) {}
   std::string describe() const override { return path_; }
+  std::string tee() const override { return "csv"; }
   Result<Evidence> get_evidence(ByteView report_data) override {
     CCI_TRY(check_report_data(report_data));
     auto dev = open_(path_);
@@ -93,6 +96,7 @@ class SimSnpSource final : public EvidenceSource {
  public:
   SimSnpSource(std::string dir, sim::SnpReportRequest req) : dir_(std::move(dir)), req_(std::move(req)) {}
   std::string describe() const override { return "SIMULATED SEV-SNP (" + dir_ + ")"; }
+  std::string tee() const override { return "sim-snp"; }
   Result<Evidence> get_evidence(ByteView report_data) override {
     CCI_TRY(check_report_data(report_data));
     sim::SnpReportRequest req = req_;
@@ -121,6 +125,7 @@ class SimCsvSource final : public EvidenceSource {
  public:
   SimCsvSource(std::string dir, sim::CsvReportRequest req) : dir_(std::move(dir)), req_(std::move(req)) {}
   std::string describe() const override { return "SIMULATED CSV (" + dir_ + ")"; }
+  std::string tee() const override { return "sim-csv"; }
   Result<Evidence> get_evidence(ByteView report_data) override {
     CCI_TRY(check_report_data(report_data));
     sim::CsvReportRequest req = req_;

@@ -32,6 +32,8 @@ class EvidenceSource {
  public:
   virtual ~EvidenceSource() = default;
   virtual std::string describe() const = 0;
+  // What its evidence files name (evidence::EvidenceFile::tee): "snp", "csv", "sim-snp", "sim-csv".
+  virtual std::string tee() const = 0;
   // `report_data` must be exactly 64 bytes.
   virtual Result<Evidence> get_evidence(ByteView report_data) = 0;
 };

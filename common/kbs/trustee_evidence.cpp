@@ -1,6 +1,9 @@
 // See trustee_evidence.h.
 #include "kbs/trustee_evidence.h"
 
+#include "crypto/x509.h"
+#include "csv/report.h"
+#include "kbs/client.h"
 #include "snp/report.h"
 
 namespace cci::kbs {
@@ -25,10 +28,11 @@ json version_json(std::uint8_t major, std::uint8_t minor, std::uint8_t build) { 
 
 Result<json> snp_evidence(ByteView report, const std::vector<SnpCert>& certs) {
   CCI_ASSIGN(r, snp::parse_report(report));
-  if (r.version < 2 || r.version > 3) {
+  if (r.version != 2 && r.version != 3 && r.version != 5) {
     return make_error(ErrorCode::kUnsupported,
                       "SEV-SNP report version " + std::to_string(r.version) +
-                          ": trustee's JSON evidence is written here for versions 2 and 3 only (the fields of later versions have no known JSON names)",
+                          ": trustee's JSON evidence is written here for versions 2, 3 and 5 only (the sev crate reads a version 4 report "
+                          "as version 3 and would drop bytes the signature covers)",
                       "version");
   }
   // The TCB layout follows the product: Turin's has an FMC byte. A v2 report names no CPUID
@@ -65,6 +69,11 @@ Result<json> snp_evidence(ByteView report, const std::vector<SnpCert>& certs) {
   a["current"] = version_json(r.current_major, r.current_minor, r.current_build);
   a["committed"] = version_json(r.committed_major, r.committed_minor, r.committed_build);
   a["launch_tcb"] = tcb_json(r.launch_tcb, product);
+  if (r.version >= 5) {
+    // SEV-SNP ABI 1.57+: LAUNCH_MIT_VECTOR at 0x1F8, CURRENT_MIT_VECTOR at 0x200.
+    a["launch_mit_vector"] = r.launch_mit_vector.value_or(0);
+    a["current_mit_vector"] = r.current_mit_vector.value_or(0);
+  }
   a["signature"] = {{"r", byte_array(r.sig_r)}, {"s", byte_array(r.sig_s)}};
   json chain = nullptr;
   if (!certs.empty()) {
@@ -77,6 +86,106 @@ Result<json> snp_evidence(ByteView report, const std::vector<SnpCert>& certs) {
     }
   }
   return json{{"attestation_report", std::move(a)}, {"cert_chain", std::move(chain)}};
+}
+
+namespace {
+
+std::uint32_t le32(ByteView b, size_t off) {
+  return static_cast<std::uint32_t>(b[off]) | static_cast<std::uint32_t>(b[off + 1]) << 8 | static_cast<std::uint32_t>(b[off + 2]) << 16 |
+         static_cast<std::uint32_t>(b[off + 3]) << 24;
+}
+
+// One of a CSV certificate's two signature slots (Hygon's CSV API, "Certificate" layout):
+// usage, algorithm, r and s (72 bytes each, little-endian), 368 reserved bytes.
+json csv_sig_json(ByteView s) {
+  return {{"usage", le32(s, 0)}, {"algo", le32(s, 4)},
+          {"signature", {{"r", byte_array(s.subspan(8, csv::kEccFieldSize))}, {"s", byte_array(s.subspan(8 + csv::kEccFieldSize, csv::kEccFieldSize))}}},
+          {"_reserved", byte_array(s.subspan(8 + 2 * csv::kEccFieldSize, 368))}};
+}
+
+// The 2084-byte PEK field by field, as csv-rs's serde writes its Certificate (the field order is
+// the binary layout).
+json pek_json(ByteView c) {
+  json key = {{"g", le32(c, 0x010)}, {"x", byte_array(c.subspan(0x014, csv::kEccFieldSize))}, {"y", byte_array(c.subspan(0x05C, csv::kEccFieldSize))}};
+  json data = {{"firmware", {{"major", c[0x004]}, {"minor", c[0x005]}}},
+               {"reserved1", static_cast<unsigned>(c[0x006]) | static_cast<unsigned>(c[0x007]) << 8},
+               {"pubkey", {{"usage", le32(c, 0x008)}, {"algo", le32(c, 0x00C)}, {"key", std::move(key)}}},
+               {"uid_size", static_cast<unsigned>(c[0x0A4]) | static_cast<unsigned>(c[0x0A5]) << 8},
+               {"user_id", byte_array(c.subspan(0x0A6, 254))},
+               {"sid", byte_array(c.subspan(0x1A4, 16))},
+               {"reserved2", byte_array(c.subspan(0x1B4, 608))}};
+  return {{"body", {{"ver", le32(c, 0x000)}, {"data", std::move(data)}}}, {"sigs", json::array({csv_sig_json(c.subspan(0x414, 0x208)), csv_sig_json(c.subspan(0x61C, 0x208))})}};
+}
+
+}  // namespace
+
+Result<json> csv_evidence(ByteView report, const std::optional<std::string>& cc_eventlog) {
+  CCI_ASSIGN(r, csv::parse_report(report));
+  // csv-rs AttestationReportWrapper: a V2 report is flagged by the "ATTESTATION_EXT" magic and
+  // flags 1; a V1 report by zero magic and flags 0.
+  constexpr size_t kPek = 0x150, kChipId = kPek + csv::kCsvCertSize, kReserved = kChipId + 64, kMac = kReserved + 32;
+  Bytes page(csv::kReportPageSize, 0);
+  std::copy(r.raw.begin(), r.raw.end(), page.begin());
+  Bytes magic(16, 0);
+  unsigned flags = 0;
+  size_t pek_off = kPek, chip_off = kChipId;
+  if (r.version == csv::ReportVersion::kV1) {
+    // Unmask PEK and chip ID with anonce (its little-endian bytes, counted from 0x150, which is
+    // 4-aligned), then zero the reserved bytes, as csv-rs hands the page on.
+    if (r.pek_encoding == csv::PekEncoding::kMasked) {
+      for (size_t i = kPek; i < kReserved; ++i) page[i] ^= static_cast<std::uint8_t>(r.anonce >> (8 * (i % 4)));
+    }
+    std::fill(page.begin() + kReserved, page.begin() + kMac, 0);
+  } else {
+    static const char kExt[] = "ATTESTATION_EXT";
+    std::copy(kExt, kExt + 15, magic.begin());
+    flags = 1;
+    pek_off = 0x490;
+    chip_off = pek_off + csv::kCsvCertSize;
+  }
+  const ByteView p(page);
+  json out;
+  out["attestation_report"] = {{"magic", byte_array(magic)}, {"flags", flags}, {"data", byte_array(p)}};
+  out["cert_chain"] = {{"pek", pek_json(p.subspan(pek_off, csv::kCsvCertSize))}};
+  out["serial_number"] = byte_array(p.subspan(chip_off, 64));
+  out["cc_eventlog"] = cc_eventlog ? json(*cc_eventlog) : json(nullptr);
+  return out;
+}
+
+Result<std::string> kbs_tee_for(const std::string& tee, const std::string& requested) {
+  const bool simulated = tee.rfind("sim-", 0) == 0;
+  const std::string native = simulated ? tee.substr(4) : tee;
+  if (native != "snp" && native != "csv") return make_error(ErrorCode::kUnsupported, "no KBS evidence shape for TEE '" + tee + "'", "kbs-tee");
+  if (requested == "auto") return simulated ? std::string("sample") : native;
+  if (requested == "sample") {
+    if (simulated) return requested;
+    return make_error(ErrorCode::kUsage, "--kbs-tee sample sends no hardware evidence: on " + evidence::tee_display_name(tee) + " use auto (" + native + ")",
+                      "kbs-tee");
+  }
+  if (requested == native) return requested;
+  return make_error(ErrorCode::kUsage, "--kbs-tee " + requested + " does not fit the evidence source (" + evidence::tee_display_name(tee) + ")", "kbs-tee");
+}
+
+Result<json> primary_evidence(const std::string& kbs_tee, const evidence::EvidenceFile& ev, ByteView report_data) {
+  if (kbs_tee == "sample") return sample_evidence(report_data);
+  if (kbs_tee == "csv") {
+    if (ev.is_snp()) return make_error(ErrorCode::kInvalidInput, "CSV evidence asked of a SEV-SNP source", "kbs-tee");
+    return csv_evidence(ev.report, std::nullopt);
+  }
+  if (kbs_tee != "snp" || !ev.is_snp()) return make_error(ErrorCode::kInvalidInput, "no KBS evidence '" + kbs_tee + "' from " + ev.tee, "kbs-tee");
+  CCI_ASSIGN(r, snp::parse_report(ev.report));
+  std::vector<SnpCert> certs;
+  if (ev.vek_pem) {
+    CCI_ASSIGN(vek, crypto::Certificate::from_pem(as_bytes(*ev.vek_pem)));
+    certs.push_back({r.signing_key() == snp::SigningKey::kVlek ? "VLEK" : "VCEK", vek.der()});
+  }
+  if (ev.cert_chain_pem) {
+    // The GHCB certificate table names ASK (or ASVK, under the same GUID) and ARK; the root is
+    // the self-issued one.
+    CCI_ASSIGN(chain, crypto::parse_pem_bundle(as_bytes(*ev.cert_chain_pem)));
+    for (const auto& c : chain) certs.push_back({c.subject() == c.issuer() ? "ARK" : "ASK", c.der()});
+  }
+  return snp_evidence(ev.report, certs);
 }
 
 }  // namespace cci::kbs

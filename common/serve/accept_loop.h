@@ -82,6 +82,11 @@ class Attestor {
   virtual ~Attestor() = default;
   virtual Result<IssuedCertificate> issue(const crypto::PrivateKey& key, const ratls::Claims& claims, const ratls::AttestedCertSpec& spec) = 0;
   virtual Result<Bytes> tagged_evidence(ByteView claims_cbor) = 0;
+  // For a key source that binds its own data (a KBS's runtime-data digest): the TEE's evidence
+  // over exactly these 64 bytes of REPORT_DATA, as a cci.evidence.v1 file (evidence/evidence_file.h),
+  // and the TEE its evidence names ("snp", "csv", "sim-snp", "sim-csv").
+  virtual Result<Bytes> evidence_file(ByteView report_data) = 0;
+  virtual std::string tee() const = 0;
 };
 
 struct ServeOutput {

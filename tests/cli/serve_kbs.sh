@@ -3,8 +3,10 @@
 # trustee KBS on 127.0.0.1 (tests/cli/kbs_server.py, written from trustee's protocol 0.4.0) after
 # the RCAR handshake with the simulated platform's evidence (as trustee's sample TEE), its
 # certificate pinned; an expired session is attested again; PolicyDeny is reported at once and
-# not hammered; a wrong pin gets nothing. The Confidential Data Hub source reads the key from a
-# CDH on loopback.
+# not hammered; a wrong pin gets nothing. The simulated SEV-SNP and CSV reports also go in the
+# hardware's shapes (--kbs-tee snp|csv), which the test KBS verifies as trustee's verifiers do, and
+# its resource policy releases only to the deployment's measurement. The Confidential Data Hub
+# source reads the key from a CDH on loopback.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/serve_lib.sh"
 python3 -c 'import cryptography' 2>/dev/null || { echo "FAIL: python3-cryptography missing (scripts/test installs it)"; exit 1; }
@@ -65,10 +67,53 @@ stop_kbs
 
 check "a KBS with another certificate than the pinned one" -- start_kbs "$WORK/kbs3"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/other-kbs.key" -out "$WORK/other-kbs.crt" -subj /CN=other -days 1 2>/dev/null
+cp "$WORK/other-kbs.crt" "$WORK/other-ark.pem"
 check "serve starts sealed" -- serve_start --key-source "kbs://127.0.0.1:$KBS_PORT/default/tiny/dek" --kbs-cert "$WORK/other-kbs.crt"
 check "the KBS is refused by the pin" -- wait_log model_key_fetch_failed
 contains "$WORK/serve.log" "public key does not match pinned public key" "... saying so"
 check "... before anything was sent to it" -- test ! -s "$WORK/kbs3/requests.log"
+serve_stop
+stop_kbs
+
+# The hardware shapes: the simulated platform's report as trustee's snp and csv verifiers read
+# it (--kbs-tee), checked by the test KBS as trustee does (the report rebuilt from its fields and
+# its signature; the simulator's ARK pinned) and released only to the expected measurement.
+expect 2 "--kbs-tee csv on a SEV-SNP source is a usage error naming it" -- timeout 60 "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" "${SEALED[@]}" \
+  --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 --key-source "kbs://127.0.0.1:1/default/tiny/dek" --insecure-http-kbs --kbs-tee csv
+contains "$WORK/err" "--kbs-tee" "... naming the flag"
+expect 2 "--kbs-tee sample on hardware is a usage error (no hardware evidence at all)" -- timeout 60 "$RUN" serve --tee snp "${SEALED[@]}" \
+  --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 --key-source "kbs://127.0.0.1:1/default/tiny/dek" --insecure-http-kbs --kbs-tee sample
+contains "$WORK/err" "sends no hardware evidence" "... saying why"
+check "a test KBS that reads SEV-SNP evidence and releases to the deployment's measurement" -- \
+  start_kbs "$WORK/kbs4" --snp-ark "$WORK/sim/amd/cert_chain.pem" --expect-measurement "$SNP_MEAS"
+check "serve with --kbs-tee snp starts" -- serve_start --key-source "kbs://127.0.0.1:$KBS_PORT/default/tiny/dek" --kbs-cert "$KBS_CERT" --kbs-tee snp
+check "... the KBS verified the report and its chain, and released the key" -- wait_log model_unsealed
+check "... told the TEE snp" -- test "$(jq -r 'select(.path == "/kbs/v0/auth") | .tee' "$WORK/kbs4/requests.log" | sort -u)" = snp
+check "... and refused nothing" -- bash -c "! grep -q refused '$WORK/kbs4/requests.log'"
+check "a completion from the model keyed on SEV-SNP evidence" -- test "$(api /v1/completions "$KEY_A" "$COMPLETE")" = 200
+serve_stop
+stop_kbs
+check "a KBS that expects another measurement" -- start_kbs "$WORK/kbs5" --snp-ark "$WORK/sim/amd/cert_chain.pem" --expect-measurement "$(printf '%096d' 0)"
+check "serve starts sealed" -- serve_start --key-source "kbs://127.0.0.1:$KBS_PORT/default/tiny/dek" --kbs-cert "$KBS_CERT" --kbs-tee snp
+check "the policy refuses the measurement" -- wait_log model_key_fetch_failed
+contains "$WORK/serve.log" "PolicyDeny" "... as PolicyDeny"
+check "nothing is served" -- test "$(api /v1/completions "$KEY_A" "$COMPLETE")" = 503
+serve_stop
+stop_kbs
+check "a KBS that pins another ARK" -- start_kbs "$WORK/kbs6" --snp-ark "$WORK/other-ark.pem"
+check "serve starts sealed" -- serve_start --key-source "kbs://127.0.0.1:$KBS_PORT/default/tiny/dek" --kbs-cert "$KBS_CERT" --kbs-tee snp
+check "the attestation fails on the chain" -- wait_log model_key_fetch_failed
+check "... as the KBS says" -- grep -q refused "$WORK/kbs6/requests.log"
+serve_stop
+stop_kbs
+
+"$RUN" sim init "$WORK/sim-csv" --vendor hygon --measurement "$CSV_MEAS" >/dev/null 2>&1
+check "a test KBS that reads CSV evidence (csv-rs's shape) and releases to the deployment's measurement" -- start_kbs "$WORK/kbs7" --expect-measurement "$CSV_MEAS"
+TEE="--tee sim-csv --sim-dir $WORK/sim-csv" check "serve on simulated CSV with --kbs-tee csv starts" -- \
+  serve_start --key-source "kbs://127.0.0.1:$KBS_PORT/default/tiny/dek" --kbs-cert "$KBS_CERT" --kbs-tee csv
+check "... the KBS verified the report's SM2 signature and PEK, and released the key" -- wait_log model_unsealed
+check "... told the TEE csv" -- test "$(jq -r 'select(.path == "/kbs/v0/auth") | .tee' "$WORK/kbs7/requests.log" | sort -u)" = csv
+check "a completion from the model keyed on CSV evidence" -- test "$(api /v1/completions "$KEY_A" "$COMPLETE")" = 200
 serve_stop
 stop_kbs
 

@@ -16,6 +16,8 @@
 #include "kbs/key_source.h"
 #include "kbs/runtime_data.h"
 #include "kbs/trustee_evidence.h"
+#include "csv/evidence.h"
+#include "csv/report.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -239,9 +241,72 @@ TEST_CASE("SEV-SNP evidence in trustee's JSON shape: the genoa report and its VC
   auto bad_type = snp_evidence(report, {{"PEK", vcek}});
   REQUIRE_FALSE(bad_type);
   CHECK(bad_type.error().field == "cert_type");
+  // Version 5 adds the mitigation vectors (little-endian u64 at 0x1F8 and 0x200); versions 2
+  // and 3 have no such members. Version 4 is refused: the sev crate would read it as version 3.
+  CHECK_FALSE(expected["attestation_report"].contains("launch_mit_vector"));
   Bytes v5 = report;
   v5[0] = 5;
+  v5[0x1F8] = 0x03;
+  v5[0x201] = 0x01;
   auto newer = snp_evidence(v5, {});
-  REQUIRE_FALSE(newer);
-  CHECK(newer.error().code == ErrorCode::kUnsupported);
+  REQUIRE(newer);
+  CHECK(newer->at("attestation_report")["version"] == 5);
+  CHECK(newer->at("attestation_report")["launch_mit_vector"] == 3);
+  CHECK(newer->at("attestation_report")["current_mit_vector"] == 256);
+  Bytes v4 = report;
+  v4[0] = 4;
+  auto four = snp_evidence(v4, {});
+  REQUIRE_FALSE(four);
+  CHECK(four.error().code == ErrorCode::kUnsupported);
+}
+
+TEST_CASE("CSV evidence in trustee's JSON shape: trustee's own csv evidence from its report page, and a raw firmware report restored") {
+  const auto dir = test::require_vectors("csv");
+  // trustee's test evidence (chip KPA64911240507): its page is already restored; written again
+  // from that page it is the same evidence, member for member.
+  const json expected = load(dir / "trustee_KPA64911240507_evidence_v1wrapper.json");
+  Bytes page;
+  for (const auto& b : expected["attestation_report"]["data"]) page.push_back(b.get<std::uint8_t>());
+  auto got = csv_evidence(page, expected["cc_eventlog"].get<std::string>());
+  REQUIRE(got);
+  for (const auto& [name, value] : expected.items()) {
+    CAPTURE(name);
+    CHECK(got->at(name) == value);
+  }
+  CHECK(*got == expected);
+  auto no_log = csv_evidence(page, std::nullopt);
+  REQUIRE(no_log);
+  CHECK(no_log->at("cc_eventlog").is_null());
+
+  // A raw firmware report (csv-rs's test report, chip NZA9T14052605): PEK and chip ID masked
+  // with anonce. The evidence carries them unmasked; the signed bytes are untouched, and cci's
+  // own reader of trustee's shape gets the same report back.
+  const Bytes raw = test::slurp(dir / "csvrs_NZA9T14052605_report_v1_raw.bin");
+  auto masked = csv::parse_report(raw);
+  REQUIRE(masked);
+  REQUIRE(masked->pek_encoding == csv::PekEncoding::kMasked);
+  auto ev = csv_evidence(raw, std::nullopt);
+  REQUIRE(ev);
+  CHECK(ev->at("attestation_report")["flags"] == 0);
+  CHECK(ev->at("attestation_report")["data"].size() == csv::kReportPageSize);
+  const std::string text = ev->dump();
+  auto back = csv::extract_evidence(as_bytes(text));
+  REQUIRE(back);
+  CHECK(back->format == "trustee");
+  REQUIRE(back->envelope_pek);
+  CHECK(*back->envelope_pek == masked->pek.raw);
+  CHECK(back->envelope_serial == std::optional<std::string>("NZA9T14052605"));
+  auto restored = csv::parse_report(back->report, back->version);
+  REQUIRE(restored);
+  CHECK(restored->pek_encoding == csv::PekEncoding::kRestored);
+  CHECK(to_hex(restored->signed_bytes()) == to_hex(masked->signed_bytes()));
+  CHECK(restored->report_data == masked->report_data);
+  CHECK(restored->measure == masked->measure);
+  CHECK(restored->chip_id == "NZA9T14052605");
+  // Refused: a truncated report, a page with bytes after the report.
+  CHECK_FALSE(csv_evidence(ByteView(raw).first(2000), std::nullopt));
+  Bytes dirty = raw;
+  dirty.resize(csv::kReportPageSize, 0);
+  dirty.back() = 1;
+  CHECK_FALSE(csv_evidence(dirty, std::nullopt));
 }

@@ -17,6 +17,7 @@
 #include "crypto/tls.h"
 #include "kbs/client.h"
 #include "kbs/key_source.h"
+#include "kbs/trustee_evidence.h"
 #include "sealed/key_file.h"
 #include "serve/accept_loop.h"
 #include "serve/log.h"
@@ -30,7 +31,7 @@ struct ServeCliOptions {
   attest::SourceOptions source;
   std::string model, manifest, deployment, release_key;
   std::string key_source;  // "" : push when the model is encrypted
-  std::string kbs_cert, cdh_url = "http://127.0.0.1:8006";
+  std::string kbs_cert, kbs_tee = "auto", cdh_url = "http://127.0.0.1:8006";
   bool insecure_http_kbs = false;
   serve::ServeConfig config;
 };
@@ -43,6 +44,12 @@ class SourceAttestor final : public serve::Attestor {
     return issue_attested_certificate(*source_, key, claims, spec);
   }
   Result<Bytes> tagged_evidence(ByteView claims_cbor) override { return tagged_evidence_for(*source_, claims_cbor); }
+  Result<Bytes> evidence_file(ByteView report_data) override {
+    CCI_ASSIGN(ev, source_->get_evidence(report_data));
+    const std::string text = evidence::write_evidence_file(ev.file);
+    return Bytes(text.begin(), text.end());
+  }
+  std::string tee() const override { return source_->tee(); }
 
  private:
   std::unique_ptr<attest::EvidenceSource> source_;
@@ -64,21 +71,25 @@ Result<std::function<Result<crypto::SecretBytes>(serve::Attestor&)>> kbs_fetcher
     CCI_ASSIGN(cert, crypto::Certificate::from_pem(pem));
     opts->pinned_public_key = crypto::public_key_pin(cert);
   }
-  // Trustee's verifiers read TEE-specific evidence JSON (guest-components' attesters); cci writes
-  // the sample TEE's, which is what a simulated platform is to a KBS. The SNP shape exists
-  // (kbs/trustee_evidence.h) but the attester here issues reports bound to RA-TLS claims, not to
-  // the KBS's runtime data; CSV's shape is not built.
-  if (o.source.tee.rfind("sim-", 0) != 0) {
-    return make_error(ErrorCode::kUnsupported,
-                      "--key-source kbs:// works with the simulated platforms (as trustee's 'sample' TEE) in this version; on SEV-SNP and CSV "
-                      "the attester does not yet issue evidence for a KBS (use push, or cdh:// in a Confidential Containers pod)",
-                      "key-source");
+  // Trustee's verifiers read TEE-specific evidence JSON (guest-components' attesters): SNP and
+  // CSV in their own shapes, a simulator as the sample TEE unless --kbs-tee names its hardware's
+  // shape (kbs/trustee_evidence.h). With --tee auto the TEE is known once the source is open.
+  if (o.source.tee != "auto") {
+    CCI_TRY(kbs::kbs_tee_for(o.source.tee, o.kbs_tee));
   }
-  opts->tee = "sample";
   opts->note = [](const std::string& m) { serve::log_event("accept", "kbs", {{"step", m}}); };
   const std::string resource = source.resource();
-  return std::function<Result<crypto::SecretBytes>(serve::Attestor&)>([opts, resource](serve::Attestor&) {
-    return kbs::fetch_resource(*opts, resource, [](ByteView report_data) -> Result<nlohmann::json> { return kbs::sample_evidence(report_data); });
+  const std::string requested = o.kbs_tee;
+  return std::function<Result<crypto::SecretBytes>(serve::Attestor&)>([opts, resource, requested](serve::Attestor& attestor) -> Result<crypto::SecretBytes> {
+    kbs::KbsClientOptions run = *opts;
+    CCI_ASSIGN(kbs_tee, kbs::kbs_tee_for(attestor.tee(), requested));
+    run.tee = kbs_tee;
+    return kbs::fetch_resource(run, resource, [&attestor, kbs_tee](ByteView report_data) -> Result<nlohmann::json> {
+      if (kbs_tee == "sample") return kbs::primary_evidence(kbs_tee, evidence::EvidenceFile{}, report_data);
+      CCI_ASSIGN(bytes, attestor.evidence_file(report_data));
+      CCI_ASSIGN(file, evidence::parse_evidence_file(bytes));
+      return kbs::primary_evidence(kbs_tee, file, report_data);
+    });
   });
 }
 
@@ -219,6 +230,10 @@ int run_serve(ServeCliOptions o, const cli::Context& ctx) {
   if (!release) return ctx.fail(release.error(), schema);
   auto source = open_evidence_source(o.source, ctx);
   if (!source) return ctx.fail(source.error(), schema);
+  if (o.key_source.rfind("kbs://", 0) == 0) {
+    // --tee auto: the TEE is known now; a --kbs-tee that does not fit it stops the start.
+    if (auto t = kbs::kbs_tee_for((*source)->tee(), o.kbs_tee); !t) return ctx.fail(t.error(), schema);
+  }
   serve::ServeOutput out;
   out.info = [&ctx](const std::string& m) { ctx.info(m); };
   out.warn = [&ctx](const std::string& m) { ctx.warn(m); };
@@ -275,6 +290,11 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
                   "push (default: the owner sends it after verifying, cci-verify remote --provision-key), kbs://HOST:PORT/REPO/TYPE/TAG (a trustee "
                   "KBS, --kbs-cert), cdh:///REPO/TYPE/TAG (a Confidential Containers pod's data hub), file://PATH (development only)");
   sub->add_option("--kbs-cert", o->kbs_cert, "The KBS's TLS certificate (PEM): its key is pinned");
+  sub->add_option("--kbs-tee", o->kbs_tee,
+                  "The TEE the KBS is told and the shape of the evidence it gets: auto (snp or csv as the hardware is; sample, trustee's test "
+                  "TEE, for a simulator), snp or csv (a simulator's report in the hardware's shape, for a test KBS that trusts its roots)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "snp", "csv", "sample"}));
   sub->add_flag("--insecure-http-kbs", o->insecure_http_kbs, "Talk to the KBS over plain http (its answers are still encrypted to this TEE's key)");
   sub->add_option("--cdh-url", o->cdh_url, "The Confidential Data Hub's address")->capture_default_str();
   sub->add_option("--api-keys", c.api_keys, "API key file: 'USER_ID sha256:HEX' lines (cci-run keys add); re-read when it changes")->required();
