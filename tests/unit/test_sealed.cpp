@@ -114,6 +114,21 @@ TEST_CASE("the published vector: one chunk, byte for byte, and the multi-chunk v
   REQUIRE(open_file_into(fd.get(), *h, test_key(), {2, {}, nullptr}, "part.enc", into.data()));
   CHECK(into == big);
   CHECK_FALSE(open_file_into(fd.get(), *h, test_key(5), {}, "part.enc", into.data()));
+  // It decrypts in place: a flipped ciphertext byte or tag byte of the last (short) chunk is
+  // refused naming the chunk, whatever the threads.
+  for (const std::uint64_t at : {h->sealed_offset(2) + 5, h->sealed_offset(2) + h->plain_length(2) + 3}) {
+    Bytes bad = sealed;
+    bad[at] ^= 0x01;
+    const auto bad_path = d.path / "bad.enc";
+    write(bad_path, bad);
+    UniqueFd bfd(::open(bad_path.c_str(), O_RDONLY));
+    for (unsigned threads : {1u, 2u}) {
+      auto st = open_file_into(bfd.get(), *h, test_key(), {threads, {}, nullptr}, "bad.enc", into.data());
+      REQUIRE_FALSE(st);
+      CHECK(st.error().code == ErrorCode::kVerificationFailed);
+      CHECK(st.error().message.find("chunk 2 of 3") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("header fields are checked one by one, each error naming its field") {
