@@ -33,6 +33,80 @@ std::string utc(std::time_t t) {
   return buf;
 }
 
+// The collateral's own checks: CRLs first, then TCB Info and QE Identity.
+struct Collateral {
+  std::optional<crypto::Crl> root_crl, pck_crl;
+  tdx::TcbInfo tcb;
+  tdx::QeIdentity qe;
+};
+
+bool crl_current(CheckList& c, const std::string& id, const Result<crypto::Crl>& crl, const crypto::Certificate& issuer, std::time_t at,
+                 const std::string& what) {
+  if (!crl) return c.add(id, false, what + ": " + crl.error().message);
+  if (!crl->signed_by(issuer)) return c.add(id, false, what + " is not signed by " + issuer.subject_common_name());
+  const auto next = crl->next_update();
+  if (!next || at < crl->this_update() || at > *next) {
+    return c.add(id, false, what + " is current " + utc(crl->this_update()) + " to " + (next ? utc(*next) : std::string("(no nextUpdate)")) + ", not at " + utc(at));
+  }
+  return c.add(id, true, what + " signed by " + issuer.subject_common_name() + ", current until " + utc(*next));
+}
+
+// TCB Info or QE Identity: the signing chain to the anchor (valid at `at`, the signing
+// certificate not in the root CRL), the signature over the exact bytes, the validity window.
+bool signed_collateral(CheckList& c, const std::string& id, const std::string& what, ByteView body, const std::string& key, const std::string& chain_pem,
+                       const crypto::Certificate& anchor, const crypto::Crl& root_crl, std::time_t at, tdx::SignedJson& out) {
+  auto cut = tdx::cut_signed_json(body, key);
+  if (!cut) return c.add(id, false, cut.error().message);
+  auto chain = crypto::parse_pem_bundle(as_bytes(chain_pem));
+  if (!chain) return c.add(id, false, what + " issuer chain: " + chain.error().message);
+  const crypto::Certificate& signer = (*chain)[0];
+  const crypto::Certificate anchors[] = {anchor.clone()};
+  if (auto st = crypto::verify_chain(signer, {}, anchors, at); !st) return c.add(id, false, what + " signer: " + st.error().message);
+  if (root_crl.lists(signer)) return c.add(id, false, what + " signer " + signer.subject_common_name() + " is revoked by the root CA CRL");
+  auto key_pub = signer.public_key();
+  if (!key_pub || !verify_p256(*key_pub, as_bytes(cut->value), cut->signature)) {
+    return c.add(id, false, what + "'s signature does not verify with " + signer.subject_common_name() + " over its exact bytes");
+  }
+  out = std::move(*cut);
+  return true;
+}
+
+bool within(CheckList& c, const std::string& id, const std::string& what, std::time_t issue, std::time_t next, std::time_t at) {
+  if (at < issue || at > next) return c.add(id, false, what + " is valid " + utc(issue) + " to " + utc(next) + ", not at " + utc(at));
+  return true;
+}
+
+bool status_is(const std::string& s, std::initializer_list<const char*> any) {
+  for (const char* a : any) {
+    if (s == a) return true;
+  }
+  return false;
+}
+
+// Intel's rule for folding a module or QE status into the TDX level's.
+std::string fold(const std::string& base, const std::string& other) {
+  if (other == "Revoked") return "Revoked";
+  if (other == "OutOfDate") {
+    if (status_is(base, {"UpToDate", "SWHardeningNeeded"})) return "OutOfDate";
+    if (status_is(base, {"ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded"})) return "OutOfDateConfigurationNeeded";
+  }
+  return base;
+}
+
+void add_ids(std::vector<std::string>& to, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    if (std::find(to.begin(), to.end(), id) == to.end()) to.push_back(id);
+  }
+}
+
+template <size_t N>
+bool masked_equal(const std::array<std::uint8_t, N>& value, const std::array<std::uint8_t, N>& mask, const std::array<std::uint8_t, N>& expected) {
+  for (size_t i = 0; i < N; ++i) {
+    if ((value[i] & mask[i]) != expected[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Bytes pinned_intel_sgx_root_fingerprint() {
@@ -51,7 +125,7 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
         "version " + std::to_string(q->version) + ", " + tdx::body_type_name(q->body_type) + " body, " + std::to_string(q->signed_bytes.size()) + " signed bytes");
   v.quote = *q;
 
-  // The PCK chain: leaf, CA, root, in that order. The root must be the pinned one.
+  // The PCK chain as the quote carries it: leaf, CA, root (checked below).
   auto chain = crypto::parse_pem_bundle(as_bytes(q->pck_chain_pem));
   if (!chain || chain->size() != 3) {
     c.add("tdx.pck_chain", false, chain ? "the PCK chain holds " + std::to_string(chain->size()) + " certificates, not leaf, CA and root" : chain.error().message);
@@ -60,7 +134,46 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   const crypto::Certificate& leaf = (*chain)[0];
   const crypto::Certificate& ca = (*chain)[1];
   const crypto::Certificate& root = (*chain)[2];
-  if (root.fingerprint_sha256() != pinned_intel_sgx_root_fingerprint()) {
+  // The anchor: the pinned Intel SGX Root CA (the quote's own root is used only when it is
+  // byte for byte the pinned one), or the root a test names.
+  std::optional<crypto::Certificate> anchor;
+  if (ev.root) anchor = ev.root->clone();
+  else if (root.fingerprint_sha256() == pinned_intel_sgx_root_fingerprint()) anchor = root.clone();
+
+  Collateral col;
+  if (ev.collateral && anchor) {
+    const TdxCollateral& k = *ev.collateral;
+    auto root_crl = crypto::Crl::parse(k.root_ca_crl);
+    if (!crl_current(c, "tdx.root_crl", root_crl, *anchor, ev.at, "the root CA CRL")) return v;
+    col.root_crl = root_crl->clone();
+    if (!crl_current(c, "tdx.pck_crl", crypto::Crl::parse(k.pck_crl), ca, ev.at, "the PCK CRL")) return v;
+    col.pck_crl = crypto::Crl::parse(k.pck_crl)->clone();
+    tdx::SignedJson tcb_json, qe_json;
+    if (!signed_collateral(c, "tdx.tcb_info", "TCB Info", k.tcb_info, "tcbInfo", k.tcb_info_issuer_chain_pem, *anchor, *col.root_crl, ev.at, tcb_json)) return v;
+    auto tcb = tdx::parse_tcb_info(tcb_json.value);
+    if (!tcb) {
+      c.add("tdx.tcb_info", false, tcb.error().message);
+      return v;
+    }
+    if (!within(c, "tdx.tcb_info", "TCB Info", tcb->issue_date, tcb->next_update, ev.at)) return v;
+    c.add("tdx.tcb_info", true, "TCB Info for FMSPC " + to_hex(tcb->fmspc) + " signed by Intel, evaluation data number " +
+                                    std::to_string(tcb->evaluation_data_number) + ", issued " + utc(tcb->issue_date) + ", next update " + utc(tcb->next_update));
+    col.tcb = std::move(*tcb);
+    if (!signed_collateral(c, "tdx.qe_identity", "QE Identity", k.qe_identity, "enclaveIdentity", k.qe_identity_issuer_chain_pem, *anchor, *col.root_crl, ev.at,
+                           qe_json)) {
+      return v;
+    }
+    auto qe = tdx::parse_qe_identity(qe_json.value);
+    if (!qe) {
+      c.add("tdx.qe_identity", false, qe.error().message);
+      return v;
+    }
+    if (!within(c, "tdx.qe_identity", "QE Identity", qe->issue_date, qe->next_update, ev.at)) return v;
+    c.add("tdx.qe_identity", true, "QE Identity signed by Intel, issued " + utc(qe->issue_date) + ", next update " + utc(qe->next_update));
+    col.qe = std::move(*qe);
+  }
+
+  if (!anchor) {
     c.add("tdx.pck_chain", false, "the chain's root (" + root.subject() + ", SHA-256 " + to_hex(root.fingerprint_sha256()) + ") is not the pinned Intel SGX Root CA");
     return v;
   }
@@ -72,7 +185,11 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
     }
   }
   c.add("tdx.pck_validity", true, "leaf, CA and root valid at " + utc(ev.at));
-  const crypto::Certificate anchors[] = {root.clone()};
+  if (root.der() != anchor->der()) {
+    c.add("tdx.pck_chain", false, "the chain's root (" + root.subject() + ") is not the anchor");
+    return v;
+  }
+  const crypto::Certificate anchors[] = {anchor->clone()};
   const crypto::Certificate intermediates[] = {ca.clone()};
   if (auto st = crypto::verify_chain(leaf, intermediates, anchors, ev.at); !st) {
     c.add("tdx.pck_chain", false, st.error().message);
@@ -82,6 +199,17 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   v.pck_leaf = leaf.clone();
   v.pck_ca = ca.clone();
   v.root = root.clone();
+  if (ev.collateral) {
+    if (col.pck_crl->lists(leaf)) {
+      c.add("tdx.pck_revocation", false, "the PCK certificate is revoked by the PCK CRL");
+      return v;
+    }
+    if (col.root_crl->lists(ca)) {
+      c.add("tdx.pck_revocation", false, "the PCK CA is revoked by the root CA CRL");
+      return v;
+    }
+    c.add("tdx.pck_revocation", true, "neither the PCK certificate nor its CA is revoked");
+  }
 
   auto raw_ext = leaf.extension_value(tdx::kOidSgxExtensions);
   if (!raw_ext || !*raw_ext) {
@@ -109,10 +237,112 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
         bound_ok ? "QE REPORT_DATA = SHA-256(attestation key || QE authentication data) || 0"
                  : "QE REPORT_DATA is not SHA-256(attestation key || QE authentication data) || 0: the attestation key is not the QE's");
 
+  const tdx::ModuleLevel* qe_level = nullptr;
+  if (ev.collateral && qe_signed) {
+    const tdx::QeIdentity& id = col.qe;
+    const tdx::QeReport& r = q->qe_report;
+    std::string why;
+    if (r.mr_signer != id.mrsigner) why = "MRSIGNER " + to_hex(r.mr_signer) + " is not " + to_hex(id.mrsigner);
+    else if (r.isv_prod_id != id.isvprodid) why = "ISVPRODID " + std::to_string(r.isv_prod_id) + " is not " + std::to_string(id.isvprodid);
+    else if ((r.misc_select & id.miscselect_mask) != id.miscselect) why = "masked MISCSELECT differs";
+    else if (!masked_equal(r.attributes, id.attributes_mask, id.attributes)) why = "masked ATTRIBUTES differ";
+    for (const auto& l : id.levels) {
+      if (why.empty() && l.isvsvn <= r.isv_svn) {
+        qe_level = &l;
+        break;
+      }
+    }
+    if (why.empty() && !qe_level) why = "ISVSVN " + std::to_string(r.isv_svn) + " is below every QE TCB level";
+    if (!why.empty()) {
+      c.add("tdx.qe_identity_match", false, "the QE is not Intel's TDX QE: " + why);
+      return v;
+    }
+    c.add("tdx.qe_identity_match", true, "the QE is Intel's TD_QE, ISVSVN " + std::to_string(r.isv_svn) + ": " + qe_level->status.status);
+  }
+
   auto att_key = crypto::ec_public_key_from_xy(crypto::KeyType::kEcP256, ByteView(q->attestation_key).first(32), ByteView(q->attestation_key).subspan(32));
   const bool quote_signed = att_key && verify_p256(*att_key, q->signed_bytes, q->signature);
   c.add("tdx.quote_signature", quote_signed,
         quote_signed ? "header and TD report signed by the attestation key" : "the quote's signature over its header and TD report does not verify");
+
+  if (ev.collateral && c.all_passed()) {
+    const tdx::TcbInfo& t = col.tcb;
+    if (t.fmspc != ext->fmspc || t.pceid != ext->pceid) {
+      c.add("tdx.fmspc", false,
+            "the PCK's FMSPC " + to_hex(ext->fmspc) + " / PCE-ID " + to_hex(ext->pceid) + " is not TCB Info's " + to_hex(t.fmspc) + " / " + to_hex(t.pceid));
+      return v;
+    }
+    c.add("tdx.fmspc", true, "FMSPC " + to_hex(t.fmspc) + " and PCE-ID " + to_hex(t.pceid) + " as TCB Info's");
+    const auto& svn = q->body.tee_tcb_svn;
+    const size_t tdx_from = svn[1] > 0 ? 2 : 0;
+    const tdx::TdxTcbLevel* level = nullptr;
+    for (const auto& l : t.levels) {
+      bool ok = l.pcesvn <= ext->pcesvn;
+      for (size_t i = 0; ok && i < 16; ++i) ok = l.sgx_components[i] <= ext->cpusvn[i];
+      for (size_t i = tdx_from; ok && i < 16; ++i) ok = l.tdx_components[i] <= svn[i];
+      if (ok) {
+        level = &l;
+        break;
+      }
+    }
+    if (!level) {
+      c.add("tdx.tcb_level", false,
+            "no TCB level of TCB Info matches the PCK's CPUSVN " + to_hex(ext->cpusvn) + ", PCESVN " + std::to_string(ext->pcesvn) + " and TEE_TCB_SVN " + to_hex(svn) +
+                " (TCB not supported)");
+      return v;
+    }
+    TdxTcbVerdict verdict;
+    verdict.tdx_status = level->status.status;
+    verdict.tcb_date = level->status.date;
+    verdict.evaluation_data_number = t.evaluation_data_number;
+    verdict.tcb_info_issue = t.issue_date;
+    verdict.tcb_info_next_update = t.next_update;
+    add_ids(verdict.advisory_ids, level->status.advisory_ids);
+    c.add("tdx.tcb_level", true, "TCB level of " + level->status.date + ": " + level->status.status);
+    // The TDX module: by identity when TEE_TCB_SVN[1] names a major version, else tdxModule.
+    std::string status = level->status.status;
+    if (svn[1] > 0) {
+      char want[8];
+      std::snprintf(want, sizeof want, "TDX_%02X", svn[1]);
+      const tdx::ModuleIdentity* m = nullptr;
+      for (const auto& mi : t.module_identities) {
+        if (mi.id == want) m = &mi;
+      }
+      if (!m) {
+        c.add("tdx.module_identity", false, std::string("TCB Info has no TDX module identity ") + want);
+        return v;
+      }
+      if (q->body.mr_signer_seam != m->mrsigner || !masked_equal(q->body.seam_attributes, m->attributes_mask, m->attributes)) {
+        c.add("tdx.module_identity", false, std::string("MRSIGNERSEAM or SEAMATTRIBUTES are not those of ") + want);
+        return v;
+      }
+      const tdx::ModuleLevel* ml = nullptr;
+      for (const auto& l : m->levels) {
+        if (l.isvsvn <= svn[0]) {
+          ml = &l;
+          break;
+        }
+      }
+      if (!ml) {
+        c.add("tdx.module_identity", false, std::string("the module's ISVSVN ") + std::to_string(svn[0]) + " is below every level of " + want);
+        return v;
+      }
+      verdict.module_status = ml->status.status;
+      add_ids(verdict.advisory_ids, ml->status.advisory_ids);
+      status = fold(status, ml->status.status);
+      c.add("tdx.module_identity", true, std::string(want) + ", ISVSVN " + std::to_string(svn[0]) + ": " + ml->status.status);
+    } else {
+      if (q->body.mr_signer_seam != t.module.mrsigner || !masked_equal(q->body.seam_attributes, t.module.attributes_mask, t.module.attributes)) {
+        c.add("tdx.module_identity", false, "MRSIGNERSEAM or SEAMATTRIBUTES are not TCB Info's tdxModule");
+        return v;
+      }
+      c.add("tdx.module_identity", true, "the TDX 1.0 module (tdxModule)");
+    }
+    verdict.qe_status = qe_level->status.status;
+    add_ids(verdict.advisory_ids, qe_level->status.advisory_ids);
+    verdict.status = fold(status, qe_level->status.status);
+    v.tcb = std::move(verdict);
+  }
   v.passed = c.all_passed();
   return v;
 }

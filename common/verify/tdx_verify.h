@@ -7,13 +7,24 @@
 //   the QE report (384 bytes) signed by the PCK leaf key (ECDSA P-256, SHA-256, r||s);
 //   the QE report's REPORT_DATA = SHA-256(attestation key || QE authentication data) || 32 zeros;
 //   the quote's header and body signed by that attestation key.
-// Intel's collateral (TCB Info, QE Identity, CRLs) and policy are decided elsewhere.
+// With Intel's collateral (what the PCS serves for the quote's FMSPC), the rest of it, in the
+// order Intel's QVL applies it: the root CA CRL (signed by the pinned root, current at `at`), the
+// PCK CRL (signed by the quote's PCK CA, current); TCB Info and QE Identity (chained to the pinned
+// root through the TCB Signing certificate, not revoked, signed over their exact bytes, issueDate
+// <= at <= nextUpdate); neither PCK certificate revoked; the QE report against QE Identity
+// (MRSIGNER, ISVPRODID, masked MISCSELECT and ATTRIBUTES; the QE TCB level by ISVSVN); FMSPC and
+// PCE-ID equal to TCB Info's; the TDX TCB level (SGX components and PCESVN against the PCK's,
+// TDX components against TEE_TCB_SVN, indexes 0 and 1 left to the module identity when
+// TEE_TCB_SVN[1] > 0); the TDX module identity (TDX_<TEE_TCB_SVN[1]>: MRSIGNERSEAM, masked
+// SEAMATTRIBUTES, its level by TEE_TCB_SVN[0]). The TCB status combines the TDX level's, the
+// module's and the QE's; accepting a status other than UpToDate is policy, decided elsewhere.
 #pragma once
 
 #include <ctime>
 #include <optional>
 
 #include "crypto/x509.h"
+#include "tdx/collateral.h"
 #include "tdx/pck.h"
 #include "tdx/quote.h"
 #include "verify/check.h"
@@ -23,9 +34,29 @@ namespace cci::verify {
 // SHA-256 of the DER of the Intel SGX Root CA (CN=Intel SGX Root CA, the root of TDX too).
 Bytes pinned_intel_sgx_root_fingerprint();
 
+// Intel's collateral for one FMSPC, as the PCS serves it.
+struct TdxCollateral {
+  Bytes tcb_info, qe_identity;                      // the PCS bodies, byte for byte
+  std::string tcb_info_issuer_chain_pem;            // TCB Signing certificate, root
+  std::string qe_identity_issuer_chain_pem;
+  Bytes pck_crl, root_ca_crl;                       // DER or PEM
+};
+
 struct TdxEvidence {
   ByteView quote;
-  std::time_t at = 0;  // verification time: certificates must be valid then
+  std::time_t at = 0;  // verification time: certificates, CRLs and collateral must be valid then
+  const TdxCollateral* collateral = nullptr;  // none: the cryptographic checks only
+  // Instead of the pinned Intel SGX Root CA (tests that pin another root): the anchor.
+  std::optional<crypto::Certificate> root;
+};
+
+struct TdxTcbVerdict {
+  std::string status;                     // the combined TCB status
+  std::vector<std::string> advisory_ids;  // of the TDX level, the module level and the QE level
+  std::string tdx_status, module_status, qe_status;
+  std::string tcb_date;
+  unsigned evaluation_data_number = 0;
+  std::time_t tcb_info_issue = 0, tcb_info_next_update = 0;
 };
 
 struct TdxVerification {
@@ -34,12 +65,15 @@ struct TdxVerification {
   std::optional<tdx::Quote> quote;         // parsed, for display: authentic only if `passed`
   std::optional<tdx::PckExtensions> pck;   // from the PCK leaf
   std::optional<crypto::Certificate> pck_leaf, pck_ca, root;
+  std::optional<TdxTcbVerdict> tcb;        // with collateral, once the TCB level is found
 };
 
 // Always returns the checks made; stops where later checks would be meaningless (a quote that
-// does not parse, a chain that does not hold). Check ids: tdx.quote, tdx.pck_chain,
-// tdx.pck_validity, tdx.pck_extensions, tdx.qe_report_signature, tdx.qe_report_data,
-// tdx.quote_signature.
+// does not parse, a chain that does not hold). Check ids: tdx.quote, [tdx.root_crl,
+// tdx.pck_crl, tdx.tcb_info, tdx.qe_identity,] tdx.pck_chain, tdx.pck_validity, [tdx.pck_revocation,]
+// tdx.pck_extensions, tdx.qe_report_signature, tdx.qe_report_data, [tdx.qe_identity_match,]
+// tdx.quote_signature[, tdx.fmspc, tdx.tcb_level, tdx.module_identity]; those in brackets with
+// collateral only.
 TdxVerification verify_tdx_quote(const TdxEvidence& ev);
 
 }  // namespace cci::verify

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
+#include "crypto/x509.h"
+#include "tdx/collateral.h"
 #include "crypto/digest.h"
 #include "support/vectors.h"
 #include "tdx/pck.h"
@@ -49,6 +51,29 @@ const std::map<std::string, std::string> kCheckIds = {
     {"quote.signature", "tdx.quote_signature"},
 };
 
+verify::TdxEvidence evidence(ByteView quote, std::time_t at) {
+  verify::TdxEvidence e;
+  e.quote = quote;
+  e.at = at;
+  return e;
+}
+
+std::string text(const std::filesystem::path& p) {
+  const Bytes b = test::slurp(p);
+  return std::string(b.begin(), b.end());
+}
+
+verify::TdxCollateral collateral(const std::filesystem::path& d) {
+  verify::TdxCollateral k;
+  k.tcb_info = test::slurp(d / "tcb_info.json");
+  k.qe_identity = test::slurp(d / "qe_identity.json");
+  k.tcb_info_issuer_chain_pem = text(d / "tcb_info_issuer_chain.pem");
+  k.qe_identity_issuer_chain_pem = text(d / "qe_identity_issuer_chain.pem");
+  k.pck_crl = test::slurp(d / "pck_crl.der");
+  k.root_ca_crl = test::slurp(d / "root_ca_crl.der");
+  return k;
+}
+
 }  // namespace
 
 TEST_CASE("every genuine TDX quote parses to the facts the manifest records") {
@@ -86,7 +111,7 @@ TEST_CASE("every genuine TDX quote parses to the facts the manifest records") {
     CHECK(hex(q->qe_report.mr_signer) == f["qe_mrsigner"]);
 
     // The PCK leaf: its SGX extensions as the manifest records them.
-    auto v = verify::verify_tdx_quote({data, utc("2026-01-01T00:00:00Z")});
+    auto v = verify::verify_tdx_quote(evidence(data, utc("2026-01-01T00:00:00Z")));
     REQUIRE(v.pck);
     CHECK(hex(v.pck->fmspc) == f["pck"]["fmspc"]);
     CHECK(hex(v.pck->pceid) == f["pck"]["pceid"]);
@@ -133,7 +158,7 @@ TEST_CASE("TDX crypto-only cases: each verdict at its clock, each rejection on t
     // The pinned root is this binary's: a case naming another is not one this test can run.
     REQUIRE(c["root"] == "ca/intel_sgx_root_ca.pem");
     const Bytes data = test::slurp(dir / c["quote"].get<std::string>());
-    auto v = verify::verify_tdx_quote({data, utc(c["at"])});
+    auto v = verify::verify_tdx_quote(evidence(data, utc(c["at"])));
     if (c["expect"] == "accept") {
       for (const auto& k : v.checks.items()) {
         CAPTURE(k.id);
@@ -249,4 +274,109 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
   Bytes truncated = build(0, Bytes(6, 0));
   truncated.pop_back();
   CHECK_FALSE(tdx::parse_pck_extensions(truncated));
+}
+
+TEST_CASE("TDX with Intel's collateral: every dcap case's verdict, TCB status and advisories at its clock") {
+  const auto dir = test::require_vectors("tdx");
+  const json m = load(dir / "manifest.json");
+  const std::map<std::string, std::vector<std::string>> ids = {
+      {"crl.root", {"tdx.root_crl"}},
+      {"crl.pck", {"tdx.pck_crl"}},
+      {"collateral.expired", {"tdx.pck_crl", "tdx.root_crl", "tdx.tcb_info", "tdx.qe_identity"}},
+      {"qeidentity.validity", {"tdx.qe_identity"}},
+      {"tcbinfo.validity", {"tdx.tcb_info"}},
+      {"tcbinfo.fmspc", {"tdx.fmspc"}},
+      {"tcb.level", {"tdx.tcb_level"}},
+      {"tdx_module.identity", {"tdx.module_identity"}},
+      {"pck.validity", {"tdx.pck_validity"}},
+      {"pck.chain", {"tdx.pck_chain"}},
+      {"qe_report.signature", {"tdx.qe_report_signature"}},
+      {"qe_report.data", {"tdx.qe_report_data"}},
+      {"quote.signature", {"tdx.quote_signature"}},
+  };
+  int n = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "dcap") continue;
+    ++n;
+    CAPTURE(c["id"].get<std::string>());
+    const Bytes data = test::slurp(dir / c["quote"].get<std::string>());
+    const verify::TdxCollateral k = collateral(dir / c["collateral"].get<std::string>());
+    verify::TdxEvidence e = evidence(data, utc(c["at"]));
+    e.collateral = &k;
+    if (c["root"] != "ca/intel_sgx_root_ca.pem") {
+      auto other = crypto::Certificate::from_pem(test::slurp(dir / c["root"].get<std::string>()));
+      REQUIRE(other);
+      e.root = std::move(*other);
+    }
+    auto v = verify::verify_tdx_quote(e);
+    const std::string failing = c.value("failing_check", "");
+    if (c["expect"] == "accept" || failing == "policy.td_debug") {
+      // The DCAP verdict holds; a debug TD is then refused by policy (TD_ATTRIBUTES.DEBUG).
+      for (const auto& k2 : v.checks.items()) {
+        CAPTURE(k2.id);
+        CAPTURE(k2.detail);
+        CHECK(k2.outcome == verify::Outcome::kPass);
+      }
+      REQUIRE(v.passed);
+      REQUIRE(v.tcb);
+      CHECK(v.tcb->status == c["tcb_status"]);
+      std::vector<std::string> advisories = c["advisory_ids"];
+      CHECK(v.tcb->advisory_ids == advisories);
+      CHECK(v.quote->body.debug() == (failing == "policy.td_debug"));
+      continue;
+    }
+    CHECK_FALSE(v.passed);
+    REQUIRE(ids.count(failing));
+    const verify::Check* first = nullptr;
+    for (const auto& k2 : v.checks.items()) {
+      if (k2.outcome == verify::Outcome::kFail) {
+        first = &k2;
+        break;
+      }
+    }
+    REQUIRE(first);
+    CAPTURE(first->detail);
+    const auto& allowed = ids.at(failing);
+    CHECK(std::find(allowed.begin(), allowed.end(), first->id) != allowed.end());
+  }
+  CHECK(n == 20);
+}
+
+TEST_CASE("TDX collateral: the signed value is cut out byte for byte, and a changed byte breaks its signature") {
+  const auto dir = test::require_vectors("tdx") / "collateral/dcapqvl_b0c06f000000_2025-06-19";
+  const Bytes body = test::slurp(dir / "tcb_info.json");
+  auto cut = tdx::cut_signed_json(body, "tcbInfo");
+  REQUIRE(cut);
+  CHECK(cut->value.front() == '{');
+  CHECK(cut->value.back() == '}');
+  CHECK(std::string(body.begin(), body.end()).find(cut->value) == std::string("{\"tcbInfo\":").size());
+  auto t = tdx::parse_tcb_info(cut->value);
+  REQUIRE(t);
+  CHECK(to_hex(t->fmspc) == "b0c06f000000");
+  CHECK(t->evaluation_data_number == 17);
+  CHECK(t->levels.size() == 2);
+  // One byte of a status changed: the verdict fails on the TCB Info's signature.
+  std::string changed(body.begin(), body.end());
+  const size_t at = changed.find("OutOfDate");
+  REQUIRE(at != std::string::npos);
+  changed.replace(at, 9, "UpToDate!");
+  const Bytes quote = test::slurp(test::require_vectors("tdx") / "quotes/dcapqvl_b0c06f_v4_sample.dat");
+  verify::TdxCollateral k = collateral(dir);
+  k.tcb_info = Bytes(changed.begin(), changed.end());
+  verify::TdxEvidence e = evidence(quote, utc("2025-07-01T00:00:00Z"));
+  e.collateral = &k;
+  auto v = verify::verify_tdx_quote(e);
+  CHECK_FALSE(v.passed);
+  bool sig_failed = false;
+  for (const auto& c : v.checks.items()) {
+    if (c.id == "tdx.tcb_info" && c.outcome == verify::Outcome::kFail) sig_failed = c.detail.find("signature") != std::string::npos;
+  }
+  CHECK(sig_failed);
+  // Refused: no signature, a repeated key, a missing key, a wrong id.
+  CHECK_FALSE(tdx::cut_signed_json(as_bytes(std::string("{\"tcbInfo\":{}}")), "tcbInfo"));
+  CHECK_FALSE(tdx::cut_signed_json(as_bytes(std::string("{\"tcbInfo\":{},\"tcbInfo\":{},\"signature\":\"") + std::string(128, '0') + "\"}"), "tcbInfo"));
+  CHECK_FALSE(tdx::cut_signed_json(as_bytes(std::string("{\"signature\":\"") + std::string(128, '0') + "\"}"), "tcbInfo"));
+  auto sgx = tdx::parse_tcb_info(R"({"id":"SGX","version":3})");
+  REQUIRE_FALSE(sgx);
+  CHECK(sgx.error().field == "tcbInfo.id");
 }
