@@ -1,4 +1,4 @@
-// The CC event log of a CSV3 guest (CCEL, TCG2 "crypto agile" format; TCG PC Client Platform Firmware Profile §10, UEFI CC event log): a
+// The CC event log of a CSV3 guest (CCEL, TCG2 "crypto agile" format, read by common/eventlog; TCG PC Client Platform Firmware Profile §10): a
 // TCG_PCR_EVENT carrying the Spec ID Event03 (the digest sizes), then TCG_PCR_EVENT2 records.
 // Replaying it extends RTMR[index] = SM3(RTMR[index] || digest) from 32 zero bytes, as trustee
 // does; EV_NO_ACTION events are not extended. The log ends at the end of the input or at

@@ -6,6 +6,7 @@
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
+#include "eventlog/tcg2.h"
 
 namespace cci::verify {
 namespace {
@@ -345,6 +346,14 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   }
   v.passed = c.all_passed();
   return v;
+}
+
+Result<std::array<tdx::Hash48, 4>> replay_ccel(ByteView log) {
+  CCI_ASSIGN(events, eventlog::parse_tcg2_log(log));
+  CCI_ASSIGN(regs, eventlog::replay(events, eventlog::kTpmAlgSha384, crypto::DigestAlg::kSha384, 1, 4));
+  std::array<tdx::Hash48, 4> out{};
+  for (size_t i = 0; i < out.size(); ++i) std::copy(regs[i].begin(), regs[i].end(), out[i].begin());
+  return out;
 }
 
 }  // namespace cci::verify

@@ -380,3 +380,32 @@ TEST_CASE("TDX collateral: the signed value is cut out byte for byte, and a chan
   REQUIRE_FALSE(sgx);
   CHECK(sgx.error().field == "tcbInfo.id");
 }
+
+TEST_CASE("TDX CC event logs replay to the RTMRs upstream derives, and to the quote's own where they belong together") {
+  const auto dir = test::require_vectors("tdx");
+  const json m = load(dir / "manifest.json");
+  int n = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "ccel_replay") continue;
+    ++n;
+    CAPTURE(c["id"].get<std::string>());
+    auto rtmr = verify::replay_ccel(test::slurp(dir / c["ccel"].get<std::string>()));
+    REQUIRE_MESSAGE(rtmr, rtmr.error().message);
+    if (c["expect"] == "match") {
+      for (size_t i = 0; i < 4; ++i) CHECK(hex((*rtmr)[i]) == c["expected_rtmr"][i]);
+    }
+    if (c.contains("quote")) {
+      auto q = tdx::parse_quote(test::slurp(dir / c["quote"].get<std::string>()));
+      REQUIRE(q);
+      CHECK((*rtmr == q->body.rtmr) == (c["expect"] == "match"));
+      // The mismatch case: the quote's own RTMRs are the ones the manifest records.
+      if (c["expect"] == "mismatch") {
+        for (size_t i = 0; i < 4; ++i) CHECK(hex(q->body.rtmr[i]) == c["expected_rtmr"][i]);
+      }
+    }
+  }
+  CHECK(n == 7);
+  // Refused: a log cut inside an event; a log whose events extend MRTD or beyond RTMR3.
+  Bytes log = test::slurp(dir / "ccel/trustee/CCEL_data");
+  CHECK_FALSE(verify::replay_ccel(ByteView(log).first(300)));
+}
