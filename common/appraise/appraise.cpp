@@ -44,7 +44,7 @@ Result<std::vector<Bytes>> expected_measurements(const Expectations& e, const st
 const std::vector<const Appraiser*>& appraisers() {
   // Recognition order: the vendors with a recognisable shape first; SEV-SNP takes the rest (raw,
   // hex and Azure HCL reports have no magic number).
-  static const std::vector<const Appraiser*> table = {&csv_appraiser(), &snp_appraiser()};
+  static const std::vector<const Appraiser*> table = {&csv_appraiser(), &tdx_appraiser(), &snp_appraiser()};
   return table;
 }
 

@@ -58,12 +58,13 @@ struct GivenCollateral {
   std::string cert_table;               // SNP: an extended-report certificate table (auxblob)
   std::string crl;                      // SNP: the ARK's CRL
   std::string hrk, hsk_cek;             // CSV
+  std::string tdx_collateral;           // TDX: a directory of the PCS's files for the quote's FMSPC
 };
 
 struct Request {
   Bytes evidence;
   std::string label;             // the file name or URL, in messages
-  std::string vendor = "auto";   // auto (by the input's shape) | amd | hygon
+  std::string vendor = "auto";   // auto (by the input's shape) | amd | hygon | intel
   std::optional<snp::Product> product;  // SNP version 2 reports carry none
   std::time_t at = 0;
   bool crl_required = true;      // false only when the user named --insecure-no-crl

@@ -192,8 +192,8 @@ class SnpAppraiser final : public Appraiser {
     ev.at = r.at;
     ev.product = r.product;
     CCI_SET(ev.input, read_report(r.label, in.report));
-    if (!r.given.hrk.empty() || !r.given.hsk_cek.empty()) {
-      return make_error(ErrorCode::kUsage, "--hrk and --hsk-cek are for Hygon CSV evidence; this is an SEV-SNP report", "vendor");
+    if (!r.given.hrk.empty() || !r.given.hsk_cek.empty() || !r.given.tdx_collateral.empty()) {
+      return make_error(ErrorCode::kUsage, "--hrk, --hsk-cek and --tdx-collateral are for Hygon CSV and Intel TDX evidence; this is an SEV-SNP report", "vendor");
     }
     if (!r.given.vek.empty()) {
       // A VEK file may carry the chain after the leaf (Azure's VCEK + ASK + ARK PEM).

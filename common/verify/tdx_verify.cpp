@@ -26,6 +26,14 @@ Status verify_p256(const crypto::PublicKey& key, ByteView msg, ByteView rs) {
   return crypto::verify(key, msg, der, o);
 }
 
+// Whether `text` is exactly these certificates in PEM, one after another, and nothing else: a
+// chain with other bytes around or between its blocks is not what Intel's tools write.
+bool exactly_pem(const std::string& text, const std::vector<crypto::Certificate>& certs) {
+  std::string canonical;
+  for (const auto& c : certs) canonical += c.pem();
+  return text == canonical;
+}
+
 std::string utc(std::time_t t) {
   char buf[32];
   std::tm tm{};
@@ -47,7 +55,10 @@ bool crl_current(CheckList& c, const std::string& id, const Result<crypto::Crl>&
   if (!crl->signed_by(issuer)) return c.add(id, false, what + " is not signed by " + issuer.subject_common_name());
   const auto next = crl->next_update();
   if (!next || at < crl->this_update() || at > *next) {
-    return c.add(id, false, what + " is current " + utc(crl->this_update()) + " to " + (next ? utc(*next) : std::string("(no nextUpdate)")) + ", not at " + utc(at));
+    const std::string why = what + " is current " + utc(crl->this_update()) + " to " + (next ? utc(*next) : std::string("(no nextUpdate)")) + ", not at " + utc(at);
+    // Past nextUpdate: a newer CRL is needed to evaluate, which is not a forged one.
+    if (next && at > *next) return c.missing(id, why + ": fetch current collateral");
+    return c.add(id, false, why);
   }
   return c.add(id, true, what + " signed by " + issuer.subject_common_name() + ", current until " + utc(*next));
 }
@@ -60,6 +71,10 @@ bool signed_collateral(CheckList& c, const std::string& id, const std::string& w
   if (!cut) return c.add(id, false, cut.error().message);
   auto chain = crypto::parse_pem_bundle(as_bytes(chain_pem));
   if (!chain) return c.add(id, false, what + " issuer chain: " + chain.error().message);
+  // Exactly the TCB Signing certificate and the pinned root, nothing else.
+  if (chain->size() != 2 || (*chain)[1].der() != anchor.der() || !exactly_pem(chain_pem, *chain)) {
+    return c.add(id, false, what + " issuer chain is not the TCB Signing certificate followed by the pinned root, in PEM and nothing else");
+  }
   const crypto::Certificate& signer = (*chain)[0];
   const crypto::Certificate anchors[] = {anchor.clone()};
   if (auto st = crypto::verify_chain(signer, {}, anchors, at); !st) return c.add(id, false, what + " signer: " + st.error().message);
@@ -73,7 +88,9 @@ bool signed_collateral(CheckList& c, const std::string& id, const std::string& w
 }
 
 bool within(CheckList& c, const std::string& id, const std::string& what, std::time_t issue, std::time_t next, std::time_t at) {
-  if (at < issue || at > next) return c.add(id, false, what + " is valid " + utc(issue) + " to " + utc(next) + ", not at " + utc(at));
+  const std::string why = what + " is valid " + utc(issue) + " to " + utc(next) + ", not at " + utc(at);
+  if (at > next) return c.missing(id, why + ": fetch current collateral");
+  if (at < issue) return c.add(id, false, why);
   return true;
 }
 
@@ -114,13 +131,14 @@ Bytes pinned_intel_sgx_root_fingerprint() {
   return *from_hex("44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3", "Intel SGX Root CA fingerprint", 32);
 }
 
-TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
-  TdxVerification v;
+namespace {
+
+void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
   CheckList& c = v.checks;
   auto q = tdx::parse_quote(ev.quote);
   if (!q) {
     c.add("tdx.quote", false, q.error().message);
-    return v;
+    return;
   }
   c.add("tdx.quote", true,
         "version " + std::to_string(q->version) + ", " + tdx::body_type_name(q->body_type) + " body, " + std::to_string(q->signed_bytes.size()) + " signed bytes");
@@ -130,7 +148,11 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   auto chain = crypto::parse_pem_bundle(as_bytes(q->pck_chain_pem));
   if (!chain || chain->size() != 3) {
     c.add("tdx.pck_chain", false, chain ? "the PCK chain holds " + std::to_string(chain->size()) + " certificates, not leaf, CA and root" : chain.error().message);
-    return v;
+    return;
+  }
+  if (!exactly_pem(q->pck_chain_pem, *chain)) {
+    c.add("tdx.pck_chain", false, "the PCK chain is not exactly three PEM certificates (other bytes around or between them)");
+    return;
   }
   const crypto::Certificate& leaf = (*chain)[0];
   const crypto::Certificate& ca = (*chain)[1];
@@ -142,59 +164,60 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   else if (root.fingerprint_sha256() == pinned_intel_sgx_root_fingerprint()) anchor = root.clone();
 
   Collateral col;
+  if (!ev.collateral && ev.collateral_required) c.missing("tdx.collateral", "no Intel collateral (TCB Info, QE Identity, CRLs) for this quote's FMSPC");
   if (ev.collateral && anchor) {
     const TdxCollateral& k = *ev.collateral;
     auto root_crl = crypto::Crl::parse(k.root_ca_crl);
-    if (!crl_current(c, "tdx.root_crl", root_crl, *anchor, ev.at, "the root CA CRL")) return v;
+    if (!crl_current(c, "tdx.root_crl", root_crl, *anchor, ev.at, "the root CA CRL")) return;
     col.root_crl = root_crl->clone();
-    if (!crl_current(c, "tdx.pck_crl", crypto::Crl::parse(k.pck_crl), ca, ev.at, "the PCK CRL")) return v;
+    if (!crl_current(c, "tdx.pck_crl", crypto::Crl::parse(k.pck_crl), ca, ev.at, "the PCK CRL")) return;
     col.pck_crl = crypto::Crl::parse(k.pck_crl)->clone();
     tdx::SignedJson tcb_json, qe_json;
-    if (!signed_collateral(c, "tdx.tcb_info", "TCB Info", k.tcb_info, "tcbInfo", k.tcb_info_issuer_chain_pem, *anchor, *col.root_crl, ev.at, tcb_json)) return v;
+    if (!signed_collateral(c, "tdx.tcb_info", "TCB Info", k.tcb_info, "tcbInfo", k.tcb_info_issuer_chain_pem, *anchor, *col.root_crl, ev.at, tcb_json)) return;
     auto tcb = tdx::parse_tcb_info(tcb_json.value);
     if (!tcb) {
       c.add("tdx.tcb_info", false, tcb.error().message);
-      return v;
+      return;
     }
-    if (!within(c, "tdx.tcb_info", "TCB Info", tcb->issue_date, tcb->next_update, ev.at)) return v;
+    if (!within(c, "tdx.tcb_info", "TCB Info", tcb->issue_date, tcb->next_update, ev.at)) return;
     c.add("tdx.tcb_info", true, "TCB Info for FMSPC " + to_hex(tcb->fmspc) + " signed by Intel, evaluation data number " +
                                     std::to_string(tcb->evaluation_data_number) + ", issued " + utc(tcb->issue_date) + ", next update " + utc(tcb->next_update));
     col.tcb = std::move(*tcb);
     if (!signed_collateral(c, "tdx.qe_identity", "QE Identity", k.qe_identity, "enclaveIdentity", k.qe_identity_issuer_chain_pem, *anchor, *col.root_crl, ev.at,
                            qe_json)) {
-      return v;
+      return;
     }
     auto qe = tdx::parse_qe_identity(qe_json.value);
     if (!qe) {
       c.add("tdx.qe_identity", false, qe.error().message);
-      return v;
+      return;
     }
-    if (!within(c, "tdx.qe_identity", "QE Identity", qe->issue_date, qe->next_update, ev.at)) return v;
+    if (!within(c, "tdx.qe_identity", "QE Identity", qe->issue_date, qe->next_update, ev.at)) return;
     c.add("tdx.qe_identity", true, "QE Identity signed by Intel, issued " + utc(qe->issue_date) + ", next update " + utc(qe->next_update));
     col.qe = std::move(*qe);
   }
 
   if (!anchor) {
     c.add("tdx.pck_chain", false, "the chain's root (" + root.subject() + ", SHA-256 " + to_hex(root.fingerprint_sha256()) + ") is not the pinned Intel SGX Root CA");
-    return v;
+    return;
   }
   for (const crypto::Certificate* cert : {&leaf, &ca, &root}) {
     if (ev.at < cert->not_before() || ev.at > cert->not_after()) {
       c.add("tdx.pck_validity", false,
             cert->subject_common_name() + " is valid " + utc(cert->not_before()) + " to " + utc(cert->not_after()) + ", not at " + utc(ev.at));
-      return v;
+      return;
     }
   }
   c.add("tdx.pck_validity", true, "leaf, CA and root valid at " + utc(ev.at));
   if (root.der() != anchor->der()) {
     c.add("tdx.pck_chain", false, "the chain's root (" + root.subject() + ") is not the anchor");
-    return v;
+    return;
   }
   const crypto::Certificate anchors[] = {anchor->clone()};
   const crypto::Certificate intermediates[] = {ca.clone()};
   if (auto st = crypto::verify_chain(leaf, intermediates, anchors, ev.at); !st) {
     c.add("tdx.pck_chain", false, st.error().message);
-    return v;
+    return;
   }
   c.add("tdx.pck_chain", true, leaf.subject_common_name() + " <- " + ca.subject_common_name() + " <- pinned Intel SGX Root CA");
   v.pck_leaf = leaf.clone();
@@ -203,11 +226,11 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   if (ev.collateral) {
     if (col.pck_crl->lists(leaf)) {
       c.add("tdx.pck_revocation", false, "the PCK certificate is revoked by the PCK CRL");
-      return v;
+      return;
     }
     if (col.root_crl->lists(ca)) {
       c.add("tdx.pck_revocation", false, "the PCK CA is revoked by the root CA CRL");
-      return v;
+      return;
     }
     c.add("tdx.pck_revocation", true, "neither the PCK certificate nor its CA is revoked");
   }
@@ -215,12 +238,12 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   auto raw_ext = leaf.extension_value(tdx::kOidSgxExtensions);
   if (!raw_ext || !*raw_ext) {
     c.add("tdx.pck_extensions", false, raw_ext ? "the PCK certificate has no SGX extension" : raw_ext.error().message);
-    return v;
+    return;
   }
   auto ext = tdx::parse_pck_extensions(**raw_ext);
   if (!ext) {
     c.add("tdx.pck_extensions", false, ext.error().message);
-    return v;
+    return;
   }
   c.add("tdx.pck_extensions", true, "FMSPC " + to_hex(ext->fmspc) + ", PCE-ID " + to_hex(ext->pceid) + ", PCESVN " + std::to_string(ext->pcesvn));
   v.pck = *ext;
@@ -256,7 +279,7 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
     if (why.empty() && !qe_level) why = "ISVSVN " + std::to_string(r.isv_svn) + " is below every QE TCB level";
     if (!why.empty()) {
       c.add("tdx.qe_identity_match", false, "the QE is not Intel's TDX QE: " + why);
-      return v;
+      return;
     }
     c.add("tdx.qe_identity_match", true, "the QE is Intel's TD_QE, ISVSVN " + std::to_string(r.isv_svn) + ": " + qe_level->status.status);
   }
@@ -271,7 +294,7 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
     if (t.fmspc != ext->fmspc || t.pceid != ext->pceid) {
       c.add("tdx.fmspc", false,
             "the PCK's FMSPC " + to_hex(ext->fmspc) + " / PCE-ID " + to_hex(ext->pceid) + " is not TCB Info's " + to_hex(t.fmspc) + " / " + to_hex(t.pceid));
-      return v;
+      return;
     }
     c.add("tdx.fmspc", true, "FMSPC " + to_hex(t.fmspc) + " and PCE-ID " + to_hex(t.pceid) + " as TCB Info's");
     const auto& svn = q->body.tee_tcb_svn;
@@ -290,7 +313,7 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
       c.add("tdx.tcb_level", false,
             "no TCB level of TCB Info matches the PCK's CPUSVN " + to_hex(ext->cpusvn) + ", PCESVN " + std::to_string(ext->pcesvn) + " and TEE_TCB_SVN " + to_hex(svn) +
                 " (TCB not supported)");
-      return v;
+      return;
     }
     TdxTcbVerdict verdict;
     verdict.tdx_status = level->status.status;
@@ -311,11 +334,11 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
       }
       if (!m) {
         c.add("tdx.module_identity", false, std::string("TCB Info has no TDX module identity ") + want);
-        return v;
+        return;
       }
       if (q->body.mr_signer_seam != m->mrsigner || !masked_equal(q->body.seam_attributes, m->attributes_mask, m->attributes)) {
         c.add("tdx.module_identity", false, std::string("MRSIGNERSEAM or SEAMATTRIBUTES are not those of ") + want);
-        return v;
+        return;
       }
       const tdx::ModuleLevel* ml = nullptr;
       for (const auto& l : m->levels) {
@@ -326,7 +349,7 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
       }
       if (!ml) {
         c.add("tdx.module_identity", false, std::string("the module's ISVSVN ") + std::to_string(svn[0]) + " is below every level of " + want);
-        return v;
+        return;
       }
       verdict.module_status = ml->status.status;
       add_ids(verdict.advisory_ids, ml->status.advisory_ids);
@@ -335,7 +358,7 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
     } else {
       if (q->body.mr_signer_seam != t.module.mrsigner || !masked_equal(q->body.seam_attributes, t.module.attributes_mask, t.module.attributes)) {
         c.add("tdx.module_identity", false, "MRSIGNERSEAM or SEAMATTRIBUTES are not TCB Info's tdxModule");
-        return v;
+        return;
       }
       c.add("tdx.module_identity", true, "the TDX 1.0 module (tdxModule)");
     }
@@ -344,7 +367,18 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
     verdict.status = fold(status, qe_level->status.status);
     v.tcb = std::move(verdict);
   }
-  v.passed = c.all_passed();
+  v.complete = true;
+}
+
+}  // namespace
+
+TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
+  TdxVerification v;
+  run_tdx_checks(ev, v);
+  // Passed only when every check ran (an early return always follows a failure; this makes sure).
+  v.passed = v.complete && v.checks.all_passed();
+  if (v.passed) v.verified = Verified<tdx::Quote>(*v.quote);
+  v.missing_collateral = v.checks.only_missing_collateral();
   return v;
 }
 

@@ -28,6 +28,7 @@
 #include "tdx/pck.h"
 #include "tdx/quote.h"
 #include "verify/check.h"
+#include "verify/verified.h"
 
 namespace cci::verify {
 
@@ -45,7 +46,10 @@ struct TdxCollateral {
 struct TdxEvidence {
   ByteView quote;
   std::time_t at = 0;  // verification time: certificates, CRLs and collateral must be valid then
-  const TdxCollateral* collateral = nullptr;  // none: the cryptographic checks only
+  const TdxCollateral* collateral = nullptr;
+  // Without collateral the verdict is "cannot evaluate" (tdx.collateral, missing); false: the
+  // cryptographic checks alone decide (tests, and callers that appraise collateral elsewhere).
+  bool collateral_required = true;
   // Instead of the pinned Intel SGX Root CA (tests that pin another root): the anchor.
   std::optional<crypto::Certificate> root;
 };
@@ -61,13 +65,18 @@ struct TdxTcbVerdict {
 
 struct TdxVerification {
   bool passed = false;
+  bool missing_collateral = false;         // failed only because collateral was absent or past nextUpdate
+  std::optional<Verified<tdx::Quote>> verified;  // set exactly when `passed`
   CheckList checks;
   std::optional<tdx::Quote> quote;         // parsed, for display: authentic only if `passed`
   std::optional<tdx::PckExtensions> pck;   // from the PCK leaf
   std::optional<crypto::Certificate> pck_leaf, pck_ca, root;
   std::optional<TdxTcbVerdict> tcb;        // with collateral, once the TCB level is found
+  bool complete = false;                   // every check ran
 };
 
+// Collateral past its nextUpdate (or a CRL past its nextUpdate) cannot evaluate the quote: those
+// failures are recorded as missing collateral, unlike collateral that is not yet valid or forged.
 // Always returns the checks made; stops where later checks would be meaningless (a quote that
 // does not parse, a chain that does not hold). Check ids: tdx.quote, [tdx.root_crl,
 // tdx.pck_crl, tdx.tcb_info, tdx.qe_identity,] tdx.pck_chain, tdx.pck_validity, [tdx.pck_revocation,]

@@ -16,6 +16,9 @@ SnpVerification verify_snp(const SnpEvidence& ev);
 struct CsvInputs;
 struct CsvVerification;
 CsvVerification verify_csv(const CsvInputs& in);
+struct TdxEvidence;
+struct TdxVerification;
+TdxVerification verify_tdx_quote(const TdxEvidence& ev);
 struct VerifiedForTests;
 
 template <class T>
@@ -28,6 +31,7 @@ class Verified {
   explicit Verified(T v) : value_(std::move(v)) {}
   friend SnpVerification verify_snp(const SnpEvidence& ev);
   friend CsvVerification verify_csv(const CsvInputs& in);
+  friend TdxVerification verify_tdx_quote(const TdxEvidence& ev);
   friend struct VerifiedForTests;
   T value_;
 };

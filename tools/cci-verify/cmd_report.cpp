@@ -78,7 +78,7 @@ int run_show(const std::string& file, const std::string& product, const cli::Con
 
 void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<ReportOptions>();
-  auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP report or Hygon CSV evidence against the vendor's pinned root");
+  auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP report, Hygon CSV evidence or an Intel TDX quote against the vendor's pinned root");
   sub->footer(
       "Input: the 1184-byte report, its hex form, or an Azure HCL report (format detected).\n"
       "Authenticity checks: structure; product from the signed CPUID (v3+) or --product (v2); the ARK among the\n"
@@ -94,6 +94,13 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "raw masked bytes, the HMAC where it survives; HSK/CEK only from --hsk-cek or the cache/KDS for the report's\n"
       "chip ID. A V1 report needs an expected measurement and REPORT_DATA (its fields are masked with an\n"
       "unsigned anonce) unless --insecure-unpinned-v1.\n"
+      "Intel TDX quotes v4/v5 (detected, or --vendor intel): the PCK chain to the Intel SGX Root CA pinned in cci, valid\n"
+      "at --at; the QE report signed by the PCK key and binding the attestation key; the quote signed by it; with\n"
+      "Intel's collateral (--tdx-collateral DIR) the root CA and PCK CRLs, TCB Info and QE Identity (signed by Intel's\n"
+      "TCB Signing key over their exact bytes, inside issueDate..nextUpdate), revocation, the QE identity, FMSPC,\n"
+      "the TCB level and the TDX module identity; then the policy: no debug TD, TCB status UpToDate, MRTD as\n"
+      "--measurement, REPORT_DATA, RTMR0-3 as the CC event log (--event-log) replays. Collateral past nextUpdate,\n"
+      "or none: exit 3 (cannot evaluate).\n"
       "Collateral not given (--vek, --cert-table, --cert-chain, --crl; --hrk, --hsk-cek) comes from the cache that cci-verify\n"
       "fetch fills, and, unless --offline, from the AMD KDS (--kds-url) into that cache.\n"
       "Examples:\n"
@@ -104,14 +111,18 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify report report.bin --vek vcek.der --cert-chain chain.pem --deployment cci-manifest.json \\\n"
       "      --release-key release.pub --nonce $NONCE\n"
       "  cci-verify report report.bin --measurement $MEAS --host-data $HOSTDATA --min-tcb bootloader=3,tee=0,snp=8,microcode=115 --vmpl 0\n"
+      "  cci-verify report quote.dat --tdx-collateral pcs/ --measurement $MRTD --nonce $NONCE --at 2025-07-01T00:00:00Z\n"
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
-  sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL) or CSV evidence (raw, page, librats, trustee JSON)")->required();
-  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon"}));
+  sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL), CSV evidence (raw, page, librats, trustee JSON) or a TDX quote (v4, v5)")->required();
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon or intel")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon", "intel"}));
   sub->add_option("--trust-sim-root", o->trust_sim_roots,
                   "Accept evidence from the cci-run sim platform in DIR (testing only: the verdict says SIMULATED)");
   sub->add_option("--hrk", o->hrk, "CSV: the Hygon root certificate (832 bytes; must be the pinned one)");
   sub->add_option("--hsk-cek", o->hsk_cek, "CSV: HSK || CEK for the report's chip ID (2916 bytes, as the Hygon KDS serves them)");
-  sub->add_option("--event-log", o->event_log, "CSV V2: the CC event log (CCEL) to replay against RTMR1-4 (default: the evidence's)");
+  sub->add_option("--tdx-collateral", o->tdx_collateral,
+                  "TDX: Intel's collateral for the quote's FMSPC, as the PCS serves it, in DIR: tcb_info.json, qe_identity.json, "
+                  "tcb_info_issuer_chain.pem, qe_identity_issuer_chain.pem, pck_crl.der, root_ca_crl.der");
+  sub->add_option("--event-log", o->event_log, "CSV V2 and TDX: the CC event log (CCEL) to replay against the RTMRs (CSV default: the evidence's)");
   sub->add_option("--vm-id", o->vm_id, "CSV: expected vm_id (32 hex digits; default zero: no launch session)");
   sub->add_option("--vm-version", o->vm_version, "CSV: expected vm_version (32 hex digits; default zero)");
   sub->add_option("--user-pubkey-digest", o->user_pubkey_digest, "CSV: expected user_pubkey_digest (64 hex digits; default zero)");

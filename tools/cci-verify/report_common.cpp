@@ -85,6 +85,7 @@ appraise::GivenCollateral given_collateral(const ReportOptions& o) {
   g.crl = o.crl;
   g.hrk = o.hrk;
   g.hsk_cek = o.hsk_cek;
+  g.tdx_collateral = o.tdx_collateral;
   return g;
 }
 

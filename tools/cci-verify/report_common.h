@@ -28,6 +28,7 @@ struct ReportOptions {
   // CSV collateral
   std::string hrk;
   std::string hsk_cek;
+  std::string tdx_collateral;
   std::string event_log;  // CC event log (V2: replayed against RTMR1-4)
   std::vector<std::string> trust_sim_roots;  // cci-run sim directories trusted by name
   // Both

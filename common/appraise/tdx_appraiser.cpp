@@ -1,0 +1,152 @@
+// Intel TDX: the quote's PCK chain to the Intel SGX Root CA pinned in cci, the QE and the quote
+// signatures, and Intel's collateral for its FMSPC (TCB Info, QE Identity, CRLs: from
+// --tdx-collateral DIR, as the PCS serves them); then the TCB status and the policy.
+#include <filesystem>
+
+#include "appraise/appraisers.h"
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "policy/tdx_policy.h"
+#include "verify/tdx_verify.h"
+
+namespace cci::appraise {
+namespace {
+
+Json quote_json(const tdx::Quote& q) {
+  const tdx::TdReport& b = q.body;
+  Json rt = Json::array();
+  for (const auto& m : b.rtmr) rt.push_back(to_hex(m));
+  Json j{{"version", q.version},
+         {"body", tdx::body_type_name(q.body_type)},
+         {"tee_tcb_svn", to_hex(b.tee_tcb_svn)},
+         {"mr_seam", to_hex(b.mr_seam)},
+         {"mr_signer_seam", to_hex(b.mr_signer_seam)},
+         {"seam_attributes", to_hex(b.seam_attributes)},
+         {"td_attributes", to_hex(b.td_attributes)},
+         {"debug", b.debug()},
+         {"xfam", to_hex(b.xfam)},
+         {"mr_td", to_hex(b.mr_td)},
+         {"mr_config_id", to_hex(b.mr_config_id)},
+         {"mr_owner", to_hex(b.mr_owner)},
+         {"mr_owner_config", to_hex(b.mr_owner_config)},
+         {"rtmr", rt},
+         {"report_data", to_hex(b.report_data)},
+         {"qe_svn", q.qe_report.isv_svn},
+         {"pce_svn", q.pce_svn}};
+  if (b.tee_tcb_svn2) j["tee_tcb_svn2"] = to_hex(*b.tee_tcb_svn2);
+  if (b.mr_service_td) j["mr_service_td"] = to_hex(*b.mr_service_td);
+  return j;
+}
+
+bool looks_like_tdx_quote(ByteView raw) {
+  // version 4 or 5, attestation key type 2, TEE type 0x81 (little-endian).
+  return raw.size() >= tdx::kHeaderSize && (raw[0] == 4 || raw[0] == 5) && raw[1] == 0 && raw[2] == 2 && raw[3] == 0 && raw[4] == 0x81 && raw[5] == 0 &&
+         raw[6] == 0 && raw[7] == 0;
+}
+
+// The PCS files in DIR (cci-verify's layout, as the PCS serves them): any that is missing leaves
+// the quote without collateral (cannot evaluate), never with less checking.
+Result<std::optional<verify::TdxCollateral>> read_collateral(const std::string& dir, const Notes& n) {
+  if (dir.empty()) return std::optional<verify::TdxCollateral>();
+  const char* names[] = {"tcb_info.json", "qe_identity.json", "tcb_info_issuer_chain.pem", "qe_identity_issuer_chain.pem", "pck_crl.der", "root_ca_crl.der"};
+  for (const char* f : names) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(dir + "/" + f, ec)) {
+      n.warn("--tdx-collateral " + dir + ": no " + f);
+      return std::optional<verify::TdxCollateral>();
+    }
+  }
+  verify::TdxCollateral k;
+  CCI_SET(k.tcb_info, read_file(dir + "/tcb_info.json", 1 << 20));
+  CCI_SET(k.qe_identity, read_file(dir + "/qe_identity.json", 1 << 20));
+  CCI_ASSIGN(tcb_chain, read_file(dir + "/tcb_info_issuer_chain.pem", 1 << 16));
+  CCI_ASSIGN(qe_chain, read_file(dir + "/qe_identity_issuer_chain.pem", 1 << 16));
+  k.tcb_info_issuer_chain_pem.assign(tcb_chain.begin(), tcb_chain.end());
+  k.qe_identity_issuer_chain_pem.assign(qe_chain.begin(), qe_chain.end());
+  CCI_SET(k.pck_crl, read_file(dir + "/pck_crl.der", 1 << 20));
+  CCI_SET(k.root_ca_crl, read_file(dir + "/root_ca_crl.der", 1 << 20));
+  return std::optional<verify::TdxCollateral>(std::move(k));
+}
+
+class TdxAppraiser final : public Appraiser {
+ public:
+  const char* vendor() const override { return "intel"; }
+  const char* tee() const override { return "tdx"; }
+  bool recognises(ByteView raw) const override { return looks_like_tdx_quote(raw); }
+
+  Result<Verdict> appraise(Extracted x, const Request& r, CollateralSource&, const Notes& n) const override {
+    const GivenCollateral& g = r.given;
+    if (!g.vek.empty() || !g.cert_table.empty() || !g.cert_chain.empty() || !g.crl.empty() || r.product || !g.hrk.empty() || !g.hsk_cek.empty()) {
+      return make_error(ErrorCode::kUsage, "--vek, --cert-table, --cert-chain, --crl, --product, --hrk and --hsk-cek are for SEV-SNP and CSV; this is an Intel TDX quote",
+                        "vendor");
+    }
+    if (!r.trust_sim_roots.empty()) {
+      return make_error(ErrorCode::kUsage, "--trust-sim-root: there is no simulated Intel TDX platform in this version", "trust-sim-root");
+    }
+    CCI_ASSIGN(collateral, read_collateral(g.tdx_collateral, n));
+    verify::TdxEvidence ev;
+    ev.quote = x.report;
+    ev.at = r.at;
+    if (collateral) ev.collateral = &*collateral;
+    auto v = verify::verify_tdx_quote(ev);
+    if (!v.quote) {
+      // A quote that does not parse is malformed input, not a verdict.
+      const auto& first = v.checks.items().front();
+      return make_error(ErrorCode::kMalformed, r.label + ": " + first.detail, "quote");
+    }
+    policy::TdxExpectations expect;
+    CCI_SET(expect.measurements, expected_measurements(r.expect, tee(), 48));
+    expect.report_data = r.expect.report_data;
+    expect.insecure_any_measurement = r.expect.insecure_any_measurement;
+    expect.named_fields = r.expect.named_fields;
+    if (r.expect.event_log) expect.replayed = verify::replay_ccel(*r.expect.event_log);
+
+    Verdict out;
+    out.vendor = vendor();
+    out.tee_name = "Intel TDX";
+    out.format = x.format;
+    out.policy_source = r.expect.policy_source;
+    out.authentic = v.passed;
+    if (v.verified && v.tcb) out.findings = policy::evaluate_tdx_policy(r.expect.policy, *v.verified, *v.tcb, expect);
+    out.outcome = outcome_of(out, v.missing_collateral);
+    out.report = quote_json(*v.quote);
+    if (v.pck) {
+      out.report["fmspc"] = to_hex(v.pck->fmspc);
+      out.report["pce_id"] = to_hex(v.pck->pceid);
+    }
+    if (v.tcb) {
+      Json ids = Json::array();
+      for (const auto& a : v.tcb->advisory_ids) ids.push_back(a);
+      out.report["tcb"] = Json{{"status", v.tcb->status},           {"tdx_level", v.tcb->tdx_status},   {"module", v.tcb->module_status},
+                               {"qe", v.tcb->qe_status},            {"tcb_date", v.tcb->tcb_date},      {"advisory_ids", ids},
+                               {"evaluation_data_number", v.tcb->evaluation_data_number}};
+    }
+    out.measurement_hex = to_hex(v.quote->body.mr_td);
+    out.what = std::string("genuine Intel TDX quote v") + std::to_string(v.quote->version) + " (" + tdx::body_type_name(v.quote->body_type) + ")" +
+               (v.pck ? ", FMSPC " + to_hex(v.pck->fmspc) : std::string()) + (v.tcb ? ", TCB " + v.tcb->status : std::string());
+    out.checks = std::move(v.checks);
+    return out;
+  }
+
+  Result<FetchReport> fetch(ByteView, const FetchRequest&) const override {
+    return make_error(ErrorCode::kUnsupported,
+                      "fetching Intel's TDX collateral from the PCS is not built yet: give the PCS files with cci-verify report --tdx-collateral DIR "
+                      "(tcb_info.json, qe_identity.json, their issuer chains, pck_crl.der, root_ca_crl.der)",
+                      "vendor");
+  }
+
+  Result<Json> describe(ByteView raw, std::optional<snp::Product>, std::string& format) const override {
+    CCI_ASSIGN(q, tdx::parse_quote(raw));
+    format = "raw";
+    return quote_json(q);
+  }
+};
+
+}  // namespace
+
+const Appraiser& tdx_appraiser() {
+  static const TdxAppraiser a;
+  return a;
+}
+
+}  // namespace cci::appraise

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# cci-verify report for Intel TDX quotes through the command line: genuine quotes with Intel's
+# collateral verify at their clocks (TCB status UpToDate, the checks named); a debug TD, a TCB
+# level Intel does not list, a wrong MRTD and flipped bytes are rejected (exit 1); collateral past
+# nextUpdate, or none, cannot evaluate (exit 3); flags of other vendors are usage errors (exit 2);
+# a byte flipped anywhere in the quote or its collateral never verifies.
+source "$(dirname "$0")/lib.sh"
+T="$CCI_TEST_VECTORS_DIR/tdx"
+if [ ! -f "$T/manifest.json" ]; then echo "skipped: vectors not found ($T)"; exit 77; fi
+
+Q="$T/quotes/dcapqvl_b0c06f_v4_sample.dat"
+COL="$T/collateral/dcapqvl_b0c06f000000_2025-06-19"
+AT=(--at 2025-07-01T00:00:00Z)
+MRTD="$(jq -r '.quotes[] | select(.path == "quotes/dcapqvl_b0c06f_v4_sample.dat") | .mr_td' "$T/manifest.json")"
+RDATA="$(jq -r '.quotes[] | select(.path == "quotes/dcapqvl_b0c06f_v4_sample.dat") | .report_data' "$T/manifest.json")"
+
+expect 0 "a genuine TDX quote with Intel's collateral, MRTD and REPORT_DATA pinned" -- \
+  "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" --report-data "$RDATA"
+for c in tdx.root_crl tdx.pck_crl tdx.tcb_info tdx.qe_identity tdx.pck_chain tdx.pck_revocation tdx.qe_report_signature tdx.qe_report_data \
+  tdx.qe_identity_match tdx.quote_signature tdx.fmspc tdx.tcb_level tdx.module_identity policy.debug policy.tcb_status policy.measurement policy.report_data; do
+  contains "$WORK/out" "PASS  $c:" "$c passes"
+done
+contains "$WORK/out" "genuine Intel TDX quote v4 (TD10), FMSPC b0c06f000000, TCB UpToDate" "the verdict names FMSPC and TCB status"
+expect 0 "json verdict" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" --json
+check "json: vendor intel, TCB UpToDate, evaluation data number 17" -- test \
+  "$(jq -r '"\(.vendor) \(.report.tcb.status) \(.report.tcb.evaluation_data_number)"' "$WORK/out")" = "intel UpToDate 17"
+expect 1 "another MRTD" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$(printf '%096d' 0)"
+contains "$WORK/out" "FAIL  policy.measurement" "the measurement finding is named"
+expect 1 "no expected MRTD" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}"
+contains "$WORK/out" "FAIL  policy.measurement" "an unpinned MRTD is refused by default"
+expect 2 "an SNP-sized measurement for TDX is a usage error" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$(printf '%064d' 0)"
+expect 2 "--hsk-cek with a TDX quote" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --hsk-cek "$Q"
+expect 2 "--tdx-collateral with an SEV-SNP report" -- "$VERIFY" report "$CCI_TEST_VECTORS_DIR/snp/genoa/trustee_genoa_model0xa0_v3_report.bin" --tdx-collateral "$COL"
+
+expect 1 "a debug TD verifies but is refused by policy" -- "$VERIFY" report "$T/quotes/trustee_50806f_v4_debug.dat" \
+  --tdx-collateral "$T/collateral/gtg_50806f000000_2023-06-18" --at 2023-07-01T01:00:00Z --insecure-any-measurement
+contains "$WORK/out" "FAIL  policy.debug" "the debug finding is named"
+contains "$WORK/out" "PASS  policy.tcb_status: TCB status UpToDate" "its TCB status is UpToDate"
+expect 1 "a TCB level TCB Info does not list" -- "$VERIFY" report "$T/quotes/dcapqvl_b0c06f_v4_sample2.bin" --tdx-collateral "$COL" "${AT[@]}" --insecure-any-measurement
+contains "$WORK/out" "FAIL  tdx.tcb_level" "TCB not supported, named"
+expect 1 "a flipped REPORT_DATA byte" -- "$VERIFY" report "$T/negative/dcapqvl_b0c06f_v4_flip_reportdata.dat" --tdx-collateral "$COL" "${AT[@]}" --insecure-any-measurement
+contains "$WORK/out" "FAIL  tdx.quote_signature" "the quote signature fails"
+expect 1 "another FMSPC's TCB Info" -- "$VERIFY" report "$Q" --tdx-collateral "$T/collateral/dcapqvl_20a06f000000_2025-09-02" --at 2025-09-10T00:00:00Z --insecure-any-measurement
+contains "$WORK/out" "FAIL  tdx.fmspc" "FMSPC mismatch named"
+
+expect 3 "collateral past nextUpdate cannot evaluate" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" --at 2025-07-20T00:00:00Z --measurement "$MRTD"
+contains "$WORK/err" "cannot evaluate" "... saying so"
+expect 3 "no collateral cannot evaluate" -- "$VERIFY" report "$Q" "${AT[@]}" --measurement "$MRTD"
+contains "$WORK/out" "FAIL  tdx.collateral" "the missing collateral is named"
+expect 1 "QE Identity not yet valid is a rejection" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" --at 2025-06-19T10:20:00Z --measurement "$MRTD"
+contains "$WORK/out" "FAIL  tdx.qe_identity" "QE Identity named"
+
+# One byte flipped at a spread of offsets across header, body, signature data, QE report, QE
+# authentication data and PCK chain, and across each collateral file: never exit 0.
+size=$(stat -c %s "$Q")
+flips=0
+accepted=""
+for off in 0 1 4 9 30 48 100 200 400 600 631 632 640 700 760 764 770 900 1154 1200 1218 1222 1300 2000 3000 4000 $((size - 71)); do
+  cp "$Q" "$WORK/flip.dat"
+  printf "$(printf '\\x%02x' $(( $(od -An -tu1 -j "$off" -N1 "$Q") ^ 1 )))" | dd of="$WORK/flip.dat" bs=1 seek="$off" conv=notrunc status=none
+  flips=$((flips + 1))
+  "$VERIFY" report "$WORK/flip.dat" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" >/dev/null 2>&1 && accepted="$accepted $off"
+done
+check "a flipped quote byte is never accepted ($flips offsets)" -- test -z "$accepted"
+for f in tcb_info.json qe_identity.json pck_crl.der root_ca_crl.der tcb_info_issuer_chain.pem; do
+  fsize=$(stat -c %s "$COL/$f")
+  for off in 40 $((fsize / 2)) $((fsize - 60)); do
+    rm -rf "$WORK/col" && cp -r "$COL" "$WORK/col" && chmod -R u+w "$WORK/col"
+    printf "$(printf '\\x%02x' $(( $(od -An -tu1 -j "$off" -N1 "$COL/$f") ^ 1 )))" | dd of="$WORK/col/$f" bs=1 seek="$off" conv=notrunc status=none
+    "$VERIFY" report "$Q" --tdx-collateral "$WORK/col" "${AT[@]}" --measurement "$MRTD" >/dev/null 2>&1 && accepted="$accepted $f@$off"
+  done
+done
+check "a flipped collateral byte is never accepted" -- test -z "$accepted"
+echo "$accepted"
+finish
