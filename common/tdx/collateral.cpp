@@ -148,6 +148,28 @@ Result<Json> parse_json(const std::string& value, const std::string& what) {
   return j;
 }
 
+struct Header {
+  std::time_t issue_date = 0, next_update = 0;
+  unsigned evaluation_data_number = 0;
+};
+
+Result<std::time_t> pcs_time(const Json& j, const char* key, const std::string& w);
+
+// What TCB Info and QE Identity share: id, version, issueDate, nextUpdate, the TCB evaluation
+// data number.
+Result<Header> signed_header(const Json& j, const std::string& w, const std::string& want_id, unsigned want_version, const std::string& hint) {
+  CCI_ASSIGN(id, string_member(j, "id", w));
+  if (id != want_id) return bad(w + ".id", "'" + id + "' is not " + want_id + " (" + hint + ")");
+  CCI_ASSIGN(version, uint_member(j, "version", w, 0xffff));
+  if (version != want_version) return bad(w + ".version", std::to_string(version) + " is not " + std::to_string(want_version));
+  Header h;
+  CCI_SET(h.issue_date, pcs_time(j, "issueDate", w));
+  CCI_SET(h.next_update, pcs_time(j, "nextUpdate", w));
+  CCI_ASSIGN(eval, uint_member(j, "tcbEvaluationDataNumber", w, 0xffffffff));
+  h.evaluation_data_number = static_cast<unsigned>(eval);
+  return h;
+}
+
 }  // namespace
 
 Result<std::time_t> parse_pcs_time(const std::string& s, const std::string& field) {
@@ -156,6 +178,13 @@ Result<std::time_t> parse_pcs_time(const std::string& s, const std::string& fiel
   if (end == nullptr || *end != '\0') return bad(field, "'" + s + "' is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)");
   return timegm(&tm);
 }
+
+namespace {
+Result<std::time_t> pcs_time(const Json& j, const char* key, const std::string& w) {
+  CCI_ASSIGN(text, string_member(j, key, w));
+  return parse_pcs_time(text, w + "." + key);
+}
+}  // namespace
 
 Result<SignedJson> cut_signed_json(ByteView body, const std::string& key) {
   const std::string_view s(reinterpret_cast<const char*>(body.data()), body.size());
@@ -192,25 +221,17 @@ Result<SignedJson> cut_signed_json(ByteView body, const std::string& key) {
 }
 
 Result<TcbInfo> parse_tcb_info(const std::string& value) {
-  CCI_ASSIGN(j, parse_json(value, "tcbInfo"));
   const std::string w = "tcbInfo";
-  CCI_ASSIGN(id, string_member(j, "id", w));
-  if (id != "TDX") return bad("tcbInfo.id", "'" + id + "' is not TDX (an SGX TCB Info?)");
-  CCI_ASSIGN(version, uint_member(j, "version", w, 0xffff));
-  if (version != 3) return bad("tcbInfo.version", std::to_string(version) + " is not 3");
+  CCI_ASSIGN(j, parse_json(value, w));
+  CCI_ASSIGN(head, signed_header(j, w, "TDX", 3, "an SGX TCB Info?"));
   TcbInfo t;
-  CCI_ASSIGN(issue, string_member(j, "issueDate", w));
-  CCI_ASSIGN(next, string_member(j, "nextUpdate", w));
-  CCI_ASSIGN(issue_t, parse_pcs_time(issue, "tcbInfo.issueDate"));
-  CCI_ASSIGN(next_t, parse_pcs_time(next, "tcbInfo.nextUpdate"));
-  t.issue_date = issue_t;
-  t.next_update = next_t;
+  t.issue_date = head.issue_date;
+  t.next_update = head.next_update;
+  t.evaluation_data_number = head.evaluation_data_number;
   CCI_ASSIGN(fmspc, hex_array<6>(member(j, "fmspc", w), "tcbInfo.fmspc"));
   CCI_ASSIGN(pceid, hex_array<2>(member(j, "pceId", w), "tcbInfo.pceId"));
   t.fmspc = fmspc;
   t.pceid = pceid;
-  CCI_ASSIGN(eval, uint_member(j, "tcbEvaluationDataNumber", w, 0xffffffff));
-  t.evaluation_data_number = static_cast<unsigned>(eval);
   CCI_ASSIGN(module, module_identity(member(j, "tdxModule", w), "tcbInfo.tdxModule", false));
   t.module = std::move(module);
   if (j.contains("tdxModuleIdentities")) {
@@ -241,21 +262,13 @@ Result<TcbInfo> parse_tcb_info(const std::string& value) {
 }
 
 Result<QeIdentity> parse_qe_identity(const std::string& value) {
-  CCI_ASSIGN(j, parse_json(value, "enclaveIdentity"));
   const std::string w = "enclaveIdentity";
-  CCI_ASSIGN(id, string_member(j, "id", w));
-  if (id != "TD_QE") return bad("enclaveIdentity.id", "'" + id + "' is not TD_QE (the TDX quoting enclave)");
-  CCI_ASSIGN(version, uint_member(j, "version", w, 0xffff));
-  if (version != 2) return bad("enclaveIdentity.version", std::to_string(version) + " is not 2");
+  CCI_ASSIGN(j, parse_json(value, w));
+  CCI_ASSIGN(head, signed_header(j, w, "TD_QE", 2, "the TDX quoting enclave's"));
   QeIdentity q;
-  CCI_ASSIGN(issue, string_member(j, "issueDate", w));
-  CCI_ASSIGN(next, string_member(j, "nextUpdate", w));
-  CCI_ASSIGN(issue_t, parse_pcs_time(issue, "enclaveIdentity.issueDate"));
-  CCI_ASSIGN(next_t, parse_pcs_time(next, "enclaveIdentity.nextUpdate"));
-  q.issue_date = issue_t;
-  q.next_update = next_t;
-  CCI_ASSIGN(eval, uint_member(j, "tcbEvaluationDataNumber", w, 0xffffffff));
-  q.evaluation_data_number = static_cast<unsigned>(eval);
+  q.issue_date = head.issue_date;
+  q.next_update = head.next_update;
+  q.evaluation_data_number = head.evaluation_data_number;
   // MISCSELECT is a 32-bit value written as 8 hex digits, most significant first.
   CCI_ASSIGN(misc, hex_array<4>(member(j, "miscselect", w), "enclaveIdentity.miscselect"));
   CCI_ASSIGN(misc_mask, hex_array<4>(member(j, "miscselectMask", w), "enclaveIdentity.miscselectMask"));
