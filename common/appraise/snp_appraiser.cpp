@@ -231,6 +231,7 @@ class SnpAppraiser final : public Appraiser {
     CCI_SET(ex.measurements, expected_measurements(r.expect, tee(), 48));
     ex.report_data = r.expect.report_data;
     ex.insecure_any_measurement = r.expect.insecure_any_measurement;
+    ex.named_fields = r.expect.named_fields;
 
     auto v = verify::verify_snp(ev);
     Verdict out;

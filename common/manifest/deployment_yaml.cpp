@@ -3,6 +3,7 @@
 // rejects duplicates, unknown keys and values of the wrong YAML type, with line numbers.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -392,6 +393,24 @@ struct Reader {
         return err.at(m.node("csv_generation"), m.path("csv_generation"), "must be csv, csv2 or csv3");
       }
       out["csv_generation"] = *csv_gen;
+    }
+    CCI_ASSIGN(eval, m.uint("min_tcb_evaluation_number", UINT32_MAX));
+    if (eval) out["min_tcb_evaluation_number"] = *eval;
+    CCI_ASSIGN(statuses, m.list("tdx_accept_tcb_status"));
+    if (m.has("tdx_accept_tcb_status")) {
+      Json list = Json::array();
+      // The statuses of Intel's TCB Info that a policy may accept (UpToDate always is, Revoked never).
+      static const char* const ok[] = {"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded", "OutOfDate",
+                                       "OutOfDateConfigurationNeeded"};
+      for (const auto& item : statuses) {
+        if (!item.IsScalar() || std::find(std::begin(ok), std::end(ok), item.Scalar()) == std::end(ok)) {
+          return err.at(item, m.path("tdx_accept_tcb_status"),
+                        "expected TCB statuses other than UpToDate and Revoked (SWHardeningNeeded, ConfigurationNeeded, "
+                        "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)");
+        }
+        list.push_back(item.Scalar());
+      }
+      out["tdx_accept_tcb_status"] = list;
     }
     CCI_TRY(m.finish());
     return out;

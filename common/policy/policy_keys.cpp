@@ -1,5 +1,7 @@
 #include "policy/policy_keys.h"
 
+#include <algorithm>
+
 #include "base/hex.h"
 #include "base/text.h"
 
@@ -83,6 +85,10 @@ const std::vector<FieldFlag>& field_flags() {
       {"--min-guest-svn", "min_guest_svn", "N", "SNP: minimum GUEST_SVN"},
       {"--platform-info", "platform_info", "HEX", "SNP: expected PLATFORM_INFO, exactly (0x hex or decimal)"},
       {"--vmpl", "vmpl", "N", "SNP: expected VMPL, exactly (0..3)"},
+      {"--accept-tcb-status", "tdx_accept_tcb_status", "LIST",
+       "TDX: TCB statuses accepted besides UpToDate, comma-separated (SWHardeningNeeded, ConfigurationNeeded, "
+       "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)"},
+      {"--min-tcb-evaluation-number", "min_tcb_evaluation_number", "N", "TDX: minimum TCB evaluation data number of Intel's collateral"},
   };
   return flags;
 }
@@ -98,6 +104,22 @@ Status set_policy_field(Json& p, const FieldFlag& f, const std::string& text) {
   if (key == "min_firmware") return min_firmware(p, f, text);
   if (key == "min_guest_svn") return uint_field(p, f, text, UINT32_MAX);
   if (key == "vmpl") return uint_field(p, f, text, 3);
+  if (key == "min_tcb_evaluation_number") return uint_field(p, f, text, UINT32_MAX);
+  if (key == "tdx_accept_tcb_status") {
+    Json list = Json::array();
+    size_t start = 0;
+    while (start <= text.size()) {
+      const size_t comma = text.find(',', start);
+      const std::string s = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const auto& ok = acceptable_tcb_statuses();
+      if (std::find(ok.begin(), ok.end(), s) == ok.end()) return bad(f, "'" + s + "' is not a TCB status that may be accepted");
+      list.push_back(s);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    p[f.key] = list;
+    return {};
+  }
   if (key == "platform_info") {
     auto v = parse_uint_text(text, UINT64_MAX);
     if (!v) return bad(f, "expected a 64-bit value (0x hex or decimal)");
@@ -153,12 +175,27 @@ Status check_policy_json(const Json& p) {
       ok = hex_of(v, 64), want = "128 hex digits";
     } else if (key == "csv_generation") {
       ok = v == "csv" || v == "csv2" || v == "csv3", want = "csv, csv2 or csv3";
+    } else if (key == "min_tcb_evaluation_number") {
+      ok = uint_max(v, UINT32_MAX), want = "a 32-bit unsigned integer";
+    } else if (key == "tdx_accept_tcb_status") {
+      const auto& known = acceptable_tcb_statuses();
+      ok = v.is_array();
+      for (const auto& s : v) ok = ok && s.is_string() && std::find(known.begin(), known.end(), s.get<std::string>()) != known.end();
+      want = "a list of TCB statuses other than UpToDate and Revoked";
     } else {
       return fail(key, "unknown policy key (this build knows the keys in manifests/README.md)");
     }
     if (!ok) return fail(key, "expected " + want);
   }
   return {};
+}
+
+bool tdx_only_key(const std::string& key) { return key == "tdx_accept_tcb_status" || key == "min_tcb_evaluation_number"; }
+
+const std::vector<std::string>& acceptable_tcb_statuses() {
+  static const std::vector<std::string> s = {"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded", "OutOfDate",
+                                             "OutOfDateConfigurationNeeded"};
+  return s;
 }
 
 bool snp_only_key(const std::string& key) {

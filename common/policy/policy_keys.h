@@ -36,5 +36,10 @@ Status check_policy_json(const nlohmann::ordered_json& policy);
 
 // Policy keys that only an SEV-SNP report has (a Hygon CSV report has no such field).
 bool snp_only_key(const std::string& key);
+// Policy keys that only an Intel TDX quote's appraisal uses: tdx_accept_tcb_status,
+// min_tcb_evaluation_number.
+bool tdx_only_key(const std::string& key);
+// The TCB statuses tdx_accept_tcb_status may name (UpToDate is always accepted, Revoked never).
+const std::vector<std::string>& acceptable_tcb_statuses();
 
 }  // namespace cci::policy

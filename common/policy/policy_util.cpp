@@ -1,10 +1,25 @@
 #include "policy/policy_util.h"
 
+#include <algorithm>
+
+#include "policy/policy_keys.h"
+
 #include <cstdio>
 
 #include "base/hex.h"
 
 namespace cci::policy::detail {
+
+void check_tdx_only_keys(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report) {
+  for (const auto& [key, value] : p.items()) {
+    if (!tdx_only_key(key)) continue;
+    if (std::find(named.begin(), named.end(), key) != named.end()) {
+      out.add("policy." + key, false, key + " was given on the command line, but it applies to Intel TDX quotes only: " + report + " has no TCB Info");
+    } else {
+      out.skip("policy." + key, key + " applies to Intel TDX quotes: not to " + report);
+    }
+  }
+}
 
 void check_permission(verify::CheckList& out, const Json& p, const char* key, const char* id, bool used, const std::string& what) {
   const bool allowed = p.value(key, false);

@@ -208,6 +208,7 @@ CheckList evaluate_snp_policy(const Json& p, const verify::Verified<snp::Report>
   check_digest_field(out, p, "id_key_digest", "policy.id_key_digest", r.id_key_digest, "ID_KEY_DIGEST");
   check_digest_field(out, p, "author_key_digest", "policy.author_key_digest", r.author_key_digest, "AUTHOR_KEY_DIGEST");
   check_expectations(out, r, ex);
+  detail::check_tdx_only_keys(out, p, ex.named_fields, "an SEV-SNP report");
   return out;
 }
 

@@ -25,6 +25,7 @@ struct Expectations {
   // Accept any MEASUREMENT when none is expected (named by the user: --insecure-any-measurement).
   // Without it, a verdict with no expected measurement fails: any VM image would pass.
   bool insecure_any_measurement = false;
+  std::vector<std::string> named_fields;  // policy keys set by field flags for this report
 };
 
 // The finding for a missing expected measurement (both vendors): a failure that says what to

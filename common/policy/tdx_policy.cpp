@@ -12,15 +12,29 @@ namespace {
 using detail::same_bytes;
 using verify::CheckList;
 
-void check_tcb_status(CheckList& out, const verify::TdxTcbVerdict& t) {
+void check_tcb_status(CheckList& out, const Json& p, const verify::TdxTcbVerdict& t) {
+  bool accepted = t.status == "UpToDate";
+  std::string accepting = "UpToDate";
+  if (p.contains("tdx_accept_tcb_status")) {
+    for (const auto& s : p["tdx_accept_tcb_status"]) {
+      accepting += ", " + s.get<std::string>();
+      if (t.status != "Revoked" && s == t.status) accepted = true;
+    }
+  }
   std::string detail = "TCB status " + t.status + " (TDX level " + t.tdx_status + (t.module_status.empty() ? "" : ", module " + t.module_status) +
                        ", QE " + t.qe_status + "; TCB evaluation data number " + std::to_string(t.evaluation_data_number) + ")";
   if (!t.advisory_ids.empty()) {
     detail += ", advisories";
     for (const auto& a : t.advisory_ids) detail += " " + a;
   }
-  if (t.status != "UpToDate") detail += ": only UpToDate is accepted";
-  out.add("policy.tcb_status", t.status == "UpToDate", detail);
+  if (!accepted) detail += ": the policy accepts " + accepting + " (tdx_accept_tcb_status, --accept-tcb-status)";
+  else if (t.status != "UpToDate") detail += ": accepted by the policy's tdx_accept_tcb_status";
+  out.add("policy.tcb_status", accepted, detail);
+  if (p.contains("min_tcb_evaluation_number")) {
+    const unsigned want = p["min_tcb_evaluation_number"].get<unsigned>();
+    out.compare("policy.min_tcb_evaluation_number", t.evaluation_data_number >= want, "TCB evaluation data number",
+                std::to_string(t.evaluation_data_number), "at least " + std::to_string(want));
+  }
 }
 
 void check_event_log(CheckList& out, const tdx::TdReport& b, const TdxExpectations& ex) {
@@ -57,7 +71,7 @@ CheckList evaluate_tdx_policy(const Json& p, const verify::Verified<tdx::Quote>&
   const tdx::TdReport& b = quote->body;
   CheckList out;
   detail::check_permission(out, p, "allow_debug", "policy.debug", b.debug(), "TD debugging (TD_ATTRIBUTES.DEBUG, bit 0)");
-  check_tcb_status(out, tcb);
+  check_tcb_status(out, p, tcb);
   if (ex.measurements.empty()) add_unpinned_measurement(out, ex.insecure_any_measurement);
   else detail::check_measurement(out, ex.measurements, b.mr_td, "MRTD");
   if (!ex.report_data) out.skip("policy.report_data", "no expected REPORT_DATA (give --report-data or --nonce): freshness not checked");

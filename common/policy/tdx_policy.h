@@ -1,8 +1,9 @@
 // "Is this the TD we expect?" for Intel TDX, on a quote whose authenticity and TCB verify_tdx_quote
 // established: the same keys as SNP and CSV where they mean the same (allow_debug: TD_ATTRIBUTES
 // bit 0, DEBUG), the expected MRTD (the manifest's "tdx" measurements, or --measurement),
-// REPORT_DATA, the CC event log against RTMR0-3, and the TCB status: UpToDate only (other
-// statuses are refused with their advisories named; the policy has no key to accept them yet).
+// REPORT_DATA, the CC event log against RTMR0-3, the TCB status (UpToDate, and the statuses
+// tdx_accept_tcb_status names; Revoked never; advisories named either way) and the minimum TCB
+// evaluation data number (min_tcb_evaluation_number).
 #pragma once
 
 #include <array>

@@ -36,6 +36,21 @@ expect 1 "a debug TD verifies but is refused by policy" -- "$VERIFY" report "$T/
   --tdx-collateral "$T/collateral/gtg_50806f000000_2023-06-18" --at 2023-07-01T01:00:00Z --insecure-any-measurement
 contains "$WORK/out" "FAIL  policy.debug" "the debug finding is named"
 contains "$WORK/out" "PASS  policy.tcb_status: TCB status UpToDate" "its TCB status is UpToDate"
+# The policy's TDX keys: a minimum TCB evaluation data number, and TCB statuses accepted by name.
+expect 1 "a minimum TCB evaluation data number above Intel's" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" --min-tcb-evaluation-number 18
+contains "$WORK/out" "FAIL  policy.min_tcb_evaluation_number: TCB evaluation data number 17, expected at least 18" "both sides named"
+expect 0 "... met" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" --min-tcb-evaluation-number 17
+expect 2 "--accept-tcb-status Revoked is a usage error" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" --accept-tcb-status Revoked
+printf 'tdx_accept_tcb_status: [OutOfDate]\nmin_tcb_evaluation_number: 17\n' >"$WORK/tdx.yaml"
+expect 0 "a policy file with the TDX keys" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" --policy "$WORK/tdx.yaml"
+contains "$WORK/out" "PASS  policy.min_tcb_evaluation_number" "the file's minimum is applied"
+SNP="$CCI_TEST_VECTORS_DIR/snp"
+SNP_OK=(report --offline --insecure-no-crl "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der"
+  --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --insecure-any-measurement)
+expect 0 "an SEV-SNP report with a TDX key from a policy file: listed as not applicable" -- "$VERIFY" "${SNP_OK[@]}" --policy "$WORK/tdx.yaml"
+contains "$WORK/out" "SKIP  policy.min_tcb_evaluation_number" "... as SKIP"
+expect 1 "--min-tcb-evaluation-number on an SEV-SNP report fails (asked for, never skipped)" -- "$VERIFY" "${SNP_OK[@]}" --min-tcb-evaluation-number 17
+contains "$WORK/out" "FAIL  policy.min_tcb_evaluation_number: min_tcb_evaluation_number was given on the command line, but it applies to Intel TDX quotes only" "named as TDX-only"
 expect 1 "a TCB level TCB Info does not list" -- "$VERIFY" report "$T/quotes/dcapqvl_b0c06f_v4_sample2.bin" --tdx-collateral "$COL" "${AT[@]}" --insecure-any-measurement
 contains "$WORK/out" "FAIL  tdx.tcb_level" "TCB not supported, named"
 expect 1 "a flipped REPORT_DATA byte" -- "$VERIFY" report "$T/negative/dcapqvl_b0c06f_v4_flip_reportdata.dat" --tdx-collateral "$COL" "${AT[@]}" --insecure-any-measurement

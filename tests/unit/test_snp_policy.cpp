@@ -229,3 +229,22 @@ TEST_CASE("go-sev-guest-style fields on a genuine report: exact values pass, oth
                                                        "platform_info_forbidden: [0]\nrequire_single_socket: true\n"),
                                            tav, snp::Product::kMilan, false, any_image()));
 }
+
+TEST_CASE("the TDX policy keys: parsed from YAML, checked as JSON, refused when they name what no policy may accept") {
+  Json p = policy_from("tdx_accept_tcb_status: [SWHardeningNeeded, OutOfDate]\nmin_tcb_evaluation_number: 17\n");
+  CHECK(p["tdx_accept_tcb_status"] == Json::array({"SWHardeningNeeded", "OutOfDate"}));
+  CHECK(p["min_tcb_evaluation_number"] == 17);
+  CHECK(check_policy_json(p));
+  CHECK_FALSE(manifest::parse_policy_yaml("tdx_accept_tcb_status: [Revoked]\n", "p.yaml"));
+  CHECK_FALSE(manifest::parse_policy_yaml("tdx_accept_tcb_status: [UpToDate2]\n", "p.yaml"));
+  CHECK_FALSE(manifest::parse_policy_yaml("min_tcb_evaluation_number: -1\n", "p.yaml"));
+  Json bad = p;
+  bad["tdx_accept_tcb_status"] = Json::array({"Revoked"});
+  CHECK_FALSE(check_policy_json(bad));
+  // On an SEV-SNP report the TDX keys are not applicable: listed as SKIP, never as passed.
+  auto tav = load("milan/tav_milan_v3_report.bin");
+  auto l = evaluate_snp_policy(p, tav, snp::Product::kMilan, false, any_image());
+  int skipped = 0;
+  for (const auto& c : l.items()) skipped += (c.id == "policy.min_tcb_evaluation_number" || c.id == "policy.tdx_accept_tcb_status") && c.outcome == verify::Outcome::kSkip;
+  CHECK(skipped == 2);
+}
