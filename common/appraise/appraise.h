@@ -30,6 +30,7 @@
 #include "policy/snp_policy.h"
 #include "snp/report.h"
 #include "verify/check.h"
+#include "verify/tdx_verify.h"
 
 namespace cci::appraise {
 
@@ -109,6 +110,12 @@ class CollateralSource {
   virtual std::optional<Bytes> csv_hrk(const Notes& n) = 0;
   // HSK || CEK for a chip, with a description of the store it came from.
   virtual std::optional<std::pair<Bytes, std::string>> csv_hsk_cek(const std::string& chip_id, const Notes& n) = 0;
+  // Intel's TDX collateral for an FMSPC (12 hex digits); none from sources that keep none.
+  virtual std::optional<verify::TdxCollateral> tdx_collateral(const std::string& fmspc, const Notes& n) {
+    (void)fmspc;
+    (void)n;
+    return std::nullopt;
+  }
 };
 
 // No collateral beyond what was given (tests, and callers that must not touch disk or network).
@@ -131,6 +138,7 @@ class FixedCollateral final : public CollateralSource {
   std::optional<Bytes> hrk;
   std::optional<Bytes> hsk_cek;
   std::string hsk_cek_source = "memory";
+  std::optional<verify::TdxCollateral> tdx;
 
   std::optional<crypto::Certificate> snp_vek(const SnpKey&, const Notes&) override {
     return vek ? std::optional<crypto::Certificate>(vek->clone()) : std::nullopt;
@@ -148,6 +156,7 @@ class FixedCollateral final : public CollateralSource {
     if (!hsk_cek) return std::nullopt;
     return std::make_pair(*hsk_cek, hsk_cek_source);
   }
+  std::optional<verify::TdxCollateral> tdx_collateral(const std::string&, const Notes&) override { return tdx; }
 };
 
 // The evidence after recognition: its vendor's raw report plus what travelled with it.

@@ -68,13 +68,25 @@ Result<std::optional<verify::TdxCollateral>> read_collateral(const std::string& 
   return std::optional<verify::TdxCollateral>(std::move(k));
 }
 
+std::optional<std::string> fmspc_of(ByteView quote) {
+  auto q = tdx::parse_quote(quote);
+  if (!q) return std::nullopt;
+  auto chain = crypto::parse_pem_bundle(as_bytes(q->pck_chain_pem));
+  if (!chain || chain->empty()) return std::nullopt;
+  auto ext = (*chain)[0].extension_value(tdx::kOidSgxExtensions);
+  if (!ext || !*ext) return std::nullopt;
+  auto pck = tdx::parse_pck_extensions(**ext);
+  if (!pck) return std::nullopt;
+  return to_hex(pck->fmspc);
+}
+
 class TdxAppraiser final : public Appraiser {
  public:
   const char* vendor() const override { return "intel"; }
   const char* tee() const override { return "tdx"; }
   bool recognises(ByteView raw) const override { return looks_like_tdx_quote(raw); }
 
-  Result<Verdict> appraise(Extracted x, const Request& r, CollateralSource&, const Notes& n) const override {
+  Result<Verdict> appraise(Extracted x, const Request& r, CollateralSource& source, const Notes& n) const override {
     const GivenCollateral& g = r.given;
     if (!g.vek.empty() || !g.cert_table.empty() || !g.cert_chain.empty() || !g.crl.empty() || r.product || !g.hrk.empty() || !g.hsk_cek.empty()) {
       return make_error(ErrorCode::kUsage, "--vek, --cert-table, --cert-chain, --crl, --product, --hrk and --hsk-cek are for SEV-SNP and CSV; this is an Intel TDX quote",
@@ -84,6 +96,11 @@ class TdxAppraiser final : public Appraiser {
       return make_error(ErrorCode::kUsage, "--trust-sim-root: there is no simulated Intel TDX platform in this version", "trust-sim-root");
     }
     CCI_ASSIGN(collateral, read_collateral(g.tdx_collateral, n));
+    if (!collateral && g.tdx_collateral.empty()) {
+      // From the collateral source, by the FMSPC the (not yet verified) PCK certificate names:
+      // only a lookup key; what comes back is verified like any other collateral.
+      if (auto fmspc = fmspc_of(x.report)) collateral = source.tdx_collateral(*fmspc, n);
+    }
     verify::TdxEvidence ev;
     ev.quote = x.report;
     ev.at = r.at;
