@@ -68,18 +68,6 @@ Result<std::optional<verify::TdxCollateral>> read_collateral(const std::string& 
   return std::optional<verify::TdxCollateral>(std::move(k));
 }
 
-std::optional<std::string> fmspc_of(ByteView quote) {
-  auto q = tdx::parse_quote(quote);
-  if (!q) return std::nullopt;
-  auto chain = crypto::parse_pem_bundle(as_bytes(q->pck_chain_pem));
-  if (!chain || chain->empty()) return std::nullopt;
-  auto ext = (*chain)[0].extension_value(tdx::kOidSgxExtensions);
-  if (!ext || !*ext) return std::nullopt;
-  auto pck = tdx::parse_pck_extensions(**ext);
-  if (!pck) return std::nullopt;
-  return to_hex(pck->fmspc);
-}
-
 class TdxAppraiser final : public Appraiser {
  public:
   const char* vendor() const override { return "intel"; }
@@ -99,7 +87,7 @@ class TdxAppraiser final : public Appraiser {
     if (!collateral && g.tdx_collateral.empty()) {
       // From the collateral source, by the FMSPC the (not yet verified) PCK certificate names:
       // only a lookup key; what comes back is verified like any other collateral.
-      if (auto fmspc = fmspc_of(x.report)) collateral = source.tdx_collateral(*fmspc, n);
+      if (auto fmspc = verify::tdx_pck_fmspc(x.report)) collateral = source.tdx_collateral(*fmspc, n);
     }
     verify::TdxEvidence ev;
     ev.quote = x.report;

@@ -2,14 +2,132 @@
 #include "verify/tdx_verify.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <type_traits>
 
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "eventlog/tcg2.h"
+#include "verify/verified_once.h"
 
 namespace cci::verify {
 namespace {
+
+// A PEM chain, and whether its text is exactly its certificates' PEM and nothing else: a chain
+// with other bytes around or between its blocks is not what Intel's tools write.
+struct ParsedChain {
+  std::vector<crypto::Certificate> certs;
+  bool exact = false;
+  ParsedChain clone() const {
+    ParsedChain c;
+    for (const auto& x : certs) c.certs.push_back(x.clone());
+    c.exact = exact;
+    return c;
+  }
+};
+
+// Signature checks that passed, by the exact bytes involved (collateral signatures, the TCB
+// Signing certificate and the PCK CA under the root): a long-running verifier checks Intel's
+// collateral once, while every time-dependent check (validity periods, CRL windows) is made on
+// every call. The PCK leaf, the QE report and the quote are checked every time.
+detail::VerifiedOnce& verified_once() {
+  static detail::VerifiedOnce memo;
+  return memo;
+}
+
+Bytes memo_key(std::initializer_list<ByteView> parts) {
+  Bytes all;
+  for (ByteView p : parts) {
+    const std::uint64_t n = p.size();
+    for (int i = 0; i < 8; ++i) all.push_back(static_cast<std::uint8_t>(n >> (8 * i)));  // length-prefixed: no ambiguity
+    all.insert(all.end(), p.begin(), p.end());
+  }
+  return crypto::digest(crypto::DigestAlg::kSha256, all);
+}
+
+// `check` once per distinct key, in this process.
+template <class F>
+bool once(const Bytes& key, F&& check) {
+  if (verified_once().contains(key)) return true;
+  if (!check()) return false;
+  verified_once().add(key);
+  return true;
+}
+
+// Collateral parsed before, by its exact bytes: decoding a certificate's public key is most of an
+// appraisal's cost in OpenSSL 3.0, and a verifier sees the same chains, CRLs and JSON again and
+// again (Intel's issuer chains and CRLs; one platform's PCK chain in every quote it makes). The
+// parsed objects are immutable; every check on them is still made on every call.
+template <class T>
+class ParsedOnce {
+ public:
+  template <class Parse>
+  Result<T> get(ByteView bytes, Parse&& parse) {
+    const Bytes d = crypto::digest(crypto::DigestAlg::kSha256, bytes);
+    const std::string key(d.begin(), d.end());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = items_.find(key); it != items_.end()) return copy(it->second);
+    }
+    CCI_ASSIGN(value, parse(bytes));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (items_.size() >= 64) items_.clear();  // a bound, not an eviction policy
+    items_.emplace(key, copy(value));
+    return value;
+  }
+
+ private:
+  static T copy(const T& v) {
+    if constexpr (std::is_same_v<T, crypto::Crl> || std::is_same_v<T, ParsedChain> || std::is_same_v<T, crypto::PublicKey>) return v.clone();
+    else return v;
+  }
+  std::mutex mu_;
+  std::map<std::string, T> items_;
+};
+
+Result<ParsedChain> parse_chain(const std::string& pem) {
+  static ParsedOnce<ParsedChain> memo;
+  return memo.get(as_bytes(pem), [](ByteView text) -> Result<ParsedChain> {
+    CCI_ASSIGN(certs, crypto::parse_pem_bundle(text));
+    ParsedChain c;
+    std::string canonical;
+    for (const auto& cert : certs) canonical += cert.pem();
+    c.exact = std::string(text.begin(), text.end()) == canonical;
+    c.certs = std::move(certs);
+    return c;
+  });
+}
+
+Result<crypto::Crl> parse_crl(ByteView der) {
+  static ParsedOnce<crypto::Crl> memo;
+  return memo.get(der, [](ByteView b) { return crypto::Crl::parse(b); });
+}
+
+Result<tdx::SignedJson> cut_signed_json_once(ByteView body, const std::string& key) {
+  static ParsedOnce<tdx::SignedJson> memo;
+  Bytes tagged(key.begin(), key.end());
+  tagged.push_back(0);
+  tagged.insert(tagged.end(), body.begin(), body.end());
+  return memo.get(tagged, [&](ByteView) { return tdx::cut_signed_json(body, key); });
+}
+
+// The attestation key of a QE: the same in every quote the QE makes until it restarts.
+Result<crypto::PublicKey> attestation_key(const std::array<std::uint8_t, 64>& xy) {
+  static ParsedOnce<crypto::PublicKey> memo;
+  return memo.get(xy, [](ByteView b) { return crypto::ec_public_key_from_xy(crypto::KeyType::kEcP256, b.first(32), b.subspan(32)); });
+}
+
+Result<tdx::TcbInfo> parse_tcb_info_once(const std::string& value) {
+  static ParsedOnce<tdx::TcbInfo> memo;
+  return memo.get(as_bytes(value), [](ByteView b) { return tdx::parse_tcb_info(std::string(b.begin(), b.end())); });
+}
+
+Result<tdx::QeIdentity> parse_qe_identity_once(const std::string& value) {
+  static ParsedOnce<tdx::QeIdentity> memo;
+  return memo.get(as_bytes(value), [](ByteView b) { return tdx::parse_qe_identity(std::string(b.begin(), b.end())); });
+}
 
 // r || s, big-endian, 32 bytes each, as a DER ECDSA-Sig-Value.
 Result<Bytes> rs_be_to_der(ByteView rs) {
@@ -24,14 +142,6 @@ Status verify_p256(const crypto::PublicKey& key, ByteView msg, ByteView rs) {
   crypto::SignOptions o;
   o.digest = crypto::DigestAlg::kSha256;
   return crypto::verify(key, msg, der, o);
-}
-
-// Whether `text` is exactly these certificates in PEM, one after another, and nothing else: a
-// chain with other bytes around or between its blocks is not what Intel's tools write.
-bool exactly_pem(const std::string& text, const std::vector<crypto::Certificate>& certs) {
-  std::string canonical;
-  for (const auto& c : certs) canonical += c.pem();
-  return text == canonical;
 }
 
 std::string utc(std::time_t t) {
@@ -52,7 +162,10 @@ struct Collateral {
 bool crl_current(CheckList& c, const std::string& id, const Result<crypto::Crl>& crl, const crypto::Certificate& issuer, std::time_t at,
                  const std::string& what) {
   if (!crl) return c.add(id, false, what + ": " + crl.error().message);
-  if (!crl->signed_by(issuer)) return c.add(id, false, what + " is not signed by " + issuer.subject_common_name());
+  const Bytes issuer_der = issuer.der();
+  if (!once(memo_key({as_bytes("crl"), crl->der(), issuer_der}), [&] { return crl->signed_by(issuer); })) {
+    return c.add(id, false, what + " is not signed by " + issuer.subject_common_name());
+  }
   const auto next = crl->next_update();
   if (!next || at < crl->this_update() || at > *next) {
     const std::string why = what + " is current " + utc(crl->this_update()) + " to " + (next ? utc(*next) : std::string("(no nextUpdate)")) + ", not at " + utc(at);
@@ -67,20 +180,33 @@ bool crl_current(CheckList& c, const std::string& id, const Result<crypto::Crl>&
 // certificate not in the root CRL), the signature over the exact bytes, the validity window.
 bool signed_collateral(CheckList& c, const std::string& id, const std::string& what, ByteView body, const std::string& key, const std::string& chain_pem,
                        const crypto::Certificate& anchor, const crypto::Crl& root_crl, std::time_t at, tdx::SignedJson& out) {
-  auto cut = tdx::cut_signed_json(body, key);
+  auto cut = cut_signed_json_once(body, key);
   if (!cut) return c.add(id, false, cut.error().message);
-  auto chain = crypto::parse_pem_bundle(as_bytes(chain_pem));
-  if (!chain) return c.add(id, false, what + " issuer chain: " + chain.error().message);
+  auto parsed = parse_chain(chain_pem);
+  if (!parsed) return c.add(id, false, what + " issuer chain: " + parsed.error().message);
+  const std::vector<crypto::Certificate>* chain = &parsed->certs;
   // Exactly the TCB Signing certificate and the pinned root, nothing else.
-  if (chain->size() != 2 || (*chain)[1].der() != anchor.der() || !exactly_pem(chain_pem, *chain)) {
+  if (chain->size() != 2 || (*chain)[1].der() != anchor.der() || !parsed->exact) {
     return c.add(id, false, what + " issuer chain is not the TCB Signing certificate followed by the pinned root, in PEM and nothing else");
   }
   const crypto::Certificate& signer = (*chain)[0];
-  const crypto::Certificate anchors[] = {anchor.clone()};
-  if (auto st = crypto::verify_chain(signer, {}, anchors, at); !st) return c.add(id, false, what + " signer: " + st.error().message);
+  if (!signer.valid_at(at) || !anchor.valid_at(at)) {
+    return c.add(id, false, what + " signer " + signer.subject_common_name() + " or the root is not valid at " + utc(at));
+  }
+  const Bytes signer_der = signer.der(), anchor_der = anchor.der();
+  std::string chain_error;
+  const bool chained = once(memo_key({as_bytes("tcb-signing"), signer_der, anchor_der}), [&] {
+    const crypto::Certificate anchors[] = {anchor.clone()};
+    auto st = crypto::verify_chain(signer, {}, anchors, at);
+    if (!st) chain_error = st.error().message;
+    return static_cast<bool>(st);
+  });
+  if (!chained) return c.add(id, false, what + " signer: " + chain_error);
   if (root_crl.lists(signer)) return c.add(id, false, what + " signer " + signer.subject_common_name() + " is revoked by the root CA CRL");
   auto key_pub = signer.public_key();
-  if (!key_pub || !verify_p256(*key_pub, as_bytes(cut->value), cut->signature)) {
+  const bool signed_ok = once(memo_key({as_bytes("collateral"), as_bytes(cut->value), cut->signature, signer_der}),
+                              [&] { return key_pub && static_cast<bool>(verify_p256(*key_pub, as_bytes(cut->value), cut->signature)); });
+  if (!signed_ok) {
     return c.add(id, false, what + "'s signature does not verify with " + signer.subject_common_name() + " over its exact bytes");
   }
   out = std::move(*cut);
@@ -145,12 +271,14 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
   v.quote = *q;
 
   // The PCK chain as the quote carries it: leaf, CA, root (checked below).
-  auto chain = crypto::parse_pem_bundle(as_bytes(q->pck_chain_pem));
-  if (!chain || chain->size() != 3) {
-    c.add("tdx.pck_chain", false, chain ? "the PCK chain holds " + std::to_string(chain->size()) + " certificates, not leaf, CA and root" : chain.error().message);
+  auto parsed = parse_chain(q->pck_chain_pem);
+  if (!parsed || parsed->certs.size() != 3) {
+    c.add("tdx.pck_chain", false,
+          parsed ? "the PCK chain holds " + std::to_string(parsed->certs.size()) + " certificates, not leaf, CA and root" : parsed.error().message);
     return;
   }
-  if (!exactly_pem(q->pck_chain_pem, *chain)) {
+  const std::vector<crypto::Certificate>* chain = &parsed->certs;
+  if (!parsed->exact) {
     c.add("tdx.pck_chain", false, "the PCK chain is not exactly three PEM certificates (other bytes around or between them)");
     return;
   }
@@ -167,14 +295,15 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
   if (!ev.collateral && ev.collateral_required) c.missing("tdx.collateral", "no Intel collateral (TCB Info, QE Identity, CRLs) for this quote's FMSPC");
   if (ev.collateral && anchor) {
     const TdxCollateral& k = *ev.collateral;
-    auto root_crl = crypto::Crl::parse(k.root_ca_crl);
+    auto root_crl = parse_crl(k.root_ca_crl);
     if (!crl_current(c, "tdx.root_crl", root_crl, *anchor, ev.at, "the root CA CRL")) return;
     col.root_crl = root_crl->clone();
-    if (!crl_current(c, "tdx.pck_crl", crypto::Crl::parse(k.pck_crl), ca, ev.at, "the PCK CRL")) return;
-    col.pck_crl = crypto::Crl::parse(k.pck_crl)->clone();
+    auto pck_crl = parse_crl(k.pck_crl);
+    if (!crl_current(c, "tdx.pck_crl", pck_crl, ca, ev.at, "the PCK CRL")) return;
+    col.pck_crl = pck_crl->clone();
     tdx::SignedJson tcb_json, qe_json;
     if (!signed_collateral(c, "tdx.tcb_info", "TCB Info", k.tcb_info, "tcbInfo", k.tcb_info_issuer_chain_pem, *anchor, *col.root_crl, ev.at, tcb_json)) return;
-    auto tcb = tdx::parse_tcb_info(tcb_json.value);
+    auto tcb = parse_tcb_info_once(tcb_json.value);
     if (!tcb) {
       c.add("tdx.tcb_info", false, tcb.error().message);
       return;
@@ -187,7 +316,7 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
                            qe_json)) {
       return;
     }
-    auto qe = tdx::parse_qe_identity(qe_json.value);
+    auto qe = parse_qe_identity_once(qe_json.value);
     if (!qe) {
       c.add("tdx.qe_identity", false, qe.error().message);
       return;
@@ -213,9 +342,20 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
     c.add("tdx.pck_chain", false, "the chain's root (" + root.subject() + ") is not the anchor");
     return;
   }
-  const crypto::Certificate anchors[] = {anchor->clone()};
-  const crypto::Certificate intermediates[] = {ca.clone()};
-  if (auto st = crypto::verify_chain(leaf, intermediates, anchors, ev.at); !st) {
+  // The PCK CA under the root once per process; the leaf under that CA every time.
+  std::string chain_error;
+  const bool ca_ok = once(memo_key({as_bytes("pck-ca"), ca.der(), anchor->der()}), [&] {
+    const crypto::Certificate anchors[] = {anchor->clone()};
+    auto st = crypto::verify_chain(ca, {}, anchors, ev.at);
+    if (!st) chain_error = st.error().message;
+    return static_cast<bool>(st);
+  });
+  if (!ca_ok) {
+    c.add("tdx.pck_chain", false, chain_error);
+    return;
+  }
+  const crypto::Certificate ca_anchor[] = {ca.clone()};
+  if (auto st = crypto::verify_chain(leaf, {}, ca_anchor, ev.at, true); !st) {
     c.add("tdx.pck_chain", false, st.error().message);
     return;
   }
@@ -284,7 +424,7 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
     c.add("tdx.qe_identity_match", true, "the QE is Intel's TD_QE, ISVSVN " + std::to_string(r.isv_svn) + ": " + qe_level->status.status);
   }
 
-  auto att_key = crypto::ec_public_key_from_xy(crypto::KeyType::kEcP256, ByteView(q->attestation_key).first(32), ByteView(q->attestation_key).subspan(32));
+  auto att_key = attestation_key(q->attestation_key);
   const bool quote_signed = att_key && verify_p256(*att_key, q->signed_bytes, q->signature);
   c.add("tdx.quote_signature", quote_signed,
         quote_signed ? "header and TD report signed by the attestation key" : "the quote's signature over its header and TD report does not verify");
@@ -380,6 +520,18 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev) {
   if (v.passed) v.verified = Verified<tdx::Quote>(*v.quote);
   v.missing_collateral = v.checks.only_missing_collateral();
   return v;
+}
+
+std::optional<std::string> tdx_pck_fmspc(ByteView quote) {
+  auto q = tdx::parse_quote(quote);
+  if (!q) return std::nullopt;
+  auto chain = parse_chain(q->pck_chain_pem);
+  if (!chain || chain->certs.empty()) return std::nullopt;
+  auto ext = chain->certs[0].extension_value(tdx::kOidSgxExtensions);
+  if (!ext || !*ext) return std::nullopt;
+  auto pck = tdx::parse_pck_extensions(**ext);
+  if (!pck) return std::nullopt;
+  return to_hex(pck->fmspc);
 }
 
 Result<std::array<tdx::Hash48, 4>> replay_ccel(ByteView log) {

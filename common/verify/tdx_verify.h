@@ -85,6 +85,10 @@ struct TdxVerification {
 // collateral only.
 TdxVerification verify_tdx_quote(const TdxEvidence& ev);
 
+// The FMSPC (12 hex digits) the quote's PCK certificate names, unverified: a key to look Intel's
+// collateral up by, nothing more.
+std::optional<std::string> tdx_pck_fmspc(ByteView quote);
+
 // The TD's CC event log (CCEL, TCG2 crypto-agile, SHA-384) replayed as Intel's TDX guest firmware
 // extends it: CC MR index 1..4 is RTMR0..3 (index 0, MRTD, is never extended by the log), each
 // RTMR = SHA-384(RTMR || digest) from 48 zero bytes, EV_NO_ACTION events skipped.
