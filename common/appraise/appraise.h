@@ -204,6 +204,11 @@ class Appraiser {
   virtual Result<Json> describe(ByteView raw, std::optional<snp::Product> product, std::string& format) const = 0;
 };
 
+// Intel's TDX collateral from a directory of the PCS's files (tcb_info.json, qe_identity.json,
+// tcb_info_issuer_chain.pem, qe_identity_issuer_chain.pem, pck_crl.der, root_ca_crl.der): none
+// when `dir` is empty or a file is missing (said through `n`); unreadable files are errors.
+Result<std::optional<verify::TdxCollateral>> read_tdx_collateral(const std::string& dir, const Notes& n = {});
+
 // The vendors, in the order inputs are recognised.
 const std::vector<const Appraiser*>& appraisers();
 const Appraiser* appraiser_for_vendor(const std::string& vendor);  // "amd" | "hygon"; nullptr otherwise

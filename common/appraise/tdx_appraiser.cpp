@@ -44,30 +44,6 @@ bool looks_like_tdx_quote(ByteView raw) {
          raw[6] == 0 && raw[7] == 0;
 }
 
-// The PCS files in DIR (cci-verify's layout, as the PCS serves them): any that is missing leaves
-// the quote without collateral (cannot evaluate), never with less checking.
-Result<std::optional<verify::TdxCollateral>> read_collateral(const std::string& dir, const Notes& n) {
-  if (dir.empty()) return std::optional<verify::TdxCollateral>();
-  const char* names[] = {"tcb_info.json", "qe_identity.json", "tcb_info_issuer_chain.pem", "qe_identity_issuer_chain.pem", "pck_crl.der", "root_ca_crl.der"};
-  for (const char* f : names) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(dir + "/" + f, ec)) {
-      n.warn("--tdx-collateral " + dir + ": no " + f);
-      return std::optional<verify::TdxCollateral>();
-    }
-  }
-  verify::TdxCollateral k;
-  CCI_SET(k.tcb_info, read_file(dir + "/tcb_info.json", 1 << 20));
-  CCI_SET(k.qe_identity, read_file(dir + "/qe_identity.json", 1 << 20));
-  CCI_ASSIGN(tcb_chain, read_file(dir + "/tcb_info_issuer_chain.pem", 1 << 16));
-  CCI_ASSIGN(qe_chain, read_file(dir + "/qe_identity_issuer_chain.pem", 1 << 16));
-  k.tcb_info_issuer_chain_pem.assign(tcb_chain.begin(), tcb_chain.end());
-  k.qe_identity_issuer_chain_pem.assign(qe_chain.begin(), qe_chain.end());
-  CCI_SET(k.pck_crl, read_file(dir + "/pck_crl.der", 1 << 20));
-  CCI_SET(k.root_ca_crl, read_file(dir + "/root_ca_crl.der", 1 << 20));
-  return std::optional<verify::TdxCollateral>(std::move(k));
-}
-
 class TdxAppraiser final : public Appraiser {
  public:
   const char* vendor() const override { return "intel"; }
@@ -83,7 +59,7 @@ class TdxAppraiser final : public Appraiser {
     if (!r.trust_sim_roots.empty()) {
       return make_error(ErrorCode::kUsage, "--trust-sim-root: there is no simulated Intel TDX platform in this version", "trust-sim-root");
     }
-    CCI_ASSIGN(collateral, read_collateral(g.tdx_collateral, n));
+    CCI_ASSIGN(collateral, read_tdx_collateral(g.tdx_collateral, n));
     if (!collateral && g.tdx_collateral.empty()) {
       // From the collateral source, by the FMSPC the (not yet verified) PCK certificate names:
       // only a lookup key; what comes back is verified like any other collateral.
@@ -148,6 +124,29 @@ class TdxAppraiser final : public Appraiser {
 };
 
 }  // namespace
+
+// Any file missing leaves the quote without collateral (cannot evaluate), never with less checking.
+Result<std::optional<verify::TdxCollateral>> read_tdx_collateral(const std::string& dir, const Notes& n) {
+  if (dir.empty()) return std::optional<verify::TdxCollateral>();
+  const char* names[] = {"tcb_info.json", "qe_identity.json", "tcb_info_issuer_chain.pem", "qe_identity_issuer_chain.pem", "pck_crl.der", "root_ca_crl.der"};
+  for (const char* f : names) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(dir + "/" + f, ec)) {
+      n.warn("--tdx-collateral " + dir + ": no " + f);
+      return std::optional<verify::TdxCollateral>();
+    }
+  }
+  verify::TdxCollateral k;
+  CCI_SET(k.tcb_info, read_file(dir + "/tcb_info.json", 1 << 20));
+  CCI_SET(k.qe_identity, read_file(dir + "/qe_identity.json", 1 << 20));
+  CCI_ASSIGN(tcb_chain, read_file(dir + "/tcb_info_issuer_chain.pem", 1 << 16));
+  CCI_ASSIGN(qe_chain, read_file(dir + "/qe_identity_issuer_chain.pem", 1 << 16));
+  k.tcb_info_issuer_chain_pem.assign(tcb_chain.begin(), tcb_chain.end());
+  k.qe_identity_issuer_chain_pem.assign(qe_chain.begin(), qe_chain.end());
+  CCI_SET(k.pck_crl, read_file(dir + "/pck_crl.der", 1 << 20));
+  CCI_SET(k.root_ca_crl, read_file(dir + "/root_ca_crl.der", 1 << 20));
+  return std::optional<verify::TdxCollateral>(std::move(k));
+}
 
 const Appraiser& tdx_appraiser() {
   static const TdxAppraiser a;

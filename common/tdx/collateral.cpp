@@ -148,21 +148,16 @@ Result<Json> parse_json(const std::string& value, const std::string& what) {
   return j;
 }
 
-struct Header {
-  std::time_t issue_date = 0, next_update = 0;
-  unsigned evaluation_data_number = 0;
-};
-
 Result<std::time_t> pcs_time(const Json& j, const char* key, const std::string& w);
 
 // What TCB Info and QE Identity share: id, version, issueDate, nextUpdate, the TCB evaluation
 // data number.
-Result<Header> signed_header(const Json& j, const std::string& w, const std::string& want_id, unsigned want_version, const std::string& hint) {
+Result<CollateralHeader> signed_header(const Json& j, const std::string& w, const std::string& want_id, unsigned want_version, const std::string& hint) {
   CCI_ASSIGN(id, string_member(j, "id", w));
   if (id != want_id) return bad(w + ".id", "'" + id + "' is not " + want_id + " (" + hint + ")");
   CCI_ASSIGN(version, uint_member(j, "version", w, 0xffff));
   if (version != want_version) return bad(w + ".version", std::to_string(version) + " is not " + std::to_string(want_version));
-  Header h;
+  CollateralHeader h;
   CCI_SET(h.issue_date, pcs_time(j, "issueDate", w));
   CCI_SET(h.next_update, pcs_time(j, "nextUpdate", w));
   CCI_ASSIGN(eval, uint_member(j, "tcbEvaluationDataNumber", w, 0xffffffff));
@@ -225,9 +220,7 @@ Result<TcbInfo> parse_tcb_info(const std::string& value) {
   CCI_ASSIGN(j, parse_json(value, w));
   CCI_ASSIGN(head, signed_header(j, w, "TDX", 3, "an SGX TCB Info?"));
   TcbInfo t;
-  t.issue_date = head.issue_date;
-  t.next_update = head.next_update;
-  t.evaluation_data_number = head.evaluation_data_number;
+  static_cast<CollateralHeader&>(t) = head;
   CCI_ASSIGN(fmspc, hex_array<6>(member(j, "fmspc", w), "tcbInfo.fmspc"));
   CCI_ASSIGN(pceid, hex_array<2>(member(j, "pceId", w), "tcbInfo.pceId"));
   t.fmspc = fmspc;
@@ -266,9 +259,7 @@ Result<QeIdentity> parse_qe_identity(const std::string& value) {
   CCI_ASSIGN(j, parse_json(value, w));
   CCI_ASSIGN(head, signed_header(j, w, "TD_QE", 2, "the TDX quoting enclave's"));
   QeIdentity q;
-  q.issue_date = head.issue_date;
-  q.next_update = head.next_update;
-  q.evaluation_data_number = head.evaluation_data_number;
+  static_cast<CollateralHeader&>(q) = head;
   // MISCSELECT is a 32-bit value written as 8 hex digits, most significant first.
   CCI_ASSIGN(misc, hex_array<4>(member(j, "miscselect", w), "enclaveIdentity.miscselect"));
   CCI_ASSIGN(misc_mask, hex_array<4>(member(j, "miscselectMask", w), "enclaveIdentity.miscselectMask"));

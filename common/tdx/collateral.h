@@ -53,11 +53,15 @@ struct ModuleIdentity {
   std::vector<ModuleLevel> levels;
 };
 
-struct TcbInfo {
+// What TCB Info and QE Identity both carry.
+struct CollateralHeader {
   std::time_t issue_date = 0, next_update = 0;
+  unsigned evaluation_data_number = 0;
+};
+
+struct TcbInfo : CollateralHeader {
   std::array<std::uint8_t, 6> fmspc{};
   std::array<std::uint8_t, 2> pceid{};
-  unsigned evaluation_data_number = 0;
   ModuleIdentity module;                 // tdxModule (no id, no levels)
   std::vector<ModuleIdentity> module_identities;
   std::vector<TdxTcbLevel> levels;       // as served: newest first
@@ -65,9 +69,7 @@ struct TcbInfo {
 // The inner tcbInfo value: id "TDX", version 3.
 Result<TcbInfo> parse_tcb_info(const std::string& value);
 
-struct QeIdentity {
-  std::time_t issue_date = 0, next_update = 0;
-  unsigned evaluation_data_number = 0;
+struct QeIdentity : CollateralHeader {
   std::uint32_t miscselect = 0, miscselect_mask = 0;
   std::array<std::uint8_t, 16> attributes{}, attributes_mask{};
   std::array<std::uint8_t, 32> mrsigner{};

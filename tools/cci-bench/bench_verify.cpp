@@ -220,17 +220,9 @@ Result<Figures> bench_tdx(const VerifyBenchOptions& o) {
   req.expect.insecure_any_measurement = true;  // the bench times verification, not a deployment's expectations
   // Intel's collateral, read once, as a long-running verifier holds it.
   appraise::FixedCollateral held;
-  verify::TdxCollateral k;
-  const std::string d = o.tdx_collateral + "/";
-  CCI_SET(k.tcb_info, read_file(d + "tcb_info.json", 1 << 20));
-  CCI_SET(k.qe_identity, read_file(d + "qe_identity.json", 1 << 20));
-  CCI_ASSIGN(tcb_chain, read_file(d + "tcb_info_issuer_chain.pem", 1 << 16));
-  CCI_ASSIGN(qe_chain, read_file(d + "qe_identity_issuer_chain.pem", 1 << 16));
-  k.tcb_info_issuer_chain_pem.assign(tcb_chain.begin(), tcb_chain.end());
-  k.qe_identity_issuer_chain_pem.assign(qe_chain.begin(), qe_chain.end());
-  CCI_SET(k.pck_crl, read_file(d + "pck_crl.der", 1 << 20));
-  CCI_SET(k.root_ca_crl, read_file(d + "root_ca_crl.der", 1 << 20));
-  held.tdx = std::move(k);
+  CCI_ASSIGN(k, appraise::read_tdx_collateral(o.tdx_collateral));
+  if (!k) return make_error(ErrorCode::kIo, "--tdx-collateral " + o.tdx_collateral + ": not a directory of Intel's collateral files", "tdx-collateral");
+  held.tdx = std::move(*k);
   constexpr int kVerifications = 3;
   Figures f{"OpenSSL ECDSA P-256 verify x3 (openssl speed ecdsap256)", {}, 0, 0, 0, true, o.tdx_goal_ratio};
   CCI_ASSIGN(first, appraise_once(req, held, "TDX"));
