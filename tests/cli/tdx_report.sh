@@ -87,4 +87,9 @@ for f in tcb_info.json qe_identity.json pck_crl.der root_ca_crl.der tcb_info_iss
 done
 check "a flipped collateral byte is never accepted" -- test -z "$accepted"
 echo "$accepted"
+
+# cci-bench verify covers TDX (speed goals are read from the JSON, not asserted here).
+expect 0 "cci-bench verify --vendor intel --json" -- "$BENCH" verify --vendor intel --seconds 0.05 --json
+check "it reports the TDX appraisal against three P-256 verifications, goal 1.5" -- \
+  jq -e '(.tdx.ratio > 0) and (.tdx.ecdsa_p256_verify_us > 0) and (.tdx.goal_ratio == 1.5) and (.tdx.crl_checked == true) and (has("snp") | not)' "$WORK/out"
 finish
