@@ -95,7 +95,7 @@ done <<'TABLE'
 # cci-bench
 2 | bench: no subcommand                               | "$BENCH"
 2 | bench: load without --pin                          | "$BENCH" load https://127.0.0.1:9 --keys "$W/api-keys.txt"
-2 | bench: unknown --vendor                            | "$BENCH" verify --vendor intel
+2 | bench: unknown --vendor                            | "$BENCH" verify --vendor arm
 3 | bench: load against a closed port                  | "$BENCH" load https://127.0.0.1:9 --pin sha256//AAAA --keys "$W/api-keys.txt" --users 1 --requests 1
 TABLE
 
