@@ -1,4 +1,5 @@
 #include "launch/launch_digest.h"
+#include "launch/tdx_mrtd.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -340,19 +341,20 @@ const char* mode_name(Mode m) {
     case Mode::kSevEs: return "seves";
     case Mode::kSev: return "sev";
     case Mode::kCsv: return "csv";
+    case Mode::kTdx: return "tdx";
   }
   return "?";
 }
 
 std::optional<Mode> mode_from_name(std::string_view name) {
-  for (auto m : {Mode::kSnp, Mode::kSnpOvmfHash, Mode::kSevEs, Mode::kSev, Mode::kCsv}) {
+  for (auto m : {Mode::kSnp, Mode::kSnpOvmfHash, Mode::kSevEs, Mode::kSev, Mode::kCsv, Mode::kTdx}) {
     if (name == mode_name(m)) return m;
   }
   return std::nullopt;
 }
 
 Result<std::uint32_t> resolve_vcpu_signature(const VcpuSpec& spec, Mode mode, VmmType vmm) {
-  if (mode == Mode::kSev || mode == Mode::kCsv || mode == Mode::kSnpOvmfHash) return 0u;
+  if (mode == Mode::kSev || mode == Mode::kCsv || mode == Mode::kSnpOvmfHash || mode == Mode::kTdx) return 0u;
   if (spec.family || spec.model || spec.stepping) {
     if (!spec.family || !spec.model || !spec.stepping) {
       return make_error(ErrorCode::kUsage, "--vcpu-family, --vcpu-model and --vcpu-stepping go together", "vcpu-family");
@@ -426,6 +428,12 @@ Result<LaunchDigest> compute_launch_digest(const LaunchConfig& cfg) {
   if (cfg.snp_ovmf_hash && cfg.snp_ovmf_hash->size() != 48) {
     return make_error(ErrorCode::kUsage, "--snp-ovmf-hash must be 48 bytes (96 hex digits)", "snp-ovmf-hash");
   }
+  if (cfg.mode == Mode::kTdx && cfg.kernel) {
+    return make_error(ErrorCode::kUnsupported,
+                      "--mode tdx computes MRTD, which covers the firmware only; TDVF measures a directly booted kernel, initrd and "
+                      "command line into RTMR1 and RTMR2, which this version does not compute (leave out --kernel)",
+                      "kernel");
+  }
   const bool want_sm3 = cfg.mode == Mode::kCsv;
   // Start hashing kernel and initrd while the firmware is read and parsed.
   std::optional<std::future<Result<KernelHashes>>> kernel_job;
@@ -459,6 +467,24 @@ Result<LaunchDigest> compute_launch_digest(const LaunchConfig& cfg) {
     case Mode::kCsv:
       d = linear_digest(cfg, *fw, kh);
       break;
+    case Mode::kTdx: {
+      auto sections = parse_tdvf_metadata(*fw);
+      if (!sections) return sections.error();
+      const MrtdResult m = compute_mrtd(*fw, *sections);
+      d = m.mrtd;
+      std::string list;
+      for (const auto& s : *sections) {
+        list += (list.empty() ? "" : ", ") + tdvf_section_type_name(s.type) + " 0x" + to_hex_u64(s.gpa) + "+0x" + to_hex_u64(s.mem_size) +
+                ((s.attributes & kTdvfAttrPageAug) ? " (PAGE.AUG, not added)" : (s.attributes & kTdvfAttrMrExtend) ? " (added, extended)" : " (added)");
+      }
+      out.derivation = "SHA-384 over " + std::to_string(m.pages_added) + " TDH.MEM.PAGE.ADD and " + std::to_string(m.chunks_extended) +
+                       " TDH.MR.EXTEND buffers for the TDVF sections in metadata order, each extended page right after it is added "
+                       "(upstream QEMU + KVM): " + list;
+      out.warnings.push_back(
+          "MRTD follows upstream QEMU + KVM's order of TDH.MEM.PAGE.ADD and TDH.MR.EXTEND; other VMMs may add pages in another order, and no "
+          "independent reference value was available to compare it with: compare it once with a TD booted from this file");
+      break;
+    }
   }
   if (!d) return d.error();
   out.digest = std::move(*d);

@@ -12,6 +12,10 @@
 //   csv            SM3(firmware ‖ [hashes table]) — Hygon CSV (CSV1) with QEMU + OVMF.
 //                  Inferred from public code, not yet confirmed on hardware
 //                  (docs/launch-measurement.md, "CSV"); results carry that warning.
+//   tdx            Intel TDX MRTD of a TDVF image (launch/tdx_mrtd.h): SHA-384 over the
+//                  VMM's TDH.MEM.PAGE.ADD / TDH.MR.EXTEND buffers in upstream QEMU + KVM order.
+//                  No independent reference value was available; results carry that warning.
+//                  Direct kernel boot is measured by TDVF into RTMRs, which are not computed.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +32,8 @@
 
 namespace cci::launch {
 
-enum class Mode { kSnp, kSnpOvmfHash, kSevEs, kSev, kCsv };
-const char* mode_name(Mode m);                      // "snp", "snp:ovmf-hash", "seves", "sev", "csv"
+enum class Mode { kSnp, kSnpOvmfHash, kSevEs, kSev, kCsv, kTdx };
+const char* mode_name(Mode m);                      // "snp", "snp:ovmf-hash", "seves", "sev", "csv", "tdx"
 std::optional<Mode> mode_from_name(std::string_view name);
 
 inline constexpr unsigned kMaxVcpus = 512;
@@ -79,6 +83,7 @@ struct LaunchDigest {
   Bytes digest;
   std::vector<InputDigest> inputs;
   std::vector<std::string> warnings;  // e.g. CSV not hardware-confirmed, SNPActive clear
+  std::string derivation;             // tdx: how the value was derived (sections, pages, order)
 };
 
 // The 176-byte SEV hashes table (QEMU target/i386/sev.c build_kernel_loader_hashes):

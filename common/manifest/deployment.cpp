@@ -264,7 +264,8 @@ Json launch_measurement_json(const launch::LaunchConfig& cfg, const launch::Laun
   if (cfg.mode == launch::Mode::kSnp) j["guest_features"] = hex_u64(cfg.guest_features);
   j["digest_alg"] = crypto::digest_name(d.alg);
   j["measurement"] = to_hex(d.digest);
-  j["hardware_confirmed"] = cfg.mode != launch::Mode::kCsv;
+  j["hardware_confirmed"] = cfg.mode != launch::Mode::kCsv && cfg.mode != launch::Mode::kTdx;
+  if (!d.derivation.empty()) j["derivation"] = d.derivation;
   Json inputs = Json::array();
   for (const auto& in : d.inputs) inputs.push_back(input_json(in));
   j["inputs"] = inputs;

@@ -75,6 +75,7 @@ int run_image(const ImageOptions& o, const cli::Context& ctx) {
   }
   ctx.verbose(std::string("calculated ") + launch::mode_name(cfg->mode) + " guest measurement (" +
               crypto::digest_name(d->alg) + ")");
+  if (!d->derivation.empty()) ctx.verbose(d->derivation);
   ctx.out(o.output_format == "base64" ? base64_encode(d->digest) : to_hex(d->digest));
   return 0;
 }
@@ -89,13 +90,15 @@ std::string vcpu_type_list() {
 
 void add_image(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<ImageOptions>();
-  auto* sub = app.add_subcommand("image", "Compute the expected launch digest of an SEV, SEV-ES, SEV-SNP or CSV guest");
+  auto* sub = app.add_subcommand("image", "Compute the expected launch digest of an SEV, SEV-ES, SEV-SNP or CSV guest, or a TDX guest's MRTD");
   sub->footer(
       "Flags and defaults follow sev-snp-measure, whose results this reproduces bit for bit\n"
       "(replace the command name). The digest is printed as one line.\n"
       "Modes: snp (SHA-384 PAGE_INFO chain), snp:ovmf-hash (firmware part only, reusable with\n"
       "--snp-ovmf-hash), seves and sev (SHA-256), csv (Hygon, SM3; inferred from public code,\n"
-      "not yet confirmed on hardware: a warning says so).\n"
+      "not yet confirmed on hardware: a warning says so), tdx (Intel TDX MRTD of a TDVF image,\n"
+      "SHA-384, as upstream QEMU + KVM add and measure its sections; no independent reference\n"
+      "value was available: a warning says so; --verbose and --json say how it was derived).\n"
       "Examples:\n"
       "  cci-measure image --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf OVMF.amdsev.fd \\\n"
       "      --kernel vmlinuz --initrd initrd.img --append 'console=ttyS0 roothash=...'\n"
@@ -103,10 +106,11 @@ void add_image(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-measure image --mode snp --vcpus 4 --vcpu-type EPYC-v4 --ovmf OVMF.fd --snp-ovmf-hash HEX\n"
       "  cci-measure image --mode seves --vcpus 2 --vcpu-type EPYC-v4 --ovmf OVMF.fd --json\n"
       "  cci-measure image --mode csv --ovmf OVMF.fd --kernel vmlinuz --append 'console=ttyS0'\n"
+      "  cci-measure image --mode tdx --ovmf /usr/share/ovmf/OVMF.fd --json            # MRTD\n"
       "Known vCPU types: " + vcpu_type_list() + ".");
   sub->add_option("--mode", o->mode, "Guest mode")
       ->required()
-      ->check(CLI::IsMember({"snp", "snp:ovmf-hash", "seves", "sev", "csv"}));
+      ->check(CLI::IsMember({"snp", "snp:ovmf-hash", "seves", "sev", "csv", "tdx"}));
   sub->add_option("--ovmf", o->ovmf, "OVMF firmware file, exactly as passed to -bios")->required();
   sub->add_option("--kernel", o->kernel, "Kernel (bzImage) for measured direct boot");
   sub->add_option("--initrd", o->initrd, "Initrd (with --kernel; none measures like an empty file)");
