@@ -1,4 +1,5 @@
 #include "appraise/appraise.h"
+#include "appraise/event_log_view.h"
 
 #include "appraise/appraisers.h"
 #include "base/hex.h"
@@ -124,12 +125,21 @@ Result<FetchReport> fetch_collateral(ByteView input, const std::string& vendor, 
   return u.appraiser->fetch(u.file ? ByteView(u.file->report) : input, r);
 }
 
-Result<Description> describe(ByteView input, std::optional<snp::Product> product) {
+Result<Description> describe(ByteView input, std::optional<snp::Product> product, std::optional<ByteView> event_log) {
   CCI_ASSIGN(u, unwrap(input, "auto", ""));
   Description d;
   d.vendor = u.appraiser->vendor();
-  CCI_SET(d.report, u.appraiser->describe(u.file ? ByteView(u.file->report) : input, product, d.format));
+  const ByteView raw = u.file ? ByteView(u.file->report) : input;
+  CCI_SET(d.report, u.appraiser->describe(raw, product, d.format));
   if (u.file) d.format = "cci.evidence.v1 (" + d.format + ")";
+  if (event_log) {
+    std::optional<std::array<tdx::Hash48, 4>> rtmrs;
+    if (d.vendor == "intel") {
+      CCI_ASSIGN(q, tdx::parse_quote(raw));
+      rtmrs = q.body.rtmr;
+    }
+    CCI_SET(d.event_log, describe_event_log(*event_log, rtmrs));
+  }
   return d;
 }
 

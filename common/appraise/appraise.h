@@ -217,11 +217,13 @@ Result<Verdict> appraise(const Request& r, CollateralSource& c, const Notes& n =
 
 Result<FetchReport> fetch_collateral(ByteView input, const std::string& vendor, const FetchRequest& r);
 
-// cci-verify show: the report decoded, nothing verified.
+// cci-verify show: the report decoded, nothing verified; with a CC event log, its events and the
+// registers it replays to (appraise/event_log_view.h), compared with a TDX quote's RTMRs.
 struct Description {
   std::string vendor, format;
   Json report;
+  Json event_log;  // null without one
 };
-Result<Description> describe(ByteView input, std::optional<snp::Product> product);
+Result<Description> describe(ByteView input, std::optional<snp::Product> product, std::optional<ByteView> event_log = std::nullopt);
 
 }  // namespace cci::appraise

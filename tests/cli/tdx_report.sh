@@ -92,4 +92,41 @@ echo "$accepted"
 expect 0 "cci-bench verify --vendor intel --json" -- "$BENCH" verify --vendor intel --seconds 0.05 --json
 check "it reports the TDX appraisal against three P-256 verifications, goal 1.5" -- \
   jq -e '(.tdx.ratio > 0) and (.tdx.ecdsa_p256_verify_us > 0) and (.tdx.goal_ratio == 1.5) and (.tdx.crl_checked == true) and (has("snp") | not)' "$WORK/out"
+# cci-verify show --event-log: every event of trustee's CCEL logs as trustee's own parser lists it
+# (index, type name, digests, data, whether the digest is the data's, the text cci reads), and
+# the replayed RTMRs against a quote: equal for the log that belongs to it, not for one that does not.
+for log in CCEL_data CCEL_data_ovmf CCEL_data_grub CCEL_data_grub_gke; do
+  expect 0 "show --event-log $log" -- "$VERIFY" show --event-log "$T/ccel/trustee/$log" --json
+  check "... every event as trustee's golden lists it" -- python3 - "$WORK/out" "$T/ccel/trustee/${log}_out.json" <<'PY'
+import json, sys
+mine = json.load(open(sys.argv[1]))["event_log"]["events"]
+gold = json.load(open(sys.argv[2]))["uefi_event_logs"]
+# Text: cci gives the ASCII string the PC Client spec defines for the event type; trustee also
+# decodes UCS-2 and td-shim structures. Where cci gives one, it is trustee's.
+texts = 0
+assert len(mine) == len(gold), (len(mine), len(gold))
+for i, (m, g) in enumerate(zip(mine, gold)):
+    want = (g["index"], g["type_name"], [(d["alg"], d["digest"]) for d in g["digests"]], g["event"], g["digest_matches_event"])
+    got = (m["index"], m["type_name"], [(d["alg"], d["digest"]) for d in m["digests"]], m["data"], m["digest_matches_data"])
+    assert got == want, (i, got, want)
+    if "text" in m:
+        assert m["text"] == g["details"].get("string"), (i, m["text"])
+        texts += 1
+assert texts > 0
+PY
+done
+expect 0 "show QUOTE --event-log: the COS-113 quote with its own CCEL" -- \
+  "$VERIFY" show "$T/quotes/gtg_00806f05_v4_cos113.dat" --event-log "$T/ccel/gtg_cos113/ccel_data.dat" --json
+check "... all four replayed RTMRs equal the quote's" -- test "$(jq '[.event_log.replayed[].matches_quote] | all' "$WORK/out")" = true
+expect 0 "show QUOTE --event-log: trustee's CCEL_data next to a quote it does not belong to" -- \
+  "$VERIFY" show "$T/quotes/trustee_50806f_v4_debug.dat" --event-log "$T/ccel/trustee/CCEL_data" --json
+check "... RTMR0 differs, and says so" -- test "$(jq '.event_log.replayed.rtmr0.matches_quote' "$WORK/out")" = false
+expect 0 "show --event-log as text" -- "$VERIFY" show --event-log "$T/ccel/trustee/CCEL_data_ovmf"
+contains "$WORK/out" 'RTMR1  EV_EFI_ACTION' "... lists the register and type of each event"
+contains "$WORK/out" '"Exit Boot Services Returned with Success"' "... with the text it carries"
+contains "$WORK/out" "replayed rtmr0: 8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90abe193" "... and the replayed RTMR0 (trustee's golden)"
+head -c 100 "$T/ccel/trustee/CCEL_data_ovmf" >"$WORK/short.log"
+expect 1 "a truncated event log is refused" -- "$VERIFY" show --event-log "$WORK/short.log"
+contains "$WORK/err" "event log" "... naming the event log"
+expect 2 "show without FILE or --event-log" -- "$VERIFY" show
 finish

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "appraise/appraise.h"
+#include "appraise/event_log_view.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "commands.h"
@@ -52,25 +53,69 @@ void print_readable(const cli::Json& j, const std::string& indent, const cli::Co
   }
 }
 
-int run_show(const std::string& file, const std::string& product, const cli::Context& ctx) {
+void print_event_log(const cli::Json& log, const cli::Context& ctx) {
+  ctx.out("event log: " + std::to_string(log["events"].size()) + " events");
+  for (const auto& e : log["events"]) {
+    std::string line = "  " + (e.contains("register") ? e["register"].get<std::string>() : "index " + std::to_string(e["index"].get<std::uint32_t>()));
+    line.resize(std::max<size_t>(line.size() + 1, 9), ' ');
+    line += e["type_name"].get<std::string>();
+    line.resize(std::max<size_t>(line.size() + 1, 44), ' ');
+    for (const auto& d : e["digests"]) {
+      if (d["alg"] == "SHA-384" || e["digests"].size() == 1) line += d["digest"].get<std::string>().substr(0, 16) + "…";
+    }
+    line += "  " + std::to_string(e["data_size"].get<size_t>()) + " bytes";
+    if (e.contains("text")) line += "  \"" + e["text"].get<std::string>() + "\"";
+    ctx.out(line);
+  }
+  if (log.contains("replay_error")) ctx.out("replay: " + log["replay_error"].get<std::string>());
+  if (log.contains("replayed")) {
+    for (const auto& [name, r] : log["replayed"].items()) {
+      std::string line = "replayed " + name + ": " + r["value"].get<std::string>();
+      if (r.contains("matches_quote")) line += r["matches_quote"].get<bool>() ? "  (= the quote's)" : "  (the quote's differs)";
+      ctx.out(line);
+    }
+  }
+}
+
+int run_show(const std::string& file, const std::string& product, const std::string& event_log_file, const cli::Context& ctx) {
   const std::string schema = "cci.verify.show.v1";
-  auto data = read_file(file, kMaxEvidenceBytes);
-  if (!data) return ctx.fail(data.error(), schema);
-  std::optional<snp::Product> p;
-  if (!product.empty()) p = snp::product_from_name(product);
-  auto d = appraise::describe(*data, p);
-  if (!d) return ctx.fail(make_error(d.error().code, file + ": " + d.error().message, d.error().field), schema);
+  if (file.empty() && event_log_file.empty()) return ctx.fail(make_error(ErrorCode::kUsage, "name a report or evidence FILE, or --event-log", "FILE"), schema);
+  std::optional<Bytes> log;
+  if (!event_log_file.empty()) {
+    auto l = read_file(event_log_file, kMaxEvidenceBytes);
+    if (!l) return ctx.fail(l.error(), schema);
+    log = std::move(*l);
+  }
+  cli::Json body{{"result", "ok"}, {"verified", false}};
+  appraise::Description d;
+  if (!file.empty()) {
+    auto data = read_file(file, kMaxEvidenceBytes);
+    if (!data) return ctx.fail(data.error(), schema);
+    std::optional<snp::Product> p;
+    if (!product.empty()) p = snp::product_from_name(product);
+    auto r = appraise::describe(*data, p, log ? std::optional<ByteView>(*log) : std::nullopt);
+    if (!r) return ctx.fail(make_error(r.error().code, file + ": " + r.error().message, r.error().field), schema);
+    d = std::move(*r);
+    body["vendor"] = d.vendor;
+    body["format"] = d.format;
+    body["report"] = d.report;
+  } else {
+    auto r = appraise::describe_event_log(*log, std::nullopt);
+    if (!r) return ctx.fail(make_error(r.error().code, event_log_file + ": " + r.error().message, r.error().field), schema);
+    d.event_log = std::move(*r);
+  }
+  if (!d.event_log.is_null()) body["event_log"] = d.event_log;
   if (ctx.options().json) {
-    cli::Json body{{"result", "ok"}, {"verified", false}, {"vendor", d->vendor}};
-    body["format"] = d->format;
-    body["report"] = d->report;
     ctx.out_json(schema, 0, body);
     return 0;
   }
   ctx.info("decoded only: nothing here is verified (use cci-verify report)");
-  ctx.out("vendor: " + d->vendor);
-  ctx.out("format: " + d->format);
-  print_readable(d->report, "", ctx);
+  if (!file.empty()) {
+    ctx.out("vendor: " + d.vendor);
+    ctx.out("format: " + d.format);
+    print_readable(d.report, "", ctx);
+  }
+  if (!d.event_log.is_null()) print_event_log(d.event_log, ctx);
   return 0;
 }
 
@@ -152,18 +197,24 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
 
   auto show_file = std::make_shared<std::string>();
   auto show_product = std::make_shared<std::string>();
-  auto* show = app.add_subcommand("show", "Decode an SEV-SNP report or Hygon CSV evidence for humans (nothing is verified)");
+  auto show_log = std::make_shared<std::string>();
+  auto* show = app.add_subcommand("show", "Decode an SEV-SNP report, Hygon CSV evidence, an Intel TDX quote or a CC event log for humans (nothing is verified)");
   show->footer(
       "Reads what report reads: SEV-SNP raw, hex or Azure HCL; Hygon CSV raw, page, librats or trustee\n"
-      "evidence; and the cci.evidence.v1 JSON that cci-run attest writes.\n"
+      "evidence; Intel TDX quotes v4/v5; and the cci.evidence.v1 JSON that cci-run attest writes.\n"
+      "--event-log lists a CC event log (TCG2 crypto-agile, a TDX guest's CCEL): each event's register, type,\n"
+      "digests, size and text, and the RTMRs it replays to; with a TDX quote, whether each equals the quote's.\n"
       "Examples:\n"
       "  cci-verify show report.bin\n"
       "  cci-verify show evidence.json\n"
-      "  cci-verify show report.hex --json | jq .report.measurement");
-  show->add_option("FILE", *show_file, "Report or evidence file (- for standard input)")->required();
+      "  cci-verify show report.hex --json | jq .report.measurement\n"
+      "  cci-verify show quote.dat --event-log /sys/firmware/acpi/tables/data/CCEL\n"
+      "  cci-verify show --event-log ccel.bin --json | jq '.event_log.events[] | select(.type_name == \"EV_IPL\") | .text'");
+  show->add_option("FILE", *show_file, "Report or evidence file (- for standard input); optional with --event-log");
   show->add_option("--product", *show_product, "TCB layout for version 2 reports (Milan, Genoa, Turin)");
-  show->callback([show_file, show_product, &ctx, &action] {
-    action = [show_file, show_product, &ctx] { return run_show(*show_file, *show_product, ctx); };
+  show->add_option("--event-log", *show_log, "A CC event log (CCEL) to list and replay");
+  show->callback([show_file, show_product, show_log, &ctx, &action] {
+    action = [show_file, show_product, show_log, &ctx] { return run_show(*show_file, *show_product, *show_log, ctx); };
   });
 }
 
