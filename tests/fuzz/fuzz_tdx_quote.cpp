@@ -1,9 +1,11 @@
 // Fuzz target: the TDX quote parser; the PCK certificate SGX-extension decoder fed (a) the input
 // as the extension's raw value and (b) the extension of the leaf of a parsed quote's chain; and
 // the collateral readers (the input as a PCS body and as the inner TCB Info / QE Identity); and
-// the TCG2 event-log reader with the TD's replay rule (index 1..4 = RTMR0..3, SHA-384).
+// the TCG2 event-log reader with the TD's replay rule (index 1..4 = RTMR0..3, SHA-384), and its
+// description for cci-verify show (event types, texts).
 #include <cstdint>
 
+#include "appraise/event_log_view.h"
 #include "crypto/x509.h"
 #include "eventlog/tcg2.h"
 #include "tdx/collateral.h"
@@ -29,7 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     }
   }
   auto events = cci::eventlog::parse_tcg2_log(in);
-  if (events) (void)cci::eventlog::replay(*events, cci::eventlog::kTpmAlgSha384, cci::crypto::DigestAlg::kSha384, 1, 4);
+  if (events) {
+    (void)cci::eventlog::replay(*events, cci::eventlog::kTpmAlgSha384, cci::crypto::DigestAlg::kSha384, 1, 4);
+    (void)cci::appraise::describe_event_log(in, q ? std::optional(q->body.rtmr) : std::nullopt);
+  }
   const std::string text(in.begin(), in.end());
   (void)cci::tdx::parse_tcb_info(text);
   (void)cci::tdx::parse_qe_identity(text);
