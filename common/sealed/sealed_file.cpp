@@ -27,8 +27,10 @@ Status pread_all(int fd, std::uint8_t* p, size_t n, std::uint64_t off, const std
   return {};
 }
 
-// Runs `job(index, buffer)` for every chunk on up to `threads` threads; the first error wins and
-// stops the others at their next chunk.
+// Runs `job(index, buffer)` for every chunk on up to `threads` threads; an error stops the others
+// at their next chunk. The error reported is the lowest failing chunk's: chunks are handed out in
+// order and a chunk in progress is finished, so every chunk below a failing one is checked and the
+// report does not depend on which thread was faster.
 Status for_each_chunk(std::uint64_t chunks, size_t buffer_bytes, const ChunkWork& w,
                       const std::function<Status(std::uint64_t, Bytes&)>& job) {
   unsigned threads = w.threads ? w.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -36,7 +38,7 @@ Status for_each_chunk(std::uint64_t chunks, size_t buffer_bytes, const ChunkWork
   std::atomic<std::uint64_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;
-  std::optional<Error> first;
+  std::optional<std::pair<std::uint64_t, Error>> first;  // the lowest failing chunk
   auto worker = [&] {
     Bytes buf(buffer_bytes);
     while (!failed.load()) {
@@ -45,7 +47,7 @@ Status for_each_chunk(std::uint64_t chunks, size_t buffer_bytes, const ChunkWork
       Status st = (w.cancel && w.cancel->load()) ? Status(make_error(ErrorCode::kInternal, "interrupted", "cancel")) : job(i, buf);
       if (!st) {
         std::lock_guard<std::mutex> l(mu);
-        if (!first) first = st.error();
+        if (!first || i < first->first) first = std::make_pair(i, st.error());
         failed = true;
       }
     }
@@ -55,7 +57,7 @@ Status for_each_chunk(std::uint64_t chunks, size_t buffer_bytes, const ChunkWork
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  if (first) return *first;
+  if (first) return first->second;
   return {};
 }
 
