@@ -3,9 +3,11 @@
 
 #include <algorithm>
 
+#include "base/byte_reader.h"
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "eventlog/tcg2.h"
+#include "verify/tdx_verify.h"
 
 namespace cci::appraise {
 namespace {
@@ -54,14 +56,11 @@ std::optional<std::string> event_text(std::uint32_t type, ByteView d) {
     case 0x0000000D:  // EV_IPL
     case 0x80000007:  // EV_EFI_ACTION
       return ascii(d);
-    case 0x00000006:  // EV_EVENT_TAG: TCG_PCClientTaggedEvent {le32 id, le32 size, data}
-      if (d.size() < 8) return std::nullopt;
-      {
-        const std::uint32_t size = static_cast<std::uint32_t>(d[4]) | static_cast<std::uint32_t>(d[5]) << 8 |
-                                   static_cast<std::uint32_t>(d[6]) << 16 | static_cast<std::uint32_t>(d[7]) << 24;
-        if (size != d.size() - 8) return std::nullopt;
-        return ascii(d.subspan(8));
-      }
+    case 0x00000006: {  // EV_EVENT_TAG: TCG_PCClientTaggedEvent {le32 id, le32 size, data}
+      auto size = ByteReader(d, "tagged event").le32(4, "size");
+      if (!size || *size != d.size() - 8) return std::nullopt;
+      return ascii(d.subspan(8));
+    }
     case 0x8000000A:  // EV_EFI_PLATFORM_FIRMWARE_BLOB2: {u8 size, description, base, length}
     case 0x8000000B:  // EV_EFI_HANDOFF_TABLES2: {u8 size, description, count, tables}
       if (d.empty() || d[0] == 0 || size_t{d[0]} >= d.size()) return std::nullopt;
@@ -141,14 +140,14 @@ Result<Json> describe_event_log(ByteView log, const std::optional<std::array<tdx
   }
   Json out{{"events", list}};
   if (sha384) {
-    auto regs = eventlog::replay(events, eventlog::kTpmAlgSha384, crypto::DigestAlg::kSha384, 1, 4);
+    auto regs = verify::replay_ccel(log);  // the TD's replay rule, as cci-verify report applies it
     if (!regs) {
       out["replay_error"] = regs.error().message;  // described anyway: this is for reading a log
       return out;
     }
     Json replayed = Json::object();
     for (size_t i = 0; i < regs->size(); ++i) {
-      const Bytes& v = (*regs)[i];
+      const tdx::Hash48& v = (*regs)[i];
       Json r{{"value", to_hex(v)}};
       if (quote_rtmrs) r["matches_quote"] = std::equal(v.begin(), v.end(), (*quote_rtmrs)[i].begin(), (*quote_rtmrs)[i].end());
       replayed["rtmr" + std::to_string(i)] = r;

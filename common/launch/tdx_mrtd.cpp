@@ -12,7 +12,7 @@ namespace cci::launch {
 namespace {
 
 constexpr size_t kDescriptorHeader = 16, kSectionBytes = 32, kMaxSections = 64;
-constexpr std::uint64_t kPage = 0x1000, kChunk = 256;
+constexpr std::uint64_t kChunk = 256;
 constexpr std::uint64_t kMaxAddedBytes = std::uint64_t{4} << 30;
 constexpr std::uint64_t kMaxGpa = std::uint64_t{1} << 52;  // the architectural physical-address limit
 
@@ -92,7 +92,7 @@ Result<std::vector<TdvfSection>> parse_tdvf_metadata(const Ovmf& fw) {
       return bad(name + " is both MR.EXTEND and PAGE.AUG: a page accepted later cannot be measured at build time", "TDVF section Attributes");
     }
     if (mem_size == 0) return bad(name + " is empty", "TDVF section MemoryDataSize");
-    if (gpa % kPage != 0 || mem_size % kPage != 0) {
+    if (gpa % kPageSize != 0 || mem_size % kPageSize != 0) {
       return bad(name + " at GPA 0x" + to_hex_u64(gpa) + " size 0x" + to_hex_u64(mem_size) + " is not 4 KiB-aligned", "TDVF section MemoryAddress");
     }
     if (gpa >= kMaxGpa || mem_size > kMaxGpa - gpa) return bad(name + " extends beyond the physical address space", "TDVF section MemoryAddress");
@@ -121,10 +121,10 @@ Result<std::vector<TdvfSection>> parse_tdvf_metadata(const Ovmf& fw) {
 MrtdResult compute_mrtd(const Ovmf& fw, const std::vector<TdvfSection>& sections) {
   crypto::Hasher h(crypto::DigestAlg::kSha384);
   MrtdResult out;
-  std::array<std::uint8_t, kPage> page{};
+  std::array<std::uint8_t, kPageSize> page{};
   for (const auto& s : sections) {
     if (s.attributes & kTdvfAttrPageAug) continue;  // accepted by the guest later: not in MRTD
-    for (std::uint64_t off = 0; off < s.mem_size; off += kPage) {
+    for (std::uint64_t off = 0; off < s.mem_size; off += kPageSize) {
       const std::uint64_t gpa = s.gpa + off;
       const auto add = extension_buffer("MEM.PAGE.ADD", gpa);
       h.update(ByteView(add.data(), add.size()));
@@ -133,11 +133,11 @@ MrtdResult compute_mrtd(const Ovmf& fw, const std::vector<TdvfSection>& sections
       // The page's contents: the section's file bytes, zeros past RawDataSize.
       page.fill(0);
       if (off < s.raw_size) {
-        const std::uint64_t n = std::min<std::uint64_t>(kPage, s.raw_size - off);
+        const std::uint64_t n = std::min<std::uint64_t>(kPageSize, s.raw_size - off);
         const auto* src = fw.data.data() + s.data_offset + off;
         std::copy(src, src + n, page.begin());
       }
-      for (std::uint64_t c = 0; c < kPage; c += kChunk) {
+      for (std::uint64_t c = 0; c < kPageSize; c += kChunk) {
         const auto ext = extension_buffer("MR.EXTEND", gpa + c);
         h.update(ByteView(ext.data(), ext.size()));
         h.update(ByteView(page.data() + c, kChunk));
