@@ -64,26 +64,23 @@ def make(variant):
     # added without data; a PAGE.AUG TempMem that is not added at all.
     secs = [(0x0, 0x6000, 0xFFF00000, 0x8000, 0, 1), (0x8000, 0x1000, 0xFFF08000, 0x1000, 1, 0),
             (0, 0, 0x809000, 0x2000, 2, 0), (0, 0, 0x800000, 0x3000, 3, 0), (0, 0, 0x900000, 0x4000, 3, 2)]
-    sig, version, length_delta, count_delta = b"TDVF", 1, 0, 0
-    if variant == "signature":
-        sig = b"TDVX"
-    elif variant == "version":
-        version = 2
-    elif variant == "length":
-        length_delta = 4
-    elif variant == "outside":
-        secs[0] = (0xF000, 0x6000, 0xFFF00000, 0x8000, 0, 1)
-    elif variant == "overlap":
-        secs[3] = (0, 0, 0x80A000, 0x3000, 3, 0)
-    elif variant == "unaligned":
-        secs[2] = (0, 0, 0x809800, 0x2000, 2, 0)
-    elif variant == "attributes":
-        secs[1] = (0x8000, 0x1000, 0xFFF08000, 0x1000, 1, 4)
-    elif variant == "raw-larger":
-        secs[1] = (0x8000, 0x2000, 0xFFF08000, 0x1000, 1, 0)
-    elif variant == "huge":
-        secs[3] = (0, 0, 0x100000000, 0x200000000, 3, 0)
-    desc = struct.pack("<4sIII", sig, 16 + 32 * len(secs) + length_delta, version, len(secs) + count_delta)
+    # One section replaced (index, new section), or one descriptor field wrong.
+    section_variants = {
+        "outside": (0, (0xF000, 0x6000, 0xFFF00000, 0x8000, 0, 1)),
+        "overlap": (3, (0, 0, 0x80A000, 0x3000, 3, 0)),
+        "unaligned": (2, (0, 0, 0x809800, 0x2000, 2, 0)),
+        "attributes": (1, (0x8000, 0x1000, 0xFFF08000, 0x1000, 1, 4)),
+        "raw-larger": (1, (0x8000, 0x2000, 0xFFF08000, 0x1000, 1, 0)),
+        "huge": (3, (0, 0, 0x100000000, 0x200000000, 3, 0)),
+    }
+    assert variant in section_variants or variant in ("", "signature", "version", "length", "no-tdx"), variant
+    if variant in section_variants:
+        index, section = section_variants[variant]
+        secs[index] = section
+    sig = b"TDVX" if variant == "signature" else b"TDVF"
+    version = 2 if variant == "version" else 1
+    length_delta = 4 if variant == "length" else 0
+    desc = struct.pack("<4sIII", sig, 16 + 32 * len(secs) + length_delta, version, len(secs))
     desc += b"".join(struct.pack("<IIQQII", *s) for s in secs)
     desc_at = 0xC000
     img[desc_at:desc_at + len(desc)] = desc
