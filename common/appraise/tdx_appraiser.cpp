@@ -6,6 +6,7 @@
 #include "appraise/appraisers.h"
 #include "base/file_io.h"
 #include "base/hex.h"
+#include "evidence/sim_layout.h"
 #include "policy/tdx_policy.h"
 #include "verify/tdx_verify.h"
 
@@ -44,6 +45,31 @@ bool looks_like_tdx_quote(ByteView raw) {
          raw[6] == 0 && raw[7] == 0;
 }
 
+// --trust-sim-root DIR: a simulated platform's root (cci-run sim init --vendor intel), trusted by
+// name, and its PCS files. Only the directory whose root the quote's chain ends in is used; the
+// chain is still verified to it like any other.
+struct SimAnchor {
+  crypto::Certificate root;
+  std::string collateral_dir;
+};
+Result<std::optional<SimAnchor>> sim_anchor(const std::vector<std::string>& dirs, ByteView quote) {
+  const auto quote_root = verify::tdx_pck_chain_root(quote);
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!std::filesystem::exists(evidence::sim_tdx_root_file(dir), ec)) {
+      return make_error(ErrorCode::kIo, "--trust-sim-root " + dir + ": no simulated Intel TDX platform there (cci-run sim init DIR --vendor intel)",
+                        "trust-sim-root");
+    }
+    CCI_ASSIGN(pem, read_file(evidence::sim_tdx_root_file(dir), 1 << 16));
+    auto certs = crypto::parse_pem_bundle(pem);
+    if (!certs || certs->size() != 1) return make_error(ErrorCode::kIo, "--trust-sim-root " + dir + ": unreadable intel/root.pem", "trust-sim-root");
+    if (quote_root && quote_root->der() == (*certs)[0].der()) {
+      return std::optional<SimAnchor>(SimAnchor{std::move((*certs)[0]), evidence::sim_tdx_collateral_dir(dir)});
+    }
+  }
+  return std::optional<SimAnchor>();
+}
+
 class TdxAppraiser final : public Appraiser {
  public:
   const char* vendor() const override { return "intel"; }
@@ -56,16 +82,19 @@ class TdxAppraiser final : public Appraiser {
       return make_error(ErrorCode::kUsage, "--vek, --cert-table, --cert-chain, --crl, --product, --hrk and --hsk-cek are for SEV-SNP and CSV; this is an Intel TDX quote",
                         "vendor");
     }
-    if (!r.trust_sim_roots.empty()) {
-      return make_error(ErrorCode::kUsage, "--trust-sim-root: there is no simulated Intel TDX platform in this version", "trust-sim-root");
+    CCI_ASSIGN(sim, sim_anchor(r.trust_sim_roots, x.report));
+    verify::TdxEvidence ev;
+    std::string collateral_dir = g.tdx_collateral;
+    if (sim) {
+      ev.simulated_roots.push_back(std::move(sim->root));
+      if (collateral_dir.empty()) collateral_dir = sim->collateral_dir;  // the simulator's PCS files: candidates like any other
     }
-    CCI_ASSIGN(collateral, read_tdx_collateral(g.tdx_collateral, n));
-    if (!collateral && g.tdx_collateral.empty()) {
+    CCI_ASSIGN(collateral, read_tdx_collateral(collateral_dir, n));
+    if (!collateral && collateral_dir.empty()) {
       // From the collateral source, by the FMSPC the (not yet verified) PCK certificate names:
       // only a lookup key; what comes back is verified like any other collateral.
       if (auto fmspc = verify::tdx_pck_fmspc(x.report)) collateral = source.tdx_collateral(*fmspc, n);
     }
-    verify::TdxEvidence ev;
     ev.quote = x.report;
     ev.at = r.at;
     if (collateral) ev.collateral = &*collateral;
@@ -88,6 +117,7 @@ class TdxAppraiser final : public Appraiser {
     out.format = x.format;
     out.policy_source = r.expect.policy_source;
     out.authentic = v.passed;
+    out.simulated = v.simulated;
     if (v.verified && v.tcb) out.findings = policy::evaluate_tdx_policy(r.expect.policy, *v.verified, *v.tcb, expect);
     out.outcome = outcome_of(out, v.missing_collateral);
     out.report = quote_json(*v.quote);
@@ -103,7 +133,7 @@ class TdxAppraiser final : public Appraiser {
                                {"evaluation_data_number", v.tcb->evaluation_data_number}};
     }
     out.measurement_hex = to_hex(v.quote->body.mr_td);
-    out.what = std::string("genuine Intel TDX quote v") + std::to_string(v.quote->version) + " (" + tdx::body_type_name(v.quote->body_type) + ")" +
+    out.what = std::string(v.simulated ? "Intel TDX quote v" : "genuine Intel TDX quote v") + std::to_string(v.quote->version) + " (" + tdx::body_type_name(v.quote->body_type) + ")" +
                (v.pck ? ", FMSPC " + to_hex(v.pck->fmspc) : std::string()) + (v.tcb ? ", TCB " + v.tcb->status : std::string());
     out.checks = std::move(v.checks);
     return out;

@@ -17,30 +17,35 @@ Status check_report_data(ByteView report_data) {
   return make_error(ErrorCode::kUsage, "REPORT_DATA must be exactly 64 bytes, got " + std::to_string(report_data.size()), "report_data");
 }
 
+// configfs-tsm serves SEV-SNP (provider sev_guest: the report, and the certificate table in
+// auxblob) and Intel TDX (provider tdx_guest: the quote, which carries its PCK chain).
 class TsmSource final : public EvidenceSource {
  public:
-  TsmSource(std::string root, unsigned vmpl) {
+  TsmSource(std::string root, unsigned vmpl, std::string tee) : tee_(std::move(tee)) {
     o_.root = std::move(root);
     o_.privlevel = static_cast<int>(vmpl);
   }
   std::string describe() const override { return "configfs-tsm (" + o_.root + ")"; }
-  std::string tee() const override { return "snp"; }
+  std::string tee() const override { return tee_; }
   Result<Evidence> get_evidence(ByteView report_data) override {
     auto r = tsm_get_report(report_data, o_);
     if (!r) return r.error();
-    if (r->provider != "sev_guest") {
-      return make_error(ErrorCode::kUnsupported, "configfs-tsm provider '" + r->provider + "' is not SEV-SNP (sev_guest)", "provider");
+    const char* want = tee_ == "tdx" ? "tdx_guest" : "sev_guest";
+    if (r->provider != want) {
+      return make_error(ErrorCode::kUnsupported,
+                        "configfs-tsm provider '" + r->provider + "' is not " + evidence::tee_display_name(tee_) + " (" + want + ")", "provider");
     }
     Evidence e;
     e.source = describe();
-    e.file.tee = "snp";
+    e.file.tee = tee_;
     e.file.report = std::move(r->outblob);
-    add_snp_cert_table(r->auxblob, e);
+    if (tee_ == "snp") add_snp_cert_table(r->auxblob, e);
     return e;
   }
 
  private:
   TsmOptions o_;
+  std::string tee_;
 };
 
 class SevGuestSource final : public EvidenceSource {
@@ -147,13 +152,45 @@ class SimCsvSource final : public EvidenceSource {
   sim::CsvReportRequest req_;
 };
 
+class SimTdxSource final : public EvidenceSource {
+ public:
+  SimTdxSource(std::string dir, sim::TdxQuoteRequest req) : dir_(std::move(dir)), req_(std::move(req)) {}
+  std::string describe() const override { return "SIMULATED Intel TDX (" + dir_ + ")"; }
+  std::string tee() const override { return "sim-tdx"; }
+  Result<Evidence> get_evidence(ByteView report_data) override {
+    CCI_TRY(check_report_data(report_data));
+    sim::TdxQuoteRequest req = req_;
+    req.report_data.assign(report_data.begin(), report_data.end());
+    auto quote = sim::tdx_sim_quote(dir_, req);
+    if (!quote) return quote.error();
+    Evidence e;
+    e.source = describe();
+    e.file.tee = "sim-tdx";
+    e.file.report = std::move(*quote);
+    return e;
+  }
+
+ private:
+  std::string dir_;
+  sim::TdxQuoteRequest req_;
+};
+
 std::unique_ptr<EvidenceSource> hardware_source(const SourceOptions& o, std::vector<std::string>& tried) {
   const bool snp = o.tee == "auto" || o.tee == "snp";
+  const bool tdx = o.tee == "auto" || o.tee == "tdx";
   const bool csv = o.tee == "auto" || o.tee == "csv";
-  if (snp) {
-    TsmOptions t;
-    t.root = o.tsm_root;
-    if (tsm_available(t)) return std::make_unique<TsmSource>(o.tsm_root, o.vmpl);
+  TsmOptions t;
+  t.root = o.tsm_root;
+  const bool tsm = tsm_available(t);
+  // A TDX guest's kernel has the tdx_guest driver (/dev/tdx_guest) behind its configfs-tsm
+  // provider; quotes come only through configfs-tsm (the device gives no quote on its own).
+  const bool tdx_guest = guest_device_present(o.tdx_guest);
+  if (tdx && (tdx_guest || o.tee == "tdx")) {
+    if (tsm) return std::make_unique<TsmSource>(o.tsm_root, 0, "tdx");
+    tried.push_back("configfs-tsm for TDX (" + o.tsm_root + ": absent" + (tdx_guest ? "; " + o.tdx_guest + " is there: Linux 6.7+ with CONFIG_TSM_REPORTS needed" : "") + ")");
+  }
+  if (snp && !(o.tee == "auto" && tdx_guest)) {
+    if (tsm) return std::make_unique<TsmSource>(o.tsm_root, o.vmpl, "snp");
     tried.push_back("configfs-tsm (" + o.tsm_root + ": absent)");
     if (guest_device_present(o.sev_guest)) return std::make_unique<SevGuestSource>(o.sev_guest, o.vmpl, o.open_device);
     tried.push_back(o.sev_guest + " (absent)");
@@ -211,6 +248,15 @@ Status apply_guest_request(SourceOptions& o, const GuestRequest& g) {
     o.sim_snp.debug = g.debug;
     o.sim_snp.version = g.report_version;
     o.sim_snp.vmpl = g.vmpl;
+  } else if (tee == "sim-tdx") {
+    if (!g.measurement_hex.empty()) {
+      auto m = from_hex(g.measurement_hex, "--measurement", 48);
+      if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an MRTD is 96 hex digits)", "measurement");
+      o.sim_tdx.mr_td = std::move(*m);
+    }
+    if (g.report_version != 4 && g.report_version != 5) return make_error(ErrorCode::kUsage, "a TDX quote version is 4 or 5", "report-version");
+    o.sim_tdx.version = g.report_version;
+    o.sim_tdx.debug = g.debug;
   } else if (tee == "sim-csv") {
     if (!g.measurement_hex.empty()) {
       auto m = from_hex(g.measurement_hex, "--measurement", 32);
@@ -223,19 +269,20 @@ Status apply_guest_request(SourceOptions& o, const GuestRequest& g) {
 }
 
 Result<std::unique_ptr<EvidenceSource>> select_evidence_source(const SourceOptions& o) {
-  if (o.tee == "sim-snp" || o.tee == "sim-csv") {
+  if (o.tee == "sim-snp" || o.tee == "sim-csv" || o.tee == "sim-tdx") {
     if (o.sim_dir.empty()) return make_error(ErrorCode::kUsage, "--tee " + o.tee + " needs --sim-dir DIR (from cci-run sim init)", "sim-dir");
     if (o.tee == "sim-snp") return std::unique_ptr<EvidenceSource>(std::make_unique<SimSnpSource>(o.sim_dir, o.sim_snp));
+    if (o.tee == "sim-tdx") return std::unique_ptr<EvidenceSource>(std::make_unique<SimTdxSource>(o.sim_dir, o.sim_tdx));
     return std::unique_ptr<EvidenceSource>(std::make_unique<SimCsvSource>(o.sim_dir, o.sim_csv));
   }
-  if (o.tee != "auto" && o.tee != "snp" && o.tee != "csv") {
-    return make_error(ErrorCode::kUsage, "--tee must be auto, snp, csv, sim-snp or sim-csv, not '" + o.tee + "'", "tee");
+  if (o.tee != "auto" && o.tee != "snp" && o.tee != "csv" && o.tee != "tdx") {
+    return make_error(ErrorCode::kUsage, "--tee must be auto, snp, csv, tdx, sim-snp, sim-csv or sim-tdx, not '" + o.tee + "'", "tee");
   }
   std::vector<std::string> tried;
   if (auto s = hardware_source(o, tried)) return s;
   return make_error(ErrorCode::kIo,
                     "no TEE evidence source for --tee " + o.tee + "; tried " + join(tried) +
-                        ". On a machine without SEV-SNP or CSV, name a simulator: --tee sim-snp|sim-csv --sim-dir DIR",
+                        ". On a machine without SEV-SNP, TDX or CSV, name a simulator: --tee sim-snp|sim-csv|sim-tdx --sim-dir DIR",
                     "tee");
 }
 

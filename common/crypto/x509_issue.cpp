@@ -13,7 +13,7 @@ UniquePtr<ASN1_TIME> asn1_time(std::time_t t) { return UniquePtr<ASN1_TIME>(ASN1
 Result<UniquePtr<EVP_MD_CTX>> sign_context(const PrivateKey& key, IssueSignature how) {
   UniquePtr<EVP_MD_CTX> md(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  if (!md || EVP_DigestSignInit(md.get(), &pctx, EVP_sha384(), nullptr, key.get()) != 1) {
+  if (!md || EVP_DigestSignInit(md.get(), &pctx, how == IssueSignature::kEcdsaSha256 ? EVP_sha256() : EVP_sha384(), nullptr, key.get()) != 1) {
     return ossl_error(ErrorCode::kInternal, "EVP_DigestSignInit");
   }
   if (how == IssueSignature::kRsaPssSha384) {

@@ -14,8 +14,9 @@
 
 namespace cci::crypto {
 
-// How the issuer signs: AMD's RSASSA-PSS (SHA-384, MGF1-SHA-384, salt 48) or ECDSA with SHA-384.
-enum class IssueSignature { kRsaPssSha384, kEcdsaSha384 };
+// How the issuer signs: AMD's RSASSA-PSS (SHA-384, MGF1-SHA-384, salt 48), ECDSA with SHA-384,
+// or ECDSA with SHA-256 (Intel's SGX/TDX PKI).
+enum class IssueSignature { kRsaPssSha384, kEcdsaSha384, kEcdsaSha256 };
 
 struct RawExtension {
   std::string oid;  // dotted form

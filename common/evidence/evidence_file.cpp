@@ -26,6 +26,7 @@ std::string tee_display_name(const std::string& tee) {
   const std::string plain = tee.rfind("sim-", 0) == 0 ? tee.substr(4) : tee;
   if (plain == "snp") return "SEV-SNP";
   if (plain == "csv") return "CSV";
+  if (plain == "tdx") return "Intel TDX";
   return tee;
 }
 
@@ -50,7 +51,9 @@ Result<EvidenceFile> parse_evidence_file(ByteView data) {
   EvidenceFile e;
   if (!j->contains("tee") || !(*j)["tee"].is_string()) return bad("tee is missing or not a string", "tee");
   e.tee = (*j)["tee"].get<std::string>();
-  if (e.tee != "snp" && e.tee != "csv" && e.tee != "sim-snp" && e.tee != "sim-csv") return bad("tee '" + e.tee + "' is unknown", "tee");
+  if (e.tee != "snp" && e.tee != "csv" && e.tee != "tdx" && e.tee != "sim-snp" && e.tee != "sim-csv" && e.tee != "sim-tdx") {
+    return bad("tee '" + e.tee + "' is unknown", "tee");
+  }
   bool simulated = false;
   if (j->contains("simulated")) {
     if (!(*j)["simulated"].is_boolean()) return bad("simulated must be true or false", "simulated");

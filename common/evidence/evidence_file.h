@@ -1,7 +1,8 @@
 // The evidence file cci-run attest writes and cci-verify report reads (schema cci.evidence.v1):
-//   {"schema": "cci.evidence.v1", "tee": "snp" | "csv" | "sim-snp" | "sim-csv",
-//    "report": base64, "certificates": {"vek": PEM, "cert_chain": PEM}   (SNP, optional)
-//                                      {"hrk": base64}                     (CSV, optional),
+//   {"schema": "cci.evidence.v1", "tee": "snp" | "csv" | "tdx" | "sim-snp" | "sim-csv" | "sim-tdx",
+//    "report": base64 (TDX: the quote, its PCK chain inside),
+//    "certificates": {"vek": PEM, "cert_chain": PEM}   (SNP, optional)
+//                    {"hrk": base64}                     (CSV, optional),
 //    "simulated": true (sim-* only)}
 // Certificates in it are candidates like any other: the verifier checks them against its
 // pinned roots (or, by explicit opt-in, a simulator's).
@@ -16,7 +17,7 @@
 namespace cci::evidence {
 
 struct EvidenceFile {
-  std::string tee;  // "snp", "csv", "sim-snp", "sim-csv"
+  std::string tee;  // "snp", "csv", "tdx", "sim-snp", "sim-csv", "sim-tdx"
   Bytes report;
   std::optional<std::string> vek_pem, cert_chain_pem;
   std::optional<Bytes> hrk;  // CSV: a candidate root (checked against the pin like any other)
@@ -24,7 +25,7 @@ struct EvidenceFile {
   bool is_snp() const { return tee == "snp" || tee == "sim-snp"; }
 };
 
-// "SEV-SNP", "CSV" (simulated ones alike): for messages.
+// "SEV-SNP", "CSV", "Intel TDX" (simulated ones alike): for messages.
 std::string tee_display_name(const std::string& tee);
 
 bool looks_like_evidence_file(ByteView data);

@@ -2,6 +2,7 @@
 // writes them (common/sim), a verifier that trusts DIR by name reads them (common/appraise):
 //   DIR/amd/ark.pem ask.pem vcek.pem cert_chain.pem crl.der platform.json
 //   DIR/hygon/hrk.cert hsk_cek.cert pek.cert platform.json
+//   DIR/intel/root.pem pck_ca.pem pck.pem tcb_signing.pem platform.json collateral/
 // (private keys beside them, mode 0600, are the simulator's alone).
 #pragma once
 
@@ -11,11 +12,15 @@ namespace cci::evidence {
 
 inline std::string sim_amd_dir(const std::string& dir) { return dir + "/amd"; }
 inline std::string sim_hygon_dir(const std::string& dir) { return dir + "/hygon"; }
+inline std::string sim_intel_dir(const std::string& dir) { return dir + "/intel"; }
 inline std::string sim_snp_ark_file(const std::string& dir) { return sim_amd_dir(dir) + "/ark.pem"; }
 inline std::string sim_snp_vcek_file(const std::string& dir) { return sim_amd_dir(dir) + "/vcek.pem"; }
 inline std::string sim_snp_chain_file(const std::string& dir) { return sim_amd_dir(dir) + "/cert_chain.pem"; }
 inline std::string sim_snp_crl_file(const std::string& dir) { return sim_amd_dir(dir) + "/crl.der"; }
 inline std::string sim_csv_hrk_file(const std::string& dir) { return sim_hygon_dir(dir) + "/hrk.cert"; }
 inline std::string sim_csv_hsk_cek_file(const std::string& dir) { return sim_hygon_dir(dir) + "/hsk_cek.cert"; }
+inline std::string sim_tdx_root_file(const std::string& dir) { return sim_intel_dir(dir) + "/root.pem"; }
+// The PCS's files for the simulated FMSPC, in the layout cci-verify --tdx-collateral reads.
+inline std::string sim_tdx_collateral_dir(const std::string& dir) { return sim_intel_dir(dir) + "/collateral"; }
 
 }  // namespace cci::evidence

@@ -9,6 +9,7 @@
 #include "evidence/sim_layout.h"
 #include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
+#include "sim/tdx_sim.h"
 
 namespace cci::sim {
 namespace {
@@ -46,6 +47,7 @@ Result<MadePlatform> init_hygon(const std::string& dir, const PlatformFlags& o) 
   CsvPlatform p;
   p.chip_id = o.chip_id;
   if (!o.host_data.empty()) return make_error(ErrorCode::kUsage, "--host-data exists on SEV-SNP only", "host-data");
+  if (!o.mr_config_id.empty()) return make_error(ErrorCode::kUsage, "--mr-config-id exists on TDX only", "mr-config-id");
   if (!o.measurement.empty()) {
     auto m = hex_arg(o.measurement, "--measurement", 32);
     if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (a CSV measure is 64 hex digits)", "measurement");
@@ -104,12 +106,42 @@ Result<MadePlatform> init_amd(const std::string& dir, const PlatformFlags& o) {
     if (*product != snp::Product::kTurin) return make_error(ErrorCode::kUsage, "--fmc-spl exists on Turin only", "fmc-spl");
     p.tcb.fmc = static_cast<std::uint8_t>(o.fmc);
   }
+  if (!o.mr_config_id.empty()) return make_error(ErrorCode::kUsage, "--mr-config-id exists on TDX only", "mr-config-id");
   CCI_TRY(init_snp_sim(dir, p));
   MadePlatform m;
   m.json = Json{{"result", "ok"}, {"simulated", true}, {"vendor", "amd"}, {"product", o.product}, {"dir", dir},
                 {"ark", evidence::sim_snp_ark_file(dir)}, {"cert_chain", evidence::sim_snp_chain_file(dir)}};
   m.lines = {"simulated " + std::string(snp::product_name(*product)) + " SEV-SNP platform in " + dir + "/amd (SIMULATED: not AMD hardware)",
              "  public: ark.pem ask.pem vcek.pem cert_chain.pem crl.der platform.json; private keys: *.key (0600)",
+             "  verify its evidence with: cci-verify report EVIDENCE --trust-sim-root " + dir};
+  return m;
+}
+
+Result<MadePlatform> init_intel(const std::string& dir, const PlatformFlags& o) {
+  if (!o.host_data.empty() || !o.guest_policy.empty() || !o.chip_id.empty() || !o.firmware.empty() || o.bl >= 0 || o.tee >= 0 || o.snp >= 0 ||
+      o.ucode >= 0 || o.fmc >= 0) {
+    return make_error(ErrorCode::kUsage,
+                      "--host-data, --guest-policy, --chip-id, --firmware and the SPL flags are SEV-SNP's and CSV's; a simulated TDX platform "
+                      "takes --measurement (MRTD) and --mr-config-id",
+                      "vendor");
+  }
+  TdxPlatform p;
+  if (!o.measurement.empty()) {
+    auto m = hex_arg(o.measurement, "--measurement", 48);
+    if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (an MRTD is 96 hex digits)", "measurement");
+    p.guest.mr_td = std::move(*m);
+  }
+  if (!o.mr_config_id.empty()) {
+    auto m = hex_arg(o.mr_config_id, "--mr-config-id", 48);
+    if (!m) return make_error(ErrorCode::kUsage, m.error().message + " (MRCONFIGID is 96 hex digits)", "mr-config-id");
+    p.guest.mr_config_id = std::move(*m);
+  }
+  CCI_TRY(init_tdx_sim(dir, p));
+  MadePlatform m;
+  m.json = Json{{"result", "ok"},       {"simulated", true}, {"vendor", "intel"}, {"dir", dir}, {"root", evidence::sim_tdx_root_file(dir)},
+                {"collateral", evidence::sim_tdx_collateral_dir(dir)}, {"fmspc", to_hex(p.fmspc)}};
+  m.lines = {"simulated Intel TDX platform in " + dir + "/intel (SIMULATED: not Intel hardware), FMSPC " + to_hex(p.fmspc),
+             "  public: root.pem pck_ca.pem pck.pem tcb_signing.pem platform.json, collateral/ (TCB Info, QE Identity, CRLs); private keys: *.key (0600)",
              "  verify its evidence with: cci-verify report EVIDENCE --trust-sim-root " + dir};
   return m;
 }
@@ -123,7 +155,8 @@ std::string init_progress(const PlatformFlags& f) {
 Result<MadePlatform> init_platform(const std::string& dir, const PlatformFlags& f) {
   if (f.vendor == "amd") return init_amd(dir, f);
   if (f.vendor == "hygon") return init_hygon(dir, f);
-  return make_error(ErrorCode::kUsage, "--vendor must be amd or hygon", "vendor");
+  if (f.vendor == "intel") return init_intel(dir, f);
+  return make_error(ErrorCode::kUsage, "--vendor must be amd, hygon or intel", "vendor");
 }
 
 }  // namespace cci::sim

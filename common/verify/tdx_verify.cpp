@@ -288,8 +288,21 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
   // The anchor: the pinned Intel SGX Root CA (the quote's own root is used only when it is
   // byte for byte the pinned one), or the root a test names.
   std::optional<crypto::Certificate> anchor;
-  if (ev.root) anchor = ev.root->clone();
-  else if (root.fingerprint_sha256() == pinned_intel_sgx_root_fingerprint()) anchor = root.clone();
+  std::string signer = "Intel", anchor_name = "pinned Intel SGX Root CA";
+  if (ev.root) {
+    anchor = ev.root->clone();
+  } else if (root.fingerprint_sha256() == pinned_intel_sgx_root_fingerprint()) {
+    anchor = root.clone();
+  } else {
+    // A simulated root the user trusts by name (cci-run sim init), byte for byte.
+    for (const auto& s : ev.simulated_roots) {
+      if (s.der() != root.der()) continue;
+      anchor = root.clone();
+      v.simulated = true;
+      signer = "the SIMULATED root";
+      anchor_name = "SIMULATED root (--trust-sim-root)";
+    }
+  }
 
   Collateral col;
   if (!ev.collateral && ev.collateral_required) c.missing("tdx.collateral", "no Intel collateral (TCB Info, QE Identity, CRLs) for this quote's FMSPC");
@@ -309,7 +322,7 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
       return;
     }
     if (!within(c, "tdx.tcb_info", "TCB Info", tcb->issue_date, tcb->next_update, ev.at)) return;
-    c.add("tdx.tcb_info", true, "TCB Info for FMSPC " + to_hex(tcb->fmspc) + " signed by Intel, evaluation data number " +
+    c.add("tdx.tcb_info", true, "TCB Info for FMSPC " + to_hex(tcb->fmspc) + " signed by " + signer + ", evaluation data number " +
                                     std::to_string(tcb->evaluation_data_number) + ", issued " + utc(tcb->issue_date) + ", next update " + utc(tcb->next_update));
     col.tcb = std::move(*tcb);
     if (!signed_collateral(c, "tdx.qe_identity", "QE Identity", k.qe_identity, "enclaveIdentity", k.qe_identity_issuer_chain_pem, *anchor, *col.root_crl, ev.at,
@@ -322,12 +335,15 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
       return;
     }
     if (!within(c, "tdx.qe_identity", "QE Identity", qe->issue_date, qe->next_update, ev.at)) return;
-    c.add("tdx.qe_identity", true, "QE Identity signed by Intel, issued " + utc(qe->issue_date) + ", next update " + utc(qe->next_update));
+    c.add("tdx.qe_identity", true, "QE Identity signed by " + signer + ", issued " + utc(qe->issue_date) + ", next update " + utc(qe->next_update));
     col.qe = std::move(*qe);
   }
 
   if (!anchor) {
-    c.add("tdx.pck_chain", false, "the chain's root (" + root.subject() + ", SHA-256 " + to_hex(root.fingerprint_sha256()) + ") is not the pinned Intel SGX Root CA");
+    c.add("tdx.pck_chain", false, "the chain's root (" + root.subject() + ", SHA-256 " + to_hex(root.fingerprint_sha256()) + ") is not the pinned Intel SGX Root CA" +
+                                     (root.subject().find("SIMULATED") != std::string::npos
+                                          ? " (it is a simulator's: trust it by name with --trust-sim-root DIR)"
+                                          : std::string()));
     return;
   }
   for (const crypto::Certificate* cert : {&leaf, &ca, &root}) {
@@ -359,7 +375,7 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
     c.add("tdx.pck_chain", false, st.error().message);
     return;
   }
-  c.add("tdx.pck_chain", true, leaf.subject_common_name() + " <- " + ca.subject_common_name() + " <- pinned Intel SGX Root CA");
+  c.add("tdx.pck_chain", true, leaf.subject_common_name() + " <- " + ca.subject_common_name() + " <- " + anchor_name);
   v.pck_leaf = leaf.clone();
   v.pck_ca = ca.clone();
   v.root = root.clone();
@@ -532,6 +548,14 @@ std::optional<std::string> tdx_pck_fmspc(ByteView quote) {
   auto pck = tdx::parse_pck_extensions(**ext);
   if (!pck) return std::nullopt;
   return to_hex(pck->fmspc);
+}
+
+std::optional<crypto::Certificate> tdx_pck_chain_root(ByteView quote) {
+  auto q = tdx::parse_quote(quote);
+  if (!q) return std::nullopt;
+  auto chain = parse_chain(q->pck_chain_pem);
+  if (!chain || chain->certs.empty()) return std::nullopt;
+  return chain->certs.back().clone();
 }
 
 Result<std::array<tdx::Hash48, 4>> replay_ccel(ByteView log) {

@@ -22,6 +22,7 @@
 
 #include <ctime>
 #include <optional>
+#include <vector>
 
 #include "crypto/x509.h"
 #include "tdx/collateral.h"
@@ -52,6 +53,9 @@ struct TdxEvidence {
   bool collateral_required = true;
   // Instead of the pinned Intel SGX Root CA (tests that pin another root): the anchor.
   std::optional<crypto::Certificate> root;
+  // Simulated roots trusted by name (cci-verify --trust-sim-root): an anchor when the quote's
+  // root is one of them byte for byte; the verification then says `simulated`.
+  std::vector<crypto::Certificate> simulated_roots;
 };
 
 struct TdxTcbVerdict {
@@ -73,6 +77,7 @@ struct TdxVerification {
   std::optional<crypto::Certificate> pck_leaf, pck_ca, root;
   std::optional<TdxTcbVerdict> tcb;        // with collateral, once the TCB level is found
   bool complete = false;                   // every check ran
+  bool simulated = false;                  // anchored in a simulated root: no Intel hardware
 };
 
 // Collateral past its nextUpdate (or a CRL past its nextUpdate) cannot evaluate the quote: those
@@ -88,6 +93,8 @@ TdxVerification verify_tdx_quote(const TdxEvidence& ev);
 // The FMSPC (12 hex digits) the quote's PCK certificate names, unverified: a key to look Intel's
 // collateral up by, nothing more.
 std::optional<std::string> tdx_pck_fmspc(ByteView quote);
+// The root certificate the quote's PCK chain ends in, unverified (a lookup key, like the FMSPC).
+std::optional<crypto::Certificate> tdx_pck_chain_root(ByteView quote);
 
 // The TD's CC event log (CCEL, TCG2 crypto-agile, SHA-384) replayed as Intel's TDX guest firmware
 // extends it: CC MR index 1..4 is RTMR0..3 (index 0, MRTD, is never extended by the log), each

@@ -328,6 +328,7 @@ TEST_CASE("evidence sources: auto detection order, a clear list of what was trie
   o.tsm_root = (tmp.path() / "tsm").string();
   o.sev_guest = (tmp.path() / "sev-guest").string();
   o.csv_guest = (tmp.path() / "csv-guest").string();
+  o.tdx_guest = (tmp.path() / "tdx_guest").string();
   SUBCASE("nothing present") {
     auto s = attest::select_evidence_source(o);
     REQUIRE_FALSE(s);
@@ -340,6 +341,21 @@ TEST_CASE("evidence sources: auto detection order, a clear list of what was trie
     auto c = attest::select_evidence_source(o);
     REQUIRE_FALSE(c);
     CHECK(c.error().message.find("sev-guest") == std::string::npos);
+  }
+  SUBCASE("a TDX guest: configfs-tsm serves TDX quotes; without it the error says what is missing") {
+    std::ofstream(o.tdx_guest).put('x');
+    auto none = attest::select_evidence_source(o);
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message.find("configfs-tsm for TDX (" + o.tsm_root + ": absent; " + o.tdx_guest + " is there") != std::string::npos);
+    CHECK(none.error().message.find(o.sev_guest) == std::string::npos);  // a TDX guest is not an SEV-SNP one
+    fs::create_directories(o.tsm_root);
+    auto s = attest::select_evidence_source(o);
+    REQUIRE(s);
+    CHECK((*s)->tee() == "tdx");
+    o.tee = "snp";  // named: configfs-tsm for SEV-SNP, whatever else is there
+    CHECK((*attest::select_evidence_source(o))->tee() == "snp");
+    o.tee = "sim-tdx";
+    CHECK(attest::select_evidence_source(o).error().field == "sim-dir");
   }
   SUBCASE("configfs-tsm first, then sev-guest, then csv-guest") {
     std::ofstream(o.csv_guest).put('x');

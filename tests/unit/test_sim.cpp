@@ -11,9 +11,11 @@
 #include "crypto/digest.h"
 #include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
+#include "sim/tdx_sim.h"
 #include "support/vectors.h"
 #include "verify/csv_verify.h"
 #include "verify/snp_verify.h"
+#include "verify/tdx_verify.h"
 #include "evidence/sim_layout.h"
 
 using namespace cci;
@@ -131,6 +133,92 @@ TEST_CASE("simulated CSV platform: trusted only by name and marker, never as Hyg
     auto v = verify::verify_csv(in);
     CHECK_FALSE(v.passed);
     CHECK_FALSE(v.simulated);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("simulated TDX platform: trusted only by name, its collateral checked like Intel's, never Intel's") {
+  const fs::path dir = fs::temp_directory_path() / ("cci-sim-tdx-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  sim::TdxPlatform p;
+  p.guest.mr_td.assign(48, 0xcd);
+  REQUIRE(sim::init_tdx_sim(dir.string(), p));
+  const std::string col = evidence::sim_tdx_collateral_dir(dir.string());
+  auto text = [](const fs::path& f) {
+    const Bytes b = test::slurp(f);
+    return std::string(b.begin(), b.end());
+  };
+  verify::TdxCollateral k;
+  k.tcb_info = test::slurp(col + "/tcb_info.json");
+  k.qe_identity = test::slurp(col + "/qe_identity.json");
+  k.tcb_info_issuer_chain_pem = text(col + "/tcb_info_issuer_chain.pem");
+  k.qe_identity_issuer_chain_pem = text(col + "/qe_identity_issuer_chain.pem");
+  k.pck_crl = test::slurp(col + "/pck_crl.der");
+  k.root_ca_crl = test::slurp(col + "/root_ca_crl.der");
+  auto root = crypto::Certificate::from_pem(test::slurp(evidence::sim_tdx_root_file(dir.string())));
+  REQUIRE(root);
+  CHECK(root->fingerprint_sha256() != verify::pinned_intel_sgx_root_fingerprint());
+
+  for (unsigned version : {4u, 5u}) {
+    CAPTURE(version);
+    sim::TdxQuoteRequest req;
+    req.report_data.assign(64, 0x42);
+    req.version = version;
+    auto quote = sim::tdx_sim_quote(dir.string(), req);
+    REQUIRE_MESSAGE(quote, quote.error().message);
+    auto parsed = tdx::parse_quote(*quote);
+    REQUIRE(parsed);
+    CHECK(parsed->version == version);
+    CHECK(parsed->body_type == (version == 4 ? tdx::BodyType::kTd10 : tdx::BodyType::kTd15));
+    CHECK(Bytes(parsed->body.mr_td.begin(), parsed->body.mr_td.end()) == p.guest.mr_td);
+    CHECK(parsed->body.report_data[63] == 0x42);
+    CHECK_FALSE(parsed->body.debug());
+
+    verify::TdxEvidence ev;
+    ev.quote = *quote;
+    ev.at = std::time(nullptr);
+    ev.collateral = &k;
+    auto untrusted = verify::verify_tdx_quote(ev);
+    CHECK_FALSE(untrusted.passed);
+    CHECK_FALSE(untrusted.simulated);
+    ev.simulated_roots.push_back(root->clone());
+    auto trusted = verify::verify_tdx_quote(ev);
+    for (const auto& c : trusted.checks.items()) CHECK_MESSAGE(c.outcome != verify::Outcome::kFail, (c.id + ": " + c.detail));
+    CHECK(trusted.passed);
+    CHECK(trusted.simulated);
+    REQUIRE(trusted.tcb);
+    CHECK(trusted.tcb->status == "UpToDate");
+    CHECK(trusted.tcb->evaluation_data_number == p.tcb_evaluation_number);
+  }
+  SUBCASE("a debug TD says so in TD_ATTRIBUTES") {
+    sim::TdxQuoteRequest req;
+    req.debug = true;
+    auto quote = sim::tdx_sim_quote(dir.string(), req);
+    REQUIRE(quote);
+    CHECK(tdx::parse_quote(*quote)->body.debug());
+  }
+  SUBCASE("the simulator's collateral never vouches for a genuine quote, even with its root trusted") {
+    const Bytes genuine = test::slurp(test::require_vectors("tdx") / "quotes/dcapqvl_b0c06f_v4_sample.dat");
+    verify::TdxEvidence ev;
+    ev.quote = genuine;
+    ev.at = std::time(nullptr);
+    ev.collateral = &k;
+    ev.simulated_roots.push_back(root->clone());
+    auto v = verify::verify_tdx_quote(ev);
+    CHECK_FALSE(v.passed);
+    CHECK_FALSE(v.simulated);
+  }
+  SUBCASE("bad requests and keys others can read are refused") {
+    sim::TdxQuoteRequest req;
+    req.report_data.assign(63, 0);
+    CHECK(sim::tdx_sim_quote(dir.string(), req).error().field == "report_data");
+    req.report_data.assign(64, 0);
+    req.version = 3;
+    CHECK(sim::tdx_sim_quote(dir.string(), req).error().field == "version");
+    req.version = 4;
+    fs::permissions(dir / "intel/attestation.key", fs::perms::group_read, fs::perm_options::add);
+    CHECK_FALSE(sim::tdx_sim_quote(dir.string(), req));
+    CHECK(sim::init_tdx_sim(dir.string(), p).error().code == ErrorCode::kInvalidInput);  // never overwritten
   }
   fs::remove_all(dir);
 }

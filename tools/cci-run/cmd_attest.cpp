@@ -94,13 +94,14 @@ void add_attest(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-run attest --nonce $NONCE -o evidence.json\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --nonce $NONCE -o evidence.json\n"
       "  cci-run attest --tee sim-snp --sim-dir ./sim --report-data $HEX128 --measurement $MEAS -o e.json\n"
-      "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 -o csv.json");
+      "  cci-run attest --tee sim-csv --sim-dir ./sim --nonce $NONCE --report-version 2 -o csv.json\n"
+      "  cci-run attest --tee sim-tdx --sim-dir ./sim --nonce $NONCE --report-version 4 -o tdx.json   # quote v4 (TD 1.0)");
   add_evidence_source_flags(sub, o->source);
   sub->add_option("--report-data", o->report_data, "REPORT_DATA, exactly 64 bytes of hex");
   sub->add_option("--nonce", o->nonce, "A nonce (1-64 bytes of hex), zero-padded into REPORT_DATA");
-  sub->add_option("--measurement", o->measurement, "Simulator: the launch measurement to report (SNP 96 hex digits, CSV 64; e.g. from cci-measure image)");
-  sub->add_flag("--debug", o->debug, "Simulator: report a guest policy that allows debugging (for negative tests)");
-  sub->add_option("--report-version", o->version, "SNP simulator: report version 2, 3 or 5; CSV (hardware or simulator): 1 or 2 (V2 = CSV3 with RTMRs; 5 means 1)")->capture_default_str();
+  sub->add_option("--measurement", o->measurement, "Simulator: the launch measurement to report (SNP and TDX MRTD 96 hex digits, CSV 64; e.g. from cci-measure image)");
+  sub->add_flag("--debug", o->debug, "Simulator: report a guest policy (TDX: TD attributes) that allows debugging (for negative tests)");
+  sub->add_option("--report-version", o->version, "SNP simulator: report version 2, 3 or 5; CSV (hardware or simulator): 1 or 2 (V2 = CSV3 with RTMRs; 5 means 1); TDX simulator: quote version 4 or 5")->capture_default_str();
   sub->add_option("--vmpl", o->vmpl, "SNP: the VMPL to request (0-3; hardware and simulator)")->capture_default_str();
   cli::add_alias(sub, sub->add_option("-o,--output", o->out, "Evidence file to write (- for standard output)")->required(), "--out", o->out);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_attest(*o, ctx); }; });
