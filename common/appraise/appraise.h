@@ -28,6 +28,7 @@
 #include "collateral/hygon_kds.h"
 #include "crypto/x509.h"
 #include "policy/snp_policy.h"
+#include "policy/tdx_policy.h"
 #include "snp/report.h"
 #include "verify/check.h"
 #include "verify/tdx_verify.h"
@@ -41,7 +42,8 @@ struct Expectations {
   Json policy = policy::default_policy();
   std::string policy_source = "built-in default";
   std::vector<std::string> named_fields;  // policy keys set by field flags (policy/policy_keys.h), not by a file
-  std::map<std::string, std::vector<Bytes>> measurements;  // by platform: "snp" (48 bytes), "csv" (32)
+  std::map<std::string, std::vector<Bytes>> measurements;  // by platform: "snp" (48 bytes), "csv" (32), "tdx" (MRTD, 48)
+  std::vector<policy::TdxReference> tdx_references;        // a deployment manifest's TDX launches (MRTD with RTMRs, MRCONFIGID)
   std::vector<std::string> measurement_flags;  // --measurement HEX, for whichever platform the evidence is
   std::optional<Bytes> report_data;                        // 64 bytes
   bool insecure_any_measurement = false;                   // none expected: accept any image, by name

@@ -106,6 +106,7 @@ class TdxAppraiser final : public Appraiser {
     }
     policy::TdxExpectations expect;
     CCI_SET(expect.measurements, expected_measurements(r.expect, tee(), 48));
+    expect.references = r.expect.tdx_references;
     expect.report_data = r.expect.report_data;
     expect.insecure_any_measurement = r.expect.insecure_any_measurement;
     expect.named_fields = r.expect.named_fields;

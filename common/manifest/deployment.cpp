@@ -172,15 +172,29 @@ Result<Json> image_json(const ImageInput& img, const BuildOptions& o, Json& subj
   Json launches = Json::array();
   for (const auto& l : img.launches) {
     step(o, "measuring image " + img.name + " (" + launch::mode_name(l.config.mode) + ")");
-    auto d = launch::compute_launch_digest(l.config);
+    launch::LaunchConfig cfg = l.config;
+    if (cfg.mode == launch::Mode::kTdx) {
+      // MRTD is the firmware's alone; the kernel, initrd and command line are the RTMRs' part,
+      // given with the launch (LaunchInput::tdx_rtmrs) and recorded below.
+      cfg.kernel.reset();
+      cfg.initrd.reset();
+      cfg.append.reset();
+    }
+    auto d = launch::compute_launch_digest(cfg);
     if (!d) return make_error(d.error().code, "image " + img.name + ": " + d.error().message, d.error().field);
     for (const auto& w : d->warnings) {
       if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
     }
     merge_inputs(inputs, d->inputs);
-    Json m = launch_measurement_json(l.config, *d);
+    Json m = launch_measurement_json(cfg, *d);
     m.erase("inputs");
     if (l.vcpu_type) m["vcpu_type"] = *l.vcpu_type;
+    if (l.tdx_rtmrs) {
+      Json r = Json::array();
+      for (const auto& reg : *l.tdx_rtmrs) r.push_back(to_hex(reg));
+      m["rtmrs"] = r;
+    }
+    if (l.tdx_mr_config_id) m["mr_config_id"] = to_hex(*l.tdx_mr_config_id);
     launches.push_back(m);
   }
   if (img.append) j["cmdline"] = *img.append;

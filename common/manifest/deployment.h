@@ -14,6 +14,7 @@
 #include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ struct ModelInput {
 struct LaunchInput {
   launch::LaunchConfig config;       // ovmf / kernel / initrd / append filled from the image
   std::optional<std::string> vcpu_type;
+  // TDX: MRTD is computed from the firmware; what the firmware then measures (kernel, initrd,
+  // command line, boot variables) lands in RTMR0-3, which the description gives as a reference
+  // boot reported them, and MRCONFIGID is what the host sets at launch (e.g. an init-data digest).
+  std::optional<std::array<Bytes, 4>> tdx_rtmrs;
+  std::optional<Bytes> tdx_mr_config_id;
 };
 
 struct ImageInput {

@@ -186,14 +186,34 @@ struct Reader {
     LaunchInput out;
     CCI_ASSIGN(mode_name, m.required_string("mode"));
     auto mode = launch::mode_from_name(mode_name);
-    if (!mode || *mode == launch::Mode::kSnpOvmfHash || *mode == launch::Mode::kTdx) {
-      // tdx: cci-measure image --mode tdx computes MRTD, but deployment manifests do not carry a
-      // TDX section yet, so nothing would check it against a quote.
-      return err.at(m.node("mode"), m.path("mode"), "must be snp, seves, sev or csv, not '" + mode_name + "'" +
-                                                        (mode == launch::Mode::kTdx ? " (TDX deployment manifests are not supported in this version)" : ""));
+    if (!mode || *mode == launch::Mode::kSnpOvmfHash) {
+      return err.at(m.node("mode"), m.path("mode"), "must be snp, seves, sev, csv or tdx, not '" + mode_name + "'");
     }
     auto& c = out.config;
     c.mode = *mode;
+    if (c.mode == launch::Mode::kTdx) {
+      // MRTD covers the firmware only: without RTMR0-3 nothing would bind the kernel, the command
+      // line or the disk the TD boots, so the reference values are required.
+      CCI_ASSIGN(rtmrs, m.string_list("rtmrs"));
+      if (!m.has("rtmrs") || rtmrs.size() != 4) {
+        return err.at(m.yaml(), m.path("rtmrs"),
+                      "a tdx launch needs rtmrs: RTMR0-3 (96 hex digits each) as a reference boot of this image reports them "
+                      "(cci-verify show QUOTE --event-log CCEL prints them): MRTD alone covers only the firmware");
+      }
+      std::array<Bytes, 4> regs;
+      for (size_t i = 0; i < 4; ++i) {
+        auto b = from_hex(rtmrs[i], "rtmrs", 48);
+        if (!b) return err.at(m.node("rtmrs"), m.path("rtmrs") + "[" + std::to_string(i) + "]", "expected 96 hex digits (RTMR" + std::to_string(i) + ")");
+        regs[i] = std::move(*b);
+      }
+      out.tdx_rtmrs = std::move(regs);
+      CCI_ASSIGN(config_id, m.string("mr_config_id"));
+      if (config_id) {
+        auto b = from_hex(*config_id, "mr_config_id", 48);
+        if (!b) return err.at(m.node("mr_config_id"), m.path("mr_config_id"), "expected 96 hex digits");
+        out.tdx_mr_config_id = std::move(*b);
+      }
+    }
     CCI_ASSIGN(vcpus, m.uint("vcpus", launch::kMaxVcpus));
     c.vcpus = static_cast<unsigned>(vcpus.value_or(0));
     if ((c.mode == launch::Mode::kSnp || c.mode == launch::Mode::kSevEs) && (!vcpus || *vcpus == 0)) {

@@ -54,6 +54,40 @@ void check_event_log(CheckList& out, const tdx::TdReport& b, const TdxExpectatio
           bad.empty() ? "the CC event log replays to RTMR0-3" : "the CC event log does not replay to " + bad + " (log altered, incomplete or another TD's)");
 }
 
+std::string differing(const tdx::TdReport& b, const TdxReference& r) {
+  std::string bad;
+  if (r.rtmrs) {
+    for (size_t i = 0; i < 4; ++i) {
+      if (!same_bytes((*r.rtmrs)[i], b.rtmr[i])) bad += (bad.empty() ? "RTMR" : ", RTMR") + std::to_string(i);
+    }
+  }
+  if (r.mr_config_id && !same_bytes(*r.mr_config_id, b.mr_config_id)) bad += (bad.empty() ? "" : ", ") + std::string("MRCONFIGID");
+  return bad;
+}
+
+// RTMR0-3 and MRCONFIGID against the references recorded for the quote's MRTD.
+void check_references(CheckList& out, const tdx::TdReport& b, const TdxExpectations& ex) {
+  if (ex.references.empty()) {
+    out.skip("policy.rtmr", "no TDX reference values (a deployment manifest's rtmrs): RTMR0-3 and MRCONFIGID not pinned");
+    return;
+  }
+  std::string closest;
+  bool any = false;
+  for (const auto& r : ex.references) {
+    if (!same_bytes(r.mr_td, b.mr_td)) continue;
+    any = true;
+    const std::string bad = differing(b, r);
+    if (bad.empty()) {
+      out.add("policy.rtmr", true, std::string("RTMR0-3") + (r.mr_config_id ? " and MRCONFIGID" : "") + " as the deployment manifest records them for this MRTD");
+      return;
+    }
+    if (closest.empty() || bad.size() < closest.size()) closest = bad;
+  }
+  out.add("policy.rtmr", false,
+          any ? closest + " differ from the deployment manifest's values for this MRTD (another kernel, command line, disk or launch configuration)"
+              : "the deployment manifest records no RTMR values for MRTD " + to_hex(b.mr_td));
+}
+
 // Keys only another vendor's report can satisfy: not applicable, or failed when named on the
 // command line for this very quote (a check asked for is never skipped).
 void check_foreign_keys(CheckList& out, const Json& p, const TdxExpectations& ex) {
@@ -74,6 +108,7 @@ CheckList evaluate_tdx_policy(const Json& p, const verify::Verified<tdx::Quote>&
   check_tcb_status(out, p, tcb);
   if (ex.measurements.empty()) add_unpinned_measurement(out, ex.insecure_any_measurement);
   else detail::check_measurement(out, ex.measurements, b.mr_td, "MRTD");
+  check_references(out, b, ex);
   if (!ex.report_data) out.skip("policy.report_data", "no expected REPORT_DATA (give --report-data or --nonce): freshness not checked");
   else out.compare("policy.report_data", same_bytes(*ex.report_data, b.report_data), "REPORT_DATA", to_hex(b.report_data), to_hex(*ex.report_data));
   check_event_log(out, b, ex);

@@ -1,7 +1,8 @@
 // "Is this the TD we expect?" for Intel TDX, on a quote whose authenticity and TCB verify_tdx_quote
 // established: the same keys as SNP and CSV where they mean the same (allow_debug: TD_ATTRIBUTES
 // bit 0, DEBUG), the expected MRTD (the manifest's "tdx" measurements, or --measurement),
-// REPORT_DATA, the CC event log against RTMR0-3, the TCB status (UpToDate, and the statuses
+// REPORT_DATA, the deployment manifest's RTMR0-3 and MRCONFIGID for that MRTD, the CC event log
+// against RTMR0-3, the TCB status (UpToDate, and the statuses
 // tdx_accept_tcb_status names; Revoked never; advisories named either way) and the minimum TCB
 // evaluation data number (min_tcb_evaluation_number).
 #pragma once
@@ -16,7 +17,16 @@
 
 namespace cci::policy {
 
+// What a deployment manifest records for one TDX launch: MRTD with the RTMR0-3 and MRCONFIGID
+// that belong to it (checked together: RTMRs of one launch never vouch for another's MRTD).
+struct TdxReference {
+  Bytes mr_td;
+  std::optional<std::array<Bytes, 4>> rtmrs;
+  std::optional<Bytes> mr_config_id;
+};
+
 struct TdxExpectations {
+  std::vector<TdxReference> references;  // from the deployment manifest; empty: RTMRs not pinned
   std::vector<Bytes> measurements;   // MRTD, 48 bytes each; empty: not pinned
   std::optional<Bytes> report_data;  // 64 bytes
   bool insecure_any_measurement = false;

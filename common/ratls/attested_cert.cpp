@@ -42,7 +42,7 @@ Result<std::pair<std::uint64_t, std::vector<Bytes>>> decode_tagged_list(ByteView
   return std::make_pair(tag, std::move(out));
 }
 
-bool known_tag(std::uint64_t t) { return t == kTagSnp || t == kTagCsv; }
+bool known_tag(std::uint64_t t) { return t == kTagSnp || t == kTagCsv || t == kTagIntelTeeQuote; }
 
 }  // namespace
 
@@ -51,7 +51,7 @@ Result<Bytes> encode_tagged_evidence(const TaggedEvidence& e) { return encode_ta
 Result<TaggedEvidence> decode_tagged_evidence(ByteView data) {
   auto l = decode_tagged_list(data, "tagged evidence", 2, 2);
   if (!l) return l.error();
-  if (!known_tag(l->first)) return bad("evidence tag " + std::to_string(l->first) + " is neither SEV-SNP (0x1a7504) nor CSV (0x1a7506)", "tag");
+  if (!known_tag(l->first)) return bad("evidence tag " + std::to_string(l->first) + " is not SEV-SNP (0x1a7504), CSV (0x1a7506) or an Intel TEE quote (60000)", "tag");
   return TaggedEvidence{l->first, std::move(l->second[0]), std::move(l->second[1])};
 }
 

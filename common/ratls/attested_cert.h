@@ -2,8 +2,11 @@
 // end-entity certificate for a key made in the CVM, carrying
 //   2.23.133.5.4.9 (TCG DICE tagged evidence): CBOR tag(T)([bstr evidence, bstr claims])
 //       T = 0x1a7504 SEV-SNP (evidence: the raw report) | 0x1a7506 CSV (the 4096-byte report page)
+//         | 60000 Intel TEE quote (TDX: the quote v4/v5, its PCK chain inside) — the evidence tags
+//         of the Interoperable RA-TLS certificate format (CCC Attestation SIG)
 //   2.23.133.5.4.2 (endorsements, optional): CBOR tag(T)([bstr cert, ...]): SNP VCEK, ASK, ARK (DER);
-//       CSV HSK||CEK, HRK (Hygon binary) — candidates only; the verifier checks them against its pins
+//       CSV HSK||CEK, HRK (Hygon binary) — candidates only; the verifier checks them against its pins.
+//       TDX has none: the quote carries its chain, Intel's collateral comes from the verifier's side.
 // The claims bind the certificate's key (pubkey-hash = SHA-256 of its SubjectPublicKeyInfo), the
 // manifest and the purpose; the report binds the claims (REPORT_DATA = SHA-256(claims) || 0^32).
 #pragma once
@@ -21,7 +24,7 @@ namespace cci::ratls {
 
 inline constexpr char kOidTaggedEvidence[] = "2.23.133.5.4.9";
 inline constexpr char kOidEndorsements[] = "2.23.133.5.4.2";
-inline constexpr std::uint64_t kTagSnp = 0x1a7504, kTagCsv = 0x1a7506;
+inline constexpr std::uint64_t kTagSnp = 0x1a7504, kTagCsv = 0x1a7506, kTagIntelTeeQuote = 60000;
 inline constexpr size_t kMaxExtensionBytes = 64 * 1024;
 
 struct TaggedEvidence {

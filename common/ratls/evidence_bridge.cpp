@@ -9,7 +9,7 @@ struct TeeTag {
   const char* tee;
   std::uint64_t tag;
 };
-constexpr TeeTag kTable[] = {{"snp", kTagSnp}, {"csv", kTagCsv}};
+constexpr TeeTag kTable[] = {{"snp", kTagSnp}, {"csv", kTagCsv}, {"tdx", kTagIntelTeeQuote}};
 
 std::string plain(const std::string& tee) { return tee.rfind("sim-", 0) == 0 ? tee.substr(4) : tee; }
 

@@ -14,10 +14,10 @@
 namespace cci::ratls {
 
 Result<std::uint64_t> tag_for_tee(const std::string& tee);  // "snp" and "sim-snp" → kTagSnp, ...
-Result<std::string> tee_for_tag(std::uint64_t tag);         // "snp", "csv"
+Result<std::string> tee_for_tag(std::uint64_t tag);         // "snp", "csv", "tdx"
 
 // The certificates that came with the evidence, as endorsements (candidates for the verifier):
-// SEV-SNP the VEK then its chain (DER), Hygon CSV the HRK.
+// SEV-SNP the VEK then its chain (DER), Hygon CSV the HRK; none for TDX (the quote holds its chain).
 Result<std::optional<Endorsements>> endorsements_of(const evidence::EvidenceFile& e);
 
 // A cci.evidence.v1 document for evidence carried by a certificate or a fresh answer.

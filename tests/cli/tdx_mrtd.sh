@@ -3,7 +3,8 @@
 # computation (tdvf_mrtd.py, from the same public specifications) on Debian's OVMF.fd and on a
 # synthetic image that has a zero-filled tail, a section that is only added and a PAGE.AUG section;
 # the derivation is reported; hostile TDVF metadata is refused naming the field (exit 1); an image
-# without TDX metadata cannot be measured (exit 3); --kernel is refused (RTMRs are not computed).
+# without TDX metadata cannot be measured (exit 3); --kernel is refused (RTMRs are not computed),
+# and so is a deployment description's tdx launch without the RTMR0-3 of a reference boot.
 # No independent reference MRTD exists for Debian's OVMF.fd (vectors/tdx/README.md says why).
 source "$(dirname "$0")/lib.sh"
 ORACLE="$(dirname "$0")/tdvf_mrtd.py"
@@ -58,7 +59,7 @@ contains "$WORK/err" "RTMR1 and RTMR2" "... saying which registers"
 EX="$CCI_SOURCE_DIR/examples"
 sed -e "s|path: tiny-model|path: $EX/tiny-model|" -e "s|launch/|$EX/launch/|g" -e "s|mode: csv|mode: tdx|" "$EX/cci.yaml" >"$WORK/tdx.yaml"
 "$MEASURE" keygen --private-key "$WORK/rel.key" >/dev/null 2>&1
-expect 3 "a deployment description with mode tdx" -- "$MEASURE" manifest build "$WORK/tdx.yaml" --key "$WORK/rel.key" -o "$WORK/m.json"
-contains "$WORK/err" "TDX deployment manifests are not supported in this version" "... says TDX manifests are not supported yet"
+expect 3 "a deployment description with mode tdx but no RTMR0-3" -- "$MEASURE" manifest build "$WORK/tdx.yaml" --key "$WORK/rel.key" -o "$WORK/m.json"
+contains "$WORK/err" "a tdx launch needs rtmrs" "... says RTMR0-3 are needed (MRTD binds only the firmware; cli/tdx_sim builds one with them)"
 check "... and writes no manifest" -- test ! -e "$WORK/m.json"
 finish

@@ -117,6 +117,78 @@ check "a PCK CRL signed by another key" -- revoke "$I/pck.pem" "$WORK/impostor.p
 expect 1 "... is refused" -- "$VERIFY" report "$WORK/e.json" --trust-sim-root "$SIM" --tdx-collateral "$WORK/col-unsigned" --insecure-any-measurement
 contains "$WORK/out" "FAIL  tdx.pck_crl" "the PCK CRL check is named"
 
+# A TDX deployment manifest: MRTD computed from Debian's OVMF.fd, RTMR0-3 and MRCONFIGID as the
+# description records them; the simulator plays that TD; an attested TLS certificate from it is
+# accepted against the manifest alone, and refused when an RTMR or MRCONFIGID differs.
+OVMF=/usr/share/ovmf/OVMF.fd
+if [ -f "$OVMF" ]; then
+  Z=$(printf '%096d' 0)
+  R2=$(printf 'ab%.0s' $(seq 48))
+  CFG=$(printf 'c0%.0s' $(seq 48))
+  "$MEASURE" keygen --private-key "$WORK/release.key" >/dev/null 2>&1
+  deployment() {  # deployment FILE RTMR2 MRCONFIGID
+    printf 'version: 1
+name: tdx-demo
+model:
+  path: %s
+images:
+  - name: td
+    ovmf: %s
+    launch:
+      - mode: tdx
+        rtmrs: [%s, %s, %s, %s]
+        mr_config_id: %s
+' \
+      "$CCI_SOURCE_DIR/examples/tiny-model" "$OVMF" "$Z" "$Z" "$2" "$Z" "$3" >"$1"
+  }
+  deployment "$WORK/tdx.yaml" "$R2" "$CFG"
+  expect 0 "a deployment manifest with a tdx launch" -- "$MEASURE" manifest build "$WORK/tdx.yaml" --key "$WORK/release.key" -o "$WORK/tdx-manifest.json"
+  "$VERIFY" manifest "$WORK/tdx-manifest.json" --key "$WORK/release.pub" --json >"$WORK/m.json" 2>/dev/null
+  check "it records MRTD (sha384, not hardware-confirmed), RTMR0-3 and MRCONFIGID" -- jq -e >/dev/null --arg r2 "$R2" --arg cfg "$CFG" \
+    '.predicate.images[0].launch_measurements[0] | .platform == "tdx" and .digest_alg == "sha384" and .hardware_confirmed == false and
+     (.measurement | length) == 96 and .rtmrs[2] == $r2 and .mr_config_id == $cfg' "$WORK/m.json"
+  check "the manifest validates against its schema" -- python3 "$(dirname "$0")/validate_json.py" "$CCI_SOURCE_DIR/manifests/deployment-v1.schema.json" \
+    <(jq '.payload | @base64d | fromjson' "$WORK/tdx-manifest.json")
+  TD_MRTD=$(jq -r '.predicate.images[0].launch_measurements[0].measurement' "$WORK/m.json")
+  check "its MRTD is cci-measure image's" -- test "$TD_MRTD" = "$("$MEASURE" image --mode tdx --ovmf "$OVMF" 2>/dev/null)"
+  printf 'version: 1
+name: x
+model:
+  path: %s
+images:
+  - name: td
+    ovmf: %s
+    launch:
+      - mode: tdx
+' "$CCI_SOURCE_DIR/examples/tiny-model" "$OVMF" >"$WORK/nortmr.yaml"
+  expect 3 "a tdx launch without rtmrs is refused (MRTD alone binds only the firmware)" -- "$MEASURE" manifest build "$WORK/nortmr.yaml" --key "$WORK/release.key" -o "$WORK/x.json"
+  contains "$WORK/err" "rtmrs" "the error names rtmrs"
+
+  # The simulator plays the TD: its RTMR2 and MRCONFIGID are set in platform.json (what a real TD's firmware and host would report).
+  TDSIM="$WORK/tdsim"
+  expect 0 "sim init playing the manifest's MRTD and MRCONFIGID" -- "$RUN" sim init "$TDSIM" --vendor intel --measurement "$TD_MRTD" --mr-config-id "$CFG"
+  jq --arg r2 "$R2" '.guest.rtmr[2] = $r2' "$TDSIM/intel/platform.json" >"$WORK/p.json" && cp "$WORK/p.json" "$TDSIM/intel/platform.json"
+  expect 0 "cci-run cert --tee sim-tdx" -- "$RUN" cert --tee sim-tdx --sim-dir "$TDSIM" --manifest "$WORK/tdx-manifest.json" --out "$WORK/td.pem" --key-out "$WORK/td.key" --dns localhost
+  check "the certificate's evidence is an Intel TEE quote: CBOR tag 60000 (d9 ea60) around a 2-item array" -- \
+    sh -c "openssl x509 -in '$WORK/td.pem' -outform DER | od -An -tx1 -v | tr -d ' \\n' | grep -q 'd9ea6082'"
+  TV=(--trust-sim-root "$TDSIM" --manifest "$WORK/tdx-manifest.json" --release-key "$WORK/release.pub")
+  expect 0 "cci-verify cert accepts it against the manifest alone" -- "$VERIFY" cert "$WORK/td.pem" "${TV[@]}"
+  for c in policy.measurement policy.rtmr policy.report_data; do contains "$WORK/out" "PASS  $c" "$c passes"; done
+  contains "$WORK/out" "verified SIMULATED:" "the verdict says SIMULATED"
+  deployment "$WORK/tdx-other.yaml" "$Z" "$CFG"
+  "$MEASURE" manifest build "$WORK/tdx-other.yaml" --key "$WORK/release.key" -o "$WORK/other-manifest.json" >/dev/null 2>&1
+  expect 0 "a certificate naming the manifest with another RTMR2" -- "$RUN" cert --tee sim-tdx --sim-dir "$TDSIM" --manifest "$WORK/other-manifest.json" --out "$WORK/o.pem" --key-out "$WORK/o.key"
+  expect 1 "... is refused: RTMR2 differs" -- "$VERIFY" cert "$WORK/o.pem" --trust-sim-root "$TDSIM" --manifest "$WORK/other-manifest.json" --release-key "$WORK/release.pub"
+  contains "$WORK/out" "FAIL  policy.rtmr: RTMR2 differ" "the register is named"
+  deployment "$WORK/tdx-cfg.yaml" "$R2" "$Z"
+  "$MEASURE" manifest build "$WORK/tdx-cfg.yaml" --key "$WORK/release.key" -o "$WORK/cfg-manifest.json" >/dev/null 2>&1
+  "$RUN" cert --tee sim-tdx --sim-dir "$TDSIM" --manifest "$WORK/cfg-manifest.json" --out "$WORK/c.pem" --key-out "$WORK/c.key" >/dev/null 2>&1
+  expect 1 "another MRCONFIGID is refused" -- "$VERIFY" cert "$WORK/c.pem" --trust-sim-root "$TDSIM" --manifest "$WORK/cfg-manifest.json" --release-key "$WORK/release.pub"
+  contains "$WORK/out" "FAIL  policy.rtmr: MRCONFIGID differ" "MRCONFIGID is named"
+else
+  echo "skipped part: $OVMF not installed (apt-get install ovmf)"
+fi
+
 # Hardware: --tee tdx needs configfs-tsm; the error says what was tried.
 expect 3 "--tee tdx without configfs-tsm" -- "$RUN" attest --tee tdx --tsm-root "$WORK/no-tsm" --tdx-guest "$WORK/no-tdx" --nonce 00 -o "$WORK/x.json"
 contains "$WORK/err" "configfs-tsm for TDX ($WORK/no-tsm: absent)" "the source tried is named"

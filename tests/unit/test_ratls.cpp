@@ -101,7 +101,11 @@ TEST_CASE("tagged evidence and endorsements: round trip, unknown tags and shapes
   CHECK(dec->tag == kTagCsv);
   CHECK(dec->evidence == e.evidence);
   CHECK(dec->claims == e.claims);
-  CHECK(decode_tagged_evidence(hex_bytes("d9ea608241004100")).error().field == "tag");  // tag 60000 (SGX)
+  CHECK(decode_tagged_evidence(hex_bytes("d9ea618241004100")).error().field == "tag");  // tag 60001 (an Intel TEE report, not a quote)
+  auto tdx = decode_tagged_evidence(hex_bytes("d9ea608241014102"));                      // tag 60000: an Intel TEE quote (TDX)
+  REQUIRE(tdx);
+  CHECK(tdx->tag == kTagIntelTeeQuote);
+  CHECK(tdx->evidence == Bytes{1});
   CHECK_FALSE(decode_tagged_evidence(hex_bytes("da001a750483410041004100")));
   CHECK_FALSE(decode_tagged_evidence(hex_bytes("8241004100")));  // untagged
   auto en = encode_endorsements({kTagSnp, {Bytes(3, 1), Bytes(4, 2)}});
