@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cci-run serve end to end on 127.0.0.1 with the simulated SEV-SNP platform: start-up checks,
-# cci-verify remote (accepts with --trust-sim-root only), the OpenAI API for two users at once,
+# cci-verify remote (accepts with --trust-sim-root only; SEV-SNP, CSV and TDX), the OpenAI API for two users at once,
 # streaming, every bad input of the issue, a worker that crashes, and a short load run.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/serve_lib.sh"
@@ -334,6 +334,24 @@ contains "$WORK/out" "Hygon CSV" "... as a (simulated) Hygon CSV report"
 contains "$WORK/out" "PASS  policy.measurement" "... whose measure the manifest lists"
 expect 1 "... and refuses it without --trust-sim-root" -- "$VERIFY" remote "$URL" --release-key "$WORK/release.pub" --offline
 check "completions over the CSV-attested channel" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"a","max_tokens":2}')" = 200
+serve_stop
+
+# Intel TDX: a deployment manifest with a tdx launch (MRTD of Debian's OVMF.fd, RTMR0-3 of the
+# reference boot the simulator plays), a server on the simulated TDX platform, cci-verify remote.
+Z=$(printf '%096d' 0)
+sed "s|^disks:|  - name: tdx-guest\n    ovmf: /usr/share/ovmf/OVMF.fd\n    launch:\n      - mode: tdx\n        rtmrs: [$Z, $Z, $Z, $Z]\n\ndisks:|" \
+  "$WORK/cci.yaml" >"$WORK/cci-tdx.yaml"
+expect 0 "a deployment manifest with a tdx launch" -- "$MEASURE" manifest build "$WORK/cci-tdx.yaml" --key "$WORK/release.key" -o "$WORK/tdx-manifest.json"
+TDX_MEAS="$(deployment_measurement "$WORK/tdx-manifest.json" tdx)"
+"$RUN" sim init "$WORK/sim-tdx" --vendor intel --measurement "$TDX_MEAS" >/dev/null 2>&1
+TEE="--tee sim-tdx --sim-dir $WORK/sim-tdx" SIGNED="--deployment $WORK/tdx-manifest.json" check "server on simulated TDX starts" -- serve_start
+expect 0 "cci-verify remote verifies the TDX server against the deployment manifest" -- "$VERIFY" remote "$URL" \
+  --release-key "$WORK/release.pub" --trust-sim-root "$WORK/sim-tdx"
+contains "$WORK/out" "Intel TDX quote" "... as a (simulated) Intel TDX quote"
+for c in policy.measurement policy.rtmr policy.report_data; do contains "$WORK/out" "PASS  $c" "... $c passes"; done
+contains "$WORK/err" "fresh evidence: bound to our nonce and to this TLS connection" "... with fresh evidence"
+expect 1 "... and refuses it without --trust-sim-root" -- "$VERIFY" remote "$URL" --release-key "$WORK/release.pub"
+check "completions over the TDX-attested channel" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"a","max_tokens":2}')" = 200
 serve_stop
 check "logs are structured: every line from the server's processes is JSON" -- bash -c \
   "grep -v '^WARNING' '$WORK/serve.log' | grep -v '^serving ' | jq -e . >/dev/null"
