@@ -26,6 +26,7 @@
 #include "base/result.h"
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
+#include "collateral/intel_pcs.h"
 #include "crypto/x509.h"
 #include "policy/snp_policy.h"
 #include "policy/tdx_policy.h"
@@ -112,9 +113,10 @@ class CollateralSource {
   virtual std::optional<Bytes> csv_hrk(const Notes& n) = 0;
   // HSK || CEK for a chip, with a description of the store it came from.
   virtual std::optional<std::pair<Bytes, std::string>> csv_hsk_cek(const std::string& chip_id, const Notes& n) = 0;
-  // Intel's TDX collateral for an FMSPC (12 hex digits); none from sources that keep none.
-  virtual std::optional<verify::TdxCollateral> tdx_collateral(const std::string& fmspc, const Notes& n) {
-    (void)fmspc;
+  // Intel's TDX collateral for the quote's FMSPC and PCK CA (its unverified PCK chain is only the
+  // lookup key); none from sources that keep none.
+  virtual std::optional<verify::TdxCollateral> tdx_collateral(ByteView quote, const Notes& n) {
+    (void)quote;
     (void)n;
     return std::nullopt;
   }
@@ -158,7 +160,7 @@ class FixedCollateral final : public CollateralSource {
     if (!hsk_cek) return std::nullopt;
     return std::make_pair(*hsk_cek, hsk_cek_source);
   }
-  std::optional<verify::TdxCollateral> tdx_collateral(const std::string&, const Notes&) override { return tdx; }
+  std::optional<verify::TdxCollateral> tdx_collateral(ByteView, const Notes&) override { return tdx; }
 };
 
 // The evidence after recognition: its vendor's raw report plus what travelled with it.
@@ -179,6 +181,8 @@ struct FetchRequest {
   std::string cache_dir;           // empty: the default cache
   collateral::SnpFetchOptions amd;
   collateral::HygonFetchOptions hygon;
+  collateral::PcsFetchOptions intel;
+  bool tdx_early = false;  // Intel's early TCB update collateral (update=early)
   bool refresh = false;
 };
 struct FetchedItem {

@@ -7,7 +7,8 @@ namespace cci::appraise {
 CacheCollateral::CacheCollateral(CacheCollateralOptions o)
     : o_(std::move(o)),
       snp_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
-      hygon_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir) {}
+      hygon_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
+      intel_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir) {}
 
 void CacheCollateral::fetch_snp(const SnpKey& k, collateral::SnpItem item, const Notes& n, bool refresh) {
   if (o_.offline) return;
@@ -81,6 +82,28 @@ std::optional<std::pair<Bytes, std::string>> CacheCollateral::csv_hsk_cek(const 
   }
   if (!*h) return std::nullopt;
   return std::make_pair(std::move(**h), "the cache (" + hygon_.hsk_cek_file(chip_id) + ")");
+}
+
+std::optional<verify::TdxCollateral> CacheCollateral::tdx_collateral(ByteView quote, const Notes& n) {
+  auto key = collateral::tdx_collateral_key(quote);
+  if (!key) return std::nullopt;
+  key->early = o_.tdx_early;
+  if (!o_.offline) {
+    // Cached sets that still pass are used as they are; others are fetched again (and checked before caching).
+    for (const auto& r : collateral::fetch_tdx_collateral(quote, *key, {}, intel_, o_.intel)) {
+      if (r.error) {
+        n.warn(std::string("cannot fetch Intel's ") + collateral::tdx_item_name(r.item) + ": " + r.error->message);
+        break;  // the set fails as one: one message
+      }
+      if (r.downloaded) n.info(std::string("fetched Intel's ") + collateral::tdx_item_name(r.item) + " into " + r.file);
+    }
+  }
+  auto cached = intel_.read(*key);
+  if (!cached) {
+    n.warn(cached.error().message);
+    return std::nullopt;
+  }
+  return std::move(*cached);
 }
 
 }  // namespace cci::appraise

@@ -8,6 +8,7 @@
 #include "appraise/appraise.h"
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
+#include "collateral/intel_pcs.h"
 
 namespace cci::appraise {
 
@@ -16,6 +17,8 @@ struct CacheCollateralOptions {
   bool offline = false;   // never contact a key server
   collateral::SnpFetchOptions amd;
   collateral::HygonFetchOptions hygon;
+  collateral::PcsFetchOptions intel;
+  bool tdx_early = false;  // Intel's early TCB update collateral
 };
 
 class CacheCollateral final : public CollateralSource {
@@ -26,6 +29,7 @@ class CacheCollateral final : public CollateralSource {
   std::optional<crypto::Crl> snp_crl(const SnpKey& k, const Notes& n) override;
   std::optional<Bytes> csv_hrk(const Notes& n) override;
   std::optional<std::pair<Bytes, std::string>> csv_hsk_cek(const std::string& chip_id, const Notes& n) override;
+  std::optional<verify::TdxCollateral> tdx_collateral(ByteView quote, const Notes& n) override;
 
  private:
   void fetch_snp(const SnpKey& k, collateral::SnpItem item, const Notes& n, bool refresh = false);
@@ -34,6 +38,7 @@ class CacheCollateral final : public CollateralSource {
   CacheCollateralOptions o_;
   collateral::SnpCache snp_;
   collateral::HygonCache hygon_;
+  collateral::TdxCache intel_;
 };
 
 }  // namespace cci::appraise

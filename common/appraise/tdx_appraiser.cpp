@@ -93,7 +93,7 @@ class TdxAppraiser final : public Appraiser {
     if (!collateral && collateral_dir.empty()) {
       // From the collateral source, by the FMSPC the (not yet verified) PCK certificate names:
       // only a lookup key; what comes back is verified like any other collateral.
-      if (auto fmspc = verify::tdx_pck_fmspc(x.report)) collateral = source.tdx_collateral(*fmspc, n);
+      collateral = source.tdx_collateral(x.report, n);
     }
     ev.quote = x.report;
     ev.at = r.at;
@@ -140,11 +140,29 @@ class TdxAppraiser final : public Appraiser {
     return out;
   }
 
-  Result<FetchReport> fetch(ByteView, const FetchRequest&) const override {
-    return make_error(ErrorCode::kUnsupported,
-                      "fetching Intel's TDX collateral from the PCS is not built yet: give the PCS files with cci-verify report --tdx-collateral DIR "
-                      "(tcb_info.json, qe_identity.json, their issuer chains, pck_crl.der, root_ca_crl.der)",
-                      "vendor");
+  Result<FetchReport> fetch(ByteView raw, const FetchRequest& r) const override {
+    CCI_ASSIGN(q, tdx::parse_quote(raw));
+    (void)q;
+    auto key = collateral::tdx_collateral_key(raw);
+    if (!key) return make_error(ErrorCode::kMalformed, r.label + ": the quote's PCK certificate names no FMSPC", "pck_chain");
+    key->early = r.tdx_early;
+    std::vector<collateral::TdxItem> items;
+    for (const auto& name : r.items) {
+      auto i = collateral::tdx_item_from_name(name);
+      if (!i) return make_error(ErrorCode::kUsage, "--items: '" + name + "' is not an Intel TDX item (tcb_info, qe_identity, pck_crl, root_ca_crl)", "items");
+      items.push_back(*i);
+    }
+    const collateral::TdxCache cache(r.cache_dir.empty() ? collateral::default_cache_dir() : r.cache_dir);
+    collateral::PcsFetchOptions o = r.intel;
+    o.refresh = r.refresh;
+    FetchReport rep;
+    rep.summary = "Intel TDX collateral for FMSPC " + key->fmspc + " (PCK " + key->ca + " CA" + (key->early ? ", early update" : "") + ") from " + o.pcs_url;
+    rep.header = Json{{"vendor", "intel"}, {"fmspc", key->fmspc}, {"pck_ca", key->ca}, {"update", key->early ? "early" : "standard"},
+                      {"cache_dir", cache.entry_dir(*key)}, {"pcs_url", o.pcs_url}};
+    for (auto& x : collateral::fetch_tdx_collateral(raw, *key, items, cache, o)) {
+      rep.items.push_back({collateral::tdx_item_name(x.item), x.url, x.file, x.downloaded, x.error, std::move(x.data)});
+    }
+    return rep;
   }
 
   Result<Json> describe(ByteView raw, std::optional<snp::Product>, std::string& format) const override {

@@ -52,6 +52,13 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
       r->set_cookies.push_back(v);
     }
   }
+  if (const size_t colon = line.find(':'); colon != std::string::npos && colon > 0 && r->headers.size() < 64) {
+    std::string name = line.substr(0, colon), value = line.substr(colon + 1);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
+    while (!value.empty() && value.front() == ' ') value.erase(value.begin());
+    if (name != "set-cookie") r->headers.emplace_back(std::move(name), std::move(value));
+  }
   if (line.size() > kName.size()) {
     std::string head = line.substr(0, kName.size());
     std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -131,11 +138,16 @@ Result<HttpResponse> http_once(const HttpRequest& req, const HttpOptions& o) {
 }
 
 Result<Bytes> http_get(const std::string& url, const HttpOptions& o) {
+  CCI_ASSIGN(r, http_get_response(url, o));
+  return std::move(r.body);
+}
+
+Result<HttpResponse> http_get_response(const std::string& url, const HttpOptions& o) {
   long backoff = 1;
   for (int attempt = 1;; ++attempt) {
     auto r = http_get_once(url, o);
     if (!r) return r.error();
-    if (r->status == 200) return std::move(r->body);
+    if (r->status == 200) return std::move(*r);
     if (!retryable(r->status) || attempt >= o.max_attempts) {
       std::string why = r->status == 429 ? " (rate-limited; still refused after " + std::to_string(attempt) + " tries)" : "";
       return make_error(ErrorCode::kIo, url + ": HTTP " + std::to_string(r->status) + why, url);

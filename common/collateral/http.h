@@ -1,4 +1,4 @@
-// HTTP GET for collateral services (AMD KDS, Hygon KDS) through libcurl: a hard timeout per
+// HTTP GET for collateral services (AMD KDS, Hygon KDS, Intel PCS) through libcurl: a hard timeout per
 // attempt, a cap on the body size, and retries with back-off where the server asks for them
 // (HTTP 429 with Retry-After, and 500/502/503/504). Nothing fetched is trusted: callers
 // verify every byte against pinned roots.
@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/bytes.h"
@@ -47,6 +48,15 @@ struct HttpResponse {
   Bytes body;
   std::optional<long> retry_after_s;  // Retry-After in seconds, when sent as a number
   std::vector<std::string> set_cookies;  // each Set-Cookie value, as sent
+  // Every other header, name lower-cased, value trimmed (at most 64 kept; Intel's PCS sends the
+  // issuer chains of its answers this way).
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::string> header(const std::string& lower_name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == lower_name) return v;
+    }
+    return std::nullopt;
+  }
 };
 
 // One GET. Transport failures (refused, DNS, timeout, oversized body) are kIo errors naming
@@ -57,5 +67,7 @@ Result<HttpResponse> http_once(const HttpRequest& r, const HttpOptions& o);
 
 // GET with retries; the body of a 200 answer, else a kIo error naming the URL and status.
 Result<Bytes> http_get(const std::string& url, const HttpOptions& o);
+// The same, keeping the answer's headers.
+Result<HttpResponse> http_get_response(const std::string& url, const HttpOptions& o);
 
 }  // namespace cci::collateral

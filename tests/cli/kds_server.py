@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in for the AMD KDS on 127.0.0.1, for cci-verify fetch tests.
+"""A stand-in for the AMD KDS (and Intel's PCS) on 127.0.0.1, for cci-verify fetch tests.
 
 The first path segment picks the behaviour, the rest is looked up (with its query string)
 in a JSON map of KDS path -> file:
@@ -9,6 +9,8 @@ in a JSON map of KDS path -> file:
   /ratelimited/... 429 (Retry-After: 1) always
   /garbage/...     200 with bytes that are no certificate
   /hang/...        no answer for 60 s
+A map value is a file name, or {"file": NAME, "headers": {HEADER: FILE}}: each header's value is
+FILE's text percent-encoded (RFC 3986), as Intel's PCS sends issuer chains.
 Every request is appended to the log as "SCENARIO PATH".
 """
 import argparse
@@ -16,6 +18,7 @@ import http.server
 import json
 import threading
 import time
+import urllib.parse
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--map", required=True)
@@ -60,8 +63,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(200, b"<html>this is not a certificate</html>" * 10)
         if path not in files:
             return self.answer(404, b"Not Found")
-        with open(files[path], "rb") as f:
-            self.answer(200, f.read())
+        entry = files[path]
+        headers = []
+        if isinstance(entry, dict):
+            for name, header_file in entry.get("headers", {}).items():
+                with open(header_file) as h:
+                    headers.append((name, urllib.parse.quote(h.read(), safe="")))
+            entry = entry["file"]
+        with open(entry, "rb") as f:
+            self.answer(200, f.read(), headers)
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -7,6 +7,7 @@
 #include "base/file_io.h"
 #include "crypto/x509.h"
 #include "appraise/appraise.h"
+#include "cli/inputs.h"
 #include "commands.h"
 #include "kds_flags.h"
 
@@ -21,6 +22,7 @@ struct FetchOptions {
   bool refresh = false;
   std::string output_dir;         // copies of the fetched items, as snpguest fetch writes them
   std::string encoding = "pem";   // pem | der (AMD items; Hygon's are their own binary format)
+  std::string at = "now";         // TDX: the time the fetched collateral must be current at
   KdsFlags kds;
 };
 
@@ -87,6 +89,10 @@ Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string
       const std::string p = crl.pem();
       out.emplace_back("crl.pem", Bytes(p.begin(), p.end()));
     }
+  } else if (item == "tcb_info" || item == "qe_identity") {
+    out.emplace_back(item + ".json", data);
+  } else if (item == "pck_crl" || item == "root_ca_crl") {
+    out.emplace_back(item + ".der", data);
   } else {
     out.emplace_back(item + ".cert", data);
   }
@@ -107,6 +113,11 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   r.cache_dir = cache_of(o.kds).dir();
   r.amd = fetch_options(o.kds, ctx);
   r.hygon = hygon_fetch_options(o.kds, ctx);
+  r.intel = pcs_fetch_options(o.kds, ctx);
+  auto at = cli::parse_time(o.at);
+  if (!at) return ctx.fail(make_error(ErrorCode::kUsage, "--at: " + at.error().message, "at"), schema);
+  r.intel.at = *at;
+  r.tdx_early = o.kds.tdx_update == "early";
   r.refresh = o.refresh;
   auto fetched = appraise::fetch_collateral(*data, o.vendor, r);
   if (!fetched) return ctx.fail(fetched.error(), schema);
@@ -143,7 +154,7 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
 
 void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<FetchOptions>();
-  auto* sub = app.add_subcommand("fetch", "Get a report's collateral into the local cache: VCEK, chain and CRL from the AMD KDS, or HRK and HSK||CEK from the Hygon KDS");
+  auto* sub = app.add_subcommand("fetch", "Get a report's collateral into the local cache: VCEK, chain and CRL from the AMD KDS, HRK and HSK||CEK from the Hygon KDS, or TCB Info, QE Identity and CRLs from Intel's PCS");
   sub->footer(
       "The report says which collateral it needs: the product (signed CPUID, or --product for version 2),\n"
       "the chip ID and REPORTED_TCB (Turin: 8-byte hwID and fmcSPL). Downloads are checked before they are\n"
@@ -153,6 +164,11 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "Hygon CSV evidence (detected, or --vendor hygon): GET /hrk (must be the pinned HRK) and\n"
       "GET /hsk_cek?snumber=CHIP (HSK signed by the HRK, CEK by the HSK) from $CCI_HYGON_KDS_URL or\n"
       "https://cert.hygon.cn; the chip ID is the report's, letters and digits only.\n"
+      "Intel TDX quotes: GET {pcs}/tdx/certification/v4/tcb?fmspc=F, .../qe/identity, {pcs}/sgx/certification/v4/pckcrl\n"
+      "?ca=platform|processor (the quote's PCK CA) with their issuer chains from the answers' headers, and the Intel\n"
+      "SGX Root CA CRL; the set is cached only when the verifier's collateral checks pass on it for this quote\n"
+      "(signed by Intel's TCB Signing key under the pinned root, CRLs current, the quote's FMSPC). The cache entry\n"
+      "(printed) is a directory cci-verify report --tdx-collateral takes. --update early: Intel's early TCB collateral.\n"
       "Then: cci-verify report REPORT --offline (reads the same cache).\n"
       "Examples:\n"
       "  cci-verify fetch report.bin\n"
@@ -160,17 +176,20 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-verify fetch report.bin --items crl --refresh          # a fresh CRL\n"
       "  cci-verify fetch evidence.json --output-dir ./certs --encoding der   # evidence from cci-run attest\n"
       "  cci-verify fetch csv_report.bin                            # Hygon: HRK and HSK||CEK for its chip\n"
+      "  cci-verify fetch quote.dat --pccs-url https://pccs.internal:8081   # TDX, from a PCCS\n"
       "  CCI_KDS_URL=http://127.0.0.1:8080 cci-verify fetch report.bin   # a KDS mirror");
-  sub->add_option("REPORT", o->report, "SNP report (raw, hex, Azure HCL), CSV evidence, or cci.evidence.v1 JSON (cci-run attest)")->required();
-  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd or hygon")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon"}));
+  sub->add_option("REPORT", o->report, "SNP report (raw, hex, Azure HCL), CSV evidence, TDX quote, or cci.evidence.v1 JSON (cci-run attest)")->required();
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon or intel")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon", "intel"}));
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (version 2 reports only)");
-  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD) or hrk, hsk_cek (Hygon); default: all")->delimiter(',');
+  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD), hrk, hsk_cek (Hygon) or tcb_info, qe_identity, pck_crl, root_ca_crl (Intel); default: all")->delimiter(',');
   sub->add_flag("--refresh", o->refresh, "Download even what the cache already holds");
   sub->add_option("--output-dir", o->output_dir,
                   "Also write the items into DIR (AMD: vcek, ask, ark, crl; Hygon: hrk.cert, hsk_cek.cert), as snpguest fetch does");
   sub->add_option("--encoding", o->encoding, "pem or der, for --output-dir (AMD items)")
       ->capture_default_str()
       ->check(CLI::IsMember({"pem", "der"}));
+  sub->add_option("--at", o->at, "TDX: the time Intel's collateral must be current at before it is cached (now, Unix seconds or RFC 3339)")
+      ->capture_default_str();
   add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_fetch(*o, ctx); }; });
 }

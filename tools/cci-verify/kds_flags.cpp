@@ -1,5 +1,7 @@
 #include "kds_flags.h"
 
+#include <cstdlib>
+
 #include "cli/tool.h"
 
 namespace cci::tools::verify {
@@ -12,6 +14,11 @@ void add_kds_flags(CLI::App* sub, KdsFlags& f) {
       ->check(CLI::Range(1, 10))
       ->capture_default_str();
   sub->add_flag("--insecure-http-kds", f.insecure_http, "Allow a key server URL over plain http (answers are still checked before caching)");
+  auto* pcs = sub->add_option("--pcs-url", f.pcs_url, "Intel PCS base URL for TDX collateral (default: $CCI_PCS_URL, else https://api.trustedservices.intel.com)");
+  sub->add_option("--pccs-url", f.pccs_url, "A PCCS (Intel's caching service, same API) instead of the PCS; the root CA CRL comes from it too")->excludes(pcs);
+  sub->add_option("--update", f.tdx_update, "TDX collateral: standard, or early (Intel's early TCB recovery collateral)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"standard", "early"}));
 }
 
 namespace {
@@ -47,5 +54,15 @@ collateral::HygonFetchOptions hygon_fetch_options(const KdsFlags& f, const cli::
 }
 
 collateral::HygonCache hygon_cache_of(const KdsFlags& f) { return collateral::HygonCache(cache_dir(f)); }
+
+collateral::PcsFetchOptions pcs_fetch_options(const KdsFlags& f, const cli::Context& ctx) {
+  collateral::PcsFetchOptions o;
+  o.pccs = !f.pccs_url.empty();
+  o.pcs_url = o.pccs ? f.pccs_url : f.pcs_url.empty() ? collateral::default_pcs_url() : f.pcs_url;
+  if (const char* root = std::getenv("CCI_PCS_ROOT_CRL_URL"); root && *root && !o.pccs) o.root_crl_url = root;  // a mirror of Intel's CRL
+  while (!o.pcs_url.empty() && o.pcs_url.back() == '/') o.pcs_url.pop_back();
+  o.http = http_options(f, ctx);
+  return o;
+}
 
 }  // namespace cci::tools::verify

@@ -1,4 +1,5 @@
-// The key-server and cache flags cci-verify fetch, report, cert and remote share (AMD and Hygon).
+// The key-server and cache flags cci-verify fetch, report, cert and remote share (AMD, Hygon and
+// Intel's PCS).
 #pragma once
 
 #include <optional>
@@ -7,6 +8,7 @@
 #include "cli/tool.h"
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
+#include "collateral/intel_pcs.h"
 
 namespace cci::tools::verify {
 
@@ -16,6 +18,9 @@ struct KdsFlags {
   int timeout_s = 30;
   int attempts = 4;
   bool insecure_http = false;  // allow an http:// key server URL
+  std::string pcs_url;         // Intel PCS base URL; empty: $CCI_PCS_URL or Intel's
+  std::string pccs_url;        // a PCCS instead (the root CA CRL from it too)
+  std::string tdx_update = "standard";  // standard | early
 };
 void add_kds_flags(CLI::App* sub, KdsFlags& f);
 collateral::SnpFetchOptions fetch_options(const KdsFlags& f, const cli::Context& ctx);
@@ -23,5 +28,7 @@ collateral::SnpCache cache_of(const KdsFlags& f);
 // The same flags for the Hygon KDS (default URL $CCI_HYGON_KDS_URL or https://cert.hygon.cn).
 collateral::HygonFetchOptions hygon_fetch_options(const KdsFlags& f, const cli::Context& ctx);
 collateral::HygonCache hygon_cache_of(const KdsFlags& f);
+// Intel's PCS (or a PCCS) for TDX collateral.
+collateral::PcsFetchOptions pcs_fetch_options(const KdsFlags& f, const cli::Context& ctx);
 
 }  // namespace cci::tools::verify

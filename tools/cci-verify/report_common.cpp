@@ -200,6 +200,9 @@ Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, con
   co.offline = o.offline;
   co.amd = fetch_options(o.kds, ctx);
   co.hygon = hygon_fetch_options(o.kds, ctx);
+  co.intel = pcs_fetch_options(o.kds, ctx);
+  co.intel.at = request.at;
+  co.tdx_early = o.kds.tdx_update == "early";
   appraise::CacheCollateral collateral(std::move(co));
   appraise::Notes notes;
   notes.info = [&ctx](const std::string& m) { ctx.info(m); };
