@@ -2,10 +2,13 @@
 // as the extension's raw value and (b) the extension of the leaf of a parsed quote's chain; and
 // the collateral readers (the input as a PCS body and as the inner TCB Info / QE Identity); and
 // the TCG2 event-log reader with the TD's replay rule (index 1..4 = RTMR0..3, SHA-384), and its
-// description for cci-verify show (event types, texts).
+// description for cci-verify show (event types, texts); and the percent-decoding of the PCS's
+// issuer-chain headers (never longer than its input).
 #include <cstdint>
+#include <cstdlib>
 
 #include "appraise/event_log_view.h"
+#include "collateral/intel_pcs.h"
 #include "crypto/x509.h"
 #include "eventlog/tcg2.h"
 #include "tdx/collateral.h"
@@ -38,5 +41,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   const std::string text(in.begin(), in.end());
   (void)cci::tdx::parse_tcb_info(text);
   (void)cci::tdx::parse_qe_identity(text);
+  if (auto d = cci::collateral::percent_decode(text); d && d->size() > text.size()) std::abort();
   return 0;
 }
