@@ -63,6 +63,7 @@ struct GivenCollateral {
   std::string crl;                      // SNP: the ARK's CRL
   std::string hrk, hsk_cek;             // CSV
   std::string tdx_collateral;           // TDX: a directory of the PCS's files for the quote's FMSPC
+  std::string azure_hcl;                // TDX on Azure: the HCL report (file) whose runtime data the quote binds
 };
 
 struct Request {

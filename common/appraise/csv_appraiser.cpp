@@ -75,8 +75,9 @@ class CsvAppraiser final : public Appraiser {
   bool recognises(ByteView raw) const override { return csv::looks_like_csv(raw); }
 
   Result<Verdict> appraise(Extracted x, const Request& r, CollateralSource& source, const Notes& n) const override {
-    if (!r.given.vek.empty() || !r.given.cert_table.empty() || r.product || !r.given.crl.empty() || !r.given.tdx_collateral.empty()) {
-      return make_error(ErrorCode::kUsage, "--vek, --cert-table, --product, --crl and --tdx-collateral are for SEV-SNP and Intel TDX; this is Hygon CSV evidence",
+    if (!r.given.vek.empty() || !r.given.cert_table.empty() || r.product || !r.given.crl.empty() || !r.given.tdx_collateral.empty() ||
+        !r.given.azure_hcl.empty()) {
+      return make_error(ErrorCode::kUsage, "--vek, --cert-table, --product, --crl, --tdx-collateral and --azure-hcl are for SEV-SNP and Intel TDX; this is Hygon CSV evidence",
                         "vendor");
     }
     auto ev = csv::extract_evidence(x.report);

@@ -192,8 +192,11 @@ class SnpAppraiser final : public Appraiser {
     ev.at = r.at;
     ev.product = r.product;
     CCI_SET(ev.input, read_report(r.label, in.report));
-    if (!r.given.hrk.empty() || !r.given.hsk_cek.empty() || !r.given.tdx_collateral.empty()) {
-      return make_error(ErrorCode::kUsage, "--hrk, --hsk-cek and --tdx-collateral are for Hygon CSV and Intel TDX evidence; this is an SEV-SNP report", "vendor");
+    if (!r.given.hrk.empty() || !r.given.hsk_cek.empty() || !r.given.tdx_collateral.empty() || !r.given.azure_hcl.empty()) {
+      return make_error(ErrorCode::kUsage,
+                        "--hrk, --hsk-cek, --tdx-collateral and --azure-hcl are for Hygon CSV and Intel TDX evidence; this is an SEV-SNP report "
+                        "(an SEV-SNP Azure HCL report is the evidence itself)",
+                        "vendor");
     }
     if (!r.given.vek.empty()) {
       // A VEK file may carry the chain after the leaf (Azure's VCEK + ASK + ARK PEM).

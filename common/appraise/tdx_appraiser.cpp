@@ -7,7 +7,9 @@
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "evidence/sim_layout.h"
+#include "crypto/digest.h"
 #include "policy/tdx_policy.h"
+#include "tdx/azure_hcl.h"
 #include "verify/tdx_verify.h"
 
 namespace cci::appraise {
@@ -82,6 +84,19 @@ class TdxAppraiser final : public Appraiser {
       return make_error(ErrorCode::kUsage, "--vek, --cert-table, --cert-chain, --crl, --product, --hrk and --hsk-cek are for SEV-SNP and CSV; this is an Intel TDX quote",
                         "vendor");
     }
+    std::optional<tdx::AzureHcl> hcl;
+    if (!g.azure_hcl.empty()) {
+      CCI_ASSIGN(data, read_file(g.azure_hcl, 1 << 20));
+      auto h = tdx::parse_azure_hcl(data);
+      if (!h) return make_error(h.error().code, "--azure-hcl " + g.azure_hcl + ": " + h.error().message, h.error().field);
+      if (r.expect.report_data) {
+        return make_error(ErrorCode::kUsage,
+                          "--azure-hcl binds REPORT_DATA to the HCL report's runtime data: on Azure the nonce goes into the vTPM quote, "
+                          "not REPORT_DATA; drop --nonce / --report-data",
+                          "azure-hcl");
+      }
+      hcl = std::move(*h);
+    }
     CCI_ASSIGN(sim, sim_anchor(r.trust_sim_roots, x.report));
     verify::TdxEvidence ev;
     std::string collateral_dir = g.tdx_collateral;
@@ -117,6 +132,22 @@ class TdxAppraiser final : public Appraiser {
     out.tee_name = "Intel TDX";
     out.format = x.format;
     out.policy_source = r.expect.policy_source;
+    if (hcl && v.quote) {
+      // Azure's HCL runtime data (the vTPM's attestation key, the VM configuration) is the TD's
+      // only if the quote binds it: REPORT_DATA = SHA-256(variable data) || 0^32.
+      Bytes want = crypto::digest(crypto::DigestAlg::kSha256, hcl->variable_data);
+      want.resize(64, 0);
+      const auto& rd = v.quote->body.report_data;
+      const bool bound = std::equal(want.begin(), want.end(), rd.begin());
+      v.checks.add("tdx.azure_hcl_binding", bound,
+                   bound ? "REPORT_DATA = SHA-256(the HCL report's runtime data) || 0: the quote binds Azure's HCL claims"
+                         : "REPORT_DATA is not SHA-256(the HCL report's runtime data) || 0: this HCL report is not this TD's");
+      if (!bound) {
+        v.passed = false;
+        v.verified.reset();
+        v.missing_collateral = v.checks.only_missing_collateral();  // a foreign HCL report is a rejection, whatever else is missing
+      }
+    }
     out.authentic = v.passed;
     out.simulated = v.simulated;
     if (v.verified && v.tcb) out.findings = policy::evaluate_tdx_policy(r.expect.policy, *v.verified, *v.tcb, expect);
@@ -132,6 +163,12 @@ class TdxAppraiser final : public Appraiser {
       out.report["tcb"] = Json{{"status", v.tcb->status},           {"tdx_level", v.tcb->tdx_status},   {"module", v.tcb->module_status},
                                {"qe", v.tcb->qe_status},            {"tcb_date", v.tcb->tcb_date},      {"advisory_ids", ids},
                                {"evaluation_data_number", v.tcb->evaluation_data_number}};
+    }
+    if (hcl) {
+      auto claims = Json::parse(hcl->variable_data.begin(), hcl->variable_data.end(), nullptr, false);
+      out.report["azure_hcl"] = Json{{"report_type", "TDX"},
+                                     {"runtime_data_sha256", to_hex(crypto::digest(crypto::DigestAlg::kSha256, hcl->variable_data))},
+                                     {"runtime_data", claims.is_discarded() ? Json(to_hex(hcl->variable_data)) : claims}};
     }
     out.measurement_hex = to_hex(v.quote->body.mr_td);
     out.what = std::string(v.simulated ? "Intel TDX quote v" : "genuine Intel TDX quote v") + std::to_string(v.quote->version) + " (" + tdx::body_type_name(v.quote->body_type) + ")" +

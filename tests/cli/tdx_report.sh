@@ -3,7 +3,8 @@
 # collateral verify at their clocks (TCB status UpToDate, the checks named); a debug TD, a TCB
 # level Intel does not list, a wrong MRTD and flipped bytes are rejected (exit 1); collateral past
 # nextUpdate, or none, cannot evaluate (exit 3); flags of other vendors are usage errors (exit 2);
-# a byte flipped anywhere in the quote or its collateral never verifies.
+# a byte flipped anywhere in the quote or its collateral never verifies; an Azure TD's HCL report is
+# bound by its quote's REPORT_DATA, and one changed byte breaks that binding.
 source "$(dirname "$0")/lib.sh"
 T="$CCI_TEST_VECTORS_DIR/tdx"
 if [ ! -f "$T/manifest.json" ]; then echo "skipped: vectors not found ($T)"; exit 77; fi
@@ -129,4 +130,29 @@ head -c 100 "$T/ccel/trustee/CCEL_data_ovmf" >"$WORK/short.log"
 expect 1 "a truncated event log is refused" -- "$VERIFY" show --event-log "$WORK/short.log"
 contains "$WORK/err" "event log" "... naming the event log"
 expect 2 "show without FILE or --event-log" -- "$VERIFY" show
+
+# Azure: the HCL report whose runtime data the TD's quote binds (REPORT_DATA = SHA-256(variable
+# data) || 0, trustee's test_verify_hcl_var_data). Intel's collateral for this FMSPC is not in the
+# vectors, so the verdict is "cannot evaluate" (exit 3) with the binding checked and passed.
+AZQ="$T/quotes/trustee_azure_00806f05_v4.bin"
+HCL="$T/azure/trustee_azure_hcl_report.bin"
+AZ=(--at 2026-01-01T00:00:00Z --insecure-any-measurement --offline)
+WANT_SHA="$(jq -r '.cases[] | select(.id == "azure-hcl-report-data-binding") | .expected_sha256' "$T/manifest.json")"
+expect 3 "an Azure TD quote with its HCL report: the binding holds (no collateral here)" -- "$VERIFY" report "$AZQ" --azure-hcl "$HCL" "${AZ[@]}" --json
+check "json: the binding passed and the runtime data's SHA-256 is the vectors'" -- jq -e >/dev/null --arg s "$WANT_SHA" \
+  '(.checks[] | select(.id == "tdx.azure_hcl_binding") | .status) == "pass" and .report.azure_hcl.runtime_data_sha256 == $s' "$WORK/out"
+check "json: the HCL claims are printed (its keys)" -- jq -e >/dev/null '.report.azure_hcl.runtime_data.keys | length > 0' "$WORK/out"
+cp "$HCL" "$WORK/hcl-flip.bin"
+flip_byte "$WORK/hcl-flip.bin" $((0x4D4 + 40))
+expect 1 "an HCL report with one runtime-data byte changed is not this TD's" -- "$VERIFY" report "$AZQ" --azure-hcl "$WORK/hcl-flip.bin" "${AZ[@]}"
+contains "$WORK/out" "FAIL  tdx.azure_hcl_binding" "the binding check is named"
+head -c 1200 "$HCL" >"$WORK/hcl-short.bin"
+expect 1 "a truncated HCL report is refused" -- "$VERIFY" report "$AZQ" --azure-hcl "$WORK/hcl-short.bin" "${AZ[@]}"
+contains "$WORK/err" "runtime data size" "... naming the field"
+cp "$HCL" "$WORK/hcl-snp.bin"
+printf '\x02' | dd of="$WORK/hcl-snp.bin" bs=1 seek=$((0x4C8)) conv=notrunc 2>/dev/null
+expect 3 "an HCL report of type SEV-SNP with a TDX quote" -- "$VERIFY" report "$AZQ" --azure-hcl "$WORK/hcl-snp.bin" "${AZ[@]}"
+contains "$WORK/err" "SEV-SNP" "... says what it is"
+expect 2 "--azure-hcl with --nonce (the nonce belongs in the vTPM quote)" -- "$VERIFY" report "$AZQ" --azure-hcl "$HCL" "${AZ[@]}" --nonce 00
+expect 2 "--azure-hcl with an SEV-SNP report" -- "$VERIFY" report "$CCI_TEST_VECTORS_DIR/snp/genoa/trustee_genoa_model0xa0_v3_report.bin" --azure-hcl "$HCL"
 finish

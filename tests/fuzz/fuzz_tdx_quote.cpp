@@ -3,7 +3,7 @@
 // the collateral readers (the input as a PCS body and as the inner TCB Info / QE Identity); and
 // the TCG2 event-log reader with the TD's replay rule (index 1..4 = RTMR0..3, SHA-384), and its
 // description for cci-verify show (event types, texts); and the percent-decoding of the PCS's
-// issuer-chain headers (never longer than its input).
+// issuer-chain headers (never longer than its input); the Azure HCL report reader.
 #include <cstdint>
 #include <cstdlib>
 
@@ -11,6 +11,7 @@
 #include "collateral/intel_pcs.h"
 #include "crypto/x509.h"
 #include "eventlog/tcg2.h"
+#include "tdx/azure_hcl.h"
 #include "tdx/collateral.h"
 #include "tdx/pck.h"
 #include "tdx/quote.h"
@@ -18,6 +19,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   const cci::ByteView in(data, size);
   (void)cci::tdx::parse_pck_extensions(in);
+  if (auto h = cci::tdx::parse_azure_hcl(in); h && h->variable_data.size() > size) std::abort();
   auto q = cci::tdx::parse_quote(in);
   if (q) {
     auto chain = cci::crypto::parse_pem_bundle(cci::as_bytes(q->pck_chain_pem));

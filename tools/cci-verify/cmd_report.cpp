@@ -167,6 +167,9 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_option("--tdx-collateral", o->tdx_collateral,
                   "TDX: Intel's collateral for the quote's FMSPC, as the PCS serves it, in DIR: tcb_info.json, qe_identity.json, "
                   "tcb_info_issuer_chain.pem, qe_identity_issuer_chain.pem, pck_crl.der, root_ca_crl.der");
+  sub->add_option("--azure-hcl", o->azure_hcl,
+                  "TDX on Azure: the HCL report (vTPM NV index 0x01400001) whose runtime data the quote's REPORT_DATA binds "
+                  "(checked as tdx.azure_hcl_binding; its claims are printed)");
   sub->add_option("--event-log", o->event_log, "CSV V2 and TDX: the CC event log (CCEL) to replay against the RTMRs (CSV default: the evidence's)");
   sub->add_option("--vm-id", o->vm_id, "CSV: expected vm_id (32 hex digits; default zero: no launch session)");
   sub->add_option("--vm-version", o->vm_version, "CSV: expected vm_version (32 hex digits; default zero)");

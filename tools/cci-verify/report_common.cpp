@@ -86,6 +86,7 @@ appraise::GivenCollateral given_collateral(const ReportOptions& o) {
   g.hrk = o.hrk;
   g.hsk_cek = o.hsk_cek;
   g.tdx_collateral = o.tdx_collateral;
+  g.azure_hcl = o.azure_hcl;
   return g;
 }
 
