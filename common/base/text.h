@@ -5,11 +5,22 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace cci {
+
+// RFC 3339 in UTC with whole seconds, "2025-06-19T10:16:03Z": how cci prints times, and how
+// Intel's PCS writes them.
+inline std::string rfc3339_utc(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 // ASCII lower case (names of products, VMM types; never locale-dependent).
 inline std::string ascii_lower(std::string_view s) {

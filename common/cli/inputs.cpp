@@ -130,12 +130,6 @@ Result<std::time_t> parse_time(const std::string& text) {
   return timegm(&tm);
 }
 
-std::string format_time(std::time_t t) {
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string format_time(std::time_t t) { return rfc3339_utc(t); }
 
 }  // namespace cci::cli

@@ -16,6 +16,7 @@
 #include "base/byte_reader.h"
 #include "base/file_io.h"
 #include "base/hex.h"
+#include "base/text.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "crypto/x509_issue.h"
@@ -126,14 +127,6 @@ Result<Bytes> sign_rs(const crypto::PrivateKey& key, ByteView msg) {
   return out;
 }
 
-std::string pcs_time(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string upper_hex(ByteView b) {
   std::string s = to_hex(b);
   std::transform(s.begin(), s.end(), s.begin(), [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
@@ -157,7 +150,7 @@ constexpr std::uint8_t kQeAttributes0 = 0x11;  // INIT | MODE64BIT
 Json level_status(const std::string& date) { return Json{{"tcbDate", date}, {"tcbStatus", "UpToDate"}}; }
 
 Json tcb_info(const TdxPlatform& p, std::time_t now) {
-  const std::string date = pcs_time(now - 86400);
+  const std::string date = rfc3339_utc(now - 86400);
   Json sgx = Json::array(), tdx = Json::array();
   for (std::uint8_t s : p.cpu_svn) sgx.push_back(Json{{"svn", s}});
   for (std::uint8_t s : p.tee_tcb_svn) tdx.push_back(Json{{"svn", s}});
@@ -170,8 +163,8 @@ Json tcb_info(const TdxPlatform& p, std::time_t now) {
   const std::string zeros(96, '0');
   return Json{{"id", "TDX"},
               {"version", 3},
-              {"issueDate", pcs_time(now - 3600)},
-              {"nextUpdate", pcs_time(now + 365L * 86400)},
+              {"issueDate", rfc3339_utc(now - 3600)},
+              {"nextUpdate", rfc3339_utc(now + 365L * 86400)},
               {"fmspc", upper_hex(p.fmspc)},
               {"pceId", "0000"},
               {"tcbType", 0},
@@ -185,11 +178,11 @@ Json tcb_info(const TdxPlatform& p, std::time_t now) {
 
 Json qe_identity(const TdxPlatform& p, std::time_t now) {
   Json level{{"tcb", {{"isvsvn", p.qe_svn}}}};
-  level.update(level_status(pcs_time(now - 86400)));
+  level.update(level_status(rfc3339_utc(now - 86400)));
   return Json{{"id", "TD_QE"},
               {"version", 2},
-              {"issueDate", pcs_time(now - 3600)},
-              {"nextUpdate", pcs_time(now + 365L * 86400)},
+              {"issueDate", rfc3339_utc(now - 3600)},
+              {"nextUpdate", rfc3339_utc(now + 365L * 86400)},
               {"tcbEvaluationDataNumber", p.tcb_evaluation_number},
               {"miscselect", "00000000"},
               {"miscselectMask", "FFFFFFFF"},

@@ -1,4 +1,5 @@
 #include "verify/snp_verify.h"
+#include "base/text.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -19,13 +20,7 @@ const char* kArkMilan = "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c956
 const char* kArkGenoa = "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1";
 const char* kArkTurin = "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a";
 
-std::string utc_text(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_text(std::time_t t) { return rfc3339_utc(t); }
 
 // AMD signs ARK, ASK/ASVK and VEK certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48.
 bool pss_ok(const crypto::Certificate& c, std::string& why) {

@@ -1,5 +1,6 @@
 // See tdx_verify.h.
 #include "verify/tdx_verify.h"
+#include "base/text.h"
 
 #include <algorithm>
 #include <map>
@@ -144,13 +145,7 @@ Status verify_p256(const crypto::PublicKey& key, ByteView msg, ByteView rs) {
   return crypto::verify(key, msg, der, o);
 }
 
-std::string utc(std::time_t t) {
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc(std::time_t t) { return rfc3339_utc(t); }
 
 // The collateral's own checks: CRLs first, then TCB Info and QE Identity.
 struct Collateral {
