@@ -24,7 +24,7 @@ struct KbsClientOptions {
   std::string base_url;            // https://HOST:PORT (http:// only with allow_plain_http)
   std::string pinned_public_key;   // "sha256//..." of the KBS's certificate (--kbs-cert); empty: the system CAs
   bool allow_plain_http = false;   // --insecure-http-kbs
-  std::string tee = "sample";      // kbs-types Tee: "snp", "csv", "sample"
+  std::string tee = "sample";      // kbs-types Tee: "snp", "csv", "tdx", "sample"
   long timeout_ms = 30000;
   std::function<void(const std::string&)> note;  // each step, for logs (never the key)
 };

@@ -127,12 +127,12 @@ Result<Bytes> device_runtime_data_digest(const std::string& nonce, const Json& t
 Result<Bytes> report_data_for(const std::string& tee, ByteView digest) {
   if (digest.size() != 48) return make_error(ErrorCode::kInternal, "runtime-data digest must be SHA-384", "digest");
   Bytes out(digest.begin(), digest.end());
-  if (tee == "snp" || tee == "csv") {
+  if (tee == "snp" || tee == "csv" || tee == "tdx") {
     out.resize(64, 0);
     return out;
   }
   if (tee == "sample") return out;
-  return make_error(ErrorCode::kUsage, "no REPORT_DATA rule for TEE '" + tee + "' (snp, csv, sample)", "tee");
+  return make_error(ErrorCode::kUsage, "no REPORT_DATA rule for TEE '" + tee + "' (snp, csv, tdx, sample)", "tee");
 }
 
 Status check_sample_attestation(const Json& a, const std::string& challenge_nonce) {

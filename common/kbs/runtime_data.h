@@ -31,7 +31,7 @@ Result<Bytes> runtime_data_digest(const std::string& nonce, const Json& tee_pubk
 // SHA-384(JCS({"nonce": nonce, "tee-pubkey": key})): what device (GPU) evidence binds.
 Result<Bytes> device_runtime_data_digest(const std::string& nonce, const Json& tee_pubkey);
 
-// REPORT_DATA for the TEE: "snp" and "csv" digest ‖ 16 zero bytes (64), "sample" the digest (48).
+// REPORT_DATA for the TEE: "snp", "csv" and "tdx" digest ‖ 16 zero bytes (64), "sample" the digest (48).
 Result<Bytes> report_data_for(const std::string& tee, ByteView digest);
 
 // The KBS's own check of an Attestation body against its challenge (as trustee's

@@ -1,10 +1,12 @@
 // See trustee_evidence.h.
 #include "kbs/trustee_evidence.h"
 
+#include "base/hex.h"
 #include "crypto/x509.h"
 #include "csv/report.h"
 #include "kbs/client.h"
 #include "snp/report.h"
+#include "tdx/quote.h"
 
 namespace cci::kbs {
 namespace {
@@ -152,10 +154,16 @@ Result<json> csv_evidence(ByteView report, const std::optional<std::string>& cc_
   return out;
 }
 
+Result<json> tdx_evidence(ByteView quote, const std::optional<std::string>& cc_eventlog) {
+  CCI_ASSIGN(q, tdx::parse_quote(quote));
+  (void)q;
+  return json{{"cc_eventlog", cc_eventlog ? json(*cc_eventlog) : json(nullptr)}, {"quote", base64_encode(quote)}};
+}
+
 Result<std::string> kbs_tee_for(const std::string& tee, const std::string& requested) {
   const bool simulated = tee.rfind("sim-", 0) == 0;
   const std::string native = simulated ? tee.substr(4) : tee;
-  if (native != "snp" && native != "csv") return make_error(ErrorCode::kUnsupported, "no KBS evidence shape for TEE '" + tee + "'", "kbs-tee");
+  if (native != "snp" && native != "csv" && native != "tdx") return make_error(ErrorCode::kUnsupported, "no KBS evidence shape for TEE '" + tee + "'", "kbs-tee");
   if (requested == "auto") return simulated ? std::string("sample") : native;
   if (requested == "sample") {
     if (simulated) return requested;
@@ -168,9 +176,14 @@ Result<std::string> kbs_tee_for(const std::string& tee, const std::string& reque
 
 Result<json> primary_evidence(const std::string& kbs_tee, const evidence::EvidenceFile& ev, ByteView report_data) {
   if (kbs_tee == "sample") return sample_evidence(report_data);
+  const std::string native = ev.simulated() ? ev.tee.substr(4) : ev.tee;
   if (kbs_tee == "csv") {
-    if (ev.is_snp()) return make_error(ErrorCode::kInvalidInput, "CSV evidence asked of a SEV-SNP source", "kbs-tee");
+    if (native != "csv") return make_error(ErrorCode::kInvalidInput, "CSV evidence asked of " + evidence::tee_display_name(ev.tee) + " evidence", "kbs-tee");
     return csv_evidence(ev.report, std::nullopt);
+  }
+  if (kbs_tee == "tdx") {
+    if (native != "tdx") return make_error(ErrorCode::kInvalidInput, "TDX evidence asked of " + evidence::tee_display_name(ev.tee) + " evidence", "kbs-tee");
+    return tdx_evidence(ev.report, std::nullopt);
   }
   if (kbs_tee != "snp" || !ev.is_snp()) return make_error(ErrorCode::kInvalidInput, "no KBS evidence '" + kbs_tee + "' from " + ev.tee, "kbs-tee");
   CCI_ASSIGN(r, snp::parse_report(ev.report));

@@ -49,9 +49,13 @@ Result<nlohmann::json> snp_evidence(ByteView report, const std::vector<SnpCert>&
 // No HSK/CEK: the verifier takes them from Hygon's KDS by the serial number.
 Result<nlohmann::json> csv_evidence(ByteView report, const std::optional<std::string>& cc_eventlog);
 
-// The TEE a KBS is told (kbs-types Tee) for evidence from cci's `tee` ("snp", "csv", "sim-snp",
-// "sim-csv") when the user asked for `requested` (--kbs-tee: "auto", "snp", "csv", "sample").
-// auto: the hardware's own ("snp", "csv"), and "sample" for a simulator (trustee's sample
+// primary_evidence for trustee's "tdx" verifier: {"cc_eventlog": base64 or null, "quote": the
+// quote (v4/v5, its PCK chain inside) in standard base64}. The quote's structure is checked first.
+Result<nlohmann::json> tdx_evidence(ByteView quote, const std::optional<std::string>& cc_eventlog);
+
+// The TEE a KBS is told (kbs-types Tee) for evidence from cci's `tee` ("snp", "csv", "tdx",
+// "sim-...") when the user asked for `requested` (--kbs-tee: "auto", "snp", "csv", "tdx", "sample").
+// auto: the hardware's own ("snp", "csv", "tdx"), and "sample" for a simulator (trustee's sample
 // verifier, which an operator enables only for tests). A simulator may be named snp or csv (its
 // report in the hardware's shape, for a test KBS that trusts the simulator's roots; a real
 // trustee refuses its chain). Refused (kUsage, field "kbs-tee"): "sample" for hardware, where it
@@ -60,7 +64,8 @@ Result<std::string> kbs_tee_for(const std::string& tee, const std::string& reque
 
 // primary_evidence for `kbs_tee` (from kbs_tee_for) from evidence over `report_data`: SNP with
 // the VCEK or VLEK (the report's SIGNING_KEY says which) and the ASK and ARK from the evidence's
-// chain, CSV as csv_evidence without an event log, sample from `report_data` alone.
+// chain, CSV as csv_evidence and TDX as tdx_evidence without an event log, sample from
+// `report_data` alone.
 Result<nlohmann::json> primary_evidence(const std::string& kbs_tee, const evidence::EvidenceFile& ev, ByteView report_data);
 
 }  // namespace cci::kbs

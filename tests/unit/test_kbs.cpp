@@ -7,6 +7,8 @@
 // from that JSON and verifies with its VCEK.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
@@ -309,4 +311,33 @@ TEST_CASE("CSV evidence in trustee's JSON shape: trustee's own csv evidence from
   dirty.resize(csv::kReportPageSize, 0);
   dirty.back() = 1;
   CHECK_FALSE(csv_evidence(dirty, std::nullopt));
+}
+
+TEST_CASE("TDX evidence in trustee's JSON shape: the quote in standard base64, no event log; the TEE and REPORT_DATA rules") {
+  const auto dir = test::require_vectors("tdx");
+  const Bytes quote = test::slurp(dir / "quotes/trustee_00a06d08_v4.dat");
+  auto ev = tdx_evidence(quote, std::nullopt);
+  REQUIRE(ev);
+  CHECK(ev->size() == 2);
+  CHECK(ev->at("cc_eventlog").is_null());
+  CHECK(*base64_decode(ev->at("quote").get<std::string>(), "quote") == quote);
+  CHECK(tdx_evidence(quote, std::string("Q0NFTA=="))->at("cc_eventlog") == "Q0NFTA==");
+  CHECK_FALSE(tdx_evidence(ByteView(quote).first(100), std::nullopt));  // a truncated quote is refused, not sent
+  // The TEE: the hardware's own; a simulator is trustee's sample TEE unless named.
+  CHECK(*kbs_tee_for("tdx", "auto") == "tdx");
+  CHECK(*kbs_tee_for("sim-tdx", "auto") == "sample");
+  CHECK(kbs_tee_for("tdx", "sample").error().field == "kbs-tee");
+  CHECK(kbs_tee_for("tdx", "snp").error().field == "kbs-tee");
+  // REPORT_DATA: the SHA-384 runtime-data digest padded to 64 bytes, as for SEV-SNP.
+  auto rd = report_data_for("tdx", Bytes(48, 7));
+  REQUIRE(rd);
+  CHECK(rd->size() == 64);
+  CHECK(std::all_of(rd->begin() + 48, rd->end(), [](std::uint8_t b) { return b == 0; }));
+  // primary_evidence picks the shape by the TEE and refuses another vendor's evidence.
+  evidence::EvidenceFile f;
+  f.tee = "tdx";
+  f.report = quote;
+  CHECK(primary_evidence("tdx", f, Bytes(64, 0))->at("quote") == ev->at("quote"));
+  CHECK_FALSE(primary_evidence("csv", f, Bytes(64, 0)));
+  CHECK_FALSE(primary_evidence("snp", f, Bytes(64, 0)));
 }

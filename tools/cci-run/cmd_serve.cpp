@@ -291,10 +291,10 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
                   "KBS, --kbs-cert), cdh:///REPO/TYPE/TAG (a Confidential Containers pod's data hub), file://PATH (development only)");
   sub->add_option("--kbs-cert", o->kbs_cert, "The KBS's TLS certificate (PEM): its key is pinned");
   sub->add_option("--kbs-tee", o->kbs_tee,
-                  "The TEE the KBS is told and the shape of the evidence it gets: auto (snp or csv as the hardware is; sample, trustee's test "
-                  "TEE, for a simulator), snp or csv (a simulator's report in the hardware's shape, for a test KBS that trusts its roots)")
+                  "The TEE the KBS is told and the shape of the evidence it gets: auto (snp, csv or tdx as the hardware is; sample, trustee's "
+                  "test TEE, for a simulator), snp, csv or tdx (a simulator's evidence in the hardware's shape, for a test KBS that trusts its roots)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "snp", "csv", "sample"}));
+      ->check(CLI::IsMember({"auto", "snp", "csv", "tdx", "sample"}));
   sub->add_flag("--insecure-http-kbs", o->insecure_http_kbs, "Talk to the KBS over plain http (its answers are still encrypted to this TEE's key)");
   sub->add_option("--cdh-url", o->cdh_url, "The Confidential Data Hub's address")->capture_default_str();
   sub->add_option("--api-keys", c.api_keys, "API key file: 'USER_ID sha256:HEX' lines (cci-run keys add); re-read when it changes")->required();
