@@ -313,7 +313,7 @@ TEST_CASE("CSV evidence in trustee's JSON shape: trustee's own csv evidence from
   CHECK_FALSE(csv_evidence(dirty, std::nullopt));
 }
 
-TEST_CASE("TDX evidence in trustee's JSON shape: the quote in standard base64, no event log; the TEE and REPORT_DATA rules") {
+TEST_CASE("TDX evidence in trustee's JSON shape: the quote in standard base64, no event log, the TEE and REPORT_DATA rules") {
   const auto dir = test::require_vectors("tdx");
   const Bytes quote = test::slurp(dir / "quotes/trustee_00a06d08_v4.dat");
   auto ev = tdx_evidence(quote, std::nullopt);
