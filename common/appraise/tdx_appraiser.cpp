@@ -111,6 +111,7 @@ class TdxAppraiser final : public Appraiser {
       collateral = source.tdx_collateral(x.report, n);
     }
     ev.quote = x.report;
+    if (hcl) ev.azure_hcl_runtime_data = ByteView(hcl->variable_data);
     ev.at = r.at;
     if (collateral) ev.collateral = &*collateral;
     auto v = verify::verify_tdx_quote(ev);
@@ -132,22 +133,6 @@ class TdxAppraiser final : public Appraiser {
     out.tee_name = "Intel TDX";
     out.format = x.format;
     out.policy_source = r.expect.policy_source;
-    if (hcl && v.quote) {
-      // Azure's HCL runtime data (the vTPM's attestation key, the VM configuration) is the TD's
-      // only if the quote binds it: REPORT_DATA = SHA-256(variable data) || 0^32.
-      Bytes want = crypto::digest(crypto::DigestAlg::kSha256, hcl->variable_data);
-      want.resize(64, 0);
-      const auto& rd = v.quote->body.report_data;
-      const bool bound = std::equal(want.begin(), want.end(), rd.begin());
-      v.checks.add("tdx.azure_hcl_binding", bound,
-                   bound ? "REPORT_DATA = SHA-256(the HCL report's runtime data) || 0: the quote binds Azure's HCL claims"
-                         : "REPORT_DATA is not SHA-256(the HCL report's runtime data) || 0: this HCL report is not this TD's");
-      if (!bound) {
-        v.passed = false;
-        v.verified.reset();
-        v.missing_collateral = v.checks.only_missing_collateral();  // a foreign HCL report is a rejection, whatever else is missing
-      }
-    }
     out.authentic = v.passed;
     out.simulated = v.simulated;
     if (v.verified && v.tcb) out.findings = policy::evaluate_tdx_policy(r.expect.policy, *v.verified, *v.tcb, expect);

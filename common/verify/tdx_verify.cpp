@@ -440,6 +440,17 @@ void run_tdx_checks(const TdxEvidence& ev, TdxVerification& v) {
   c.add("tdx.quote_signature", quote_signed,
         quote_signed ? "header and TD report signed by the attestation key" : "the quote's signature over its header and TD report does not verify");
 
+  if (ev.azure_hcl_runtime_data) {
+    // Azure's HCL runtime data (the vTPM's attestation key, the VM configuration) is the TD's
+    // only if the quote binds it: REPORT_DATA = SHA-256(variable data) || 0^32.
+    Bytes want = crypto::digest(crypto::DigestAlg::kSha256, *ev.azure_hcl_runtime_data);
+    want.resize(64, 0);
+    const bool hcl_bound = std::equal(want.begin(), want.end(), q->body.report_data.begin());
+    c.add("tdx.azure_hcl_binding", hcl_bound,
+          hcl_bound ? "REPORT_DATA = SHA-256(the HCL report's runtime data) || 0: the quote binds Azure's HCL claims"
+                : "REPORT_DATA is not SHA-256(the HCL report's runtime data) || 0: this HCL report is not this TD's");
+  }
+
   if (ev.collateral && c.all_passed()) {
     const tdx::TcbInfo& t = col.tcb;
     if (t.fmspc != ext->fmspc || t.pceid != ext->pceid) {

@@ -56,6 +56,8 @@ struct TdxEvidence {
   // Simulated roots trusted by name (cci-verify --trust-sim-root): an anchor when the quote's
   // root is one of them byte for byte; the verification then says `simulated`.
   std::vector<crypto::Certificate> simulated_roots;
+  // Azure: the HCL report's runtime data (tdx::parse_azure_hcl) the quote must bind.
+  std::optional<ByteView> azure_hcl_runtime_data;
 };
 
 struct TdxTcbVerdict {
@@ -86,8 +88,8 @@ struct TdxVerification {
 // does not parse, a chain that does not hold). Check ids: tdx.quote, [tdx.root_crl,
 // tdx.pck_crl, tdx.tcb_info, tdx.qe_identity,] tdx.pck_chain, tdx.pck_validity, [tdx.pck_revocation,]
 // tdx.pck_extensions, tdx.qe_report_signature, tdx.qe_report_data, [tdx.qe_identity_match,]
-// tdx.quote_signature[, tdx.fmspc, tdx.tcb_level, tdx.module_identity]; those in brackets with
-// collateral only.
+// tdx.quote_signature[, tdx.azure_hcl_binding][, tdx.fmspc, tdx.tcb_level, tdx.module_identity]; those
+// in the last brackets with collateral only, tdx.azure_hcl_binding with an HCL report only.
 TdxVerification verify_tdx_quote(const TdxEvidence& ev);
 
 // The FMSPC (12 hex digits) the quote's PCK certificate names, unverified: a key to look Intel's
