@@ -89,15 +89,20 @@ std::optional<verify::TdxCollateral> CacheCollateral::tdx_collateral(ByteView qu
   if (!key) return std::nullopt;
   key->early = o_.tdx_early;
   if (!o_.offline) {
-    // Cached sets that still pass are used as they are; others are fetched again (and checked before caching).
-    for (const auto& r : collateral::fetch_tdx_collateral(quote, *key, {}, intel_, o_.intel)) {
+    // A cached set that still passes is used as it is; otherwise one is fetched and checked before
+    // caching. Either way the bytes checked there are the ones returned (the verifier checks them again).
+    std::optional<verify::TdxCollateral> checked;
+    for (const auto& r : collateral::fetch_tdx_collateral(quote, *key, {}, intel_, o_.intel, &checked)) {
       if (r.error) {
         n.warn(std::string("cannot fetch Intel's ") + collateral::tdx_item_name(r.item) + ": " + r.error->message);
         break;  // the set fails as one: one message
       }
       if (r.downloaded) n.info(std::string("fetched Intel's ") + collateral::tdx_item_name(r.item) + " into " + r.file);
     }
+    if (checked) return checked;
   }
+  // Offline, or nothing current to be had: the cache as it is, for the verifier to judge (a stale
+  // set is "cannot evaluate", with the reason).
   auto cached = intel_.read(*key);
   if (!cached) {
     n.warn(cached.error().message);

@@ -164,7 +164,7 @@ std::optional<TdxItem> tdx_item_from_name(const std::string& name) {
 }
 
 std::vector<TdxFetchResult> fetch_tdx_collateral(ByteView quote, const TdxCollateralKey& k, const std::vector<TdxItem>& requested, const TdxCache& cache,
-                                                 const PcsFetchOptions& o) {
+                                                 const PcsFetchOptions& o, std::optional<verify::TdxCollateral>* checked) {
   std::vector<TdxItem> items = requested;
   if (items.empty()) items = {TdxItem::kTcbInfo, TdxItem::kQeIdentity, TdxItem::kPckCrl, TdxItem::kRootCaCrl};
   const std::string dir = cache.entry_dir(k);
@@ -207,6 +207,7 @@ std::vector<TdxFetchResult> fetch_tdx_collateral(ByteView quote, const TdxCollat
     for (auto& r : out) {
       r.data = r.item == TdxItem::kTcbInfo ? c.tcb_info : r.item == TdxItem::kQeIdentity ? c.qe_identity : r.item == TdxItem::kPckCrl ? c.pck_crl : c.root_ca_crl;
     }
+    if (checked) *checked = std::move(**cached);
     return out;
   }
 
@@ -247,6 +248,7 @@ std::vector<TdxFetchResult> fetch_tdx_collateral(ByteView quote, const TdxCollat
     r.downloaded = true;
     r.data = r.item == TdxItem::kTcbInfo ? set.tcb_info : r.item == TdxItem::kQeIdentity ? set.qe_identity : r.item == TdxItem::kPckCrl ? set.pck_crl : set.root_ca_crl;
   }
+  if (checked) *checked = std::move(set);
   return out;
 }
 

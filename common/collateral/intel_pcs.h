@@ -79,9 +79,11 @@ struct TdxFetchResult {
 
 // Gets the requested items (all four when `items` is empty) for the quote's FMSPC and PCK CA into
 // the cache. The other items come from the cache or are downloaded too: the set is checked as a
-// whole, and written only when every collateral check passes.
+// whole, and written only when every collateral check passes. `checked`, when given, receives
+// the set that passed (the cache's or the download), so a caller uses the bytes checked here
+// instead of reading the cache again.
 std::vector<TdxFetchResult> fetch_tdx_collateral(ByteView quote, const TdxCollateralKey& k, const std::vector<TdxItem>& items, const TdxCache& cache,
-                                                 const PcsFetchOptions& o);
+                                                 const PcsFetchOptions& o, std::optional<verify::TdxCollateral>* checked = nullptr);
 
 // RFC 3986 percent-decoding (the PCS's issuer-chain headers); kMalformed on a bad escape.
 Result<std::string> percent_decode(const std::string& s);
