@@ -126,20 +126,12 @@ if [ -f "$OVMF" ]; then
   R2=$(printf 'ab%.0s' $(seq 48))
   CFG=$(printf 'c0%.0s' $(seq 48))
   "$MEASURE" keygen --private-key "$WORK/release.key" >/dev/null 2>&1
-  deployment() {  # deployment FILE RTMR2 MRCONFIGID
-    printf 'version: 1
-name: tdx-demo
-model:
-  path: %s
-images:
-  - name: td
-    ovmf: %s
-    launch:
-      - mode: tdx
-        rtmrs: [%s, %s, %s, %s]
-        mr_config_id: %s
-' \
-      "$CCI_SOURCE_DIR/examples/tiny-model" "$OVMF" "$Z" "$Z" "$2" "$Z" "$3" >"$1"
+  deployment() {  # deployment FILE [RTMR2 MRCONFIGID]: without them, a tdx launch with no rtmrs
+    {
+      printf 'version: 1\nname: tdx-demo\nmodel:\n  path: %s\nimages:\n  - name: td\n    ovmf: %s\n    launch:\n      - mode: tdx\n' \
+        "$CCI_SOURCE_DIR/examples/tiny-model" "$OVMF"
+      if [ $# -gt 1 ]; then printf '        rtmrs: [%s, %s, %s, %s]\n        mr_config_id: %s\n' "$Z" "$Z" "$2" "$Z" "$3"; fi
+    } >"$1"
   }
   deployment "$WORK/tdx.yaml" "$R2" "$CFG"
   expect 0 "a deployment manifest with a tdx launch" -- "$MEASURE" manifest build "$WORK/tdx.yaml" --key "$WORK/release.key" -o "$WORK/tdx-manifest.json"
@@ -151,16 +143,7 @@ images:
     <(jq '.payload | @base64d | fromjson' "$WORK/tdx-manifest.json")
   TD_MRTD=$(jq -r '.predicate.images[0].launch_measurements[0].measurement' "$WORK/m.json")
   check "its MRTD is cci-measure image's" -- test "$TD_MRTD" = "$("$MEASURE" image --mode tdx --ovmf "$OVMF" 2>/dev/null)"
-  printf 'version: 1
-name: x
-model:
-  path: %s
-images:
-  - name: td
-    ovmf: %s
-    launch:
-      - mode: tdx
-' "$CCI_SOURCE_DIR/examples/tiny-model" "$OVMF" >"$WORK/nortmr.yaml"
+  deployment "$WORK/nortmr.yaml"
   expect 3 "a tdx launch without rtmrs is refused (MRTD alone binds only the firmware)" -- "$MEASURE" manifest build "$WORK/nortmr.yaml" --key "$WORK/release.key" -o "$WORK/x.json"
   contains "$WORK/err" "rtmrs" "the error names rtmrs"
 
