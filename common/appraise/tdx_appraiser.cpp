@@ -55,6 +55,7 @@ struct SimAnchor {
   std::string collateral_dir;
 };
 Result<std::optional<SimAnchor>> sim_anchor(const std::vector<std::string>& dirs, ByteView quote) {
+  if (dirs.empty()) return std::optional<SimAnchor>();
   const auto quote_root = verify::tdx_pck_chain_root(quote);
   for (const auto& dir : dirs) {
     std::error_code ec;

@@ -30,7 +30,8 @@ Result<Certificate> Certificate::from_der(ByteView der) {
   if (p != der.data() + der.size()) {
     return make_error(ErrorCode::kMalformed, "trailing bytes after the DER certificate");
   }
-  return Certificate(std::move(c));
+  auto encoded = std::make_shared<const Bytes>(to_der(i2d_X509, c.get()));
+  return Certificate(std::move(c), std::move(encoded));
 }
 
 Result<Certificate> Certificate::from_pem(ByteView pem) {
@@ -50,7 +51,6 @@ Result<PublicKey> Certificate::public_key() const {
   return PublicKey(std::move(k));
 }
 
-Bytes Certificate::der() const { return to_der(i2d_X509, cert_.get()); }
 
 std::string Certificate::pem() const {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -86,7 +86,7 @@ std::optional<bool> Certificate::allows_code_signing() const { return has_extend
 
 Certificate Certificate::clone() const {
   X509_up_ref(cert_.get());
-  return Certificate(UniquePtr<X509>(cert_.get()));
+  return Certificate(UniquePtr<X509>(cert_.get()), der_);
 }
 
 Crl Crl::clone() const {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,7 +43,9 @@ class Certificate {
   std::time_t not_before() const;
   std::time_t not_after() const;
   Result<PublicKey> public_key() const;
-  Bytes der() const;
+  // The DER encoding (OpenSSL's i2d_X509), made once when the certificate is parsed: verifiers
+  // compare and key caches by it on every call.
+  const Bytes& der() const { return *der_; }
   std::string pem() const;  // "-----BEGIN CERTIFICATE-----" ... with a final newline
   Bytes fingerprint_sha256() const;
   // Key usage bits (X509v3_KU_*) if the extension is present.
@@ -70,8 +73,9 @@ class Certificate {
   bool valid_at(std::time_t at) const { return not_before() <= at && at <= not_after(); }
 
  private:
-  explicit Certificate(UniquePtr<X509> c) : cert_(std::move(c)) {}
+  Certificate(UniquePtr<X509> c, std::shared_ptr<const Bytes> der) : cert_(std::move(c)), der_(std::move(der)) {}
   UniquePtr<X509> cert_;
+  std::shared_ptr<const Bytes> der_;  // shared by clones, like the X509
 };
 
 // A certificate revocation list (RFC 5280 §5), parsed strictly: DER with no trailing bytes,

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <functional>
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
 
 #include "base/hex.h"
 #include "crypto/digest.h"
@@ -38,16 +41,20 @@ detail::VerifiedOnce& verified_once() {
   return memo;
 }
 
+// The key is the parts themselves, length-prefixed (no ambiguity), not a digest of them: a few
+// kilobytes compared byte for byte cost less than hashing them on every call.
 Bytes memo_key(std::initializer_list<ByteView> parts) {
+  size_t total = 0;
+  for (ByteView p : parts) total += 8 + p.size();
   Bytes all;
+  all.reserve(total);
   for (ByteView p : parts) {
     const std::uint64_t n = p.size();
-    for (int i = 0; i < 8; ++i) all.push_back(static_cast<std::uint8_t>(n >> (8 * i)));  // length-prefixed: no ambiguity
+    for (int i = 0; i < 8; ++i) all.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
     all.insert(all.end(), p.begin(), p.end());
   }
-  return crypto::digest(crypto::DigestAlg::kSha256, all);
+  return all;
 }
-
 // `check` once per distinct key, in this process.
 template <class F>
 bool once(const Bytes& key, F&& check) {
@@ -66,8 +73,7 @@ class ParsedOnce {
  public:
   template <class Parse>
   Result<T> get(ByteView bytes, Parse&& parse) {
-    const Bytes d = crypto::digest(crypto::DigestAlg::kSha256, bytes);
-    const std::string key(d.begin(), d.end());
+    const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (auto it = items_.find(key); it != items_.end()) return copy(it->second);
@@ -75,7 +81,7 @@ class ParsedOnce {
     CCI_ASSIGN(value, parse(bytes));
     std::lock_guard<std::mutex> lock(mu_);
     if (items_.size() >= 64) items_.clear();  // a bound, not an eviction policy
-    items_.emplace(key, copy(value));
+    items_.emplace(std::string(key), copy(value));
     return value;
   }
 
@@ -84,10 +90,14 @@ class ParsedOnce {
     if constexpr (std::is_same_v<T, crypto::Crl> || std::is_same_v<T, ParsedChain> || std::is_same_v<T, crypto::PublicKey>) return v.clone();
     else return v;
   }
+  // Keyed by the exact bytes (found by a fast hash, then compared in full): no digest per call.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::mutex mu_;
-  std::map<std::string, T> items_;
+  std::unordered_map<std::string, T, Hash, std::equal_to<>> items_;
 };
-
 Result<ParsedChain> parse_chain(const std::string& pem) {
   static ParsedOnce<ParsedChain> memo;
   return memo.get(as_bytes(pem), [](ByteView text) -> Result<ParsedChain> {

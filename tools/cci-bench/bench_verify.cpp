@@ -9,6 +9,7 @@
 //            QE Identity, the TCB Signing certificate) and the PCK CA by the root once per process.
 // Goals: one verification within 1.3x the primitives' sum (SNP, CSV), 1.5x (TDX). The first call,
 // which also checks the roots and intermediates, is reported apart.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -96,6 +97,7 @@ struct Figures {
   double primitives_us = 0, first_us = 0, full_us = 0;
   std::optional<bool> crl_checked;  // for evidence whose chain has a CRL
   double goal = 0;                  // the vendor's goal ratio
+  int rounds = 1;                   // alternating rounds, each figure the best of them
   double ratio() const { return full_us / primitives_us; }
   bool pass() const { return ratio() <= goal; }
 };
@@ -227,10 +229,21 @@ Result<Figures> bench_tdx(const VerifyBenchOptions& o) {
   Figures f{"OpenSSL ECDSA P-256 verify x3 (openssl speed ecdsap256)", {}, 0, 0, 0, true, o.tdx_goal_ratio};
   CCI_ASSIGN(first, appraise_once(req, held, "TDX"));
   f.first_us = first * 1e6;
-  CCI_ASSIGN(p256, openssl_p256_verify_seconds());
+  // `openssl speed` runs in its own process, so the two are timed in alternating rounds and each
+  // reported as its best round: a burst of load from elsewhere on a shared machine then lands in
+  // one round of one side, not in the ratio.
+  constexpr int kRounds = 3;
+  double p256 = 0, full = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    CCI_ASSIGN(p, openssl_p256_verify_seconds());
+    const double a = appraise_rate(req, held, o.seconds / kRounds);
+    p256 = round == 0 ? p : std::min(p256, p);
+    full = round == 0 ? a : std::min(full, a);
+  }
   f.primitive_us = {{"ecdsa_p256_verify_us", p256 * 1e6}};
   f.primitives_us = kVerifications * p256 * 1e6;
-  f.full_us = appraise_rate(req, held, o.seconds) * 1e6;
+  f.full_us = full * 1e6;
+  f.rounds = kRounds;
   return f;
 }
 
@@ -258,6 +271,7 @@ cli::Json figures_json(const Figures& f) {
   j["goal_ratio"] = f.goal;
   j["pass"] = f.pass();
   if (f.crl_checked) j["crl_checked"] = *f.crl_checked;
+  if (f.rounds > 1) j["rounds"] = f.rounds;
   return j;
 }
 
