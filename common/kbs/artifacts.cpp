@@ -1,6 +1,10 @@
 #include "kbs/artifacts.h"
 
+#include <array>
+#include <optional>
 #include <set>
+#include <tuple>
+#include <vector>
 
 #include "base/hex.h"
 
@@ -25,10 +29,40 @@ Result<std::optional<Bytes>> policy_bytes(const Json& policy, const char* key, s
   return std::optional<Bytes>(std::move(b));
 }
 
+// A TDX launch as trustee's TDX verifier reports it (quote.body.*, lowercase hex): MRTD always,
+// RTMR0-3 and MRCONFIGID when the deployment records them.
+struct TdxLaunch {
+  std::string mr_td;
+  std::vector<std::string> rtmrs;
+  std::optional<std::string> mr_config_id;
+  bool operator<(const TdxLaunch& o) const { return std::tie(mr_td, rtmrs, mr_config_id) < std::tie(o.mr_td, o.rtmrs, o.mr_config_id); }
+};
+
+Result<TdxLaunch> tdx_launch(const Json& m) {
+  TdxLaunch l;
+  CCI_ASSIGN(mrtd, from_hex(m["measurement"].get<std::string>(), "measurement", 48));
+  l.mr_td = to_hex(mrtd);
+  if (m.contains("rtmrs")) {
+    if (!m["rtmrs"].is_array() || m["rtmrs"].size() != 4) return make_error(ErrorCode::kMalformed, "a tdx launch's rtmrs are not four registers", "rtmrs");
+    for (const auto& r : m["rtmrs"]) {
+      if (!r.is_string()) return make_error(ErrorCode::kMalformed, "a tdx launch's rtmrs are not hex strings", "rtmrs");
+      CCI_ASSIGN(reg, from_hex(r.get<std::string>(), "rtmrs", 48));
+      l.rtmrs.push_back(to_hex(reg));
+    }
+  }
+  if (m.contains("mr_config_id")) {
+    if (!m["mr_config_id"].is_string()) return make_error(ErrorCode::kMalformed, "a tdx launch's mr_config_id is not a hex string", "mr_config_id");
+    CCI_ASSIGN(id, from_hex(m["mr_config_id"].get<std::string>(), "mr_config_id", 48));
+    l.mr_config_id = to_hex(id);
+  }
+  return l;
+}
+
 }  // namespace
 
 Result<KbsArtifacts> kbs_artifacts(const Json& predicate, const std::string& label) {
   std::set<std::string> snp, csv;
+  std::set<TdxLaunch> tdx;
   if (predicate.contains("images") && predicate["images"].is_array()) {
     for (const auto& image : predicate["images"]) {
       if (!image.is_object() || !image.contains("launch_measurements") || !image["launch_measurements"].is_array()) continue;
@@ -41,20 +75,40 @@ Result<KbsArtifacts> kbs_artifacts(const Json& predicate, const std::string& lab
         } else if (platform == "csv") {
           CCI_ASSIGN(bytes, from_hex(m["measurement"].get<std::string>(), "measurement", 32));
           csv.insert(to_hex(bytes));
+        } else if (platform == "tdx") {
+          CCI_ASSIGN(l, tdx_launch(m));
+          tdx.insert(std::move(l));
         }
       }
     }
   }
-  if (snp.empty() && csv.empty()) {
-    return make_error(ErrorCode::kInvalidInput, "the deployment lists no SEV-SNP or CSV launch measurement: a KBS could release the key to no VM", "images");
+  if (snp.empty() && csv.empty() && tdx.empty()) {
+    return make_error(ErrorCode::kInvalidInput, "the deployment lists no SEV-SNP, CSV or TDX launch measurement: a KBS could release the key to no VM", "images");
   }
   const Json policy = predicate.contains("policy") ? predicate["policy"] : Json::object();
   KbsArtifacts a;
   a.snp_measurements = snp.size();
   a.csv_measurements = csv.size();
+  a.tdx_measurements = tdx.size();
   Json rv = Json::object();
   if (!snp.empty()) rv["snp_launch_measurement"] = snp;
   if (!csv.empty()) rv["csv_launch_measurement"] = csv;
+  if (!tdx.empty()) {
+    // The names of trustee's default attestation policy for TDX (data.reference["tdx.mr_td"]),
+    // and each RTMR and MRCONFIGID the deployment records, as sets.
+    std::set<std::string> mr_td, mr_config_id;
+    std::array<std::set<std::string>, 4> rtmr;
+    for (const auto& l : tdx) {
+      mr_td.insert(l.mr_td);
+      for (size_t i = 0; i < l.rtmrs.size(); ++i) rtmr[i].insert(l.rtmrs[i]);
+      if (l.mr_config_id) mr_config_id.insert(*l.mr_config_id);
+    }
+    rv["tdx.mr_td"] = mr_td;
+    for (size_t i = 0; i < rtmr.size(); ++i) {
+      if (!rtmr[i].empty()) rv["tdx.rtmr_" + std::to_string(i)] = rtmr[i];
+    }
+    if (!mr_config_id.empty()) rv["tdx.mr_config_id"] = mr_config_id;
+  }
   a.reference_values = rv.dump(2) + "\n";
   const std::string payload = rv.dump();
   a.rvps_message = Json{{"version", "0.1.0"}, {"type", "sample"}, {"payload", base64_encode(ByteView(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()))}}.dump(2) + "\n";
@@ -79,6 +133,17 @@ Result<KbsArtifacts> kbs_artifacts(const Json& predicate, const std::string& lab
     CCI_ASSIGN(host_data, policy_bytes(policy, "host_data", 32));
     if (host_data) r += "\tsnp.init_data == " + Json(base64_encode(*host_data)).dump() + "\n";
     r += "}\n\n";
+  }
+  if (!tdx.empty()) {
+    // One rule per launch, so an MRTD never passes with another launch's RTMRs or MRCONFIGID.
+    for (const auto& l : tdx) {
+      r += "allow if {\n\tsome submod in input.submods\n\ttdx := submod[\"ear.veraison.annotated-evidence\"].tdx\n"
+           "\ttdx.quote.body.mr_td == " + Json(l.mr_td).dump() + "\n";
+      for (size_t i = 0; i < l.rtmrs.size(); ++i) r += "\ttdx.quote.body.rtmr_" + std::to_string(i) + " == " + Json(l.rtmrs[i]).dump() + "\n";
+      if (l.mr_config_id) r += "\ttdx.quote.body.mr_config_id == " + Json(*l.mr_config_id).dump() + "\n";
+      if (!policy.value("allow_debug", false)) r += "\ttdx.td_attributes.debug == false\n";
+      r += "}\n\n";
+    }
   }
   if (!csv.empty()) {
     r += "csv_measurements := " + rego_set(csv) + "\n\nallow if {\n\tsome submod in input.submods\n\tcsv := submod[\"ear.veraison.annotated-evidence\"].csv\n"

@@ -124,5 +124,5 @@ expect 2 "kbs-artifacts into an existing directory" -- "$MEASURE" kbs-artifacts 
 "$MEASURE" keygen --private-key "$WORK/other.key" >/dev/null 2>&1
 expect 1 "kbs-artifacts of a manifest under another key" -- "$MEASURE" kbs-artifacts "$WORK/full.json" --release-key "$WORK/other.pub" -o "$WORK/t2"
 expect 3 "kbs-artifacts of a deployment without VM images" -- "$MEASURE" kbs-artifacts "$WORK/sealed-manifest.json" --release-key "$WORK/rel.pub" -o "$WORK/t3"
-contains "$WORK/err" "no SEV-SNP or CSV launch measurement" "... saying why"
+contains "$WORK/err" "no SEV-SNP, CSV or TDX launch measurement" "... saying why"
 finish

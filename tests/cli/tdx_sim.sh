@@ -143,6 +143,15 @@ if [ -f "$OVMF" ]; then
     <(jq '.payload | @base64d | fromjson' "$WORK/tdx-manifest.json")
   TD_MRTD=$(jq -r '.predicate.images[0].launch_measurements[0].measurement' "$WORK/m.json")
   check "its MRTD is cci-measure image's" -- test "$TD_MRTD" = "$("$MEASURE" image --mode tdx --ovmf "$OVMF" 2>/dev/null)"
+  # What a trustee KBS needs to release a model key to this TD: the TDX verifier's claims (hex).
+  expect 0 "kbs-artifacts for the tdx deployment" -- "$MEASURE" kbs-artifacts "$WORK/tdx-manifest.json" --release-key "$WORK/release.pub" -o "$WORK/trustee" --json
+  check "it counts one tdx launch and no SEV-SNP measurement" -- jq -e '.tdx_launches == 1 and .snp_measurements == 0' "$WORK/out"
+  check "reference values: tdx.mr_td, tdx.rtmr_0..3 and tdx.mr_config_id, as sets" -- jq -e >/dev/null --arg m "$TD_MRTD" --arg r2 "$R2" --arg cfg "$CFG" --arg z "$Z" \
+    '.["tdx.mr_td"] == [$m] and .["tdx.rtmr_0"] == [$z] and .["tdx.rtmr_2"] == [$r2] and .["tdx.mr_config_id"] == [$cfg]' "$WORK/trustee/reference-values.json"
+  for want in "tdx := submod[\"ear.veraison.annotated-evidence\"].tdx" "tdx.quote.body.mr_td == \"$TD_MRTD\"" "tdx.quote.body.rtmr_2 == \"$R2\"" \
+    "tdx.quote.body.mr_config_id == \"$CFG\"" "tdx.td_attributes.debug == false"; do
+    contains "$WORK/trustee/resource-policy.rego" "$want" "the resource policy requires $want"
+  done
   deployment "$WORK/nortmr.yaml"
   expect 3 "a tdx launch without rtmrs is refused (MRTD alone binds only the firmware)" -- "$MEASURE" manifest build "$WORK/nortmr.yaml" --key "$WORK/release.key" -o "$WORK/x.json"
   contains "$WORK/err" "rtmrs" "the error names rtmrs"

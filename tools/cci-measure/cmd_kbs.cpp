@@ -48,7 +48,7 @@ int run_kbs_artifacts(const KbsOptions& o, const cli::Context& ctx) {
     written.push_back(path);
   }
   if (ctx.options().json) {
-    ctx.out_json(schema, 0, cli::Json{{"deployment", name}, {"files", written}, {"snp_measurements", a->snp_measurements}, {"csv_measurements", a->csv_measurements}});
+    ctx.out_json(schema, 0, cli::Json{{"deployment", name}, {"files", written}, {"snp_measurements", a->snp_measurements}, {"csv_measurements", a->csv_measurements}, {"tdx_launches", a->tdx_measurements}});
     return 0;
   }
   for (const auto& f : written) ctx.out("wrote " + f.get<std::string>());
