@@ -1,0 +1,336 @@
+// NVIDIA GPU attestation reports (common/nvgpu, common/verify/nvgpu_verify) against
+// vectors/nvgpu/manifest.json: every "spdm" case gives its verdict at its clock, a rejected case
+// failing first on a check the manifest lists; every genuine report parses to the facts of the
+// independent parse (parsed/*.json: nonces, all 64 blocks, every opaque field, decoded versions).
+#include <doctest/doctest.h>
+
+#include <ctime>
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "crypto/x509.h"
+#include "nvgpu/report.h"
+#include "support/vectors.h"
+#include "verify/nvgpu_rim.h"
+#include "verify/nvgpu_verify.h"
+
+using namespace cci;
+using nlohmann::json;
+
+namespace {
+
+json load(const std::filesystem::path& p) {
+  const Bytes b = test::slurp(p);
+  return json::parse(b.begin(), b.end());
+}
+
+std::time_t utc(const std::string& s) {
+  std::tm tm{};
+  REQUIRE(strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) != nullptr);
+  return timegm(&tm);
+}
+
+// The manifest's failing-check categories and this verifier's check ids.
+const std::map<std::string, std::string> kCheckIds = {
+    {"parse", "nvgpu.report"},
+    {"spdm_header", "nvgpu.spdm_header"},
+    {"report_signature", "nvgpu.report_signature"},
+    {"request_nonce", "nvgpu.request_nonce"},
+    {"device_chain", "nvgpu.device_chain"},
+    {"fwid", "nvgpu.fwid"},
+};
+
+struct Input {
+  Bytes report;
+  std::string chain;
+};
+
+Input input_of(const std::filesystem::path& dir, const json& c) {
+  Input in;
+  const Bytes raw = test::slurp(dir / c["report"].get<std::string>());
+  if (c["format"] == "nvat-json") {
+    auto ev = nvgpu::parse_serialized_evidence(raw);
+    REQUIRE_MESSAGE(ev, (ev ? "" : ev.error().message));
+    REQUIRE(ev->size() == 1);
+    CHECK((*ev)[0].arch == "HOPPER");
+    CHECK(to_hex((*ev)[0].nonce) == c["nonce"].get<std::string>());
+    in.report = (*ev)[0].report;
+    in.chain = (*ev)[0].chain_pem;
+  } else {
+    auto r = nvgpu::report_from_hex_text(raw);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    in.report = *r;
+    const Bytes chain = test::slurp(dir / c["chain"].get<std::string>());
+    in.chain.assign(chain.begin(), chain.end());
+  }
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("every spdm case of the manifest gives its verdict, rejected ones failing on a listed check") {
+  const auto dir = test::require_vectors("nvgpu");
+  const json m = load(dir / "manifest.json");
+  int accepted = 0, rejected = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "spdm") continue;
+    const std::string id = c["id"];
+    CAPTURE(id);
+    const Input in = input_of(dir, c);
+    verify::GpuEvidence ev;
+    ev.report = in.report;
+    ev.chain_pem = in.chain;
+    ev.nonce = *from_hex(c["nonce"].get<std::string>(), "nonce", 32);
+    ev.at = utc(c["verify_at"]);
+    // The pinned root is the genuine one; a case naming another root trusts that one instead.
+    auto root = crypto::Certificate::from_pem(test::slurp(dir / c["device_root"].get<std::string>()));
+    REQUIRE(root);
+    if (root->fingerprint_sha256() != verify::pinned_nvidia_device_root_fingerprint()) ev.root = root->clone();
+    const auto v = verify::verify_gpu_report(ev);
+    if (c["expect"] == "accept") {
+      for (const auto& ch : v.checks.items()) {
+        CAPTURE(ch.id);
+        CAPTURE(ch.detail);
+        CHECK(ch.outcome != verify::Outcome::kFail);
+      }
+      CHECK(v.passed);
+      ++accepted;
+      continue;
+    }
+    CHECK_FALSE(v.passed);
+    const verify::Check* first = nullptr;
+    for (const auto& ch : v.checks.items()) {
+      if (ch.outcome == verify::Outcome::kFail) {
+        first = &ch;
+        break;
+      }
+    }
+    REQUIRE(first != nullptr);
+    CAPTURE(first->id);
+    CAPTURE(first->detail);
+    bool listed = false;
+    for (const auto& f : c["fails"]) {
+      auto it = kCheckIds.find(f.get<std::string>());
+      REQUIRE_MESSAGE(it != kCheckIds.end(), "a failing category this test does not map: " << f.get<std::string>());
+      listed = listed || it->second == first->id;
+    }
+    CHECK_MESSAGE(listed, "failed on a check the manifest does not list");
+    ++rejected;
+  }
+  CHECK(accepted == 6);
+  CHECK(rejected == 18);
+}
+
+TEST_CASE("genuine reports parse to the independent parse: nonces, blocks, every opaque field") {
+  const auto dir = test::require_vectors("nvgpu");
+  const json m = load(dir / "manifest.json");
+  int n = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "spdm" || c["expect"] != "accept" || !c.contains("parsed")) continue;
+    CAPTURE(c["id"].get<std::string>());
+    const json p = load(dir / c["parsed"].get<std::string>());
+    const Input in = input_of(dir, c);
+    auto r = nvgpu::parse_report(in.report);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    const json& req = p["report"]["request"];
+    const json& resp = p["report"]["response"];
+    CHECK(in.report.size() == p["report"]["total_len"].get<size_t>());
+    CHECK(to_hex(r->request_nonce) == req["Nonce"].get<std::string>());
+    CHECK(r->request_param1 == req["Param1"].get<int>());
+    CHECK(r->request_param2 == req["Param2"].get<int>());
+    CHECK(to_hex(r->response_nonce) == resp["Nonce"].get<std::string>());
+    CHECK(to_hex(r->signature) == resp["Signature"].get<std::string>());
+    CHECK(r->signed_bytes.size() == resp["Signature_offset"].get<size_t>());
+    REQUIRE(r->blocks.size() == resp["blocks"].size());
+    for (size_t i = 0; i < r->blocks.size(); ++i) {
+      CHECK(r->blocks[i].index == resp["blocks"][i]["index"].get<int>());
+      CHECK(r->blocks[i].value_type == resp["blocks"][i]["value_type"].get<int>());
+      CHECK(to_hex(r->blocks[i].value) == resp["blocks"][i]["value"].get<std::string>());
+    }
+    REQUIRE(r->opaque.size() == resp["opaque"].size());
+    for (size_t i = 0; i < r->opaque.size(); ++i) {
+      CHECK(r->opaque[i].type == resp["opaque"][i]["type"].get<int>());
+      CHECK(std::string(nvgpu::opaque_type_name(r->opaque[i].type)) == resp["opaque"][i]["name"].get<std::string>());
+      CHECK(to_hex(r->opaque[i].value) == resp["opaque"][i]["value"].get<std::string>());
+    }
+    const json& d = p["opaque_decoded"];
+    CHECK(r->driver_version == d["DRIVER_VERSION"].get<std::string>());
+    CHECK(r->vbios_version == d["VBIOS_VERSION"].get<std::string>());
+    CHECK(r->project == d["PROJECT"].get<std::string>());
+    CHECK(r->project_sku == d["PROJECT_SKU"].get<std::string>());
+    CHECK(r->chip_sku == d["CHIP_SKU"].get<std::string>());
+    CHECK(r->fwid.has_value() == d.contains("FWID"));
+    if (r->fwid) CHECK(to_hex(*r->fwid) == d["FWID"].get<std::string>());
+    REQUIRE(r->opaque_data_version.has_value() == d.contains("OPAQUE_DATA_VERSION"));
+    if (d.contains("OPAQUE_DATA_VERSION")) CHECK(*r->opaque_data_version == d["OPAQUE_DATA_VERSION"].get<std::uint32_t>());
+    REQUIRE(r->feature_flag.has_value() == d.contains("FEATURE_FLAG"));
+    if (d.contains("FEATURE_FLAG")) CHECK(*r->feature_flag == d["FEATURE_FLAG"].get<std::uint32_t>());
+    ++n;
+  }
+  CHECK(n == 6);
+}
+
+TEST_CASE("every single-byte flip of a genuine report is refused, and so is every truncation") {
+  const auto dir = test::require_vectors("nvgpu");
+  const Bytes report = *nvgpu::report_from_hex_text(test::slurp(dir / "hopper/nvtrust550_report.hex"));
+  const Bytes chain = test::slurp(dir / "hopper/nvtrust550_chain.pem");
+  verify::GpuEvidence ev;
+  ev.chain_pem.assign(chain.begin(), chain.end());
+  ev.nonce = *from_hex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb", "nonce", 32);
+  ev.at = utc("2025-06-01T00:00:00Z");
+  ev.report = report;
+  REQUIRE(verify::verify_gpu_report(ev).passed);
+  int accepted = 0;
+  for (size_t i = 0; i < report.size(); i += 7) {
+    Bytes b = report;
+    b[i] ^= 0x01;
+    ev.report = b;
+    if (verify::verify_gpu_report(ev).passed) ++accepted;
+  }
+  for (size_t cut : {size_t{0}, size_t{1}, size_t{36}, size_t{45}, size_t{3565}, report.size() - 96, report.size() - 1}) {
+    ev.report = ByteView(report).first(cut);
+    if (verify::verify_gpu_report(ev).passed) ++accepted;
+  }
+  CHECK(accepted == 0);
+  ev.report = report;
+  ev.nonce.reset();
+  const auto v = verify::verify_gpu_report(ev);
+  CHECK_FALSE(v.passed);
+  CHECK(v.checks.only_missing_collateral());  // no nonce: cannot evaluate (exit 3), not a forgery
+}
+
+namespace {
+
+// RIM and end-to-end categories of the manifest, per check id and the RIM it came from.
+std::string category(const std::string& id, const std::string& source) {
+  if (id == "nvgpu.rim_chain" || id == "nvgpu.rim_signature" || id == "nvgpu.rim_content") {
+    if (source.empty()) return id == "nvgpu.rim_chain" ? "rim_chain" : id == "nvgpu.rim_signature" ? "rim_signature" : "rim_structure";
+    return source + "_rim_auth";
+  }
+  static const std::map<std::string, std::string> kOther = {
+      {"nvgpu.report", "parse"},
+      {"nvgpu.spdm_header", "spdm_header"},
+      {"nvgpu.report_signature", "report_signature"},
+      {"nvgpu.request_nonce", "request_nonce"},
+      {"nvgpu.device_chain", "device_chain"},
+      {"nvgpu.fwid", "fwid"},
+      {"nvgpu.measurements", "measurements"},
+      {"nvgpu.driver_rim_version", "driver_rim_version"},
+      {"nvgpu.vbios_rim_version", "vbios_rim_version"},
+      {"nvgpu.rim_index_conflict", "rim_index_conflict"},
+  };
+  auto it = kOther.find(id);
+  return it == kOther.end() ? "unmapped:" + id : it->second;
+}
+
+std::optional<crypto::Certificate> test_root(const std::filesystem::path& file, const Bytes& pinned) {
+  auto root = crypto::Certificate::from_pem(test::slurp(file));
+  REQUIRE(root);
+  if (root->fingerprint_sha256() == pinned) return std::nullopt;  // the pinned one: found in KeyInfo
+  return root->clone();
+}
+
+}  // namespace
+
+TEST_CASE("every rim case of the manifest gives its verdict, rejected ones failing on a listed check") {
+  const auto dir = test::require_vectors("nvgpu");
+  const json m = load(dir / "manifest.json");
+  int accepted = 0, rejected = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "rim") continue;
+    const std::string id = c["id"];
+    CAPTURE(id);
+    const auto root = test_root(dir / c["rim_root"].get<std::string>(), verify::pinned_nvidia_rim_root_fingerprint());
+    const auto v = verify::verify_rim(test::slurp(dir / c["rim"].get<std::string>()), utc(c["verify_at"]), "RIM", root ? &*root : nullptr);
+    std::vector<std::string> failed;
+    for (const auto& ch : v.checks.items()) {
+      CAPTURE(ch.detail);
+      if (ch.outcome == verify::Outcome::kFail) failed.push_back(category(ch.id, ""));
+    }
+    if (c["expect"] == "accept") {
+      CHECK(v.passed);
+      CHECK(failed.empty());
+      REQUIRE(v.rim);
+      CHECK(v.rim->measurements.size() == 64);
+      ++accepted;
+      continue;
+    }
+    CHECK_FALSE(v.passed);
+    REQUIRE_FALSE(failed.empty());
+    for (const auto& f : failed) {
+      CAPTURE(f);
+      CHECK(std::find(c["fails"].begin(), c["fails"].end(), f) != c["fails"].end());
+    }
+    ++rejected;
+  }
+  CHECK(accepted == 7);
+  CHECK(rejected == 9);
+}
+
+TEST_CASE("every e2e case gives its verdict: report, both RIMs, versions and measurements") {
+  const auto dir = test::require_vectors("nvgpu");
+  const json m = load(dir / "manifest.json");
+  int accepted = 0, rejected = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "e2e") continue;
+    const std::string id = c["id"];
+    CAPTURE(id);
+    const Input in = input_of(dir, c);
+    verify::GpuEvidence ev;
+    ev.report = in.report;
+    ev.chain_pem = in.chain;
+    ev.nonce = *from_hex(c["nonce"].get<std::string>(), "nonce", 32);
+    ev.at = utc(c["verify_at"]);
+    const auto g = verify::verify_gpu_report(ev);
+    std::vector<std::string> failed;
+    for (const auto& ch : g.checks.items()) {
+      if (ch.outcome == verify::Outcome::kFail) failed.push_back(category(ch.id, ""));
+    }
+    const auto root = test_root(dir / c["rim_root"].get<std::string>(), verify::pinned_nvidia_rim_root_fingerprint());
+    std::optional<verify::RimVerification> rims[2];
+    const char* kinds[2] = {"driver", "vbios"};
+    for (int k = 0; k < 2; ++k) {
+      const std::string key = std::string(kinds[k]) + "_rim";
+      if (!c.contains(key)) continue;
+      rims[k] = verify::verify_rim(test::slurp(dir / c[key].get<std::string>()), ev.at, std::string(kinds[k]) + " RIM", root ? &*root : nullptr);
+      for (const auto& ch : rims[k]->checks.items()) {
+        if (ch.outcome == verify::Outcome::kFail) failed.push_back(category(ch.id, kinds[k]));
+      }
+    }
+    REQUIRE(g.report);  // every e2e report parses
+    verify::CheckList cmp;
+    const verify::Rim* driver = rims[0] && rims[0]->passed ? &*rims[0]->rim : nullptr;
+    const verify::Rim* vbios = rims[1] && rims[1]->passed ? &*rims[1]->rim : nullptr;
+    verify::compare_measurements(*g.report, driver, vbios, cmp);
+    std::string mismatch_detail;
+    for (const auto& ch : cmp.items()) {
+      if (ch.outcome == verify::Outcome::kFail) failed.push_back(category(ch.id, ""));
+      if (ch.id == "nvgpu.measurements") mismatch_detail = ch.detail;
+    }
+    if (c["expect"] == "accept") {
+      CHECK(failed.empty());
+      for (const auto& f : failed) CAPTURE(f);
+      ++accepted;
+      continue;
+    }
+    REQUIRE_FALSE(failed.empty());
+    for (const auto& f : failed) {
+      CAPTURE(f);
+      CHECK(std::find(c["fails"].begin(), c["fails"].end(), f) != c["fails"].end());
+    }
+    // Where every RIM given is authentic, the mismatching indices are exactly the oracle's.
+    const bool all_rims_ok = (!rims[0] || rims[0]->passed) && (!rims[1] || rims[1]->passed);
+    if (all_rims_ok && c.contains("mismatched")) {
+      std::string want;
+      for (const auto& p : c["mismatched"]) want += (want.empty() ? "" : ", ") + std::to_string(p[0].get<int>()) + " (" + p[1].get<std::string>() + " RIM)";
+      CHECK(mismatch_detail == "measurement index " + want + " differ from the RIM's");
+    }
+    ++rejected;
+  }
+  CHECK(accepted == 3);
+  CHECK(rejected == 16);
+}
