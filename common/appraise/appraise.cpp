@@ -45,7 +45,7 @@ Result<std::vector<Bytes>> expected_measurements(const Expectations& e, const st
 const std::vector<const Appraiser*>& appraisers() {
   // Recognition order: the vendors with a recognisable shape first; SEV-SNP takes the rest (raw,
   // hex and Azure HCL reports have no magic number).
-  static const std::vector<const Appraiser*> table = {&csv_appraiser(), &tdx_appraiser(), &snp_appraiser()};
+  static const std::vector<const Appraiser*> table = {&nvgpu_appraiser(), &csv_appraiser(), &tdx_appraiser(), &snp_appraiser()};
   return table;
 }
 
@@ -110,6 +110,9 @@ Result<Unwrapped> unwrap(ByteView input, const std::string& vendor, const std::s
 
 Result<Verdict> appraise(const Request& r, CollateralSource& c, const Notes& n) {
   CCI_ASSIGN(u, unwrap(r.evidence, r.vendor, r.label));
+  if (u.appraiser != &nvgpu_appraiser() && (!r.given.gpu_driver_rims.empty() || !r.given.gpu_vbios_rims.empty())) {
+    return make_error(ErrorCode::kUsage, "--driver-rim and --vbios-rim are for NVIDIA GPU evidence; this is " + std::string(u.appraiser->tee()) + " evidence", "driver-rim");
+  }
   if (u.file) {
     CCI_ASSIGN(x, from_evidence_file(*u.file));
     return u.appraiser->appraise(std::move(x), r, c, n);

@@ -47,6 +47,7 @@ struct Expectations {
   std::vector<policy::TdxReference> tdx_references;        // a deployment manifest's TDX launches (MRTD with RTMRs, MRCONFIGID)
   std::vector<std::string> measurement_flags;  // --measurement HEX, for whichever platform the evidence is
   std::optional<Bytes> report_data;                        // 64 bytes
+  std::optional<size_t> nonce_size;                        // when report_data is a --nonce zero-padded: its own size
   bool insecure_any_measurement = false;                   // none expected: accept any image, by name
   // Hygon CSV: the launch-session values (zero: no session), V1 pins waived by name, the CC event log.
   Bytes vm_id = Bytes(16, 0), vm_version = Bytes(16, 0), user_pubkey_digest = Bytes(32, 0);
@@ -64,15 +65,16 @@ struct GivenCollateral {
   std::string hrk, hsk_cek;             // CSV
   std::string tdx_collateral;           // TDX: a directory of the PCS's files for the quote's FMSPC
   std::string azure_hcl;                // TDX on Azure: the HCL report (file) whose runtime data the quote binds
+  std::vector<std::string> gpu_driver_rims, gpu_vbios_rims;  // NVIDIA GPUs: RIM files (the one for each GPU's version is used)
 };
 
 struct Request {
   Bytes evidence;
   std::string label;             // the file name or URL, in messages
-  std::string vendor = "auto";   // auto (by the input's shape) | amd | hygon | intel
+  std::string vendor = "auto";   // auto (by the input's shape) | amd | hygon | intel | nvidia
   std::optional<snp::Product> product;  // SNP version 2 reports carry none
   std::time_t at = 0;
-  bool crl_required = true;      // false only when the user named --insecure-no-crl
+  bool crl_required = true;      // false only when the user named --insecure-no-crl (NVIDIA GPUs: OCSP, never checked offline)
   std::vector<std::string> trust_sim_roots;  // simulated platforms trusted by name (cci-run sim)
   GivenCollateral given;
   Expectations expect;

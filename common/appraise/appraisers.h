@@ -8,6 +8,7 @@ namespace cci::appraise {
 const Appraiser& snp_appraiser();
 const Appraiser& csv_appraiser();
 const Appraiser& tdx_appraiser();
+const Appraiser& nvgpu_appraiser();
 
 // Accepted when authentic and every policy finding passed; missing collateral when authenticity
 // failed only for want of collateral; rejected otherwise.

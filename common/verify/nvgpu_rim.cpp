@@ -199,6 +199,14 @@ RimVerification verify_rim(ByteView xml, std::time_t at, const std::string& what
     return v;
   }
   xmlNode* sig = sigs[0];
+  // The content first, unauthenticated: a caller picks the RIM for a report's version by it (a
+  // lookup key, like a quote's FMSPC); it counts only if the checks below pass.
+  auto content = read_swid(top, what);
+  if (!content) {
+    c.add("nvgpu.rim_content", false, content.error().message);
+    return v;
+  }
+  v.rim = std::move(*content);
   auto certs = keyinfo_certs(sig);
   // The anchor: the pinned root among KeyInfo's certificates (or the test's root).
   std::string anchor_pem;
@@ -274,36 +282,47 @@ RimVerification verify_rim(ByteView xml, std::time_t at, const std::string& what
   const bool ok = rc >= 0 && ctx->status == xmlSecDSigStatusSucceeded && xmlSecPtrListGetSize(&ctx->signedInfoReferences) == 1;
   if (!ok) {
     c.add("nvgpu.rim_signature", false,
-          what + "'s XML signature does not verify at " + rfc3339_utc(at) + (t_xmlsec_error.empty() ? std::string() : " (libxmlsec1: " + t_xmlsec_error + ")") +
-              "");
+          what + "'s XML signature does not verify at " + rfc3339_utc(at) + (t_xmlsec_error.empty() ? std::string() : " (libxmlsec1: " + t_xmlsec_error + ")"));
     return v;
   }
   c.add("nvgpu.rim_signature", true, what + ": the XML signature over the whole document verifies (libxmlsec1: C14N 1.1, ECDSA-SHA384, X.509 chain at " + rfc3339_utc(at) + ")");
-  auto rim = read_swid(top, what);
-  if (!rim) {
-    c.add("nvgpu.rim_content", false, rim.error().message);
-    return v;
-  }
-  rim->signer = signer;
-  c.add("nvgpu.rim_content", true, what + " " + rim->colloquial_version + " for " + rim->product + ", " + std::to_string(rim->measurements.size()) + " measurements");
-  v.rim = std::move(*rim);
+  v.rim->signer = signer;
+  c.add("nvgpu.rim_content", true, what + " " + v.rim->colloquial_version + " for " + v.rim->product + ", " + std::to_string(v.rim->measurements.size()) + " measurements");
   v.passed = c.all_passed();
   return v;
+}
+
+bool rim_version_matches(const std::string& rim_version, const std::string& report_version) {
+  return !report_version.empty() && lower(rim_version) == lower(report_version);
+}
+
+std::string rim_id(const nvgpu::Report& report, bool driver) {
+  auto upper = [](std::string t) {
+    for (char& ch : t) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return t;
+  };
+  if (driver) return report.chip_info.empty() ? "NV_GPU_DRIVER_GH100_" + report.driver_version : "NV_GPU_CC_DRIVER_" + upper(report.chip_info) + "_" + report.driver_version;
+  std::string vbios;
+  for (char ch : report.vbios_version) {
+    if (ch != '.') vbios.push_back(ch);
+  }
+  return "NV_GPU_VBIOS_" + report.project + "_" + report.project_sku + "_" + report.chip_sku + "_" + upper(vbios);
 }
 
 void compare_measurements(const nvgpu::Report& report, const Rim* driver, const Rim* vbios, CheckList& c) {
   struct Source {
     const Rim* rim;
-    const char* kind;
+    const char* kind;   // in check ids
+    const char* shown;  // in details
     const std::string& have;
   };
-  const Source sources[] = {{driver, "driver", report.driver_version}, {vbios, "vbios", report.vbios_version}};
+  const Source sources[] = {{driver, "driver", "driver", report.driver_version}, {vbios, "vbios", "VBIOS", report.vbios_version}};
   for (const auto& s : sources) {
     if (!s.rim) continue;
-    const bool same = !s.have.empty() && lower(s.have) == lower(s.rim->colloquial_version);
+    const bool same = rim_version_matches(s.rim->colloquial_version, s.have);
     c.add(std::string("nvgpu.") + s.kind + "_rim_version", same,
-          same ? std::string("the ") + s.kind + " RIM is for the report's " + s.kind + " " + s.have
-               : std::string("the ") + s.kind + " RIM is for " + s.rim->colloquial_version + ", the report's " + s.kind + " is " + (s.have.empty() ? "not given" : s.have));
+          same ? std::string("the ") + s.shown + " RIM is for the report's " + s.shown + " " + s.have
+               : std::string("the ") + s.shown + " RIM is for " + s.rim->colloquial_version + ", the report's " + s.shown + " is " + (s.have.empty() ? "not given" : s.have));
   }
   // Which RIM claims each index.
   std::map<unsigned, std::pair<const RimMeasurement*, const char*>> golden;
@@ -313,7 +332,7 @@ void compare_measurements(const nvgpu::Report& report, const Rim* driver, const 
     for (const auto& m : s.rim->measurements) {
       if (!m.active) continue;
       if (golden.count(m.index)) conflicts.push_back(std::to_string(m.index));
-      golden[m.index] = {&m, s.kind};
+      golden[m.index] = {&m, s.shown};
     }
   }
   if (driver && vbios) {

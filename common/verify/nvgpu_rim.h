@@ -46,7 +46,7 @@ struct Rim {
 struct RimVerification {
   bool passed = false;
   CheckList checks;          // nvgpu.rim_chain, nvgpu.rim_signature, nvgpu.rim_content
-  std::optional<Rim> rim;    // set when the content was read (authentic only if `passed`)
+  std::optional<Rim> rim;    // set when the content was read, before any signature check: authentic only if `passed`
 };
 
 inline constexpr size_t kMaxRimSize = 4u << 20;
@@ -54,6 +54,14 @@ inline constexpr size_t kMaxRimSize = 4u << 20;
 // `what` names the RIM in messages ("driver RIM", "VBIOS RIM"); `root` replaces the pinned RIM
 // root (tests).
 RimVerification verify_rim(ByteView xml, std::time_t at, const std::string& what, const crypto::Certificate* root = nullptr);
+
+// Whether a RIM's colloquialVersion names the report's driver or VBIOS version (NVIDIA writes
+// VBIOS versions in upper case, the report decodes to lower case).
+bool rim_version_matches(const std::string& rim_version, const std::string& report_version);
+// The id NVIDIA's RIM service serves the RIM for this report under: NV_GPU_DRIVER_GH100_<driver>
+// (Hopper) or NV_GPU_CC_DRIVER_<CHIP_INFO>_<driver> (later chips); NV_GPU_VBIOS_<PROJECT>_
+// <PROJECT_SKU>_<CHIP_SKU>_<VBIOS without dots, upper case>.
+std::string rim_id(const nvgpu::Report& report, bool driver);
 
 // The report's measurements against verified RIMs (either may be null), with the rules NVIDIA's
 // verifiers share: nvgpu.driver_rim_version / nvgpu.vbios_rim_version (the RIM is for the

@@ -326,7 +326,7 @@ TEST_CASE("every e2e case gives its verdict: report, both RIMs, versions and mea
     const bool all_rims_ok = (!rims[0] || rims[0]->passed) && (!rims[1] || rims[1]->passed);
     if (all_rims_ok && c.contains("mismatched")) {
       std::string want;
-      for (const auto& p : c["mismatched"]) want += (want.empty() ? "" : ", ") + std::to_string(p[0].get<int>()) + " (" + p[1].get<std::string>() + " RIM)";
+      for (const auto& p : c["mismatched"]) want += (want.empty() ? "" : ", ") + std::to_string(p[0].get<int>()) + " (" + (p[1] == "vbios" ? std::string("VBIOS") : p[1].get<std::string>()) + " RIM)";
       CHECK(mismatch_detail == "measurement index " + want + " differ from the RIM's");
     }
     ++rejected;

@@ -123,7 +123,7 @@ int run_show(const std::string& file, const std::string& product, const std::str
 
 void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<ReportOptions>();
-  auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP report, Hygon CSV evidence or an Intel TDX quote against the vendor's pinned root");
+  auto* sub = app.add_subcommand("report", "Verify an AMD SEV-SNP report, Hygon CSV evidence, an Intel TDX quote or NVIDIA GPU evidence against the vendor's pinned root");
   sub->footer(
       "Input: the 1184-byte report, its hex form, or an Azure HCL report (format detected).\n"
       "Authenticity checks: structure; product from the signed CPUID (v3+) or --product (v2); the ARK among the\n"
@@ -146,6 +146,12 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "the TCB level and the TDX module identity; then the policy: no debug TD, TCB status UpToDate, MRTD as\n"
       "--measurement, REPORT_DATA, RTMR0-3 as the CC event log (--event-log) replays. Collateral past nextUpdate,\n"
       "or none: exit 3 (cannot evaluate).\n"
+      "NVIDIA GPUs (the attestation SDK's evidence JSON, detected, or --vendor nvidia), per GPU: the device chain to the\n"
+      "NVIDIA Device Identity CA pinned in cci, the SPDM 1.1 report signed by the attestation key (ECDSA P-384), the\n"
+      "request nonce = --nonce (32 bytes), the FWID as the certificate's; the driver and VBIOS RIMs for the GPU's\n"
+      "versions (--driver-rim, --vbios-rim; XML signatures by libxmlsec1, chained to the NVIDIA RIM root pinned in\n"
+      "cci); then every active RIM measurement. Revocation (OCSP) is not checked offline: exit 3 unless\n"
+      "--insecure-no-crl; a missing RIM or nonce: exit 3.\n"
       "Collateral not given (--vek, --cert-table, --cert-chain, --crl; --hrk, --hsk-cek) comes from the cache that cci-verify\n"
       "fetch fills, and, unless --offline, from the AMD KDS (--kds-url) into that cache.\n"
       "Examples:\n"
@@ -157,9 +163,11 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "      --release-key release.pub --nonce $NONCE\n"
       "  cci-verify report report.bin --measurement $MEAS --host-data $HOSTDATA --min-tcb bootloader=3,tee=0,snp=8,microcode=115 --vmpl 0\n"
       "  cci-verify report quote.dat --tdx-collateral pcs/ --measurement $MRTD --nonce $NONCE --at 2025-07-01T00:00:00Z\n"
-      "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'");
-  sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL), CSV evidence (raw, page, librats, trustee JSON) or a TDX quote (v4, v5)")->required();
-  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon or intel")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon", "intel"}));
+      "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'\n"
+      "  cci-verify report gpu_evidence.json --nonce $NONCE --driver-rim NV_GPU_DRIVER_GH100_550.90.07.xml \\\n"
+      "      --vbios-rim NV_GPU_VBIOS_1010_0200_882_96009F0001.xml --insecure-no-crl");
+  sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL), CSV evidence (raw, page, librats, trustee JSON), a TDX quote (v4, v5) or NVIDIA GPU evidence (the attestation SDK's JSON)")->required();
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon, intel or nvidia")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon", "intel", "nvidia"}));
   sub->add_option("--trust-sim-root", o->trust_sim_roots,
                   "Accept evidence from the cci-run sim platform in DIR (testing only: the verdict says SIMULATED)");
   sub->add_option("--hrk", o->hrk, "CSV: the Hygon root certificate (832 bytes; must be the pinned one)");
@@ -170,6 +178,8 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_option("--azure-hcl", o->azure_hcl,
                   "TDX on Azure: the HCL report (vTPM NV index 0x01400001) whose runtime data the quote's REPORT_DATA binds "
                   "(checked as tdx.azure_hcl_binding; its claims are printed)");
+  sub->add_option("--driver-rim", o->driver_rims, "NVIDIA GPUs: a driver RIM (SWID XML from NVIDIA's RIM service; repeatable: the one for each GPU's driver is used)");
+  sub->add_option("--vbios-rim", o->vbios_rims, "NVIDIA GPUs: a VBIOS RIM (repeatable: the one for each GPU's VBIOS is used)");
   sub->add_option("--event-log", o->event_log, "CSV V2 and TDX: the CC event log (CCEL) to replay against the RTMRs (CSV default: the evidence's)");
   sub->add_option("--vm-id", o->vm_id, "CSV: expected vm_id (32 hex digits; default zero: no launch session)");
   sub->add_option("--vm-version", o->vm_version, "CSV: expected vm_version (32 hex digits; default zero)");
@@ -186,11 +196,11 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   cli::add_alias(sub, sub->add_option("--release-key", o->manifest_key, "Public key that signed the manifest (PEM)"), "--manifest-key", o->manifest_key);
   sub->add_option("--measurement", o->measurements, "An expected measurement (SNP: 96 hex digits, CSV: 64; repeatable)");
   sub->add_option("--report-data", o->report_data, "Expected REPORT_DATA (128 hex digits)");
-  sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex)");
+  sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex; NVIDIA GPUs: the 32-byte request nonce)");
   sub->add_option("--crl", o->crl, "The ARK's CRL (DER or PEM; default: the cache, else the KDS)");
   sub->add_flag("--offline", o->offline, "Never contact the KDS: what is not given comes from the cache only");
   sub->add_flag("--insecure-allow-debug", o->insecure_allow_debug, "Accept guests whose policy allows debugging");
-  sub->add_flag("--insecure-no-crl", o->insecure_no_crl, "Do not require a CRL (the ASK/ASVK revocation check is skipped)");
+  sub->add_flag("--insecure-no-crl", o->insecure_no_crl, "Do not require a CRL (the ASK/ASVK revocation check is skipped; NVIDIA GPUs: no OCSP)");
   sub->add_flag("--insecure-any-measurement", o->insecure_any_measurement,
                 "Accept ANY launch measurement when none is expected (no --deployment, no --measurement): any VM image passes");
   sub->add_flag("--allow-vlek", o->allow_vlek, "Accept reports signed by a VLEK (cloud-provider key, no chip binding)");

@@ -67,6 +67,7 @@ Result<appraise::Expectations> expectations_of(const ReportOptions& o) {
   if (!o.nonce.empty()) {
     auto b = hex_arg(o.nonce, "--nonce");
     if (!b || b->empty() || b->size() > 64) return make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce");
+    e.nonce_size = b->size();
     b->resize(64, 0);  // REPORT_DATA = nonce, zero-padded
     e.report_data = std::move(*b);
   }
@@ -87,6 +88,8 @@ appraise::GivenCollateral given_collateral(const ReportOptions& o) {
   g.hsk_cek = o.hsk_cek;
   g.tdx_collateral = o.tdx_collateral;
   g.azure_hcl = o.azure_hcl;
+  g.gpu_driver_rims = o.driver_rims;
+  g.gpu_vbios_rims = o.vbios_rims;
   return g;
 }
 
@@ -173,7 +176,7 @@ int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli:
   if (accepted && v.simulated) {
     ctx.out("verified SIMULATED: " + o.file + " is a SIMULATED " + v.what + ", NOT hardware (measurement " + v.measurement_hex + ")");
   } else if (accepted) {
-    ctx.out("verified: " + o.file + " is a " + v.what + " (measurement " + v.measurement_hex + ")");
+    ctx.out("verified: " + o.file + " is " + (v.measurement_hex.empty() ? v.what : "a " + v.what + " (measurement " + v.measurement_hex + ")"));
   }
   if (accepted) {
     for (const auto& line : o.extra_lines) ctx.out(line);

@@ -1,0 +1,209 @@
+// NVIDIA GPUs in confidential-computing mode: the attestation SDK's serialized evidence (one
+// report and device chain per GPU) appraised offline. Authenticity (checks), per GPU: the report
+// (common/verify/nvgpu_verify: device chain to the pinned NVIDIA root, SPDM signature, the
+// verifier's nonce, FWID), the driver and VBIOS RIMs the user gave (common/verify/nvgpu_rim:
+// libxmlsec1, the pinned RIM root), and revocation, which is not checked offline and so is
+// missing collateral (exit 3) unless the user names --insecure-no-crl. The reference values
+// (findings): the RIMs' versions and measurements against the report's.
+#include <algorithm>
+
+#include "appraise/appraisers.h"
+#include "base/file_io.h"
+#include "base/hex.h"
+#include "nvgpu/report.h"
+#include "verify/nvgpu_rim.h"
+#include "verify/nvgpu_verify.h"
+
+namespace cci::appraise {
+namespace {
+
+// A JSON list whose first element has the SDK's keys: cheap, parsing decides the rest.
+bool looks_like_gpu_evidence(ByteView raw) {
+  size_t i = 0;
+  while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\t')) ++i;
+  if (i == raw.size() || raw[i] != '[') return false;
+  const std::string_view text(reinterpret_cast<const char*>(raw.data()), std::min<size_t>(raw.size(), 1u << 16));
+  return text.find("\"evidence\"") != std::string_view::npos && text.find("\"certificate\"") != std::string_view::npos &&
+         text.find("\"arch\"") != std::string_view::npos;
+}
+
+Json report_json(const nvgpu::Report& r) {
+  Json j{{"driver_version", r.driver_version},
+         {"vbios_version", r.vbios_version},
+         {"project", r.project},
+         {"project_sku", r.project_sku},
+         {"chip_sku", r.chip_sku},
+         {"request_nonce", to_hex(r.request_nonce)},
+         {"measurement_blocks", r.blocks.size()}};
+  if (!r.chip_info.empty()) j["chip_info"] = r.chip_info;
+  if (r.fwid) j["fwid"] = to_hex(*r.fwid);
+  if (r.opaque_data_version) j["opaque_data_version"] = *r.opaque_data_version;
+  if (r.feature_flag) j["feature_flag"] = *r.feature_flag == 0 ? "SPT" : *r.feature_flag == 1 ? "MPT" : *r.feature_flag == 2 ? "PPCIE" : std::to_string(*r.feature_flag);
+  if (r.nvdec0_status) j["nvdec0"] = *r.nvdec0_status == 0xAA ? "enabled" : *r.nvdec0_status == 0x55 ? "disabled" : to_hex(ByteView(&*r.nvdec0_status, 1));
+  return j;
+}
+
+// Every RIM file the user gave, verified once; the one for a report's version is then picked.
+struct GivenRim {
+  std::string file;
+  verify::RimVerification v;
+};
+
+Result<std::vector<GivenRim>> read_rims(const std::vector<std::string>& files, std::time_t at, const std::string& kind) {
+  std::vector<GivenRim> out;
+  for (const auto& f : files) {
+    CCI_ASSIGN(xml, read_file(f, verify::kMaxRimSize));
+    out.push_back({f, verify::verify_rim(xml, at, kind + " RIM " + f)});
+  }
+  return out;
+}
+
+// Appends `from` to `to`, each detail prefixed with the GPU's number when there are several.
+void append(verify::CheckList& to, const verify::CheckList& from, const std::string& prefix) {
+  for (const auto& ch : from.items()) {
+    if (ch.outcome == verify::Outcome::kSkip) to.skip(ch.id, prefix + ch.detail);
+    else if (ch.missing_collateral) to.missing(ch.id, prefix + ch.detail);
+    else to.add(ch.id, ch.outcome == verify::Outcome::kPass, prefix + ch.detail);
+  }
+}
+
+class NvgpuAppraiser final : public Appraiser {
+ public:
+  const char* vendor() const override { return "nvidia"; }
+  const char* tee() const override { return "nvgpu"; }
+  bool recognises(ByteView raw) const override { return looks_like_gpu_evidence(raw); }
+
+  Result<Verdict> appraise(Extracted x, const Request& r, CollateralSource& source, const Notes& n) const override {
+    (void)source;
+    (void)n;
+    const GivenCollateral& g = r.given;
+    if (!g.vek.empty() || !g.cert_table.empty() || !g.cert_chain.empty() || !g.crl.empty() || r.product || !g.hrk.empty() || !g.hsk_cek.empty() ||
+        !g.tdx_collateral.empty() || !g.azure_hcl.empty()) {
+      return make_error(ErrorCode::kUsage, "--vek, --cert-table, --cert-chain, --crl, --product, --hrk, --hsk-cek, --tdx-collateral and --azure-hcl are for CPU TEEs; this is NVIDIA GPU evidence",
+                        "vendor");
+    }
+    if (!r.expect.measurement_flags.empty()) {
+      return make_error(ErrorCode::kUsage, "--measurement is for CPU TEEs: a GPU's reference values are its driver and VBIOS RIMs (--driver-rim, --vbios-rim)", "measurement");
+    }
+    auto gpus = nvgpu::parse_serialized_evidence(x.report);
+    if (!gpus) return make_error(gpus.error().code, r.label + ": " + gpus.error().message, gpus.error().field);
+    // The verifier's nonce: --nonce (32 bytes, REPORT_DATA's first half; the rest zero).
+    std::optional<Bytes> nonce;
+    if (r.expect.nonce_size && *r.expect.nonce_size != 32) {
+      return make_error(ErrorCode::kUsage, "a GPU's nonce is 32 bytes: give --nonce with 64 hex digits", "nonce");
+    }
+    if (r.expect.report_data) {
+      const Bytes& rd = *r.expect.report_data;
+      if (!std::all_of(rd.begin() + 32, rd.end(), [](std::uint8_t b) { return b == 0; })) {
+        return make_error(ErrorCode::kUsage, "a GPU's nonce is 32 bytes: give --nonce with 64 hex digits", "nonce");
+      }
+      nonce = Bytes(rd.begin(), rd.begin() + 32);
+    }
+    CCI_ASSIGN(driver_rims, read_rims(g.gpu_driver_rims, r.at, "driver"));
+    CCI_ASSIGN(vbios_rims, read_rims(g.gpu_vbios_rims, r.at, "VBIOS"));
+
+    Verdict out;
+    out.vendor = vendor();
+    out.tee_name = "NVIDIA GPU";
+    out.format = "NVIDIA attestation SDK evidence";
+    out.policy_source = r.expect.policy_source;
+    verify::CheckList findings;
+    bool authentic = true, missing_only = true;
+    Json gpus_json = Json::array();
+    for (size_t i = 0; i < gpus->size(); ++i) {
+      const auto& e = (*gpus)[i];
+      const std::string prefix = gpus->size() > 1 ? "GPU " + std::to_string(i + 1) + ": " : "";
+      verify::GpuEvidence ev;
+      ev.report = e.report;
+      ev.chain_pem = e.chain_pem;
+      ev.nonce = nonce;
+      ev.at = r.at;
+      const auto v = verify::verify_gpu_report(ev);
+      verify::CheckList checks = v.checks;
+      // The RIMs for this GPU's versions: the first that verified, else the first that names them.
+      const verify::Rim* chosen[2] = {nullptr, nullptr};
+      if (v.report) {
+        const std::vector<GivenRim>* lists[2] = {&driver_rims, &vbios_rims};
+        const std::string versions[2] = {v.report->driver_version, v.report->vbios_version};
+        const char* kinds[2] = {"driver", "VBIOS"};
+        const char* ids[2] = {"nvgpu.driver_rim", "nvgpu.vbios_rim"};
+        for (int k = 0; k < 2; ++k) {
+          const GivenRim* pick = nullptr;
+          for (const auto& gr : *lists[k]) {
+            if (gr.v.rim && verify::rim_version_matches(gr.v.rim->colloquial_version, versions[k])) {
+              if (!pick || (gr.v.passed && !pick->v.passed)) pick = &gr;
+            }
+          }
+          if (!pick) {
+            // A file given for this kind that is no readable RIM at all is the user's error, not a gap.
+            bool broken = false;
+            for (const auto& gr : *lists[k]) {
+              if (gr.v.rim) continue;
+              broken = true;
+              for (const auto& ch : gr.v.checks.items()) checks.add(std::string(ids[k]) + ch.id.substr(std::string("nvgpu.rim").size()), false, ch.detail);
+            }
+            if (broken) continue;
+            checks.missing(ids[k], std::string("no ") + kinds[k] + " RIM for " + kinds[k] + " " + (versions[k].empty() ? "?" : versions[k]) + " (give --" +
+                                       (k == 0 ? "driver" : "vbios") + "-rim FILE: NVIDIA's RIM service serves it as " + verify::rim_id(*v.report, k == 0) + ")");
+            continue;
+          }
+          for (const auto& ch : pick->v.checks.items()) {
+            checks.add(std::string(ids[k]) + ch.id.substr(std::string("nvgpu.rim").size()), ch.outcome != verify::Outcome::kFail, ch.detail);
+          }
+          if (pick->v.passed) chosen[k] = &*pick->v.rim;
+        }
+      }
+      if (r.crl_required) {
+        checks.missing("nvgpu.revocation", "the OCSP status of the device chain and the RIM signers is not checked offline (name --insecure-no-crl to go without)");
+      } else {
+        checks.skip("nvgpu.revocation", "not checked: --insecure-no-crl");
+      }
+      append(out.checks, checks, prefix);
+      const bool ok = v.passed && checks.all_passed();
+      authentic = authentic && ok;
+      if (!ok && !checks.only_missing_collateral()) missing_only = false;
+      if (v.report) {
+        verify::CheckList f;
+        verify::compare_measurements(*v.report, chosen[0], chosen[1], f);
+        append(findings, f, prefix);
+        Json gj = report_json(*v.report);
+        gj["authentic"] = ok;
+        gpus_json.push_back(std::move(gj));
+      }
+    }
+    if (gpus->empty()) authentic = false;
+    out.authentic = authentic;
+    if (authentic) out.findings = std::move(findings);
+    out.outcome = outcome_of(out, !authentic && missing_only);
+    out.report = Json{{"gpus", gpus_json}};
+    out.what = std::string("NVIDIA GPU evidence, ") + std::to_string(gpus->size()) + (gpus->size() == 1 ? " GPU" : " GPUs");
+    return out;
+  }
+
+  Result<FetchReport> fetch(ByteView, const FetchRequest&) const override {
+    return make_error(ErrorCode::kUnsupported, "cci-verify fetch does not download NVIDIA RIMs yet: give them with --driver-rim and --vbios-rim", "vendor");
+  }
+
+  Result<Json> describe(ByteView raw, std::optional<snp::Product>, std::string& format) const override {
+    CCI_ASSIGN(gpus, nvgpu::parse_serialized_evidence(raw));
+    format = "NVIDIA attestation SDK evidence";
+    Json all = Json::array();
+    for (const auto& e : gpus) {
+      CCI_ASSIGN(rep, nvgpu::parse_report(e.report));
+      Json j = report_json(rep);
+      j["arch"] = e.arch;
+      j["nonce_claimed"] = to_hex(e.nonce);
+      all.push_back(std::move(j));
+    }
+    return Json{{"gpus", all}};
+  }
+};
+
+}  // namespace
+
+const Appraiser& nvgpu_appraiser() {
+  static const NvgpuAppraiser a;
+  return a;
+}
+
+}  // namespace cci::appraise
