@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdlib>
+#include <ctime>
+#include <stdexcept>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -32,6 +34,14 @@ inline Bytes slurp(const std::filesystem::path& p) {
   auto r = read_file(p.string(), 1 << 30);
   if (!r) throw std::runtime_error(r.error().message);
   return *r;
+}
+
+// "2025-06-01T00:00:00Z" as Unix seconds (a manifest's verification clock); throws on other forms.
+inline std::time_t utc_time(const std::string& s) {
+  std::tm tm{};
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != 0) throw std::runtime_error("not an RFC 3339 UTC time: " + s);
+  return timegm(&tm);
 }
 
 // A temporary directory removed at scope exit.

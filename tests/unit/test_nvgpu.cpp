@@ -28,12 +28,6 @@ json load(const std::filesystem::path& p) {
   return json::parse(b.begin(), b.end());
 }
 
-std::time_t utc(const std::string& s) {
-  std::tm tm{};
-  REQUIRE(strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) != nullptr);
-  return timegm(&tm);
-}
-
 // The manifest's failing-check categories and this verifier's check ids.
 const std::map<std::string, std::string> kCheckIds = {
     {"parse", "nvgpu.report"},
@@ -70,6 +64,16 @@ Input input_of(const std::filesystem::path& dir, const json& c) {
   return in;
 }
 
+// The case's report, chain, nonce and clock (the device root is the caller's business).
+verify::GpuEvidence evidence_of(const Input& in, const json& c) {
+  verify::GpuEvidence ev;
+  ev.report = in.report;
+  ev.chain_pem = in.chain;
+  ev.nonce = *from_hex(c["nonce"].get<std::string>(), "nonce", 32);
+  ev.at = test::utc_time(c["verify_at"]);
+  return ev;
+}
+
 }  // namespace
 
 TEST_CASE("every spdm case of the manifest gives its verdict, rejected ones failing on a listed check") {
@@ -81,11 +85,7 @@ TEST_CASE("every spdm case of the manifest gives its verdict, rejected ones fail
     const std::string id = c["id"];
     CAPTURE(id);
     const Input in = input_of(dir, c);
-    verify::GpuEvidence ev;
-    ev.report = in.report;
-    ev.chain_pem = in.chain;
-    ev.nonce = *from_hex(c["nonce"].get<std::string>(), "nonce", 32);
-    ev.at = utc(c["verify_at"]);
+    verify::GpuEvidence ev = evidence_of(in, c);
     // The pinned root is the genuine one; a case naming another root trusts that one instead.
     auto root = crypto::Certificate::from_pem(test::slurp(dir / c["device_root"].get<std::string>()));
     REQUIRE(root);
@@ -181,7 +181,7 @@ TEST_CASE("every single-byte flip of a genuine report is refused, and so is ever
   verify::GpuEvidence ev;
   ev.chain_pem.assign(chain.begin(), chain.end());
   ev.nonce = *from_hex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb", "nonce", 32);
-  ev.at = utc("2025-06-01T00:00:00Z");
+  ev.at = test::utc_time("2025-06-01T00:00:00Z");
   ev.report = report;
   REQUIRE(verify::verify_gpu_report(ev).passed);
   int accepted = 0;
@@ -245,7 +245,7 @@ TEST_CASE("every rim case of the manifest gives its verdict, rejected ones faili
     const std::string id = c["id"];
     CAPTURE(id);
     const auto root = test_root(dir / c["rim_root"].get<std::string>(), verify::pinned_nvidia_rim_root_fingerprint());
-    const auto v = verify::verify_rim(test::slurp(dir / c["rim"].get<std::string>()), utc(c["verify_at"]), "RIM", root ? &*root : nullptr);
+    const auto v = verify::verify_rim(test::slurp(dir / c["rim"].get<std::string>()), test::utc_time(c["verify_at"]), "RIM", root ? &*root : nullptr);
     std::vector<std::string> failed;
     for (const auto& ch : v.checks.items()) {
       CAPTURE(ch.detail);
@@ -280,11 +280,7 @@ TEST_CASE("every e2e case gives its verdict: report, both RIMs, versions and mea
     const std::string id = c["id"];
     CAPTURE(id);
     const Input in = input_of(dir, c);
-    verify::GpuEvidence ev;
-    ev.report = in.report;
-    ev.chain_pem = in.chain;
-    ev.nonce = *from_hex(c["nonce"].get<std::string>(), "nonce", 32);
-    ev.at = utc(c["verify_at"]);
+    verify::GpuEvidence ev = evidence_of(in, c);
     const auto g = verify::verify_gpu_report(ev);
     std::vector<std::string> failed;
     for (const auto& ch : g.checks.items()) {

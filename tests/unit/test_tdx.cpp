@@ -29,11 +29,7 @@ json load(const std::filesystem::path& p) {
   return json::parse(b.begin(), b.end());
 }
 
-std::time_t utc(const std::string& s) {
-  std::tm tm{};
-  REQUIRE(strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) != nullptr);
-  return timegm(&tm);
-}
+std::time_t utc(const std::string& s) { return test::utc_time(s); }
 
 template <class A>
 std::string hex(const A& a) {
