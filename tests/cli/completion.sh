@@ -33,7 +33,7 @@ check "cci-verify re<TAB> -> report remote" -- test "$(tr '\n' ' ' <"$WORK/c")" 
 bash_complete cci-verify report --ven >"$WORK/c"
 contains "$WORK/c" "--vendor" "cci-verify report --ven<TAB> -> --vendor"
 bash_complete cci-verify report --vendor "" >"$WORK/c"
-check "cci-verify report --vendor <TAB> -> auto amd hygon intel" -- test "$(tr '\n' ' ' <"$WORK/c")" = "auto amd hygon intel "
+check "cci-verify report --vendor <TAB> -> auto amd hygon intel nvidia" -- test "$(tr '\n' ' ' <"$WORK/c")" = "auto amd hygon intel nvidia "
 bash_complete cci-verify report --json --col >"$WORK/c"
 contains "$WORK/c" "--color" "the common flags are offered after a subcommand"
 bash_complete cci-verify --color "" >"$WORK/c"
@@ -61,7 +61,7 @@ if command -v zsh >/dev/null; then
   zsh -f -c 'autoload -U compinit; compinit -u; source "$1"; emulate -L sh; setopt kshglob noshglob braceexpand
     COMP_WORDS=(cci-verify report --vendor ""); COMP_CWORD=3; _cci_verify; print -r -- "${COMPREPLY[@]}"' \
     _ "$WORK/_cci-verify" >"$WORK/c" 2>&1
-  check "zsh (bashcompinit): cci-verify report --vendor <TAB> -> auto amd hygon intel" -- grep -qx "auto amd hygon intel" "$WORK/c"
+  check "zsh (bashcompinit): cci-verify report --vendor <TAB> -> auto amd hygon intel nvidia" -- grep -qx "auto amd hygon intel nvidia" "$WORK/c"
 fi
 if command -v fish >/dev/null; then
   "$VERIFY" completion fish >"$WORK/cci-verify.fish"
