@@ -107,6 +107,13 @@ struct Report {
 // The report bytes. Errors name the field and the offset.
 Result<Report> parse_report(ByteView raw);
 
+// The FWID of a Blackwell attestation-key certificate: its TCG DiceTcbInfo extension
+// (2.23.133.5.4.1.1; TCG DICE Attestation Architecture, "DiceTcbInfo": a SEQUENCE of
+// context-tagged fields, fwids [6] IMPLICIT SEQUENCE OF FWID { hashAlg OID, digest OCTET
+// STRING }), the digest of its first FWID. `extn_value` is the extension's value (DER). Hopper
+// certificates carry the older extension 2.23.133.5.4.1 instead, read by the verifier.
+Result<Bytes> dice_tcb_info_fwid(ByteView extn_value);
+
 // NVIDIA's text form: ASCII hex (whitespace ignored), as the SDKs' sample files and nvtrust's
 // logs carry it.
 Result<Bytes> report_from_hex_text(ByteView text);

@@ -12,6 +12,7 @@ namespace {
 
 constexpr size_t kChainLength = 5;
 constexpr const char* kOidFwid = "2.23.133.5.4.1";  // the FWID extension of Hopper attestation-key certificates
+constexpr const char* kOidDiceTcbInfo = "2.23.133.5.4.1.1";  // TCG DiceTcbInfo, on Blackwell attestation-key certificates
 
 // The report's header fields whose value makes it something other than a signed SPDM 1.1
 // measurement report (as opposed to a report that is merely cut wrong).
@@ -93,14 +94,27 @@ void run_gpu_checks(const GpuEvidence& ev, GpuVerification& v) {
   }
 
   if (r->fwid) {
-    auto ext = leaf.extension_value(kOidFwid);
-    if (!ext || !*ext || (*ext)->size() < 48) {
-      c.add("nvgpu.fwid", false, "the report carries an FWID but the attestation key's certificate has none (extension 2.23.133.5.4.1)");
+    // Hopper: the last 48 bytes of 2.23.133.5.4.1; Blackwell: the first FWID of DiceTcbInfo.
+    std::optional<Bytes> cert_fwid;
+    std::string where = "extension 2.23.133.5.4.1";
+    if (auto ext = leaf.extension_value(kOidFwid); ext && *ext) {
+      if ((*ext)->size() >= 48) cert_fwid = Bytes((*ext)->end() - 48, (*ext)->end());
+    } else if (auto dice = leaf.extension_value(kOidDiceTcbInfo); dice && *dice) {
+      where = "DiceTcbInfo (2.23.133.5.4.1.1)";
+      auto f = nvgpu::dice_tcb_info_fwid(**dice);
+      if (!f) {
+        c.add("nvgpu.fwid", false, "the attestation key's certificate: " + f.error().message);
+        return;
+      }
+      cert_fwid = std::move(*f);
+    }
+    if (!cert_fwid) {
+      c.add("nvgpu.fwid", false, "the report carries an FWID but the attestation key's certificate has none (2.23.133.5.4.1 or DiceTcbInfo 2.23.133.5.4.1.1)");
       return;
     }
-    const Bytes& e = **ext;
-    const bool same = r->fwid->size() == 48 && std::equal(r->fwid->begin(), r->fwid->end(), e.end() - 48);
-    c.add("nvgpu.fwid", same, same ? "the report's FWID is the one in the attestation key's certificate" : "the report's FWID " + to_hex(*r->fwid) + " is not the certificate's " + to_hex(ByteView(e).last(48)));
+    const bool same = *r->fwid == *cert_fwid;
+    c.add("nvgpu.fwid", same, same ? "the report's FWID is the one in the attestation key's certificate (" + where + ")"
+                                   : "the report's FWID " + to_hex(*r->fwid) + " is not the certificate's " + to_hex(*cert_fwid) + " (" + where + ")");
   } else {
     c.skip("nvgpu.fwid", "the report carries no FWID (drivers before 550 do not): nothing to bind it to the certificate");
   }

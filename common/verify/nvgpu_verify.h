@@ -9,7 +9,8 @@
 //     the signature (SPDM 1.1 has no signing-context prefix), by the attestation key;
 //   the request nonce equals the verifier's (the response nonce is the GPU's and only signed);
 //   the FWID: where the report carries one (opaque field 20), it equals the one in the
-//     attestation key's certificate (TCG DICE extension 2.23.133.5.4.1, its last 48 bytes).
+//     attestation key's certificate (Hopper: extension 2.23.133.5.4.1, its last 48 bytes;
+//     Blackwell: TCG DiceTcbInfo 2.23.133.5.4.1.1, the digest of its first FWID).
 // Reference values (RIMs), revocation (OCSP) and policy are decided elsewhere.
 #pragma once
 

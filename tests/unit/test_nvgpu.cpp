@@ -330,3 +330,40 @@ TEST_CASE("every e2e case gives its verdict: report, both RIMs, versions and mea
   CHECK(accepted == 3);
   CHECK(rejected == 16);
 }
+
+TEST_CASE("Blackwell's DiceTcbInfo gives the digest of its first FWID; malformed ones are errors") {
+  // DiceTcbInfo { vendor [0] "NVIDIA", svn [3] 1, fwids [6] { FWID { sha384, digest(48) }, FWID { sha384, other } } },
+  // built here by hand (TCG DICE Attestation Architecture, "DiceTcbInfo").
+  const Bytes sha384_oid = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02};
+  auto fwid = [&](std::uint8_t fill) {
+    Bytes f = {0x30, static_cast<std::uint8_t>(sha384_oid.size() + 50)};
+    f.insert(f.end(), sha384_oid.begin(), sha384_oid.end());
+    f.push_back(0x04);
+    f.push_back(48);
+    f.insert(f.end(), 48, fill);
+    return f;
+  };
+  Bytes list = fwid(0xab);
+  const Bytes second = fwid(0xcd);
+  list.insert(list.end(), second.begin(), second.end());
+  Bytes body = {0x80, 6, 'N', 'V', 'I', 'D', 'I', 'A', 0x83, 1, 1, 0xA6, 0x81, static_cast<std::uint8_t>(list.size())};
+  body.insert(body.end(), list.begin(), list.end());
+  Bytes der = {0x30, 0x81, static_cast<std::uint8_t>(body.size())};
+  der.insert(der.end(), body.begin(), body.end());
+  auto f = nvgpu::dice_tcb_info_fwid(der);
+  REQUIRE_MESSAGE(f, (f ? "" : f.error().message));
+  CHECK(*f == Bytes(48, 0xab));
+  // Every truncation and a trailing byte are errors, never a digest.
+  for (size_t n = 0; n < der.size(); ++n) CHECK_FALSE(nvgpu::dice_tcb_info_fwid(ByteView(der).first(n)));
+  Bytes longer = der;
+  longer.push_back(0);
+  CHECK_FALSE(nvgpu::dice_tcb_info_fwid(longer));
+  // No fwids field, or an FWID without its digest.
+  const Bytes no_fwids = {0x30, 0x03, 0x83, 0x01, 0x01};
+  CHECK_FALSE(nvgpu::dice_tcb_info_fwid(no_fwids));
+  Bytes no_digest = {0x30, 0x11, 0xA6, 0x0f, 0x30, 0x0d};
+  no_digest.insert(no_digest.end(), sha384_oid.begin(), sha384_oid.end());
+  no_digest.push_back(0x05);
+  no_digest.push_back(0x00);
+  CHECK_FALSE(nvgpu::dice_tcb_info_fwid(no_digest));
+}
