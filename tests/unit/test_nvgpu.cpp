@@ -331,7 +331,7 @@ TEST_CASE("every e2e case gives its verdict: report, both RIMs, versions and mea
   CHECK(rejected == 16);
 }
 
-TEST_CASE("Blackwell's DiceTcbInfo gives the digest of its first FWID; malformed ones are errors") {
+TEST_CASE("Blackwell's DiceTcbInfo gives the digest of its first FWID, malformed ones are errors") {
   // DiceTcbInfo { vendor [0] "NVIDIA", svn [3] 1, fwids [6] { FWID { sha384, digest(48) }, FWID { sha384, other } } },
   // built here by hand (TCG DICE Attestation Architecture, "DiceTcbInfo").
   const Bytes sha384_oid = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02};
