@@ -58,6 +58,9 @@ Result<std::vector<GivenRim>> read_rims(const std::vector<std::string>& files, s
   return out;
 }
 
+// A RIM's check id for the RIM's role: nvgpu.rim_chain -> nvgpu.driver_rim_chain.
+std::string rim_check_id(const char* role_id, const std::string& rim_id) { return role_id + rim_id.substr(std::string_view("nvgpu.rim").size()); }
+
 // Appends `from` to `to`, each detail prefixed with the GPU's number when there are several.
 void append(verify::CheckList& to, const verify::CheckList& from, const std::string& prefix) {
   for (const auto& ch : from.items()) {
@@ -140,7 +143,7 @@ class NvgpuAppraiser final : public Appraiser {
             for (const auto& gr : *lists[k]) {
               if (gr.v.rim) continue;
               broken = true;
-              for (const auto& ch : gr.v.checks.items()) checks.add(std::string(ids[k]) + ch.id.substr(std::string("nvgpu.rim").size()), false, ch.detail);
+              for (const auto& ch : gr.v.checks.items()) checks.add(rim_check_id(ids[k], ch.id), false, ch.detail);
             }
             if (broken) continue;
             checks.missing(ids[k], std::string("no ") + kinds[k] + " RIM for " + kinds[k] + " " + (versions[k].empty() ? "?" : versions[k]) + " (give --" +
@@ -148,7 +151,7 @@ class NvgpuAppraiser final : public Appraiser {
             continue;
           }
           for (const auto& ch : pick->v.checks.items()) {
-            checks.add(std::string(ids[k]) + ch.id.substr(std::string("nvgpu.rim").size()), ch.outcome != verify::Outcome::kFail, ch.detail);
+            checks.add(rim_check_id(ids[k], ch.id), ch.outcome != verify::Outcome::kFail, ch.detail);
           }
           if (pick->v.passed) chosen[k] = &*pick->v.rim;
         }

@@ -151,11 +151,6 @@ Result<Rim> read_swid(xmlNode* root, const std::string& what) {
   return rim;
 }
 
-std::string lower(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
 }  // namespace
 
 Bytes pinned_nvidia_rim_root_fingerprint() {
@@ -293,7 +288,7 @@ RimVerification verify_rim(ByteView xml, std::time_t at, const std::string& what
 }
 
 bool rim_version_matches(const std::string& rim_version, const std::string& report_version) {
-  return !report_version.empty() && lower(rim_version) == lower(report_version);
+  return !report_version.empty() && ascii_lower(rim_version) == ascii_lower(report_version);
 }
 
 std::string rim_id(const nvgpu::Report& report, bool driver) {
