@@ -11,6 +11,7 @@
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "nvgpu/report.h"
+#include "policy/nvgpu_policy.h"
 #include "verify/nvgpu_rim.h"
 #include "verify/nvgpu_verify.h"
 
@@ -113,6 +114,7 @@ class NvgpuAppraiser final : public Appraiser {
     verify::CheckList findings;
     bool authentic = true, missing_only = true;
     Json gpus_json = Json::array();
+    std::vector<verify::Verified<nvgpu::Report>> verified;
     for (size_t i = 0; i < gpus->size(); ++i) {
       const auto& e = (*gpus)[i];
       const std::string prefix = gpus->size() > 1 ? "GPU " + std::to_string(i + 1) + ": " : "";
@@ -165,6 +167,7 @@ class NvgpuAppraiser final : public Appraiser {
       const bool ok = v.passed && checks.all_passed();
       authentic = authentic && ok;
       if (!ok && !checks.only_missing_collateral()) missing_only = false;
+      if (v.verified) verified.push_back(*v.verified);
       if (v.report) {
         verify::CheckList f;
         verify::compare_measurements(*v.report, chosen[0], chosen[1], f);
@@ -176,7 +179,11 @@ class NvgpuAppraiser final : public Appraiser {
     }
     if (gpus->empty()) authentic = false;
     out.authentic = authentic;
-    if (authentic) out.findings = std::move(findings);
+    if (authentic) {
+      // The policy, on the GPUs whose reports all verified.
+      findings.append(policy::evaluate_gpu_policy(r.expect.policy, verified, r.expect.named_fields));
+      out.findings = std::move(findings);
+    }
     out.outcome = outcome_of(out, !authentic && missing_only);
     out.report = Json{{"gpus", gpus_json}};
     out.what = std::string("NVIDIA GPU evidence, ") + std::to_string(gpus->size()) + (gpus->size() == 1 ? " GPU" : " GPUs");

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cci {
 
@@ -42,6 +43,45 @@ inline std::optional<std::uint64_t> parse_uint_text(std::string_view t, std::uin
   auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v, base);
   if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v > max) return std::nullopt;
   return v;
+}
+
+// A version of dot-separated numbers, as vendors print them: "550.90.07" (base 10), the VBIOS's
+// "96.00.9f.00.01" (base 16). min_parts..max_parts parts of 1 to 8 digits each, nothing else.
+inline std::optional<std::vector<std::uint32_t>> parse_dotted_version(std::string_view t, int base, size_t min_parts, size_t max_parts) {
+  std::vector<std::uint32_t> parts;
+  size_t pos = 0;
+  while (true) {
+    const size_t dot = std::min(t.find('.', pos), t.size());
+    const std::string_view part = t.substr(pos, dot - pos);
+    std::uint32_t v = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v, base);
+    if (part.empty() || part.size() > 8 || ec != std::errc() || end != part.data() + part.size() || parts.size() == max_parts) return std::nullopt;
+    parts.push_back(v);
+    if (dot == t.size()) break;
+    pos = dot + 1;
+  }
+  if (parts.size() < min_parts) return std::nullopt;
+  return parts;
+}
+
+// a < b, part by part; a missing part counts as 0 ("550.90" == "550.90.0").
+inline bool version_less(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const std::uint32_t x = i < a.size() ? a[i] : 0, y = i < b.size() ? b[i] : 0;
+    if (x != y) return x < y;
+  }
+  return false;
+}
+
+// Fixed-width dotted hex ("96.00.9f.00.01": `parts` parts of `width` digits each), lowercased;
+// nullopt for anything else.
+inline std::optional<std::string> fixed_dotted_hex(std::string_view t, size_t parts, size_t width) {
+  if (parts == 0 || t.size() != parts * (width + 1) - 1) return std::nullopt;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const bool dot = (i + 1) % (width + 1) == 0;
+    if (dot ? t[i] != '.' : !std::isxdigit(static_cast<unsigned char>(t[i]))) return std::nullopt;
+  }
+  return ascii_lower(t);
 }
 
 }  // namespace cci

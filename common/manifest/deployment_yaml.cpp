@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "base/hex.h"
+#include "base/text.h"
 #include "manifest/deployment.h"
 
 namespace cci::manifest {
@@ -435,6 +436,27 @@ struct Reader {
       }
       out["tdx_accept_tcb_status"] = list;
     }
+    // NVIDIA GPU evidence (policy/nvgpu_policy.h).
+    CCI_ASSIGN(gpus, m.uint("gpu_count", 64));
+    if (gpus) {
+      if (*gpus == 0) return err.at(m.node("gpu_count"), m.path("gpu_count"), "expected 1..64 GPUs");
+      out["gpu_count"] = *gpus;
+    }
+    CCI_ASSIGN(driver, m.string("gpu_min_driver_version"));
+    if (driver) {
+      if (!parse_dotted_version(*driver, 10, 1, 4)) {
+        return err.at(m.node("gpu_min_driver_version"), m.path("gpu_min_driver_version"), "expected a driver version such as \"550.90.07\"");
+      }
+      out["gpu_min_driver_version"] = *driver;
+    }
+    CCI_ASSIGN(vbios, m.string("gpu_min_vbios_version"));
+    if (vbios) {
+      auto v = fixed_dotted_hex(*vbios, 5, 2);
+      if (!v) return err.at(m.node("gpu_min_vbios_version"), m.path("gpu_min_vbios_version"), "expected a VBIOS version such as \"96.00.9f.00.01\"");
+      out["gpu_min_vbios_version"] = *v;
+    }
+    CCI_ASSIGN(ppcie, m.boolean("gpu_allow_ppcie"));
+    if (ppcie) out["gpu_allow_ppcie"] = *ppcie;
     CCI_TRY(m.finish());
     return out;
   }

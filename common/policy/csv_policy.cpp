@@ -123,6 +123,7 @@ CheckList evaluate_csv_policy(const Json& p, const verify::Verified<csv::Report>
   check_session_fields(out, r, ex);
   check_snp_only(out, p, ex);
   detail::check_tdx_only_keys(out, p, ex.named_fields, "a Hygon CSV report");
+  detail::check_gpu_only_keys(out, p, ex.named_fields, "a Hygon CSV report");
   return out;
 }
 

@@ -89,6 +89,9 @@ const std::vector<FieldFlag>& field_flags() {
        "TDX: TCB statuses accepted besides UpToDate, comma-separated (SWHardeningNeeded, ConfigurationNeeded, "
        "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)"},
       {"--min-tcb-evaluation-number", "min_tcb_evaluation_number", "N", "TDX: minimum TCB evaluation data number of Intel's collateral"},
+      {"--gpu-count", "gpu_count", "N", "NVIDIA GPU: the number of GPUs the evidence must hold, exactly"},
+      {"--gpu-min-driver", "gpu_min_driver_version", "VERSION", "NVIDIA GPU: minimum driver version, e.g. 550.90.07"},
+      {"--gpu-min-vbios", "gpu_min_vbios_version", "VERSION", "NVIDIA GPU: minimum VBIOS version, e.g. 96.00.9f.00.01"},
   };
   return flags;
 }
@@ -105,6 +108,19 @@ Status set_policy_field(Json& p, const FieldFlag& f, const std::string& text) {
   if (key == "min_guest_svn") return uint_field(p, f, text, UINT32_MAX);
   if (key == "vmpl") return uint_field(p, f, text, 3);
   if (key == "min_tcb_evaluation_number") return uint_field(p, f, text, UINT32_MAX);
+  if (key == "gpu_count") {
+    auto v = parse_uint_text(text, kMaxGpuCount);
+    if (!v || *v == 0) return bad(f, "expected a number from 1 to " + std::to_string(kMaxGpuCount));
+    p[f.key] = *v;
+    return {};
+  }
+  if (key == "gpu_min_driver_version" || key == "gpu_min_vbios_version") {
+    auto v = gpu_version_key(key, text);
+    if (!v) return bad(f, key == "gpu_min_driver_version" ? "expected a driver version of dot-separated numbers, e.g. 550.90.07"
+                                                           : "expected a VBIOS version of five dot-separated hex parts, e.g. 96.00.9f.00.01");
+    p[f.key] = *v;
+    return {};
+  }
   if (key == "tdx_accept_tcb_status") {
     Json list = Json::array();
     size_t start = 0;
@@ -177,6 +193,13 @@ Status check_policy_json(const Json& p) {
       ok = v == "csv" || v == "csv2" || v == "csv3", want = "csv, csv2 or csv3";
     } else if (key == "min_tcb_evaluation_number") {
       ok = uint_max(v, UINT32_MAX), want = "a 32-bit unsigned integer";
+    } else if (key == "gpu_count") {
+      ok = uint_max(v, kMaxGpuCount) && v.get<std::uint64_t>() > 0, want = "an integer 1.." + std::to_string(kMaxGpuCount);
+    } else if (key == "gpu_min_driver_version" || key == "gpu_min_vbios_version") {
+      ok = v.is_string() && gpu_version_key(key, v.get<std::string>()) == v.get<std::string>();
+      want = key == "gpu_min_driver_version" ? "a driver version such as \"550.90.07\"" : "a VBIOS version such as \"96.00.9f.00.01\" (lowercase hex)";
+    } else if (key == "gpu_allow_ppcie") {
+      ok = v.is_boolean(), want = "true or false";
     } else if (key == "tdx_accept_tcb_status") {
       const auto& known = acceptable_tcb_statuses();
       ok = v.is_array();
@@ -188,6 +211,18 @@ Status check_policy_json(const Json& p) {
     if (!ok) return fail(key, "expected " + want);
   }
   return {};
+}
+
+bool gpu_only_key(const std::string& key) {
+  return key == "gpu_count" || key == "gpu_min_driver_version" || key == "gpu_min_vbios_version" || key == "gpu_allow_ppcie";
+}
+
+std::optional<std::string> gpu_version_key(const std::string& key, std::string_view text) {
+  if (key == "gpu_min_driver_version") {
+    if (!parse_dotted_version(text, 10, 1, 4)) return std::nullopt;
+    return std::string(text);
+  }
+  return fixed_dotted_hex(text, 5, 2);  // the VBIOS, written lowercase as the reports print it
 }
 
 bool tdx_only_key(const std::string& key) { return key == "tdx_accept_tcb_status" || key == "min_tcb_evaluation_number"; }

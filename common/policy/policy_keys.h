@@ -4,7 +4,10 @@
 // normalised exactly as parse_policy_yaml writes them, so the policy evaluators see one form.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +42,13 @@ bool snp_only_key(const std::string& key);
 // Policy keys that only an Intel TDX quote's appraisal uses: tdx_accept_tcb_status,
 // min_tcb_evaluation_number.
 bool tdx_only_key(const std::string& key);
+// Policy keys that only NVIDIA GPU evidence has (policy/nvgpu_policy.h): gpu_count,
+// gpu_min_driver_version, gpu_min_vbios_version, gpu_allow_ppcie.
+bool gpu_only_key(const std::string& key);
+inline constexpr std::uint64_t kMaxGpuCount = 64;
+// gpu_min_driver_version ("550.90.07": 1-4 decimal parts) or gpu_min_vbios_version
+// ("96.00.9f.00.01": five 2-digit hex parts, lowercased): the normal form, or nullopt.
+std::optional<std::string> gpu_version_key(const std::string& key, std::string_view text);
 // The TCB statuses tdx_accept_tcb_status may name (UpToDate is always accepted, Revoked never).
 const std::vector<std::string>& acceptable_tcb_statuses();
 

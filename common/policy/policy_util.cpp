@@ -10,15 +10,24 @@
 
 namespace cci::policy::detail {
 
-void check_tdx_only_keys(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report) {
+void check_keys_of(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report,
+                   bool (*theirs)(const std::string&), const std::string& whose) {
   for (const auto& [key, value] : p.items()) {
-    if (!tdx_only_key(key)) continue;
+    if (!theirs(key)) continue;
     if (std::find(named.begin(), named.end(), key) != named.end()) {
-      out.add("policy." + key, false, key + " was given on the command line, but it applies to Intel TDX quotes only: " + report + " has no TCB Info");
+      out.add("policy." + key, false, key + " was given on the command line, but it applies to " + whose + " only, not to " + report);
     } else {
-      out.skip("policy." + key, key + " applies to Intel TDX quotes: not to " + report);
+      out.skip("policy." + key, key + " applies to " + whose + ": not to " + report);
     }
   }
+}
+
+void check_tdx_only_keys(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report) {
+  check_keys_of(out, p, named, report, tdx_only_key, "Intel TDX quotes");
+}
+
+void check_gpu_only_keys(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report) {
+  check_keys_of(out, p, named, report, gpu_only_key, "NVIDIA GPU evidence");
 }
 
 void check_permission(verify::CheckList& out, const Json& p, const char* key, const char* id, bool used, const std::string& what) {

@@ -23,10 +23,15 @@ bool version_at_least(unsigned major, unsigned minor, const std::string& want);
 // report's field ("MEASUREMENT", "measure").
 void check_measurement(verify::CheckList& out, const std::vector<Bytes>& expected, ByteView actual, const char* field);
 
-// Policy keys that only a TDX quote's appraisal uses, on another vendor's report: listed as not
-// applicable, or failed when the user named the field for this very report (a check asked for is
-// never skipped). `report` names the report in messages ("an SEV-SNP report").
+// Policy keys that only another kind of evidence uses (`theirs`: tdx_only_key, gpu_only_key;
+// `whose`: "Intel TDX quotes"), on this report: listed as not applicable, or failed when the user
+// named the field for this very report (a check asked for is never skipped). `report` names the
+// report in messages ("an SEV-SNP report").
+void check_keys_of(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report,
+                   bool (*theirs)(const std::string&), const std::string& whose);
+// Both of the above for a CPU TEE's report: the TDX-only keys (unless `report` is TDX) and the GPU keys.
 void check_tdx_only_keys(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report);
+void check_gpu_only_keys(verify::CheckList& out, const Json& p, const std::vector<std::string>& named, const std::string& report);
 
 // Equality without early exit (expected values may be secrets such as session bindings).
 bool same_bytes(ByteView a, ByteView b);

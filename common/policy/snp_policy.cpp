@@ -209,6 +209,7 @@ CheckList evaluate_snp_policy(const Json& p, const verify::Verified<snp::Report>
   check_digest_field(out, p, "author_key_digest", "policy.author_key_digest", r.author_key_digest, "AUTHOR_KEY_DIGEST");
   check_expectations(out, r, ex);
   detail::check_tdx_only_keys(out, p, ex.named_fields, "an SEV-SNP report");
+  detail::check_gpu_only_keys(out, p, ex.named_fields, "an SEV-SNP report");
   return out;
 }
 

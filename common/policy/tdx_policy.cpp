@@ -113,6 +113,7 @@ CheckList evaluate_tdx_policy(const Json& p, const verify::Verified<tdx::Quote>&
   else out.compare("policy.report_data", same_bytes(*ex.report_data, b.report_data), "REPORT_DATA", to_hex(b.report_data), to_hex(*ex.report_data));
   check_event_log(out, b, ex);
   check_foreign_keys(out, p, ex);
+  detail::check_gpu_only_keys(out, p, ex.named_fields, "an Intel TDX quote");
   return out;
 }
 

@@ -58,6 +58,7 @@ class CheckList {
     return !checks_.empty();
   }
   const std::vector<Check>& items() const { return checks_; }
+  void append(const CheckList& more) { checks_.insert(checks_.end(), more.checks_.begin(), more.checks_.end()); }
 
  private:
   std::vector<Check> checks_;

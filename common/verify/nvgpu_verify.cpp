@@ -131,6 +131,7 @@ GpuVerification verify_gpu_report(const GpuEvidence& ev) {
   GpuVerification v;
   run_gpu_checks(ev, v);
   v.passed = v.complete && v.checks.all_passed();
+  if (v.passed) v.verified = Verified<nvgpu::Report>(*v.report);
   return v;
 }
 

@@ -21,6 +21,7 @@
 #include "crypto/x509.h"
 #include "nvgpu/report.h"
 #include "verify/check.h"
+#include "verify/verified.h"
 
 namespace cci::verify {
 
@@ -39,6 +40,7 @@ struct GpuVerification {
   bool passed = false;
   CheckList checks;
   std::optional<nvgpu::Report> report;        // parsed: authentic only if `passed`
+  std::optional<Verified<nvgpu::Report>> verified;  // the report, when every check passed
   std::optional<crypto::Certificate> attestation_key_cert;
   bool complete = false;                      // every check ran
 };

@@ -19,6 +19,9 @@ CsvVerification verify_csv(const CsvInputs& in);
 struct TdxEvidence;
 struct TdxVerification;
 TdxVerification verify_tdx_quote(const TdxEvidence& ev);
+struct GpuEvidence;
+struct GpuVerification;
+GpuVerification verify_gpu_report(const GpuEvidence& ev);
 struct VerifiedForTests;
 
 template <class T>
@@ -32,6 +35,7 @@ class Verified {
   friend SnpVerification verify_snp(const SnpEvidence& ev);
   friend CsvVerification verify_csv(const CsvInputs& in);
   friend TdxVerification verify_tdx_quote(const TdxEvidence& ev);
+  friend GpuVerification verify_gpu_report(const GpuEvidence& ev);
   friend struct VerifiedForTests;
   T value_;
 };

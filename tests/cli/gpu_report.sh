@@ -43,6 +43,34 @@ check "json: vendor nvidia, driver 545.00, VBIOS 96.00.5e.00.01" -- test \
 expect 0 "two GPUs in one evidence list" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl
 contains "$WORK/out" "PASS  nvgpu.measurements: GPU 2: 32 active" "each GPU's checks are numbered"
 
+# The GPU policy keys (flags and a policy file): count, minimum driver and VBIOS, CPU keys.
+expect 0 "--gpu-count 2 with two GPUs" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl --gpu-count 2
+contains "$WORK/out" "PASS  policy.gpu_count: GPUs in the evidence 2 as expected" "the count passes"
+contains "$WORK/out" "PASS  policy.gpu_mode: GPU 1: confidential-computing mode" "the mode is named for each GPU"
+expect 1 "--gpu-count 1 with two GPUs" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl --gpu-count 1
+contains "$WORK/out" "FAIL  policy.gpu_count: GPUs in the evidence 2, expected 1" "the count fails, both sides shown"
+expect 1 "a minimum driver above the GPU's" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --gpu-min-driver 545.0.1
+contains "$WORK/out" "FAIL  policy.gpu_driver_version: driver version 545.00, expected at least 545.0.1" "the driver version is named"
+expect 0 "minimum driver and VBIOS met" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --gpu-min-driver 545 --gpu-min-vbios 96.00.5E.00.01
+contains "$WORK/out" "PASS  policy.gpu_vbios_version: VBIOS version 96.00.5e.00.01 (expected at least 96.00.5e.00.01)" "the VBIOS version passes"
+expect 1 "a minimum VBIOS above the GPU's (hex: 5f > 5e)" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --gpu-min-vbios 96.00.5f.00.00
+expect 2 "a VBIOS version that is not one" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --gpu-min-vbios 96.00.5e
+contains "$WORK/err" "--gpu-min-vbios" "... naming the flag"
+expect 2 "--gpu-count 0" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --gpu-count 0
+printf 'gpu_count: 1\ngpu_min_driver_version: "550.54"\n' >"$WORK/gpu.yaml"
+expect 1 "a policy file's minimum driver" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --policy "$WORK/gpu.yaml"
+contains "$WORK/out" "FAIL  policy.gpu_driver_version" "the file's minimum is applied"
+contains "$WORK/out" "PASS  policy.gpu_count" "... and its count"
+expect 1 "a CPU TEE's field flag on GPU evidence fails (asked for, never skipped)" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --host-data "$(printf '%064d' 0)"
+contains "$WORK/out" "FAIL  policy.host_data: host_data was given on the command line, but it applies to CPU TEE reports only" "named as a CPU key"
+SNP="$CCI_TEST_VECTORS_DIR/snp"
+SNP_OK=(report --offline --insecure-no-crl "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der"
+  --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --insecure-any-measurement)
+expect 0 "an SEV-SNP report with GPU keys from a policy file: listed as not applicable" -- "$VERIFY" "${SNP_OK[@]}" --policy "$WORK/gpu.yaml"
+contains "$WORK/out" "SKIP  policy.gpu_count: gpu_count applies to NVIDIA GPU evidence" "... as SKIP"
+expect 1 "--gpu-count on an SEV-SNP report fails" -- "$VERIFY" "${SNP_OK[@]}" --gpu-count 1
+contains "$WORK/out" "FAIL  policy.gpu_count: gpu_count was given on the command line, but it applies to NVIDIA GPU evidence only" "named as a GPU key"
+
 expect 3 "no --nonce: freshness cannot be evaluated" -- "$VERIFY" report "$WORK/gpu.json" --driver-rim "$DRIVER" --vbios-rim "$VBIOS" "${AT[@]}" --insecure-no-crl
 contains "$WORK/out" "FAIL  nvgpu.request_nonce" "the nonce check is named"
 expect 1 "another nonce" -- "$VERIFY" report "$WORK/gpu.json" --nonce "$(printf '%064d' 0)" --driver-rim "$DRIVER" --vbios-rim "$VBIOS" "${AT[@]}" --insecure-no-crl

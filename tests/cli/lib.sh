@@ -26,8 +26,11 @@ need_vectors() {
 # expect RC DESCRIPTION -- command...   (stdout/stderr kept in $WORK/out, $WORK/err)
 expect() {
   local want="$1" what="$2"; shift 3
+  local t0="${EPOCHREALTIME/./}"
   "$@" >"$WORK/out" 2>"$WORK/err"
   local rc=$?
+  # CCI_TEST_TIMING=1: how long each command took (where a script spends its time).
+  [ -n "${CCI_TEST_TIMING:-}" ] && printf '%8.2f s  ' "$(( ${EPOCHREALTIME/./} - t0 ))e-6"
   if [ "$rc" -eq "$want" ]; then
     passes=$((passes + 1)); echo "ok   $what (exit $rc)"
   else

@@ -13,7 +13,12 @@
 
 #include "base/hex.h"
 #include "crypto/x509.h"
+#include "manifest/deployment.h"
 #include "nvgpu/report.h"
+#include "policy/nvgpu_policy.h"
+#include "policy/policy_keys.h"
+#include "policy/snp_policy.h"
+#include "support/verified_for_tests.h"
 #include "support/vectors.h"
 #include "verify/nvgpu_rim.h"
 #include "verify/nvgpu_verify.h"
@@ -366,4 +371,143 @@ TEST_CASE("Blackwell's DiceTcbInfo gives the digest of its first FWID, malformed
   no_digest.push_back(0x05);
   no_digest.push_back(0x00);
   CHECK_FALSE(nvgpu::dice_tcb_info_fwid(no_digest));
+}
+
+namespace {
+
+// A genuine report, parsed, marked as verified (its signature is the cases' business above).
+verify::Verified<nvgpu::Report> genuine(const std::string& name) {
+  const auto dir = test::require_vectors("nvgpu");
+  const Bytes raw = test::slurp(dir / "hopper" / name);
+  Bytes report;
+  if (name.size() > 5 && name.substr(name.size() - 5) == ".json") {
+    auto ev = nvgpu::parse_serialized_evidence(raw);
+    REQUIRE(ev);
+    report = (*ev)[0].report;
+  } else {
+    auto r = nvgpu::report_from_hex_text(raw);
+    REQUIRE(r);
+    report = *r;
+  }
+  auto parsed = nvgpu::parse_report(report);
+  REQUIRE(parsed);
+  return verify::VerifiedForTests::make(std::move(*parsed));
+}
+
+// The outcome of one check id ("" when absent), with its detail.
+std::pair<std::string, std::string> outcome_of(const verify::CheckList& l, const std::string& id) {
+  for (const auto& c : l.items()) {
+    if (c.id == id) return {verify::outcome_name(c.outcome), c.detail};
+  }
+  return {"", ""};
+}
+
+}  // namespace
+
+TEST_CASE("GPU policy on genuine reports: count, minimum driver and VBIOS, protected PCIe refused unless allowed") {
+  const auto r550 = genuine("nvtrust550_report.hex");  // 550.90.07, 96.00.9f.00.01, no FEATURE_FLAG
+  const auto r580 = genuine("nvat580_report.hex");     // 580.159.03, 96.00.74.00.20, SPT
+  const auto r590 = genuine("nvat590_evidence.json");  // 590.12, 96.00.a5.00.01, PPCIE
+  REQUIRE(r550->driver_version == "550.90.07");
+  REQUIRE(r590->feature_flag == 2u);
+  using policy::evaluate_gpu_policy;
+  policy::Json p = policy::default_policy();
+
+  SUBCASE("the built-in policy: confidential-computing mode, the count not pinned, no CPU key listed") {
+    const auto l = evaluate_gpu_policy(p, {r550}, {});
+    CHECK(outcome_of(l, "policy.gpu_mode").first == "pass");
+    CHECK(outcome_of(l, "policy.gpu_count").first == "skip");
+    CHECK(outcome_of(l, "policy.allow_debug").first == "");
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r580}, {}), "policy.gpu_mode").second.find("SPT") != std::string::npos);
+    const auto ppcie = outcome_of(evaluate_gpu_policy(p, {r590}, {}), "policy.gpu_mode");
+    CHECK(ppcie.first == "fail");
+    CHECK(ppcie.second.find("gpu_allow_ppcie") != std::string::npos);
+    p["gpu_allow_ppcie"] = true;
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r590}, {}), "policy.gpu_mode").first == "pass");
+  }
+  SUBCASE("gpu_count is exact") {
+    p["gpu_count"] = 2;
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r550, r580}, {}), "policy.gpu_count").first == "pass");
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {}), "policy.gpu_count").first == "fail");
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r550, r580, r580}, {}), "policy.gpu_count").first == "fail");
+  }
+  SUBCASE("driver versions compare part by part as numbers") {
+    for (auto [want, ok] : {std::pair{"550.90.07", true}, {"550.90", true}, {"550", true}, {"550.90.08", false}, {"550.100", false}, {"551", false},
+                            {"549.999.999", true}}) {
+      CAPTURE(want);
+      p["gpu_min_driver_version"] = want;
+      CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {}), "policy.gpu_driver_version").first == (ok ? "pass" : "fail"));
+    }
+    p["gpu_min_driver_version"] = "580.100";
+    const auto l = evaluate_gpu_policy(p, {r550, r580}, {});
+    int fails = 0;
+    for (const auto& c : l.items()) {
+      if (c.id == "policy.gpu_driver_version" && c.outcome == verify::Outcome::kFail) {
+        ++fails;
+        CHECK(c.detail.rfind("GPU 1: driver version 550.90.07", 0) == 0);
+      }
+    }
+    CHECK(fails == 1);
+  }
+  SUBCASE("VBIOS versions compare part by part as hex") {
+    for (auto [want, ok] : {std::pair{"96.00.9f.00.01", true}, {"96.00.9e.ff.ff", true}, {"96.00.a0.00.00", false}, {"96.00.9f.00.02", false},
+                            {"95.ff.ff.ff.ff", true}}) {
+      CAPTURE(want);
+      p["gpu_min_vbios_version"] = want;
+      CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {}), "policy.gpu_vbios_version").first == (ok ? "pass" : "fail"));
+    }
+  }
+  SUBCASE("a CPU TEE's key: not applicable, or failed when named on the command line") {
+    p["host_data"] = std::string(64, '0');
+    p["min_tcb_evaluation_number"] = 17;
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {}), "policy.host_data").first == "skip");
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {"host_data"}), "policy.host_data").first == "fail");
+    CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {"min_tcb_evaluation_number"}), "policy.min_tcb_evaluation_number").first == "fail");
+  }
+}
+
+TEST_CASE("GPU policy keys: the flags, the JSON check and the YAML reader agree on one form") {
+  policy::Json p = policy::Json::object();
+  const auto flag = [](const char* name) {
+    for (const auto& f : policy::field_flags()) {
+      if (std::string(f.flag) == name) return f;
+    }
+    FAIL("no flag " << name);
+    return policy::field_flags()[0];
+  };
+  REQUIRE(policy::set_policy_field(p, flag("--gpu-min-vbios"), "96.00.9F.00.01"));
+  CHECK(p["gpu_min_vbios_version"] == "96.00.9f.00.01");
+  REQUIRE(policy::set_policy_field(p, flag("--gpu-min-driver"), "550.90.07"));
+  REQUIRE(policy::set_policy_field(p, flag("--gpu-count"), "8"));
+  CHECK(p["gpu_count"] == 8);
+  CHECK(policy::check_policy_json(p));
+  for (const char* bad : {"96.00.9f.00", "96.00.9f.00.01.02", "96.0.9f.00.001", "96.00.9g.00.01", "96-00-9f-00-01", ""}) {
+    CAPTURE(bad);
+    CHECK_FALSE(policy::set_policy_field(p, flag("--gpu-min-vbios"), bad));
+  }
+  for (const char* bad : {"550.", ".550", "550..1", "abc", "-1", "1.2.3.4.5", "+550"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(policy::set_policy_field(p, flag("--gpu-min-driver"), bad));
+  }
+  for (const char* bad : {"0", "65", "x"}) CHECK_FALSE(policy::set_policy_field(p, flag("--gpu-count"), bad));
+  // A manifest's policy in another form is refused, naming the key.
+  for (auto [key, value] : {std::pair{"gpu_min_vbios_version", policy::Json("96.00.9F.00.01")}, {"gpu_count", policy::Json(0)},
+                            {"gpu_allow_ppcie", policy::Json("yes")}, {"gpu_min_driver_version", policy::Json(550)}}) {
+    policy::Json q = policy::Json::object();
+    q[key] = value;
+    const auto st = policy::check_policy_json(q);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().field == std::string("policy.") + key);
+  }
+  // The YAML reader writes the same form.
+  auto y = manifest::parse_policy_yaml("gpu_count: 2\ngpu_min_driver_version: \"550.90.07\"\ngpu_min_vbios_version: 96.00.9F.00.01\ngpu_allow_ppcie: true\n", "p.yaml");
+  REQUIRE_MESSAGE(y, (y ? "" : y.error().message));
+  CHECK((*y)["gpu_count"] == 2);
+  CHECK((*y)["gpu_min_vbios_version"] == "96.00.9f.00.01");
+  CHECK((*y)["gpu_allow_ppcie"] == true);
+  CHECK(policy::check_policy_json(*y));
+  for (const char* bad : {"gpu_count: 0\n", "gpu_min_vbios_version: 96.00\n", "gpu_min_driver_version: 5.5.5.5.5\n", "gpu_allow_ppcie: maybe\n"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(manifest::parse_policy_yaml(bad, "p.yaml"));
+  }
 }
