@@ -6,10 +6,13 @@
 // missing collateral (exit 3) unless the user names --insecure-no-crl. The reference values
 // (findings): the RIMs' versions and measurements against the report's.
 #include <algorithm>
+#include <filesystem>
 
 #include "appraise/appraisers.h"
 #include "base/file_io.h"
 #include "base/hex.h"
+#include "crypto/x509.h"
+#include "evidence/sim_layout.h"
 #include "nvgpu/report.h"
 #include "policy/nvgpu_policy.h"
 #include "verify/nvgpu_rim.h"
@@ -50,13 +53,45 @@ struct GivenRim {
   verify::RimVerification v;
 };
 
-Result<std::vector<GivenRim>> read_rims(const std::vector<std::string>& files, std::time_t at, const std::string& kind) {
+Result<std::vector<GivenRim>> read_rims(const std::vector<std::string>& files, std::time_t at, const std::string& kind, const crypto::Certificate* root) {
   std::vector<GivenRim> out;
   for (const auto& f : files) {
     CCI_ASSIGN(xml, read_file(f, verify::kMaxRimSize));
-    out.push_back({f, verify::verify_rim(xml, at, kind + " RIM " + f)});
+    out.push_back({f, verify::verify_rim(xml, at, kind + " RIM " + f, root)});
   }
   return out;
+}
+
+// A simulated GPU the user trusts by name (--trust-sim-root DIR, cci-run sim init DIR --vendor
+// nvidia): its device root (when it is the root of every GPU's chain in the evidence), its RIM
+// root and its RIMs (candidates like any given).
+struct SimGpu {
+  crypto::Certificate device_root, rim_root;
+  std::string driver_rim, vbios_rim;
+};
+Result<std::optional<SimGpu>> sim_gpu(const std::vector<std::string>& dirs, const std::vector<nvgpu::SerializedEvidence>& gpus) {
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!std::filesystem::exists(evidence::sim_nvgpu_root_file(dir), ec)) {
+      // Another vendor's simulator in DIR is not an error here: --trust-sim-root may name several.
+      if (std::filesystem::exists(evidence::sim_nvidia_dir(dir), ec) || dirs.size() == 1) {
+        return make_error(ErrorCode::kIo, "--trust-sim-root " + dir + ": no simulated NVIDIA GPU there (cci-run sim init DIR --vendor nvidia)", "trust-sim-root");
+      }
+      continue;
+    }
+    CCI_ASSIGN(root_pem, read_file(evidence::sim_nvgpu_root_file(dir), 1 << 16));
+    CCI_ASSIGN(rim_pem, read_file(evidence::sim_nvgpu_rim_root_file(dir), 1 << 16));
+    auto root = crypto::Certificate::from_pem(root_pem);
+    auto rim_root = crypto::Certificate::from_pem(rim_pem);
+    if (!root || !rim_root) return make_error(ErrorCode::kIo, "--trust-sim-root " + dir + ": unreadable nvidia/device_root.pem or rim_root.pem", "trust-sim-root");
+    bool all = !gpus.empty();
+    for (const auto& g : gpus) {
+      auto chain = crypto::parse_pem_bundle(as_bytes(g.chain_pem));
+      all = all && chain && !chain->empty() && chain->back().der() == root->der();
+    }
+    if (all) return std::optional<SimGpu>(SimGpu{std::move(*root), std::move(*rim_root), evidence::sim_nvgpu_driver_rim_file(dir), evidence::sim_nvgpu_vbios_rim_file(dir)});
+  }
+  return std::optional<SimGpu>();
 }
 
 // A RIM's check id for the RIM's role: nvgpu.rim_chain -> nvgpu.driver_rim_chain.
@@ -103,8 +138,15 @@ class NvgpuAppraiser final : public Appraiser {
       }
       nonce = Bytes(rd.begin(), rd.begin() + 32);
     }
-    CCI_ASSIGN(driver_rims, read_rims(g.gpu_driver_rims, r.at, "driver"));
-    CCI_ASSIGN(vbios_rims, read_rims(g.gpu_vbios_rims, r.at, "VBIOS"));
+    CCI_ASSIGN(sim, sim_gpu(r.trust_sim_roots, *gpus));
+    std::vector<std::string> driver_files = g.gpu_driver_rims, vbios_files = g.gpu_vbios_rims;
+    if (sim) {
+      driver_files.push_back(sim->driver_rim);
+      vbios_files.push_back(sim->vbios_rim);
+    }
+    const crypto::Certificate* rim_root = sim ? &sim->rim_root : nullptr;
+    CCI_ASSIGN(driver_rims, read_rims(driver_files, r.at, "driver", rim_root));
+    CCI_ASSIGN(vbios_rims, read_rims(vbios_files, r.at, "VBIOS", rim_root));
 
     Verdict out;
     out.vendor = vendor();
@@ -123,6 +165,7 @@ class NvgpuAppraiser final : public Appraiser {
       ev.chain_pem = e.chain_pem;
       ev.nonce = nonce;
       ev.at = r.at;
+      if (sim) ev.root = sim->device_root.clone();
       const auto v = verify::verify_gpu_report(ev);
       verify::CheckList checks = v.checks;
       // The RIMs for this GPU's versions: the first that verified, else the first that names them.
@@ -186,7 +229,7 @@ class NvgpuAppraiser final : public Appraiser {
     }
     out.outcome = outcome_of(out, !authentic && missing_only);
     out.report = Json{{"gpus", gpus_json}};
-    out.what = std::string("NVIDIA GPU evidence, ") + std::to_string(gpus->size()) + (gpus->size() == 1 ? " GPU" : " GPUs");
+    out.what = std::string(sim ? "SIMULATED NVIDIA GPU evidence, " : "NVIDIA GPU evidence, ") + std::to_string(gpus->size()) + (gpus->size() == 1 ? " GPU" : " GPUs");
     return out;
   }
 

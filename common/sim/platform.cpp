@@ -6,8 +6,10 @@
 #include <cstdlib>
 
 #include "base/hex.h"
+#include "base/text.h"
 #include "evidence/sim_layout.h"
 #include "sim/csv_sim.h"
+#include "sim/nvgpu_sim.h"
 #include "sim/snp_sim.h"
 #include "sim/tdx_sim.h"
 
@@ -146,6 +148,38 @@ Result<MadePlatform> init_intel(const std::string& dir, const PlatformFlags& o) 
   return m;
 }
 
+Result<MadePlatform> init_nvidia(const std::string& dir, const PlatformFlags& o) {
+  if (!o.host_data.empty() || !o.guest_policy.empty() || !o.chip_id.empty() || !o.firmware.empty() || !o.measurement.empty() ||
+      !o.mr_config_id.empty() || o.bl >= 0 || o.tee >= 0 || o.snp >= 0 || o.ucode >= 0 || o.fmc >= 0) {
+    return make_error(ErrorCode::kUsage,
+                      "--host-data, --guest-policy, --chip-id, --firmware, --measurement, --mr-config-id and the SPL flags are the CPU TEEs'; a "
+                      "simulated GPU takes --gpu-driver, --gpu-vbios and --gpu-mode",
+                      "vendor");
+  }
+  NvgpuPlatform p;
+  if (!o.gpu_driver.empty()) p.driver_version = o.gpu_driver;
+  if (!o.gpu_vbios.empty()) p.vbios_version = o.gpu_vbios;
+  if (!o.gpu_mode.empty()) {
+    const std::string mode = ascii_lower(o.gpu_mode);
+    if (mode != "spt" && mode != "mpt" && mode != "ppcie") return make_error(ErrorCode::kUsage, "--gpu-mode must be spt, mpt or ppcie", "gpu-mode");
+    p.feature_flag = mode == "spt" ? 0 : mode == "mpt" ? 1 : 2;
+  }
+  if (auto st = init_nvgpu_sim(dir, p); !st) {
+    if (st.error().field == "driver") return make_error(ErrorCode::kUsage, "--gpu-driver: " + st.error().message, "gpu-driver");
+    if (st.error().field == "vbios") return make_error(ErrorCode::kUsage, "--gpu-vbios: " + st.error().message, "gpu-vbios");
+    return st.error();
+  }
+  MadePlatform m;
+  m.json = Json{{"result", "ok"}, {"simulated", true}, {"vendor", "nvidia"}, {"dir", dir}, {"device_root", evidence::sim_nvgpu_root_file(dir)},
+                {"driver_rim", evidence::sim_nvgpu_driver_rim_file(dir)}, {"vbios_rim", evidence::sim_nvgpu_vbios_rim_file(dir)},
+                {"driver_version", p.driver_version}, {"vbios_version", ascii_lower(p.vbios_version)}};
+  m.lines = {"simulated NVIDIA GPU (driver " + p.driver_version + ", VBIOS " + ascii_lower(p.vbios_version) + ") in " + dir + "/nvidia (SIMULATED: not NVIDIA hardware)",
+             "  public: device_root.pem chain.pem rim_root.pem driver_rim.xml vbios_rim.xml platform.json; private keys: *.key (0600)",
+             "  evidence: cci-run sim gpu-evidence " + dir + " --nonce HEX -o gpu.json",
+             "  verify it with: cci-verify report gpu.json --nonce HEX --trust-sim-root " + dir + " --insecure-no-crl"};
+  return m;
+}
+
 }  // namespace
 
 std::string init_progress(const PlatformFlags& f) {
@@ -153,10 +187,14 @@ std::string init_progress(const PlatformFlags& f) {
 }
 
 Result<MadePlatform> init_platform(const std::string& dir, const PlatformFlags& f) {
+  if (f.vendor != "nvidia" && (!f.gpu_driver.empty() || !f.gpu_vbios.empty() || !f.gpu_mode.empty())) {
+    return make_error(ErrorCode::kUsage, "--gpu-driver, --gpu-vbios and --gpu-mode are for a simulated GPU (--vendor nvidia)", "vendor");
+  }
+  if (f.vendor == "nvidia") return init_nvidia(dir, f);
   if (f.vendor == "amd") return init_amd(dir, f);
   if (f.vendor == "hygon") return init_hygon(dir, f);
   if (f.vendor == "intel") return init_intel(dir, f);
-  return make_error(ErrorCode::kUsage, "--vendor must be amd, hygon or intel", "vendor");
+  return make_error(ErrorCode::kUsage, "--vendor must be amd, hygon, intel or nvidia", "vendor");
 }
 
 }  // namespace cci::sim

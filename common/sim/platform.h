@@ -12,13 +12,14 @@
 namespace cci::sim {
 
 struct PlatformFlags {
-  std::string vendor = "amd";   // amd (SEV-SNP) | hygon (CSV) | intel (TDX)
+  std::string vendor = "amd";   // amd (SEV-SNP) | hygon (CSV) | intel (TDX) | nvidia (a GPU)
   std::string product = "Milan";  // amd: Milan, Genoa, Turin
   int bl = -1, tee = -1, snp = -1, ucode = -1, fmc = -1;  // amd: TCB SPLs (-1: the product's default)
   std::string chip_id;          // amd: 128 hex digits; hygon: letters and digits
   std::string firmware;         // MAJOR.MINOR[.BUILD]
   std::string measurement, host_data, guest_policy;  // the guest the platform plays
   std::string mr_config_id;     // intel: the TD's MRCONFIGID (96 hex digits)
+  std::string gpu_driver, gpu_vbios, gpu_mode;  // nvidia: driver and VBIOS versions, spt | mpt | ppcie
 };
 
 struct MadePlatform {

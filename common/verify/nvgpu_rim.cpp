@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
+#include <xmlsec/keys.h>
 #include <xmlsec/keysmngr.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmlsec.h>
@@ -362,6 +363,36 @@ void compare_measurements(const nvgpu::Report& report, const Rim* driver, const 
   c.add("nvgpu.measurements", mismatched.empty(),
         mismatched.empty() ? std::to_string(compared) + " active measurements equal the RIMs'" + (skip35 ? " (index 35 not taken: NVDEC0 disabled)" : "")
                            : "measurement index " + mismatched + " differ from the RIM's");
+}
+
+Result<Bytes> sign_rim_xml(ByteView unsigned_xml, const std::string& key_pem, const std::vector<std::string>& certs_pem) {
+  init_once();
+  if (!g_init_ok) return make_error(ErrorCode::kInternal, "libxmlsec1 (OpenSSL) did not initialise", "rim");
+  std::unique_ptr<xmlDoc, DocFree> doc(xmlReadMemory(reinterpret_cast<const char*>(unsigned_xml.data()), static_cast<int>(unsigned_xml.size()), "rim.xml",
+                                                     nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  if (!doc) return make_error(ErrorCode::kInternal, "the RIM to sign is not well-formed XML", "rim");
+  auto sigs = children(xmlDocGetRootElement(doc.get()), "Signature", kDsigNs);
+  if (sigs.size() != 1) return make_error(ErrorCode::kInternal, "the RIM to sign has not one Signature template", "rim");
+  std::unique_ptr<xmlSecDSigCtx, CtxFree> ctx(xmlSecDSigCtxCreate(nullptr));
+  if (!ctx) return make_error(ErrorCode::kInternal, "cannot create a signature context", "rim");
+  ctx->signKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<const xmlSecByte*>(key_pem.data()), static_cast<xmlSecSize>(key_pem.size()),
+                                              xmlSecKeyDataFormatPem, nullptr, nullptr, nullptr);
+  if (!ctx->signKey) return make_error(ErrorCode::kInternal, "libxmlsec1 cannot load the RIM signing key", "rim");
+  for (const auto& pem : certs_pem) {
+    if (xmlSecCryptoAppKeyCertLoadMemory(ctx->signKey, reinterpret_cast<const xmlSecByte*>(pem.data()), static_cast<xmlSecSize>(pem.size()),
+                                         xmlSecKeyDataFormatPem) < 0) {
+      return make_error(ErrorCode::kInternal, "libxmlsec1 cannot load a RIM signer certificate", "rim");
+    }
+  }
+  t_xmlsec_error.clear();
+  if (xmlSecDSigCtxSign(ctx.get(), sigs[0]) < 0) return make_error(ErrorCode::kInternal, "libxmlsec1 cannot sign the RIM: " + t_xmlsec_error, "rim");
+  xmlChar* out = nullptr;
+  int size = 0;
+  xmlDocDumpMemory(doc.get(), &out, &size);
+  if (!out) return make_error(ErrorCode::kInternal, "cannot write the signed RIM", "rim");
+  Bytes signed_xml(out, out + size);
+  xmlFree(out);
+  return signed_xml;
 }
 
 }  // namespace cci::verify

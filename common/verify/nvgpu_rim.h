@@ -70,4 +70,10 @@ std::string rim_id(const nvgpu::Report& report, bool driver);
 // indices named; index 35 is skipped when the report says NVDEC0 is disabled, 0x55).
 void compare_measurements(const nvgpu::Report& report, const Rim* driver, const Rim* vbios, CheckList& c);
 
+// For the simulator and tests, never on a verification path: signs `unsigned_xml` (a SWID tag
+// whose SoftwareIdentity holds one Signature template in NVIDIA's profile: enveloped, C14N 1.1,
+// SHA-384, ECDSA-SHA384, an empty KeyInfo/X509Data) with `key_pem`, writing `certs_pem` (the
+// signer first) into X509Data. libxmlsec1 fills DigestValue and SignatureValue.
+Result<Bytes> sign_rim_xml(ByteView unsigned_xml, const std::string& key_pem, const std::vector<std::string>& certs_pem);
+
 }  // namespace cci::verify

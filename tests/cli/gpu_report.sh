@@ -103,4 +103,49 @@ printf '[{"arch":"HOPPER","nonce":"00","evidence":"AA==","certificate":"AA=="}]'
 expect 1 "evidence that does not parse" -- "$VERIFY" report "$WORK/bad.json" "${OK[@]}"
 expect 0 "cci-verify show decodes the evidence" -- "$VERIFY" show "$WORK/gpu.json" --json
 check "show: driver and the claimed nonce" -- test "$(jq -r '.report.gpus[0].driver_version + " " + .report.gpus[0].nonce_claimed' "$WORK/out")" = "545.00 $NONCE"
+# A simulated GPU (cci-run sim init --vendor nvidia; cci-run sim gpu-evidence): its chain and RIMs
+# verify only when the directory is trusted by name; xmlsec1 agrees on its RIMs.
+SIM="$WORK/sim"
+expect 0 "sim init --vendor nvidia" -- "$RUN" sim init "$SIM" --vendor nvidia
+contains "$WORK/out" "SIMULATED: not NVIDIA hardware" "the simulator says what it is"
+check "its private keys are 0600" -- test "$(stat -c %a "$SIM/nvidia/attestation.key") $(stat -c %a "$SIM/nvidia/rim_signer.key")" = "600 600"
+expect 3 "sim init into an existing platform is refused (never overwritten)" -- "$RUN" sim init "$SIM" --vendor nvidia
+check "xmlsec1 verifies the simulated driver RIM with the simulated RIM root" -- sh -c '"$0" "$@" >/dev/null 2>&1' \
+  xmlsec1 --verify --trusted-pem "$SIM/nvidia/rim_root.pem" --enabled-key-data x509 "$SIM/nvidia/driver_rim.xml"
+check "... and the VBIOS RIM" -- sh -c '"$0" "$@" >/dev/null 2>&1' xmlsec1 --verify --trusted-pem "$SIM/nvidia/rim_root.pem" --enabled-key-data x509 "$SIM/nvidia/vbios_rim.xml"
+SN=$(printf 'a5%.0s' $(seq 32))
+expect 0 "sim gpu-evidence, two GPUs" -- "$RUN" sim gpu-evidence "$SIM" --nonce "$SN" --gpus 2 -o "$WORK/sim.json"
+contains "$WORK/err" "proves nothing about hardware" "a warning says it is simulated"
+expect 0 "simulated GPUs verify with --trust-sim-root" -- "$VERIFY" report "$WORK/sim.json" --nonce "$SN" --trust-sim-root "$SIM" --insecure-no-crl --gpu-count 2 --gpu-min-driver 550.90.07
+contains "$WORK/out" "PASS  nvgpu.measurements: GPU 2: 32 active measurements equal the RIMs'" "every measurement compared, per GPU"
+contains "$WORK/out" "PASS  nvgpu.fwid: GPU 1: the report's FWID is the one in the attestation key's certificate" "the FWID binds"
+contains "$WORK/out" "SIMULATED NVIDIA GPU evidence, 2 GPUs" "the verdict says SIMULATED"
+expect 1 "... and are refused without it" -- "$VERIFY" report "$WORK/sim.json" --nonce "$SN" --insecure-no-crl
+contains "$WORK/out" "FAIL  nvgpu.device_chain: GPU 1: the chain's root (CN=cci SIMULATED NVIDIA Device Identity CA" "the simulated root is named"
+expect 1 "another nonce" -- "$VERIFY" report "$WORK/sim.json" --nonce "$(printf '%064d' 0)" --trust-sim-root "$SIM" --insecure-no-crl
+contains "$WORK/out" "FAIL  nvgpu.request_nonce" "the nonce check fails"
+expect 0 "a changed measurement" -- "$RUN" sim gpu-evidence "$SIM" --nonce "$SN" --flip-measurement 20 -o "$WORK/sim-flip.json"
+expect 1 "... is refused, naming the index and the RIM" -- "$VERIFY" report "$WORK/sim-flip.json" --nonce "$SN" --trust-sim-root "$SIM" --insecure-no-crl
+contains "$WORK/out" "FAIL  nvgpu.measurements: measurement index 20 (driver RIM)" "index 20 of the driver RIM"
+python3 - "$WORK/sim.json" "$WORK/sim-byte.json" <<'PY'
+import base64, json, sys
+ev = json.load(open(sys.argv[1]))
+r = bytearray(base64.b64decode(ev[0]["evidence"])); r[200] ^= 1
+ev[0]["evidence"] = base64.b64encode(bytes(r)).decode()
+json.dump(ev, open(sys.argv[2], "w"))
+PY
+expect 1 "a flipped byte in a simulated report" -- "$VERIFY" report "$WORK/sim-byte.json" --nonce "$SN" --trust-sim-root "$SIM" --insecure-no-crl
+contains "$WORK/out" "FAIL  nvgpu.report_signature: GPU 1" "the signature check fails"
+expect 0 "a simulated GPU in protected PCIe mode" -- "$RUN" sim init "$WORK/sim-pp" --vendor nvidia --gpu-mode ppcie --gpu-driver 570.124.03
+expect 0 "its evidence" -- "$RUN" sim gpu-evidence "$WORK/sim-pp" --nonce "$SN" -o "$WORK/pp.json"
+expect 1 "protected PCIe is refused by the built-in policy" -- "$VERIFY" report "$WORK/pp.json" --nonce "$SN" --trust-sim-root "$WORK/sim-pp" --insecure-no-crl
+contains "$WORK/out" "FAIL  policy.gpu_mode: protected PCIe (PPCIE)" "the mode is named"
+printf 'gpu_allow_ppcie: true\n' >"$WORK/ppcie.yaml"
+expect 0 "... and accepted by a policy that allows it" -- "$VERIFY" report "$WORK/pp.json" --nonce "$SN" --trust-sim-root "$WORK/sim-pp" --insecure-no-crl --policy "$WORK/ppcie.yaml"
+expect 1 "a minimum driver above the simulated 570.124.03" -- "$VERIFY" report "$WORK/pp.json" --nonce "$SN" --trust-sim-root "$WORK/sim-pp" --insecure-no-crl --policy "$WORK/ppcie.yaml" --gpu-min-driver 570.133
+expect 1 "trusting one simulated platform does not extend to another's GPU" -- "$VERIFY" report "$WORK/pp.json" --nonce "$SN" --trust-sim-root "$SIM" --insecure-no-crl --policy "$WORK/ppcie.yaml"
+expect 2 "--gpu-driver with --vendor amd" -- "$RUN" sim init "$WORK/sim-x" --vendor amd --gpu-driver 550.1
+expect 2 "--measurement with --vendor nvidia" -- "$RUN" sim init "$WORK/sim-y" --vendor nvidia --measurement "$(printf '%096d' 0)"
+expect 2 "a VBIOS version that is not one" -- "$RUN" sim init "$WORK/sim-z" --vendor nvidia --gpu-vbios 96.00
+expect 2 "a 16-byte nonce" -- "$RUN" sim gpu-evidence "$SIM" --nonce "${SN:0:32}" -o "$WORK/x.json"
 finish

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "commands.h"
+#include "base/hex.h"
+#include "sim/nvgpu_sim.h"
 #include "sim/platform.h"
 
 namespace cci::tools::run {
@@ -13,6 +15,31 @@ struct SimOptions {
   std::string dir;
   sim::PlatformFlags flags;
 };
+
+struct GpuEvidenceOptions {
+  std::string dir, nonce, out;
+  unsigned gpus = 1;
+  int flip = -1;
+};
+
+int run_sim_gpu_evidence(const GpuEvidenceOptions& o, const cli::Context& ctx) {
+  const std::string schema = "cci.run.sim.v1";
+  if (o.out == "-" && ctx.options().json) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--json and --output - would both write to standard output: name a file", "out"), schema);
+  }
+  auto nonce = hex_arg(o.nonce, "--nonce", 32);
+  if (!nonce) return ctx.fail(make_error(ErrorCode::kUsage, "--nonce: a GPU's nonce is 32 bytes (64 hex digits)", "nonce"), schema);
+  auto ev = sim::nvgpu_sim_evidence(o.dir, *nonce, o.gpus, o.flip);
+  if (!ev) return ctx.fail(ev.error(), schema);
+  ctx.warn("simulated NVIDIA GPU in " + o.dir + ": this evidence proves nothing about hardware");
+  if (auto st = ctx.write_output(o.out, *ev); !st) return ctx.fail(st.error(), schema);
+  if (ctx.options().json) {
+    ctx.out_json(schema, 0, cli::Json{{"result", "ok"}, {"simulated", true}, {"vendor", "nvidia"}, {"gpus", o.gpus}, {"out", o.out}});
+  } else if (o.out != "-") {
+    ctx.out("wrote SIMULATED NVIDIA GPU evidence (" + std::to_string(o.gpus) + (o.gpus == 1 ? " GPU" : " GPUs") + ") to " + o.out);
+  }
+  return 0;
+}
 
 int run_sim_init(const SimOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.sim.v1";
@@ -31,7 +58,7 @@ int run_sim_init(const SimOptions& o, const cli::Context& ctx) {
 
 void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<SimOptions>();
-  auto* sim = app.add_subcommand("sim", "A simulated TEE platform for machines without SEV-SNP, CSV or TDX (testing only)");
+  auto* sim = app.add_subcommand("sim", "A simulated TEE platform for machines without SEV-SNP, CSV, TDX or a confidential GPU (testing only)");
   sim->require_subcommand(1);
   auto* init = sim->add_subcommand("init", "Create a simulated platform: vendor-shaped certificate chain and keys in DIR");
   init->footer(
@@ -49,9 +76,16 @@ void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-run sim init ./sim --vendor intel           # Intel's PCK chain and PCS collateral in miniature (P-256)\n"
       "A simulated TDX platform has Intel's PKI shape (root CA, PCK Platform CA, PCK certificate with the SGX\n"
       "extensions, TCB Signing certificate) and writes the collateral Intel's PCS would serve for its FMSPC\n"
-      "(53494d000000) to DIR/intel/collateral, current for a year; its quotes carry --measurement as MRTD.");
+      "(53494d000000) to DIR/intel/collateral, current for a year; its quotes carry --measurement as MRTD.\n"
+      "  cci-run sim init ./sim --vendor nvidia          # an NVIDIA GPU: P-384 device chain, signed driver and VBIOS RIMs\n"
+      "A simulated GPU's evidence comes from cci-run sim gpu-evidence, in the attestation SDK's format.");
   init->add_option("DIR", o->dir, "New directory for the simulated platform")->required();
-  init->add_option("--vendor", o->flags.vendor, "amd (SEV-SNP), hygon (CSV) or intel (TDX)")->capture_default_str()->check(CLI::IsMember({"amd", "hygon", "intel"}));
+  init->add_option("--vendor", o->flags.vendor, "amd (SEV-SNP), hygon (CSV), intel (TDX) or nvidia (a confidential GPU)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"amd", "hygon", "intel", "nvidia"}));
+  init->add_option("--gpu-driver", o->flags.gpu_driver, "NVIDIA: the driver version its reports and driver RIM carry (default 550.90.07)");
+  init->add_option("--gpu-vbios", o->flags.gpu_vbios, "NVIDIA: the VBIOS version (default 96.00.9f.00.01)");
+  init->add_option("--gpu-mode", o->flags.gpu_mode, "NVIDIA: spt (default), mpt or ppcie, in the reports' FEATURE_FLAG");
   init->add_option("--chip-id", o->flags.chip_id,
                    "The simulated chip ID. AMD: 128 hex digits (default random; Turin: 8 bytes then zeros). Hygon: letters and digits "
                    "(default SIM + random)");
@@ -68,6 +102,21 @@ void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   init->add_option("--ucode-spl", o->flags.ucode, "TCB: microcode SPL")->check(CLI::Range(0, 255));
   init->add_option("--fmc-spl", o->flags.fmc, "TCB: FMC SPL (Turin)")->check(CLI::Range(0, 255));
   init->callback([o, &ctx, &action] { action = [o, &ctx] { return run_sim_init(*o, ctx); }; });
+
+  auto g = std::make_shared<GpuEvidenceOptions>();
+  auto* gpu = sim->add_subcommand("gpu-evidence", "Evidence from a simulated NVIDIA GPU (cci-run sim init DIR --vendor nvidia), as the attestation SDK writes it");
+  gpu->footer(
+      "Each GPU's report is an SPDM 1.1 GET_MEASUREMENTS request with --nonce and the MEASUREMENTS response, signed\n"
+      "by the simulated attestation key (P-384); the file is the SDK's JSON list that cci-verify report reads.\n"
+      "Examples:\n"
+      "  cci-run sim gpu-evidence ./sim --nonce $NONCE -o gpu.json\n"
+      "  cci-verify report gpu.json --nonce $NONCE --trust-sim-root ./sim --insecure-no-crl");
+  gpu->add_option("DIR", g->dir, "The simulated platform directory")->required();
+  gpu->add_option("--nonce", g->nonce, "The verifier's nonce: 32 bytes (64 hex digits)")->required();
+  gpu->add_option("--gpus", g->gpus, "How many GPUs the evidence lists")->capture_default_str()->check(CLI::Range(1, 64));
+  gpu->add_option("--flip-measurement", g->flip, "Report measurement INDEX (0-63) changed, for negative tests")->check(CLI::Range(0, 63));
+  cli::add_alias(gpu, gpu->add_option("-o,--output", g->out, "Evidence file to write (- for standard output)")->required(), "--out", g->out);
+  gpu->callback([g, &ctx, &action] { action = [g, &ctx] { return run_sim_gpu_evidence(*g, ctx); }; });
 }
 
 }  // namespace cci::tools::run
