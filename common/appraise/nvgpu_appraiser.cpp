@@ -72,13 +72,9 @@ struct SimGpu {
 Result<std::optional<SimGpu>> sim_gpu(const std::vector<std::string>& dirs, const std::vector<nvgpu::SerializedEvidence>& gpus) {
   for (const auto& dir : dirs) {
     std::error_code ec;
-    if (!std::filesystem::exists(evidence::sim_nvgpu_root_file(dir), ec)) {
-      // Another vendor's simulator in DIR is not an error here: --trust-sim-root may name several.
-      if (std::filesystem::exists(evidence::sim_nvidia_dir(dir), ec) || dirs.size() == 1) {
-        return make_error(ErrorCode::kIo, "--trust-sim-root " + dir + ": no simulated NVIDIA GPU there (cci-run sim init DIR --vendor nvidia)", "trust-sim-root");
-      }
-      continue;
-    }
+    // A DIR without a simulated GPU vouches for none (the CPU TEE's simulator may be all it holds):
+    // the GPU's chain is then held against the pinned root, and fails naming its own.
+    if (!std::filesystem::exists(evidence::sim_nvgpu_root_file(dir), ec)) continue;
     CCI_ASSIGN(root_pem, read_file(evidence::sim_nvgpu_root_file(dir), 1 << 16));
     CCI_ASSIGN(rim_pem, read_file(evidence::sim_nvgpu_rim_root_file(dir), 1 << 16));
     auto root = crypto::Certificate::from_pem(root_pem);
@@ -229,6 +225,7 @@ class NvgpuAppraiser final : public Appraiser {
     }
     out.outcome = outcome_of(out, !authentic && missing_only);
     out.report = Json{{"gpus", gpus_json}};
+    out.simulated = sim.has_value();
     out.what = std::string(sim ? "SIMULATED NVIDIA GPU evidence, " : "NVIDIA GPU evidence, ") + std::to_string(gpus->size()) + (gpus->size() == 1 ? " GPU" : " GPUs");
     return out;
   }

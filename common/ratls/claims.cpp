@@ -63,6 +63,10 @@ Result<Bytes> encode_claims(const Claims& c) {
   if (c.key_source) entries.emplace_back("cci-key-source", text_item(*c.key_source));
   if (c.nonce) entries.emplace_back("nonce", bytes_item(*c.nonce));
   if (c.exporter) entries.emplace_back("cci-exporter", bytes_item(*c.exporter));
+  if (c.gpu_sha256) {
+    if (c.gpu_sha256->size() != 32) return make_error(ErrorCode::kUsage, "cci-gpu needs a 32-byte SHA-256");
+    entries.emplace_back("cci-gpu", bytes_item(*c.gpu_sha256));
+  }
   // Deterministic order: by encoded key, i.e. shorter text keys first, then bytewise.
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
     return a.first.size() != b.first.size() ? a.first.size() < b.first.size() : a.first < b.first;
@@ -128,6 +132,10 @@ Result<Claims> decode_claims(ByteView cbor) {
       auto b = need_bytes(32);
       if (!b) return b.error();
       c.exporter = std::move(*b);
+    } else if (key == "cci-gpu") {
+      auto b = need_bytes(32);
+      if (!b) return b.error();
+      c.gpu_sha256 = std::move(*b);
     } else {
       return bad("unknown key '" + key + "'", key);
     }
@@ -135,6 +143,7 @@ Result<Claims> decode_claims(ByteView cbor) {
   for (const char* required : {"pubkey-hash", "cci-purpose", "cci-manifest"}) {
     if (!seen.count(required)) return bad(std::string("missing ") + required, required);
   }
+  if (c.gpu_sha256 && !(c.nonce && c.exporter)) return bad("cci-gpu belongs to fresh evidence (with nonce and cci-exporter) only", "cci-gpu");
   return c;
 }
 

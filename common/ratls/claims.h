@@ -7,6 +7,8 @@
 //   "cci-deploy"   : tstr  deployment id (optional)
 //   "nonce"        : bstr  (fresh evidence only)
 //   "cci-exporter" : bstr  TLS-Exporter("EXPORTER-cci-attest", nonce, 32) (fresh evidence only)
+//   "cci-gpu"      : bstr  SHA-256 of the GPU evidence sent with a fresh answer (fresh evidence of
+//                          a server with confidential GPUs only; ratls/fresh.h)
 // and REPORT_DATA (SNP) / user_data (CSV) = SHA-256(claims bytes) || 32 zero bytes.
 // Decoding is strict: one definite-length map, no duplicate or unknown keys, sizes bounded.
 #pragma once
@@ -29,6 +31,7 @@ struct Claims {
   // client sees "file" (development only: the model key sat on a disk).
   std::optional<std::string> key_source;
   std::optional<Bytes> nonce, exporter;
+  std::optional<Bytes> gpu_sha256;  // 32 bytes: "cci-gpu"
 };
 
 inline constexpr size_t kMaxClaimsBytes = 4096;

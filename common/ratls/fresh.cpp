@@ -1,5 +1,6 @@
 #include "ratls/fresh.h"
 
+#include "crypto/digest.h"
 #include "crypto/random.h"
 
 namespace cci::ratls {
@@ -20,6 +21,24 @@ Status check_fresh_claims(const Claims& fresh, const Claims& cert, ByteView nonc
   if (!crypto::ct_equal(fresh.manifest_sha256, cert.manifest_sha256)) return fail("cci-manifest", "names another manifest than the certificate");
   if (fresh.deploy != cert.deploy) return fail("cci-deploy", "names another deployment than the certificate");
   if (fresh.key_source != cert.key_source) return fail("cci-key-source", "names another model key source than the certificate");
+  return {};
+}
+
+Bytes gpu_nonce(ByteView nonce, ByteView exporter) {
+  Bytes m(kGpuNonceLabel, kGpuNonceLabel + sizeof kGpuNonceLabel - 1);
+  m.insert(m.end(), nonce.begin(), nonce.end());
+  m.insert(m.end(), exporter.begin(), exporter.end());
+  return crypto::digest(crypto::DigestAlg::kSha256, m);
+}
+
+Status check_gpu_binding(const Claims& fresh, ByteView gpu_evidence) {
+  if (!fresh.gpu_sha256) {
+    return make_error(ErrorCode::kVerificationFailed, "GPU evidence came with a fresh answer whose claims name none (no cci-gpu claim)", "cci-gpu");
+  }
+  const Bytes d = crypto::digest(crypto::DigestAlg::kSha256, gpu_evidence);
+  if (!crypto::ct_equal(d, *fresh.gpu_sha256)) {
+    return make_error(ErrorCode::kVerificationFailed, "the GPU evidence sent is not the one the CPU report's claims name (cci-gpu): spliced or altered", "cci-gpu");
+  }
   return {};
 }
 

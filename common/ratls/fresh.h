@@ -21,6 +21,17 @@ inline constexpr char kModelKeyExporterLabel[] = "EXPORTER-cci-model-key";
 
 Claims fresh_claims(const Claims& certificate_claims, ByteView nonce, ByteView exporter);
 
+// Confidential GPUs (docs/nvidia-gpu.md, "CPU + GPU"): a server with GPUs answers the fresh
+// request with their evidence too. Each GPU's SPDM request nonce is
+//   SHA-256("cci-gpu-nonce" || nonce || exporter)
+// so GPU evidence is as fresh and as bound to the connection as the CPU report, and the fresh
+// claims carry "cci-gpu" = SHA-256(the GPU evidence bytes), so the CPU report vouches for exactly
+// the GPU evidence sent (evidence of other GPUs, or of another request, fails one of the two).
+inline constexpr char kGpuNonceLabel[] = "cci-gpu-nonce";
+Bytes gpu_nonce(ByteView nonce, ByteView exporter);
+// The verifier's check of the GPU evidence received against the fresh claims.
+Status check_gpu_binding(const Claims& fresh, ByteView gpu_evidence);
+
 // The verifier's check of the claims inside a fresh answer.
 Status check_fresh_claims(const Claims& fresh, const Claims& certificate_claims, ByteView nonce, ByteView exporter);
 

@@ -530,20 +530,44 @@ void AcceptLoop::answer_evidence(ConnProc& c, const msg::EvidenceRequest& m) {
   // Fresh claims must repeat ours and add a nonce and an exporter value: nothing else gets signed.
   if (!claims->nonce || !claims->exporter) return reply_error(c, 400, "fresh claims need a nonce and an exporter value");
   if (auto st = ratls::check_fresh_claims(*claims, claims_, *claims->nonce, *claims->exporter); !st) return reply_error(c, 400, st.error().message);
+  // Only the accept loop names GPU evidence, after it collected it.
+  if (claims->gpu_sha256) return reply_error(c, 400, "fresh claims from a connection may not name GPU evidence");
   if (attester_.queued() >= 64 || !fresh_limit_.take()) {
     log_event("accept", "fresh_evidence_limited", {{"conn", c.id}});
     return reply_error(c, 429, "fresh evidence is rate limited on this server; retry in a second");
   }
   const int id = c.id;
-  attester_.submit([this, id, cbor = std::move(*cbor)]() -> AttesterThread::Continuation {
+  attester_.submit([this, id, cbor = std::move(*cbor), fresh = std::move(*claims)]() mutable -> AttesterThread::Continuation {
+    // With GPUs: their evidence for the nonce derived from the client's nonce and this
+    // connection's exporter, named by its SHA-256 in the claims the CPU report binds.
+    auto gpu_b64 = std::make_shared<std::string>();
+    if (attestor_->has_gpus()) {
+      auto gpu = attestor_->gpu_evidence(ratls::gpu_nonce(*fresh.nonce, *fresh.exporter));
+      if (!gpu) {
+        auto why = std::make_shared<std::string>("GPU evidence: " + gpu.error().message);
+        return [this, id, why] {
+          if (ConnProc* conn = conn_by_id(id)) reply_error(*conn, 500, *why);
+        };
+      }
+      fresh.gpu_sha256 = crypto::digest(crypto::DigestAlg::kSha256, *gpu);
+      auto encoded = ratls::encode_claims(fresh);
+      if (!encoded) {
+        auto why = std::make_shared<std::string>(encoded.error().message);
+        return [this, id, why] {
+          if (ConnProc* conn = conn_by_id(id)) reply_error(*conn, 500, *why);
+        };
+      }
+      cbor = std::move(*encoded);
+      *gpu_b64 = base64_encode(*gpu);
+    }
     auto tagged = std::make_shared<Result<Bytes>>(attestor_->tagged_evidence(cbor));
-    return [this, id, tagged] {
+    return [this, id, tagged, gpu_b64] {
       ConnProc* conn = conn_by_id(id);
       if (!conn) return;  // gone meanwhile
       if (!*tagged) return reply_error(*conn, 500, tagged->error().message);
-      log_event("accept", "fresh_evidence", {{"conn", id}});
+      log_event("accept", "fresh_evidence", {{"conn", id}, {"gpu", !gpu_b64->empty()}});
       metrics_.evidence_served();
-      (void)send_json(conn->ctl.get(), msg::encode(msg::ConnAnswer(msg::EvidenceAnswer{base64_encode(**tagged)})));
+      (void)send_json(conn->ctl.get(), msg::encode(msg::ConnAnswer(msg::EvidenceAnswer{base64_encode(**tagged), *gpu_b64})));
     };
   });
 }

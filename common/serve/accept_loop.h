@@ -87,6 +87,13 @@ class Attestor {
   // and the TEE its evidence names ("snp", "csv", "sim-snp", "sim-csv").
   virtual Result<Bytes> evidence_file(ByteView report_data) = 0;
   virtual std::string tee() const = 0;
+  // Confidential GPUs behind the TEE (cci-run serve --gpu): their evidence for a fresh answer,
+  // every GPU answering `nonce` (32 bytes; ratls::gpu_nonce), as the NVIDIA attestation SDK's JSON.
+  virtual bool has_gpus() const { return false; }
+  virtual Result<Bytes> gpu_evidence(ByteView nonce) {
+    (void)nonce;
+    return make_error(ErrorCode::kUnsupported, "this server has no confidential GPU", "gpu");
+  }
 };
 
 struct ServeOutput {

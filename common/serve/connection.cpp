@@ -164,6 +164,7 @@ bool Connection::fresh_evidence(const HttpRequest& req) {
   const auto* e = std::get_if<msg::EvidenceAnswer>(&*answer);
   if (!e) return respond_error(500, "the accept loop sent no evidence", "server_error", "evidence", false);
   nlohmann::json body{{"evidence", e->evidence_b64}, {"format", "cci-ratls-v1"}};
+  if (!e->gpu_b64.empty()) body["gpu_evidence"] = e->gpu_b64;  // the NVIDIA SDK's JSON, base64; its SHA-256 is the cci-gpu claim
   log_event("conn", "fresh_evidence", {{"conn", io_.conn_id}});
   return respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), req.keep_alive);
 }

@@ -119,7 +119,11 @@ Result<ConnInit> decode_conn_init(const SecureJson& j) {
 
 SecureJson encode(const ConnAnswer& m) {
   if (const auto* r = std::get_if<Refusal>(&m)) return SecureJson{{"error", r->message}, {"status", r->status}};
-  if (const auto* e = std::get_if<EvidenceAnswer>(&m)) return SecureJson{{"evidence", e->evidence_b64}};
+  if (const auto* e = std::get_if<EvidenceAnswer>(&m)) {
+    SecureJson j{{"evidence", e->evidence_b64}};
+    if (!e->gpu_b64.empty()) j["gpu_evidence"] = e->gpu_b64;
+    return j;
+  }
   if (const auto* x = std::get_if<MetricsAnswer>(&m)) return SecureJson{{"metrics", x->text}};
   if (const auto* k = std::get_if<KeyAccepted>(&m)) return SecureJson{{"key_accepted", true}, {"files", k->files}, {"seconds", k->seconds}};
   return SecureJson{{"user", std::get<SessionGranted>(m).user}};
@@ -138,6 +142,7 @@ Result<ConnAnswer> decode_conn_answer(const SecureJson& j) {
   if (j.contains("evidence")) {
     EvidenceAnswer e;
     CCI_SET(e.evidence_b64, plain(j, "evidence"));
+    if (j.contains("gpu_evidence")) CCI_SET(e.gpu_b64, plain(j, "gpu_evidence"));
     return ConnAnswer(std::move(e));
   }
   if (j.contains("metrics")) {

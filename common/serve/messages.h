@@ -64,6 +64,7 @@ struct Refusal {
 };
 struct EvidenceAnswer {
   std::string evidence_b64;  // CBOR tagged evidence
+  std::string gpu_b64;       // the GPUs' evidence its claims name (cci-gpu), or empty: no GPUs
 };
 struct SessionGranted {
   std::string user;  // the connection is bound to this user from now on

@@ -37,13 +37,7 @@ Bytes measurement(unsigned i, const std::string& driver, const std::string& vbio
 
 Result<crypto::Certificate> issue(const std::string& cn, std::uint64_t serial, const crypto::PublicKey& subject_key, const crypto::PrivateKey& issuer_key,
                                   const crypto::Certificate* issuer, bool ca, std::vector<crypto::RawExtension> ext = {}) {
-  crypto::CertificateSpec spec;
-  spec.subject = {{"OU", "cci SIMULATED TEE (not NVIDIA)"}, {"O", "cci simulator"}, {"CN", cn}};
-  spec.serial = serial;
-  const std::time_t now = std::time(nullptr);
-  spec.not_before = now - 86400;
-  spec.not_after = now + 25L * 365 * 86400;
-  spec.ca = ca;
+  crypto::CertificateSpec spec = detail::sim_certificate_spec({{"OU", "cci SIMULATED TEE (not NVIDIA)"}, {"O", "cci simulator"}, {"CN", cn}}, serial, ca);
   spec.key_usage = ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature";
   spec.extensions = std::move(ext);
   return crypto::issue_certificate(spec, subject_key, issuer_key, issuer, crypto::IssueSignature::kEcdsaSha384);

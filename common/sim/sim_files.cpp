@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "base/file_io.h"
@@ -22,6 +23,17 @@ Result<std::string> create_platform_dir(const std::string& dir, const std::strin
     return make_error(ErrorCode::kIo, "cannot create " + d + ": " + std::strerror(errno), d);
   }
   return d;
+}
+
+crypto::CertificateSpec sim_certificate_spec(std::vector<std::pair<std::string, std::string>> subject, std::uint64_t serial, bool ca) {
+  crypto::CertificateSpec spec;
+  spec.subject = std::move(subject);
+  spec.serial = serial;
+  const std::time_t now = std::time(nullptr);
+  spec.not_before = now - 86400;
+  spec.not_after = now + 25L * 365 * 86400;
+  spec.ca = ca;
+  return spec;
 }
 
 Status write_private_key(const std::string& file, const crypto::PrivateKey& key) {

@@ -7,6 +7,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "crypto/keys.h"
+#include "crypto/x509_issue.h"
 
 namespace cci::sim::detail {
 
@@ -14,6 +15,9 @@ namespace cci::sim::detail {
 Result<std::string> create_platform_dir(const std::string& dir, const std::string& sub);
 Status write_private_key(const std::string& file, const crypto::PrivateKey& key);
 Status write_public(const std::string& file, ByteView data);
+// The spec every simulated certificate starts from: `subject`, `serial`, CA or not, valid from a
+// day ago for 25 years; the simulator adds its vendor's key usage, path length and extensions.
+crypto::CertificateSpec sim_certificate_spec(std::vector<std::pair<std::string, std::string>> subject, std::uint64_t serial, bool ca);
 // Loads a key written by write_private_key, refusing files others can read or write.
 Result<crypto::PrivateKey> read_private_key(const std::string& file);
 

@@ -57,13 +57,7 @@ std::vector<crypto::RawExtension> vcek_extensions(const SnpPlatform& p) {
 Result<crypto::Certificate> issue(const std::string& cn, std::uint64_t serial, const crypto::PublicKey& subject_key,
                                   const crypto::PrivateKey& issuer_key, const crypto::Certificate* issuer, bool ca,
                                   std::vector<crypto::RawExtension> ext = {}) {
-  crypto::CertificateSpec spec;
-  spec.subject = subject(cn);
-  spec.serial = serial;
-  const std::time_t now = std::time(nullptr);
-  spec.not_before = now - 86400;
-  spec.not_after = now + 25L * 365 * 86400;
-  spec.ca = ca;
+  crypto::CertificateSpec spec = detail::sim_certificate_spec(subject(cn), serial, ca);
   if (ca) {
     spec.path_len = issuer ? std::optional<int>(0) : std::nullopt;
     spec.key_usage = issuer ? "critical,keyCertSign" : "critical,keyCertSign,cRLSign";

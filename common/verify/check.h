@@ -58,6 +58,7 @@ class CheckList {
     return !checks_.empty();
   }
   const std::vector<Check>& items() const { return checks_; }
+  void push(const Check& c) { checks_.push_back(c); }
   void append(const CheckList& more) { checks_.insert(checks_.end(), more.checks_.begin(), more.checks_.end()); }
 
  private:

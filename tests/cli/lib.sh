@@ -18,6 +18,10 @@ export CCI_KDS_URL=http://127.0.0.1:9 CCI_PCS_URL=http://127.0.0.1:9 CCI_CACHE_D
 trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
 failures=0
 passes=0
+# The ASan/UBSan build (every process several times slower): scripts run fewer repetitions of a
+# race there, the dev build keeps the full count.
+SANITIZED=0
+[ "${CCI_SANITIZED:-OFF}" = ON ] && SANITIZED=1
 
 need_vectors() {
   if [ ! -d "$OMS" ]; then echo "skipped: vectors not found ($OMS)"; exit 77; fi

@@ -4,7 +4,16 @@
 // refused, and the report decoded by the vendor that recognises it.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+
 #include "appraise/appraise.h"
+#include "appraise/composite.h"
+#include "crypto/digest.h"
+#include "ratls/fresh.h"
+#include "sim/nvgpu_sim.h"
 #include "base/hex.h"
 #include "cli/inputs.h"
 #include "support/vectors.h"
@@ -127,4 +136,115 @@ TEST_CASE("appraise: an unknown --vendor, a measurement of the wrong size, and t
   REQUIRE(c);
   CHECK(c->vendor == "hygon");
   CHECK(c->report["chip_id"] == "NZA9T14052605");
+}
+
+namespace {
+
+// A CPU verdict as an appraiser gives it: authentic, one finding that passed, and the CPU
+// policy's not-applicable line for a GPU key.
+Verdict accepted_cpu() {
+  Verdict v;
+  v.vendor = "amd";
+  v.authentic = true;
+  v.checks.add("snp.report_signature", true, "signed");
+  v.findings = verify::CheckList();
+  v.findings->add("policy.measurement", true, "listed");
+  v.findings->skip("policy.gpu_count", "gpu_count applies to NVIDIA GPU evidence: not to an SEV-SNP report");
+  v.outcome = Outcome::kAccepted;
+  v.what = "SIMULATED Milan SEV-SNP report";
+  return v;
+}
+
+std::string outcome_text(Outcome o) { return o == Outcome::kAccepted ? "accepted" : o == Outcome::kRejected ? "rejected" : "missing"; }
+
+size_t count_id(const verify::CheckList& l, const std::string& id) {
+  size_t n = 0;
+  for (const auto& c : l.items()) n += c.id == id;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("CPU + GPU: fresh GPU evidence is appraised with the derived nonce, replayed evidence and altered bytes are refused") {
+  const auto dir = std::filesystem::temp_directory_path() / ("cci-gpu-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  REQUIRE(sim::init_nvgpu_sim(dir.string(), {}));
+  const Bytes nonce(32, 0x11), exporter(32, 0x22), other_nonce(32, 0x33);
+  const Bytes gpu_nonce = ratls::gpu_nonce(nonce, exporter);
+  CHECK(gpu_nonce != ratls::gpu_nonce(other_nonce, exporter));
+  CHECK(gpu_nonce != ratls::gpu_nonce(nonce, other_nonce));
+  auto fresh_gpu = sim::nvgpu_sim_evidence(dir.string(), gpu_nonce, 1);
+  auto replayed = sim::nvgpu_sim_evidence(dir.string(), ratls::gpu_nonce(other_nonce, exporter), 1);
+  REQUIRE(fresh_gpu);
+  REQUIRE(replayed);
+
+  // The binding: the claims name exactly the bytes sent.
+  ratls::Claims claims;
+  claims.nonce = nonce;
+  claims.exporter = exporter;
+  CHECK_FALSE(ratls::check_gpu_binding(claims, *fresh_gpu));  // no cci-gpu claim
+  claims.gpu_sha256 = crypto::digest(crypto::DigestAlg::kSha256, *fresh_gpu);
+  CHECK(ratls::check_gpu_binding(claims, *fresh_gpu));
+  Bytes altered = *fresh_gpu;
+  altered[altered.size() / 2] ^= 1;
+  CHECK_FALSE(ratls::check_gpu_binding(claims, altered));
+  CHECK_FALSE(ratls::check_gpu_binding(claims, *replayed));
+
+  Request cpu;
+  cpu.label = "https://127.0.0.1:1";
+  cpu.at = std::time(nullptr);
+  cpu.crl_required = false;
+  cpu.trust_sim_roots = {dir.string()};
+  cpu.expect.measurement_flags = {std::string(96, 'a')};  // the CPU's: dropped for the GPU
+  cpu.given.vek = "vcek.pem";                              // likewise
+  FileCollateral none("");
+  auto appraise_gpu = [&](const Bytes& ev) {
+    auto v = appraise::appraise(fresh_gpu_request(cpu, ev, gpu_nonce), none);
+    REQUIRE_MESSAGE(v, (v ? "" : v.error().message));
+    return *v;
+  };
+  const Verdict good = appraise_gpu(*fresh_gpu);
+  CHECK(good.outcome == Outcome::kAccepted);
+  CHECK(good.simulated);
+  CHECK(good.what.find("SIMULATED NVIDIA GPU evidence") != std::string::npos);
+
+  // Evidence a server kept from another request (another nonce): the GPU's request nonce is not ours.
+  const Verdict replay = appraise_gpu(*replayed);
+  CHECK(replay.outcome == Outcome::kRejected);
+  bool nonce_failed = false;
+  for (const auto& c : replay.checks.items()) nonce_failed = nonce_failed || (c.id == "nvgpu.request_nonce" && c.outcome == verify::Outcome::kFail);
+  CHECK(nonce_failed);
+
+  const Json policy = Json{{"gpu_count", 1}};
+  SUBCASE("composed: accepted only when both are, the GPU keys judged on the GPU evidence") {
+    const Verdict both = compose_with_gpus(accepted_cpu(), good, policy);
+    CHECK(outcome_text(both.outcome) == "accepted");
+    CHECK(both.what == "SIMULATED Milan SEV-SNP report; " + good.what);
+    CHECK(both.simulated);
+    REQUIRE(both.findings);
+    CHECK(count_id(*both.findings, "policy.gpu_count") == count_id(*good.findings, "policy.gpu_count"));
+    CHECK(count_id(both.checks, "nvgpu.request_nonce") == 1);
+    CHECK(outcome_text(compose_with_gpus(accepted_cpu(), replay, policy).outcome) == "rejected");
+    CHECK_FALSE(compose_with_gpus(accepted_cpu(), replay, policy).findings);
+  }
+  SUBCASE("composed: a CPU side that cannot be evaluated, or is rejected, decides") {
+    Verdict missing = accepted_cpu();
+    missing.authentic = false;
+    missing.findings.reset();
+    missing.outcome = Outcome::kMissingCollateral;
+    CHECK(outcome_text(compose_with_gpus(missing, good, policy).outcome) == "missing");
+    CHECK(outcome_text(compose_with_gpus(missing, replay, policy).outcome) == "rejected");
+    Verdict rejected = accepted_cpu();
+    rejected.findings->add("policy.min_tcb", false, "too old");
+    rejected.outcome = Outcome::kRejected;
+    CHECK(outcome_text(compose_with_gpus(rejected, good, policy).outcome) == "rejected");
+  }
+  SUBCASE("without GPU evidence: a policy that expects GPUs fails, one that does not leaves the CPU verdict") {
+    const Verdict none_sent = compose_with_gpus(accepted_cpu(), std::nullopt, policy);
+    CHECK(outcome_text(none_sent.outcome) == "rejected");
+    REQUIRE(none_sent.findings);
+    CHECK(count_id(*none_sent.findings, "policy.gpu_count") == 1);
+    CHECK(outcome_text(compose_with_gpus(accepted_cpu(), std::nullopt, Json::object()).outcome) == "accepted");
+  }
+  std::filesystem::remove_all(dir);
 }

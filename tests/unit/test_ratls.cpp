@@ -236,3 +236,32 @@ TEST_CASE("attested certificate: another key's claims, a CA, long or expired val
     CHECK(read_attested_certificate(*forged, std::time(nullptr)).error().field == "signature");
   }
 }
+
+TEST_CASE("claims: cci-gpu round trips in fresh claims only, and the GPU nonce binds the client's nonce and the exporter") {
+  Claims c = sample_claims(Bytes(91, 7));
+  c.gpu_sha256 = Bytes(32, 0x5A);
+  {
+    auto not_fresh = encode_claims(c);
+    REQUIRE(not_fresh);
+    auto refused = decode_claims(*not_fresh);  // no nonce and exporter: not fresh claims
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().field == "cci-gpu");
+  }
+  c.nonce = Bytes(32, 1);
+  c.exporter = Bytes(32, 2);
+  auto enc = encode_claims(c);
+  REQUIRE(enc);
+  auto dec = decode_claims(*enc);
+  REQUIRE(dec);
+  CHECK(dec->gpu_sha256 == c.gpu_sha256);
+  c.gpu_sha256 = Bytes(31, 0);
+  CHECK_FALSE(encode_claims(c));
+  CHECK(gpu_nonce(Bytes(32, 1), Bytes(32, 2)).size() == 32);
+  CHECK(gpu_nonce(Bytes(32, 1), Bytes(32, 2)) == gpu_nonce(Bytes(32, 1), Bytes(32, 2)));
+  CHECK(gpu_nonce(Bytes(32, 1), Bytes(32, 2)) != gpu_nonce(Bytes(32, 2), Bytes(32, 1)));
+  // The fresh claims a server sends must repeat the certificate's; cci-gpu is the server's addition.
+  Claims cert = sample_claims(Bytes(91, 7));
+  Claims fresh = fresh_claims(cert, Bytes(32, 1), Bytes(32, 2));
+  fresh.gpu_sha256 = Bytes(32, 9);
+  CHECK(check_fresh_claims(fresh, cert, Bytes(32, 1), Bytes(32, 2)));
+}

@@ -17,6 +17,7 @@
 #include "crypto/tls.h"
 #include "kbs/client.h"
 #include "kbs/key_source.h"
+#include "attest/gpu_source.h"
 #include "kbs/trustee_evidence.h"
 #include "sealed/key_file.h"
 #include "serve/accept_loop.h"
@@ -33,13 +34,19 @@ struct ServeCliOptions {
   std::string key_source;  // "" : push when the model is encrypted
   std::string kbs_cert, kbs_tee = "auto", cdh_url = "http://127.0.0.1:8006";
   bool insecure_http_kbs = false;
+  std::string gpu = "none";  // none | nvml | sim: confidential GPUs whose evidence fresh answers carry
   serve::ServeConfig config;
 };
 
 // The TEE behind the accept loop: evidence from the source --tee names.
 class SourceAttestor final : public serve::Attestor {
  public:
-  explicit SourceAttestor(std::unique_ptr<attest::EvidenceSource> s) : source_(std::move(s)) {}
+  SourceAttestor(std::unique_ptr<attest::EvidenceSource> s, std::unique_ptr<attest::GpuSource> gpu) : source_(std::move(s)), gpu_(std::move(gpu)) {}
+  bool has_gpus() const override { return gpu_ != nullptr; }
+  Result<Bytes> gpu_evidence(ByteView nonce) override {
+    if (!gpu_) return serve::Attestor::gpu_evidence(nonce);
+    return gpu_->evidence(nonce);
+  }
   Result<serve::IssuedCertificate> issue(const crypto::PrivateKey& key, const ratls::Claims& claims, const ratls::AttestedCertSpec& spec) override {
     return issue_attested_certificate(*source_, key, claims, spec);
   }
@@ -53,6 +60,7 @@ class SourceAttestor final : public serve::Attestor {
 
  private:
   std::unique_ptr<attest::EvidenceSource> source_;
+  std::unique_ptr<attest::GpuSource> gpu_;
 };
 
 // kbs://HOST:PORT/REPO/TYPE/TAG: the RCAR handshake with this TEE's evidence (kbs/client.h). The
@@ -234,10 +242,21 @@ int run_serve(ServeCliOptions o, const cli::Context& ctx) {
     // --tee auto: the TEE is known now; a --kbs-tee that does not fit it stops the start.
     if (auto t = kbs::kbs_tee_for((*source)->tee(), o.kbs_tee); !t) return ctx.fail(t.error(), schema);
   }
+  std::unique_ptr<attest::GpuSource> gpu;
+  if (o.gpu != "none") {
+    auto g = attest::select_gpu_source(o.gpu, o.source.sim_dir);
+    if (!g) return ctx.fail(g.error(), schema);
+    // A first collection now: a GPU that cannot attest stops the start, not the first client.
+    Bytes probe(32, 0);
+    if (auto ev = (*g)->evidence(probe); !ev) return ctx.fail(make_error(ev.error().code, "--gpu " + o.gpu + ": " + ev.error().message, "gpu"), schema);
+    if ((*g)->simulated()) ctx.warn((*g)->describe() + ": its evidence proves nothing about hardware");
+    else ctx.info("confidential GPUs: " + (*g)->describe() + "; their evidence goes with every fresh answer");
+    gpu = std::move(*g);
+  }
   serve::ServeOutput out;
   out.info = [&ctx](const std::string& m) { ctx.info(m); };
   out.warn = [&ctx](const std::string& m) { ctx.warn(m); };
-  auto st = serve::run_accept_loop(c, std::move(*release), std::make_unique<SourceAttestor>(std::move(*source)), out);
+  auto st = serve::run_accept_loop(c, std::move(*release), std::make_unique<SourceAttestor>(std::move(*source), std::move(gpu)), out);
   if (!st) return ctx.fail(st.error(), schema);
   return 0;
 }
@@ -279,6 +298,11 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-run serve --model ./model --deployment cci-manifest.json --release-key release.pub --api-keys api-keys.txt\n"
       "  cci-run serve --tee sim-snp --sim-dir ./sim ... --listen 127.0.0.1:0 --ready-file ready.json");
   add_evidence_source_flags(sub, o->source);
+  sub->add_option("--gpu", o->gpu,
+                  "Confidential GPUs whose evidence every fresh answer carries, bound to it (docs/nvidia-gpu.md): none, nvml (NVIDIA GPUs in "
+                  "CC mode, through the driver's NVML) or sim (the simulated GPU in --sim-dir)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "nvml", "sim"}));
   sub->add_option("--model", o->model, "Model directory (safetensors, config.json, tokenizer)")->required();
   sub->add_option("--deployment", o->deployment,
                   "The signed deployment manifest (cci-measure manifest build): the model's files, the launch measurements and the policy clients check");

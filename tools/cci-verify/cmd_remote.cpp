@@ -85,6 +85,8 @@ Result<std::unique_ptr<crypto::TlsConnection>> connect_tls(const Endpoint& e, do
 struct FreshAnswer {
   ratls::TaggedEvidence evidence;
   ratls::Claims claims;
+  std::optional<Bytes> gpu;  // the GPUs' evidence (SDK JSON) the claims name, checked against cci-gpu
+  Bytes gpu_nonce;           // what each GPU's report must answer (ratls::gpu_nonce)
 };
 
 // The signed manifest the server was started with (its SHA-256 is the cci-manifest claim, which
@@ -128,6 +130,16 @@ Result<FreshAnswer> fetch_fresh_evidence(crypto::TlsConnection& tls, const Endpo
   if (a.evidence.tag != cert.evidence.tag) return make_error(ErrorCode::kVerificationFailed, "the fresh evidence comes from another TEE type than the certificate's", "fresh");
   CCI_SET(a.claims, ratls::decode_claims(a.evidence.claims));
   CCI_TRY(ratls::check_fresh_claims(a.claims, cert.claims, nonce, exporter));
+  // Confidential GPUs: evidence in the body exactly when the claims name it, and the same bytes.
+  a.gpu_nonce = ratls::gpu_nonce(nonce, exporter);
+  if (j.contains("gpu_evidence")) {
+    if (!j["gpu_evidence"].is_string()) return make_error(ErrorCode::kMalformed, "the fresh-evidence answer's gpu_evidence is not base64 text", "fresh");
+    CCI_ASSIGN(gpu, base64_decode(j["gpu_evidence"].get<std::string>(), "gpu_evidence"));
+    CCI_TRY(ratls::check_gpu_binding(a.claims, gpu));
+    a.gpu = std::move(gpu);
+  } else if (a.claims.gpu_sha256) {
+    return make_error(ErrorCode::kVerificationFailed, "the fresh evidence names GPU evidence (cci-gpu) that the answer does not carry", "cci-gpu");
+  }
   return a;
 }
 
@@ -216,11 +228,18 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
     else ctx.info("model key source: " + *ks);
   }
   o.report.extra_lines = {"pin: " + pin + "   (curl --pinnedpubkey '" + pin + "' -k " + o.url + "/v1/...)"};
+  if (fresh->gpu) {
+    ctx.info("GPU evidence: named by the fresh claims (cci-gpu), its request nonces derived from ours and this connection's exporter");
+    o.report.extra["remote"]["gpu_evidence_sha256"] = to_hex(*fresh->claims.gpu_sha256);
+  }
   auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
-  if (!key) return run_report_bytes(o.report, std::move(*doc), ctx);
-  auto verdict = appraise_bytes(o.report, std::move(*doc), ctx);
+  auto cpu = appraise_bytes(o.report, std::move(*doc), ctx);
+  if (!cpu) return ctx.fail(cpu.error(), schema);
+  // One verdict over the CPU TEE and its GPUs (or over their absence, when the policy expects some).
+  auto verdict = with_fresh_gpus(o.report, std::move(*cpu), std::move(fresh->gpu), fresh->gpu_nonce, ctx);
   if (!verdict) return ctx.fail(verdict.error(), schema);
+  if (!key) return print_verdict(o.report, *verdict, ctx);
   if (verdict->outcome != appraise::Outcome::kAccepted) {
     ctx.warn("the model key was NOT sent: the server did not verify");
     o.report.extra["remote"]["key_provisioned"] = false;
@@ -249,7 +268,10 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "certificate's cci-manifest claim and its signature to verify with --release-key; sends a random nonce to\n"
       "POST /v1/attestation/fresh and requires evidence whose claims carry that nonce and this connection's TLS\n"
       "exporter value; then checks that report: vendor chain, REPORT_DATA = SHA-256(claims) || 0^32, and the\n"
-      "deployment manifest's policy (TCB minimums, debug, ...) with a MEASUREMENT it lists. A server started from\n"
+      "deployment manifest's policy (TCB minimums, debug, ...) with a MEASUREMENT it lists. A server with confidential\n"
+      "GPUs (cci-run serve --gpu) sends their evidence with the fresh answer: its SHA-256 must be the claims' cci-gpu,\n"
+      "each GPU's request nonce SHA-256(\"cci-gpu-nonce\" || nonce || exporter), and it is appraised as cci-verify\n"
+      "report appraises GPU evidence (--driver-rim, --vbios-rim), in the same verdict. A server started from\n"
       "a plain model bundle names no VM: then --measurement is required (or --insecure-any-measurement).\n"
       "Only the nonce is sent. On success the last line is the certificate's pin, for clients that pin keys:\n"
       "  curl --pinnedpubkey 'sha256//...' -k https://HOST:PORT/v1/models -H 'Authorization: Bearer KEY'\n"
@@ -263,6 +285,8 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
                   "An encrypted model's key (32 bytes, cci-measure encrypt --dek-out; - for standard input): sent to a server that "
                   "waits sealed, on this connection, only once every check passed");
   add_attested_flags(sub, o->report, o->expect);
+  sub->add_option("--driver-rim", o->report.driver_rims, "NVIDIA GPUs behind the server: a driver RIM (repeatable; docs/nvidia-gpu.md)");
+  sub->add_option("--vbios-rim", o->report.vbios_rims, "NVIDIA GPUs behind the server: a VBIOS RIM (repeatable)");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_remote(*o, ctx); }; });
 }
 

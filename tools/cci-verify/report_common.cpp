@@ -1,5 +1,7 @@
 #include "report_common.h"
 
+#include "appraise/composite.h"
+
 #include "appraise/appraise.h"
 #include "appraise/cache_collateral.h"
 #include "appraise/expectations.h"
@@ -212,6 +214,23 @@ Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, con
   notes.info = [&ctx](const std::string& m) { ctx.info(m); };
   notes.warn = [&ctx](const std::string& m) { ctx.warn(m); };
   return appraise::appraise(request, collateral, notes);
+}
+
+Result<appraise::Verdict> with_fresh_gpus(const ReportOptions& o, appraise::Verdict cpu, std::optional<Bytes> gpu, ByteView gpu_nonce,
+                                          const cli::Context& ctx) {
+  CCI_ASSIGN(request, request_of(o, Bytes{}));
+  if (!gpu) return appraise::compose_with_gpus(std::move(cpu), std::nullopt, request.expect.policy);
+  const appraise::Json policy = request.expect.policy;
+  auto r = appraise::fresh_gpu_request(std::move(request), std::move(*gpu), gpu_nonce);
+  appraise::CacheCollateralOptions co;
+  co.cache_dir = o.kds.cache_dir;
+  co.offline = true;  // a GPU's collateral is the RIMs given (or the simulator's): nothing to download
+  appraise::CacheCollateral collateral(std::move(co));
+  appraise::Notes notes;
+  notes.info = [&ctx](const std::string& m) { ctx.info(m); };
+  notes.warn = [&ctx](const std::string& m) { ctx.warn(m); };
+  CCI_ASSIGN(g, appraise::appraise(r, collateral, notes));
+  return appraise::compose_with_gpus(std::move(cpu), std::move(g), policy);
 }
 
 int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {

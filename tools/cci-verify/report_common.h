@@ -70,5 +70,9 @@ int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx
 // The same in two steps (cci-verify remote acts between them): the verdict, then its output and exit code.
 Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx);
 int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli::Context& ctx);
+// cci-verify remote: the CPU verdict with the fresh answer's GPU evidence appraised (its request
+// nonce `gpu_nonce`, ratls::gpu_nonce) and composed (appraise/composite.h), or with its absence.
+Result<appraise::Verdict> with_fresh_gpus(const ReportOptions& o, appraise::Verdict cpu, std::optional<Bytes> gpu, ByteView gpu_nonce,
+                                          const cli::Context& ctx);
 
 }  // namespace cci::tools::verify
