@@ -63,9 +63,6 @@ contains "$WORK/out" "FAIL  policy.gpu_driver_version" "the file's minimum is ap
 contains "$WORK/out" "PASS  policy.gpu_count" "... and its count"
 expect 1 "a CPU TEE's field flag on GPU evidence fails (asked for, never skipped)" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --host-data "$(printf '%064d' 0)"
 contains "$WORK/out" "FAIL  policy.host_data: host_data was given on the command line, but it applies to CPU TEE reports only" "named as a CPU key"
-SNP="$CCI_TEST_VECTORS_DIR/snp"
-SNP_OK=(report --offline --insecure-no-crl "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der"
-  --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --insecure-any-measurement)
 expect 0 "an SEV-SNP report with GPU keys from a policy file: listed as not applicable" -- "$VERIFY" "${SNP_OK[@]}" --policy "$WORK/gpu.yaml"
 contains "$WORK/out" "SKIP  policy.gpu_count: gpu_count applies to NVIDIA GPU evidence" "... as SKIP"
 expect 1 "--gpu-count on an SEV-SNP report fails" -- "$VERIFY" "${SNP_OK[@]}" --gpu-count 1

@@ -23,6 +23,12 @@ passes=0
 SANITIZED=0
 [ "${CCI_SANITIZED:-OFF}" = ON ] && SANITIZED=1
 
+# A genuine SEV-SNP report that verifies offline with its own collateral, at a fixed clock, any
+# measurement accepted: for tests of policy keys that are not SEV-SNP's.
+SNP_OK=(report --offline --insecure-no-crl "$CCI_TEST_VECTORS_DIR/snp/genoa/lunal_genoa_v5_report.bin"
+  --vek "$CCI_TEST_VECTORS_DIR/snp/genoa/lunal_genoa_v5_vcek.der" --cert-chain "$CCI_TEST_VECTORS_DIR/snp/ca/kds_cert_chain/ask_ark_genoa.pem"
+  --at 2026-06-01 --insecure-any-measurement)
+
 need_vectors() {
   if [ ! -d "$OMS" ]; then echo "skipped: vectors not found ($OMS)"; exit 77; fi
 }

@@ -45,9 +45,6 @@ expect 2 "--accept-tcb-status Revoked is a usage error" -- "$VERIFY" report "$Q"
 printf 'tdx_accept_tcb_status: [OutOfDate]\nmin_tcb_evaluation_number: 17\n' >"$WORK/tdx.yaml"
 expect 0 "a policy file with the TDX keys" -- "$VERIFY" report "$Q" --tdx-collateral "$COL" "${AT[@]}" --measurement "$MRTD" --policy "$WORK/tdx.yaml"
 contains "$WORK/out" "PASS  policy.min_tcb_evaluation_number" "the file's minimum is applied"
-SNP="$CCI_TEST_VECTORS_DIR/snp"
-SNP_OK=(report --offline --insecure-no-crl "$SNP/genoa/lunal_genoa_v5_report.bin" --vek "$SNP/genoa/lunal_genoa_v5_vcek.der"
-  --cert-chain "$SNP/ca/kds_cert_chain/ask_ark_genoa.pem" --at 2026-06-01 --insecure-any-measurement)
 expect 0 "an SEV-SNP report with a TDX key from a policy file: listed as not applicable" -- "$VERIFY" "${SNP_OK[@]}" --policy "$WORK/tdx.yaml"
 contains "$WORK/out" "SKIP  policy.min_tcb_evaluation_number" "... as SKIP"
 expect 1 "--min-tcb-evaluation-number on an SEV-SNP report fails (asked for, never skipped)" -- "$VERIFY" "${SNP_OK[@]}" --min-tcb-evaluation-number 17
