@@ -63,6 +63,15 @@ TEST_CASE("messages: every message round-trips, and a field of the wrong type is
   auto m2 = msg::decode_conn_answer(msg::encode(msg::ConnAnswer(msg::MetricsAnswer{"cci_x 1\n"})));
   REQUIRE(m2);
   CHECK(std::get<msg::MetricsAnswer>(*m2).text == "cci_x 1\n");
+  // Fresh evidence, with and without the GPUs' evidence.
+  auto e1 = msg::decode_conn_answer(msg::encode(msg::ConnAnswer(msg::EvidenceAnswer{"AAEC", ""})));
+  REQUIRE(e1);
+  CHECK(std::get<msg::EvidenceAnswer>(*e1).gpu_b64.empty());
+  auto e2 = msg::decode_conn_answer(msg::encode(msg::ConnAnswer(msg::EvidenceAnswer{"AAEC", "W10="})));
+  REQUIRE(e2);
+  CHECK(std::get<msg::EvidenceAnswer>(*e2).evidence_b64 == "AAEC");
+  CHECK(std::get<msg::EvidenceAnswer>(*e2).gpu_b64 == "W10=");
+  CHECK_FALSE(msg::decode_conn_answer(SecureJson{{"evidence", "AAEC"}, {"gpu_evidence", 7}}));
   init.metrics_open = true;
   CHECK(msg::decode_conn_init(msg::encode(init))->metrics_open);
   const std::pair<SecureJson, std::string> bad[] = {
