@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cmake --install of this build into a staging prefix: the tools land in bin/ and run from there
-# (cci-run finds its connection process next to it), and `man -M PREFIX/share/man` shows each
+# (cci-run finds its connection process and its engine next to it), and `man -M PREFIX/share/man` shows each
 # tool's manual page.
 source "$(dirname "$0")/lib.sh"
 BUILD="$(cd "$CCI_BIN/.." && pwd)"
@@ -13,6 +13,9 @@ for t in cci-measure cci-verify cci-run cci-bench; do
 done
 if [ -x "$CCI_BIN/cci-run/cci-run-conn" ]; then
   check "cci-run-conn installed next to cci-run" -- test -x "$STAGE/bin/cci-run-conn"
+  check "cci-run-engine installed next to cci-run" -- test -x "$STAGE/bin/cci-run-engine"
+  expect 0 "the installed cci-run runs generate through cci-run-engine" -- "$STAGE/bin/cci-run" generate --prompt "And" --temperature 0 --max-tokens 4 --ignore-eos --token-ids
+  check "... four token ids" -- test "$(wc -w < "$WORK/out")" -eq 4
 fi
 for t in cci-measure cci-verify cci-run cci-bench; do
   check "$t: bash, zsh and fish completion installed" -- test -s "$STAGE/share/bash-completion/completions/$t" -a \

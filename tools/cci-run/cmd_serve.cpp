@@ -232,7 +232,7 @@ int run_serve(ServeCliOptions o, const cli::Context& ctx) {
   }
   if (auto st = serve::check_listen_address(c.listen); !st) return ctx.fail(st.error(), schema);
   c.conn_exe = serve::own_executable_dir() + "/cci-run-conn";
-  c.worker_command = {serve::own_executable(), "serve-worker"};
+  c.worker_command = {serve::own_executable_dir() + "/cci-run-engine", "serve-worker"};  // the workers run libtorch
   c.version = cli::version_string();
   auto release = load_release(o, ctx);
   if (!release) return ctx.fail(release.error(), schema);
