@@ -2,8 +2,8 @@
 # cci-run serve --gpu with a simulated NVIDIA GPU beside the simulated SEV-SNP platform: every
 # fresh answer carries the GPU evidence, its request nonce derived from the client's nonce and the
 # TLS exporter, its SHA-256 in the claims the CPU report binds (cci-gpu); cci-verify remote gives
-# one verdict over CPU + GPU + manifest + channel. A policy that expects GPUs fails on a server
-# without them; a GPU the verifier does not trust fails the verdict.
+# one verdict over CPU + GPU + manifest + channel. A policy (flag or deployment manifest) that
+# expects GPUs fails on a server without them; a GPU the verifier does not trust fails the verdict.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/serve_lib.sh"
 trap 'serve_stop; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -43,6 +43,19 @@ check "... with no GPU in it" -- sh -c "! grep -q nvgpu '$WORK/out'"
 expect 1 "a policy expecting a GPU fails on a server that shows none" -- "$VERIFY" "${REMOTE[@]}" "$URL" --gpu-count 1
 contains "$WORK/out" "FAIL  policy.gpu_count: the policy expects 1 GPUs, and the server's fresh evidence names none" "the missing GPU is named"
 check "... and the CPU report's not-applicable line for it is gone" -- sh -c "! grep -q 'gpu_count was given on the command line' '$WORK/out'"
+serve_stop
+
+# A deployment manifest whose policy requires a GPU: a server that shows none is rejected by
+# cci-verify remote with nothing but the release key (the manifest comes from the server).
+sed 's/^policy:$/policy:\n  gpu_count: 1/' "$WORK/cci.yaml" >"$WORK/cci-gpu.yaml"
+expect 0 "a deployment manifest with gpu_count: 1" -- "$MEASURE" manifest build "$WORK/cci-gpu.yaml" --key "$WORK/release.key" -o "$WORK/gpu-manifest.json"
+SIGNED="--deployment $WORK/gpu-manifest.json" check "server from it, without --gpu, starts" -- serve_start
+expect 1 "the manifest's GPU requirement rejects a server without GPU evidence" -- "$VERIFY" "${REMOTE[@]}" "$URL"
+contains "$WORK/out" "FAIL  policy.gpu_count: the policy expects 1 GPUs, and the server's fresh evidence names none" "the missing GPU is named"
+serve_stop
+SIGNED="--deployment $WORK/gpu-manifest.json" check "server from it, with --gpu sim, starts" -- serve_start --gpu sim
+expect 0 "... and accepts the server with its GPU" -- "$VERIFY" "${REMOTE[@]}" "$URL"
+contains "$WORK/out" "PASS  policy.gpu_count: GPUs in the evidence 1 as expected" "the manifest's count passes"
 serve_stop
 
 expect 2 "--gpu sim without --sim-dir" -- "$RUN" serve --tee sim-snp --gpu sim --model "$MODEL" --deployment "$WORK/cci-manifest.json" \
