@@ -17,7 +17,7 @@ check "one engine thread pinned to one CPU uses every CPU, and the JSON says so"
 check "a 95 % interval around each overhead median" -- jqe '.overhead.decode.ci95[0] <= .overhead.decode.median and .overhead.decode.median <= .overhead.decode.ci95[1]' "$WORK/overhead.json"
 check "the machine's load is measured, and decides whether there is a verdict" -- jqe '.load.runs.wall_seconds > 0 and .load.quiet_second.wall_seconds >= 1 and (if .load.others_fraction_of_one_cpu <= .load.limit then (.goals_met | type) == "boolean" else .goals_met == null end)' "$WORK/overhead.json"
 # Another process spinning on a CPU meanwhile: the default limit (5 % of one CPU) voids the verdict.
-( while :; do :; done ) &
+( while kill -0 $$ 2>/dev/null; do :; done ) &  # stops with this script, even if it is killed
 hog=$!
 expect 3 "a verdict on a machine another process loads is refused (--check: exit 3)" -- "$BENCH" overhead --runs 2 --generate 8 --threads 1 --check --json
 kill "$hog"

@@ -57,7 +57,9 @@ expect 1 "another signer's key" -- "$RUN" generate --model "$MODEL" --manifest "
 cp "$MODEL/tokenizer.model" "$WORK/tok.signed"
 python3 -c "import sys; b=open(sys.argv[1],'rb').read(); n=b.replace(b'\xe2\x96\x81God', b'\xe2\x96\x81Dog', 1); assert n != b; open(sys.argv[2],'wb').write(n)" \
   "$WORK/tok.signed" "$WORK/tok.unsigned"
-( while :; do
+# The swapper stops with this script even when it is killed (a ctest timeout sends SIGKILL, and an
+# orphaned swapper would spin for ever): it runs while the script's shell ($$) lives.
+( while kill -0 $$ 2>/dev/null; do
     cp "$WORK/tok.unsigned" "$MODEL/.t" && mv "$MODEL/.t" "$MODEL/tokenizer.model"
     cp "$WORK/tok.signed" "$MODEL/.t" && mv "$MODEL/.t" "$MODEL/tokenizer.model"
   done ) 2>/dev/null &
