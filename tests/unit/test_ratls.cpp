@@ -265,3 +265,24 @@ TEST_CASE("claims: cci-gpu round trips in fresh claims only, and the GPU nonce b
   fresh.gpu_sha256 = Bytes(32, 9);
   CHECK(check_fresh_claims(fresh, cert, Bytes(32, 1), Bytes(32, 2)));
 }
+
+TEST_CASE("claims: a CBOR header that declares more items than the bytes hold is refused before anything is allocated") {
+  // An array of 2^32 - 1 items in nine bytes (libcbor would allocate 32 GiB for it), a map of
+  // 2^31 pairs, a byte string longer than the input, and the fuzzer's input that ran out of memory.
+  const Bytes huge_array = {0x9a, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02, 0x03, 0x04};
+  const Bytes huge_map = {0xba, 0x80, 0x00, 0x00, 0x00, 0x01, 0x02};
+  const Bytes long_bytes = {0x5a, 0x00, 0x01, 0x00, 0x00, 0x41};
+  const Bytes fuzzed = {0x9a, 0xa1, 0x63, 0x63, 0x69, 0x2d, 0x70, 0x75, 0x72, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x70, 0x6f, 0x73, 0x6f, 0x65, 0x61, 0x78};
+  for (const Bytes* b : {&huge_array, &huge_map, &long_bytes, &fuzzed}) {
+    auto c = decode_claims(*b);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("a length or count exceeds the data") != std::string::npos);  // refused by the walk, not by libcbor
+    CHECK_FALSE(decode_tagged_evidence(*b));
+    CHECK_FALSE(decode_endorsements(*b));
+  }
+  // Well-formed claims still decode (nested arrays, an indefinite-length map is refused later).
+  Claims c = sample_claims(Bytes(91, 7));
+  auto enc = encode_claims(c);
+  REQUIRE(enc);
+  CHECK(decode_claims(*enc));
+}
