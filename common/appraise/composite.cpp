@@ -32,10 +32,15 @@ Request fresh_gpu_request(Request cpu, Bytes gpu_evidence, ByteView gpu_nonce) {
 Verdict compose_with_gpus(Verdict cpu, std::optional<Verdict> gpu, const Json& policy) {
   Verdict out = std::move(cpu);
   // The CPU report's lines for the GPU keys (not applicable to it) give way to the GPUs' own.
+  // Without GPU evidence only gpu_count's is replaced (by a failure below): the others stay, so a
+  // GPU key named on the command line still fails rather than vanish.
   if (out.findings) {
+    const bool replace_count = policy.contains("gpu_count");
     verify::CheckList kept;
     for (const auto& c : out.findings->items()) {
-      if (!(c.id.rfind("policy.", 0) == 0 && policy::gpu_only_key(c.id.substr(7)))) kept.push(c);
+      const std::string key = c.id.rfind("policy.", 0) == 0 ? c.id.substr(7) : "";
+      const bool replaced = gpu ? policy::gpu_only_key(key) : (replace_count && key == "gpu_count");
+      if (!replaced) kept.push(c);
     }
     out.findings = std::move(kept);
   }

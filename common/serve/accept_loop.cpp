@@ -253,6 +253,7 @@ class AcceptLoop {
   void expire_pending();
   void on_conn_message(ConnProc& c);
   void answer_evidence(ConnProc& c, const msg::EvidenceRequest& m);
+  Result<Bytes> fresh_evidence(ratls::Claims fresh, Bytes cbor, std::string& gpu_b64);
   void answer_session(ConnProc& c, const msg::SessionRequest& m);
   void answer_metrics(ConnProc& c);
   // An encrypted model: the key from its owner (push) or from the key source (fetch), then unsealing.
@@ -538,29 +539,8 @@ void AcceptLoop::answer_evidence(ConnProc& c, const msg::EvidenceRequest& m) {
   }
   const int id = c.id;
   attester_.submit([this, id, cbor = std::move(*cbor), fresh = std::move(*claims)]() mutable -> AttesterThread::Continuation {
-    // With GPUs: their evidence for the nonce derived from the client's nonce and this
-    // connection's exporter, named by its SHA-256 in the claims the CPU report binds.
     auto gpu_b64 = std::make_shared<std::string>();
-    if (attestor_->has_gpus()) {
-      auto gpu = attestor_->gpu_evidence(ratls::gpu_nonce(*fresh.nonce, *fresh.exporter));
-      if (!gpu) {
-        auto why = std::make_shared<std::string>("GPU evidence: " + gpu.error().message);
-        return [this, id, why] {
-          if (ConnProc* conn = conn_by_id(id)) reply_error(*conn, 500, *why);
-        };
-      }
-      fresh.gpu_sha256 = crypto::digest(crypto::DigestAlg::kSha256, *gpu);
-      auto encoded = ratls::encode_claims(fresh);
-      if (!encoded) {
-        auto why = std::make_shared<std::string>(encoded.error().message);
-        return [this, id, why] {
-          if (ConnProc* conn = conn_by_id(id)) reply_error(*conn, 500, *why);
-        };
-      }
-      cbor = std::move(*encoded);
-      *gpu_b64 = base64_encode(*gpu);
-    }
-    auto tagged = std::make_shared<Result<Bytes>>(attestor_->tagged_evidence(cbor));
+    auto tagged = std::make_shared<Result<Bytes>>(fresh_evidence(std::move(fresh), std::move(cbor), *gpu_b64));
     return [this, id, tagged, gpu_b64] {
       ConnProc* conn = conn_by_id(id);
       if (!conn) return;  // gone meanwhile
@@ -570,6 +550,20 @@ void AcceptLoop::answer_evidence(ConnProc& c, const msg::EvidenceRequest& m) {
       (void)send_json(conn->ctl.get(), msg::encode(msg::ConnAnswer(msg::EvidenceAnswer{base64_encode(**tagged), *gpu_b64})));
     };
   });
+}
+
+// The TEE's evidence over `cbor`; with GPUs, first their evidence for the nonce derived from the
+// client's nonce and this connection's exporter (into `gpu_b64`), named by its SHA-256 in the
+// claims the CPU report then binds (ratls/fresh.h).
+Result<Bytes> AcceptLoop::fresh_evidence(ratls::Claims fresh, Bytes cbor, std::string& gpu_b64) {
+  if (attestor_->has_gpus()) {
+    auto gpu = attestor_->gpu_evidence(ratls::gpu_nonce(*fresh.nonce, *fresh.exporter));
+    if (!gpu) return make_error(gpu.error().code, "GPU evidence: " + gpu.error().message, "gpu");
+    fresh.gpu_sha256 = crypto::digest(crypto::DigestAlg::kSha256, *gpu);
+    CCI_SET(cbor, ratls::encode_claims(fresh));
+    gpu_b64 = base64_encode(*gpu);
+  }
+  return attestor_->tagged_evidence(cbor);
 }
 
 Result<WorkerProc*> AcceptLoop::worker_for(const std::string& user) {

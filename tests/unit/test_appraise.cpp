@@ -245,6 +245,13 @@ TEST_CASE("CPU + GPU: fresh GPU evidence is appraised with the derived nonce, re
     REQUIRE(none_sent.findings);
     CHECK(count_id(*none_sent.findings, "policy.gpu_count") == 1);
     CHECK(outcome_text(compose_with_gpus(accepted_cpu(), std::nullopt, Json::object()).outcome) == "accepted");
+    // A GPU key named on the command line failed on the CPU report: without GPU evidence it stays failed.
+    Verdict named = accepted_cpu();
+    named.findings->add("policy.gpu_min_driver_version", false, "gpu_min_driver_version was given on the command line, but it applies to NVIDIA GPU evidence only");
+    named.outcome = Outcome::kRejected;
+    const Verdict kept = compose_with_gpus(named, std::nullopt, Json{{"gpu_min_driver_version", "550"}});
+    CHECK(outcome_text(kept.outcome) == "rejected");
+    CHECK(count_id(*kept.findings, "policy.gpu_min_driver_version") == 1);
   }
   std::filesystem::remove_all(dir);
 }
