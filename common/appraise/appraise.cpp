@@ -110,8 +110,8 @@ Result<Unwrapped> unwrap(ByteView input, const std::string& vendor, const std::s
 
 Result<Verdict> appraise(const Request& r, CollateralSource& c, const Notes& n) {
   CCI_ASSIGN(u, unwrap(r.evidence, r.vendor, r.label));
-  if (u.appraiser != &nvgpu_appraiser() && (!r.given.gpu_driver_rims.empty() || !r.given.gpu_vbios_rims.empty())) {
-    return make_error(ErrorCode::kUsage, "--driver-rim and --vbios-rim are for NVIDIA GPU evidence; this is " + std::string(u.appraiser->tee()) + " evidence", "driver-rim");
+  if (u.appraiser != &nvgpu_appraiser() && (!r.given.gpu_driver_rims.empty() || !r.given.gpu_vbios_rims.empty() || !r.given.gpu_ocsp.empty())) {
+    return make_error(ErrorCode::kUsage, "--driver-rim, --vbios-rim and --ocsp are for NVIDIA GPU evidence; this is " + std::string(u.appraiser->tee()) + " evidence", "driver-rim");
   }
   if (u.file) {
     CCI_ASSIGN(x, from_evidence_file(*u.file));

@@ -66,6 +66,7 @@ struct GivenCollateral {
   std::string tdx_collateral;           // TDX: a directory of the PCS's files for the quote's FMSPC
   std::string azure_hcl;                // TDX on Azure: the HCL report (file) whose runtime data the quote binds
   std::vector<std::string> gpu_driver_rims, gpu_vbios_rims;  // NVIDIA GPUs: RIM files (the one for each GPU's version is used)
+  std::vector<std::string> gpu_ocsp;    // NVIDIA GPUs: OCSP responses (DER) for the device chains and RIM signers
 };
 
 struct Request {
@@ -74,7 +75,7 @@ struct Request {
   std::string vendor = "auto";   // auto (by the input's shape) | amd | hygon | intel | nvidia
   std::optional<snp::Product> product;  // SNP version 2 reports carry none
   std::time_t at = 0;
-  bool crl_required = true;      // false only when the user named --insecure-no-crl (NVIDIA GPUs: OCSP, never checked offline)
+  bool crl_required = true;      // false only when the user named --insecure-no-crl (NVIDIA GPUs: no OCSP status required)
   std::vector<std::string> trust_sim_roots;  // simulated platforms trusted by name (cci-run sim)
   GivenCollateral given;
   Expectations expect;

@@ -14,6 +14,7 @@ Request fresh_gpu_request(Request cpu, Bytes gpu_evidence, ByteView gpu_nonce) {
   GivenCollateral g;
   g.gpu_driver_rims = std::move(r.given.gpu_driver_rims);
   g.gpu_vbios_rims = std::move(r.given.gpu_vbios_rims);
+  g.gpu_ocsp = std::move(r.given.gpu_ocsp);
   r.given = std::move(g);
   Expectations& e = r.expect;
   e.measurements.clear();

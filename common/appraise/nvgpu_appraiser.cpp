@@ -2,15 +2,19 @@
 // report and device chain per GPU) appraised offline. Authenticity (checks), per GPU: the report
 // (common/verify/nvgpu_verify: device chain to the pinned NVIDIA root, SPDM signature, the
 // verifier's nonce, FWID), the driver and VBIOS RIMs the user gave (common/verify/nvgpu_rim:
-// libxmlsec1, the pinned RIM root), and revocation, which is not checked offline and so is
-// missing collateral (exit 3) unless the user names --insecure-no-crl. The reference values
-// (findings): the RIMs' versions and measurements against the report's.
+// libxmlsec1, the pinned RIM root), and revocation: OCSP answers (RFC 6960, crypto/ocsp) for the
+// device chain below its root but above the attestation key (made by the GPU itself, it has no
+// responder) and for each RIM signer's chain below its root, as NVIDIA's verifiers ask; an answer
+// missing or stale at --at is missing collateral (exit 3) unless the user names --insecure-no-crl.
+// The reference values (findings): the RIMs' versions and measurements against the report's.
 #include <algorithm>
 #include <filesystem>
 
 #include "appraise/appraisers.h"
 #include "base/file_io.h"
 #include "base/hex.h"
+#include "base/text.h"
+#include "crypto/ocsp.h"
 #include "crypto/x509.h"
 #include "evidence/sim_layout.h"
 #include "nvgpu/report.h"
@@ -60,6 +64,81 @@ Result<std::vector<GivenRim>> read_rims(const std::vector<std::string>& files, s
     out.push_back({f, verify::verify_rim(xml, at, kind + " RIM " + f, root)});
   }
   return out;
+}
+
+// Every OCSP response the user gave, read once (the CertID inside says which certificate it is for).
+struct GivenOcsp {
+  std::string file;
+  Bytes der;
+};
+
+Result<std::vector<GivenOcsp>> read_ocsp(const std::vector<std::string>& files) {
+  std::vector<GivenOcsp> out;
+  for (const auto& f : files) {
+    CCI_ASSIGN(der, read_file(f, crypto::kMaxOcspResponseSize));
+    if (auto st = crypto::ocsp_response_well_formed(der); !st) return make_error(st.error().code, "--ocsp " + f + ": " + st.error().message, "ocsp");
+    out.push_back({f, std::move(der)});
+  }
+  return out;
+}
+
+// The revocation status of chain[first .. size-2], each asked of its issuer chain[i+1], from the
+// given answers: one check line. Revoked, unknown or a response that fails its checks: a failure;
+// no answer, or only answers outside their window at `at`: missing collateral.
+void check_revocation(const std::vector<crypto::Certificate>& chain, size_t first, const std::vector<GivenOcsp>& answers, std::time_t at,
+                      const std::string& id, const std::string& what, verify::CheckList& checks) {
+  std::vector<std::string> good, missing, failed;
+  for (size_t i = first; i + 1 < chain.size(); ++i) {
+    const auto& cert = chain[i];
+    const auto& issuer = chain[i + 1];
+    const std::string cn = cert.subject_common_name();
+    std::optional<crypto::OcspAnswer> best;
+    std::string best_file, error;
+    for (const auto& a : answers) {
+      if (!crypto::ocsp_response_names(a.der, cert, issuer)) continue;
+      auto ans = crypto::check_ocsp_response(a.der, cert, issuer, at);
+      if (!ans) {
+        if (error.empty()) error = a.file + ": " + ans.error().message;
+        continue;
+      }
+      // A verified "revoked" outweighs everything; then a current answer; then any.
+      const auto rank = [at](const crypto::OcspAnswer& x) {
+        return x.status == crypto::OcspStatus::kRevoked ? 3 : x.current_at(at) ? 2 : 1;
+      };
+      if (!best || rank(*ans) > rank(*best)) {
+        best = *ans;
+        best_file = a.file;
+      }
+    }
+    if (!best) {
+      if (!error.empty()) failed.push_back(cn + ": " + error);
+      else missing.push_back(cn);
+      continue;
+    }
+    const std::string window = rfc3339_utc(best->this_update) + " .. " + (best->next_update ? rfc3339_utc(*best->next_update) : "(no nextUpdate)");
+    if (best->status == crypto::OcspStatus::kRevoked) {
+      failed.push_back(cn + " is REVOKED" + (best->revoked_at ? " since " + rfc3339_utc(*best->revoked_at) : "") + (best->reason.empty() ? "" : " (" + best->reason + ")") +
+                       ", says " + best_file);
+    } else if (best->status == crypto::OcspStatus::kUnknown) {
+      failed.push_back(cn + ": its issuer's responder does not know it (status unknown, " + best_file + ")");
+    } else if (!best->current_at(at)) {
+      missing.push_back(cn + " (the only answer, " + best_file + ", holds for " + window + ", not at " + rfc3339_utc(at) + ")");
+    } else {
+      good.push_back(cn + " good (" + window + ")");
+    }
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
+    return s;
+  };
+  if (!failed.empty()) {
+    checks.add(id, false, what + ": " + join(failed));
+  } else if (!missing.empty()) {
+    checks.missing(id, what + ": no current OCSP answer for " + join(missing) + " (give --ocsp FILE, or name --insecure-no-crl to go without)");
+  } else {
+    checks.add(id, true, what + ", OCSP at " + rfc3339_utc(at) + ": " + join(good));
+  }
 }
 
 // A simulated GPU the user trusts by name (--trust-sim-root DIR, cci-run sim init DIR --vendor
@@ -143,6 +222,7 @@ class NvgpuAppraiser final : public Appraiser {
     const crypto::Certificate* rim_root = sim ? &sim->rim_root : nullptr;
     CCI_ASSIGN(driver_rims, read_rims(driver_files, r.at, "driver", rim_root));
     CCI_ASSIGN(vbios_rims, read_rims(vbios_files, r.at, "VBIOS", rim_root));
+    CCI_ASSIGN(ocsp, read_ocsp(g.gpu_ocsp));
 
     Verdict out;
     out.vendor = vendor();
@@ -166,6 +246,7 @@ class NvgpuAppraiser final : public Appraiser {
       verify::CheckList checks = v.checks;
       // The RIMs for this GPU's versions: the first that verified, else the first that names them.
       const verify::Rim* chosen[2] = {nullptr, nullptr};
+      const std::vector<crypto::Certificate>* rim_chains[2] = {nullptr, nullptr};
       if (v.report) {
         const std::vector<GivenRim>* lists[2] = {&driver_rims, &vbios_rims};
         const std::string versions[2] = {v.report->driver_version, v.report->vbios_version};
@@ -194,13 +275,26 @@ class NvgpuAppraiser final : public Appraiser {
           for (const auto& ch : pick->v.checks.items()) {
             checks.add(rim_check_id(ids[k], ch.id), ch.outcome != verify::Outcome::kFail, ch.detail);
           }
-          if (pick->v.passed) chosen[k] = &*pick->v.rim;
+          if (pick->v.passed) {
+            chosen[k] = &*pick->v.rim;
+            rim_chains[k] = &pick->v.chain;
+          }
         }
       }
-      if (r.crl_required) {
-        checks.missing("nvgpu.revocation", "the OCSP status of the device chain and the RIM signers is not checked offline (name --insecure-no-crl to go without)");
-      } else {
+      if (!r.crl_required) {
         checks.skip("nvgpu.revocation", "not checked: --insecure-no-crl");
+      } else if (v.verified) {
+        // The device chain as verified: the attestation key (index 0) has no responder.
+        auto chain = crypto::parse_pem_bundle(as_bytes(e.chain_pem));
+        if (chain && chain->size() >= 2) {
+          if (sim) chain->back() = sim->device_root.clone();
+          check_revocation(*chain, 1, ocsp, r.at, "nvgpu.revocation", "the device chain", checks);
+        }
+        const char* ids[2] = {"nvgpu.driver_rim_revocation", "nvgpu.vbios_rim_revocation"};
+        const char* whats[2] = {"the driver RIM's signer", "the VBIOS RIM's signer"};
+        for (int k = 0; k < 2; ++k) {
+          if (rim_chains[k]) check_revocation(*rim_chains[k], 0, ocsp, r.at, ids[k], whats[k], checks);
+        }
       }
       append(out.checks, checks, prefix);
       const bool ok = v.passed && checks.all_passed();

@@ -138,6 +138,10 @@ Status init_nvgpu_sim(const std::string& dir, const NvgpuPlatform& p) {
   CCI_ASSIGN(vbios_rim, verify::sign_rim_xml(as_bytes(rim_xml(vbios_upper, false, p.driver_version, *vbios)), rim_key_pem, {rim_signer.pem(), rim_root.pem()}));
 
   CCI_TRY(detail::write_private_key(d + "/device_root.key", root_key));
+  // The CAs below the root too: a test's OCSP responder answers for what each of them issued.
+  CCI_TRY(detail::write_private_key(d + "/identity.key", identity_key));
+  CCI_TRY(detail::write_private_key(d + "/provisioner.key", provisioner_key));
+  CCI_TRY(detail::write_private_key(d + "/device.key", device_key));
   CCI_TRY(detail::write_private_key(d + "/rim_root.key", rim_root_key));
   CCI_TRY(detail::write_private_key(d + "/rim_signer.key", rim_key));
   CCI_TRY(detail::write_private_key(d + "/attestation.key", ak));

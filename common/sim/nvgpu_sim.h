@@ -9,7 +9,8 @@
 // directory by name (cci-verify --trust-sim-root DIR).
 //
 // DIR/nvidia: device_root.pem chain.pem rim_root.pem driver_rim.xml vbios_rim.xml
-// platform.json, and device_root.key rim_root.key rim_signer.key attestation.key (mode 0600).
+// platform.json, and device_root.key identity.key provisioner.key device.key rim_root.key
+// rim_signer.key attestation.key (mode 0600).
 #pragma once
 
 #include <cstdint>

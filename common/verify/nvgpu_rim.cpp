@@ -245,6 +245,17 @@ RimVerification verify_rim(ByteView xml, std::time_t at, const std::string& what
       c.add("nvgpu.rim_chain", false, what + "'s signer " + leaves[0]->subject_common_name() + ": " + st.error().message);
       return v;
     }
+    // The chain as checked, signer first, for the revocation check (OCSP asks about a certificate and its issuer).
+    v.chain.push_back(leaves[0]->clone());
+    for (size_t hops = 0; hops < middle.size() && !v.chain.back().names_issuer(*anchor); ++hops) {
+      for (const auto& m : middle) {
+        if (v.chain.back().names_issuer(m) && v.chain.back().signed_by(m)) {
+          v.chain.push_back(m.clone());
+          break;
+        }
+      }
+    }
+    v.chain.push_back(anchor->clone());
     signer = leaves[0]->subject_common_name() + " (valid " + rfc3339_utc(leaves[0]->not_before()) + " to " + rfc3339_utc(leaves[0]->not_after()) + ")";
     c.add("nvgpu.rim_chain", true, what + " signed by " + signer + ", chained to the RIM root at " + rfc3339_utc(at));
   }

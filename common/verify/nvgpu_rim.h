@@ -47,6 +47,7 @@ struct RimVerification {
   bool passed = false;
   CheckList checks;          // nvgpu.rim_chain, nvgpu.rim_signature, nvgpu.rim_content
   std::optional<Rim> rim;    // set when the content was read, before any signature check: authentic only if `passed`
+  std::vector<crypto::Certificate> chain;  // the signer's chain as checked, signer first, the anchor last (revocation)
 };
 
 inline constexpr size_t kMaxRimSize = 4u << 20;

@@ -29,7 +29,8 @@ evidence "$G/negative/nvtrust545_flip_block8_value.hex" 1 >"$WORK/flipped.json"
 OK=(--nonce "$NONCE" --driver-rim "$DRIVER" --vbios-rim "$VBIOS" "${AT[@]}")
 
 expect 3 "genuine evidence, both RIMs, no revocation check: cannot evaluate" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}"
-contains "$WORK/out" "FAIL  nvgpu.revocation: the OCSP status" "revocation is named as not checked"
+contains "$WORK/out" "FAIL  nvgpu.revocation: the device chain: no current OCSP answer for GH100 A01 GSP BROM; NVIDIA GH100 Provisioner ICA 1; NVIDIA GH100 Identity" \
+  "revocation names the device certificates without an OCSP answer"
 expect 0 "... accepted with --insecure-no-crl" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl
 for c in nvgpu.report nvgpu.device_chain nvgpu.report_signature nvgpu.request_nonce nvgpu.driver_rim_chain nvgpu.driver_rim_signature \
   nvgpu.vbios_rim_chain nvgpu.vbios_rim_signature nvgpu.driver_rim_version nvgpu.vbios_rim_version nvgpu.rim_index_conflict; do
@@ -92,7 +93,7 @@ check "xmlsec1 also refuses the changed SignatureValue" -- sh -c "! xmlsec1 --ve
 check "xmlsec1 also refuses the driver RIM at 2025-07-01" -- sh -c "! xmlsec1 --verify --trusted-pem '$ROOT' --verification-time '2025-07-01 00:00:00' '$DRIVER' >/dev/null 2>&1"
 
 expect 2 "--driver-rim with an SEV-SNP report" -- "$VERIFY" report "$CCI_TEST_VECTORS_DIR/snp/milan/tav_milan_v3_report.bin" --driver-rim "$DRIVER"
-contains "$WORK/err" "--driver-rim and --vbios-rim are for NVIDIA GPU evidence" "... says whose flag it is"
+contains "$WORK/err" "--driver-rim, --vbios-rim and --ocsp are for NVIDIA GPU evidence" "... says whose flag it is"
 expect 2 "--measurement with GPU evidence" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --measurement "$(printf '%096d' 0)"
 expect 2 "--vek with GPU evidence" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --vek "$DRIVER"
 expect 2 "a 16-byte nonce padded with zeros is not a GPU nonce" -- "$VERIFY" report "$WORK/gpu.json" --nonce "${NONCE:0:32}" --driver-rim "$DRIVER" --vbios-rim "$VBIOS" "${AT[@]}"

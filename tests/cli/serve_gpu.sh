@@ -6,6 +6,7 @@
 # expects GPUs fails on a server without them; a GPU the verifier does not trust fails the verdict.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/serve_lib.sh"
+source "$(dirname "$0")/ocsp_lib.sh"
 trap 'serve_stop; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 check "setup: signed model, simulated platform, two users" -- serve_setup
@@ -30,6 +31,11 @@ expect 1 "a minimum driver above the GPU's" -- "$VERIFY" "${REMOTE[@]}" "$URL" -
 expect 3 "GPU revocation is not checked offline: cannot evaluate without --insecure-no-crl" -- "$VERIFY" remote --release-key "$WORK/release.pub" \
   --trust-sim-root "$WORK/sim" --offline "$URL" --crl "$WORK/sim/amd/crl.der"
 contains "$WORK/out" "FAIL  nvgpu.revocation" "revocation is named"
+check "OpenSSL's responder answers for the simulated GPU's certificates" -- ocsp_all "$WORK/sim" "$WORK/ocsp-good"
+expect 0 "... and with the OCSP answers (--ocsp) the GPU's revocation is checked: accepted" -- "$VERIFY" remote --release-key "$WORK/release.pub" \
+  --trust-sim-root "$WORK/sim" --offline "$URL" --crl "$WORK/sim/amd/crl.der" --ocsp "$WORK/ocsp-good/brom.der" --ocsp "$WORK/ocsp-good/ica.der" \
+  --ocsp "$WORK/ocsp-good/identity.der" --ocsp "$WORK/ocsp-good/rim_signer.der" --driver-rim "$WORK/sim/nvidia/driver_rim.xml"
+for c in nvgpu.revocation nvgpu.driver_rim_revocation snp.crl; do contains "$WORK/out" "PASS  $c" "$c passes"; done
 mkdir -p "$WORK/cpu-only" && cp -r "$WORK/sim/amd" "$WORK/cpu-only/"
 expect 1 "a GPU whose simulated root the verifier does not trust (only the CPU simulator is)" -- "$VERIFY" remote --release-key "$WORK/release.pub" \
   --trust-sim-root "$WORK/cpu-only" --offline --insecure-no-crl "$URL"

@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
+#include <algorithm>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
+#include "crypto/ocsp.h"
 #include "crypto/random.h"
 #include "crypto/x509.h"
 #include "crypto/x509_issue.h"
@@ -213,4 +215,61 @@ TEST_CASE("crl: issued, parsed from DER and PEM, strict about trailing bytes") {
   CHECK_FALSE(crypto::Crl::parse(ByteView(crl->der()).first(crl->der().size() - 1)));
   const std::string pem = "-----BEGIN X509 CRL-----\nnot base64\n-----END X509 CRL-----\n";
   CHECK_FALSE(crypto::Crl::parse(ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size())));
+}
+
+TEST_CASE("ocsp: a request names its certificate and nonce; a response's window decides currency; hostile bytes are errors") {
+  auto key = *crypto::generate_key(crypto::KeyType::kEcP384);
+  crypto::CertificateSpec spec;
+  spec.subject = {{"CN", "OCSP Test CA"}};
+  spec.not_before = 1600000000;
+  spec.not_after = 2000000000;
+  spec.ca = true;
+  auto ca = crypto::issue_certificate(spec, key.public_key(), key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+  REQUIRE(ca);
+  spec.subject = {{"CN", "OCSP Test Leaf"}};
+  spec.ca = false;
+  spec.serial = 77;
+  auto leaf = crypto::issue_certificate(spec, key.public_key(), key, &*ca, crypto::IssueSignature::kEcdsaSha384);
+  REQUIRE(leaf);
+  const Bytes nonce(32, 0xA5);
+  auto req = crypto::ocsp_request(*leaf, *ca, nonce);
+  REQUIRE(req);
+  CHECK(req->front() == 0x30);
+  // The nonce travels as an OCTET STRING inside the extension (RFC 8954): 04 20 || nonce.
+  Bytes wrapped(2 + nonce.size(), 0xA5);
+  wrapped[0] = 0x04;
+  wrapped[1] = 0x20;
+  CHECK(std::search(req->begin(), req->end(), wrapped.begin(), wrapped.end()) != req->end());
+  auto plain = crypto::ocsp_request(*leaf, *ca, {}, "sha1");
+  REQUIRE(plain);
+  CHECK(std::search(plain->begin(), plain->end(), wrapped.begin(), wrapped.end()) == plain->end());
+  CHECK_FALSE(crypto::ocsp_request(*leaf, *ca, {}, "md5"));
+
+  crypto::OcspAnswer a;
+  a.status = crypto::OcspStatus::kGood;
+  a.this_update = 1000000;
+  a.next_update = 1086400;
+  CHECK(a.current_at(1000000));
+  CHECK(a.current_at(1000000 - 300));       // the slack before thisUpdate
+  CHECK_FALSE(a.current_at(1000000 - 301));
+  CHECK(a.current_at(1086400));
+  CHECK_FALSE(a.current_at(1086401));
+  a.next_update.reset();                    // no promise: a day after thisUpdate
+  CHECK(a.current_at(1086400));
+  CHECK_FALSE(a.current_at(1086401));
+
+  // Not responses: empty, a request, a certificate, oversized; each an error, never an answer.
+  CHECK_FALSE(crypto::ocsp_response_well_formed({}));
+  CHECK(crypto::ocsp_response_well_formed(*req).error().code == ErrorCode::kMalformed);
+  CHECK_FALSE(crypto::ocsp_response_well_formed(leaf->der()));
+  CHECK_FALSE(crypto::ocsp_response_well_formed(Bytes(crypto::kMaxOcspResponseSize + 1, 0x30)));
+  CHECK_FALSE(crypto::ocsp_response_names(*req, *leaf, *ca));
+  auto c = crypto::check_ocsp_response(leaf->der(), *leaf, *ca, 1700000000);
+  REQUIRE_FALSE(c);
+  CHECK(c.error().code == ErrorCode::kMalformed);
+  // OCSPResponse { responseStatus tryLater (3) }: well-formed DER, not an answer.
+  const Bytes try_later{0x30, 0x03, 0x0a, 0x01, 0x03};
+  auto t = crypto::ocsp_response_well_formed(try_later);
+  REQUIRE_FALSE(t);
+  CHECK(t.error().message.find("trylater (3), not successful") != std::string::npos);
 }

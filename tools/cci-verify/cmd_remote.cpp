@@ -234,7 +234,12 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   }
   auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
-  auto cpu = appraise_bytes(o.report, std::move(*doc), ctx);
+  // The CPU TEE's appraisal without the GPUs' collateral (RIMs, OCSP answers): those are the GPU verdict's.
+  ReportOptions cpu_options = o.report;
+  cpu_options.driver_rims.clear();
+  cpu_options.vbios_rims.clear();
+  cpu_options.ocsp.clear();
+  auto cpu = appraise_bytes(cpu_options, std::move(*doc), ctx);
   if (!cpu) return ctx.fail(cpu.error(), schema);
   // One verdict over the CPU TEE and its GPUs (or over their absence, when the policy expects some).
   auto verdict = with_fresh_gpus(o.report, std::move(*cpu), std::move(fresh->gpu), fresh->gpu_nonce, ctx);
@@ -287,6 +292,9 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   add_attested_flags(sub, o->report, o->expect);
   sub->add_option("--driver-rim", o->report.driver_rims, "NVIDIA GPUs behind the server: a driver RIM (repeatable; docs/nvidia-gpu.md)");
   sub->add_option("--vbios-rim", o->report.vbios_rims, "NVIDIA GPUs behind the server: a VBIOS RIM (repeatable)");
+  sub->add_option("--ocsp", o->report.ocsp,
+                  "NVIDIA GPUs behind the server: an OCSP response (DER) for a device-chain or RIM-signer certificate (repeatable; "
+                  "docs/nvidia-gpu.md)");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_remote(*o, ctx); }; });
 }
 

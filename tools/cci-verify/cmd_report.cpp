@@ -150,8 +150,9 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "NVIDIA Device Identity CA pinned in cci, the SPDM 1.1 report signed by the attestation key (ECDSA P-384), the\n"
       "request nonce = --nonce (32 bytes), the FWID as the certificate's; the driver and VBIOS RIMs for the GPU's\n"
       "versions (--driver-rim, --vbios-rim; XML signatures by libxmlsec1, chained to the NVIDIA RIM root pinned in\n"
-      "cci); then every active RIM measurement. Revocation (OCSP) is not checked offline: exit 3 unless\n"
-      "--insecure-no-crl; a missing RIM or nonce: exit 3.\n"
+      "cci); then every active RIM measurement. Revocation: a current OCSP answer (--ocsp, RFC 6960) for the BROM,\n"
+      "ICA and identity certificates and each RIM signer, else exit 3 unless --insecure-no-crl; revoked: exit 1;\n"
+      "a missing RIM or nonce: exit 3.\n"
       "Collateral not given (--vek, --cert-table, --cert-chain, --crl; --hrk, --hsk-cek) comes from the cache that cci-verify\n"
       "fetch fills, and, unless --offline, from the AMD KDS (--kds-url) into that cache.\n"
       "Examples:\n"
@@ -165,7 +166,8 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify report quote.dat --tdx-collateral pcs/ --measurement $MRTD --nonce $NONCE --at 2025-07-01T00:00:00Z\n"
       "  cci-verify report hcl_report.bin --vek vcek_chain.pem --json | jq '.checks[] | select(.status != \"pass\")'\n"
       "  cci-verify report gpu_evidence.json --nonce $NONCE --driver-rim NV_GPU_DRIVER_GH100_550.90.07.xml \\\n"
-      "      --vbios-rim NV_GPU_VBIOS_1010_0200_882_96009F0001.xml --insecure-no-crl");
+      "      --vbios-rim NV_GPU_VBIOS_1010_0200_882_96009F0001.xml --ocsp brom.der --ocsp ica.der --ocsp identity.der \\\n"
+      "      --ocsp rim_signer.der");
   sub->add_option("FILE", o->file, "SNP report (raw, hex, Azure HCL), CSV evidence (raw, page, librats, trustee JSON), a TDX quote (v4, v5) or NVIDIA GPU evidence (the attestation SDK's JSON)")->required();
   sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon, intel or nvidia")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon", "intel", "nvidia"}));
   sub->add_option("--trust-sim-root", o->trust_sim_roots,
@@ -180,6 +182,9 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
                   "(checked as tdx.azure_hcl_binding; its claims are printed)");
   sub->add_option("--driver-rim", o->driver_rims, "NVIDIA GPUs: a driver RIM (SWID XML from NVIDIA's RIM service; repeatable: the one for each GPU's driver is used)");
   sub->add_option("--vbios-rim", o->vbios_rims, "NVIDIA GPUs: a VBIOS RIM (repeatable: the one for each GPU's VBIOS is used)");
+  sub->add_option("--ocsp", o->ocsp,
+                  "NVIDIA GPUs: an OCSP response (DER, RFC 6960) for a certificate of a device chain or a RIM signer's chain "
+                  "(repeatable; each is matched by its CertID)");
   sub->add_option("--event-log", o->event_log, "CSV V2 and TDX: the CC event log (CCEL) to replay against the RTMRs (CSV default: the evidence's)");
   sub->add_option("--vm-id", o->vm_id, "CSV: expected vm_id (32 hex digits; default zero: no launch session)");
   sub->add_option("--vm-version", o->vm_version, "CSV: expected vm_version (32 hex digits; default zero)");

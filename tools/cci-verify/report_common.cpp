@@ -92,6 +92,7 @@ appraise::GivenCollateral given_collateral(const ReportOptions& o) {
   g.azure_hcl = o.azure_hcl;
   g.gpu_driver_rims = o.driver_rims;
   g.gpu_vbios_rims = o.vbios_rims;
+  g.gpu_ocsp = o.ocsp;
   return g;
 }
 

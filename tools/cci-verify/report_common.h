@@ -31,6 +31,7 @@ struct ReportOptions {
   std::string tdx_collateral;
   std::string azure_hcl;  // TDX on Azure: the HCL report the quote binds
   std::vector<std::string> driver_rims, vbios_rims;  // NVIDIA GPUs: RIM files
+  std::vector<std::string> ocsp;                     // NVIDIA GPUs: OCSP responses (DER)
   std::string event_log;  // CC event log (V2: replayed against RTMR1-4)
   std::vector<std::string> trust_sim_roots;  // cci-run sim directories trusted by name
   // Both

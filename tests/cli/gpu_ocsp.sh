@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Revocation of NVIDIA GPU certificates by OCSP (RFC 6960), on a simulated GPU whose answers come
+# from OpenSSL's own responder (ocsp_lib.sh): the device chain below its root except the
+# attestation key (BROM, provisioner ICA, identity) and each RIM signer must have a current "good"
+# answer. None, or only stale ones: cannot evaluate (exit 3). Revoked, unknown, a forged or
+# wrongly signed answer, a delegated responder without id-kp-OCSPSigning: rejected (exit 1).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/ocsp_lib.sh"
+SIM="$WORK/sim"
+SN=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+expect 0 "a simulated GPU" -- "$RUN" sim init "$SIM" --vendor nvidia
+expect 0 "its evidence" -- "$RUN" sim gpu-evidence "$SIM" --nonce "$SN" -o "$WORK/gpu.json"
+check "OpenSSL's responder answers for BROM, ICA, identity and the RIM signer" -- ocsp_all "$SIM" "$WORK/good"
+R=(report "$WORK/gpu.json" --nonce "$SN" --trust-sim-root "$SIM")
+ALL=(--ocsp "$WORK/good/brom.der" --ocsp "$WORK/good/ica.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/good/rim_signer.der")
+
+expect 3 "no OCSP answers: cannot evaluate" -- "$VERIFY" "${R[@]}"
+contains "$WORK/out" "nvgpu.revocation: the device chain: no current OCSP answer for cci SIMULATED GH100 A01 GSP BROM; cci SIMULATED NVIDIA GH100 Provisioner ICA; cci SIMULATED NVIDIA GH100 Identity" \
+  "the three device certificates are named"
+contains "$WORK/out" "nvgpu.driver_rim_revocation: the driver RIM's signer: no current OCSP answer for cci SIMULATED HCC RIM Signer" "the RIM signer is named"
+expect 0 "every answer good and current: accepted" -- "$VERIFY" "${R[@]}" "${ALL[@]}"
+for c in nvgpu.revocation nvgpu.driver_rim_revocation nvgpu.vbios_rim_revocation; do contains "$WORK/out" "PASS  $c" "$c passes"; done
+contains "$WORK/out" "cci SIMULATED NVIDIA GH100 Identity good" "each certificate's status is said"
+expect 0 "... as JSON" -- "$VERIFY" "${R[@]}" "${ALL[@]}" --json
+check "json: the revocation checks pass" -- sh -c "jq -e '[.checks[] | select(.id | test(\"revocation\")) | .status] == [\"pass\",\"pass\",\"pass\"]' '$WORK/out' >/dev/null"
+expect 0 "--insecure-no-crl: not checked, said" -- "$VERIFY" "${R[@]}" --insecure-no-crl
+contains "$WORK/out" "SKIP  nvgpu.revocation: not checked: --insecure-no-crl" "the skip is said"
+
+expect 3 "the ICA's answer missing" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/good/rim_signer.der"
+contains "$WORK/out" "no current OCSP answer for cci SIMULATED NVIDIA GH100 Provisioner ICA (give --ocsp FILE" "only the ICA is named"
+expect 3 "answers valid for a day, asked about three days later: stale, cannot evaluate" -- "$VERIFY" "${R[@]}" "${ALL[@]}" --at "$(date -u -d '3 days' +%Y-%m-%dT%H:%M:%SZ)"
+contains "$WORK/out" "holds for" "the answer's window is named"
+expect 3 "... and an hour before they were made" -- "$VERIFY" "${R[@]}" "${ALL[@]}" --at "$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)"
+
+check "a revoked BROM" -- ocsp_answer brom ica "$WORK/brom-revoked.der" revoked
+expect 1 "a revoked device certificate: rejected" -- "$VERIFY" "${R[@]}" "${ALL[@]}" --ocsp "$WORK/brom-revoked.der"
+contains "$WORK/out" "FAIL  nvgpu.revocation: the device chain: cci SIMULATED GH100 A01 GSP BROM is REVOKED since" "the revoked certificate is named"
+contains "$WORK/out" "(keyCompromise)" "... with its reason"
+check "a revoked RIM signer" -- ocsp_answer rim_signer rim_root "$WORK/rim-revoked.der" revoked
+expect 1 "a revoked RIM signer: rejected" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/good/ica.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/rim-revoked.der"
+contains "$WORK/out" "FAIL  nvgpu.driver_rim_revocation: the driver RIM's signer: cci SIMULATED HCC RIM Signer is REVOKED" "the RIM signer is named"
+check "an answer 'unknown'" -- ocsp_answer ica identity "$WORK/ica-unknown.der" unknown
+expect 1 "status unknown: rejected" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/ica-unknown.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/good/rim_signer.der"
+contains "$WORK/out" "status unknown" "unknown is named"
+
+check "an answer about the identity signed by the ICA's key, not the root's" -- ocsp_answer identity root "$WORK/identity-wrong.der" good ica
+expect 1 "a responder the issuer did not appoint: rejected" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/good/ica.der" --ocsp "$WORK/identity-wrong.der" --ocsp "$WORK/good/rim_signer.der"
+contains "$WORK/out" "signed by no acceptable responder" "the responder is refused"
+check "a responder the root delegated to (id-kp-OCSPSigning)" -- ocsp_delegate root delegated
+check "... its answer about the identity" -- ocsp_answer identity root "$WORK/identity-delegated.der" good delegated
+expect 0 "a delegated responder's answer: accepted" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/good/ica.der" --ocsp "$WORK/identity-delegated.der" --ocsp "$WORK/good/rim_signer.der"
+contains "$WORK/out" "cci SIMULATED NVIDIA GH100 Identity good" "the identity is good"
+check "a responder certificate from the root without id-kp-OCSPSigning" -- ocsp_delegate root noeku none
+check "... its answer" -- ocsp_answer identity root "$WORK/identity-noeku.der" good noeku
+expect 1 "a responder without id-kp-OCSPSigning: rejected" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/good/ica.der" --ocsp "$WORK/identity-noeku.der" --ocsp "$WORK/good/rim_signer.der"
+contains "$WORK/out" "lacks the extended key usage id-kp-OCSPSigning" "the missing usage is named"
+check "a SHA-1 CertID" -- ocsp_answer ica identity "$WORK/ica-sha1.der" good identity sha1
+expect 0 "an answer with a SHA-1 CertID is matched too" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/ica-sha1.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/good/rim_signer.der"
+
+# Hostile files: a flipped signature byte, a truncated answer, something that is no answer.
+OCSP_EXTRA=-resp_no_certs check "an answer without certificates, its signature last" -- ocsp_answer ica identity "$WORK/ica-nocerts.der"
+expect 0 "... is accepted as it is" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/ica-nocerts.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/good/rim_signer.der"
+check "flip its last byte (in the signature)" -- python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[-1]^=1; open(sys.argv[2],'wb').write(b)" \
+  "$WORK/ica-nocerts.der" "$WORK/ica-flipped.der"
+expect 1 "a flipped signature: rejected" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/ica-flipped.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/good/rim_signer.der"
+contains "$WORK/out" "the signature does not verify" "the signature is named"
+head -c 100 "$WORK/good/ica.der" >"$WORK/ica-short.der"
+expect 1 "a truncated answer is malformed" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/ica-short.der"
+contains "$WORK/err" "--ocsp $WORK/ica-short.der: not a DER OCSP response" "the file is named"
+expect 1 "a certificate given as an answer is malformed" -- "$VERIFY" "${R[@]}" --ocsp "$SIM/nvidia/device_root.pem"
+expect 2 "--ocsp with CPU evidence is a usage error" -- "$VERIFY" "${SNP_OK[@]}" --ocsp "$WORK/good/ica.der"
+contains "$WORK/err" "are for NVIDIA GPU evidence" "the flag's evidence is named"
+finish
