@@ -27,6 +27,7 @@
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
 #include "collateral/intel_pcs.h"
+#include "collateral/nvidia_ocsp.h"
 #include "crypto/x509.h"
 #include "policy/snp_policy.h"
 #include "policy/tdx_policy.h"
@@ -124,6 +125,14 @@ class CollateralSource {
     (void)n;
     return std::nullopt;
   }
+  // OCSP answers (DER) about an NVIDIA GPU certificate issued by `issuer`; none from sources that
+  // keep none.
+  virtual std::vector<Bytes> nvgpu_ocsp(const crypto::Certificate& cert, const crypto::Certificate& issuer, const Notes& n) {
+    (void)cert;
+    (void)issuer;
+    (void)n;
+    return {};
+  }
 };
 
 // No collateral beyond what was given (tests, and callers that must not touch disk or network).
@@ -187,6 +196,9 @@ struct FetchRequest {
   collateral::HygonFetchOptions hygon;
   collateral::PcsFetchOptions intel;
   bool tdx_early = false;  // Intel's early TCB update collateral (update=early)
+  collateral::OcspFetchOptions nvidia;     // NVIDIA GPUs: OCSP answers
+  std::vector<std::string> gpu_rims;       // NVIDIA GPUs: RIM files whose signers' answers to get too
+  std::vector<std::string> trust_sim_roots;  // NVIDIA GPUs: a simulated RIM root to read the sim's RIMs with
   bool refresh = false;
 };
 struct FetchedItem {

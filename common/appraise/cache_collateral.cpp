@@ -8,7 +8,23 @@ CacheCollateral::CacheCollateral(CacheCollateralOptions o)
     : o_(std::move(o)),
       snp_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
       hygon_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
-      intel_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir) {}
+      intel_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
+      ocsp_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir) {}
+
+std::vector<Bytes> CacheCollateral::nvgpu_ocsp(const crypto::Certificate& cert, const crypto::Certificate& issuer, const Notes& n) {
+  if (!o_.offline) {
+    auto f = collateral::fetch_ocsp(cert, issuer, ocsp_, o_.nvidia);
+    if (f.error) n.warn("cannot get an OCSP answer about " + f.subject + ": " + f.error->message);
+    else if (f.downloaded) n.info("fetched the OCSP answer about " + f.subject + " from " + f.url + " into " + f.file);
+  }
+  auto a = ocsp_.answer(cert);
+  if (!a) {
+    n.warn(a.error().message);
+    return {};
+  }
+  if (!*a) return {};
+  return {std::move(**a)};
+}
 
 void CacheCollateral::fetch_snp(const SnpKey& k, collateral::SnpItem item, const Notes& n, bool refresh) {
   if (o_.offline) return;

@@ -9,6 +9,7 @@
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
 #include "collateral/intel_pcs.h"
+#include "collateral/nvidia_ocsp.h"
 
 namespace cci::appraise {
 
@@ -19,6 +20,7 @@ struct CacheCollateralOptions {
   collateral::HygonFetchOptions hygon;
   collateral::PcsFetchOptions intel;
   bool tdx_early = false;  // Intel's early TCB update collateral
+  collateral::OcspFetchOptions nvidia;  // NVIDIA GPUs: where OCSP answers are asked for
 };
 
 class CacheCollateral final : public CollateralSource {
@@ -30,6 +32,7 @@ class CacheCollateral final : public CollateralSource {
   std::optional<Bytes> csv_hrk(const Notes& n) override;
   std::optional<std::pair<Bytes, std::string>> csv_hsk_cek(const std::string& chip_id, const Notes& n) override;
   std::optional<verify::TdxCollateral> tdx_collateral(ByteView quote, const Notes& n) override;
+  std::vector<Bytes> nvgpu_ocsp(const crypto::Certificate& cert, const crypto::Certificate& issuer, const Notes& n) override;
 
  private:
   void fetch_snp(const SnpKey& k, collateral::SnpItem item, const Notes& n, bool refresh = false);
@@ -39,6 +42,7 @@ class CacheCollateral final : public CollateralSource {
   collateral::SnpCache snp_;
   collateral::HygonCache hygon_;
   collateral::TdxCache intel_;
+  collateral::OcspCache ocsp_;
 };
 
 }  // namespace cci::appraise

@@ -85,8 +85,8 @@ Result<std::vector<GivenOcsp>> read_ocsp(const std::vector<std::string>& files) 
 // The revocation status of chain[first .. size-2], each asked of its issuer chain[i+1], from the
 // given answers: one check line. Revoked, unknown or a response that fails its checks: a failure;
 // no answer, or only answers outside their window at `at`: missing collateral.
-void check_revocation(const std::vector<crypto::Certificate>& chain, size_t first, const std::vector<GivenOcsp>& answers, std::time_t at,
-                      const std::string& id, const std::string& what, verify::CheckList& checks) {
+void check_revocation(const std::vector<crypto::Certificate>& chain, size_t first, const std::vector<GivenOcsp>& given, std::time_t at,
+                      const std::string& id, const std::string& what, CollateralSource& source, const Notes& n, verify::CheckList& checks) {
   std::vector<std::string> good, missing, failed;
   for (size_t i = first; i + 1 < chain.size(); ++i) {
     const auto& cert = chain[i];
@@ -94,6 +94,9 @@ void check_revocation(const std::vector<crypto::Certificate>& chain, size_t firs
     const std::string cn = cert.subject_common_name();
     std::optional<crypto::OcspAnswer> best;
     std::string best_file, error;
+    // The answers given, then the source's (the cache, filled live unless --offline): candidates alike.
+    std::vector<GivenOcsp> answers = given;
+    for (auto& der : source.nvgpu_ocsp(cert, issuer, n)) answers.push_back({"the cache", std::move(der)});
     for (const auto& a : answers) {
       if (!crypto::ocsp_response_names(a.der, cert, issuer)) continue;
       auto ans = crypto::check_ocsp_response(a.der, cert, issuer, at);
@@ -135,7 +138,7 @@ void check_revocation(const std::vector<crypto::Certificate>& chain, size_t firs
   if (!failed.empty()) {
     checks.add(id, false, what + ": " + join(failed));
   } else if (!missing.empty()) {
-    checks.missing(id, what + ": no current OCSP answer for " + join(missing) + " (give --ocsp FILE, or name --insecure-no-crl to go without)");
+    checks.missing(id, what + ": no current OCSP answer for " + join(missing) + " (cci-verify fetch asks the responders; or give --ocsp FILE, or name --insecure-no-crl to go without)");
   } else {
     checks.add(id, true, what + ", OCSP at " + rfc3339_utc(at) + ": " + join(good));
   }
@@ -188,8 +191,6 @@ class NvgpuAppraiser final : public Appraiser {
   bool recognises(ByteView raw) const override { return looks_like_gpu_evidence(raw); }
 
   Result<Verdict> appraise(Extracted x, const Request& r, CollateralSource& source, const Notes& n) const override {
-    (void)source;
-    (void)n;
     const GivenCollateral& g = r.given;
     if (!g.vek.empty() || !g.cert_table.empty() || !g.cert_chain.empty() || !g.crl.empty() || r.product || !g.hrk.empty() || !g.hsk_cek.empty() ||
         !g.tdx_collateral.empty() || !g.azure_hcl.empty()) {
@@ -288,12 +289,12 @@ class NvgpuAppraiser final : public Appraiser {
         auto chain = crypto::parse_pem_bundle(as_bytes(e.chain_pem));
         if (chain && chain->size() >= 2) {
           if (sim) chain->back() = sim->device_root.clone();
-          check_revocation(*chain, 1, ocsp, r.at, "nvgpu.revocation", "the device chain", checks);
+          check_revocation(*chain, 1, ocsp, r.at, "nvgpu.revocation", "the device chain", source, n, checks);
         }
         const char* ids[2] = {"nvgpu.driver_rim_revocation", "nvgpu.vbios_rim_revocation"};
         const char* whats[2] = {"the driver RIM's signer", "the VBIOS RIM's signer"};
         for (int k = 0; k < 2; ++k) {
-          if (rim_chains[k]) check_revocation(*rim_chains[k], 0, ocsp, r.at, ids[k], whats[k], checks);
+          if (rim_chains[k]) check_revocation(*rim_chains[k], 0, ocsp, r.at, ids[k], whats[k], source, n, checks);
         }
       }
       append(out.checks, checks, prefix);
@@ -324,8 +325,59 @@ class NvgpuAppraiser final : public Appraiser {
     return out;
   }
 
-  Result<FetchReport> fetch(ByteView, const FetchRequest&) const override {
-    return make_error(ErrorCode::kUnsupported, "cci-verify fetch does not download NVIDIA RIMs yet: give them with --driver-rim and --vbios-rim", "vendor");
+  // OCSP answers about every GPU's device chain (BROM, ICA, identity) and the signers of the RIMs
+  // given, into the cache. The certificates are only lookup keys here: the appraisal checks the
+  // chains and every cached answer again. RIMs are not downloaded (give them to cci-verify report).
+  Result<FetchReport> fetch(ByteView raw, const FetchRequest& r) const override {
+    for (const auto& item : r.items) {
+      if (item != "ocsp") return make_error(ErrorCode::kUsage, "--items for NVIDIA GPU evidence: ocsp (RIMs are given with --driver-rim/--vbios-rim), not " + item, "items");
+    }
+    CCI_ASSIGN(gpus, nvgpu::parse_serialized_evidence(raw));
+    collateral::OcspCache cache(r.cache_dir.empty() ? collateral::default_cache_dir() : r.cache_dir);
+    collateral::OcspFetchOptions o = r.nvidia;
+    o.refresh = o.refresh || r.refresh;
+    FetchReport out;
+    out.summary = "OCSP answers for " + std::to_string(gpus.size()) + (gpus.size() == 1 ? " NVIDIA GPU" : " NVIDIA GPUs") +
+                  (r.gpu_rims.empty() ? "" : " and the signers of " + std::to_string(r.gpu_rims.size()) + " RIMs");
+    out.header = Json{{"vendor", "nvidia"}, {"cache_dir", r.cache_dir}, {"ocsp_url", o.url.empty() ? "(each certificate's AIA)" : o.url}};
+    std::vector<Bytes> asked;  // one answer per certificate, however often it appears
+    auto ask = [&](const std::vector<crypto::Certificate>& chain, size_t first) {
+      for (size_t i = first; i + 1 < chain.size(); ++i) {
+        if (std::find(asked.begin(), asked.end(), chain[i].der()) != asked.end()) continue;
+        asked.push_back(chain[i].der());
+        auto f = collateral::fetch_ocsp(chain[i], chain[i + 1], cache, o);
+        out.items.push_back({"ocsp " + f.subject, f.url, f.file, f.downloaded, f.error, std::move(f.data)});
+      }
+    };
+    for (const auto& g : gpus) {
+      CCI_ASSIGN(chain, crypto::parse_pem_bundle(as_bytes(g.chain_pem)));
+      ask(chain, 1);
+    }
+    for (const auto& file : r.gpu_rims) {
+      CCI_ASSIGN(xml, read_file(file, verify::kMaxRimSize));
+      auto v = verify::verify_rim(xml, std::time(nullptr), "RIM " + file);
+      for (const auto& dir : r.trust_sim_roots) {
+        if (!v.chain.empty()) break;
+        std::error_code ec;
+        if (!std::filesystem::exists(evidence::sim_nvgpu_rim_root_file(dir), ec)) continue;
+        CCI_ASSIGN(pem, read_file(evidence::sim_nvgpu_rim_root_file(dir), 1 << 16));
+        CCI_ASSIGN(root, crypto::Certificate::from_pem(pem));
+        v = verify::verify_rim(xml, std::time(nullptr), "RIM " + file, &root);
+      }
+      if (v.chain.empty()) {
+        std::string why = "its signer's chain does not verify";
+        for (const auto& ch : v.checks.items()) {
+          if (ch.outcome == verify::Outcome::kFail) {
+            why = ch.detail;
+            break;
+          }
+        }
+        out.items.push_back({"ocsp (RIM " + file + ")", "", "", false, Error::make(ErrorCode::kVerificationFailed, why, "rim"), {}});
+        continue;
+      }
+      ask(v.chain, 0);
+    }
+    return out;
   }
 
   Result<Json> describe(ByteView raw, std::optional<snp::Product>, std::string& format) const override {

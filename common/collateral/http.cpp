@@ -110,11 +110,11 @@ Result<HttpResponse> http_once(const HttpRequest& req, const HttpOptions& o) {
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
   for (const auto& h : req.headers) headers.reset(curl_slist_append(headers.release(), h.c_str()));
-  if (!req.body.empty()) headers.reset(curl_slist_append(headers.release(), "Content-Type: application/json"));
+  if (!req.body.empty()) headers.reset(curl_slist_append(headers.release(), ("Content-Type: " + req.content_type).c_str()));
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   if (req.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
   } else if (req.method != "GET") {
     return make_error(ErrorCode::kInternal, "HTTP method " + req.method + " is not used by cci", "method");

@@ -39,7 +39,8 @@ struct HttpOptions {
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
-  std::string body;                  // sent as application/json when not empty
+  std::string body;                  // sent with content_type when not empty (binary bodies too)
+  std::string content_type = "application/json";
   std::vector<std::string> headers;  // "Name: value"
 };
 

@@ -179,6 +179,15 @@ Result<PssParams> Certificate::rsa_pss_params() const {
   return pss_params_of(alg, "certificate");
 }
 
+std::vector<std::string> Certificate::ocsp_urls() const {
+  std::vector<std::string> out;
+  STACK_OF(OPENSSL_STRING)* urls = X509_get1_ocsp(cert_.get());
+  for (int i = 0; urls && i < sk_OPENSSL_STRING_num(urls); ++i) out.emplace_back(sk_OPENSSL_STRING_value(urls, i));
+  X509_email_free(urls);
+  clear_ossl_errors();
+  return out;
+}
+
 bool Certificate::signed_by(const Certificate& issuer) const {
   clear_ossl_errors();
   UniquePtr<EVP_PKEY> key(X509_get_pubkey(issuer.get()));

@@ -61,6 +61,8 @@ class Certificate {
   // The raw extnValue bytes of the extension with dotted OID `oid` (nullopt when absent;
   // kMalformed when the certificate carries it more than once).
   Result<std::optional<Bytes>> extension_value(const std::string& oid) const;
+  // The OCSP responder URLs of the Authority Information Access extension (RFC 5280 4.2.2.1).
+  std::vector<std::string> ocsp_urls() const;
   // DER of the outer signatureAlgorithm; kMalformed if the TBS copy differs from it.
   Result<Bytes> signature_algorithm_der() const;
   // RSASSA-PSS parameters of the signature (RFC 4055); kMalformed when the certificate is

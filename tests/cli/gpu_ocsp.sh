@@ -27,7 +27,7 @@ expect 0 "--insecure-no-crl: not checked, said" -- "$VERIFY" "${R[@]}" --insecur
 contains "$WORK/out" "SKIP  nvgpu.revocation: not checked: --insecure-no-crl" "the skip is said"
 
 expect 3 "the ICA's answer missing" -- "$VERIFY" "${R[@]}" --ocsp "$WORK/good/brom.der" --ocsp "$WORK/good/identity.der" --ocsp "$WORK/good/rim_signer.der"
-contains "$WORK/out" "no current OCSP answer for cci SIMULATED NVIDIA GH100 Provisioner ICA (give --ocsp FILE" "only the ICA is named"
+contains "$WORK/out" "no current OCSP answer for cci SIMULATED NVIDIA GH100 Provisioner ICA (cci-verify fetch asks the responders; or give --ocsp FILE" "only the ICA is named"
 expect 3 "answers valid for a day, asked about three days later: stale, cannot evaluate" -- "$VERIFY" "${R[@]}" "${ALL[@]}" --at "$(date -u -d '3 days' +%Y-%m-%dT%H:%M:%SZ)"
 contains "$WORK/out" "holds for" "the answer's window is named"
 expect 3 "... and an hour before they were made" -- "$VERIFY" "${R[@]}" "${ALL[@]}" --at "$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)"
@@ -70,4 +70,45 @@ contains "$WORK/err" "--ocsp $WORK/ica-short.der: not a DER OCSP response" "the 
 expect 1 "a certificate given as an answer is malformed" -- "$VERIFY" "${R[@]}" --ocsp "$SIM/nvidia/device_root.pem"
 expect 2 "--ocsp with CPU evidence is a usage error" -- "$VERIFY" "${SNP_OK[@]}" --ocsp "$WORK/good/ica.der"
 contains "$WORK/err" "are for NVIDIA GPU evidence" "the flag's evidence is named"
+
+# Live: cci-verify fetch (and report without --offline) ask a responder on 127.0.0.1 that answers
+# with OpenSSL's responder for each issuer (ocsp_server.py), with a fresh nonce every time.
+python3 "$(dirname "$0")/ocsp_server.py" --dir "$WORK/ocsp" --issuer ica --issuer identity --issuer root --issuer rim_root \
+  --port-file "$WORK/port" --log "$WORK/ocsp.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+OCSP="http://127.0.0.1:$(cat "$WORK/port")"
+requests() { grep -c "^$1 application/ocsp-request" "$WORK/ocsp.log" 2>/dev/null || echo 0; }
+F=(fetch "$WORK/gpu.json" --driver-rim "$SIM/nvidia/driver_rim.xml" --vbios-rim "$SIM/nvidia/vbios_rim.xml" --trust-sim-root "$SIM")
+expect 0 "fetch: answers about BROM, ICA, identity and the RIM signer" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/ok" --cache-dir "$WORK/c1" --output-dir "$WORK/answers"
+for cn in "cci SIMULATED GH100 A01 GSP BROM" "cci SIMULATED NVIDIA GH100 Provisioner ICA" "cci SIMULATED NVIDIA GH100 Identity" "cci SIMULATED HCC RIM Signer"; do
+  contains "$WORK/out" "downloaded ocsp $cn" "$cn asked"
+done
+check "four requests, the RIM signer of both RIMs asked once, as application/ocsp-request" -- test "$(requests ok)" = 4
+check "--output-dir holds the answers" -- test -s "$WORK/answers/cci_SIMULATED_GH100_A01_GSP_BROM.ocsp.der"
+expect 0 "report --offline takes the answers from the cache" -- "$VERIFY" "${R[@]}" --offline --cache-dir "$WORK/c1"
+contains "$WORK/out" "PASS  nvgpu.revocation" "revocation passes from the cache"
+contains "$WORK/out" "PASS  nvgpu.vbios_rim_revocation" "... for the RIM signer too"
+expect 0 "fetch again: the cache's answers are current, nothing asked" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/ok" --cache-dir "$WORK/c1"
+contains "$WORK/out" "cached     ocsp cci SIMULATED GH100 A01 GSP BROM" "cached is said"
+check "... no new request" -- test "$(requests ok)" = 4
+expect 0 "fetch --json" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/ok" --cache-dir "$WORK/c1" --json
+check "json: four items, all cached" -- sh -c "jq -e '(.items | length) == 4 and all(.items[]; .status == \"cached\")' '$WORK/out' >/dev/null"
+expect 0 "report without --offline asks the responder itself" -- "$VERIFY" "${R[@]}" --ocsp-url "$OCSP/ok" --cache-dir "$WORK/c2"
+contains "$WORK/err" "fetched the OCSP answer about cci SIMULATED NVIDIA GH100 Identity from $OCSP/ok" "the download is said"
+expect 3 "a responder that does not answer: cannot evaluate" -- "$VERIFY" "${R[@]}" --cache-dir "$WORK/c3"
+contains "$WORK/err" "cannot get an OCSP answer about cci SIMULATED GH100 A01 GSP BROM" "the failure is said"
+expect 3 "fetch from a responder answering HTTP 500" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/error" --cache-dir "$WORK/c4"
+contains "$WORK/err" "HTTP 500 for the OCSP request about" "the status is named"
+check "nothing cached" -- test ! -d "$WORK/c4/nvidia/ocsp"
+expect 0 "fetch from a responder that will replay its first answer" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/replay" --items ocsp --cache-dir "$WORK/c5"
+expect 3 "... its replayed answers carry an old nonce: refused, not cached" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/replay" --refresh --cache-dir "$WORK/c5"
+contains "$WORK/err" "does not carry the request's nonce" "the replay is named"
+expect 2 "--items other than ocsp for GPU evidence" -- "$VERIFY" "${F[@]}" --items vcek --cache-dir "$WORK/c5"
+BROM_SERIAL="$(openssl x509 -in "$WORK/ocsp/brom.pem" -noout -serial | cut -d= -f2)"
+printf '{"%s": "revoked"}\n' "$BROM_SERIAL" >"$WORK/ocsp/status.json"
+expect 0 "fetch --refresh: the responder now says the BROM is revoked, and that answer is cached" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/ok" --refresh --cache-dir "$WORK/c1"
+expect 1 "report --offline: the revoked device certificate rejects the GPU" -- "$VERIFY" "${R[@]}" --offline --cache-dir "$WORK/c1"
+contains "$WORK/out" "FAIL  nvgpu.revocation: the device chain: cci SIMULATED GH100 A01 GSP BROM is REVOKED" "revoked, from the cache"
 finish

@@ -217,7 +217,7 @@ TEST_CASE("crl: issued, parsed from DER and PEM, strict about trailing bytes") {
   CHECK_FALSE(crypto::Crl::parse(ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size())));
 }
 
-TEST_CASE("ocsp: a request names its certificate and nonce; a response's window decides currency; hostile bytes are errors") {
+TEST_CASE("ocsp: a request names its certificate and nonce, a response's window decides currency, hostile bytes are errors") {
   auto key = *crypto::generate_key(crypto::KeyType::kEcP384);
   crypto::CertificateSpec spec;
   spec.subject = {{"CN", "OCSP Test CA"}};

@@ -1,6 +1,7 @@
 // cci-verify fetch REPORT: get the VCEK, the certificate chain and the CRL for a report from
 // the AMD KDS into the local cache, so that cci-verify report --offline can run without a
 // network. Every download is checked (chip, TCB, pinned ARK, CRL signature) before caching.
+#include <cctype>
 #include <filesystem>
 #include <memory>
 
@@ -24,6 +25,8 @@ struct FetchOptions {
   std::string encoding = "pem";   // pem | der (AMD items; Hygon's are their own binary format)
   std::string at = "now";         // TDX: the time the fetched collateral must be current at
   KdsFlags kds;
+  std::vector<std::string> rims;             // NVIDIA GPUs: RIMs whose signers' OCSP answers to get too
+  std::vector<std::string> trust_sim_roots;  // ... read with a simulated RIM root
 };
 
 struct ItemOutcome {
@@ -89,6 +92,11 @@ Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string
       const std::string p = crl.pem();
       out.emplace_back("crl.pem", Bytes(p.begin(), p.end()));
     }
+  } else if (item.rfind("ocsp ", 0) == 0) {
+    // NVIDIA: an OCSP answer, named after the certificate it is about.
+    std::string name;
+    for (char c : item.substr(5)) name.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+    out.emplace_back(name + ".ocsp.der", data);
   } else if (item == "tcb_info" || item == "qe_identity") {
     out.emplace_back(item + ".json", data);
   } else if (item == "pck_crl" || item == "root_ca_crl") {
@@ -118,6 +126,9 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   if (!at) return ctx.fail(make_error(ErrorCode::kUsage, "--at: " + at.error().message, "at"), schema);
   r.intel.at = *at;
   r.tdx_early = o.kds.tdx_update == "early";
+  r.nvidia = ocsp_fetch_options(o.kds, ctx);
+  r.gpu_rims = o.rims;
+  r.trust_sim_roots = o.trust_sim_roots;
   r.refresh = o.refresh;
   auto fetched = appraise::fetch_collateral(*data, o.vendor, r);
   if (!fetched) return ctx.fail(fetched.error(), schema);
@@ -154,7 +165,7 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
 
 void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<FetchOptions>();
-  auto* sub = app.add_subcommand("fetch", "Get a report's collateral into the local cache: VCEK, chain and CRL from the AMD KDS, HRK and HSK||CEK from the Hygon KDS, or TCB Info, QE Identity and CRLs from Intel's PCS");
+  auto* sub = app.add_subcommand("fetch", "Get a report's collateral into the local cache: VCEK, chain and CRL from the AMD KDS, HRK and HSK||CEK from the Hygon KDS, TCB Info, QE Identity and CRLs from Intel's PCS, or OCSP answers for NVIDIA GPUs");
   sub->footer(
       "The report says which collateral it needs: the product (signed CPUID, or --product for version 2),\n"
       "the chip ID and REPORTED_TCB (Turin: 8-byte hwID and fmcSPL). Downloads are checked before they are\n"
@@ -169,6 +180,10 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "SGX Root CA CRL; the set is cached only when the verifier's collateral checks pass on it for this quote\n"
       "(signed by Intel's TCB Signing key under the pinned root, CRLs current, the quote's FMSPC). The cache entry\n"
       "(printed) is a directory cci-verify report --tdx-collateral takes. --update early: Intel's early TCB collateral.\n"
+      "NVIDIA GPU evidence (the attestation SDK's JSON): OCSP answers about each GPU's BROM, ICA and identity\n"
+      "certificates, and with --driver-rim/--vbios-rim about the RIM signers, asked with a fresh nonce of the responder\n"
+      "each certificate names (--ocsp-url: one for all) and cached once signed by the issuer (or its appointed responder),\n"
+      "the nonce echoed and current now.\n"
       "Then: cci-verify report REPORT --offline (reads the same cache).\n"
       "Examples:\n"
       "  cci-verify fetch report.bin\n"
@@ -177,11 +192,16 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-verify fetch evidence.json --output-dir ./certs --encoding der   # evidence from cci-run attest\n"
       "  cci-verify fetch csv_report.bin                            # Hygon: HRK and HSK||CEK for its chip\n"
       "  cci-verify fetch quote.dat --pccs-url https://pccs.internal:8081   # TDX, from a PCCS\n"
-      "  CCI_KDS_URL=http://127.0.0.1:8080 cci-verify fetch report.bin   # a KDS mirror");
+      "  CCI_KDS_URL=http://127.0.0.1:8080 cci-verify fetch report.bin   # a KDS mirror\n"
+      "  cci-verify fetch gpu_evidence.json --driver-rim NV_GPU_DRIVER_GH100_550.90.07.xml   # OCSP answers, NVIDIA GPUs");
   sub->add_option("REPORT", o->report, "SNP report (raw, hex, Azure HCL), CSV evidence, TDX quote, or cci.evidence.v1 JSON (cci-run attest)")->required();
-  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon or intel")->capture_default_str()->check(CLI::IsMember({"auto", "amd", "hygon", "intel"}));
+  sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon, intel or nvidia")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "amd", "hygon", "intel", "nvidia"}));
+  sub->add_option("--driver-rim,--vbios-rim", o->rims, "NVIDIA GPUs: a RIM whose signer's OCSP answers to get too (repeatable)");
+  sub->add_option("--trust-sim-root", o->trust_sim_roots, "NVIDIA GPUs: read the RIMs of the cci-run sim platform in DIR (testing only)");
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (version 2 reports only)");
-  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD), hrk, hsk_cek (Hygon) or tcb_info, qe_identity, pck_crl, root_ca_crl (Intel); default: all")->delimiter(',');
+  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD), hrk, hsk_cek (Hygon), tcb_info, qe_identity, pck_crl, root_ca_crl (Intel) or ocsp (NVIDIA); default: all")->delimiter(',');
   sub->add_flag("--refresh", o->refresh, "Download even what the cache already holds");
   sub->add_option("--output-dir", o->output_dir,
                   "Also write the items into DIR (AMD: vcek, ask, ark, crl; Hygon: hrk.cert, hsk_cek.cert), as snpguest fetch does");

@@ -19,6 +19,9 @@ void add_kds_flags(CLI::App* sub, KdsFlags& f) {
   sub->add_option("--update", f.tdx_update, "TDX collateral: standard, or early (Intel's early TCB recovery collateral)")
       ->capture_default_str()
       ->check(CLI::IsMember({"standard", "early"}));
+  sub->add_option("--ocsp-url", f.ocsp_url,
+                  "NVIDIA GPUs: ask this OCSP responder about every certificate (default: $CCI_NVIDIA_OCSP_URL, else the one each "
+                  "certificate names, NVIDIA's http://ocsp.ndis.nvidia.com)");
 }
 
 namespace {
@@ -62,6 +65,15 @@ collateral::PcsFetchOptions pcs_fetch_options(const KdsFlags& f, const cli::Cont
   if (const char* root = std::getenv("CCI_PCS_ROOT_CRL_URL"); root && *root && !o.pccs) o.root_crl_url = root;  // a mirror of Intel's CRL
   while (!o.pcs_url.empty() && o.pcs_url.back() == '/') o.pcs_url.pop_back();
   o.http = http_options(f, ctx);
+  return o;
+}
+
+collateral::OcspFetchOptions ocsp_fetch_options(const KdsFlags& f, const cli::Context& ctx) {
+  collateral::OcspFetchOptions o;
+  o.url = f.ocsp_url;
+  if (const char* env = std::getenv("CCI_NVIDIA_OCSP_URL"); o.url.empty() && env && *env) o.url = env;
+  o.http = http_options(f, ctx);
+  o.http.max_attempts = 1;  // a responder that does not answer: exit 3 at once, the verdict says so
   return o;
 }
 

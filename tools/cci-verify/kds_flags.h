@@ -9,6 +9,7 @@
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
 #include "collateral/intel_pcs.h"
+#include "collateral/nvidia_ocsp.h"
 
 namespace cci::tools::verify {
 
@@ -21,6 +22,7 @@ struct KdsFlags {
   std::string pcs_url;         // Intel PCS base URL; empty: $CCI_PCS_URL or Intel's
   std::string pccs_url;        // a PCCS instead (the root CA CRL from it too)
   std::string tdx_update = "standard";  // standard | early
+  std::string ocsp_url;        // NVIDIA GPUs: one OCSP responder for every certificate; empty: $CCI_NVIDIA_OCSP_URL, else each certificate's AIA
 };
 void add_kds_flags(CLI::App* sub, KdsFlags& f);
 collateral::SnpFetchOptions fetch_options(const KdsFlags& f, const cli::Context& ctx);
@@ -30,5 +32,7 @@ collateral::HygonFetchOptions hygon_fetch_options(const KdsFlags& f, const cli::
 collateral::HygonCache hygon_cache_of(const KdsFlags& f);
 // Intel's PCS (or a PCCS) for TDX collateral.
 collateral::PcsFetchOptions pcs_fetch_options(const KdsFlags& f, const cli::Context& ctx);
+// NVIDIA GPUs: where OCSP answers are asked for.
+collateral::OcspFetchOptions ocsp_fetch_options(const KdsFlags& f, const cli::Context& ctx);
 
 }  // namespace cci::tools::verify

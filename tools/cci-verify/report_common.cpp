@@ -210,6 +210,7 @@ Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, con
   co.intel = pcs_fetch_options(o.kds, ctx);
   co.intel.at = request.at;
   co.tdx_early = o.kds.tdx_update == "early";
+  co.nvidia = ocsp_fetch_options(o.kds, ctx);
   appraise::CacheCollateral collateral(std::move(co));
   appraise::Notes notes;
   notes.info = [&ctx](const std::string& m) { ctx.info(m); };
@@ -225,7 +226,8 @@ Result<appraise::Verdict> with_fresh_gpus(const ReportOptions& o, appraise::Verd
   auto r = appraise::fresh_gpu_request(std::move(request), std::move(*gpu), gpu_nonce);
   appraise::CacheCollateralOptions co;
   co.cache_dir = o.kds.cache_dir;
-  co.offline = true;  // a GPU's collateral is the RIMs given (or the simulator's): nothing to download
+  co.offline = o.offline;  // RIMs are given (or the simulator's); OCSP answers come from the cache, asked live unless --offline
+  co.nvidia = ocsp_fetch_options(o.kds, ctx);
   appraise::CacheCollateral collateral(std::move(co));
   appraise::Notes notes;
   notes.info = [&ctx](const std::string& m) { ctx.info(m); };
