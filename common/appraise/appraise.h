@@ -28,6 +28,7 @@
 #include "collateral/hygon_kds.h"
 #include "collateral/intel_pcs.h"
 #include "collateral/nvidia_ocsp.h"
+#include "collateral/nvidia_rim.h"
 #include "crypto/x509.h"
 #include "policy/snp_policy.h"
 #include "policy/tdx_policy.h"
@@ -133,6 +134,12 @@ class CollateralSource {
     (void)n;
     return {};
   }
+  // An NVIDIA RIM (SWID XML) by its RIM-service id; none from sources that keep none.
+  virtual std::optional<Bytes> nvgpu_rim(const std::string& id, const Notes& n) {
+    (void)id;
+    (void)n;
+    return std::nullopt;
+  }
 };
 
 // No collateral beyond what was given (tests, and callers that must not touch disk or network).
@@ -197,6 +204,7 @@ struct FetchRequest {
   collateral::PcsFetchOptions intel;
   bool tdx_early = false;  // Intel's early TCB update collateral (update=early)
   collateral::OcspFetchOptions nvidia;     // NVIDIA GPUs: OCSP answers
+  collateral::RimFetchOptions nvidia_rims;  // NVIDIA GPUs: the RIM service
   std::vector<std::string> gpu_rims;       // NVIDIA GPUs: RIM files whose signers' answers to get too
   std::vector<std::string> trust_sim_roots;  // NVIDIA GPUs: a simulated RIM root to read the sim's RIMs with
   bool refresh = false;

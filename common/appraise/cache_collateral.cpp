@@ -2,14 +2,42 @@
 
 #include <ctime>
 
+#include "verify/nvgpu_rim.h"
+
 namespace cci::appraise {
+
+Status nvgpu_rim_check(ByteView xml, std::time_t at, const crypto::Certificate* root) {
+  auto v = verify::verify_rim(xml, at, "the RIM", root);
+  if (v.passed) return {};
+  for (const auto& ch : v.checks.items()) {
+    if (ch.outcome == verify::Outcome::kFail) return make_error(ErrorCode::kVerificationFailed, ch.detail, ch.id);
+  }
+  return make_error(ErrorCode::kVerificationFailed, "the RIM does not verify", "rim");
+}
 
 CacheCollateral::CacheCollateral(CacheCollateralOptions o)
     : o_(std::move(o)),
       snp_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
       hygon_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
       intel_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
-      ocsp_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir) {}
+      ocsp_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir),
+      rims_(o_.cache_dir.empty() ? collateral::default_cache_dir() : o_.cache_dir) {}
+
+std::optional<Bytes> CacheCollateral::nvgpu_rim(const std::string& id, const Notes& n) {
+  if (!o_.offline) {
+    // Checked at the appraisal's time (the TDX options carry it), like the appraisal will.
+    const std::time_t at = o_.intel.at != 0 ? o_.intel.at : std::time(nullptr);
+    auto f = collateral::fetch_rim(id, rims_, o_.nvidia_rims, [at](ByteView xml) { return nvgpu_rim_check(xml, at); });
+    if (f.error) n.warn("cannot get the RIM " + id + ": " + f.error->message);
+    else if (f.downloaded) n.info("fetched the RIM " + id + " from " + f.url + " into " + f.file);
+  }
+  auto r = rims_.rim(id);
+  if (!r) {
+    n.warn(r.error().message);
+    return std::nullopt;
+  }
+  return std::move(*r);
+}
 
 std::vector<Bytes> CacheCollateral::nvgpu_ocsp(const crypto::Certificate& cert, const crypto::Certificate& issuer, const Notes& n) {
   if (!o_.offline) {

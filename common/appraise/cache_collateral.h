@@ -3,6 +3,7 @@
 // (a bad one is dropped); the verifier checks everything again against the pinned roots.
 #pragma once
 
+#include <ctime>
 #include <optional>
 
 #include "appraise/appraise.h"
@@ -10,6 +11,7 @@
 #include "collateral/hygon_kds.h"
 #include "collateral/intel_pcs.h"
 #include "collateral/nvidia_ocsp.h"
+#include "collateral/nvidia_rim.h"
 
 namespace cci::appraise {
 
@@ -21,7 +23,12 @@ struct CacheCollateralOptions {
   collateral::PcsFetchOptions intel;
   bool tdx_early = false;  // Intel's early TCB update collateral
   collateral::OcspFetchOptions nvidia;  // NVIDIA GPUs: where OCSP answers are asked for
+  collateral::RimFetchOptions nvidia_rims;  // NVIDIA GPUs: the RIM service
 };
+
+// What a downloaded NVIDIA RIM must pass before it is cached: signed, chained to the pinned RIM
+// root (or `root`) at `at` (the appraisal checks it again at its own time).
+Status nvgpu_rim_check(ByteView xml, std::time_t at, const crypto::Certificate* root = nullptr);
 
 class CacheCollateral final : public CollateralSource {
  public:
@@ -33,6 +40,7 @@ class CacheCollateral final : public CollateralSource {
   std::optional<std::pair<Bytes, std::string>> csv_hsk_cek(const std::string& chip_id, const Notes& n) override;
   std::optional<verify::TdxCollateral> tdx_collateral(ByteView quote, const Notes& n) override;
   std::vector<Bytes> nvgpu_ocsp(const crypto::Certificate& cert, const crypto::Certificate& issuer, const Notes& n) override;
+  std::optional<Bytes> nvgpu_rim(const std::string& id, const Notes& n) override;
 
  private:
   void fetch_snp(const SnpKey& k, collateral::SnpItem item, const Notes& n, bool refresh = false);
@@ -43,6 +51,7 @@ class CacheCollateral final : public CollateralSource {
   collateral::HygonCache hygon_;
   collateral::TdxCache intel_;
   collateral::OcspCache ocsp_;
+  collateral::RimCache rims_;
 };
 
 }  // namespace cci::appraise

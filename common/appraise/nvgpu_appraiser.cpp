@@ -8,9 +8,11 @@
 // missing or stale at --at is missing collateral (exit 3) unless the user names --insecure-no-crl.
 // The reference values (findings): the RIMs' versions and measurements against the report's.
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 
 #include "appraise/appraisers.h"
+#include "appraise/cache_collateral.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "base/text.h"
@@ -234,6 +236,7 @@ class NvgpuAppraiser final : public Appraiser {
     bool authentic = true, missing_only = true;
     Json gpus_json = Json::array();
     std::vector<verify::Verified<nvgpu::Report>> verified;
+    std::deque<GivenRim> fetched;  // RIMs from the source (stable addresses: `chosen` points into them)
     for (size_t i = 0; i < gpus->size(); ++i) {
       const auto& e = (*gpus)[i];
       const std::string prefix = gpus->size() > 1 ? "GPU " + std::to_string(i + 1) + ": " : "";
@@ -261,6 +264,16 @@ class NvgpuAppraiser final : public Appraiser {
             }
           }
           if (!pick) {
+            // None given for this version: the source's (the cache, filled from NVIDIA's RIM
+            // service unless --offline), verified like any other.
+            const std::string id = verify::rim_id(*v.report, k == 0);
+            if (auto xml = source.nvgpu_rim(id, n)) {
+              fetched.push_back({"the cache (" + id + ")", verify::verify_rim(*xml, r.at, std::string(kinds[k]) + " RIM " + id + " (cache)", rim_root)});
+              const GivenRim& fr = fetched.back();
+              if (fr.v.rim && verify::rim_version_matches(fr.v.rim->colloquial_version, versions[k])) pick = &fr;
+            }
+          }
+          if (!pick) {
             // A file given for this kind that is no readable RIM at all is the user's error, not a gap.
             bool broken = false;
             for (const auto& gr : *lists[k]) {
@@ -270,7 +283,7 @@ class NvgpuAppraiser final : public Appraiser {
             }
             if (broken) continue;
             checks.missing(ids[k], std::string("no ") + kinds[k] + " RIM for " + kinds[k] + " " + (versions[k].empty() ? "?" : versions[k]) + " (give --" +
-                                       (k == 0 ? "driver" : "vbios") + "-rim FILE: NVIDIA's RIM service serves it as " + verify::rim_id(*v.report, k == 0) + ")");
+                                       (k == 0 ? "driver" : "vbios") + "-rim FILE, or let cci-verify fetch get it: NVIDIA's RIM service serves it as " + verify::rim_id(*v.report, k == 0) + ")");
             continue;
           }
           for (const auto& ch : pick->v.checks.items()) {
@@ -329,40 +342,78 @@ class NvgpuAppraiser final : public Appraiser {
   // given, into the cache. The certificates are only lookup keys here: the appraisal checks the
   // chains and every cached answer again. RIMs are not downloaded (give them to cci-verify report).
   Result<FetchReport> fetch(ByteView raw, const FetchRequest& r) const override {
+    bool want_ocsp = r.items.empty(), want_rim = r.items.empty();
     for (const auto& item : r.items) {
-      if (item != "ocsp") return make_error(ErrorCode::kUsage, "--items for NVIDIA GPU evidence: ocsp (RIMs are given with --driver-rim/--vbios-rim), not " + item, "items");
+      if (item == "ocsp") want_ocsp = true;
+      else if (item == "rim") want_rim = true;
+      else return make_error(ErrorCode::kUsage, "--items for NVIDIA GPU evidence: rim, ocsp; not " + item, "items");
     }
     CCI_ASSIGN(gpus, nvgpu::parse_serialized_evidence(raw));
     collateral::OcspCache cache(r.cache_dir.empty() ? collateral::default_cache_dir() : r.cache_dir);
     collateral::OcspFetchOptions o = r.nvidia;
     o.refresh = o.refresh || r.refresh;
     FetchReport out;
-    out.summary = "OCSP answers for " + std::to_string(gpus.size()) + (gpus.size() == 1 ? " NVIDIA GPU" : " NVIDIA GPUs") +
-                  (r.gpu_rims.empty() ? "" : " and the signers of " + std::to_string(r.gpu_rims.size()) + " RIMs");
+    // RIMs are checked at --at (default now) before they are cached: against the pinned RIM root,
+    // or a simulated one the user trusts by name.
+    const std::time_t at = r.intel.at != 0 ? r.intel.at : std::time(nullptr);
+    std::vector<crypto::Certificate> sim_rim_roots;
+    for (const auto& dir : r.trust_sim_roots) {
+      std::error_code ec;
+      if (!std::filesystem::exists(evidence::sim_nvgpu_rim_root_file(dir), ec)) continue;
+      CCI_ASSIGN(pem, read_file(evidence::sim_nvgpu_rim_root_file(dir), 1 << 16));
+      CCI_ASSIGN(root, crypto::Certificate::from_pem(pem));
+      sim_rim_roots.push_back(std::move(root));
+    }
+    auto rim_check = [&](ByteView xml) {
+      Status st = nvgpu_rim_check(xml, at);
+      for (const auto& root : sim_rim_roots) {
+        if (st) break;
+        st = nvgpu_rim_check(xml, at, &root);
+      }
+      return st;
+    };
+    collateral::RimCache rim_cache(r.cache_dir.empty() ? collateral::default_cache_dir() : r.cache_dir);
+    collateral::RimFetchOptions ro = r.nvidia_rims;
+    ro.refresh = ro.refresh || r.refresh;
+    out.summary = std::string(want_rim ? "RIMs and " : "") + "OCSP answers for " + std::to_string(gpus.size()) + (gpus.size() == 1 ? " NVIDIA GPU" : " NVIDIA GPUs") +
+                  (r.gpu_rims.empty() ? "" : " and the signers of " + std::to_string(r.gpu_rims.size()) + " RIMs given");
     out.header = Json{{"vendor", "nvidia"}, {"cache_dir", r.cache_dir}, {"ocsp_url", o.url.empty() ? "(each certificate's AIA)" : o.url}};
     std::vector<Bytes> asked;  // one answer per certificate, however often it appears
     auto ask = [&](const std::vector<crypto::Certificate>& chain, size_t first) {
-      for (size_t i = first; i + 1 < chain.size(); ++i) {
+      for (size_t i = first; want_ocsp && i + 1 < chain.size(); ++i) {
         if (std::find(asked.begin(), asked.end(), chain[i].der()) != asked.end()) continue;
         asked.push_back(chain[i].der());
         auto f = collateral::fetch_ocsp(chain[i], chain[i + 1], cache, o);
         out.items.push_back({"ocsp " + f.subject, f.url, f.file, f.downloaded, f.error, std::move(f.data)});
       }
     };
+    std::vector<std::string> ids;
     for (const auto& g : gpus) {
       CCI_ASSIGN(chain, crypto::parse_pem_bundle(as_bytes(g.chain_pem)));
       ask(chain, 1);
+      // The RIMs for the report's driver and VBIOS (its fields are only the lookup key here).
+      auto rep = nvgpu::parse_report(g.report);
+      for (int k = 0; want_rim && rep && k < 2; ++k) {
+        const std::string id = verify::rim_id(*rep, k == 0);
+        if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
+        ids.push_back(id);
+        auto f = collateral::fetch_rim(id, rim_cache, ro, rim_check);
+        out.items.push_back({"rim " + id, f.url, f.file, f.downloaded, f.error, f.data});
+        if (f.error) continue;
+        auto v = verify::verify_rim(f.data, at, "RIM " + id);
+        for (const auto& root : sim_rim_roots) {
+          if (!v.chain.empty()) break;
+          v = verify::verify_rim(f.data, at, "RIM " + id, &root);
+        }
+        ask(v.chain, 0);
+      }
     }
     for (const auto& file : r.gpu_rims) {
       CCI_ASSIGN(xml, read_file(file, verify::kMaxRimSize));
-      auto v = verify::verify_rim(xml, std::time(nullptr), "RIM " + file);
-      for (const auto& dir : r.trust_sim_roots) {
+      auto v = verify::verify_rim(xml, at, "RIM " + file);
+      for (const auto& root : sim_rim_roots) {
         if (!v.chain.empty()) break;
-        std::error_code ec;
-        if (!std::filesystem::exists(evidence::sim_nvgpu_rim_root_file(dir), ec)) continue;
-        CCI_ASSIGN(pem, read_file(evidence::sim_nvgpu_rim_root_file(dir), 1 << 16));
-        CCI_ASSIGN(root, crypto::Certificate::from_pem(pem));
-        v = verify::verify_rim(xml, std::time(nullptr), "RIM " + file, &root);
+        v = verify::verify_rim(xml, at, "RIM " + file, &root);
       }
       if (v.chain.empty()) {
         std::string why = "its signer's chain does not verify";

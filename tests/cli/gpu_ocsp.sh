@@ -80,7 +80,7 @@ trap 'kill $SERVER 2>/dev/null; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WOR
 for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 OCSP="http://127.0.0.1:$(cat "$WORK/port")"
 requests() { grep -c "^$1 application/ocsp-request" "$WORK/ocsp.log" 2>/dev/null || echo 0; }
-F=(fetch "$WORK/gpu.json" --driver-rim "$SIM/nvidia/driver_rim.xml" --vbios-rim "$SIM/nvidia/vbios_rim.xml" --trust-sim-root "$SIM")
+F=(fetch "$WORK/gpu.json" --items ocsp --driver-rim "$SIM/nvidia/driver_rim.xml" --vbios-rim "$SIM/nvidia/vbios_rim.xml" --trust-sim-root "$SIM")
 expect 0 "fetch: answers about BROM, ICA, identity and the RIM signer" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/ok" --cache-dir "$WORK/c1" --output-dir "$WORK/answers"
 for cn in "cci SIMULATED GH100 A01 GSP BROM" "cci SIMULATED NVIDIA GH100 Provisioner ICA" "cci SIMULATED NVIDIA GH100 Identity" "cci SIMULATED HCC RIM Signer"; do
   contains "$WORK/out" "downloaded ocsp $cn" "$cn asked"
@@ -102,10 +102,10 @@ contains "$WORK/err" "cannot get an OCSP answer about cci SIMULATED GH100 A01 GS
 expect 3 "fetch from a responder answering HTTP 500" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/error" --cache-dir "$WORK/c4"
 contains "$WORK/err" "HTTP 500 for the OCSP request about" "the status is named"
 check "nothing cached" -- test ! -d "$WORK/c4/nvidia/ocsp"
-expect 0 "fetch from a responder that will replay its first answer" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/replay" --items ocsp --cache-dir "$WORK/c5"
+expect 0 "fetch from a responder that will replay its first answer" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/replay" --cache-dir "$WORK/c5"
 expect 3 "... its replayed answers carry an old nonce: refused, not cached" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/replay" --refresh --cache-dir "$WORK/c5"
 contains "$WORK/err" "does not carry the request's nonce" "the replay is named"
-expect 2 "--items other than ocsp for GPU evidence" -- "$VERIFY" "${F[@]}" --items vcek --cache-dir "$WORK/c5"
+expect 2 "--items other than rim and ocsp for GPU evidence" -- "$VERIFY" fetch "$WORK/gpu.json" --items vcek --cache-dir "$WORK/c5"
 BROM_SERIAL="$(openssl x509 -in "$WORK/ocsp/brom.pem" -noout -serial | cut -d= -f2)"
 printf '{"%s": "revoked"}\n' "$BROM_SERIAL" >"$WORK/ocsp/status.json"
 expect 0 "fetch --refresh: the responder now says the BROM is revoked, and that answer is cached" -- "$VERIFY" "${F[@]}" --ocsp-url "$OCSP/ok" --refresh --cache-dir "$WORK/c1"

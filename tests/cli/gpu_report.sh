@@ -146,4 +146,49 @@ expect 2 "--gpu-driver with --vendor amd" -- "$RUN" sim init "$WORK/sim-x" --ven
 expect 2 "--measurement with --vendor nvidia" -- "$RUN" sim init "$WORK/sim-y" --vendor nvidia --measurement "$(printf '%096d' 0)"
 expect 2 "a VBIOS version that is not one" -- "$RUN" sim init "$WORK/sim-z" --vendor nvidia --gpu-vbios 96.00
 expect 2 "a 16-byte nonce" -- "$RUN" sim gpu-evidence "$SIM" --nonce "${SN:0:32}" -o "$WORK/x.json"
+
+# NVIDIA's RIM service, stood in for on 127.0.0.1 (kds_server.py): GET {base}/ID answers
+# {"id": ID, "rim": base64(SWID XML), "sha256": hex}. cci-verify fetch gets the RIMs for the
+# report's versions, checked (signature, chain to the pinned RIM root at --at) before caching;
+# report --offline then needs no --driver-rim/--vbios-rim.
+expect 3 "the RIMs' ids, as the verdict names them" -- "$VERIFY" report "$WORK/gpu.json" --nonce "$NONCE" "${AT[@]}" --insecure-no-crl --offline
+DRIVER_ID="$(grep -o 'serves it as NV_GPU_DRIVER_[A-Za-z0-9_.]*' "$WORK/out" | head -1 | sed 's/serves it as //')"
+VBIOS_ID="$(grep -o 'serves it as NV_GPU_VBIOS_[A-Za-z0-9_]*' "$WORK/out" | head -1 | sed 's/serves it as //')"
+check "both ids named ($DRIVER_ID, $VBIOS_ID)" -- test -n "$DRIVER_ID" -a -n "$VBIOS_ID"
+rim_json() {  # rim_json ID FILE [SHA256] > JSON
+  python3 -c 'import base64, hashlib, json, sys
+x = open(sys.argv[2], "rb").read()
+print(json.dumps({"id": sys.argv[1], "rim": base64.b64encode(x).decode(), "sha256": sys.argv[3] if len(sys.argv) > 3 else hashlib.sha256(x).hexdigest()}))' "$@"
+}
+rim_json "$DRIVER_ID" "$DRIVER" >"$WORK/driver.json"
+rim_json "$VBIOS_ID" "$VBIOS" >"$WORK/vbios.json"
+rim_json "$DRIVER_ID" "$G/negative/rim_driver_test_no_gpu_flip_sigvalue.swidtag" >"$WORK/driver-forged.json"
+rim_json "$DRIVER_ID" "$DRIVER" "$(printf '%064d' 0)" >"$WORK/driver-badsum.json"
+jq -n --arg d "$DRIVER_ID" --arg v "$VBIOS_ID" --arg w "$WORK" \
+  '{("/good/" + $d): ($w + "/driver.json"), ("/good/" + $v): ($w + "/vbios.json"), ("/forged/" + $d): ($w + "/driver-forged.json"), ("/badsum/" + $d): ($w + "/driver-badsum.json")}' >"$WORK/rims.map"
+python3 "$(dirname "$0")/kds_server.py" --map "$WORK/rims.map" --port-file "$WORK/rim.port" --log "$WORK/rim.log" &
+RIMSRV=$!
+trap 'kill $RIMSRV 2>/dev/null; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -s "$WORK/rim.port" ] && break; sleep 0.1; done
+RS="http://127.0.0.1:$(cat "$WORK/rim.port")/ok"
+FR=(fetch "$WORK/gpu.json" --items rim --insecure-http-kds "${AT[@]}")
+expect 0 "fetch --items rim: both RIMs from the service" -- "$VERIFY" "${FR[@]}" --rim-url "$RS/good" --cache-dir "$WORK/rc"
+contains "$WORK/out" "downloaded rim $DRIVER_ID" "the driver RIM is downloaded"
+contains "$WORK/out" "downloaded rim $VBIOS_ID" "the VBIOS RIM is downloaded"
+check "two GETs, one per RIM" -- test "$(grep -c "^ok /good/NV_GPU_" "$WORK/rim.log")" = 2
+expect 0 "report --offline: the cached RIMs, no --driver-rim or --vbios-rim" -- "$VERIFY" report "$WORK/gpu.json" --nonce "$NONCE" "${AT[@]}" \
+  --insecure-no-crl --offline --cache-dir "$WORK/rc"
+contains "$WORK/out" "PASS  nvgpu.measurements: 32 active measurements equal the RIMs'" "the measurements are compared with the cached RIMs"
+contains "$WORK/out" "PASS  nvgpu.driver_rim_signature: driver RIM $DRIVER_ID (cache)" "the RIM's origin is said"
+expect 0 "fetch again: cached" -- "$VERIFY" "${FR[@]}" --rim-url "$RS/good" --cache-dir "$WORK/rc"
+contains "$WORK/out" "cached     rim $DRIVER_ID" "cached is said"
+expect 0 "report without --offline gets the RIMs itself" -- "$VERIFY" report "$WORK/gpu.json" --nonce "$NONCE" "${AT[@]}" --insecure-no-crl \
+  --rim-url "$RS/good" --insecure-http-kds --cache-dir "$WORK/rc2"
+contains "$WORK/err" "fetched the RIM $DRIVER_ID" "the download is said"
+expect 3 "a RIM whose signature was altered is refused, not cached" -- "$VERIFY" "${FR[@]}" --rim-url "$RS/forged" --cache-dir "$WORK/rc3"
+contains "$WORK/err" "RIM service answer for $DRIVER_ID refused" "the refusal names the RIM"
+check "... nothing cached for it" -- test ! -e "$WORK/rc3/nvidia/rim/$DRIVER_ID.xml"
+expect 3 "an answer whose sha256 is not the RIM's is refused" -- "$VERIFY" "${FR[@]}" --rim-url "$RS/badsum" --cache-dir "$WORK/rc4"
+contains "$WORK/err" "its sha256 is not the RIM's" "the digest is named"
+expect 2 "plain http without --insecure-http-kds is refused" -- "$VERIFY" fetch "$WORK/gpu.json" --items rim "${AT[@]}" --rim-url "$RS/good" --cache-dir "$WORK/rc5"
 finish

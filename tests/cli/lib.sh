@@ -14,7 +14,7 @@ export NO_COLOR=1 TERM=dumb
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cci-cli-XXXXXX")"
 # Tests never reach the internet: a KDS lookup that a test did not arrange fails at once
 # (port 9 is closed), and the collateral cache is private to the test.
-export CCI_KDS_URL=http://127.0.0.1:9 CCI_PCS_URL=http://127.0.0.1:9 CCI_NVIDIA_OCSP_URL=http://127.0.0.1:9 CCI_CACHE_DIR="$WORK/cache"
+export CCI_KDS_URL=http://127.0.0.1:9 CCI_PCS_URL=http://127.0.0.1:9 CCI_NVIDIA_OCSP_URL=http://127.0.0.1:9 CCI_NVIDIA_RIM_URL=http://127.0.0.1:9 CCI_CACHE_DIR="$WORK/cache"
 trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
 failures=0
 passes=0

@@ -255,3 +255,19 @@ TEST_CASE("CPU + GPU: fresh GPU evidence is appraised with the derived nonce, re
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("nvidia RIM ids: built from a report's unverified fields, so never a path") {
+  CHECK(collateral::valid_rim_id("NV_GPU_DRIVER_GH100_550.90.07"));
+  CHECK(collateral::valid_rim_id("NV_GPU_VBIOS_1010_0200_882_96009F0001"));
+  for (const char* bad : {"", "../x", "NV/GPU", ".hidden", "a b", "NV_GPU\n", "x%2e%2e"}) {
+    CHECK_FALSE(collateral::valid_rim_id(bad));
+  }
+  collateral::RimCache cache("/nonexistent");
+  CHECK_FALSE(cache.store("../../etc/x", as_bytes(std::string("<x/>"))));
+  CHECK_FALSE(cache.rim("a/b"));
+  collateral::RimFetchOptions o;
+  o.base_url = "http://127.0.0.1:9";
+  auto f = collateral::fetch_rim("../up", cache, o, [](ByteView) { return Status{}; });
+  REQUIRE(f.error);
+  CHECK(f.error->message.find("has characters no RIM id has") != std::string::npos);
+}

@@ -92,6 +92,8 @@ Result<std::vector<std::pair<std::string, Bytes>>> export_item(const std::string
       const std::string p = crl.pem();
       out.emplace_back("crl.pem", Bytes(p.begin(), p.end()));
     }
+  } else if (item.rfind("rim ", 0) == 0) {
+    out.emplace_back(item.substr(4) + ".xml", data);  // the id: letters, digits, '_', '.', '-' only
   } else if (item.rfind("ocsp ", 0) == 0) {
     // NVIDIA: an OCSP answer, named after the certificate it is about.
     std::string name;
@@ -127,6 +129,7 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
   r.intel.at = *at;
   r.tdx_early = o.kds.tdx_update == "early";
   r.nvidia = ocsp_fetch_options(o.kds, ctx);
+  r.nvidia_rims = rim_fetch_options(o.kds, ctx);
   r.gpu_rims = o.rims;
   r.trust_sim_roots = o.trust_sim_roots;
   r.refresh = o.refresh;
@@ -165,7 +168,7 @@ int run_fetch(const FetchOptions& o, const cli::Context& ctx) {
 
 void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   auto o = std::make_shared<FetchOptions>();
-  auto* sub = app.add_subcommand("fetch", "Get a report's collateral into the local cache: VCEK, chain and CRL from the AMD KDS, HRK and HSK||CEK from the Hygon KDS, TCB Info, QE Identity and CRLs from Intel's PCS, or OCSP answers for NVIDIA GPUs");
+  auto* sub = app.add_subcommand("fetch", "Get a report's collateral into the local cache: VCEK, chain and CRL from the AMD KDS, HRK and HSK||CEK from the Hygon KDS, TCB Info, QE Identity and CRLs from Intel's PCS, or RIMs and OCSP answers for NVIDIA GPUs");
   sub->footer(
       "The report says which collateral it needs: the product (signed CPUID, or --product for version 2),\n"
       "the chip ID and REPORTED_TCB (Turin: 8-byte hwID and fmcSPL). Downloads are checked before they are\n"
@@ -180,10 +183,11 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "SGX Root CA CRL; the set is cached only when the verifier's collateral checks pass on it for this quote\n"
       "(signed by Intel's TCB Signing key under the pinned root, CRLs current, the quote's FMSPC). The cache entry\n"
       "(printed) is a directory cci-verify report --tdx-collateral takes. --update early: Intel's early TCB collateral.\n"
-      "NVIDIA GPU evidence (the attestation SDK's JSON): OCSP answers about each GPU's BROM, ICA and identity\n"
-      "certificates, and with --driver-rim/--vbios-rim about the RIM signers, asked with a fresh nonce of the responder\n"
-      "each certificate names (--ocsp-url: one for all) and cached once signed by the issuer (or its appointed responder),\n"
-      "the nonce echoed and current now.\n"
+      "NVIDIA GPU evidence (the attestation SDK's JSON): the driver and VBIOS RIMs for each GPU's versions from NVIDIA's\n"
+      "RIM service (--rim-url; cached once signed and chained to the pinned RIM root), and OCSP answers about each GPU's\n"
+      "BROM, ICA and identity certificates and the RIM signers (also of RIMs given with --driver-rim/--vbios-rim), asked\n"
+      "with a fresh nonce of the responder each certificate names (--ocsp-url: one for all) and cached once signed by the\n"
+      "issuer (or its appointed responder), the nonce echoed and current now.\n"
       "Then: cci-verify report REPORT --offline (reads the same cache).\n"
       "Examples:\n"
       "  cci-verify fetch report.bin\n"
@@ -193,7 +197,7 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "  cci-verify fetch csv_report.bin                            # Hygon: HRK and HSK||CEK for its chip\n"
       "  cci-verify fetch quote.dat --pccs-url https://pccs.internal:8081   # TDX, from a PCCS\n"
       "  CCI_KDS_URL=http://127.0.0.1:8080 cci-verify fetch report.bin   # a KDS mirror\n"
-      "  cci-verify fetch gpu_evidence.json --driver-rim NV_GPU_DRIVER_GH100_550.90.07.xml   # OCSP answers, NVIDIA GPUs");
+      "  cci-verify fetch gpu_evidence.json                         # NVIDIA GPUs: RIMs and OCSP answers");
   sub->add_option("REPORT", o->report, "SNP report (raw, hex, Azure HCL), CSV evidence, TDX quote, or cci.evidence.v1 JSON (cci-run attest)")->required();
   sub->add_option("--vendor", o->vendor, "auto (by the input's shape), amd, hygon, intel or nvidia")
       ->capture_default_str()
@@ -201,14 +205,14 @@ void add_fetch(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--driver-rim,--vbios-rim", o->rims, "NVIDIA GPUs: a RIM whose signer's OCSP answers to get too (repeatable)");
   sub->add_option("--trust-sim-root", o->trust_sim_roots, "NVIDIA GPUs: read the RIMs of the cci-run sim platform in DIR (testing only)");
   sub->add_option("--product", o->product, "Milan, Genoa or Turin (version 2 reports only)");
-  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD), hrk, hsk_cek (Hygon), tcb_info, qe_identity, pck_crl, root_ca_crl (Intel) or ocsp (NVIDIA); default: all")->delimiter(',');
+  sub->add_option("--items", o->items, "What to get: vcek, cert_chain, crl (AMD), hrk, hsk_cek (Hygon), tcb_info, qe_identity, pck_crl, root_ca_crl (Intel) or rim, ocsp (NVIDIA); default: all")->delimiter(',');
   sub->add_flag("--refresh", o->refresh, "Download even what the cache already holds");
   sub->add_option("--output-dir", o->output_dir,
                   "Also write the items into DIR (AMD: vcek, ask, ark, crl; Hygon: hrk.cert, hsk_cek.cert), as snpguest fetch does");
   sub->add_option("--encoding", o->encoding, "pem or der, for --output-dir (AMD items)")
       ->capture_default_str()
       ->check(CLI::IsMember({"pem", "der"}));
-  sub->add_option("--at", o->at, "TDX: the time Intel's collateral must be current at before it is cached (now, Unix seconds or RFC 3339)")
+  sub->add_option("--at", o->at, "TDX: the time Intel's collateral must be current at before it is cached; NVIDIA: the time a RIM's signer must be valid at (now, Unix seconds or RFC 3339)")
       ->capture_default_str();
   add_kds_flags(sub, o->kds);
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_fetch(*o, ctx); }; });

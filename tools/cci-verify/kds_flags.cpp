@@ -19,6 +19,8 @@ void add_kds_flags(CLI::App* sub, KdsFlags& f) {
   sub->add_option("--update", f.tdx_update, "TDX collateral: standard, or early (Intel's early TCB recovery collateral)")
       ->capture_default_str()
       ->check(CLI::IsMember({"standard", "early"}));
+  sub->add_option("--rim-url", f.rim_url,
+                  "NVIDIA GPUs: the RIM service, GET URL/ID (default: $CCI_NVIDIA_RIM_URL, else https://rim.attestation.nvidia.com/v1/rim)");
   sub->add_option("--ocsp-url", f.ocsp_url,
                   "NVIDIA GPUs: ask this OCSP responder about every certificate (default: $CCI_NVIDIA_OCSP_URL, else the one each "
                   "certificate names, NVIDIA's http://ocsp.ndis.nvidia.com)");
@@ -74,6 +76,15 @@ collateral::OcspFetchOptions ocsp_fetch_options(const KdsFlags& f, const cli::Co
   if (const char* env = std::getenv("CCI_NVIDIA_OCSP_URL"); o.url.empty() && env && *env) o.url = env;
   o.http = http_options(f, ctx);
   o.http.max_attempts = 1;  // a responder that does not answer: exit 3 at once, the verdict says so
+  return o;
+}
+
+collateral::RimFetchOptions rim_fetch_options(const KdsFlags& f, const cli::Context& ctx) {
+  collateral::RimFetchOptions o;
+  o.base_url = f.rim_url;
+  if (const char* env = std::getenv("CCI_NVIDIA_RIM_URL"); o.base_url.empty() && env && *env) o.base_url = env;
+  if (o.base_url.empty()) o.base_url = collateral::kNvidiaRimUrl;
+  o.http = http_options(f, ctx);
   return o;
 }
 

@@ -10,6 +10,7 @@
 #include "collateral/hygon_kds.h"
 #include "collateral/intel_pcs.h"
 #include "collateral/nvidia_ocsp.h"
+#include "collateral/nvidia_rim.h"
 
 namespace cci::tools::verify {
 
@@ -22,6 +23,7 @@ struct KdsFlags {
   std::string pcs_url;         // Intel PCS base URL; empty: $CCI_PCS_URL or Intel's
   std::string pccs_url;        // a PCCS instead (the root CA CRL from it too)
   std::string tdx_update = "standard";  // standard | early
+  std::string rim_url;         // NVIDIA's RIM service; empty: $CCI_NVIDIA_RIM_URL, else NVIDIA's
   std::string ocsp_url;        // NVIDIA GPUs: one OCSP responder for every certificate; empty: $CCI_NVIDIA_OCSP_URL, else each certificate's AIA
 };
 void add_kds_flags(CLI::App* sub, KdsFlags& f);
@@ -34,5 +36,6 @@ collateral::HygonCache hygon_cache_of(const KdsFlags& f);
 collateral::PcsFetchOptions pcs_fetch_options(const KdsFlags& f, const cli::Context& ctx);
 // NVIDIA GPUs: where OCSP answers are asked for.
 collateral::OcspFetchOptions ocsp_fetch_options(const KdsFlags& f, const cli::Context& ctx);
+collateral::RimFetchOptions rim_fetch_options(const KdsFlags& f, const cli::Context& ctx);
 
 }  // namespace cci::tools::verify

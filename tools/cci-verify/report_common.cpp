@@ -211,6 +211,7 @@ Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, con
   co.intel.at = request.at;
   co.tdx_early = o.kds.tdx_update == "early";
   co.nvidia = ocsp_fetch_options(o.kds, ctx);
+  co.nvidia_rims = rim_fetch_options(o.kds, ctx);
   appraise::CacheCollateral collateral(std::move(co));
   appraise::Notes notes;
   notes.info = [&ctx](const std::string& m) { ctx.info(m); };
@@ -226,8 +227,10 @@ Result<appraise::Verdict> with_fresh_gpus(const ReportOptions& o, appraise::Verd
   auto r = appraise::fresh_gpu_request(std::move(request), std::move(*gpu), gpu_nonce);
   appraise::CacheCollateralOptions co;
   co.cache_dir = o.kds.cache_dir;
-  co.offline = o.offline;  // RIMs are given (or the simulator's); OCSP answers come from the cache, asked live unless --offline
+  co.offline = o.offline;  // RIMs and OCSP answers: given, or from the cache, asked for live unless --offline
+  co.intel.at = r.at;
   co.nvidia = ocsp_fetch_options(o.kds, ctx);
+  co.nvidia_rims = rim_fetch_options(o.kds, ctx);
   appraise::CacheCollateral collateral(std::move(co));
   appraise::Notes notes;
   notes.info = [&ctx](const std::string& m) { ctx.info(m); };
