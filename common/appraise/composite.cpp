@@ -58,8 +58,11 @@ Verdict compose_with_gpus(Verdict cpu, std::optional<Verdict> gpu, const Json& p
   }
   out.checks.append(gpu->checks);
   const bool both = out.authentic && gpu->authentic;
+  // The CPU report's findings stay when it is authentic (they were found on a verified report,
+  // and say e.g. that REPORT_DATA does not bind this GPU evidence); the GPUs' join them only when
+  // every GPU's report is authentic too.
   if (both && out.findings && gpu->findings) out.findings->append(*gpu->findings);
-  else out.findings.reset();
+  else if (!out.authentic) out.findings.reset();
   out.authentic = both;
   out.simulated = out.simulated || gpu->simulated;
   out.what += "; " + gpu->what;

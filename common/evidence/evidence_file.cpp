@@ -45,7 +45,9 @@ Result<EvidenceFile> parse_evidence_file(ByteView data) {
   auto j = parse_json(data);
   if (!j) return bad("not a JSON object");
   for (const auto& [k, v] : j->items()) {
-    if (k != "schema" && k != "tee" && k != "simulated" && k != "report" && k != "certificates") return bad("field '" + k + "' is unknown", k);
+    if (k != "schema" && k != "tee" && k != "simulated" && k != "report" && k != "certificates" && k != "gpu_evidence") {
+      return bad("field '" + k + "' is unknown", k);
+    }
   }
   if (!j->contains("schema") || !(*j)["schema"].is_string() || (*j)["schema"] != kSchema) return bad("schema is not cci.evidence.v1", "schema");
   EvidenceFile e;
@@ -79,6 +81,13 @@ Result<EvidenceFile> parse_evidence_file(ByteView data) {
       else return bad("certificates." + k + " is unknown", "certificates." + k);
     }
   }
+  if (j->contains("gpu_evidence")) {
+    if (!(*j)["gpu_evidence"].is_string()) return bad("gpu_evidence is not a base64 string", "gpu_evidence");
+    auto g = base64_decode((*j)["gpu_evidence"].get<std::string>(), "gpu_evidence");
+    if (!g) return bad(g.error().message, "gpu_evidence");
+    if (g->empty()) return bad("gpu_evidence is empty", "gpu_evidence");
+    e.gpu_evidence = std::move(*g);
+  }
   return e;
 }
 
@@ -93,6 +102,7 @@ std::string write_evidence_file(const EvidenceFile& e) {
     if (e.hrk) c["hrk"] = base64_encode(*e.hrk);
     j["certificates"] = c;
   }
+  if (e.gpu_evidence) j["gpu_evidence"] = base64_encode(*e.gpu_evidence);
   return j.dump(2) + "\n";
 }
 

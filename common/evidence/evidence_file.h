@@ -21,6 +21,9 @@ struct EvidenceFile {
   Bytes report;
   std::optional<std::string> vek_pem, cert_chain_pem;
   std::optional<Bytes> hrk;  // CSV: a candidate root (checked against the pin like any other)
+  // Confidential GPUs beside the CPU TEE (cci-run attest --gpu): the NVIDIA attestation SDK's
+  // evidence, bound to the report's REPORT_DATA (ratls/fresh.h, attest_report_data).
+  std::optional<Bytes> gpu_evidence;
   bool simulated() const { return tee.rfind("sim-", 0) == 0; }
   bool is_snp() const { return tee == "snp" || tee == "sim-snp"; }
 };

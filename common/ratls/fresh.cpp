@@ -31,6 +31,21 @@ Bytes gpu_nonce(ByteView nonce, ByteView exporter) {
   return crypto::digest(crypto::DigestAlg::kSha256, m);
 }
 
+Bytes attest_gpu_nonce(ByteView nonce) {
+  Bytes m(kAttestGpuNonceLabel, kAttestGpuNonceLabel + sizeof kAttestGpuNonceLabel - 1);
+  m.insert(m.end(), nonce.begin(), nonce.end());
+  return crypto::digest(crypto::DigestAlg::kSha256, m);
+}
+
+Bytes attest_report_data(ByteView nonce, ByteView gpu_evidence) {
+  Bytes m(kAttestGpuReportDataLabel, kAttestGpuReportDataLabel + sizeof kAttestGpuReportDataLabel - 1);
+  m.push_back(static_cast<std::uint8_t>(nonce.size()));
+  m.insert(m.end(), nonce.begin(), nonce.end());
+  const Bytes g = crypto::digest(crypto::DigestAlg::kSha256, gpu_evidence);
+  m.insert(m.end(), g.begin(), g.end());
+  return crypto::digest(crypto::DigestAlg::kSha512, m);
+}
+
 Status check_gpu_binding(const Claims& fresh, ByteView gpu_evidence) {
   if (!fresh.gpu_sha256) {
     return make_error(ErrorCode::kVerificationFailed, "GPU evidence came with a fresh answer whose claims name none (no cci-gpu claim)", "cci-gpu");

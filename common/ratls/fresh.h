@@ -32,6 +32,16 @@ Bytes gpu_nonce(ByteView nonce, ByteView exporter);
 // The verifier's check of the GPU evidence received against the fresh claims.
 Status check_gpu_binding(const Claims& fresh, ByteView gpu_evidence);
 
+// Offline evidence with GPUs (cci-run attest --gpu; no connection, so no exporter): each GPU's
+// request nonce is SHA-256("cci-attest-gpu-nonce" || nonce), and the CPU report's REPORT_DATA is
+//   SHA-512("cci-attest-gpu" || u8 len(nonce) || nonce || SHA-256(the GPU evidence bytes))
+// so the CPU report vouches for exactly that GPU evidence, answering that nonce (labels apart
+// from the fresh answer's, so neither kind of evidence passes for the other).
+inline constexpr char kAttestGpuNonceLabel[] = "cci-attest-gpu-nonce";
+inline constexpr char kAttestGpuReportDataLabel[] = "cci-attest-gpu";
+Bytes attest_gpu_nonce(ByteView nonce);
+Bytes attest_report_data(ByteView nonce, ByteView gpu_evidence);  // 64 bytes; nonce 1..64 bytes
+
 // The verifier's check of the claims inside a fresh answer.
 Status check_fresh_claims(const Claims& fresh, const Claims& certificate_claims, ByteView nonce, ByteView exporter);
 

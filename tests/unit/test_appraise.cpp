@@ -225,7 +225,12 @@ TEST_CASE("CPU + GPU: fresh GPU evidence is appraised with the derived nonce, re
     CHECK(count_id(*both.findings, "policy.gpu_count") == count_id(*good.findings, "policy.gpu_count"));
     CHECK(count_id(both.checks, "nvgpu.request_nonce") == 1);
     CHECK(outcome_text(compose_with_gpus(accepted_cpu(), replay, policy).outcome) == "rejected");
-    CHECK_FALSE(compose_with_gpus(accepted_cpu(), replay, policy).findings);
+    // The CPU report's findings stay (found on a verified report); none from the unverified GPU's.
+    const Verdict rejected = compose_with_gpus(accepted_cpu(), replay, policy);
+    CHECK_FALSE(rejected.authentic);
+    REQUIRE(rejected.findings);
+    CHECK(count_id(*rejected.findings, "policy.gpu_mode") == 0);
+    CHECK(count_id(*rejected.findings, "policy.gpu_count") == 0);
   }
   SUBCASE("composed: a CPU side that cannot be evaluated, or is rejected, decides") {
     Verdict missing = accepted_cpu();

@@ -8,6 +8,9 @@
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "cli/inputs.h"
+#include "crypto/digest.h"
+#include "evidence/evidence_file.h"
+#include "ratls/fresh.h"
 #include "manifest/deployment.h"
 #include "policy/policy_keys.h"
 
@@ -240,9 +243,42 @@ Result<appraise::Verdict> with_fresh_gpus(const ReportOptions& o, appraise::Verd
 }
 
 int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {
-  auto verdict = appraise_bytes(o, std::move(data), ctx);
-  if (!verdict) return ctx.fail(verdict.error(), "cci.verify.report.v1");
-  return print_verdict(o, *verdict, ctx);
+  const std::string schema = "cci.verify.report.v1";
+  // Evidence from cci-run attest --gpu: the CPU report's REPORT_DATA binds the nonce and the GPU
+  // evidence the file carries (ratls::attest_report_data); one verdict over both.
+  std::optional<Bytes> gpu;
+  if (evidence::looks_like_evidence_file(data)) {
+    auto f = evidence::parse_evidence_file(data);
+    if (f && f->gpu_evidence) gpu = std::move(f->gpu_evidence);
+  }
+  if (!gpu) {
+    auto verdict = appraise_bytes(o, std::move(data), ctx);
+    if (!verdict) return ctx.fail(verdict.error(), schema);
+    return print_verdict(o, *verdict, ctx);
+  }
+  if (o.nonce.empty() || !o.report_data.empty()) {
+    return ctx.fail(make_error(ErrorCode::kUsage,
+                               o.file + " carries GPU evidence bound to the verifier's nonce: give --nonce (REPORT_DATA is derived from it and the GPU "
+                               "evidence), not --report-data",
+                               "nonce"),
+                    schema);
+  }
+  auto nonce = hex_arg(o.nonce, "--nonce");
+  if (!nonce || nonce->empty() || nonce->size() > 64) return ctx.fail(make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce"), schema);
+  ctx.info("GPU evidence: carried by the evidence file, bound to the CPU report's REPORT_DATA with the nonce");
+  ReportOptions cpu_options = o;
+  cpu_options.nonce.clear();
+  cpu_options.report_data = to_hex(ratls::attest_report_data(*nonce, *gpu));
+  cpu_options.driver_rims.clear();
+  cpu_options.vbios_rims.clear();
+  cpu_options.ocsp.clear();
+  auto cpu = appraise_bytes(cpu_options, std::move(data), ctx);
+  if (!cpu) return ctx.fail(cpu.error(), schema);
+  ReportOptions shown = o;
+  shown.extra["gpu_evidence_sha256"] = to_hex(crypto::digest(crypto::DigestAlg::kSha256, *gpu));
+  auto verdict = with_fresh_gpus(o, std::move(*cpu), std::move(gpu), ratls::attest_gpu_nonce(*nonce), ctx);
+  if (!verdict) return ctx.fail(verdict.error(), schema);
+  return print_verdict(shown, *verdict, ctx);
 }
 
 }  // namespace cci::tools::verify
