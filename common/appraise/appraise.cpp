@@ -26,6 +26,7 @@ Result<Extracted> from_evidence_file(const evidence::EvidenceFile& e) {
     for (auto& cert : *c) x.certificates.push_back(std::move(cert));
   }
   x.hrk = e.hrk;
+  x.event_log = e.event_log;
   return x;
 }
 
@@ -135,6 +136,8 @@ Result<Description> describe(ByteView input, std::optional<snp::Product> product
   const ByteView raw = u.file ? ByteView(u.file->report) : input;
   CCI_SET(d.report, u.appraiser->describe(raw, product, d.format));
   if (u.file) d.format = "cci.evidence.v1 (" + d.format + ")";
+  // The event log given, else the one the evidence file carries (TDX).
+  if (!event_log && u.file && u.file->event_log) event_log = ByteView(*u.file->event_log);
   if (event_log) {
     std::optional<std::array<tdx::Hash48, 4>> rtmrs;
     if (d.vendor == "intel") {

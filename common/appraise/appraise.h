@@ -190,6 +190,7 @@ struct Extracted {
   std::vector<crypto::Certificate> certificates;  // candidates carried by the evidence
   std::optional<crypto::Certificate> vek;         // SNP: a leaf carried by the evidence
   std::optional<Bytes> hrk;                       // CSV: a root carried by the evidence (checked against the pin)
+  std::optional<Bytes> event_log;                 // TDX: the CC event log carried by the evidence (replayed, never trusted)
   bool from_evidence_file = false;
 };
 

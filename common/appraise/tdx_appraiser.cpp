@@ -127,7 +127,9 @@ class TdxAppraiser final : public Appraiser {
     expect.report_data = r.expect.report_data;
     expect.insecure_any_measurement = r.expect.insecure_any_measurement;
     expect.named_fields = r.expect.named_fields;
+    // The event log the user gave (--event-log), else the one the evidence carries.
     if (r.expect.event_log) expect.replayed = verify::replay_ccel(*r.expect.event_log);
+    else if (x.event_log) expect.replayed = verify::replay_ccel(*x.event_log);
 
     Verdict out;
     out.vendor = vendor();

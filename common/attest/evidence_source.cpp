@@ -1,5 +1,7 @@
 #include "attest/evidence_source.h"
 
+#include <filesystem>
+
 #include "attest/csv_guest.h"
 #include "attest/sev_guest.h"
 #include "attest/tsm.h"
@@ -21,7 +23,7 @@ Status check_report_data(ByteView report_data) {
 // auxblob) and Intel TDX (provider tdx_guest: the quote, which carries its PCK chain).
 class TsmSource final : public EvidenceSource {
  public:
-  TsmSource(std::string root, unsigned vmpl, std::string tee) : tee_(std::move(tee)) {
+  TsmSource(std::string root, unsigned vmpl, std::string tee, std::string ccel = {}) : tee_(std::move(tee)), ccel_(std::move(ccel)) {
     o_.root = std::move(root);
     o_.privlevel = static_cast<int>(vmpl);
   }
@@ -40,12 +42,13 @@ class TsmSource final : public EvidenceSource {
     e.file.tee = tee_;
     e.file.report = std::move(r->outblob);
     if (tee_ == "snp") add_snp_cert_table(r->auxblob, e);
+    if (tee_ == "tdx") attach_ccel(ccel_, e);
     return e;
   }
 
  private:
   TsmOptions o_;
-  std::string tee_;
+  std::string tee_, ccel_;
 };
 
 class SevGuestSource final : public EvidenceSource {
@@ -154,7 +157,7 @@ class SimCsvSource final : public EvidenceSource {
 
 class SimTdxSource final : public EvidenceSource {
  public:
-  SimTdxSource(std::string dir, sim::TdxQuoteRequest req) : dir_(std::move(dir)), req_(std::move(req)) {}
+  SimTdxSource(std::string dir, sim::TdxQuoteRequest req, std::string ccel) : dir_(std::move(dir)), req_(std::move(req)), ccel_(std::move(ccel)) {}
   std::string describe() const override { return "SIMULATED Intel TDX (" + dir_ + ")"; }
   std::string tee() const override { return "sim-tdx"; }
   Result<Evidence> get_evidence(ByteView report_data) override {
@@ -167,12 +170,16 @@ class SimTdxSource final : public EvidenceSource {
     e.source = describe();
     e.file.tee = "sim-tdx";
     e.file.report = std::move(*quote);
+    // A simulated guest has no firmware event log; one the user names (--ccel) goes with it.
+    std::error_code ec;
+    if (!ccel_.empty() && std::filesystem::exists(ccel_, ec)) attach_ccel(ccel_, e);
     return e;
   }
 
  private:
   std::string dir_;
   sim::TdxQuoteRequest req_;
+  std::string ccel_;
 };
 
 std::unique_ptr<EvidenceSource> hardware_source(const SourceOptions& o, std::vector<std::string>& tried) {
@@ -186,7 +193,7 @@ std::unique_ptr<EvidenceSource> hardware_source(const SourceOptions& o, std::vec
   // provider; quotes come only through configfs-tsm (the device gives no quote on its own).
   const bool tdx_guest = guest_device_present(o.tdx_guest);
   if (tdx && (tdx_guest || o.tee == "tdx")) {
-    if (tsm) return std::make_unique<TsmSource>(o.tsm_root, 0, "tdx");
+    if (tsm) return std::make_unique<TsmSource>(o.tsm_root, 0, "tdx", o.ccel);
     tried.push_back("configfs-tsm for TDX (" + o.tsm_root + ": absent" + (tdx_guest ? "; " + o.tdx_guest + " is there: Linux 6.7+ with CONFIG_TSM_REPORTS needed" : "") + ")");
   }
   if (snp && !(o.tee == "auto" && tdx_guest)) {
@@ -209,6 +216,21 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+void attach_ccel(const std::string& path, Evidence& e) {
+  std::error_code ec;
+  if (path.empty() || !std::filesystem::exists(path, ec)) {
+    e.warnings.push_back("no CC event log at " + (path.empty() ? std::string("(none named)") : path) +
+                         ": a verifier cannot replay RTMR0-3 from this evidence (give it one with cci-verify report --event-log)");
+    return;
+  }
+  auto log = read_file(path, 16u << 20);
+  if (!log) {
+    e.warnings.push_back("the CC event log " + path + " could not be read: " + log.error().message);
+    return;
+  }
+  e.file.event_log = std::move(*log);
+}
 
 void add_snp_cert_table(ByteView table, Evidence& e) {
   if (table.empty()) return;
@@ -272,7 +294,7 @@ Result<std::unique_ptr<EvidenceSource>> select_evidence_source(const SourceOptio
   if (o.tee == "sim-snp" || o.tee == "sim-csv" || o.tee == "sim-tdx") {
     if (o.sim_dir.empty()) return make_error(ErrorCode::kUsage, "--tee " + o.tee + " needs --sim-dir DIR (from cci-run sim init)", "sim-dir");
     if (o.tee == "sim-snp") return std::unique_ptr<EvidenceSource>(std::make_unique<SimSnpSource>(o.sim_dir, o.sim_snp));
-    if (o.tee == "sim-tdx") return std::unique_ptr<EvidenceSource>(std::make_unique<SimTdxSource>(o.sim_dir, o.sim_tdx));
+    if (o.tee == "sim-tdx") return std::unique_ptr<EvidenceSource>(std::make_unique<SimTdxSource>(o.sim_dir, o.sim_tdx, o.ccel));
     return std::unique_ptr<EvidenceSource>(std::make_unique<SimCsvSource>(o.sim_dir, o.sim_csv));
   }
   if (o.tee != "auto" && o.tee != "snp" && o.tee != "csv" && o.tee != "tdx") {

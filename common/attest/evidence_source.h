@@ -48,6 +48,9 @@ struct SourceOptions {
   std::string sev_guest = "/dev/sev-guest";
   std::string csv_guest = "/dev/csv-guest";
   std::string tdx_guest = "/dev/tdx_guest";
+  // TDX: the CC event log the firmware leaves in the ACPI CCEL table's log area (Linux exposes it
+  // here); read into the evidence when present.
+  std::string ccel = "/sys/firmware/acpi/tables/data/CCEL";
   unsigned vmpl = 0;                                     // SNP
   csv::ReportVersion csv_version = csv::ReportVersion::kV1;
   std::string sim_dir;                                   // sim-*: the platform directory
@@ -69,6 +72,10 @@ Status apply_guest_request(SourceOptions& o, const GuestRequest& g);
 
 // The source `o.tee` names (auto: the first hardware source present).
 Result<std::unique_ptr<EvidenceSource>> select_evidence_source(const SourceOptions& o);
+
+// TDX: the CC event log at `path` into the evidence (at most 16 MiB); absent: a warning, since a
+// verifier cannot then check RTMR0-3.
+void attach_ccel(const std::string& path, Evidence& e);
 
 // SNP certificates from a provider's certificate table (auxblob / extended report) as PEM.
 void add_snp_cert_table(ByteView table, Evidence& e);

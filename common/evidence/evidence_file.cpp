@@ -45,7 +45,7 @@ Result<EvidenceFile> parse_evidence_file(ByteView data) {
   auto j = parse_json(data);
   if (!j) return bad("not a JSON object");
   for (const auto& [k, v] : j->items()) {
-    if (k != "schema" && k != "tee" && k != "simulated" && k != "report" && k != "certificates" && k != "gpu_evidence") {
+    if (k != "schema" && k != "tee" && k != "simulated" && k != "report" && k != "certificates" && k != "gpu_evidence" && k != "event_log") {
       return bad("field '" + k + "' is unknown", k);
     }
   }
@@ -88,6 +88,13 @@ Result<EvidenceFile> parse_evidence_file(ByteView data) {
     if (g->empty()) return bad("gpu_evidence is empty", "gpu_evidence");
     e.gpu_evidence = std::move(*g);
   }
+  if (j->contains("event_log")) {
+    if (e.tee != "tdx" && e.tee != "sim-tdx") return bad("event_log is for TDX evidence (CSV evidence carries its own)", "event_log");
+    if (!(*j)["event_log"].is_string()) return bad("event_log is not a base64 string", "event_log");
+    auto l = base64_decode((*j)["event_log"].get<std::string>(), "event_log");
+    if (!l) return bad(l.error().message, "event_log");
+    e.event_log = std::move(*l);
+  }
   return e;
 }
 
@@ -103,6 +110,7 @@ std::string write_evidence_file(const EvidenceFile& e) {
     j["certificates"] = c;
   }
   if (e.gpu_evidence) j["gpu_evidence"] = base64_encode(*e.gpu_evidence);
+  if (e.event_log) j["event_log"] = base64_encode(*e.event_log);
   return j.dump(2) + "\n";
 }
 

@@ -24,6 +24,9 @@ struct EvidenceFile {
   // Confidential GPUs beside the CPU TEE (cci-run attest --gpu): the NVIDIA attestation SDK's
   // evidence, bound to the report's REPORT_DATA (ratls/fresh.h, attest_report_data).
   std::optional<Bytes> gpu_evidence;
+  // TDX: the CC event log (the ACPI CCEL table's log area, TCG crypto-agile), unauthenticated:
+  // the verifier replays it against the quote's RTMRs.
+  std::optional<Bytes> event_log;
   bool simulated() const { return tee.rfind("sim-", 0) == 0; }
   bool is_snp() const { return tee == "snp" || tee == "sim-snp"; }
 };

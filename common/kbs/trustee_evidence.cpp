@@ -183,7 +183,7 @@ Result<json> primary_evidence(const std::string& kbs_tee, const evidence::Eviden
   }
   if (kbs_tee == "tdx") {
     if (native != "tdx") return make_error(ErrorCode::kInvalidInput, "TDX evidence asked of " + evidence::tee_display_name(ev.tee) + " evidence", "kbs-tee");
-    return tdx_evidence(ev.report, std::nullopt);
+    return tdx_evidence(ev.report, ev.event_log ? std::optional<std::string>(base64_encode(*ev.event_log)) : std::nullopt);
   }
   if (kbs_tee != "snp" || !ev.is_snp()) return make_error(ErrorCode::kInvalidInput, "no KBS evidence '" + kbs_tee + "' from " + ev.tee, "kbs-tee");
   CCI_ASSIGN(r, snp::parse_report(ev.report));

@@ -64,7 +64,8 @@ Result<std::string> kbs_tee_for(const std::string& tee, const std::string& reque
 
 // primary_evidence for `kbs_tee` (from kbs_tee_for) from evidence over `report_data`: SNP with
 // the VCEK or VLEK (the report's SIGNING_KEY says which) and the ASK and ARK from the evidence's
-// chain, CSV as csv_evidence and TDX as tdx_evidence without an event log, sample from
+// chain, CSV as csv_evidence and TDX as tdx_evidence with the evidence's CC event log (null when it
+// carries none), sample from
 // `report_data` alone.
 Result<nlohmann::json> primary_evidence(const std::string& kbs_tee, const evidence::EvidenceFile& ev, ByteView report_data);
 

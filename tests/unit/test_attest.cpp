@@ -132,6 +132,19 @@ TEST_CASE("evidence file: round trip and strict parsing") {
   CHECK(back->report == e.report);
   CHECK(back->hrk == e.hrk);
   CHECK(back->simulated());
+  CHECK_FALSE(back->gpu_evidence);
+  CHECK_FALSE(back->event_log);
+  // TDX with its CC event log, and GPU evidence: both travel as base64 and come back byte for byte.
+  evidence::EvidenceFile t;
+  t.tee = "tdx";
+  t.report = Bytes{4, 5};
+  t.event_log = Bytes{0, 1, 2, 255};
+  t.gpu_evidence = Bytes{'[', ']'};
+  const std::string ttext = evidence::write_evidence_file(t);
+  auto tback = evidence::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(ttext.data()), ttext.size()));
+  REQUIRE(tback);
+  CHECK(tback->event_log == t.event_log);
+  CHECK(tback->gpu_evidence == t.gpu_evidence);
   for (const char* bad : {R"({"schema":"cci.evidence.v1","tee":"sim-snp","report":"AQID"})",  // simulated flag missing
                           R"({"schema":"cci.evidence.v1","tee":"tpm","report":"AQID"})",
                           R"({"schema":"cci.evidence.v1","tee":"snp","report":"!!"})",
@@ -151,6 +164,10 @@ TEST_CASE("evidence file: a field of the wrong JSON type is an error naming it, 
       {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","certificates":{"vek":1}})", "certificates.vek"},
       {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","extra":true})", "extra"},
       {R"({"schema":["cci.evidence.v1"],"tee":"snp","report":"AQID"})", "schema"},
+      {R"({"schema":"cci.evidence.v1","tee":"tdx","report":"AQID","event_log":5})", "event_log"},
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","event_log":"AQID"})", "event_log"},  // TDX only
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","gpu_evidence":{}})", "gpu_evidence"},
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","gpu_evidence":""})", "gpu_evidence"},  // empty
   };
   for (const auto& [text, field] : cases) {
     CAPTURE(text);

@@ -395,3 +395,18 @@ TEST_CASE("evidence sources: auto detection order, a clear list of what was trie
     CHECK(attest::select_evidence_source(o).error().field == "tee");
   }
 }
+
+TEST_CASE("TDX evidence takes the CC event log along when there is one, and says so when there is none") {
+  test::TempDir tmp;
+  const std::string log = (tmp.path() / "CCEL").string();
+  attest::Evidence e;
+  attest::attach_ccel(log, e);
+  CHECK_FALSE(e.file.event_log);
+  REQUIRE(e.warnings.size() == 1);
+  CHECK(e.warnings[0].find("no CC event log at " + log) != std::string::npos);
+  std::ofstream(log, std::ios::binary) << std::string("\x01\x02\x03", 3);
+  attest::Evidence f;
+  attest::attach_ccel(log, f);
+  CHECK(f.warnings.empty());
+  CHECK(f.file.event_log == Bytes{1, 2, 3});
+}

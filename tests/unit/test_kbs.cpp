@@ -338,6 +338,10 @@ TEST_CASE("TDX evidence in trustee's JSON shape: the quote in standard base64, n
   f.tee = "tdx";
   f.report = quote;
   CHECK(primary_evidence("tdx", f, Bytes(64, 0))->at("quote") == ev->at("quote"));
+  CHECK(primary_evidence("tdx", f, Bytes(64, 0))->at("cc_eventlog").is_null());
+  // The evidence's CC event log goes to trustee's verifier as cc_eventlog (base64), for its replay.
+  f.event_log = Bytes{1, 2, 3, 250};
+  CHECK(primary_evidence("tdx", f, Bytes(64, 0))->at("cc_eventlog") == base64_encode(*f.event_log));
   CHECK_FALSE(primary_evidence("csv", f, Bytes(64, 0)));
   CHECK_FALSE(primary_evidence("snp", f, Bytes(64, 0)));
 }

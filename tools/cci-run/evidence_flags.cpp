@@ -10,6 +10,7 @@ void add_evidence_source_flags(CLI::App* sub, attest::SourceOptions& so) {
                   "csv, or a simulator by name: sim-snp, sim-csv, sim-tdx")
       ->capture_default_str();
   sub->add_option("--tsm-root", so.tsm_root, "configfs-tsm report directory")->capture_default_str();
+  sub->add_option("--ccel", so.ccel, "TDX: the CC event log to put into the evidence (the ACPI CCEL table's log area)")->capture_default_str();
   sub->add_option("--sev-guest", so.sev_guest, "SEV-SNP guest device")->capture_default_str();
   sub->add_option("--csv-guest", so.csv_guest, "Hygon CSV guest device")->capture_default_str();
   sub->add_option("--tdx-guest", so.tdx_guest, "Intel TDX guest device (its presence marks a TDX guest; quotes come through configfs-tsm)")
