@@ -1,5 +1,7 @@
 #include "nvgpu/report.h"
 
+#include "base/der.h"
+
 #include <cctype>
 #include <cstdio>
 
@@ -195,60 +197,25 @@ Result<Report> parse_report(ByteView raw) {
   return r;
 }
 
-namespace {
-
-// One DER TLV with a one-byte tag and a definite length (at most 4 length bytes), inside `in`
-// from `at`: its tag, the value's offset and size.
-struct Tlv {
-  std::uint8_t tag = 0;
-  size_t value_at = 0, size = 0;
-};
-Result<Tlv> read_tlv(ByteView in, size_t at) {
-  auto bad_der = [](const std::string& m) { return make_error(ErrorCode::kMalformed, "DiceTcbInfo: " + m, "fwid"); };
-  if (at + 2 > in.size()) return bad_der("truncated");
-  Tlv t;
-  t.tag = in[at];
-  if ((t.tag & 0x1f) == 0x1f) return bad_der("multi-byte tags are not used in DiceTcbInfo");
-  size_t p = at + 1;
-  const std::uint8_t first = in[p++];
-  if (first < 0x80) {
-    t.size = first;
-  } else {
-    const size_t n = first & 0x7f;
-    if (n == 0 || n > 4 || p + n > in.size()) return bad_der("a length that is indefinite, too long or truncated");
-    for (size_t i = 0; i < n; ++i) t.size = t.size << 8 | in[p++];
-  }
-  if (t.size > in.size() - p) return bad_der("a value runs past its enclosing structure");
-  t.value_at = p;
-  return t;
-}
-
-}  // namespace
-
 Result<Bytes> dice_tcb_info_fwid(ByteView extn_value) {
-  CCI_ASSIGN(outer, read_tlv(extn_value, 0));
-  if (outer.tag != 0x30 || outer.value_at + outer.size != extn_value.size()) {
-    return make_error(ErrorCode::kMalformed, "DiceTcbInfo: not one SEQUENCE", "fwid");
-  }
-  const ByteView body = extn_value.subspan(outer.value_at, outer.size);
-  for (size_t at = 0; at < body.size();) {
-    CCI_ASSIGN(field, read_tlv(body, at));
-    at = field.value_at + field.size;
+  const der::Reader r("DiceTcbInfo", "fwid");
+  ByteView in = extn_value;
+  CCI_ASSIGN(outer, r.expect(in, der::kSequence, "the extension"));
+  if (!in.empty()) return r.bad("the extension", "has bytes after its SEQUENCE");
+  ByteView body = outer.value;
+  while (!body.empty()) {
+    CCI_ASSIGN(field, r.next(body, "a field"));
     if (field.tag != 0xA6) continue;  // fwids [6], constructed (SEQUENCE OF)
-    const ByteView list = body.subspan(field.value_at, field.size);
-    CCI_ASSIGN(fwid, read_tlv(list, 0));
-    if (fwid.tag != 0x30) return make_error(ErrorCode::kMalformed, "DiceTcbInfo: fwids[0] is not a SEQUENCE", "fwid");
-    const ByteView f = list.subspan(fwid.value_at, fwid.size);
-    CCI_ASSIGN(alg, read_tlv(f, 0));
-    if (alg.tag != 0x06) return make_error(ErrorCode::kMalformed, "DiceTcbInfo: fwids[0] has no hash algorithm OID", "fwid");
-    CCI_ASSIGN(digest, read_tlv(f, alg.value_at + alg.size));
-    if (digest.tag != 0x04 || digest.value_at + digest.size != f.size()) {
-      return make_error(ErrorCode::kMalformed, "DiceTcbInfo: fwids[0] has no digest OCTET STRING", "fwid");
-    }
-    const ByteView d = f.subspan(digest.value_at, digest.size);
-    return Bytes(d.begin(), d.end());
+    ByteView list = field.value;
+    CCI_ASSIGN(fwid, r.expect(list, der::kSequence, "fwids[0]"));
+    ByteView f = fwid.value;
+    CCI_ASSIGN(alg, r.expect(f, der::kOid, "fwids[0] hash algorithm"));
+    (void)alg;
+    CCI_ASSIGN(digest, r.expect(f, der::kOctetString, "fwids[0] digest"));
+    if (!f.empty()) return r.bad("fwids[0]", "has bytes after its digest");
+    return Bytes(digest.value.begin(), digest.value.end());
   }
-  return make_error(ErrorCode::kMalformed, "DiceTcbInfo: no fwids", "fwid");
+  return r.bad("the extension", "has no fwids");
 }
 
 Result<Bytes> report_from_hex_text(ByteView text) {

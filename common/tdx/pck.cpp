@@ -1,6 +1,8 @@
 // See pck.h. DER per ITU-T X.690: definite lengths in their shortest form, INTEGERs minimal.
 #include "tdx/pck.h"
 
+#include "base/der.h"
+
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -8,44 +10,17 @@
 namespace cci::tdx {
 namespace {
 
-constexpr std::uint8_t kInteger = 0x02, kOctetString = 0x04, kOid = 0x06, kEnumerated = 0x0a, kSequence = 0x30;
+using der::kInteger, der::kOctetString, der::kOid, der::kEnumerated, der::kSequence, der::Tlv;
 // 1.2.840.113741.1.13.1 in DER content bytes.
 constexpr std::array<std::uint8_t, 9> kSgxOid = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
 
-Error bad(const std::string& what, const std::string& why) {
-  return make_error(ErrorCode::kMalformed, "PCK certificate SGX extension: " + what + " " + why, "pck_extensions");
+const der::Reader& reader() {
+  static const der::Reader r("PCK certificate SGX extension", "pck_extensions");
+  return r;
 }
-
-struct Tlv {
-  std::uint8_t tag = 0;
-  ByteView value;
-};
-
-// One element from the front of `in` (which is advanced past it).
-Result<Tlv> next(ByteView& in, const std::string& what) {
-  if (in.size() < 2) return bad(what, "is truncated");
-  Tlv t;
-  t.tag = in[0];
-  size_t len = in[1], hdr = 2;
-  if (len & 0x80) {
-    const size_t n = len & 0x7f;
-    if (n == 0 || n > 3 || in.size() < 2 + n) return bad(what, "has a length DER does not allow");
-    len = 0;
-    for (size_t i = 0; i < n; ++i) len = len << 8 | in[2 + i];
-    if (in[2] == 0 || len < 0x80) return bad(what, "has a length that is not in its shortest form");
-    hdr = 2 + n;
-  }
-  if (len > in.size() - hdr) return bad(what, "runs past its container");
-  t.value = in.subspan(hdr, len);
-  in = in.subspan(hdr + len);
-  return t;
-}
-
-Result<Tlv> expect(ByteView& in, std::uint8_t tag, const std::string& what) {
-  CCI_ASSIGN(t, next(in, what));
-  if (t.tag != tag) return bad(what, "has tag " + std::to_string(t.tag) + ", expected " + std::to_string(tag));
-  return t;
-}
+Error bad(const std::string& what, const std::string& why) { return reader().bad(what, why); }
+Result<Tlv> next(ByteView& in, const std::string& what) { return reader().next(in, what); }
+Result<Tlv> expect(ByteView& in, std::uint8_t tag, const std::string& what) { return reader().expect(in, tag, what); }
 
 // A non-negative DER INTEGER (or ENUMERATED) no larger than `max`.
 Result<unsigned> small_uint(const Tlv& t, unsigned max, const std::string& what) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "base/der.h"
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "base/utf8.h"
@@ -103,4 +104,43 @@ TEST_CASE("utf8: validation follows the Unicode well-formed table, repair substi
     const std::string s = std::string("\xF0", 1) + static_cast<char>(b);
     CHECK(is_valid_utf8(repair_utf8(s)));
   }
+}
+
+TEST_CASE("der::Reader: shortest-form definite lengths, single-byte tags, values inside their container") {
+  const der::Reader r("Thing", "thing");
+  const Bytes ok = {0x30, 0x03, 0x02, 0x01, 0x05, 0x04, 0x00};
+  ByteView in = ok;
+  auto seq = r.expect(in, der::kSequence, "the outer SEQUENCE");
+  REQUIRE(seq);
+  CHECK(seq->value.size() == 3);
+  auto os = r.next(in, "the OCTET STRING");
+  REQUIRE(os);
+  CHECK(os->tag == der::kOctetString);
+  CHECK(os->value.empty());
+  CHECK(in.empty());
+  const std::pair<Bytes, const char*> bad[] = {
+      {{0x30}, "Thing: x is truncated"},
+      {{0x1f, 0x01, 0x00}, "Thing: x has a multi-byte tag"},
+      {{0x04, 0x81, 0x05, 1, 2, 3, 4, 5}, "Thing: x has a length that is not in its shortest form"},
+      {{0x04, 0x82, 0x00, 0x80}, "Thing: x has a length that is not in its shortest form"},
+      {{0x04, 0x80}, "Thing: x has a length DER does not allow"},  // indefinite
+      {{0x04, 0x84, 1, 0, 0, 0}, "Thing: x has a length DER does not allow"},
+      {{0x04, 0x03, 1, 2}, "Thing: x runs past its container"},
+      {{0x02, 0x01, 0x00}, "Thing: x has tag 2, expected 4"},
+  };
+  for (const auto& [bytes, message] : bad) {
+    ByteView b = bytes;
+    auto t = r.expect(b, der::kOctetString, "x");
+    REQUIRE_FALSE(t);
+    CHECK(t.error().message == message);
+    CHECK(t.error().field == "thing");
+    CHECK(t.error().code == ErrorCode::kMalformed);
+  }
+  // A long form where it is needed is fine.
+  Bytes big = {0x04, 0x81, 0x80};
+  big.resize(3 + 0x80, 7);
+  ByteView b = big;
+  auto t = r.next(b, "x");
+  REQUIRE(t);
+  CHECK(t->value.size() == 0x80);
 }

@@ -351,13 +351,23 @@ TEST_CASE("Blackwell's DiceTcbInfo gives the digest of its first FWID, malformed
   Bytes list = fwid(0xab);
   const Bytes second = fwid(0xcd);
   list.insert(list.end(), second.begin(), second.end());
-  Bytes body = {0x80, 6, 'N', 'V', 'I', 'D', 'I', 'A', 0x83, 1, 1, 0xA6, 0x81, static_cast<std::uint8_t>(list.size())};
-  body.insert(body.end(), list.begin(), list.end());
-  Bytes der = {0x30, 0x81, static_cast<std::uint8_t>(body.size())};
-  der.insert(der.end(), body.begin(), body.end());
+  REQUIRE(list.size() < 0x80);
+  auto build = [&](bool minimal) {
+    Bytes body = {0x80, 6, 'N', 'V', 'I', 'D', 'I', 'A', 0x83, 1, 1, 0xA6};
+    if (!minimal) body.push_back(0x81);  // a long-form length for a short value: BER, not DER
+    body.push_back(static_cast<std::uint8_t>(list.size()));
+    body.insert(body.end(), list.begin(), list.end());
+    Bytes out = {0x30, 0x81, static_cast<std::uint8_t>(body.size())};
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+  };
+  const Bytes der = build(true);
   auto f = nvgpu::dice_tcb_info_fwid(der);
   REQUIRE_MESSAGE(f, (f ? "" : f.error().message));
   CHECK(*f == Bytes(48, 0xab));
+  auto ber = nvgpu::dice_tcb_info_fwid(build(false));
+  REQUIRE_FALSE(ber);
+  CHECK(ber.error().message == "DiceTcbInfo: a field has a length that is not in its shortest form");
   // Every truncation and a trailing byte are errors, never a digest.
   for (size_t n = 0; n < der.size(); ++n) CHECK_FALSE(nvgpu::dice_tcb_info_fwid(ByteView(der).first(n)));
   Bytes longer = der;
