@@ -139,4 +139,31 @@ Status verify_checkpoint(const Checkpoint& c, const crypto::PublicKey& key, cons
   return Error::make(ErrorCode::kVerificationFailed, "checkpoint: " + why, "inclusionProof.checkpoint");
 }
 
+std::string set_payload(ByteView entry, std::int64_t integrated_time, ByteView log_id, std::int64_t log_index) {
+  // Keys in code-point order, no whitespace, integers as they are: RFC 8785 for these values
+  // (base64 and hex need no escaping).
+  return "{\"body\":\"" + base64_encode(entry) + "\",\"integratedTime\":" + std::to_string(integrated_time) + ",\"logID\":\"" + to_hex(log_id) +
+         "\",\"logIndex\":" + std::to_string(log_index) + "}";
+}
+
+Status verify_set(ByteView entry, std::int64_t integrated_time, ByteView log_id, std::int64_t log_index, ByteView set, const crypto::PublicKey& key) {
+  if (integrated_time < 0 || log_index < 0) return malformed("signed entry timestamp: a negative integratedTime or logIndex", "tlogEntries");
+  crypto::SignOptions o;
+  if (key.type() == crypto::KeyType::kEcP256) o.digest = crypto::DigestAlg::kSha256;
+  if (!crypto::verify(key, as_bytes(set_payload(entry, integrated_time, log_id, log_index)), set, o)) {
+    return Error::make(ErrorCode::kVerificationFailed,
+                       "signed entry timestamp: the log's signature does not cover this entry, integratedTime " + std::to_string(integrated_time) + " and logIndex " +
+                           std::to_string(log_index),
+                       "inclusionPromise.signedEntryTimestamp");
+  }
+  return {};
+}
+
+Bytes dsse_pae(std::string_view payload_type, ByteView payload) {
+  const std::string head = "DSSEv1 " + std::to_string(payload_type.size()) + " " + std::string(payload_type) + " " + std::to_string(payload.size()) + " ";
+  Bytes out(head.begin(), head.end());
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
 }  // namespace cci::sigstore

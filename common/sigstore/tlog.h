@@ -59,4 +59,14 @@ Bytes rekor_key_hint(const crypto::PublicKey& key);
 // does (naming why: no line for that name, another key's hint, a bad signature).
 Status verify_checkpoint(const Checkpoint& c, const crypto::PublicKey& key, const std::string& name);
 
+// The signed entry timestamp (Rekor's inclusion promise): the log key's signature over the RFC
+// 8785 canonical JSON {"body": BASE64(entry), "integratedTime": T, "logID": HEX(log id),
+// "logIndex": I} (I the global index). kVerificationFailed when it does not verify.
+std::string set_payload(ByteView entry, std::int64_t integrated_time, ByteView log_id, std::int64_t log_index);
+Status verify_set(ByteView entry, std::int64_t integrated_time, ByteView log_id, std::int64_t log_index, ByteView set, const crypto::PublicKey& key);
+
+// DSSE (in-toto/DSSE protocol, "Pre-Authentication Encoding"): what a DSSE signature covers,
+// "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, lengths in ASCII decimal.
+Bytes dsse_pae(std::string_view payload_type, ByteView payload);
+
 }  // namespace cci::sigstore

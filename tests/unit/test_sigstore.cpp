@@ -7,6 +7,7 @@
 
 #include "base/hex.h"
 #include "crypto/digest.h"
+#include "crypto/x509.h"
 #include "sigstore/tlog.h"
 #include "support/vectors.h"
 
@@ -144,4 +145,105 @@ TEST_CASE("Rekor v1 entries of the keyless bundles: inclusion and checkpoint hol
   CHECK(accepted >= 3);  // the three OMS keyless bundles at least
   CHECK(refused >= 5);
   MESSAGE("entries that verified: " << accepted << ", mutations refused: " << refused);
+}
+
+namespace {
+
+// The Rekor key for an entry, by its log id, from the trusted root.
+Result<crypto::PublicKey> rekor_key(const Json& entry, const Json& trusted_root) {
+  const std::string log_id = entry.at("logId").at("keyId").get<std::string>();
+  for (const auto& t : trusted_root.at("tlogs")) {
+    if (t.at("logId").at("keyId") == log_id) return crypto::load_public_key_der(b64(t.at("publicKey").at("rawBytes")));
+  }
+  return Error::make(ErrorCode::kVerificationFailed, "no log with that id", "logId");
+}
+
+Status check_set(const Json& entry, const Json& trusted_root) {
+  CCI_ASSIGN(key, rekor_key(entry, trusted_root));
+  const std::int64_t t = entry.at("integratedTime").is_string() ? std::stoll(entry["integratedTime"].get<std::string>()) : entry["integratedTime"].get<std::int64_t>();
+  const std::int64_t i = entry.at("logIndex").is_string() ? std::stoll(entry["logIndex"].get<std::string>()) : entry["logIndex"].get<std::int64_t>();
+  return sigstore::verify_set(b64(entry.at("canonicalizedBody")), t, b64(entry.at("logId").at("keyId")), i,
+                              b64(entry.at("inclusionPromise").at("signedEntryTimestamp")), key);
+}
+
+}  // namespace
+
+TEST_CASE("signed entry timestamps of the keyless bundles verify with the Rekor key, their mutations do not") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json manifest = load_json(dir / "manifest.json");
+  int accepted = 0, refused = 0;
+  for (const auto& c : manifest.at("cases")) {
+    if (!c.contains("bundle") || !c["bundle"].is_string()) continue;
+    const std::string fc = c.value("failing_check", Json()).is_string() ? c["failing_check"].get<std::string>() : "";
+    const bool want_fail = fc == "tlog-set";
+    if (c.at("expect") != "accept" && !want_fail) continue;
+    CAPTURE(c.at("id").get<std::string>());
+    Json bundle;
+    try {
+      bundle = load_json(dir / c.at("bundle").get<std::string>());
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (!bundle.contains("verificationMaterial") || !bundle["verificationMaterial"].contains("tlogEntries")) continue;
+    const auto& entries = bundle["verificationMaterial"]["tlogEntries"];
+    if (entries.empty() || !entries[0].contains("inclusionPromise")) continue;
+    const std::string tr = c.value("trusted_root", manifest.value("trusted_root_default", std::string("trusted_root/public-good.json")));
+    Status st;
+    try {
+      st = check_set(entries[0], load_json(dir / tr));
+    } catch (const std::exception& e) {
+      st = Error::make(ErrorCode::kMalformed, e.what(), "entry");  // a mutated number the test cannot read
+    }
+    if (want_fail) {
+      CHECK_FALSE(st);
+      ++refused;
+    } else {
+      CHECK_MESSAGE(st, (st ? "" : st.error().message));
+      ++accepted;
+    }
+  }
+  CHECK(accepted >= 3);
+  CHECK(refused >= 3);
+  MESSAGE("SETs that verified: " << accepted << ", mutations refused: " << refused);
+}
+
+TEST_CASE("DSSE pre-authentication encoding") {
+  // The DSSE protocol's own example: type "http://example.com/HelloWorld", body "hello world".
+  const std::string body = "hello world";
+  const Bytes pae = sigstore::dsse_pae("http://example.com/HelloWorld", as_bytes(body));
+  CHECK(std::string(pae.begin(), pae.end()) == "DSSEv1 29 http://example.com/HelloWorld 11 hello world");
+  const Bytes empty = sigstore::dsse_pae("", {});
+  CHECK(std::string(empty.begin(), empty.end()) == "DSSEv1 0  0 ");
+}
+
+TEST_CASE("the DSSE signatures of the keyless OMS bundles verify with their Fulcio certificate's key over the PAE") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json manifest = load_json(dir / "manifest.json");
+  int accepted = 0, refused = 0;
+  for (const auto& c : manifest.at("cases")) {
+    if (!c.contains("bundle") || !c["bundle"].is_string() || c.value("kind", "") != "oms-model") continue;
+    const std::string fc = c.value("failing_check", Json()).is_string() ? c["failing_check"].get<std::string>() : "";
+    const bool want_fail = fc == "dsse-signature";
+    if (c.at("expect") != "accept" && !want_fail) continue;
+    CAPTURE(c.at("id").get<std::string>());
+    const Json bundle = load_json(dir / c.at("bundle").get<std::string>());
+    const Json& env = bundle.at("dsseEnvelope");
+    auto cert = crypto::Certificate::from_der(b64(bundle.at("verificationMaterial").at("certificate").at("rawBytes")));
+    REQUIRE(cert);
+    auto key = cert->public_key();
+    REQUIRE(key);
+    crypto::SignOptions o;
+    o.digest = crypto::DigestAlg::kSha256;  // ECDSA P-256, as Fulcio issues
+    const Bytes pae = sigstore::dsse_pae(env.at("payloadType").get<std::string>(), b64(env.at("payload")));
+    const Status st = crypto::verify(*key, pae, b64(env.at("signatures")[0].at("sig")), o);
+    if (want_fail) {
+      CHECK_FALSE(st);
+      ++refused;
+    } else {
+      CHECK_MESSAGE(st, (st ? "" : st.error().message));
+      ++accepted;
+    }
+  }
+  CHECK(accepted >= 3);
+  CHECK(refused >= 2);
 }
