@@ -23,6 +23,38 @@ inline std::string rfc3339_utc(std::time_t t) {
   return buf;
 }
 
+// RFC 3339 in UTC, "2025-06-19T10:16:03Z" or with a fraction "2022-12-31T23:59:59.999Z" (the
+// fraction is dropped: whole seconds); nullopt for any other form.
+inline std::optional<std::time_t> parse_rfc3339_utc(std::string_view s) {
+  if (s.size() < 20 || s.back() != 'Z') return std::nullopt;
+  const std::string_view whole = s.substr(0, 19);
+  std::string_view frac = s.substr(19, s.size() - 20);
+  if (!frac.empty()) {
+    if (frac.size() < 2 || frac.size() > 10 || frac[0] != '.') return std::nullopt;
+    for (char c : frac.substr(1)) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    }
+  }
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(whole[i])) : whole[i] != kShape[i]) return std::nullopt;
+  }
+  auto num = [&](size_t at, size_t n) {
+    int v = 0;
+    for (size_t i = 0; i < n; ++i) v = v * 10 + (whole[at + i] - '0');
+    return v;
+  };
+  std::tm tm{};
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(5, 2) - 1;
+  tm.tm_mday = num(8, 2);
+  tm.tm_hour = num(11, 2);
+  tm.tm_min = num(14, 2);
+  tm.tm_sec = num(17, 2);
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) return std::nullopt;
+  return timegm(&tm);
+}
+
 // ASCII lower case (names of products, VMM types; never locale-dependent).
 inline std::string ascii_lower(std::string_view s) {
   std::string out(s);

@@ -179,6 +179,35 @@ Result<PssParams> Certificate::rsa_pss_params() const {
   return pss_params_of(alg, "certificate");
 }
 
+std::vector<std::pair<std::string, std::string>> Certificate::subject_alt_names() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert_.get(), NID_subject_alt_name, nullptr, nullptr));
+  auto text = [](const ASN1_STRING* s) { return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s))); };
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
+    switch (g->type) {
+      case GEN_EMAIL: out.emplace_back("email", text(g->d.rfc822Name)); break;
+      case GEN_URI: out.emplace_back("uri", text(g->d.uniformResourceIdentifier)); break;
+      case GEN_DNS: out.emplace_back("dns", text(g->d.dNSName)); break;
+      case GEN_IPADD: {
+        static const char* kHex = "0123456789abcdef";
+        std::string h;
+        const std::string raw = text(g->d.iPAddress);
+        for (unsigned char c : raw) {
+          h.push_back(kHex[c >> 4]);
+          h.push_back(kHex[c & 15]);
+        }
+        out.emplace_back("ip", h);
+        break;
+      }
+      default: out.emplace_back("other", ""); break;
+    }
+  }
+  GENERAL_NAMES_free(names);
+  clear_ossl_errors();
+  return out;
+}
+
 std::vector<std::string> Certificate::ocsp_urls() const {
   std::vector<std::string> out;
   STACK_OF(OPENSSL_STRING)* urls = X509_get1_ocsp(cert_.get());

@@ -63,6 +63,9 @@ class Certificate {
   Result<std::optional<Bytes>> extension_value(const std::string& oid) const;
   // The OCSP responder URLs of the Authority Information Access extension (RFC 5280 4.2.2.1).
   std::vector<std::string> ocsp_urls() const;
+  // subjectAltName entries (RFC 5280 4.2.1.6) as (kind, value): "email" (rfc822Name), "uri", "dns",
+  // "ip" (the raw octets as hex) or "other" (otherName, its value empty); empty without the extension.
+  std::vector<std::pair<std::string, std::string>> subject_alt_names() const;
   // DER of the outer signatureAlgorithm; kMalformed if the TBS copy differs from it.
   Result<Bytes> signature_algorithm_der() const;
   // RSASSA-PSS parameters of the signature (RFC 4055); kMalformed when the certificate is

@@ -8,7 +8,9 @@
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/x509.h"
+#include "sigstore/fulcio.h"
 #include "sigstore/tlog.h"
+#include "sigstore/trusted_root.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -246,4 +248,78 @@ TEST_CASE("the DSSE signatures of the keyless OMS bundles verify with their Fulc
   }
   CHECK(accepted >= 3);
   CHECK(refused >= 2);
+}
+
+namespace {
+
+std::optional<crypto::Certificate> leaf_of(const Json& bundle) {
+  const Json& vm = bundle.at("verificationMaterial");
+  Json raw;
+  if (vm.contains("certificate")) raw = vm["certificate"]["rawBytes"];
+  else if (vm.contains("x509CertificateChain") && !vm["x509CertificateChain"]["certificates"].empty()) raw = vm["x509CertificateChain"]["certificates"][0]["rawBytes"];
+  else return std::nullopt;
+  auto c = crypto::Certificate::from_der(b64(raw));
+  if (!c) return std::nullopt;
+  return std::move(*c);
+}
+
+std::int64_t as_int(const Json& j) { return j.is_string() ? std::stoll(j.get<std::string>()) : j.get<std::int64_t>(); }
+
+}  // namespace
+
+TEST_CASE("trusted root: the public-good root parses with its logs, CAs and windows") {
+  const auto dir = test::require_vectors("sigstore");
+  auto t = sigstore::parse_trusted_root(test::slurp(dir / "trusted_root/public-good.json"));
+  REQUIRE_MESSAGE(t, (t ? "" : t.error().message));
+  CHECK(t->tlogs.size() == 2);
+  CHECK(t->ctlogs.size() == 2);
+  CHECK(t->cas.size() == 2);
+  CHECK(t->tsas.size() == 1);
+  const auto* rekor = sigstore::find_log(t->tlogs, *base64_decode("wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=", "id"));
+  REQUIRE(rekor);
+  CHECK(rekor->base_url == "https://rekor.sigstore.dev");
+  CHECK_FALSE(rekor->valid.end);
+  CHECK(sigstore::rekor_key_hint(rekor->key) == Bytes{0xc0, 0xd2, 0x3d, 0x6a});
+  CHECK(t->cas[0].valid.end == std::optional<std::time_t>(1672531199));  // 2022-12-31T23:59:59.999Z, whole seconds
+  for (const std::string bad : {"{}", "[]", R"({"mediaType":"x"})", R"({"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":{}})",
+                                R"({"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[{"baseUrl":"u","publicKey":{"rawBytes":"AAAA","validFor":{"start":"2021-01-01T00:00:00Z"}},"logId":{"keyId":"AA=="}}]})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(sigstore::parse_trusted_root(as_bytes(bad)));
+  }
+}
+
+TEST_CASE("Fulcio: the keyless bundles' leaves chain to the trusted root at their signing time and name their signer exactly") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json manifest = load_json(dir / "manifest.json");
+  int accepted = 0, refused = 0;
+  for (const auto& c : manifest.at("cases")) {
+    if (!c.contains("bundle") || !c["bundle"].is_string() || !c.contains("identity") || !c.contains("issuer")) continue;
+    const std::string fc = c.value("failing_check", Json()).is_string() ? c["failing_check"].get<std::string>() : "";
+    const bool want_fail = fc == "identity" || fc == "issuer" || fc == "certificate-chain";
+    if (c.at("expect") != "accept" && !want_fail) continue;
+    CAPTURE(c.at("id").get<std::string>());
+    const Json bundle = load_json(dir / c.at("bundle").get<std::string>());
+    auto leaf = leaf_of(bundle);
+    REQUIRE(leaf);
+    auto root = sigstore::parse_trusted_root(test::slurp(dir / c.value("trusted_root", std::string("trusted_root/public-good.json"))));
+    REQUIRE_MESSAGE(root, (root ? "" : root.error().message));
+    const std::time_t signed_at = as_int(bundle["verificationMaterial"]["tlogEntries"][0]["integratedTime"]);
+    Status st = sigstore::verify_fulcio_chain(*leaf, *root, signed_at);
+    if (st) {
+      auto who = sigstore::fulcio_identity(*leaf);
+      REQUIRE_MESSAGE(who, (who ? "" : who.error().message));
+      st = sigstore::match_identity(*who, c["identity"].get<std::string>(), c["issuer"].get<std::string>());
+    }
+    if (want_fail) {
+      REQUIRE_FALSE(st);
+      CHECK(st.error().field == (fc == "certificate-chain" ? "certificate" : fc));
+      ++refused;
+    } else {
+      CHECK_MESSAGE(st, (st ? "" : st.error().message));
+      ++accepted;
+    }
+  }
+  CHECK(accepted >= 10);
+  CHECK(refused >= 8);
+  MESSAGE("signers that verified: " << accepted << ", refused: " << refused);
 }
