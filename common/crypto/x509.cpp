@@ -179,6 +179,25 @@ Result<PssParams> Certificate::rsa_pss_params() const {
   return pss_params_of(alg, "certificate");
 }
 
+Result<Bytes> Certificate::tbs_without_extension(const std::string& oid) const {
+  clear_ossl_errors();
+  UniquePtr<ASN1_OBJECT> obj(OBJ_txt2obj(oid.c_str(), 1));
+  if (!obj) return make_error(ErrorCode::kUsage, "not a dotted OID: " + oid, "oid");
+  const int idx = X509_get_ext_by_OBJ(cert_.get(), obj.get(), -1);
+  if (idx < 0 || X509_get_ext_by_OBJ(cert_.get(), obj.get(), idx) >= 0) {
+    return make_error(ErrorCode::kInvalidInput, "the certificate does not carry extension " + oid + " exactly once", "certificate");
+  }
+  UniquePtr<X509> copy(X509_dup(cert_.get()));
+  if (!copy) return ossl_error(ErrorCode::kInternal, "X509_dup");
+  X509_EXTENSION_free(X509_delete_ext(copy.get(), idx));
+  unsigned char* der = nullptr;
+  const int n = i2d_re_X509_tbs(copy.get(), &der);
+  if (n <= 0) return ossl_error(ErrorCode::kInternal, "re-encoding the TBSCertificate");
+  Bytes out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> Certificate::subject_alt_names() const {
   std::vector<std::pair<std::string, std::string>> out;
   auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert_.get(), NID_subject_alt_name, nullptr, nullptr));

@@ -63,6 +63,10 @@ class Certificate {
   Result<std::optional<Bytes>> extension_value(const std::string& oid) const;
   // The OCSP responder URLs of the Authority Information Access extension (RFC 5280 4.2.2.1).
   std::vector<std::string> ocsp_urls() const;
+  // The DER TBSCertificate re-encoded without the extension `oid` (RFC 6962 section 3.2: the
+  // precertificate a CT log signed is the certificate without its SCT list); kInvalidInput
+  // when the certificate does not carry that extension exactly once.
+  Result<Bytes> tbs_without_extension(const std::string& oid) const;
   // subjectAltName entries (RFC 5280 4.2.1.6) as (kind, value): "email" (rfc822Name), "uri", "dns",
   // "ip" (the raw octets as hex) or "other" (otherName, its value empty); empty without the extension.
   std::vector<std::pair<std::string, std::string>> subject_alt_names() const;

@@ -5,7 +5,7 @@
 
 namespace cci::sigstore {
 
-Status verify_fulcio_chain(const crypto::Certificate& leaf, const TrustedRoot& root, std::time_t signed_at) {
+Result<crypto::Certificate> verify_fulcio_chain(const crypto::Certificate& leaf, const TrustedRoot& root, std::time_t signed_at) {
   if (!leaf.valid_at(signed_at)) {
     return Error::make(ErrorCode::kVerificationFailed,
                        "Fulcio certificate: valid " + rfc3339_utc(leaf.not_before()) + " to " + rfc3339_utc(leaf.not_after()) + ", not at the signing time " +
@@ -22,8 +22,12 @@ Status verify_fulcio_chain(const crypto::Certificate& leaf, const TrustedRoot& r
     for (size_t i = 0; i + 1 < ca.chain.size(); ++i) middle.push_back(ca.chain[i].clone());
     const crypto::Certificate anchor[] = {ca.chain.back().clone()};
     auto st = crypto::verify_chain(leaf, middle, anchor, signed_at);
-    if (st) return {};
-    why = "not issued by " + (ca.uri.empty() ? ca.chain.back().subject_common_name() : ca.uri) + ": " + st.error().message;
+    if (st) {
+      for (const auto& c : ca.chain) {
+        if (leaf.names_issuer(c) && leaf.signed_by(c)) return c.clone();
+      }
+    }
+    why = "not issued by " + (ca.uri.empty() ? ca.chain.back().subject_common_name() : ca.uri) + (st ? "" : ": " + st.error().message);
   }
   return Error::make(ErrorCode::kVerificationFailed, "Fulcio certificate: " + why, "certificate");
 }

@@ -21,9 +21,9 @@ struct SignerIdentity {
   std::string issuer;
 };
 
-// kVerificationFailed naming why when no certificate authority of `root` valid at `signed_at`
-// issued the leaf (through its listed intermediates), or the leaf is not valid then.
-Status verify_fulcio_chain(const crypto::Certificate& leaf, const TrustedRoot& root, std::time_t signed_at);
+// The certificate that issued the leaf (for its SCTs), once the leaf chains to a certificate
+// authority of `root` valid at `signed_at` and is valid then; else kVerificationFailed naming why.
+Result<crypto::Certificate> verify_fulcio_chain(const crypto::Certificate& leaf, const TrustedRoot& root, std::time_t signed_at);
 
 // kMalformed when the leaf names no single e-mail or URI SAN, or no issuer.
 Result<SignerIdentity> fulcio_identity(const crypto::Certificate& leaf);

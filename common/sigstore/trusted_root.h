@@ -2,7 +2,7 @@
 // protobuf-specs TrustedRoot message in its JSON form): the transparency logs' and CT logs' keys
 // and the certificate authorities (Fulcio) and timestamp authorities with their validity windows.
 // Given by file; nothing in it is fetched. Parsed strictly: every field used is type-checked, keys
-// and certificates must parse, times are RFC 3339.
+// and certificates must parse, times are RFC 3339. Log keys in PKCS#1 form are left out.
 #pragma once
 
 #include <ctime>

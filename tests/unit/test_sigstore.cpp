@@ -9,6 +9,7 @@
 #include "crypto/digest.h"
 #include "crypto/x509.h"
 #include "sigstore/fulcio.h"
+#include "sigstore/sct.h"
 #include "sigstore/tlog.h"
 #include "sigstore/trusted_root.h"
 #include "support/vectors.h"
@@ -304,7 +305,8 @@ TEST_CASE("Fulcio: the keyless bundles' leaves chain to the trusted root at thei
     auto root = sigstore::parse_trusted_root(test::slurp(dir / c.value("trusted_root", std::string("trusted_root/public-good.json"))));
     REQUIRE_MESSAGE(root, (root ? "" : root.error().message));
     const std::time_t signed_at = as_int(bundle["verificationMaterial"]["tlogEntries"][0]["integratedTime"]);
-    Status st = sigstore::verify_fulcio_chain(*leaf, *root, signed_at);
+    auto issuer = sigstore::verify_fulcio_chain(*leaf, *root, signed_at);
+    Status st = status_of(issuer);
     if (st) {
       auto who = sigstore::fulcio_identity(*leaf);
       REQUIRE_MESSAGE(who, (who ? "" : who.error().message));
@@ -322,4 +324,42 @@ TEST_CASE("Fulcio: the keyless bundles' leaves chain to the trusted root at thei
   CHECK(accepted >= 10);
   CHECK(refused >= 8);
   MESSAGE("signers that verified: " << accepted << ", refused: " << refused);
+}
+
+TEST_CASE("SCTs: the keyless bundles' leaves carry an SCT by the trusted root's CT log, a wrong CT key refuses it") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json manifest = load_json(dir / "manifest.json");
+  int accepted = 0, refused = 0;
+  for (const auto& c : manifest.at("cases")) {
+    if (!c.contains("bundle") || !c["bundle"].is_string() || !c.contains("identity")) continue;
+    const std::string fc = c.value("failing_check", Json()).is_string() ? c["failing_check"].get<std::string>() : "";
+    const std::string id = c.at("id").get<std::string>();
+    const bool want_fail = fc == "sct" || id == "conf-invalid-ct-key_fail";
+    if (c.at("expect") != "accept" && !want_fail) continue;
+    CAPTURE(id);
+    const Json bundle = load_json(dir / c.at("bundle").get<std::string>());
+    auto leaf = leaf_of(bundle);
+    REQUIRE(leaf);
+    auto root = sigstore::parse_trusted_root(test::slurp(dir / c.value("trusted_root", std::string("trusted_root/public-good.json"))));
+    REQUIRE(root);
+    // The issuer from the case's root, else the public-good one (a root made to test another check).
+    auto good = sigstore::parse_trusted_root(test::slurp(dir / "trusted_root/public-good.json"));
+    REQUIRE(good);
+    const std::time_t signed_at = as_int(bundle["verificationMaterial"]["tlogEntries"][0]["integratedTime"]);
+    auto issuer = sigstore::verify_fulcio_chain(*leaf, *root, signed_at);
+    if (!issuer) issuer = sigstore::verify_fulcio_chain(*leaf, *good, signed_at);
+    REQUIRE_MESSAGE(issuer, (issuer ? "" : issuer.error().message));
+    const Status st = sigstore::verify_embedded_sct(*leaf, *issuer, *root);
+    if (want_fail) {
+      REQUIRE_FALSE(st);
+      CHECK(st.error().field == "sct");
+      ++refused;
+    } else {
+      CHECK_MESSAGE(st, (st ? "" : st.error().message));
+      ++accepted;
+    }
+  }
+  CHECK(accepted >= 10);
+  CHECK(refused >= 1);
+  MESSAGE("SCTs that verified: " << accepted << ", refused: " << refused);
 }
