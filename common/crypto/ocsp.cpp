@@ -41,6 +41,18 @@ Result<UniquePtr<OCSP_RESPONSE>> parse_response(ByteView der) {
   return resp;
 }
 
+// The BasicOCSPResponse of a successful OCSPResponse.
+Result<UniquePtr<OCSP_BASICRESP>> basic_of(ByteView der) {
+  CCI_ASSIGN(resp, parse_response(der));
+  const int rs = OCSP_response_status(resp.get());
+  if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    return make_error(ErrorCode::kMalformed, std::string("OCSP responseStatus is ") + OCSP_response_status_str(rs) + " (" + std::to_string(rs) + "), not successful", "ocsp.responseStatus");
+  }
+  UniquePtr<OCSP_BASICRESP> bs(OCSP_response_get1_basic(resp.get()));
+  if (!bs) return ossl_error(ErrorCode::kMalformed, "OCSP response is not a BasicOCSPResponse");
+  return bs;
+}
+
 // The SingleResponse about `cert`, matched with the CertID digest the responder chose.
 OCSP_SINGLERESP* find_single(OCSP_BASICRESP* bs, const Certificate& cert, const Certificate& issuer) {
   const int n = OCSP_resp_count(bs);
@@ -127,37 +139,19 @@ Result<Bytes> ocsp_request(const Certificate& cert, const Certificate& issuer, B
 
 Status ocsp_response_well_formed(ByteView response) {
   clear_ossl_errors();
-  CCI_ASSIGN(resp, parse_response(response));
-  const int rs = OCSP_response_status(resp.get());
-  if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-    return make_error(ErrorCode::kMalformed, std::string("OCSP responseStatus is ") + OCSP_response_status_str(rs) + " (" + std::to_string(rs) + "), not successful", "ocsp.responseStatus");
-  }
-  UniquePtr<OCSP_BASICRESP> bs(OCSP_response_get1_basic(resp.get()));
-  if (!bs) return ossl_error(ErrorCode::kMalformed, "OCSP response is not a BasicOCSPResponse");
-  return {};
+  return status_of(basic_of(response));
 }
 
 bool ocsp_response_names(ByteView response, const Certificate& cert, const Certificate& issuer) {
-  auto resp = parse_response(response);
-  if (!resp || OCSP_response_status(resp->get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-    clear_ossl_errors();
-    return false;
-  }
-  UniquePtr<OCSP_BASICRESP> bs(OCSP_response_get1_basic(resp->get()));
-  const bool found = bs && find_single(bs.get(), cert, issuer) != nullptr;
+  auto bs = basic_of(response);
+  const bool found = bs && find_single(bs->get(), cert, issuer) != nullptr;
   clear_ossl_errors();
   return found;
 }
 
 Result<OcspAnswer> check_ocsp_response(ByteView response, const Certificate& cert, const Certificate& issuer, std::time_t at, ByteView expected_nonce) {
   clear_ossl_errors();
-  CCI_ASSIGN(resp, parse_response(response));
-  const int rs = OCSP_response_status(resp.get());
-  if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-    return make_error(ErrorCode::kMalformed, std::string("OCSP responseStatus is ") + OCSP_response_status_str(rs) + " (" + std::to_string(rs) + "), not successful", "ocsp.responseStatus");
-  }
-  UniquePtr<OCSP_BASICRESP> bs(OCSP_response_get1_basic(resp.get()));
-  if (!bs) return ossl_error(ErrorCode::kMalformed, "OCSP response is not a BasicOCSPResponse");
+  CCI_ASSIGN(bs, basic_of(response));
 
   // The signer: the issuer, or a responder the issuer delegated to (RFC 6960 section 4.2.2.2).
   OcspAnswer out;
