@@ -136,6 +136,12 @@ Result<Description> describe(ByteView input, std::optional<snp::Product> product
   const ByteView raw = u.file ? ByteView(u.file->report) : input;
   CCI_SET(d.report, u.appraiser->describe(raw, product, d.format));
   if (u.file) d.format = "cci.evidence.v1 (" + d.format + ")";
+  // The GPUs' evidence an evidence file carries (cci-run attest --gpu), decoded beside the report.
+  if (u.file && u.file->gpu_evidence) {
+    std::string gpu_format;
+    CCI_ASSIGN(gpus, nvgpu_appraiser().describe(*u.file->gpu_evidence, std::nullopt, gpu_format));
+    d.report["gpus"] = gpus.contains("gpus") ? gpus["gpus"] : Json::array();
+  }
   // The event log given, else the one the evidence file carries (TDX).
   if (!event_log && u.file && u.file->event_log) event_log = ByteView(*u.file->event_log);
   if (event_log) {

@@ -22,6 +22,11 @@ done
 contains "$WORK/err" "GPU evidence: carried by the evidence file, bound to the CPU report's REPORT_DATA" "the binding is said"
 expect 0 "... as JSON, with the GPU evidence's digest" -- "$VERIFY" "${V[@]}" "$WORK/ev.json" --nonce "$N" --json
 check "json: one GPU, the digest of its evidence" -- sh -c "jq -e '(.report.gpus | length) == 1 and (.gpu_evidence_sha256 | length) == 64' '$WORK/out' >/dev/null"
+expect 0 "cci-verify show decodes the GPUs beside the report" -- "$VERIFY" show "$WORK/ev.json" --json
+check "show: one GPU, its driver" -- sh -c "jq -e '(.report.gpus | length) == 1 and .report.gpus[0].driver_version == \"550.90.07\"' '$WORK/out' >/dev/null"
+expect 0 "... and for humans, each GPU as its own block" -- "$VERIFY" show "$WORK/ev.json"
+contains "$WORK/out" "gpus[0]:" "the GPU's block"
+contains "$WORK/out" "  driver_version: 550.90.07" "its driver, indented"
 expect 0 "a policy expecting one GPU" -- "$VERIFY" "${V[@]}" "$WORK/ev.json" --nonce "$N" --gpu-count 1
 expect 1 "... or two" -- "$VERIFY" "${V[@]}" "$WORK/ev.json" --nonce "$N" --gpu-count 2
 

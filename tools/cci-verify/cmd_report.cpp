@@ -35,6 +35,13 @@ void print_readable(const cli::Json& j, const std::string& indent, const cli::Co
         }
       }
       print_readable(rest, indent + "  ", ctx);
+    } else if (v.is_array() && !v.empty() && v[0].is_object()) {
+      // A list of records (a GPU per entry): each as its own indented block.
+      for (size_t i = 0; i < v.size(); ++i) {
+        ctx.out(indent + k + "[" + std::to_string(i) + "]:");
+        if (v[i].is_object()) print_readable(v[i], indent + "  ", ctx);
+        else ctx.out(indent + "  " + v[i].dump());
+      }
     } else if (v.is_array()) {
       std::string line;
       for (const auto& x : v) line += (line.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
