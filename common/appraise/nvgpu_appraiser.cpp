@@ -89,6 +89,11 @@ Result<std::vector<GivenOcsp>> read_ocsp(const std::vector<std::string>& files) 
 // no answer, or only answers outside their window at `at`: missing collateral.
 void check_revocation(const std::vector<crypto::Certificate>& chain, size_t first, const std::vector<GivenOcsp>& given, std::time_t at,
                       const std::string& id, const std::string& what, CollateralSource& source, const Notes& n, verify::CheckList& checks) {
+  // A chain with nothing to ask about is never a pass (fail closed, whatever made it so).
+  if (first + 1 >= chain.size()) {
+    checks.add(id, false, what + ": no certificate below the root to ask about (" + std::to_string(chain.size()) + " in the chain)");
+    return;
+  }
   std::vector<std::string> good, missing, failed;
   for (size_t i = first; i + 1 < chain.size(); ++i) {
     const auto& cert = chain[i];
@@ -97,14 +102,12 @@ void check_revocation(const std::vector<crypto::Certificate>& chain, size_t firs
     std::optional<crypto::OcspAnswer> best;
     std::string best_file, error;
     // The answers given, then the source's (the cache, filled live unless --offline): candidates alike.
-    std::vector<GivenOcsp> answers = given;
-    for (auto& der : source.nvgpu_ocsp(cert, issuer, n)) answers.push_back({"the cache", std::move(der)});
-    for (const auto& a : answers) {
-      if (!crypto::ocsp_response_names(a.der, cert, issuer)) continue;
-      auto ans = crypto::check_ocsp_response(a.der, cert, issuer, at);
+    const auto consider = [&](const std::string& file, ByteView der) {
+      if (!crypto::ocsp_response_names(der, cert, issuer)) return;
+      auto ans = crypto::check_ocsp_response(der, cert, issuer, at);
       if (!ans) {
-        if (error.empty()) error = a.file + ": " + ans.error().message;
-        continue;
+        if (error.empty()) error = file + ": " + ans.error().message;
+        return;
       }
       // A verified "revoked" outweighs everything; then a current answer; then any.
       const auto rank = [at](const crypto::OcspAnswer& x) {
@@ -112,9 +115,11 @@ void check_revocation(const std::vector<crypto::Certificate>& chain, size_t firs
       };
       if (!best || rank(*ans) > rank(*best)) {
         best = *ans;
-        best_file = a.file;
+        best_file = file;
       }
-    }
+    };
+    for (const auto& a : given) consider(a.file, a.der);
+    for (const auto& der : source.nvgpu_ocsp(cert, issuer, n)) consider("the cache", der);
     if (!best) {
       if (!error.empty()) failed.push_back(cn + ": " + error);
       else missing.push_back(cn);
@@ -300,10 +305,9 @@ class NvgpuAppraiser final : public Appraiser {
       } else if (v.verified) {
         // The device chain as verified: the attestation key (index 0) has no responder.
         auto chain = crypto::parse_pem_bundle(as_bytes(e.chain_pem));
-        if (chain && chain->size() >= 2) {
-          if (sim) chain->back() = sim->device_root.clone();
-          check_revocation(*chain, 1, ocsp, r.at, "nvgpu.revocation", "the device chain", source, n, checks);
-        }
+        std::vector<crypto::Certificate> device_chain = chain ? std::move(*chain) : std::vector<crypto::Certificate>{};
+        if (sim && !device_chain.empty()) device_chain.back() = sim->device_root.clone();
+        check_revocation(device_chain, 1, ocsp, r.at, "nvgpu.revocation", "the device chain", source, n, checks);
         const char* ids[2] = {"nvgpu.driver_rim_revocation", "nvgpu.vbios_rim_revocation"};
         const char* whats[2] = {"the driver RIM's signer", "the VBIOS RIM's signer"};
         for (int k = 0; k < 2; ++k) {
