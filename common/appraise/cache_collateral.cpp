@@ -6,14 +6,15 @@
 
 namespace cci::appraise {
 
-Status nvgpu_rim_check(ByteView xml, std::time_t at, const crypto::Certificate* root) {
-  auto v = verify::verify_rim(xml, at, "the RIM", root);
+Status rim_status(const verify::RimVerification& v) {
   if (v.passed) return {};
   for (const auto& ch : v.checks.items()) {
     if (ch.outcome == verify::Outcome::kFail) return make_error(ErrorCode::kVerificationFailed, ch.detail, ch.id);
   }
   return make_error(ErrorCode::kVerificationFailed, "the RIM does not verify", "rim");
 }
+
+Status nvgpu_rim_check(ByteView xml, std::time_t at, const crypto::Certificate* root) { return rim_status(verify::verify_rim(xml, at, "the RIM", root)); }
 
 CacheCollateral::CacheCollateral(CacheCollateralOptions o)
     : o_(std::move(o)),

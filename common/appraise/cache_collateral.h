@@ -12,6 +12,7 @@
 #include "collateral/intel_pcs.h"
 #include "collateral/nvidia_ocsp.h"
 #include "collateral/nvidia_rim.h"
+#include "verify/nvgpu_rim.h"
 
 namespace cci::appraise {
 
@@ -29,6 +30,8 @@ struct CacheCollateralOptions {
 // What a downloaded NVIDIA RIM must pass before it is cached: signed, chained to the pinned RIM
 // root (or `root`) at `at` (the appraisal checks it again at its own time).
 Status nvgpu_rim_check(ByteView xml, std::time_t at, const crypto::Certificate* root = nullptr);
+// A RIM verification as a Status: its first failed check, or success.
+Status rim_status(const verify::RimVerification& v);
 
 class CacheCollateral final : public CollateralSource {
  public:

@@ -342,9 +342,10 @@ class NvgpuAppraiser final : public Appraiser {
     return out;
   }
 
-  // OCSP answers about every GPU's device chain (BROM, ICA, identity) and the signers of the RIMs
-  // given, into the cache. The certificates are only lookup keys here: the appraisal checks the
-  // chains and every cached answer again. RIMs are not downloaded (give them to cci-verify report).
+  // Into the cache: the RIMs for every GPU's driver and VBIOS from NVIDIA's RIM service, and OCSP
+  // answers about every GPU's device chain (BROM, ICA, identity) and the signers of those RIMs
+  // and of the RIMs given. The certificates are only lookup keys here: the appraisal checks the
+  // chains and every cached answer again.
   Result<FetchReport> fetch(ByteView raw, const FetchRequest& r) const override {
     bool want_ocsp = r.items.empty(), want_rim = r.items.empty();
     for (const auto& item : r.items) {
@@ -368,13 +369,14 @@ class NvgpuAppraiser final : public Appraiser {
       CCI_ASSIGN(root, crypto::Certificate::from_pem(pem));
       sim_rim_roots.push_back(std::move(root));
     }
-    auto rim_check = [&](ByteView xml) {
-      Status st = nvgpu_rim_check(xml, at);
+    // A RIM verified with the pinned root, else with each simulated root trusted by name.
+    auto verify_any_root = [&](ByteView xml, const std::string& what) {
+      auto v = verify::verify_rim(xml, at, what);
       for (const auto& root : sim_rim_roots) {
-        if (st) break;
-        st = nvgpu_rim_check(xml, at, &root);
+        if (v.passed) break;
+        v = verify::verify_rim(xml, at, what, &root);
       }
-      return st;
+      return v;
     };
     collateral::RimCache rim_cache(r.cache_dir.empty() ? collateral::default_cache_dir() : r.cache_dir);
     collateral::RimFetchOptions ro = r.nvidia_rims;
@@ -401,33 +403,20 @@ class NvgpuAppraiser final : public Appraiser {
         const std::string id = verify::rim_id(*rep, k == 0);
         if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
         ids.push_back(id);
-        auto f = collateral::fetch_rim(id, rim_cache, ro, rim_check);
+        verify::RimVerification last;  // the check's verification of the RIM fetch_rim returns
+        auto f = collateral::fetch_rim(id, rim_cache, ro, [&](ByteView xml) {
+          last = verify_any_root(xml, "RIM " + id);
+          return rim_status(last);
+        });
         out.items.push_back({"rim " + id, f.url, f.file, f.downloaded, f.error, f.data});
-        if (f.error) continue;
-        auto v = verify::verify_rim(f.data, at, "RIM " + id);
-        for (const auto& root : sim_rim_roots) {
-          if (!v.chain.empty()) break;
-          v = verify::verify_rim(f.data, at, "RIM " + id, &root);
-        }
-        ask(v.chain, 0);
+        if (!f.error) ask(last.chain, 0);
       }
     }
     for (const auto& file : r.gpu_rims) {
       CCI_ASSIGN(xml, read_file(file, verify::kMaxRimSize));
-      auto v = verify::verify_rim(xml, at, "RIM " + file);
-      for (const auto& root : sim_rim_roots) {
-        if (!v.chain.empty()) break;
-        v = verify::verify_rim(xml, at, "RIM " + file, &root);
-      }
-      if (v.chain.empty()) {
-        std::string why = "its signer's chain does not verify";
-        for (const auto& ch : v.checks.items()) {
-          if (ch.outcome == verify::Outcome::kFail) {
-            why = ch.detail;
-            break;
-          }
-        }
-        out.items.push_back({"ocsp (RIM " + file + ")", "", "", false, Error::make(ErrorCode::kVerificationFailed, why, "rim"), {}});
+      const auto v = verify_any_root(xml, "RIM " + file);
+      if (auto st = rim_status(v); !st) {
+        out.items.push_back({"ocsp (RIM " + file + ")", "", "", false, st.error(), {}});
         continue;
       }
       ask(v.chain, 0);
