@@ -234,12 +234,7 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
   }
   auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
-  // The CPU TEE's appraisal without the GPUs' collateral (RIMs, OCSP answers): those are the GPU verdict's.
-  ReportOptions cpu_options = o.report;
-  cpu_options.driver_rims.clear();
-  cpu_options.vbios_rims.clear();
-  cpu_options.ocsp.clear();
-  auto cpu = appraise_bytes(cpu_options, std::move(*doc), ctx);
+  auto cpu = appraise_bytes(cpu_only(o.report), std::move(*doc), ctx);
   if (!cpu) return ctx.fail(cpu.error(), schema);
   // One verdict over the CPU TEE and its GPUs (or over their absence, when the policy expects some).
   auto verdict = with_fresh_gpus(o.report, std::move(*cpu), std::move(fresh->gpu), fresh->gpu_nonce, ctx);

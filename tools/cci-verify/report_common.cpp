@@ -242,15 +242,20 @@ Result<appraise::Verdict> with_fresh_gpus(const ReportOptions& o, appraise::Verd
   return appraise::compose_with_gpus(std::move(cpu), std::move(g), policy);
 }
 
+ReportOptions cpu_only(const ReportOptions& o) {
+  ReportOptions c = o;
+  c.driver_rims.clear();
+  c.vbios_rims.clear();
+  c.ocsp.clear();
+  return c;
+}
+
 int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
   // Evidence from cci-run attest --gpu: the CPU report's REPORT_DATA binds the nonce and the GPU
   // evidence the file carries (ratls::attest_report_data); one verdict over both.
   std::optional<Bytes> gpu;
-  if (evidence::looks_like_evidence_file(data)) {
-    auto f = evidence::parse_evidence_file(data);
-    if (f && f->gpu_evidence) gpu = std::move(f->gpu_evidence);
-  }
+  if (auto f = evidence::parse_evidence_file(data); f && f->gpu_evidence) gpu = std::move(f->gpu_evidence);
   if (!gpu) {
     auto verdict = appraise_bytes(o, std::move(data), ctx);
     if (!verdict) return ctx.fail(verdict.error(), schema);
@@ -266,12 +271,9 @@ int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx
   auto nonce = hex_arg(o.nonce, "--nonce");
   if (!nonce || nonce->empty() || nonce->size() > 64) return ctx.fail(make_error(ErrorCode::kUsage, "--nonce must be 1 to 64 bytes of hex", "nonce"), schema);
   ctx.info("GPU evidence: carried by the evidence file, bound to the CPU report's REPORT_DATA with the nonce");
-  ReportOptions cpu_options = o;
+  ReportOptions cpu_options = cpu_only(o);
   cpu_options.nonce.clear();
   cpu_options.report_data = to_hex(ratls::attest_report_data(*nonce, *gpu));
-  cpu_options.driver_rims.clear();
-  cpu_options.vbios_rims.clear();
-  cpu_options.ocsp.clear();
   auto cpu = appraise_bytes(cpu_options, std::move(data), ctx);
   if (!cpu) return ctx.fail(cpu.error(), schema);
   ReportOptions shown = o;

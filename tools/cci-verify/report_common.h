@@ -68,6 +68,9 @@ void add_field_flags(CLI::App* sub, ReportOptions& o);
 // hex, CSV forms, or a cci.evidence.v1 document): the flags become one appraise::Request, the
 // verdict is printed as text or as the cci.verify.report.v1 document. o.file names the input.
 int run_report_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx);
+// The options for a CPU report's appraisal beside GPUs: without the GPUs' collateral (RIMs, OCSP
+// answers), which is the GPU verdict's.
+ReportOptions cpu_only(const ReportOptions& o);
 // The same in two steps (cci-verify remote acts between them): the verdict, then its output and exit code.
 Result<appraise::Verdict> appraise_bytes(const ReportOptions& o, Bytes data, const cli::Context& ctx);
 int print_verdict(const ReportOptions& o, const appraise::Verdict& v, const cli::Context& ctx);
