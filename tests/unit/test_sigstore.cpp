@@ -12,6 +12,7 @@
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/x509.h"
+#include "sigstore/bundle.h"
 #include "sigstore/fulcio.h"
 #include "sigstore/sct.h"
 #include "sigstore/tlog.h"
@@ -303,4 +304,82 @@ TEST_CASE("SCTs: the keyless bundles' leaves carry an SCT by the trusted root's 
   const Tally t = run_cases({"sct", "conf-invalid-ct-key_fail"}, applies, check, "sct");
   CHECK(t.accepted >= 10);
   CHECK(t.refused >= 1);
+}
+
+TEST_CASE("bundles verified whole: every bundle case of the manifest gives its expected verdict, refusals on their targeted check") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json manifest = load_json(dir / "manifest.json");
+  const std::time_t now = 1796515200;  // 2026-12-05: after every bundle, as the manifest asks
+  int accepted = 0, refused = 0;
+  for (const auto& c : manifest.at("cases")) {
+    if (!c.contains("bundle")) continue;
+    const std::string id = c.at("id").get<std::string>();
+    CAPTURE(id);
+    // The Sigstore layer's verdict: the model-layer cases are accepted by it.
+    const std::string expect = c.value("expect_sigstore_layer", Json()).is_string() ? c["expect_sigstore_layer"].get<std::string>() : c.at("expect").get<std::string>();
+    const auto root = sigstore::parse_trusted_root(test::slurp(dir / c.value("trusted_root", std::string("trusted_root/public-good.json"))));
+    REQUIRE(root);
+    const Bytes artifact = test::slurp(dir / c.value("artifact", std::string("conformance/a.txt")));
+    auto b = sigstore::parse_bundle(test::slurp(dir / c.at("bundle").get<std::string>()));
+    Result<sigstore::VerifiedBundle> v = b ? [&]() -> Result<sigstore::VerifiedBundle> {
+      const sigstore::ExpectedSigner who{c.at("identity").get<std::string>(), "", c.at("issuer").get<std::string>()};
+      std::optional<ByteView> art;
+      if (b->message) art = artifact;  // DSSE: the manifest's cases name no artifact for it
+      return sigstore::verify_bundle(*b, *root, who, art, now);
+    }()
+                                                : Result<sigstore::VerifiedBundle>(b.error());
+    if (expect == "accept") {
+      CHECK_MESSAGE(v, (v ? "" : v.error().field + ": " + v.error().message));
+      if (v) {
+        CHECK(v->signer.san == c.at("identity").get<std::string>());
+        CHECK_FALSE(v->times.empty());
+        ++accepted;
+      }
+      continue;
+    }
+    REQUIRE_FALSE(v);
+    ++refused;
+    MESSAGE(id << " -> " << v.error().field << ": " << v.error().message);
+    if (!c.value("failing_check", Json()).is_string()) continue;
+    // The targeted check, or one the manifest says fails as well; the chain and SCT checks report
+    // under their own names.
+    std::set<std::string> allowed{c["failing_check"].get<std::string>()};
+    for (const auto& a : c.value("also_fails", Json::array())) {
+      const std::string s = a.get<std::string>();
+      allowed.insert(s.substr(0, s.find(':')));
+    }
+    CHECK_MESSAGE(allowed.count(v.error().field) == 1, (v.error().field + ": " + v.error().message));
+  }
+  CHECK(accepted == 7 + 4 + 4);  // 7 conformance happy paths, 4 OMS accepts, 4 the model layer refuses
+  CHECK(refused == 24 + 30);
+  MESSAGE("accepted " << accepted << ", refused " << refused);
+}
+
+TEST_CASE("bundles: a DSSE bundle given an artifact requires it among the in-toto statement's subjects") {
+  const auto dir = test::require_vectors("sigstore");
+  auto root = sigstore::parse_trusted_root(test::slurp(dir / "trusted_root/public-good.json"));
+  REQUIRE(root);
+  auto b = sigstore::parse_bundle(test::slurp(dir / "conformance/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"));
+  REQUIRE(b);
+  const sigstore::ExpectedSigner who{
+      "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main", "",
+      "https://token.actions.githubusercontent.com"};
+  const Bytes a = test::slurp(dir / "conformance/a.txt");
+  CHECK(sigstore::verify_bundle(*b, *root, who, ByteView(a), 1796515200));
+  Bytes other = a;
+  other.push_back('\n');
+  auto v = sigstore::verify_bundle(*b, *root, who, ByteView(other), 1796515200);
+  REQUIRE_FALSE(v);
+  CHECK(v.error().field == "artifact");
+  // The identity as a regular expression: the whole SAN must match.
+  sigstore::ExpectedSigner re = who;
+  re.identity.clear();
+  re.identity_regexp = "https://github\\.com/sigstore-conformance/.*@refs/heads/main";
+  CHECK(sigstore::verify_bundle(*b, *root, re, std::nullopt, 1796515200));
+  re.identity_regexp = "https://github\\.com/sigstore-conformance/";  // a prefix is not a match
+  CHECK(sigstore::verify_bundle(*b, *root, re, std::nullopt, 1796515200).error().field == "identity");
+  // Without an expected signer nothing is accepted.
+  CHECK(sigstore::verify_bundle(*b, *root, {}, std::nullopt, 1796515200).error().code == ErrorCode::kUsage);
+  // A clock before the signing time: the verified time lies in the future.
+  CHECK(sigstore::verify_bundle(*b, *root, who, std::nullopt, 1600000000).error().field == "signing-time");
 }
