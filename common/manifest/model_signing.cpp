@@ -40,7 +40,8 @@ std::map<std::string, std::vector<size_t>> by_file(const std::vector<Resource>& 
   return out;
 }
 
-Status check_signature(const oms::Bundle& b, const VerifyModelOptions& opts, std::vector<Check>& checks) {
+Status check_signature(ByteView bundle_json, const oms::Bundle& b, const VerifyModelOptions& opts, std::vector<Check>& checks,
+                       std::optional<sigstore::SignerIdentity>& signer, std::vector<std::time_t>& signed_at) {
   using Kind = oms::Material::Kind;
   Bytes pae = oms::dsse_pae(b.payload_type, b.payload);
   std::optional<crypto::PublicKey> key;
@@ -64,10 +65,29 @@ Status check_signature(const oms::Bundle& b, const VerifyModelOptions& opts, std
       if (!ok) return make_error(ErrorCode::kVerificationFailed, checks.back().detail, "publicKey.rawBytes");
     }
     key = pk.clone();
+  } else if (opts.trusted_root) {
+    // Keyless: the whole Sigstore layer (transparency log, timestamps, Fulcio certificate at the
+    // signing time, SCT, signer identity, DSSE signature) over the same bundle bytes.
+    auto sb = sigstore::parse_bundle(bundle_json);
+    if (!sb) return sb.error();
+    auto sv = sigstore::verify_bundle(*sb, *opts.trusted_root, opts.signer, std::nullopt, opts.at);
+    if (!sv) {
+      if (sv.error().code != ErrorCode::kVerificationFailed) return sv.error();
+      checks.push_back({"sigstore." + sv.error().field, false, sv.error().message});
+      return Error::make(ErrorCode::kVerificationFailed, sv.error().message, sv.error().field);
+    }
+    if (!sv->dsse || sv->dsse->payload != b.payload || sv->dsse->payload_type != b.payload_type) {
+      return make_error(ErrorCode::kInternal, "the Sigstore layer and the OMS reader read different envelopes");
+    }
+    for (const auto& c : sv->checks) checks.push_back({c.id, true, c.detail});
+    signer = sv->signer;
+    signed_at = sv->times;
+    return {};
   } else {
     if (opts.trust_anchors.empty()) {
       return make_error(ErrorCode::kUsage,
-                        "the bundle was signed with a certificate: give the trusted CA certificates with --certificate-chain");
+                        "the bundle was signed with a certificate: give the signer of a keyless (Sigstore) bundle with --identity and --issuer, "
+                        "or the trusted CA certificates of a certificate bundle with --certificate-chain");
     }
     std::vector<crypto::Certificate> chain;
     for (size_t i = 0; i < b.material.certificates.size(); ++i) {
@@ -77,6 +97,12 @@ Status check_signature(const oms::Bundle& b, const VerifyModelOptions& opts, std
                           "verificationMaterial certificate " + std::to_string(i) + ": " + c.error().message);
       }
       chain.push_back(std::move(*c));
+    }
+    // A Fulcio certificate names an OIDC signer: checking only that it chains to a CA would accept
+    // every identity Fulcio ever certified. Such a bundle is verified keylessly or not at all.
+    if (!chain.empty() && sigstore::fulcio_identity(chain[0])) {
+      return make_error(ErrorCode::kUsage, "the bundle is signed keylessly (a Fulcio certificate for an OIDC identity): give the expected signer with "
+                                           "--identity and --issuer (and --trusted-root), not a certificate chain");
     }
     std::span<const crypto::Certificate> inter(chain.data() + 1, chain.size() - 1);
     auto s = crypto::verify_chain(chain[0], inter, opts.trust_anchors, opts.at);
@@ -174,7 +200,7 @@ Result<ModelVerification> verify_model(ByteView bundle_json, const VerifyModelOp
   if (!pt_ok) return v;
 
   // Verify the signature over the exact payload bytes before interpreting them.
-  auto sig = check_signature(*bundle, opts, v.checks);
+  auto sig = check_signature(bundle_json, *bundle, opts, v.checks, v.signer, v.signed_at);
   if (!sig) {
     if (sig.error().code == ErrorCode::kVerificationFailed) return v;
     return sig.error();

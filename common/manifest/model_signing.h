@@ -3,6 +3,8 @@
 #pragma once
 
 #include <ctime>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,8 @@
 #include "manifest/file_tree.h"
 #include "manifest/model_hash.h"
 #include "manifest/oms.h"
+#include "sigstore/bundle.h"
+#include "sigstore/trusted_root.h"
 
 namespace cci::manifest {
 
@@ -56,7 +60,11 @@ struct VerifyModelOptions {
   // Exactly one of these is used, according to the bundle's verification material.
   std::optional<crypto::PublicKey> public_key;
   std::vector<crypto::Certificate> trust_anchors;
-  std::time_t at = 0;  // time for certificate validity
+  // Keyless (Sigstore) bundles, signed with a Fulcio certificate and logged in Rekor: the trusted
+  // root and the signer expected (common/sigstore/bundle.h); used instead of trust_anchors.
+  std::shared_ptr<const sigstore::TrustedRoot> trusted_root;
+  sigstore::ExpectedSigner signer;
+  std::time_t at = 0;  // time for certificate validity (keyless: no signing time may be later)
   unsigned threads = 0;
   std::function<void(std::uint64_t)> on_bytes;
   std::function<void(std::uint64_t total)> on_start;  // total bytes about to be hashed
@@ -68,6 +76,8 @@ struct ModelVerification {
   std::vector<FileFinding> files;  // every mismatching, missing and extra file
   std::vector<std::string> matching_files;  // every signed file whose digests match, in path order
   oms::Statement statement;        // valid when the signature check passed
+  std::optional<sigstore::SignerIdentity> signer;  // keyless bundles: who signed, as verified
+  std::vector<std::time_t> signed_at;              // keyless bundles: the verified signing times
   Bytes recomputed_root;
 };
 

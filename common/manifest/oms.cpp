@@ -121,14 +121,6 @@ std::string build_statement(const std::string& model_name, const ModelDigest& di
   return statement.dump(2, ' ', true);
 }
 
-Bytes dsse_pae(std::string_view payload_type, ByteView payload) {
-  std::string head = "DSSEv1 " + std::to_string(payload_type.size()) + " " + std::string(payload_type) + " " +
-                     std::to_string(payload.size()) + " ";
-  Bytes out = to_bytes(head);
-  out.insert(out.end(), payload.begin(), payload.end());
-  return out;
-}
-
 namespace {
 std::string finish_bundle(ojson material, ByteView payload, ByteView sig) {
   material["tlogEntries"] = ojson::array();

@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "crypto/digest.h"
 #include "manifest/model_hash.h"
+#include "sigstore/tlog.h"
 
 namespace cci::manifest::oms {
 
@@ -41,8 +42,8 @@ struct Statement {
 // The exact statement bytes the reference signs for this model digest.
 std::string build_statement(const std::string& model_name, const ModelDigest& digest, const Serialization& ser);
 
-// DSSE pre-authentication encoding.
-Bytes dsse_pae(std::string_view payload_type, ByteView payload);
+// DSSE pre-authentication encoding (one definition, the Sigstore layer's).
+using sigstore::dsse_pae;
 
 // Verification material as carried by a bundle.
 struct Material {

@@ -6,6 +6,7 @@
 #include "base/hex.h"
 #include "cli/env.h"
 #include "cli/inputs.h"
+#include "cli/keyless.h"
 #include "cli/progress.h"
 #include "commands.h"
 #include "manifest/model_signing.h"
@@ -19,6 +20,7 @@ struct ModelOptions {
   std::string signature = "model.sig";
   std::string key;
   std::vector<std::string> certificate_chain;
+  cli::KeylessFlags keyless;
   std::vector<std::string> ignore;
   bool ignore_unsigned_files = false;
   std::string at = "now";
@@ -27,9 +29,10 @@ struct ModelOptions {
 
 int run_model(const ModelOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.model.v1";
-  if (o.key.empty() == o.certificate_chain.empty()) {
+  if (int(!o.key.empty()) + int(!o.certificate_chain.empty()) + int(o.keyless.given()) != 1) {
     return ctx.fail(make_error(ErrorCode::kUsage,
-                               "give exactly one of --release-key PUB.pem (key bundles) or --certificate-chain CA.pem (certificate bundles)"),
+                               "give exactly one of --release-key PUB.pem (key bundles), --certificate-chain CA.pem (certificate bundles) or "
+                               "--identity/--issuer (keyless Sigstore bundles)"),
                     schema);
   }
   auto at = cli::parse_time(o.at);
@@ -52,6 +55,11 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     auto k = cli::load_public_key_file(o.key);
     if (!k) return ctx.fail(k.error(), schema);
     vo.public_key = std::move(*k);
+  } else if (o.keyless.given()) {
+    auto k = cli::load_keyless(o.keyless);
+    if (!k) return ctx.fail(k.error(), schema);
+    vo.trusted_root = k->root;
+    vo.signer = k->signer;
   } else {
     auto certs = cli::load_certificates(o.certificate_chain);
     if (!certs) return ctx.fail(certs.error(), schema);
@@ -86,6 +94,11 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     body["checks"] = checks;
     body["files"] = files;
     if (!v->statement.subject_sha256.empty()) body["root_digest"] = {{"sha256", to_hex(v->statement.subject_sha256)}};
+    if (v->signer) {
+      cli::Json times = cli::Json::array();
+      for (const auto t : v->signed_at) times.push_back(cli::format_time(t));
+      body["signer"] = {{"identity", v->signer->san}, {"identity_kind", v->signer->san_kind}, {"issuer", v->signer->issuer}, {"signed_at", times}};
+    }
     ctx.out_json(schema, rc, body);
     return rc;
   }
@@ -97,7 +110,8 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
     ctx.out("  " + std::string(manifest::file_finding_name(f.kind)) + ": " + f.name + " (" + what + ")");
   }
   if (v->passed) {
-    ctx.out("verified: " + o.dir + " matches " + o.signature + " (root sha256:" + to_hex(v->statement.subject_sha256) + ")");
+    ctx.out("verified: " + o.dir + " matches " + o.signature + " (root sha256:" + to_hex(v->statement.subject_sha256) + ")" +
+            (v->signer ? ", signed by " + v->signer->san + " (issuer " + v->signer->issuer + ")" : ""));
   } else {
     // Name what failed: the signer (a key or certificate that is not the bundle's), the bundle
     // itself, or the files.
@@ -106,7 +120,9 @@ int run_model(const ModelOptions& o, const cli::Context& ctx) {
       if (!c.passed && first.empty()) first = c.id;
     }
     const std::string anchor = o.key.empty() ? "the given certificate chain" : "the key in " + o.key;
-    if (first == "oms.key_hint" || first == "oms.key_match" || first == "oms.signature") {
+    if (first.rfind("sigstore.", 0) == 0) {
+      ctx.error(o.signature + ": the keyless signature does not verify (" + first + "); the files were not checked");
+    } else if (first == "oms.key_hint" || first == "oms.key_match" || first == "oms.signature") {
       ctx.error(o.signature + " is not signed by " + anchor + " (" + first + "); the files were not checked");
     } else if (first == "oms.certificate_chain" || first == "oms.certificate_usage") {
       ctx.error(o.signature + ": its signing certificate does not chain to " + anchor + " (" + first + "); the files were not checked");
@@ -130,15 +146,21 @@ void add_model(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
       "statement bytes, statement type and predicate, subject digest over the listed resources, then\n"
       "every file's digest recomputed with the bundle's serialization (files or shards, sha256 or blake2b).\n"
       "Every mismatching, missing and extra file is named.\n"
+      "Keyless (Sigstore) bundles: the Rekor entry (signed entry timestamp, inclusion proof, signed\n"
+      "checkpoint, body), RFC 3161 timestamps, the Fulcio certificate at the signing time with its SCT,\n"
+      "the signer's exact identity and issuer, all offline against the trusted root given.\n"
       "Examples:\n"
       "  cci-verify model ./tinyllama --signature model.sig --release-key release.pub\n"
       "  cci-verify model ./tinyllama --signature model.sig --certificate-chain int-ca.pem --certificate-chain ca.pem\n"
-      "  cci-verify model ./tinyllama --release-key release.pub --ignore-unsigned-files --json");
+      "  cci-verify model ./tinyllama --release-key release.pub --ignore-unsigned-files --json\n"
+      "  cci-verify model ./tinyllama --identity releases@example.com --issuer https://accounts.google.com \\\n"
+      "      --trusted-root trusted_root.json");
   sub->add_option("DIR", o->dir, "Model directory (or single file)")->required();
   sub->add_option("-s,--signature", o->signature, "OMS bundle to check")->capture_default_str();
   cli::add_alias(sub, sub->add_option("--release-key", o->key, "Public key (PEM) for key bundles"), "-k,--key", o->key);
   sub->add_option("--certificate-chain", o->certificate_chain,
                   "Trusted CA certificates (PEM, repeatable) for certificate bundles");
+  cli::add_keyless_flags(sub, o->keyless);
   sub->add_option("--ignore", o->ignore, "Extra path to leave out, relative to DIR (repeatable)");
   sub->add_flag("--ignore-unsigned-files", o->ignore_unsigned_files, "Do not fail on files the bundle does not list");
   sub->add_option("--at", o->at, "Time for certificate validity: now, Unix seconds or RFC 3339")->capture_default_str();

@@ -1,0 +1,52 @@
+#include "cli/keyless.h"
+
+#include <cstdlib>
+#include <regex>
+
+#include "base/file_io.h"
+
+namespace cci::cli {
+
+void add_keyless_flags(CLI::App* sub, KeylessFlags& f) {
+  sub->add_option("--identity", f.identity, "Keyless (Sigstore) bundles: the signer's exact identity (certificate e-mail or URI)")->group("Keyless signatures");
+  sub->add_option("--identity-regexp", f.identity_regexp, "Keyless: a regular expression (ECMAScript) the whole identity must match")->group("Keyless signatures");
+  sub->add_option("--issuer", f.issuer, "Keyless: the exact OIDC issuer of the signer's identity")->group("Keyless signatures");
+  sub->add_option("--trusted-root", f.trusted_root, "Keyless: Sigstore trusted_root.json (file) [env: CCI_SIGSTORE_TRUSTED_ROOT]")->group("Keyless signatures");
+}
+
+Result<Keyless> load_keyless(const KeylessFlags& f) {
+  if (!f.identity.empty() && !f.identity_regexp.empty()) return make_error(ErrorCode::kUsage, "give --identity or --identity-regexp, not both");
+  if (f.identity.empty() && f.identity_regexp.empty()) return make_error(ErrorCode::kUsage, "a keyless signature needs the signer: give --identity (or --identity-regexp)");
+  if (f.issuer.empty()) return make_error(ErrorCode::kUsage, "a keyless signature needs the signer's OIDC issuer: give --issuer (e.g. https://token.actions.githubusercontent.com)");
+  if (!f.identity_regexp.empty()) {
+    try {
+      (void)std::regex(f.identity_regexp, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return make_error(ErrorCode::kUsage, "--identity-regexp is not a regular expression: " + std::string(e.what()));
+    }
+  }
+  std::string path = f.trusted_root;
+  if (path.empty()) {
+    const char* env = std::getenv("CCI_SIGSTORE_TRUSTED_ROOT");
+    if (env) path = env;
+  }
+  if (path.empty()) {
+    return make_error(ErrorCode::kUsage,
+                      "a keyless signature is checked against a Sigstore trusted root: give --trusted-root FILE (trusted_root.json, e.g. from "
+                      "the sigstore/root-signing repository's targets/, verified through TUF) or set CCI_SIGSTORE_TRUSTED_ROOT");
+  }
+  auto bytes = read_file(path, sigstore::kMaxTrustedRootBytes);
+  if (!bytes) return bytes.error();
+  auto root = sigstore::parse_trusted_root(*bytes);
+  if (!root) {
+    Error e = root.error();
+    e.message = path + ": " + e.message;
+    return e;
+  }
+  Keyless k;
+  k.root = std::make_shared<const sigstore::TrustedRoot>(std::move(*root));
+  k.signer = {f.identity, f.identity_regexp, f.issuer};
+  return k;
+}
+
+}  // namespace cci::cli

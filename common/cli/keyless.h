@@ -1,0 +1,33 @@
+// The flags that name a keyless (Sigstore) signer, shared by every command that checks a release
+// signature: the expected identity (exact, or a regular expression the whole identity must
+// match), the OIDC issuer, and the Sigstore trusted root (a file; nothing is fetched).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/result.h"
+#include "sigstore/bundle.h"
+#include "sigstore/trusted_root.h"
+
+namespace cci::cli {
+
+struct KeylessFlags {
+  std::string identity, identity_regexp, issuer, trusted_root;
+  bool given() const { return !identity.empty() || !identity_regexp.empty() || !issuer.empty(); }
+};
+
+// --identity, --identity-regexp, --issuer, --trusted-root [env: CCI_SIGSTORE_TRUSTED_ROOT].
+void add_keyless_flags(CLI::App* sub, KeylessFlags& f);
+
+struct Keyless {
+  std::shared_ptr<const sigstore::TrustedRoot> root;
+  sigstore::ExpectedSigner signer;
+};
+
+// Usage errors name what is missing: an identity (one form only), the issuer, the trusted root.
+Result<Keyless> load_keyless(const KeylessFlags& f);
+
+}  // namespace cci::cli

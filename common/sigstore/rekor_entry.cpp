@@ -1,0 +1,159 @@
+#include "sigstore/rekor_entry.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "crypto/digest.h"
+#include "crypto/x509.h"
+#include "sigstore/tlog.h"
+
+namespace cci::sigstore {
+namespace {
+
+using Json = nlohmann::json;
+
+Error bad(const std::string& where, const std::string& why) { return Error::make(ErrorCode::kMalformed, "Rekor entry: " + where + " " + why, "bundle"); }
+Error failed(const char* check, const std::string& why) { return Error::make(ErrorCode::kVerificationFailed, "Rekor entry: " + why, check); }
+Error as_check(const Error& e, const char* check) { return Error::make(ErrorCode::kVerificationFailed, e.message, check); }
+
+Result<std::string> str(const Json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return bad(where + "." + key, "is missing or not a string");
+  return j[key].get<std::string>();
+}
+
+Result<std::int64_t> num(const Json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) return bad(where + "." + key, "is missing or not an integer");
+  const auto v = j[key].get<std::int64_t>();
+  if (v < 0) return bad(where + "." + key, "is negative");
+  return v;
+}
+
+Result<Bytes> b64(const Json& j, const char* key, const std::string& where) {
+  CCI_ASSIGN(s, str(j, key, where));
+  auto b = base64_decode(s, where + "." + key);
+  if (!b) return bad(where + "." + key, "is not base64");
+  return std::move(*b);
+}
+
+Result<Bytes> hex(const Json& j, const char* key, const std::string& where) {
+  CCI_ASSIGN(s, str(j, key, where));
+  auto b = from_hex(s, where + "." + key);
+  if (!b) return bad(where + "." + key, "is not hex");
+  return std::move(*b);
+}
+
+}  // namespace
+
+Result<TlogEntry> parse_rekor_entry(ByteView json) {
+  if (json.size() > kMaxRekorEntryBytes) return bad("(file)", "is larger than " + std::to_string(kMaxRekorEntryBytes) + " bytes");
+  const Json doc = Json::parse(json.begin(), json.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return bad("(file)", "is not a JSON object");
+  TlogEntry t;
+  if (doc.contains("Payload")) {  // cosign's rekor bundle
+    CCI_ASSIGN(set, b64(doc, "SignedEntryTimestamp", "bundle"));
+    const Json& p = doc["Payload"];
+    CCI_ASSIGN(body, b64(p, "body", "Payload"));
+    CCI_ASSIGN(time, num(p, "integratedTime", "Payload"));
+    CCI_ASSIGN(index, num(p, "logIndex", "Payload"));
+    CCI_ASSIGN(id, hex(p, "logID", "Payload"));
+    t.set = std::move(set);
+    t.body = std::move(body);
+    t.integrated_time = time;
+    t.log_index = index;
+    t.log_id = std::move(id);
+  } else {  // the API's {UUID: entry}
+    if (doc.size() != 1) return bad("(file)", "is not one {UUID: entry} object (or a cosign rekor bundle)");
+    const std::string uuid = doc.begin().key();
+    const Json& e = doc.begin().value();
+    CCI_ASSIGN(body, b64(e, "body", uuid));
+    CCI_ASSIGN(time, num(e, "integratedTime", uuid));
+    CCI_ASSIGN(index, num(e, "logIndex", uuid));
+    CCI_ASSIGN(id, hex(e, "logID", uuid));
+    t.body = std::move(body);
+    t.integrated_time = time;
+    t.log_index = index;
+    t.log_id = std::move(id);
+    if (!e.contains("verification") || !e["verification"].is_object()) return bad(uuid + ".verification", "is missing");
+    const Json& v = e["verification"];
+    CCI_ASSIGN(set, b64(v, "signedEntryTimestamp", uuid + ".verification"));
+    t.set = std::move(set);
+    if (v.contains("inclusionProof")) {
+      const std::string w = uuid + ".verification.inclusionProof";
+      const Json& p = v["inclusionProof"];
+      InclusionProof proof;
+      CCI_ASSIGN(pi, num(p, "logIndex", w));
+      CCI_ASSIGN(ps, num(p, "treeSize", w));
+      CCI_ASSIGN(root, hex(p, "rootHash", w));
+      CCI_ASSIGN(cp, str(p, "checkpoint", w));
+      proof.log_index = static_cast<std::uint64_t>(pi);
+      proof.tree_size = static_cast<std::uint64_t>(ps);
+      proof.root_hash = std::move(root);
+      proof.checkpoint = cp;
+      if (!p.contains("hashes") || !p["hashes"].is_array() || p["hashes"].size() > kMaxProofHashes) return bad(w + ".hashes", "is missing, not a list or too long");
+      for (const auto& h : p["hashes"]) {
+        if (!h.is_string()) return bad(w + ".hashes", "holds a non-string");
+        auto d = from_hex(h.get<std::string>(), w + ".hashes");
+        if (!d) return bad(w + ".hashes", "holds a hash that is not hex");
+        proof.hashes.push_back(std::move(*d));
+      }
+      t.proof = std::move(proof);
+    }
+  }
+  const Json body = Json::parse(t.body.begin(), t.body.end(), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return bad("body", "is not a JSON object");
+  CCI_ASSIGN(kind, str(body, "kind", "body"));
+  CCI_ASSIGN(api, str(body, "apiVersion", "body"));
+  t.kind = kind;
+  t.kind_version = api;
+  return t;
+}
+
+Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name, ByteView artifact) {
+  if (!e.set) return failed("tlog-set", "no signed entry timestamp");
+  if (Status st = verify_set(e.body, e.integrated_time, e.log_id, e.log_index, *e.set, log_key); !st) return as_check(st.error(), "tlog-set");
+  LoggedArtifact out;
+  if (e.proof) {
+    const InclusionProof& p = *e.proof;
+    if (Status st = verify_inclusion(leaf_hash(e.body), p.log_index, p.tree_size, p.hashes, p.root_hash); !st) return as_check(st.error(), "tlog-inclusion-proof");
+    auto cp = parse_checkpoint(p.checkpoint);
+    if (!cp) return as_check(cp.error(), "tlog-checkpoint");
+    if (cp->tree_size != p.tree_size || cp->root_hash != p.root_hash) return failed("tlog-checkpoint", "the checkpoint commits to another tree than the proof");
+    if (Status st = verify_checkpoint(*cp, log_key, log_name); !st) return as_check(st.error(), "tlog-checkpoint");
+    out.proof_checked = true;
+  }
+  if (!((e.kind == "rekord" || e.kind == "hashedrekord") && e.kind_version == "0.0.1")) {
+    return Error::make(ErrorCode::kUnsupported, "Rekor entry: kind " + e.kind + " " + e.kind_version + " is not read (rekord and hashedrekord 0.0.1 are)", "tlog-body");
+  }
+  const Json body = Json::parse(e.body.begin(), e.body.end(), nullptr, false);
+  Result<crypto::PublicKey> key = [&]() -> Result<crypto::PublicKey> {
+    const Json& spec = body.value("spec", Json::object());
+    const Json& data = spec.value("data", Json::object());
+    const Json& hash = data.value("hash", Json::object());
+    CCI_ASSIGN(alg, str(hash, "algorithm", "spec.data.hash"));
+    CCI_ASSIGN(value, str(hash, "value", "spec.data.hash"));
+    if (alg != "sha256") return failed("tlog-body", "spec.data.hash uses " + alg + ", not sha256");
+    if (value != to_hex(crypto::digest(crypto::DigestAlg::kSha256, artifact))) {
+      return failed("rekord-artifact-hash", "the logged SHA-256 " + value + " is not the artifact's " + to_hex(crypto::digest(crypto::DigestAlg::kSha256, artifact)));
+    }
+    const Json& sig = spec.value("signature", Json::object());
+    CCI_ASSIGN(content, b64(sig, "content", "spec.signature"));
+    CCI_ASSIGN(pem, b64(sig.value("publicKey", Json::object()), "content", "spec.signature.publicKey"));
+    Result<crypto::PublicKey> k = crypto::load_public_key_pem(pem);
+    if (!k) {
+      auto cert = crypto::Certificate::from_pem(pem);
+      if (!cert) return failed("tlog-body", "spec.signature.publicKey is neither a public key nor a certificate");
+      k = cert->public_key();
+      if (!k) return k.error();
+    }
+    if (!crypto::verify(*k, artifact, content)) return failed("signature", "the logged signature does not verify over the artifact with the logged key");
+    return std::move(*k);
+  }();
+  if (!key) return key.error().field == "bundle" ? as_check(key.error(), "tlog-body") : key.error();
+  out.signer = std::move(*key);
+  out.log_index = e.log_index;
+  out.integrated_time = e.integrated_time;
+  out.kind = e.kind;
+  return out;
+}
+
+}  // namespace cci::sigstore
