@@ -46,8 +46,10 @@ Result<Bytes> hex(const Json& j, const char* key, const std::string& where) {
 
 Result<TlogEntry> parse_rekor_entry(ByteView json) {
   if (json.size() > kMaxRekorEntryBytes) return bad("(file)", "is larger than " + std::to_string(kMaxRekorEntryBytes) + " bytes");
-  const Json doc = Json::parse(json.begin(), json.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return bad("(file)", "is not a JSON object");
+  const Json file = Json::parse(json.begin(), json.end(), nullptr, false);
+  if (file.is_discarded() || !file.is_object()) return bad("(file)", "is not a JSON object");
+  // cosign's signature bundle ({base64Signature, cert, rekorBundle}) carries the rekor bundle inside.
+  const Json& doc = file.contains("rekorBundle") && file["rekorBundle"].is_object() ? file["rekorBundle"] : file;
   TlogEntry t;
   if (doc.contains("Payload")) {  // cosign's rekor bundle
     CCI_ASSIGN(set, b64(doc, "SignedEntryTimestamp", "bundle"));
@@ -108,7 +110,8 @@ Result<TlogEntry> parse_rekor_entry(ByteView json) {
   return t;
 }
 
-Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name, ByteView artifact) {
+Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name, ByteView artifact,
+                                          const crypto::PublicKey* expected_signer) {
   if (!e.set) return failed("tlog-set", "no signed entry timestamp");
   if (Status st = verify_set(e.body, e.integrated_time, e.log_id, e.log_index, *e.set, log_key); !st) return as_check(st.error(), "tlog-set");
   LoggedArtifact out;
@@ -118,7 +121,10 @@ Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::Publ
     auto cp = parse_checkpoint(p.checkpoint);
     if (!cp) return as_check(cp.error(), "tlog-checkpoint");
     if (cp->tree_size != p.tree_size || cp->root_hash != p.root_hash) return failed("tlog-checkpoint", "the checkpoint commits to another tree than the proof");
-    if (Status st = verify_checkpoint(*cp, log_key, log_name); !st) return as_check(st.error(), "tlog-checkpoint");
+    // Without a trusted root naming the log, its name is the checkpoint origin's ("NAME - TREE ID");
+    // the key is what authenticates the note.
+    const std::string name = !log_name.empty() ? log_name : cp->origin.substr(0, cp->origin.find(" - "));
+    if (Status st = verify_checkpoint(*cp, log_key, name); !st) return as_check(st.error(), "tlog-checkpoint");
     out.proof_checked = true;
   }
   if (!((e.kind == "rekord" || e.kind == "hashedrekord") && e.kind_version == "0.0.1")) {
@@ -145,15 +151,31 @@ Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::Publ
       k = cert->public_key();
       if (!k) return k.error();
     }
-    if (!crypto::verify(*k, artifact, content)) return failed("signature", "the logged signature does not verify over the artifact with the logged key");
+    // Rekor verifies rekord and hashedrekord signatures over SHA-256 whatever the curve (its
+    // "x509" PKI type loads every verifier with SHA-256); Ed25519 signs the message itself.
+    crypto::SignOptions o;
+    if (k->type() != crypto::KeyType::kEd25519) o.digest = crypto::DigestAlg::kSha256;
+    if (!crypto::verify(*k, artifact, content, o)) return failed("signature", "the logged signature does not verify over the artifact with the logged key");
     return std::move(*k);
   }();
   if (!key) return key.error().field == "bundle" ? as_check(key.error(), "tlog-body") : key.error();
+  if (expected_signer && key->spki_der() != expected_signer->spki_der()) {
+    return failed("signature", "the logged signature is by another key than the expected signer's");
+  }
   out.signer = std::move(*key);
   out.log_index = e.log_index;
   out.integrated_time = e.integrated_time;
   out.kind = e.kind;
   return out;
+}
+
+Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const TrustedRoot& root, ByteView artifact, const crypto::PublicKey* expected_signer) {
+  const LogKey* log = find_log(root.tlogs, e.log_id);
+  if (!log) return failed("tlog-key-unknown", "its log (id " + to_hex(e.log_id) + ") is not in the trusted root");
+  if (!log->valid.covers(e.integrated_time)) return failed("tlog-key-validity", "the key of " + log->base_url + " is not valid at the entry's integratedTime");
+  std::string host = log->base_url.substr(log->base_url.find("://") == std::string::npos ? 0 : log->base_url.find("://") + 3);
+  host = host.substr(0, host.find('/'));
+  return verify_rekor_entry(e, log->key, host, artifact, expected_signer);
 }
 
 }  // namespace cci::sigstore

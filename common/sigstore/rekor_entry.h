@@ -38,7 +38,13 @@ struct LoggedArtifact {
 };
 
 // `log_key`: the log's key (from a trusted root by the entry's log id, or given); `log_name`: the
-// name its checkpoint signatures carry (the log's host, e.g. rekor.sigstore.dev).
-Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name, ByteView artifact);
+// name its checkpoint signatures carry (the log's host, e.g. rekor.sigstore.dev; empty: the
+// checkpoint origin's first part).
+// `expected_signer`, when given: the logged key must be it (field "signature" otherwise).
+Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name, ByteView artifact,
+                                          const crypto::PublicKey* expected_signer = nullptr);
+// The same with the log found in a trusted root by the entry's log id, its key valid at the
+// entry's integratedTime (tlog-key-unknown, tlog-key-validity otherwise).
+Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const TrustedRoot& root, ByteView artifact, const crypto::PublicKey* expected_signer = nullptr);
 
 }  // namespace cci::sigstore

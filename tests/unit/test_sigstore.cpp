@@ -14,6 +14,7 @@
 #include "crypto/x509.h"
 #include "sigstore/bundle.h"
 #include "sigstore/fulcio.h"
+#include "sigstore/rekor_entry.h"
 #include "sigstore/sct.h"
 #include "sigstore/tlog.h"
 #include "sigstore/trusted_root.h"
@@ -382,4 +383,46 @@ TEST_CASE("bundles: a DSSE bundle given an artifact requires it among the in-tot
   CHECK(sigstore::verify_bundle(*b, *root, {}, std::nullopt, 1796515200).error().code == ErrorCode::kUsage);
   // A clock before the signing time: the verified time lies in the future.
   CHECK(sigstore::verify_bundle(*b, *root, who, std::nullopt, 1600000000).error().field == "signing-time");
+}
+
+TEST_CASE("Rekor entries beside an artifact: every rekor-entry case of the manifest gives its verdict on its check") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json manifest = load_json(dir / "manifest.json");
+  int accepted = 0, refused = 0;
+  for (const auto& c : manifest.at("cases")) {
+    if (c.at("kind") != "rekor-entry") continue;
+    const std::string id = c.at("id").get<std::string>();
+    CAPTURE(id);
+    const Bytes artifact = test::slurp(dir / c.at("artifact").get<std::string>());
+    Status st = [&]() -> Status {
+      auto log_key = crypto::load_public_key_pem(test::slurp(dir / c.at("rekor_key").get<std::string>()));
+      if (!log_key) return Error::make(ErrorCode::kMalformed, log_key.error().message, "rekor-key");
+      CCI_ASSIGN(entry, sigstore::parse_rekor_entry(test::slurp(dir / c.at("log_entry").get<std::string>())));
+      CCI_ASSIGN(logged, sigstore::verify_rekor_entry(entry, *log_key, "", artifact));
+      // The logged key is the endorser's, whose own signature file verifies too.
+      CCI_ASSIGN(endorser, crypto::load_public_key_pem(test::slurp(dir / c.at("artifact_key").get<std::string>())));
+      if (logged.signer->spki_der() != endorser.spki_der()) return Error::make(ErrorCode::kVerificationFailed, "another signer", "signature");
+      CHECK(logged.proof_checked);
+      CHECK(logged.kind == "rekord");
+      return crypto::verify(endorser, artifact, test::slurp(dir / c.at("artifact_signature").get<std::string>()));
+    }();
+    if (c.at("expect") == "accept") {
+      CHECK_MESSAGE(st, (st ? "" : st.error().field + ": " + st.error().message));
+      ++accepted;
+    } else {
+      REQUIRE_FALSE(st);
+      CHECK_MESSAGE(st.error().field == c.at("failing_check").get<std::string>(), (st.error().field + ": " + st.error().message));
+      ++refused;
+    }
+  }
+  CHECK(accepted == 1);
+  CHECK(refused == 6);
+  // Malformed entries are refused on the file, not on a check.
+  for (const std::string bad : {"{}", "[]", R"({"a":{},"b":{}})", R"({"u":{"body":"e30=","integratedTime":-1,"logID":"00","logIndex":1,"verification":{}}})",
+                                R"({"SignedEntryTimestamp":"AA==","Payload":{"body":"e30=","integratedTime":1,"logIndex":1,"logID":"zz"}})"}) {
+    CAPTURE(bad);
+    auto e = sigstore::parse_rekor_entry(as_bytes(bad));
+    REQUIRE_FALSE(e);
+    CHECK(e.error().field == "bundle");
+  }
 }

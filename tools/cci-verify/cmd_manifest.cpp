@@ -6,6 +6,7 @@
 #include "base/file_io.h"
 #include "cli/inputs.h"
 #include "commands.h"
+#include "rekor_flags.h"
 #include "manifest/deployment.h"
 
 namespace cci::tools::verify {
@@ -14,6 +15,7 @@ namespace {
 struct ManifestOptions {
   std::string file;
   std::string key;
+  std::string rekor_bundle, trusted_root, rekor_key;  // the manifest's Rekor entry and the log's key
 };
 
 void emit(YAML::Emitter& e, const cli::Json& j) {
@@ -47,13 +49,29 @@ int run_manifest(const ManifestOptions& o, const cli::Context& ctx) {
     e.message = o.file + ": " + e.message;
     return ctx.fail(e, schema);
   }
+  // The release pipeline's Rekor entry for these exact bytes, signed with the release key.
+  std::optional<sigstore::LoggedArtifact> logged;
+  if (!o.rekor_bundle.empty()) {
+    auto l = check_rekor_entry(o.rekor_bundle, o.trusted_root, o.rekor_key, *data, &*key);
+    if (!l) return ctx.fail(l.error(), schema);
+    logged = std::move(*l);
+  } else if (!o.trusted_root.empty() || !o.rekor_key.empty()) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--trusted-root and --rekor-key check a Rekor entry: give it with --rekor-bundle FILE"), schema);
+  }
   if (ctx.options().json) {
-    ctx.out_json(schema, 0,
-                 cli::Json{{"result", "pass"}, {"manifest", o.file}, {"key_hint", v->key_hint},
-                           {"subject", v->statement["subject"]}, {"predicate", v->predicate}});
+    cli::Json body{{"result", "pass"}, {"manifest", o.file}, {"key_hint", v->key_hint}, {"subject", v->statement["subject"]}, {"predicate", v->predicate}};
+    if (logged) {
+      body["transparency_log"] = {{"log_index", logged->log_index}, {"integrated_time", cli::format_time(logged->integrated_time)},
+                                  {"kind", logged->kind}, {"inclusion_proof", logged->proof_checked}};
+    }
+    ctx.out_json(schema, 0, body);
     return 0;
   }
   ctx.info(ctx.paint_ok(true, false) + "  signature by key " + v->key_hint);
+  if (logged) {
+    ctx.info(ctx.paint_ok(true, false) + "  in the transparency log at index " + std::to_string(logged->log_index) + " since " +
+             cli::format_time(logged->integrated_time) + (logged->proof_checked ? " (inclusion proof and signed checkpoint checked)" : " (the log's signed promise)"));
+  }
   cli::Json doc{{"verified", true}, {"manifest", o.file}, {"key_hint", v->key_hint}};
   for (const auto& [k, val] : v->predicate.items()) doc[k] = val;
   doc["subject"] = v->statement["subject"];
@@ -74,9 +92,15 @@ void add_manifest(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "predicate type and schema version. Any altered byte makes it fail with exit status 1.\n"
       "Examples:\n"
       "  cci-verify manifest cci-manifest.json --release-key release.pub\n"
-      "  cci-verify manifest cci-manifest.json --release-key release.pub --json | jq '.predicate.images[].launch_measurements'");
+      "  cci-verify manifest cci-manifest.json --release-key release.pub --json | jq '.predicate.images[].launch_measurements'\n"
+      "  cci-verify manifest cci-manifest.json --release-key release.pub --rekor-bundle cci-manifest.rekor.json \\\n"
+      "      --trusted-root trusted_root.json   # logged by the pipeline: cosign sign-blob --key release.key --bundle ...");
   sub->add_option("FILE", o->file, "Deployment manifest (DSSE envelope JSON)")->required();
   cli::add_alias(sub, sub->add_option("--release-key", o->key, "The release public key (PEM)")->required(), "-k,--key", o->key);
+  sub->add_option("--rekor-bundle", o->rekor_bundle,
+                  "The manifest's Rekor entry (the API's JSON, or cosign's rekor bundle): the manifest must be in the log, signed by the release key");
+  sub->add_option("--trusted-root", o->trusted_root, "--rekor-bundle: the Sigstore trusted root that holds the log's key");
+  sub->add_option("--rekor-key", o->rekor_key, "--rekor-bundle: the log's public key (PEM), instead of --trusted-root");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_manifest(*o, ctx); }; });
 }
 

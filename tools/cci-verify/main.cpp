@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   spec.setup = [](CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
     tools::verify::add_model(app, ctx, action);
     tools::verify::add_manifest(app, ctx, action);
+    tools::verify::add_blob(app, ctx, action);
     tools::verify::add_launch_measure(app, ctx, action);
     tools::verify::add_report(app, ctx, action);
     tools::verify::add_fetch(app, ctx, action);
