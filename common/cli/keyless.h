@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/result.h"
+#include "manifest/release.h"
 #include "sigstore/bundle.h"
 #include "sigstore/trusted_root.h"
 
@@ -19,15 +20,22 @@ struct KeylessFlags {
   bool given() const { return !identity.empty() || !identity_regexp.empty() || !issuer.empty(); }
 };
 
-// --identity, --identity-regexp, --issuer, --trusted-root [env: CCI_SIGSTORE_TRUSTED_ROOT].
-void add_keyless_flags(CLI::App* sub, KeylessFlags& f);
+// --identity, --identity-regexp, --issuer, --trusted-root [env: CCI_SIGSTORE_TRUSTED_ROOT];
+// with `prefix` "release-": --release-identity, --release-identity-regexp, --release-issuer (the
+// signer of the release a server serves) and --trusted-root.
+void add_keyless_flags(CLI::App* sub, KeylessFlags& f, const std::string& prefix = "");
 
 struct Keyless {
+  Bytes root_json;  // the trusted root's file, as read
   std::shared_ptr<const sigstore::TrustedRoot> root;
   sigstore::ExpectedSigner signer;
 };
 
 // Usage errors name what is missing: an identity (one form only), the issuer, the trusted root.
-Result<Keyless> load_keyless(const KeylessFlags& f);
+Result<Keyless> load_keyless(const KeylessFlags& f, const std::string& prefix = "");
+
+// The signer a served release must be by: --release-key PEM, or the keyless flags added with the
+// prefix "release-" (exactly one of the two; a usage error names them otherwise).
+Result<manifest::ReleaseSigner> load_release_signer(const std::string& release_key, const KeylessFlags& keyless);
 
 }  // namespace cci::cli

@@ -3,6 +3,7 @@
 #include "base/hex.h"
 #include "crypto/keys.h"
 #include "manifest/model_signing.h"
+#include "sigstore/trusted_root.h"
 
 namespace cci::manifest {
 namespace {
@@ -51,14 +52,26 @@ Result<oms::Statement> deployment_model_statement(const VerifiedManifest& m) {
   return st;
 }
 
-Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at) {
-  CCI_ASSIGN(key, crypto::load_public_key_pem(key_pem));
+std::string ReleaseSigner::describe() const {
+  if (!keyless()) return "the release key";
+  return "the keyless signer " + (identity.identity_regexp.empty() ? identity.identity : "matching " + identity.identity_regexp) + " (issuer " + identity.issuer + ")";
+}
+
+Result<Release> verify_release(Bytes manifest, ReleaseSigner signer, std::time_t at) {
   Release r;
   if (is_oms_bundle(manifest)) {
     VerifyModelOptions vo;
     vo.signature_only = true;
-    vo.public_key = std::move(key);
     vo.at = at;
+    if (signer.keyless()) {
+      auto root = sigstore::parse_trusted_root(signer.trusted_root);
+      if (!root) return root.error();
+      vo.trusted_root = std::make_shared<const sigstore::TrustedRoot>(std::move(*root));
+      vo.signer = signer.identity;
+    } else {
+      CCI_ASSIGN(key, crypto::load_public_key_pem(signer.key_pem));
+      vo.public_key = std::move(key);
+    }
     CCI_ASSIGN(v, verify_model(manifest, vo));
     if (!v.passed) {
       for (const auto& c : v.checks) {
@@ -69,14 +82,28 @@ Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at) {
     r.kind = Release::Kind::kModelBundle;
     r.model = std::move(v.statement);
   } else {
+    if (signer.keyless()) {
+      return release_error(ErrorCode::kUnsupported,
+                           "is a deployment manifest, which is signed with a release key (cci-measure manifest build): give --release-key; a keyless "
+                           "signer is for model bundles",
+                           "release-key");
+    }
+    CCI_ASSIGN(key, crypto::load_public_key_pem(signer.key_pem));
     CCI_ASSIGN(d, verify_deployment_manifest(manifest, key));
     CCI_SET(r.model, deployment_model_statement(d));
     r.kind = Release::Kind::kDeployment;
     r.deployment = std::move(d);
   }
   r.manifest = std::move(manifest);
-  r.key_pem = std::move(key_pem);
+  r.signer = std::move(signer);
   return r;
+}
+
+Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at) {
+  ReleaseSigner s;
+  s.key_pem = std::move(key_pem);
+  if (s.key_pem.empty()) return make_error(ErrorCode::kUsage, "the release key is empty", "release-key");
+  return verify_release(std::move(manifest), std::move(s), at);
 }
 
 }  // namespace cci::manifest

@@ -15,14 +15,26 @@
 #include "base/result.h"
 #include "manifest/deployment.h"
 #include "manifest/oms.h"
+#include "sigstore/bundle.h"
 
 namespace cci::manifest {
+
+// Who must have signed a release: a release key, or (model bundles only) a keyless Sigstore
+// signer, checked against a trusted root (docs/keyless-signing.md). Kept as bytes: the server
+// hands it to its workers, which check the release again.
+struct ReleaseSigner {
+  Bytes key_pem;                      // the release public key, as given; empty: keyless
+  Bytes trusted_root;                 // keyless: the Sigstore trusted root's JSON, as given
+  sigstore::ExpectedSigner identity;  // keyless: the expected identity and issuer
+  bool keyless() const { return key_pem.empty(); }
+  std::string describe() const;       // "release key" | "keyless signer ID (issuer URL)"
+};
 
 struct Release {
   enum class Kind { kDeployment, kModelBundle };
   Kind kind = Kind::kDeployment;
   Bytes manifest;        // exactly the signed bytes
-  Bytes key_pem;         // the release public key, as given
+  ReleaseSigner signer;  // as given
   oms::Statement model;  // the model's signed files and serialization
   std::optional<VerifiedManifest> deployment;  // kDeployment
 };
@@ -33,6 +45,9 @@ inline constexpr size_t kMaxReleaseManifestBytes = 64u << 20;
 // signature with the key and extracts the model's expected files. A deployment manifest
 // without a model, or without the model's file list (built before cci recorded it), is an
 // error that says to rebuild it.
+// A keyless signer is for model bundles (a Sigstore bundle signed through Fulcio and Rekor);
+// deployment manifests are signed with a release key (kUnsupported otherwise).
+Result<Release> verify_release(Bytes manifest, ReleaseSigner signer, std::time_t at);
 Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at);
 
 // The deployment's name ("" when it has none or it is not a string).

@@ -607,6 +607,10 @@ Result<WorkerProc*> AcceptLoop::worker_for(const std::string& user) {
   std::vector<ChildFd> fds{{pair.second.get(), 3}, {manifest_fd_.get(), 4}};
   msg::WorkerInit init;
   init.release_key_pem.assign(release_.key_pem.begin(), release_.key_pem.end());
+  init.release_trusted_root.assign(release_.trusted_root.begin(), release_.trusted_root.end());
+  init.release_identity = release_.identity;
+  init.release_identity_regexp = release_.identity_regexp;
+  init.release_issuer = release_.issuer;
   init.where = release_.where;
   init.single_file = release_.single_file;
   int target = 5;

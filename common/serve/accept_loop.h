@@ -61,7 +61,9 @@ struct SealedRelease {
 // while `sealed` waits for its key).
 struct ServeRelease {
   Bytes manifest;
-  Bytes key_pem;
+  Bytes key_pem;  // the release key; empty for a keyless signer (a model bundle through Sigstore):
+  Bytes trusted_root;
+  std::string identity, identity_regexp, issuer;
   bool deployment = false;  // a deployment manifest (else a plain model bundle: clients cannot check the VM)
   std::string where;        // the model's directory, for messages
   bool single_file = false;

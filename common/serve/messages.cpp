@@ -164,13 +164,19 @@ Result<ConnAnswer> decode_conn_answer(const SecureJson& j) {
 SecureJson encode(const WorkerInit& m) {
   SecureJson files = SecureJson::array();
   for (const auto& f : m.files) files.push_back(SecureString(f.begin(), f.end()));
-  return SecureJson{{"release_key", m.release_key_pem}, {"where", m.where}, {"single_file", m.single_file}, {"files", std::move(files)}};
+  return SecureJson{{"release_key", m.release_key_pem}, {"release_trusted_root", m.release_trusted_root}, {"release_identity", m.release_identity},
+                    {"release_identity_regexp", m.release_identity_regexp}, {"release_issuer", m.release_issuer},
+                    {"where", m.where}, {"single_file", m.single_file}, {"files", std::move(files)}};
 }
 
 Result<WorkerInit> decode_worker_init(const SecureJson& j) {
   if (!j.is_object()) return bad("init", "is not an object");
   WorkerInit m;
   CCI_SET(m.release_key_pem, plain(j, "release_key"));
+  CCI_SET(m.release_trusted_root, plain(j, "release_trusted_root"));
+  CCI_SET(m.release_identity, plain(j, "release_identity"));
+  CCI_SET(m.release_identity_regexp, plain(j, "release_identity_regexp"));
+  CCI_SET(m.release_issuer, plain(j, "release_issuer"));
   CCI_SET(m.where, plain(j, "where"));
   CCI_SET(m.single_file, boolean(j, "single_file"));
   if (!j.contains("files") || !j["files"].is_array()) return bad("files", "is missing or not a list");

@@ -80,7 +80,8 @@ using ConnAnswer = std::variant<Refusal, EvidenceAnswer, SessionGranted, Metrics
 
 // ---- accept loop -> worker ----
 struct WorkerInit {
-  std::string release_key_pem;
+  std::string release_key_pem;  // the release key, or empty for a keyless signer:
+  std::string release_trusted_root, release_identity, release_identity_regexp, release_issuer;
   std::string where;  // the model's directory, for messages
   bool single_file = false;
   std::vector<std::string> files;  // names of the descriptors that follow the manifest's

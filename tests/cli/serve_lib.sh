@@ -28,13 +28,14 @@ serve_setup() {
 
 # serve_start [extra flags...]: starts the server, waits for its ready file; sets URL, PIN.
 # TEE="--tee sim-csv --sim-dir DIR" picks another simulated platform; SIGNED="--manifest FILE"
-# serves a plain model bundle instead of the deployment manifest.
+# serves a plain model bundle instead of the deployment manifest; RELEASE="--release-identity ..."
+# names its signer instead of the release key.
 serve_start() {
   rm -f "$WORK/ready.json"
   : >"$WORK/serve.log"
   # shellcheck disable=SC2086
   "$RUN" serve ${TEE:---tee sim-snp --sim-dir $WORK/sim} --model "$MODEL" ${SIGNED:---deployment $WORK/cci-manifest.json} \
-    --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 \
+    ${RELEASE:---release-key $WORK/release.pub} --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 \
     --ready-file "$WORK/ready.json" --threads 1 "$@" >"$WORK/serve.out" 2>>"$WORK/serve.log" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "cli/keyless.h"
 #include "model_loading.h"
 #include "default_model.h"
 #include "infer/engine.h"
@@ -38,7 +39,8 @@ struct GenerateCliOptions {
 Result<infer::LoadedModel> load_verified(const GenerateCliOptions& o) {
   if (o.model.empty()) return make_error(ErrorCode::kUsage, "--manifest checks a --model; the embedded model is part of this binary", "manifest");
   if (o.key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs the signer's public key: --key PUB.pem", "key");
-  CCI_ASSIGN(signed_model, load_signed_model(o.model, o.manifest, o.key));
+  CCI_ASSIGN(signer, cli::load_release_signer(o.key, {}));
+  CCI_ASSIGN(signed_model, load_signed_model(o.model, o.manifest, std::move(signer)));
   return std::move(signed_model.model);  // the mappings outlive the descriptors
 }
 

@@ -10,6 +10,7 @@
 
 #include "attested_identity.h"
 #include "commands.h"
+#include "cli/keyless.h"
 #include "model_loading.h"
 #include "base/file_io.h"
 #include "collateral/http.h"
@@ -31,6 +32,7 @@ struct ServeCliOptions {
   bool exit_with_parent = false;
   attest::SourceOptions source;
   std::string model, manifest, deployment, release_key;
+  cli::KeylessFlags release_keyless;  // a keyless model bundle's signer, instead of release_key
   std::string key_source;  // "" : push when the model is encrypted
   std::string kbs_cert, kbs_tee = "auto", cdh_url = "http://127.0.0.1:8006";
   bool insecure_http_kbs = false;
@@ -122,6 +124,14 @@ std::function<Result<crypto::SecretBytes>(serve::Attestor&)> cdh_fetcher(const S
   };
 }
 
+void set_signer(serve::ServeRelease& r, const manifest::ReleaseSigner& s) {
+  r.key_pem = s.key_pem;
+  r.trusted_root = s.trusted_root;
+  r.identity = s.identity.identity;
+  r.identity_regexp = s.identity.identity_regexp;
+  r.issuer = s.identity.issuer;
+}
+
 // An encrypted model (the deployment manifest records its encryption): the ciphertext is opened and
 // checked against the signed record now; the key comes later, from the key source, and the
 // plaintext is then checked against the signed model exactly as a plain model is.
@@ -157,7 +167,7 @@ Result<serve::ServeRelease> load_sealed_release(const ServeCliOptions& o, manife
                                                      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   serve::ServeRelease r;
   r.manifest = release.manifest;
-  r.key_pem = release.key_pem;
+  set_signer(r, release.signer);
   r.deployment = true;
   r.where = o.model;
   const unsigned threads = o.config.threads > 0 ? static_cast<unsigned>(o.config.threads) : 0;
@@ -181,7 +191,8 @@ Result<serve::ServeRelease> load_release(const ServeCliOptions& o, const cli::Co
   }
   const std::string& file = deployment ? o.deployment : o.manifest;
   const auto t0 = std::chrono::steady_clock::now();
-  auto verified = read_release(file, o.release_key);
+  CCI_ASSIGN(signer, cli::load_release_signer(o.release_key, o.release_keyless));
+  auto verified = read_release(file, std::move(signer));
   if (!verified) return make_error(verified.error().code, "refusing to serve: " + verified.error().message, verified.error().field);
   if (verified->kind == manifest::Release::Kind::kDeployment && deployment) {
     CCI_ASSIGN(record, manifest::encryption_record(verified->deployment->predicate));
@@ -200,7 +211,7 @@ Result<serve::ServeRelease> load_release(const ServeCliOptions& o, const cli::Co
                                                {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   serve::ServeRelease r;
   r.manifest = std::move(model->release.manifest);
-  r.key_pem = std::move(model->release.key_pem);
+  set_signer(r, model->release.signer);
   r.deployment = is_deployment;
   r.where = o.model;
   r.single_file = model->files.single_file();
@@ -308,7 +319,8 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
                   "The signed deployment manifest (cci-measure manifest build): the model's files, the launch measurements and the policy clients check");
   cli::add_alias(sub, sub->add_option("--signature", o->manifest,
                   "Instead of --deployment, where none exists: the model's signed bundle (cci-measure model); clients cannot check the VM"), "--manifest", o->manifest);
-  sub->add_option("--release-key", o->release_key, "Public key the manifest must be signed with (PEM)")->required();
+  sub->add_option("--release-key", o->release_key, "Public key the manifest must be signed with (PEM)");
+  cli::add_keyless_flags(sub, o->release_keyless, "release-");
   sub->add_option("--key-source", o->key_source,
                   "An encrypted model's key (its deployment manifest records the encryption; --model is then the encrypted directory): "
                   "push (default: the owner sends it after verifying, cci-verify remote --provision-key), kbs://HOST:PORT/REPO/TYPE/TAG (a trustee "

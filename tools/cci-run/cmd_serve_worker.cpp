@@ -123,7 +123,9 @@ Result<infer::LoadedModel> receive_model() {
   ::close(kManifestFd);
   manifest::Release release;
   release.manifest = std::move(manifest_bytes);
-  release.key_pem.assign(init.release_key_pem.begin(), init.release_key_pem.end());
+  release.signer.key_pem.assign(init.release_key_pem.begin(), init.release_key_pem.end());
+  release.signer.trusted_root.assign(init.release_trusted_root.begin(), init.release_trusted_root.end());
+  release.signer.identity = {init.release_identity, init.release_identity_regexp, init.release_issuer};
   std::vector<manifest::OpenedFile> files;
   int fd = kFirstModelFd;
   for (auto& name : init.files) files.push_back({std::move(name), UniqueFd(fd++)});

@@ -8,10 +8,9 @@
 
 namespace cci::tools::run {
 
-Result<manifest::Release> read_release(const std::string& manifest, const std::string& release_key) {
-  CCI_ASSIGN(key, read_file(release_key, 1u << 20));
+Result<manifest::Release> read_release(const std::string& manifest, manifest::ReleaseSigner signer) {
   CCI_ASSIGN(bytes, read_file(manifest, manifest::kMaxReleaseManifestBytes));
-  auto release = manifest::verify_release(std::move(bytes), std::move(key), std::time(nullptr));
+  auto release = manifest::verify_release(std::move(bytes), std::move(signer), std::time(nullptr));
   if (!release) return make_error(release.error().code, manifest + ": " + release.error().message, release.error().field);
   return release;
 }
@@ -25,8 +24,8 @@ Result<SignedModel> load_release_files(manifest::Release release, const std::str
   return SignedModel{std::move(release), std::move(files), std::move(model)};
 }
 
-Result<SignedModel> load_signed_model(const std::string& model_dir, const std::string& manifest, const std::string& release_key) {
-  CCI_ASSIGN(release, read_release(manifest, release_key));
+Result<SignedModel> load_signed_model(const std::string& model_dir, const std::string& manifest, manifest::ReleaseSigner signer) {
+  CCI_ASSIGN(release, read_release(manifest, std::move(signer)));
   return load_release_files(std::move(release), model_dir, manifest);
 }
 
@@ -45,7 +44,7 @@ Result<std::vector<manifest::OpenedFile>> unseal_release_model(const manifest::R
 }
 
 Result<infer::LoadedModel> load_release_model(const manifest::Release& release, const manifest::OpenedModel& files) {
-  CCI_ASSIGN(again, manifest::verify_release(release.manifest, release.key_pem, std::time(nullptr)));
+  CCI_ASSIGN(again, manifest::verify_release(release.manifest, release.signer, std::time(nullptr)));
   return infer::load_verified_model(files, again.model);
 }
 

@@ -20,11 +20,11 @@ struct SignedModel {
   infer::LoadedModel model;
 };
 
-// `manifest`: a deployment manifest or a model bundle; `release_key`: the PEM key that signed it.
-Result<SignedModel> load_signed_model(const std::string& model_dir, const std::string& manifest, const std::string& release_key);
+// `manifest`: a deployment manifest or a model bundle; `signer`: who must have signed it.
+Result<SignedModel> load_signed_model(const std::string& model_dir, const std::string& manifest, manifest::ReleaseSigner signer);
 
-// The first half: the key and the manifest read once and verified.
-Result<manifest::Release> read_release(const std::string& manifest, const std::string& release_key);
+// The first half: the manifest read once and verified against the signer.
+Result<manifest::Release> read_release(const std::string& manifest, manifest::ReleaseSigner signer);
 // The second half, for a verified release: the model's files opened once and loaded.
 Result<SignedModel> load_release_files(manifest::Release release, const std::string& model_dir, const std::string& manifest);
 

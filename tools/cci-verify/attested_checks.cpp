@@ -21,6 +21,7 @@ void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e) {
   sub->add_option("--deploy", e.deploy, "Expected cci-deploy claim (deployment id)");
   cli::add_alias(sub, sub->add_option("--release-key", r.manifest_key,
                   "The release public key (PEM) that signed the server's manifest: the trust anchor for the model and the deployment"), "--manifest-key", r.manifest_key);
+  cli::add_keyless_flags(sub, r.release_keyless, "release-");
   cli::add_alias(sub, sub->add_option("--deployment", r.manifest,
                   "A local copy of the signed manifest the claims name (deployment manifest or model bundle); remote: default the server's"), "--manifest", r.manifest);
   sub->add_flag("--insecure-any-manifest", r.insecure_any_manifest,
@@ -69,11 +70,8 @@ Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptio
     return make_error(ErrorCode::kVerificationFailed,
                       label + " is not the manifest the certificate's claims name (cci-manifest sha256:" + to_hex(c.manifest_sha256) + ")", "cci-manifest");
   }
-  if (r.manifest_key.empty()) {
-    return make_error(ErrorCode::kUsage, "the manifest's signature needs the release key: --release-key PUB", "release-key");
-  }
-  CCI_ASSIGN(key, read_file(r.manifest_key, 1u << 20));
-  auto release = manifest::verify_release(std::move(*bytes), std::move(key), std::time(nullptr));
+  CCI_ASSIGN(signer, cli::load_release_signer(r.manifest_key, r.release_keyless));
+  auto release = manifest::verify_release(std::move(*bytes), std::move(signer), std::time(nullptr));
   if (!release) return make_error(release.error().code, label + ": " + release.error().message, release.error().field);
   r.release = std::make_shared<const manifest::Release>(std::move(*release));
   r.release_label = source;

@@ -203,7 +203,7 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
     const bool deployment = rel.kind == manifest::Release::Kind::kDeployment;
     const std::string name = deployment ? manifest::deployment_name(*rel.deployment) : rel.model.subject_name;
     ctx.info(std::string("manifest: ") + (deployment ? "deployment '" + name + "'" : "model bundle '" + name + "' (names no VM)") +
-             ", signed by the release key, named by the claims (sha256:" + to_hex(attested->claims.manifest_sha256) + ")");
+             ", signed by " + o.report.release->signer.describe() + ", named by the claims (sha256:" + to_hex(attested->claims.manifest_sha256) + ")");
     manifest_json = cli::Json{{"kind", deployment ? "deployment" : "model-bundle"}, {"name", name}, {"sha256", to_hex(attested->claims.manifest_sha256)}};
   }
   // The key is read before anything is sent: a missing or short file is a usage error, not a surprise after the verdict.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "appraise/appraise.h"
+#include "cli/keyless.h"
 #include "cli/tool.h"
 #include "manifest/release.h"
 #include "kds_flags.h"
@@ -39,6 +40,7 @@ struct ReportOptions {
   std::string policy_file;
   std::string manifest;
   std::string manifest_key;
+  cli::KeylessFlags release_keyless;  // remote/cert: a keyless model bundle's signer, instead of manifest_key
   std::vector<std::string> measurements;
   std::string report_data;
   std::string nonce;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A keyless release served and verified end to end: the model bundle is signed through a private
+# Sigstore instance made here (tests/cli/sigstore_instance.py: its own Fulcio CA, CT log and Rekor
+# log, a trusted_root.json naming them), so cci-run serve starts only for the expected signer, its
+# workers check the bundle again, and cci-verify remote names the signer it verified.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/serve_lib.sh"
+PY=/usr/bin/python3  # Debian's python3-cryptography (scripts/lib.sh installs it)
+SI="$CCI_SOURCE_DIR/tests/cli/sigstore_instance.py"
+trap 'serve_stop; chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+serve_setup || { echo "FAIL setup"; exit 1; }
+"$PY" "$SI" init "$WORK/sigstore" || { echo "FAIL the test Sigstore instance"; exit 1; }
+"$PY" "$SI" sign "$WORK/sigstore" "$WORK/model.sig" ci@example.com https://issuer.test "$WORK/keyless.sig" || { echo "FAIL keyless signing"; exit 1; }
+TR="$WORK/sigstore/trusted_root.json"
+ID=(--identity ci@example.com --issuer https://issuer.test --trusted-root "$TR")
+RID=(--release-identity ci@example.com --release-issuer https://issuer.test --trusted-root "$TR")
+
+expect 0 "cci-verify model: the model signed keylessly" -- "$VERIFY" model "$MODEL" --signature "$WORK/keyless.sig" "${ID[@]}"
+contains "$WORK/out" "sigstore.sct" "the test instance's SCT verified"
+if [ -f "$CCI_TEST_VECTORS_DIR/sigstore/trusted_root/public-good.json" ]; then
+  expect 1 "another trusted root does not know this instance" -- "$VERIFY" model "$MODEL" --signature "$WORK/keyless.sig" \
+    --identity ci@example.com --issuer https://issuer.test --trusted-root "$CCI_TEST_VECTORS_DIR/sigstore/trusted_root/public-good.json"
+fi
+
+SERVE=("$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" --manifest "$WORK/keyless.sig" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 --threads 1)
+expect 1 "serve refuses a bundle by another signer than --release-identity" -- "${SERVE[@]}" --release-identity other@example.com \
+  --release-issuer https://issuer.test --trusted-root "$TR"
+contains "$WORK/err" "refusing to serve" "it says it refuses"
+contains "$WORK/err" "sigstore.identity" "and names the failed check"
+expect 2 "serve needs a signer: a release key or a keyless identity" -- "${SERVE[@]}"
+expect 2 "... not both" -- "${SERVE[@]}" --release-key "$WORK/release.pub" "${RID[@]}"
+expect 2 "... and a keyless identity needs its issuer" -- "${SERVE[@]}" --release-identity ci@example.com --trusted-root "$TR"
+expect 3 "a deployment manifest is signed with a release key, never keylessly" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" \
+  --deployment "$WORK/cci-manifest.json" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 "${RID[@]}"
+
+SIGNED="--manifest $WORK/keyless.sig" RELEASE="${RID[*]}" check "server from the keyless model bundle starts" -- serve_start
+check "a completion: the worker verified the keyless bundle again" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"And God said","max_tokens":4,"temperature":0}')" = 200
+R=("$VERIFY" remote "$URL" --trust-sim-root "$WORK/sim" --offline --insecure-no-crl --insecure-any-measurement)
+expect 0 "cci-verify remote --release-identity: verified" -- "${R[@]}" "${RID[@]}"
+contains "$WORK/err" "signed by the keyless signer ci@example.com (issuer https://issuer.test)" "the signer named in the verdict"
+expect 1 "cci-verify remote with another identity" -- "${R[@]}" --release-identity other@example.com --release-issuer https://issuer.test --trusted-root "$TR"
+expect 1 "cci-verify remote with another issuer" -- "${R[@]}" --release-identity ci@example.com --release-issuer https://issuer.test/ --trusted-root "$TR"
+expect 2 "cci-verify remote with the release key against a keyless release" -- "${R[@]}" --release-key "$WORK/release.pub"
+serve_stop
+finish
