@@ -331,6 +331,41 @@ Result<std::string> sign_envelope(const std::string& statement, const crypto::Pr
   return env.dump() + "\n";
 }
 
+Result<VerifiedManifest> parse_deployment_statement(ByteView payload) {
+  VerifiedManifest out;
+  // Signed, so the statement is the signer's; still check it is what we understand.
+  Json st = Json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (st.is_discarded() || !st.is_object()) return envelope_error("the signed payload is not a JSON statement", "payload");
+  if (st.value("_type", "") != oms::kStatementType) return envelope_error("statement _type is not in-toto Statement v1", "_type");
+  if (st.value("predicateType", "") != kDeploymentPredicateType) {
+    return envelope_error(std::string("predicateType is not ") + kDeploymentPredicateType, "predicateType");
+  }
+  if (!st.contains("predicate") || !st["predicate"].is_object() || !st["predicate"].contains("schema_version") ||
+      !st["predicate"]["schema_version"].is_number_integer()) {
+    return envelope_error("predicate.schema_version is missing", "schema_version");
+  }
+  if (st["predicate"]["schema_version"].get<int>() != kDeploymentSchemaVersion) {
+    return make_error(ErrorCode::kUnsupported,
+                      "deployment manifest schema version " + st["predicate"]["schema_version"].dump() + " is not supported (this build reads 1)",
+                      "schema_version");
+  }
+  out.predicate = st["predicate"];
+  out.statement = std::move(st);
+  return out;
+}
+
+Result<VerifiedManifest> verify_keyless_deployment_manifest(ByteView bundle_json, const sigstore::TrustedRoot& root, const sigstore::ExpectedSigner& who, std::time_t at) {
+  CCI_ASSIGN(b, sigstore::parse_bundle(bundle_json));
+  if (!b.dsse || b.dsse->payload_type != oms::kPayloadType) {
+    return envelope_error(std::string("a keyless deployment manifest is a Sigstore bundle around a DSSE envelope of type ") + oms::kPayloadType, "dsseEnvelope");
+  }
+  CCI_ASSIGN(v, sigstore::verify_bundle(b, root, who, std::nullopt, at));
+  CCI_ASSIGN(out, parse_deployment_statement(b.dsse->payload));
+  out.signer = v.signer;
+  out.key_hint = "keyless:" + v.signer.san;
+  return out;
+}
+
 Result<VerifiedManifest> verify_deployment_manifest(ByteView envelope_json, const crypto::PublicKey& key) {
   if (envelope_json.size() > kMaxManifestBytes) return envelope_error("larger than 16 MiB", "envelope");
   Json env = Json::parse(envelope_json.begin(), envelope_json.end(), nullptr, false);
@@ -362,24 +397,9 @@ Result<VerifiedManifest> verify_deployment_manifest(ByteView envelope_json, cons
   Bytes pae = oms::dsse_pae(oms::kPayloadType, *payload);
   auto ok = crypto::verify(key, pae, *sig, sign_options(key.type()));
   if (!ok) return make_error(ErrorCode::kVerificationFailed, "the manifest signature does not verify with the given key", "sig");
-  // Signed, so the statement is the signer's; still check it is what we understand.
-  Json st = Json::parse(payload->begin(), payload->end(), nullptr, false);
-  if (st.is_discarded() || !st.is_object()) return envelope_error("the signed payload is not a JSON statement", "payload");
-  if (st.value("_type", "") != oms::kStatementType) return envelope_error("statement _type is not in-toto Statement v1", "_type");
-  if (st.value("predicateType", "") != kDeploymentPredicateType) {
-    return envelope_error(std::string("predicateType is not ") + kDeploymentPredicateType, "predicateType");
-  }
-  if (!st.contains("predicate") || !st["predicate"].is_object() || !st["predicate"].contains("schema_version") ||
-      !st["predicate"]["schema_version"].is_number_integer()) {
-    return envelope_error("predicate.schema_version is missing", "schema_version");
-  }
-  if (st["predicate"]["schema_version"].get<int>() != kDeploymentSchemaVersion) {
-    return make_error(ErrorCode::kUnsupported,
-                      "deployment manifest schema version " + st["predicate"]["schema_version"].dump() + " is not supported (this build reads 1)",
-                      "schema_version");
-  }
-  out.predicate = st["predicate"];
-  out.statement = std::move(st);
+  CCI_ASSIGN(parsed, parse_deployment_statement(*payload));
+  out.statement = std::move(parsed.statement);
+  out.predicate = std::move(parsed.predicate);
   return out;
 }
 

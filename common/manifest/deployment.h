@@ -11,6 +11,12 @@
 // types are errors that carry the line number. Relative paths are relative to the YAML file.
 #pragma once
 
+#include <ctime>
+#include <optional>
+
+#include "sigstore/bundle.h"
+#include "sigstore/trusted_root.h"
+
 #include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -114,7 +120,8 @@ Json launch_measurement_json(const launch::LaunchConfig& cfg, const launch::Laun
 Result<std::string> sign_envelope(const std::string& statement, const crypto::PrivateKey& key);
 
 struct VerifiedManifest {
-  std::string key_hint;
+  std::string key_hint;  // the release key's hint; "keyless:IDENTITY" for a keyless manifest
+  std::optional<sigstore::SignerIdentity> signer;  // keyless: who signed, as verified
   Json statement;
   Json predicate;
 };
@@ -124,6 +131,16 @@ struct VerifiedManifest {
 // payload), then the statement's type, predicate type and schema version. kMalformed for
 // structure errors, kVerificationFailed for a wrong key or signature.
 Result<VerifiedManifest> verify_deployment_manifest(ByteView envelope_json, const crypto::PublicKey& key);
+
+// A deployment manifest signed keylessly: a Sigstore bundle (docs/keyless-signing.md) around a
+// DSSE envelope whose payload is the deployment statement `cci-measure manifest build --unsigned`
+// writes, verified offline against `root` and the expected signer (sigstore::verify_bundle), then
+// the statement as above.
+Result<VerifiedManifest> verify_keyless_deployment_manifest(ByteView bundle_json, const sigstore::TrustedRoot& root, const sigstore::ExpectedSigner& who,
+                                                            std::time_t at);
+
+// The statement checks alone (type, predicate type, schema version) on verified payload bytes.
+Result<VerifiedManifest> parse_deployment_statement(ByteView payload);
 
 // SM2 keys sign manifests with this distinguishing ID (GB/T 32918 default ID).
 inline constexpr char kManifestSm2Id[] = "1234567812345678";

@@ -57,9 +57,24 @@ std::string ReleaseSigner::describe() const {
   return "the keyless signer " + (identity.identity_regexp.empty() ? identity.identity : "matching " + identity.identity_regexp) + " (issuer " + identity.issuer + ")";
 }
 
+// Whether a Sigstore bundle's DSSE payload is a deployment statement (read only to choose the
+// verifier; both verify everything).
+bool carries_deployment(ByteView bundle) {
+  auto b = sigstore::parse_bundle(bundle);
+  if (!b || !b->dsse) return false;
+  const Json st = Json::parse(b->dsse->payload.begin(), b->dsse->payload.end(), nullptr, false);
+  return st.is_object() && st.value("predicateType", "") == kDeploymentPredicateType;
+}
+
 Result<Release> verify_release(Bytes manifest, ReleaseSigner signer, std::time_t at) {
   Release r;
-  if (is_oms_bundle(manifest)) {
+  if (signer.keyless() && is_oms_bundle(manifest) && carries_deployment(manifest)) {
+    CCI_ASSIGN(root, sigstore::parse_trusted_root(signer.trusted_root));
+    CCI_ASSIGN(d, verify_keyless_deployment_manifest(manifest, root, signer.identity, at));
+    CCI_SET(r.model, deployment_model_statement(d));
+    r.kind = Release::Kind::kDeployment;
+    r.deployment = std::move(d);
+  } else if (is_oms_bundle(manifest)) {
     VerifyModelOptions vo;
     vo.signature_only = true;
     vo.at = at;
@@ -83,9 +98,9 @@ Result<Release> verify_release(Bytes manifest, ReleaseSigner signer, std::time_t
     r.model = std::move(v.statement);
   } else {
     if (signer.keyless()) {
-      return release_error(ErrorCode::kUnsupported,
-                           "is a deployment manifest, which is signed with a release key (cci-measure manifest build): give --release-key; a keyless "
-                           "signer is for model bundles",
+      return release_error(ErrorCode::kVerificationFailed,
+                           "is signed with a release key (a DSSE envelope), not keylessly: give --release-key, or sign the deployment statement "
+                           "keylessly (docs/keyless-signing.md)",
                            "release-key");
     }
     CCI_ASSIGN(key, crypto::load_public_key_pem(signer.key_pem));

@@ -19,8 +19,7 @@
 
 namespace cci::manifest {
 
-// Who must have signed a release: a release key, or (model bundles only) a keyless Sigstore
-// signer, checked against a trusted root (docs/keyless-signing.md). Kept as bytes: the server
+// Who must have signed a release: a release key, or a keyless Sigstore signer, checked against a trusted root (docs/keyless-signing.md). Kept as bytes: the server
 // hands it to its workers, which check the release again.
 struct ReleaseSigner {
   Bytes key_pem;                      // the release public key, as given; empty: keyless
@@ -45,8 +44,8 @@ inline constexpr size_t kMaxReleaseManifestBytes = 64u << 20;
 // signature with the key and extracts the model's expected files. A deployment manifest
 // without a model, or without the model's file list (built before cci recorded it), is an
 // error that says to rebuild it.
-// A keyless signer is for model bundles (a Sigstore bundle signed through Fulcio and Rekor);
-// deployment manifests are signed with a release key (kUnsupported otherwise).
+// A keyless signer's release is a Sigstore bundle (signed through Fulcio and Rekor) around a model
+// statement (OMS) or a deployment statement; a key-signed envelope given a keyless signer is refused.
 Result<Release> verify_release(Bytes manifest, ReleaseSigner signer, std::time_t at);
 Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at);
 

@@ -31,8 +31,8 @@ contains "$WORK/err" "sigstore.identity" "and names the failed check"
 expect 2 "serve needs a signer: a release key or a keyless identity" -- "${SERVE[@]}"
 expect 2 "... not both" -- "${SERVE[@]}" --release-key "$WORK/release.pub" "${RID[@]}"
 expect 2 "... and a keyless identity needs its issuer" -- "${SERVE[@]}" --release-identity ci@example.com --trusted-root "$TR"
-expect 3 "a deployment manifest is signed with a release key, never keylessly" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" \
-  --deployment "$WORK/cci-manifest.json" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 "${RID[@]}"
+expect 1 "a deployment manifest signed with the release key is not a keyless signer's" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" \
+  --model "$MODEL" --deployment "$WORK/cci-manifest.json" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 "${RID[@]}"
 
 SIGNED="--manifest $WORK/keyless.sig" RELEASE="${RID[*]}" check "server from the keyless model bundle starts" -- serve_start
 check "a completion: the worker verified the keyless bundle again" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"And God said","max_tokens":4,"temperature":0}')" = 200
@@ -42,5 +42,28 @@ contains "$WORK/err" "signed by the keyless signer ci@example.com (issuer https:
 expect 1 "cci-verify remote with another identity" -- "${R[@]}" --release-identity other@example.com --release-issuer https://issuer.test --trusted-root "$TR"
 expect 1 "cci-verify remote with another issuer" -- "${R[@]}" --release-identity ci@example.com --release-issuer https://issuer.test/ --trusted-root "$TR"
 expect 2 "cci-verify remote with the release key against a keyless release" -- "${R[@]}" --release-key "$WORK/release.pub"
+serve_stop
+
+# A deployment manifest signed keylessly: the statement cci-measure writes (--unsigned), signed by
+# the pipeline's identity into a Sigstore bundle.
+expect 2 "manifest build needs --key or --unsigned" -- "$MEASURE" manifest build "$WORK/cci.yaml" -o "$WORK/x.json"
+expect 0 "manifest build --unsigned writes the statement" -- "$MEASURE" manifest build "$WORK/cci.yaml" --unsigned -o "$WORK/statement.json"
+check "the statement is an in-toto statement of the deployment predicate" -- python3 -c "
+import json; d=json.load(open('$WORK/statement.json')); assert d['predicateType']=='https://cci.dev/deployment-manifest/v1', d['predicateType']"
+"$PY" "$SI" sign "$WORK/sigstore" "$WORK/statement.json" ci@example.com https://issuer.test "$WORK/keyless-manifest.json"
+expect 0 "cci-verify manifest: keyless" -- "$VERIFY" manifest "$WORK/keyless-manifest.json" "${ID[@]}"
+contains "$WORK/err" "signed keylessly by ci@example.com (issuer https://issuer.test)" "the signer named"
+expect 1 "cci-verify manifest: another identity" -- "$VERIFY" manifest "$WORK/keyless-manifest.json" --identity ci@example.co --issuer https://issuer.test --trusted-root "$TR"
+expect 1 "cci-verify manifest: the keyless manifest against the release key" -- "$VERIFY" manifest "$WORK/keyless-manifest.json" --release-key "$WORK/release.pub"
+expect 2 "cci-verify manifest: no signer" -- "$VERIFY" manifest "$WORK/keyless-manifest.json"
+SIGNED="--deployment $WORK/keyless-manifest.json" RELEASE="${RID[*]}" check "server from the keyless deployment manifest starts" -- serve_start
+check "a completion" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"And God said","max_tokens":4,"temperature":0}')" = 200
+# The deployment names the VM: no measurement waiver; the manifest's own measurement is required.
+expect 0 "cci-verify remote: the keyless deployment, its measurement and policy" -- "$VERIFY" remote "$URL" --trust-sim-root "$WORK/sim" --offline \
+  --insecure-no-crl "${RID[@]}"
+contains "$WORK/out" "PASS  policy.measurement" "the measurement the keyless manifest lists"
+contains "$WORK/err" "deployment 'tiny-demo', signed by the keyless signer ci@example.com" "the signer named"
+expect 1 "cci-verify remote: another identity" -- "$VERIFY" remote "$URL" --trust-sim-root "$WORK/sim" --offline --insecure-no-crl \
+  --release-identity-regexp '.*@example\.org' --release-issuer https://issuer.test --trusted-root "$TR"
 serve_stop
 finish

@@ -8,8 +8,9 @@ and a dsse 0.0.1 Rekor entry with its signed entry timestamp (RFC 8785 JSON) and
 a tree of one leaf under a signed checkpoint (C2SP signed note).
 
   sigstore_instance.py init DIR
-  sigstore_instance.py sign DIR KEYED_BUNDLE IDENTITY ISSUER OUT
-      (re-signs the DSSE payload of a key-based OMS bundle, e.g. cci-measure model's, keylessly)
+  sigstore_instance.py sign DIR INPUT IDENTITY ISSUER OUT
+      (INPUT: a key-based OMS bundle, e.g. cci-measure model's, whose DSSE payload is re-signed
+      keylessly, or an in-toto statement, e.g. cci-measure manifest build --unsigned's)
 """
 import base64
 import datetime
@@ -113,8 +114,11 @@ def der_len(n):
 def sign(d, keyed_bundle, identity, issuer, out):
     inter_key, ct_key, rekor_key = load_key(os.path.join(d, "intermediate.key")), load_key(os.path.join(d, "ct.key")), load_key(os.path.join(d, "rekor.key"))
     inter = x509.load_pem_x509_certificate(open(os.path.join(d, "intermediate.pem"), "rb").read())
-    env = json.load(open(keyed_bundle))["dsseEnvelope"]
-    payload, payload_type = base64.b64decode(env["payload"]), env["payloadType"]
+    doc = json.load(open(keyed_bundle))
+    if "dsseEnvelope" in doc:  # a key-based bundle: its payload re-signed
+        payload, payload_type = base64.b64decode(doc["dsseEnvelope"]["payload"]), doc["dsseEnvelope"]["payloadType"]
+    else:  # an in-toto statement (cci-measure manifest build --unsigned): its exact bytes
+        payload, payload_type = open(keyed_bundle, "rb").read(), "application/vnd.in-toto+json"
     ephemeral = new_key()
     b = leaf_builder(ephemeral, inter, identity, issuer)
     precert = b.sign(inter_key, hashes.SHA256())

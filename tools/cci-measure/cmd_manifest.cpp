@@ -25,6 +25,7 @@ struct ManifestOptions {
   std::string output = "cci-manifest.json";
   std::string created;
   unsigned threads = 0;
+  bool unsigned_statement = false;  // write the statement for a keyless signer instead of signing
 };
 
 // --created, else SOURCE_DATE_EPOCH (reproducible builds), else now.
@@ -58,8 +59,15 @@ int run_manifest_build(const ManifestOptions& o, const cli::Context& ctx) {
   if (!text) return ctx.fail(text.error(), schema);
   auto in = manifest::parse_deployment_yaml(as_chars(*text), fs::path(o.input).parent_path().string(), o.input);
   if (!in) return ctx.fail(in.error(), schema);
-  auto key = cli::load_signing_key(o.key, o.pass_file, o.pkcs11_module);  // before any hashing
-  if (!key) return ctx.fail(key.error(), schema);
+  if (o.key.empty() != o.unsigned_statement) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "give --key (a manifest signed with the release key) or --unsigned (the statement, to sign keylessly)"), schema);
+  }
+  std::optional<crypto::PrivateKey> key;
+  if (!o.unsigned_statement) {
+    auto k = cli::load_signing_key(o.key, o.pass_file, o.pkcs11_module);  // before any hashing
+    if (!k) return ctx.fail(k.error(), schema);
+    key = std::move(*k);
+  }
   auto created = created_time(o.created);
   if (!created) return ctx.fail(created.error(), schema);
 
@@ -74,7 +82,8 @@ int run_manifest_build(const ManifestOptions& o, const cli::Context& ctx) {
   progress.finish();
   if (!built) return ctx.fail(built.error(), schema);
   for (const auto& w : built->warnings) ctx.warn(w);
-  auto envelope = manifest::sign_envelope(built->statement, *key);
+  // --unsigned: the statement's exact bytes, the DSSE payload a keyless signer signs.
+  Result<std::string> envelope = key ? manifest::sign_envelope(built->statement, *key) : Result<std::string>(built->statement);
   if (!envelope) return ctx.fail(envelope.error(), schema);
   auto st = ctx.write_output(o.output, as_bytes(*envelope), 0644);
   if (!st) return ctx.fail(st.error(), schema);
@@ -120,7 +129,9 @@ void add_manifest(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "  SOURCE_DATE_EPOCH=0 cci-measure manifest build examples/cci.yaml --key release.key -o demo.manifest.json\n"
       "Check with: cci-verify manifest cci-manifest.json --release-key release.pub");
   sub->add_option("input", o->input, "Deployment description (YAML)")->required();
-  sub->add_option("-k,--key", o->key, "Signing key: PEM file or pkcs11: URI")->required();
+  sub->add_option("-k,--key", o->key, "Signing key: PEM file or pkcs11: URI");
+  sub->add_flag("--unsigned", o->unsigned_statement,
+                "Write the in-toto statement itself (the DSSE payload) for a keyless signer (docs/keyless-signing.md), instead of signing");
   sub->add_option("--key-pass-file", o->pass_file, "Passphrase file for an encrypted key (else CCI_KEY_PASSWORD)");
   sub->add_option("--pkcs11-module", o->pkcs11_module, "PKCS#11 module (else CCI_PKCS11_MODULE)");
   sub->add_option("-o,--output", o->output, "Manifest output file (written atomically; - for standard output)")->capture_default_str();
