@@ -114,6 +114,15 @@ Result<Release> verify_release(Bytes manifest, ReleaseSigner signer, std::time_t
   return r;
 }
 
+Result<VerifiedManifest> verify_deployment(ByteView manifest, const ReleaseSigner& signer, std::time_t at) {
+  if (!signer.keyless()) {
+    CCI_ASSIGN(key, crypto::load_public_key_pem(signer.key_pem));
+    return verify_deployment_manifest(manifest, key);
+  }
+  CCI_ASSIGN(root, sigstore::parse_trusted_root(signer.trusted_root));
+  return verify_keyless_deployment_manifest(manifest, root, signer.identity, at);
+}
+
 Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at) {
   ReleaseSigner s;
   s.key_pem = std::move(key_pem);

@@ -49,6 +49,10 @@ inline constexpr size_t kMaxReleaseManifestBytes = 64u << 20;
 Result<Release> verify_release(Bytes manifest, ReleaseSigner signer, std::time_t at);
 Result<Release> verify_release(Bytes manifest, Bytes key_pem, std::time_t at);
 
+// A deployment manifest alone (report --deployment, launch-measure): the DSSE envelope with the
+// release key, or the Sigstore bundle with the keyless signer.
+Result<VerifiedManifest> verify_deployment(ByteView manifest, const ReleaseSigner& signer, std::time_t at);
+
 // The deployment's name ("" when it has none or it is not a string).
 std::string deployment_name(const VerifiedManifest& m);
 

@@ -56,6 +56,20 @@ contains "$WORK/err" "signed keylessly by ci@example.com (issuer https://issuer.
 expect 1 "cci-verify manifest: another identity" -- "$VERIFY" manifest "$WORK/keyless-manifest.json" --identity ci@example.co --issuer https://issuer.test --trusted-root "$TR"
 expect 1 "cci-verify manifest: the keyless manifest against the release key" -- "$VERIFY" manifest "$WORK/keyless-manifest.json" --release-key "$WORK/release.pub"
 expect 2 "cci-verify manifest: no signer" -- "$VERIFY" manifest "$WORK/keyless-manifest.json"
+# Everything else that reads a deployment manifest takes the keyless one with its signer.
+NONCE=00112233445566778899aabbccddeeff
+"$RUN" attest --tee sim-snp --sim-dir "$WORK/sim" --nonce "$NONCE" -o "$WORK/evidence.json" >/dev/null 2>&1
+expect 0 "cci-verify report --deployment: the keyless manifest's measurement" -- "$VERIFY" report "$WORK/evidence.json" \
+  --deployment "$WORK/keyless-manifest.json" "${RID[@]}" --offline --trust-sim-root "$WORK/sim" --nonce "$NONCE"
+contains "$WORK/out" "PASS  policy.measurement" "the measurement it lists"
+expect 1 "... and with another signer" -- "$VERIFY" report "$WORK/evidence.json" --deployment "$WORK/keyless-manifest.json" \
+  --release-identity x@example.com --release-issuer https://issuer.test --trusted-root "$TR" --offline --trust-sim-root "$WORK/sim" --nonce "$NONCE"
+expect 0 "cci-measure kbs-artifacts from the keyless manifest" -- "$MEASURE" kbs-artifacts "$WORK/keyless-manifest.json" "${RID[@]}" -o "$WORK/trustee"
+check "reference values written" -- test -s "$WORK/trustee/reference-values.json"
+expect 0 "cci-run generate --signature: the keyless model bundle" -- "$RUN" generate --model "$MODEL" --signature "$WORK/keyless.sig" "${RID[@]}" \
+  --prompt "And God said" --temperature 0 --max-tokens 2
+expect 1 "... refused for another signer" -- "$RUN" generate --model "$MODEL" --signature "$WORK/keyless.sig" --release-identity x@example.com \
+  --release-issuer https://issuer.test --trusted-root "$TR" --prompt "And God said" --max-tokens 2
 SIGNED="--deployment $WORK/keyless-manifest.json" RELEASE="${RID[*]}" check "server from the keyless deployment manifest starts" -- serve_start
 check "a completion" -- test "$(api /v1/completions "$KEY_A" '{"prompt":"And God said","max_tokens":4,"temperature":0}')" = 200
 # The deployment names the VM: no measurement waiver; the manifest's own measurement is required.

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "base/file_io.h"
+#include "cli/keyless.h"
 #include "commands.h"
 #include "kbs/artifacts.h"
 #include "manifest/release.h"
@@ -17,16 +18,17 @@ namespace {
 
 struct KbsOptions {
   std::string manifest, release_key, output;
+  cli::KeylessFlags release_keyless;
 };
 
 int run_kbs_artifacts(const KbsOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.measure.kbs-artifacts.v1";
   if (o.output.empty() || o.output == "-") return ctx.fail(make_error(ErrorCode::kUsage, "-o names a new directory (four files)", "output"), schema);
-  auto key = read_file(o.release_key, 1u << 20);
-  if (!key) return ctx.fail(key.error(), schema);
+  auto signer = cli::load_release_signer(o.release_key, o.release_keyless);
+  if (!signer) return ctx.fail(signer.error(), schema);
   auto bytes = read_file(o.manifest, manifest::kMaxReleaseManifestBytes);
   if (!bytes) return ctx.fail(bytes.error(), schema);
-  auto release = manifest::verify_release(std::move(*bytes), std::move(*key), std::time(nullptr));
+  auto release = manifest::verify_release(std::move(*bytes), std::move(*signer), std::time(nullptr));
   if (!release) return ctx.fail(make_error(release.error().code, o.manifest + ": " + release.error().message, release.error().field), schema);
   if (release->kind != manifest::Release::Kind::kDeployment) {
     return ctx.fail(make_error(ErrorCode::kUsage, o.manifest + " is a model bundle: the KBS needs a deployment manifest (its launch measurements)", "manifest"), schema);
@@ -74,7 +76,8 @@ void add_kbs_artifacts(CLI::App& app, cli::Context& ctx, std::function<int()>& a
       "Example:\n"
       "  cci-measure kbs-artifacts cci-manifest.json --release-key release.pub -o trustee/");
   sub->add_option("MANIFEST", o->manifest, "The signed deployment manifest (cci-measure manifest build)")->required();
-  sub->add_option("--release-key", o->release_key, "The public key it is signed with (PEM)")->required();
+  sub->add_option("--release-key", o->release_key, "The public key it is signed with (PEM)");
+  cli::add_keyless_flags(sub, o->release_keyless, "release-");
   sub->add_option("-o,--output", o->output, "A new directory for the files")->required();
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_kbs_artifacts(*o, ctx); }; });
 }

@@ -32,21 +32,21 @@ struct GenerateCliOptions {
   double temperature = 0.8, top_p = 0.95;
   int top_k = 40;
   bool token_ids = false, no_bos = false, ignore_eos = false, bf16 = false, no_echo = false;
+  cli::KeylessFlags release_keyless;  // a keyless release's signer, instead of key
 };
 
 // With --manifest (a model bundle or a deployment manifest), every model file is opened once
 // and checked against it as it is read.
 Result<infer::LoadedModel> load_verified(const GenerateCliOptions& o) {
   if (o.model.empty()) return make_error(ErrorCode::kUsage, "--manifest checks a --model; the embedded model is part of this binary", "manifest");
-  if (o.key.empty()) return make_error(ErrorCode::kUsage, "--manifest needs the signer's public key: --key PUB.pem", "key");
-  CCI_ASSIGN(signer, cli::load_release_signer(o.key, {}));
+  CCI_ASSIGN(signer, cli::load_release_signer(o.key, o.release_keyless));
   CCI_ASSIGN(signed_model, load_signed_model(o.model, o.manifest, std::move(signer)));
   return std::move(signed_model.model);  // the mappings outlive the descriptors
 }
 
 Result<infer::LoadedModel> load(const GenerateCliOptions& o) {
   if (!o.manifest.empty()) return load_verified(o);
-  if (!o.key.empty()) return make_error(ErrorCode::kUsage, "--key is the signer's key for --manifest", "key");
+  if (!o.key.empty() || o.release_keyless.given()) return make_error(ErrorCode::kUsage, "--release-key (or --release-identity) names the signer of --signature", "key");
   if (!o.model.empty()) return infer::load_model(o.model);
   return models::load_default_model();
 }
@@ -176,6 +176,7 @@ void add_generate(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_option("--model", o->model, "Model directory or llama2.c .bin file (default: the embedded model)");
   cli::add_alias(sub, sub->add_option("--signature", o->manifest, "Signed model bundle (cci-measure model) or deployment manifest: every file is opened once and checked as it is loaded"), "--manifest", o->manifest);
   cli::add_alias(sub, sub->add_option("--release-key", o->key, "The bundle signer's public key (PEM), with --signature"), "--key", o->key);
+  cli::add_keyless_flags(sub, o->release_keyless, "release-");
   sub->add_option("--prompt", o->prompt, "Prompt text (a BOS token is put first unless --no-bos)");
   sub->add_option("--prompt-ids", o->prompt_ids, "Prompt as space-separated token ids (instead of --prompt)");
   sub->add_option("--max-tokens", o->max_tokens, "Most tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 20));

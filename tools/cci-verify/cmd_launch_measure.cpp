@@ -1,14 +1,17 @@
 // cci-verify launch-measure: check a SEV / SEV-ES LAUNCH_MEASURE blob (the only attestation
 // of pre-SNP guests) against the expected launch digest, with the guest owner's TIK.
+#include <ctime>
 #include <memory>
 
 #include "base/file_io.h"
 #include "base/hex.h"
 #include "cli/inputs.h"
+#include "cli/keyless.h"
 #include "commands.h"
 #include "crypto/random.h"
 #include "launch/sev_launch_measure.h"
 #include "manifest/deployment.h"
+#include "manifest/release.h"
 
 namespace cci::tools::verify {
 namespace {
@@ -21,6 +24,7 @@ struct LaunchMeasureOptions {
   std::optional<std::string> expected_digest;
   std::optional<std::string> manifest;
   std::optional<std::string> manifest_key;
+  cli::KeylessFlags release_keyless;
   std::optional<std::string> image;
 };
 
@@ -61,11 +65,11 @@ Result<std::vector<Candidate>> candidates(const LaunchMeasureOptions& o) {
     out.push_back({"--expected-digest", *d});
     return out;
   }
-  auto key = cli::load_public_key_file(*o.manifest_key);
-  if (!key) return key.error();
+  auto signer = cli::load_release_signer(o.manifest_key.value_or(""), o.release_keyless);
+  if (!signer) return signer.error();
   auto data = read_file(*o.manifest, manifest::kMaxManifestBytes);
   if (!data) return data.error();
-  auto v = manifest::verify_deployment_manifest(*data, *key);
+  auto v = manifest::verify_deployment(*data, *signer, std::time(nullptr));
   if (!v) return v.error();
   for (const auto& img : v->predicate["images"]) {
     if (o.image && img["name"] != *o.image) continue;
@@ -90,7 +94,9 @@ int run_launch_measure(const LaunchMeasureOptions& o, const cli::Context& ctx) {
   if (o.expected_digest.has_value() == o.manifest.has_value()) {
     return ctx.fail(make_error(ErrorCode::kUsage, "give exactly one of --expected-digest HEX or --deployment FILE --release-key PUB"), schema);
   }
-  if (o.manifest && !o.manifest_key) return ctx.fail(make_error(ErrorCode::kUsage, "--deployment needs --release-key PUB"), schema);
+  if (o.manifest && !o.manifest_key && !o.release_keyless.given()) {
+    return ctx.fail(make_error(ErrorCode::kUsage, "--deployment needs its signer: --release-key PUB (or --release-identity, --release-issuer, --trusted-root)"), schema);
+  }
   if (o.api_major > 255 || o.api_minor > 255 || o.build > 255) {
     return ctx.fail(make_error(ErrorCode::kUsage, "--api-major, --api-minor and --build are bytes (0..255)"), schema);
   }
@@ -160,6 +166,7 @@ void add_launch_measure(CLI::App& app, cli::Context& ctx, std::function<int()>& 
   sub->add_option("--expected-digest", o->expected_digest, "Expected guest launch digest (64 hex digits)");
   cli::add_alias(sub, sub->add_option("--deployment", o->manifest, "Deployment manifest holding the expected digests"), "--manifest", o->manifest);
   cli::add_alias(sub, sub->add_option("--release-key", o->manifest_key, "Public key that signed the manifest (PEM)"), "-k,--key", o->manifest_key);
+  cli::add_keyless_flags(sub, o->release_keyless, "release-");
   sub->add_option("--image", o->image, "Only consider this image of the manifest");
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_launch_measure(*o, ctx); }; });
 }

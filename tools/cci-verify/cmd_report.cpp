@@ -206,6 +206,7 @@ void add_report(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
   sub->add_option("--policy", o->policy_file, "Policy YAML (keys as the policy section of cci.yaml)");
   cli::add_alias(sub, sub->add_option("--deployment", o->manifest, "Deployment manifest: its policy and its expected SNP or CSV measurements"), "--manifest", o->manifest);
   cli::add_alias(sub, sub->add_option("--release-key", o->manifest_key, "Public key that signed the manifest (PEM)"), "--manifest-key", o->manifest_key);
+  cli::add_keyless_flags(sub, o->release_keyless, "release-");
   sub->add_option("--measurement", o->measurements, "An expected measurement (SNP: 96 hex digits, CSV: 64; repeatable)");
   sub->add_option("--report-data", o->report_data, "Expected REPORT_DATA (128 hex digits)");
   sub->add_option("--nonce", o->nonce, "Expected REPORT_DATA as a nonce, zero-padded to 64 bytes (hex; NVIDIA GPUs: the 32-byte request nonce)");

@@ -1,5 +1,7 @@
 #include "report_common.h"
 
+#include <ctime>
+
 #include "appraise/composite.h"
 
 #include "appraise/appraise.h"
@@ -37,10 +39,9 @@ Result<appraise::Expectations> expectations_of(const ReportOptions& o) {
   if (o.release) {
     CCI_TRY(appraise::apply_release(*o.release, o.release_label, e));
   } else if (!o.manifest.empty()) {
-    if (o.manifest_key.empty()) return make_error(ErrorCode::kUsage, "--deployment needs --release-key PUB");
-    CCI_ASSIGN(key, cli::load_public_key_file(o.manifest_key));
+    CCI_ASSIGN(signer, cli::load_release_signer(o.manifest_key, o.release_keyless));
     CCI_ASSIGN(data, read_file(o.manifest, manifest::kMaxManifestBytes));
-    auto m = manifest::verify_deployment_manifest(data, key);
+    auto m = manifest::verify_deployment(data, signer, std::time(nullptr));
     if (!m) return make_error(m.error().code, o.manifest + ": " + m.error().message, m.error().field);
     CCI_TRY(appraise::apply_deployment(*m, o.manifest, e));
   }
