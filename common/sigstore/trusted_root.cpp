@@ -93,7 +93,7 @@ Result<std::vector<CertAuthority>> authorities(const Json& root, const char* key
 }  // namespace
 
 Result<TrustedRoot> parse_trusted_root(ByteView json) {
-  if (json.size() > kMaxTrustedRootBytes) return bad("file", "is larger than 1 MiB");
+  if (json.size() > kMaxTrustedRootBytes) return bad("file", "is larger than " + std::to_string(kMaxTrustedRootBytes / 1024) + " KiB");
   const Json root = Json::parse(json.begin(), json.end(), nullptr, false);
   if (root.is_discarded() || !root.is_object()) return bad("file", "is not a JSON object");
   CCI_ASSIGN(media, str(root, "mediaType", "(top)"));
