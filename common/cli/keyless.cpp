@@ -64,6 +64,9 @@ Result<manifest::ReleaseSigner> load_release_signer(const std::string& release_k
                       "release-key");
   }
   manifest::ReleaseSigner s;
+  if (!release_key.empty() && !keyless.trusted_root.empty()) {
+    return make_error(ErrorCode::kUsage, "--trusted-root is for a keyless signer (--release-identity, --release-issuer), not with --release-key", "trusted-root");
+  }
   if (!release_key.empty()) {
     CCI_ASSIGN(pem, read_file(release_key, 1u << 20));
     if (pem.empty()) return make_error(ErrorCode::kInvalidInput, release_key + ": empty", "release-key");

@@ -30,6 +30,7 @@ contains "$WORK/err" "refusing to serve" "it says it refuses"
 contains "$WORK/err" "sigstore.identity" "and names the failed check"
 expect 2 "serve needs a signer: a release key or a keyless identity" -- "${SERVE[@]}"
 expect 2 "... not both" -- "${SERVE[@]}" --release-key "$WORK/release.pub" "${RID[@]}"
+expect 2 "... --trusted-root is not for a release key" -- "${SERVE[@]}" --release-key "$WORK/release.pub" --trusted-root "$TR"
 expect 2 "... and a keyless identity needs its issuer" -- "${SERVE[@]}" --release-identity ci@example.com --trusted-root "$TR"
 expect 1 "a deployment manifest signed with the release key is not a keyless signer's" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" \
   --model "$MODEL" --deployment "$WORK/cci-manifest.json" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 "${RID[@]}"
