@@ -141,12 +141,6 @@ Result<TlogEntry> tlog_entry(const Json& e, const std::string& where, int versio
 
 // ---- verification ------------------------------------------------------------------------
 
-std::string host_of(const std::string& url) {
-  const size_t s = url.find("://");
-  std::string h = s == std::string::npos ? url : url.substr(s + 3);
-  const size_t slash = h.find('/');
-  return slash == std::string::npos ? h : h.substr(0, slash);
-}
 
 std::string hex_sha256(ByteView data) { return to_hex(crypto::digest(crypto::DigestAlg::kSha256, data)); }
 
@@ -237,38 +231,25 @@ Status check_body(const TlogEntry& e, const Bundle& b, std::optional<ByteView> a
 // One Rekor v1 entry: its log, SET, inclusion proof and checkpoint, body. Returns whether its
 // integratedTime is verified (a SET that verifies).
 Result<bool> verify_entry(const TlogEntry& e, size_t i, const Bundle& b, const TrustedRoot& root, std::optional<ByteView> artifact, std::vector<BundleCheck>& checks) {
-  const std::string n = "transparency-log entry " + std::to_string(i);
-  const LogKey* log = find_log(root.tlogs, e.log_id);
-  if (!log) return failed("tlog-key-unknown", n + ": its log (id " + to_hex(e.log_id) + ") is not in the trusted root");
-  if (!log->valid.covers(e.integrated_time)) {
-    return failed("tlog-key-validity", n + ": the key of " + log->base_url + " is not valid at the entry's integratedTime " + rfc3339_utc(e.integrated_time));
-  }
-  checks.push_back({"sigstore.tlog_key", n + ": logged by " + log->base_url + ", whose key is valid at " + rfc3339_utc(e.integrated_time)});
-  bool time_verified = false;
+  const std::string n = "transparency-log entry " + std::to_string(i) + ": ";
+  const auto named = [&n](Error err) {
+    err.message = n + err.message;
+    return err;
+  };
+  auto log = log_of(e, root);
+  if (!log) return named(log.error());
+  checks.push_back({"sigstore.tlog_key", n + "logged by " + (*log)->base_url + ", whose key is valid at " + rfc3339_utc(e.integrated_time)});
+  if (Status st = verify_entry_proofs(e, (*log)->key, log_host((*log)->base_url)); !st) return named(st.error());
   if (e.set) {
-    Status st = verify_set(e.body, e.integrated_time, e.log_id, e.log_index, *e.set, log->key);
-    if (!st) return as_check(st.error(), "tlog-set");
-    checks.push_back({"sigstore.tlog_set", n + ": the signed entry timestamp covers logIndex " + std::to_string(e.log_index) + " and integratedTime " + std::to_string(e.integrated_time)});
-    time_verified = true;
+    checks.push_back({"sigstore.tlog_set", n + "the signed entry timestamp covers logIndex " + std::to_string(e.log_index) + " and integratedTime " + std::to_string(e.integrated_time)});
   }
   if (e.proof) {
-    const InclusionProof& p = *e.proof;
-    Status st = verify_inclusion(leaf_hash(e.body), p.log_index, p.tree_size, p.hashes, p.root_hash);
-    if (!st) return as_check(st.error(), "tlog-inclusion-proof");
-    auto cp = parse_checkpoint(p.checkpoint);
-    if (!cp) return as_check(cp.error(), "tlog-checkpoint");
-    if (cp->tree_size != p.tree_size || cp->root_hash != p.root_hash) {
-      return failed("tlog-checkpoint", n + ": the checkpoint commits to a tree of " + std::to_string(cp->tree_size) + " leaves with root " + to_hex(cp->root_hash) +
-                                           ", the proof to " + std::to_string(p.tree_size) + " with root " + to_hex(p.root_hash));
-    }
-    st = verify_checkpoint(*cp, log->key, host_of(log->base_url));
-    if (!st) return as_check(st.error(), "tlog-checkpoint");
-    checks.push_back({"sigstore.tlog_inclusion", n + ": included at " + std::to_string(p.log_index) + " of " + std::to_string(p.tree_size) + " under the checkpoint signed by " +
-                                                     host_of(log->base_url)});
+    checks.push_back({"sigstore.tlog_inclusion", n + "included at " + std::to_string(e.proof->log_index) + " of " + std::to_string(e.proof->tree_size) +
+                                                     " under the checkpoint signed by " + log_host((*log)->base_url)});
   }
   CCI_TRY(check_body(e, b, artifact));
-  checks.push_back({"sigstore.tlog_body", n + ": its " + e.kind + " body names this bundle's signature and certificate"});
-  return time_verified;
+  checks.push_back({"sigstore.tlog_body", n + "its " + e.kind + " body names this bundle's signature and certificate"});
+  return e.set.has_value();
 }
 
 // RFC 3161 timestamps: each must verify with a timestamp authority of the root whose window
@@ -324,6 +305,45 @@ Status statement_names(const DsseEnvelope& env, ByteView artifact) {
 }
 
 }  // namespace
+
+std::string log_host(const std::string& base_url) {
+  const size_t s = base_url.find("://");
+  const std::string h = s == std::string::npos ? base_url : base_url.substr(s + 3);
+  return h.substr(0, h.find('/'));
+}
+
+Result<const LogKey*> log_of(const TlogEntry& e, const TrustedRoot& root) {
+  const LogKey* log = find_log(root.tlogs, e.log_id);
+  if (!log) return failed("tlog-key-unknown", "its log (id " + to_hex(e.log_id) + ") is not in the trusted root");
+  if (!log->valid.covers(e.integrated_time)) {
+    return failed("tlog-key-validity", "the key of " + log->base_url + " is not valid at the entry's integratedTime " + rfc3339_utc(e.integrated_time));
+  }
+  return log;
+}
+
+Status verify_entry_proofs(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name) {
+  if (e.set) {
+    Status st = verify_set(e.body, e.integrated_time, e.log_id, e.log_index, *e.set, log_key);
+    if (!st) return as_check(st.error(), "tlog-set");
+  }
+  if (e.proof) {
+    const InclusionProof& p = *e.proof;
+    Status st = verify_inclusion(leaf_hash(e.body), p.log_index, p.tree_size, p.hashes, p.root_hash);
+    if (!st) return as_check(st.error(), "tlog-inclusion-proof");
+    auto cp = parse_checkpoint(p.checkpoint);
+    if (!cp) return as_check(cp.error(), "tlog-checkpoint");
+    if (cp->tree_size != p.tree_size || cp->root_hash != p.root_hash) {
+      return failed("tlog-checkpoint", "the checkpoint commits to a tree of " + std::to_string(cp->tree_size) + " leaves with root " + to_hex(cp->root_hash) +
+                                           ", the proof to " + std::to_string(p.tree_size) + " with root " + to_hex(p.root_hash));
+    }
+    // Without a log name the checkpoint origin's ("NAME - TREE ID") is taken: the key is what
+    // authenticates the note.
+    const std::string name = !log_name.empty() ? log_name : cp->origin.substr(0, cp->origin.find(" - "));
+    st = verify_checkpoint(*cp, log_key, name);
+    if (!st) return as_check(st.error(), "tlog-checkpoint");
+  }
+  return {};
+}
 
 Result<Bundle> parse_bundle(ByteView json) {
   if (json.size() > kMaxBundleBytes) return bad("(bundle)", "is larger than " + std::to_string(kMaxBundleBytes) + " bytes");

@@ -106,6 +106,17 @@ struct VerifiedBundle {
   const DsseEnvelope* dsse = nullptr;  // the bundle's envelope (for DSSE bundles), verified
 };
 
+// The trusted root's log for an entry, by log id, its key's window covering the entry's
+// integratedTime (tlog-key-unknown, tlog-key-validity otherwise).
+Result<const LogKey*> log_of(const TlogEntry& e, const TrustedRoot& root);
+// The host of a log's base URL: the name its checkpoint signatures carry.
+std::string log_host(const std::string& base_url);
+// An entry's Rekor v1 proofs with the log's key: the signed entry timestamp when present, the
+// inclusion proof to a root equal to the proof's rootHash and its checkpoint's, and the
+// checkpoint's signature, when present (tlog-set, tlog-inclusion-proof, tlog-checkpoint).
+// `log_name`: the checkpoint signer's name; empty: the checkpoint origin's first part.
+Status verify_entry_proofs(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name);
+
 // `artifact`: the signed file's bytes for messageSignature bundles; for DSSE bundles, when given,
 // its SHA-256 must be a subject of the in-toto statement. `now`: no verified time may be later.
 Result<VerifiedBundle> verify_bundle(const Bundle& b, const TrustedRoot& root, const ExpectedSigner& who, std::optional<ByteView> artifact, std::time_t now);

@@ -112,21 +112,11 @@ Result<TlogEntry> parse_rekor_entry(ByteView json) {
 
 Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::PublicKey& log_key, const std::string& log_name, ByteView artifact,
                                           const crypto::PublicKey* expected_signer) {
+  // The SET is what makes the entry the log's: required here (the proof alone is optional).
   if (!e.set) return failed("tlog-set", "no signed entry timestamp");
-  if (Status st = verify_set(e.body, e.integrated_time, e.log_id, e.log_index, *e.set, log_key); !st) return as_check(st.error(), "tlog-set");
+  CCI_TRY(verify_entry_proofs(e, log_key, log_name));
   LoggedArtifact out;
-  if (e.proof) {
-    const InclusionProof& p = *e.proof;
-    if (Status st = verify_inclusion(leaf_hash(e.body), p.log_index, p.tree_size, p.hashes, p.root_hash); !st) return as_check(st.error(), "tlog-inclusion-proof");
-    auto cp = parse_checkpoint(p.checkpoint);
-    if (!cp) return as_check(cp.error(), "tlog-checkpoint");
-    if (cp->tree_size != p.tree_size || cp->root_hash != p.root_hash) return failed("tlog-checkpoint", "the checkpoint commits to another tree than the proof");
-    // Without a trusted root naming the log, its name is the checkpoint origin's ("NAME - TREE ID");
-    // the key is what authenticates the note.
-    const std::string name = !log_name.empty() ? log_name : cp->origin.substr(0, cp->origin.find(" - "));
-    if (Status st = verify_checkpoint(*cp, log_key, name); !st) return as_check(st.error(), "tlog-checkpoint");
-    out.proof_checked = true;
-  }
+  out.proof_checked = e.proof.has_value();
   if (!((e.kind == "rekord" || e.kind == "hashedrekord") && e.kind_version == "0.0.1")) {
     return Error::make(ErrorCode::kUnsupported, "Rekor entry: kind " + e.kind + " " + e.kind_version + " is not read (rekord and hashedrekord 0.0.1 are)", "tlog-body");
   }
@@ -170,12 +160,8 @@ Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const crypto::Publ
 }
 
 Result<LoggedArtifact> verify_rekor_entry(const TlogEntry& e, const TrustedRoot& root, ByteView artifact, const crypto::PublicKey* expected_signer) {
-  const LogKey* log = find_log(root.tlogs, e.log_id);
-  if (!log) return failed("tlog-key-unknown", "its log (id " + to_hex(e.log_id) + ") is not in the trusted root");
-  if (!log->valid.covers(e.integrated_time)) return failed("tlog-key-validity", "the key of " + log->base_url + " is not valid at the entry's integratedTime");
-  std::string host = log->base_url.substr(log->base_url.find("://") == std::string::npos ? 0 : log->base_url.find("://") + 3);
-  host = host.substr(0, host.find('/'));
-  return verify_rekor_entry(e, log->key, host, artifact, expected_signer);
+  CCI_ASSIGN(log, log_of(e, root));
+  return verify_rekor_entry(e, log->key, log_host(log->base_url), artifact, expected_signer);
 }
 
 }  // namespace cci::sigstore
