@@ -1,6 +1,6 @@
 #include "manifest/model_signing.h"
 
-
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -73,7 +73,10 @@ Status check_signature(ByteView bundle_json, const oms::Bundle& b, const VerifyM
     auto sv = sigstore::verify_bundle(*sb, *opts.trusted_root, opts.signer, std::nullopt, opts.at);
     if (!sv) {
       if (sv.error().code != ErrorCode::kVerificationFailed) return sv.error();
-      checks.push_back({"sigstore." + sv.error().field, false, sv.error().message});
+      // The same ids as the passing checks' ("sigstore.tlog_set"), from the failure's name.
+      std::string id = "sigstore." + sv.error().field;
+      std::replace(id.begin(), id.end(), '-', '_');
+      checks.push_back({id, false, sv.error().message});
       return Error::make(ErrorCode::kVerificationFailed, sv.error().message, sv.error().field);
     }
     if (!sv->dsse || sv->dsse->payload != b.payload || sv->dsse->payload_type != b.payload_type) {
