@@ -15,6 +15,14 @@ void add_keyless_flags(CLI::App* sub, KeylessFlags& f, const std::string& prefix
   sub->add_option("--trusted-root", f.trusted_root, "Keyless: Sigstore trusted_root.json (file) [env: CCI_SIGSTORE_TRUSTED_ROOT]")->group("Keyless signatures");
 }
 
+Result<sigstore::TrustedRoot> load_trusted_root(const std::string& path, Bytes* bytes_out) {
+  CCI_ASSIGN(bytes, read_file(path, sigstore::kMaxTrustedRootBytes));
+  auto root = sigstore::parse_trusted_root(bytes);
+  if (!root) return Error::make(root.error().code, path + ": " + root.error().message, root.error().field);
+  if (bytes_out) *bytes_out = std::move(bytes);
+  return std::move(*root);
+}
+
 Result<Keyless> load_keyless(const KeylessFlags& f, const std::string& prefix) {
   const std::string p = "--" + prefix;
   if (!f.identity.empty() && !f.identity_regexp.empty()) return make_error(ErrorCode::kUsage, "give " + p + "identity or " + p + "identity-regexp, not both");
@@ -41,17 +49,9 @@ Result<Keyless> load_keyless(const KeylessFlags& f, const std::string& prefix) {
                       "a keyless signature is checked against a Sigstore trusted root: give --trusted-root FILE (trusted_root.json, e.g. from "
                       "the sigstore/root-signing repository's targets/, verified through TUF) or set CCI_SIGSTORE_TRUSTED_ROOT");
   }
-  auto bytes = read_file(path, sigstore::kMaxTrustedRootBytes);
-  if (!bytes) return bytes.error();
-  auto root = sigstore::parse_trusted_root(*bytes);
-  if (!root) {
-    Error e = root.error();
-    e.message = path + ": " + e.message;
-    return e;
-  }
   Keyless k;
-  k.root_json = std::move(*bytes);
-  k.root = std::make_shared<const sigstore::TrustedRoot>(std::move(*root));
+  CCI_ASSIGN(root, load_trusted_root(path, &k.root_json));
+  k.root = std::make_shared<const sigstore::TrustedRoot>(std::move(root));
   k.signer = {f.identity, f.identity_regexp, f.issuer};
   return k;
 }

@@ -31,6 +31,10 @@ struct Keyless {
   sigstore::ExpectedSigner signer;
 };
 
+// A trusted root file read once and parsed (errors name the file); `bytes_out`, when given, gets
+// the file's bytes.
+Result<sigstore::TrustedRoot> load_trusted_root(const std::string& path, Bytes* bytes_out = nullptr);
+
 // Usage errors name what is missing: an identity (one form only), the issuer, the trusted root.
 Result<Keyless> load_keyless(const KeylessFlags& f, const std::string& prefix = "");
 

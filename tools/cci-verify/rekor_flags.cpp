@@ -2,7 +2,7 @@
 
 #include "base/file_io.h"
 #include "cli/inputs.h"
-#include "sigstore/trusted_root.h"
+#include "cli/keyless.h"
 
 namespace cci::tools::verify {
 
@@ -19,10 +19,8 @@ Result<sigstore::LoggedArtifact> check_rekor_entry(const std::string& entry, con
     CCI_ASSIGN(log_key, cli::load_public_key_file(rekor_key));
     v = sigstore::verify_rekor_entry(*e, log_key, "", artifact, expected_signer);
   } else {
-    CCI_ASSIGN(root_bytes, read_file(trusted_root, sigstore::kMaxTrustedRootBytes));
-    auto root = sigstore::parse_trusted_root(root_bytes);
-    if (!root) return Error::make(root.error().code, trusted_root + ": " + root.error().message, root.error().field);
-    v = sigstore::verify_rekor_entry(*e, *root, artifact, expected_signer);
+    CCI_ASSIGN(root, cli::load_trusted_root(trusted_root));
+    v = sigstore::verify_rekor_entry(*e, root, artifact, expected_signer);
   }
   if (!v) return Error::make(v.error().code, entry + ": " + v.error().message + " (" + v.error().field + ")", v.error().field);
   return v;
