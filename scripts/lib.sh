@@ -14,7 +14,7 @@ CCI_PACKAGES=(
   clang-14 libclang-rt-14-dev
   libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece libpcre2-dev libcbor-dev
   libboost-dev libseccomp-dev libjose-dev curl python3-jsonschema python3-cryptography librsvg2-bin
-  ovmf libxmlsec1-dev xmlsec1
+  ovmf libxmlsec1-dev xmlsec1 zlib1g-dev
 )
 
 cci_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

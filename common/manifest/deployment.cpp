@@ -7,6 +7,7 @@
 
 #include "base/file_io.h"
 #include "base/hex.h"
+#include "kubernetes/init_data.h"
 #include "manifest/model_signing.h"
 #include "manifest/oms.h"
 
@@ -247,6 +248,61 @@ Result<Json> disk_json(const DiskInput& disk, const BuildOptions& o, Json& subje
   return j;
 }
 
+// The pod's init-data and what it fixes in the hardware report: SEV-SNP HOST_DATA (the policy's
+// host_data) and TDX MRCONFIGID (each TDX launch's mr_config_id). A value the description already
+// gives must be the same; otherwise the replica could never verify.
+Status kubernetes_json(const KubernetesInput& k, const std::string& deployment, Json& pred, Json& policy) {
+  kubernetes::InitDataSettings s;
+  s.deployment = deployment;
+  if (pred.contains("model")) s.model_sha256 = pred["model"]["root_digest"]["sha256"].get<std::string>();
+  s.image = k.image;
+  s.port = k.port;
+  s.key_source = k.key_source;
+  s.kbs_url = k.kbs_url;
+  s.algorithm = k.init_data_algorithm;
+  if (k.kbs_cert) {
+    CCI_ASSIGN(pem, read_file(*k.kbs_cert, 64 * 1024));
+    s.kbs_cert = std::string(as_chars(pem));
+  }
+  CCI_ASSIGN(toml, kubernetes::render_init_data(s));
+  CCI_ASSIGN(digest, kubernetes::init_data_digest(toml, s.algorithm));
+  const std::string host_data = to_hex(kubernetes::fit_to_field(digest, kubernetes::kSnpHostDataBytes));
+  const std::string mr_config_id = to_hex(kubernetes::fit_to_field(digest, kubernetes::kTdxMrConfigIdBytes));
+  auto lower = [](std::string v) {
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return v;
+  };
+  if (policy.contains("host_data") && lower(policy["host_data"].get<std::string>()) != host_data) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "policy.host_data is not the pods' init-data digest (" + host_data + "): leave it out, cci sets it from kubernetes:", "policy.host_data");
+  }
+  policy["host_data"] = host_data;
+  for (auto& img : pred["images"]) {
+    for (auto& l : img["launch_measurements"]) {
+      if (l.value("platform", "") != "tdx") continue;
+      if (l.contains("mr_config_id") && lower(l["mr_config_id"].get<std::string>()) != mr_config_id) {
+        return make_error(ErrorCode::kInvalidInput,
+                          "image " + img["name"].get<std::string>() + ": a tdx launch's mr_config_id is not the pods' init-data digest (" + mr_config_id +
+                              "): leave it out, cci sets it from kubernetes:",
+                          "mr_config_id");
+      }
+      l["mr_config_id"] = mr_config_id;
+    }
+  }
+  Json j{{"image", k.image}, {"runtime_class", k.runtime_class}, {"port", k.port}, {"model_path", k.model_path}};
+  if (!k.key_source.empty()) j["key_source"] = k.key_source;
+  if (k.kbs_url) j["kbs_url"] = *k.kbs_url;
+  j["init_data"] = Json{{"version", kubernetes::kInitDataVersion},
+                        {"algorithm", s.algorithm},
+                        {"digest", to_hex(digest)},
+                        {"snp_host_data", host_data},
+                        {"tdx_mr_config_id", mr_config_id},
+                        {"annotation", kubernetes::kInitDataAnnotation},
+                        {"toml", toml}};
+  pred["kubernetes"] = std::move(j);
+  return {};
+}
+
 Error envelope_error(const std::string& msg, const std::string& field) {
   return make_error(ErrorCode::kMalformed, "deployment manifest: " + msg, field);
 }
@@ -311,7 +367,12 @@ Result<BuiltManifest> build_deployment(const DeploymentInput& in, const BuildOpt
     disks.push_back(*j);
   }
   pred["disks"] = disks;
-  pred["policy"] = in.policy;
+  Json policy = in.policy;
+  if (in.kubernetes) {
+    step(o, "rendering the pods' init-data");
+    CCI_TRY(kubernetes_json(*in.kubernetes, in.name, pred, policy));
+  }
+  pred["policy"] = policy;
   Json statement{{"_type", oms::kStatementType},
                  {"subject", subjects},
                  {"predicateType", kDeploymentPredicateType},

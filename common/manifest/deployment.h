@@ -76,11 +76,27 @@ struct DiskInput {
   std::optional<launch::VerityParams> verity;
 };
 
+// Confidential Containers (docs/deploy-kubernetes.md): the pod that runs cci-run serve. Its
+// init-data (kubernetes/init_data.h) is rendered from these settings and the model's digest at
+// build time; its digest becomes the expected SEV-SNP HOST_DATA (policy.host_data) and each TDX
+// launch's MRCONFIGID, so a replica started with other init-data fails verification.
+struct KubernetesInput {
+  std::string image;                     // the cci-run container image, pinned (NAME@sha256:HEX)
+  std::string runtime_class;             // the Kata confidential runtime class
+  unsigned port = 8443;
+  std::string model_path = "/opt/cci/model";  // the model directory inside the container
+  std::string key_source;                // cci-run serve --key-source: push or cdh:///REPO/TYPE/TAG (empty: none given)
+  std::optional<std::string> kbs_url;    // trustee, for the guest's attestation agent and data hub
+  std::optional<std::string> kbs_cert;   // its certificate (path, read at build time)
+  std::string init_data_algorithm = "sha384";
+};
+
 struct DeploymentInput {
   std::string name;
   std::optional<ModelInput> model;
   std::vector<ImageInput> images;
   std::vector<DiskInput> disks;
+  std::optional<KubernetesInput> kubernetes;
   Json policy = Json::object();  // validated, normalised policy expectations
 };
 

@@ -182,6 +182,79 @@ struct Reader {
     return out;
   }
 
+  Result<KubernetesInput> kubernetes(const YAML::Node& n, const std::vector<ImageInput>& images) {
+    CCI_ASSIGN(m, StrictMap::open(n, "kubernetes", err));
+    KubernetesInput out;
+    CCI_ASSIGN(image, m.required_string("image"));
+    // Pinned by digest: the agent policy lets only this image run, and a tag can be moved.
+    const size_t at = image.rfind("@sha256:");
+    if (at == std::string::npos || at == 0 || image.size() - at - 8 != 64 || image.find_first_not_of("0123456789abcdef", at + 8) != std::string::npos) {
+      return err.at(m.node("image"), m.path("image"), "pin the image by digest: NAME@sha256:<64 lower-case hex digits>, not '" + image + "'");
+    }
+    out.image = image;
+    bool snp = false, tdx = false;
+    for (const auto& img : images) {
+      for (const auto& l : img.launches) {
+        snp = snp || l.config.mode == launch::Mode::kSnp;
+        tdx = tdx || l.config.mode == launch::Mode::kTdx;
+      }
+    }
+    CCI_ASSIGN(rc, m.string("runtime_class"));
+    if (rc) {
+      out.runtime_class = *rc;
+    } else if (snp != tdx) {
+      out.runtime_class = snp ? "kata-qemu-snp" : "kata-qemu-tdx";  // the Confidential Containers operator's names
+    } else {
+      return err.at(m.yaml(), m.path("runtime_class"), "required: the images name " + std::string(snp ? "both snp and tdx launches" : "no snp or tdx launch") +
+                                                         ", so say which Kata runtime class the pods use (e.g. kata-qemu-snp)");
+    }
+    CCI_ASSIGN(port, m.uint("port", 65535));
+    if (port) {
+      if (*port == 0) return err.at(m.node("port"), m.path("port"), "must be between 1 and 65535");
+      out.port = static_cast<unsigned>(*port);
+    }
+    CCI_ASSIGN(model_path, m.string("model_path"));
+    if (model_path) {
+      if (model_path->empty() || (*model_path)[0] != '/') return err.at(m.node("model_path"), m.path("model_path"), "must be an absolute path inside the container");
+      out.model_path = *model_path;
+    }
+    CCI_ASSIGN(key_source, m.string("key_source"));
+    if (key_source) {
+      const std::string& ks = *key_source;
+      if (ks.rfind("file://", 0) == 0) {
+        return err.at(m.node("key_source"), m.path("key_source"), "file:// is for development only; a pod gets its key by push, cdh:// or kbs://");
+      }
+      if (ks.rfind("kbs://", 0) == 0) {
+        return err.at(m.node("key_source"), m.path("key_source"),
+                      "in a pod, use cdh:///REPO/TYPE/TAG: the pod's Confidential Data Hub attests to the KBS at kbs_url and hands the key to cci-run");
+      }
+      if (ks != "push" && ks.rfind("cdh:///", 0) != 0) {
+        return err.at(m.node("key_source"), m.path("key_source"), "must be push or cdh:///REPO/TYPE/TAG");
+      }
+      out.key_source = ks;
+    }
+    CCI_ASSIGN(kbs_url, m.string("kbs_url"));
+    if (kbs_url && kbs_url->rfind("http://", 0) != 0 && kbs_url->rfind("https://", 0) != 0) {
+      return err.at(m.node("kbs_url"), m.path("kbs_url"), "must be an http:// or https:// URL (trustee's KBS)");
+    }
+    out.kbs_url = kbs_url;
+    if (out.key_source.rfind("cdh://", 0) == 0 && !out.kbs_url) {
+      return err.at(m.yaml(), m.path("kbs_url"), "required with a cdh:// key source: the pod's data hub gets the key from this KBS");
+    }
+    CCI_ASSIGN(kbs_cert, m.string("kbs_cert"));
+    if (kbs_cert && !out.kbs_url) return err.at(m.node("kbs_cert"), m.path("kbs_cert"), "goes with kbs_url");
+    out.kbs_cert = resolve(base, kbs_cert);
+    CCI_ASSIGN(alg, m.string("init_data_algorithm"));
+    if (alg) {
+      if (*alg != "sha256" && *alg != "sha384" && *alg != "sha512") {
+        return err.at(m.node("init_data_algorithm"), m.path("init_data_algorithm"), "must be sha256, sha384 or sha512");
+      }
+      out.init_data_algorithm = *alg;
+    }
+    CCI_TRY(m.finish());
+    return out;
+  }
+
   Result<LaunchInput> launch_config(const YAML::Node& n, const std::string& where) {
     CCI_ASSIGN(m, StrictMap::open(n, where, err));
     LaunchInput out;
@@ -516,6 +589,10 @@ Result<DeploymentInput> parse_deployment_yaml(std::string_view text, const std::
     CCI_ASSIGN(d, r.disk(disks[i], "disks[" + std::to_string(i) + "]"));
     if (!names.insert("disk:" + d.name).second) return err.at(disks[i], "disks", "duplicate disk name '" + d.name + "'");
     in.disks.push_back(std::move(d));
+  }
+  if (m.has("kubernetes")) {
+    CCI_ASSIGN(k, r.kubernetes(m.node("kubernetes"), in.images));
+    in.kubernetes = std::move(k);
   }
   if (m.has("policy")) {
     CCI_ASSIGN(p, r.policy(m.node("policy")));

@@ -38,6 +38,7 @@ THIRD_PARTY = [
     (re.compile(r'#include\s*<seccomp'), lambda r: r == "common/serve/sandbox.cpp", "libseccomp outside common/serve/sandbox.cpp"),
     (re.compile(r'#include\s*<(jose/|jansson)'), lambda r: r == "common/kbs/jwe.cpp", "libjose outside common/kbs/jwe.cpp"),
     (re.compile(r'#include\s*<(xmlsec/|libxml/)'), lambda r: r == "common/verify/nvgpu_rim.cpp", "libxmlsec1/libxml2 outside common/verify/nvgpu_rim.cpp"),
+    (re.compile(r'#include\s*<zlib\.h>'), lambda r: r == "common/kubernetes/init_data.cpp", "zlib outside common/kubernetes/init_data.cpp"),
 ]
 OUTSIDE_REF = re.compile(r'(\.\./shared|shared/specs|specs/[a-z_-]+\.md)')
 

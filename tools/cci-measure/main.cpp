@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     tools::measure::add_manifest(app, ctx, action);
     tools::measure::add_encrypt(app, ctx, action);
     tools::measure::add_kbs_artifacts(app, ctx, action);
+    tools::measure::add_k8s(app, ctx, action);
   };
   return cli::run_tool(argc, argv, spec);
 }
