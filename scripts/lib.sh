@@ -44,6 +44,32 @@ cci_install_packages() {
   fi
 }
 
+# The npm test oracles (tests/oracles/*/package.json, exact versions in package-lock.json), each
+# installed with `npm ci` into build/test-oracles/NAME; Debian's nodejs and npm when there is no
+# npm yet. Idempotent: skipped while the installed lock equals the committed one. Tests never
+# reach the network; this runs before them.
+cci_install_test_oracles() {
+  if ! command -v npm >/dev/null; then
+    local CCI_PACKAGES=(nodejs npm)
+    cci_install_packages
+  fi
+  local dir name dest
+  for dir in "$CCI_ROOT"/tests/oracles/*/; do
+    name=$(basename "$dir")
+    dest="$CCI_ROOT/build/test-oracles/$name"
+    if [ -d "$dest/node_modules" ] && cmp -s "$dir/package-lock.json" "$dest/package-lock.json"; then continue; fi
+    cci_log "installing the $name test oracle (npm ci: $dest)"
+    rm -rf "$dest" && mkdir -p "$dest"
+    cp "$dir/package.json" "$dir/package-lock.json" "$dest/"
+    local log="$dest/npm.log"
+    if ! (cd "$dest" && npm ci --no-audit --no-fund) >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      echo "npm ci failed for the $name test oracle; the whole log: $log" >&2
+      exit 3
+    fi
+  done
+}
+
 # cci_build PRESET [TARGET...]: configure (once) and build (everything, or the targets named)
 # with two jobs.
 cci_build_steps() {
