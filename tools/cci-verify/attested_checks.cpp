@@ -79,10 +79,5 @@ Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptio
   return {};
 }
 
-Result<Bytes> evidence_document(std::uint64_t tag, ByteView evidence, const std::optional<ratls::Endorsements>& endorsements) {
-  CCI_ASSIGN(e, ratls::evidence_file_of(tag, evidence, endorsements));
-  const std::string text = evidence::write_evidence_file(e);
-  return Bytes(text.begin(), text.end());
-}
 
 }  // namespace cci::tools::verify

@@ -27,8 +27,5 @@ void add_attested_flags(CLI::App* sub, ReportOptions& r, ExpectedClaims& e);
 // server to ask), the claim cannot be checked: refused unless --insecure-any-manifest.
 Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptions& r, const std::optional<Bytes>& served = std::nullopt);
 
-// `evidence` (the raw report) and the certificates carried as endorsements, as a
-// cci.evidence.v1 document.
-Result<Bytes> evidence_document(std::uint64_t tag, ByteView evidence, const std::optional<ratls::Endorsements>& endorsements);
 
 }  // namespace cci::tools::verify

@@ -14,6 +14,7 @@
 #include "crypto/random.h"
 #include "ratls/attested_cert.h"
 #include "attested_checks.h"
+#include "client/attested_client.h"
 #include "report_common.h"
 
 namespace cci::tools::verify {
@@ -39,7 +40,7 @@ int run_cert(CertOptions o, const cli::Context& ctx) {
   o.report.report_data = to_hex(ratls::report_data_for_claims(a->evidence.claims));
   ctx.info("certificate: self-signed, CA:FALSE, valid at " + cli::format_time(*at) + ", key bound by pubkey-hash, purpose " + a->claims.purpose +
            (o.report.release ? ", the claims name " + o.report.release_label + ", signed by " + o.report.release->signer.describe() : ", manifest NOT checked"));
-  auto doc = evidence_document(a->evidence.tag, a->evidence.evidence, a->endorsements);
+  auto doc = client::evidence_document(a->evidence.tag, a->evidence.evidence, a->endorsements);
   if (!doc) return ctx.fail(doc.error(), schema);
   return run_report_bytes(o.report, std::move(*doc), ctx);
 }

@@ -13,199 +13,238 @@
 //      connection, bound to its exporter value (POST /v1/attestation/model-key).
 // On success it prints the certificate's public-key pin for curl --pinnedpubkey. Nothing but the
 // nonce (and, when asked, the model key after the verdict) is ever sent (no API key, no prompt).
+// Replicas (several URLs, --all-replicas, --connections): every connection is checked on its own,
+// since each may reach another server; a key verified on an earlier connection of the run needs no
+// second verification, a new key gets the whole one (client::VerifiedKeys). Each connection is
+// reported with the replica it reached (its address, or through a balancer its key's pin).
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "attested_checks.h"
 #include "base/hex.h"
 #include "cli/inputs.h"
+#include "client/attested_client.h"
 #include "commands.h"
-#include "crypto/random.h"
-#include "ratls/fresh.h"
 #include "report_common.h"
 #include "sealed/key_file.h"
-#include "serve/http.h"
-#include "crypto/tls.h"
-#include "serve/net.h"
 
 namespace cci::tools::verify {
 namespace {
 
+using cli::ExitCode;
+using cli::to_int;
+
 struct RemoteOptions {
   ReportOptions report;
   ExpectedClaims expect;
-  std::string url;
+  std::vector<std::string> urls;
   double timeout = 30;
   std::string provision_key;  // the model's key, sent only once the verdict accepts
+  bool all_replicas = false;  // every address each URL's host resolves to
+  unsigned connections = 1;   // connections per target (through a balancer: maybe other replicas)
 };
 
-struct Endpoint {
-  std::string host, port;
+// One connection checked whole (steps 2-5 of the header); `loud`: the steps go to the terminal
+// as they pass (a single server), else only the replica's line is printed by the caller.
+struct Checked {
+  ReportOptions report;  // the options as the verdict was made (extra: the remote section)
+  appraise::Verdict verdict;
+  bool key_provisioned = false;
+  cli::Json provisioned;  // the server's answer to the key
 };
 
-Result<Endpoint> parse_url(const std::string& url) {
-  const std::string scheme = "https://";
-  if (url.rfind(scheme, 0) != 0) return make_error(ErrorCode::kUsage, "the URL must start with https:// (attested TLS only)", "url");
-  std::string rest = url.substr(scheme.size());
-  if (const size_t slash = rest.find('/'); slash != std::string::npos) {
-    if (rest.substr(slash) != "/") return make_error(ErrorCode::kUsage, "give the server's base URL, https://HOST:PORT", "url");
-    rest = rest.substr(0, slash);
-  }
-  Endpoint e;
-  if (!rest.empty() && rest[0] == '[') {
-    const size_t close = rest.find(']');
-    if (close == std::string::npos) return make_error(ErrorCode::kUsage, "unterminated IPv6 address in the URL", "url");
-    e.host = rest.substr(1, close - 1);
-    rest = rest.substr(close + 1);
-    if (!rest.empty() && rest[0] != ':') return make_error(ErrorCode::kUsage, "expected :PORT after the IPv6 address", "url");
-    e.port = rest.empty() ? "443" : rest.substr(1);
-  } else {
-    const size_t colon = rest.rfind(':');
-    e.host = rest.substr(0, colon);
-    e.port = colon == std::string::npos ? "443" : rest.substr(colon + 1);
-  }
-  if (e.host.empty() || e.port.empty() || e.port.find_first_not_of("0123456789") != std::string::npos) {
-    return make_error(ErrorCode::kUsage, "expected https://HOST:PORT, not '" + url + "'", "url");
-  }
-  return e;
-}
+Error labelled(const client::Endpoint& e, const Error& err) { return make_error(err.code, e.label() + ": " + err.message, err.field); }
 
-Result<std::unique_ptr<crypto::TlsConnection>> connect_tls(const Endpoint& e, double timeout, std::optional<crypto::TlsContext>& ctx) {
-  CCI_ASSIGN(fd, serve::tcp_connect(e.host, e.port));
-  timeval tv{static_cast<time_t>(timeout), static_cast<suseconds_t>((timeout - static_cast<double>(static_cast<time_t>(timeout))) * 1e6)};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  CCI_SET(ctx, crypto::TlsContext::client());
-  return crypto::TlsConnection::connect(*ctx, fd, e.host);
-}
-
-struct FreshAnswer {
-  ratls::TaggedEvidence evidence;
-  ratls::Claims claims;
-  std::optional<Bytes> gpu;  // the GPUs' evidence (SDK JSON) the claims name, checked against cci-gpu
-  Bytes gpu_nonce;           // what each GPU's report must answer (ratls::gpu_nonce)
-};
-
-// The signed manifest the server was started with (its SHA-256 is the cci-manifest claim, which
-// check_claims compares before anything in it is believed).
-Result<Bytes> fetch_manifest(crypto::TlsConnection& tls, const Endpoint& e) {
-  serve::ClientRequest req;
-  req.method = "GET";
-  req.target = "/v1/attestation/manifest";
-  req.host = e.host;
-  CCI_ASSIGN(res, serve::round_trip(tls, req, manifest::kMaxReleaseManifestBytes));
-  if (res.status != 200) {
-    return make_error(ErrorCode::kVerificationFailed,
-                      "the server does not serve its manifest (GET /v1/attestation/manifest: HTTP " + std::to_string(res.status) +
-                          "); give a copy with --deployment",
-                      "manifest");
-  }
-  return Bytes(res.body.begin(), res.body.end());
-}
-
-// Step 3: a nonce out, evidence bound to it and to this connection back.
-Result<FreshAnswer> fetch_fresh_evidence(crypto::TlsConnection& tls, const Endpoint& e, const ratls::AttestedCertificate& cert) {
-  CCI_ASSIGN(nonce, crypto::random_bytes(ratls::kNonceBytes));
-  CCI_ASSIGN(exporter, tls.exporter(ratls::kExporterLabel, nonce, ratls::kExporterBytes));
-  serve::ClientRequest req;
-  req.method = "POST";
-  req.target = "/v1/attestation/fresh";
-  req.host = e.host;
-  const std::string body = nlohmann::json{{"nonce", to_hex(nonce)}}.dump();
-  req.body.assign(body.begin(), body.end());
-  CCI_ASSIGN(res, serve::round_trip(tls, req, 1u << 20));
-  if (res.status != 200) {
-    return make_error(ErrorCode::kVerificationFailed, "the server answered the fresh-evidence request with HTTP " + std::to_string(res.status), "fresh");
-  }
-  const auto j = nlohmann::json::parse(res.body.begin(), res.body.end(), nullptr, false);
-  if (!j.is_object() || !j.contains("evidence") || !j["evidence"].is_string()) {
-    return make_error(ErrorCode::kMalformed, "the fresh-evidence answer is not {\"evidence\": base64}", "fresh");
-  }
-  CCI_ASSIGN(cbor, base64_decode(j["evidence"].get<std::string>(), "evidence"));
-  FreshAnswer a;
-  CCI_SET(a.evidence, ratls::decode_tagged_evidence(cbor));
-  if (a.evidence.tag != cert.evidence.tag) return make_error(ErrorCode::kVerificationFailed, "the fresh evidence comes from another TEE type than the certificate's", "fresh");
-  CCI_SET(a.claims, ratls::decode_claims(a.evidence.claims));
-  CCI_TRY(ratls::check_fresh_claims(a.claims, cert.claims, nonce, exporter));
-  // Confidential GPUs: evidence in the body exactly when the claims name it, and the same bytes.
-  a.gpu_nonce = ratls::gpu_nonce(nonce, exporter);
-  if (j.contains("gpu_evidence")) {
-    if (!j["gpu_evidence"].is_string()) return make_error(ErrorCode::kMalformed, "the fresh-evidence answer's gpu_evidence is not base64 text", "fresh");
-    CCI_ASSIGN(gpu, base64_decode(j["gpu_evidence"].get<std::string>(), "gpu_evidence"));
-    CCI_TRY(ratls::check_gpu_binding(a.claims, gpu));
-    a.gpu = std::move(gpu);
-  } else if (a.claims.gpu_sha256) {
-    return make_error(ErrorCode::kVerificationFailed, "the fresh evidence names GPU evidence (cci-gpu) that the answer does not carry", "cci-gpu");
-  }
-  return a;
-}
-
-// Step 5 (--provision-key), only after the whole verdict accepted: the model's key on the same TLS
-// connection, bound to it by its exporter value (ratls::kModelKeyExporterLabel).
-Result<cli::Json> provision_key(crypto::TlsConnection& tls, const Endpoint& e, const crypto::SecretBytes& key) {
-  CCI_ASSIGN(binding, tls.exporter(ratls::kModelKeyExporterLabel, {}, ratls::kExporterBytes));
-  serve::ClientRequest req;
-  req.method = "POST";
-  req.target = "/v1/attestation/model-key";
-  req.host = e.host;
-  // The body is built in wiped memory (SecureString); the base64 copy of the key is wiped here.
-  std::string key_b64 = base64_encode(key.view());
-  req.body.append("{\"key\":\"").append(key_b64.data(), key_b64.size()).append("\",\"binding\":\"");
-  const std::string binding_hex = to_hex(binding);
-  req.body.append(binding_hex.data(), binding_hex.size()).append("\"}");
-  crypto::secure_clear(key_b64.data(), key_b64.size());
-  // The answer comes once the server has decrypted and checked the whole model (about a second
-  // per GiB): wait up to 30 minutes for it, not --server-timeout.
-  const timeval long_wait{1800, 0};
-  ::setsockopt(tls.fd(), SOL_SOCKET, SO_RCVTIMEO, &long_wait, sizeof(long_wait));
-  CCI_ASSIGN(res, serve::round_trip(tls, req, 64 * 1024));
-  const auto j = cli::Json::parse(res.body.begin(), res.body.end(), nullptr, false);
-  if (res.status != 200) {
-    std::string why = j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") && j["error"]["message"].is_string()
-                          ? j["error"]["message"].get<std::string>()
-                          : "HTTP " + std::to_string(res.status);
-    // A refusal (wrong key, wrong binding, already provisioned, another key source) is exit 1; a server error exit 3.
-    const ErrorCode code = res.status >= 400 && res.status < 500 ? ErrorCode::kVerificationFailed : ErrorCode::kIo;
-    return make_error(code, "the server refused the model key (HTTP " + std::to_string(res.status) + "): " + why, "provision-key");
-  }
-  if (!j.is_object() || j.value("status", "") != "provisioned") return make_error(ErrorCode::kMalformed, "the server's answer to the model key is not {\"status\": \"provisioned\"}", "provision-key");
-  return j;
-}
-
-int run_remote(RemoteOptions o, const cli::Context& ctx) {
-  const std::string schema = "cci.verify.report.v1";
-  ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up is an error naming the step, not a silent death
-  auto endpoint = parse_url(o.url);
-  if (!endpoint) return ctx.fail(endpoint.error(), schema);
-  std::optional<crypto::TlsContext> ssl_ctx;
-  auto tls = connect_tls(*endpoint, o.timeout, ssl_ctx);
-  if (!tls) return ctx.fail(tls.error(), schema);
-  auto cert = (*tls)->peer_certificate();
-  if (!cert) return ctx.fail(cert.error(), schema);
-  auto at = cli::parse_time(o.report.at);
-  if (!at) return ctx.fail(at.error(), schema);
-  auto attested = ratls::read_attested_certificate(*cert, *at);
-  if (!attested) return ctx.fail(make_error(attested.error().code, o.url + ": " + attested.error().message, attested.error().field), schema);
+Result<Checked> verify_connection(RemoteOptions o, const client::Endpoint& e, client::Connection& c, const std::optional<crypto::SecretBytes>& key,
+                                  const cli::Context& ctx, bool loud) {
+  auto info = [&](const std::string& m) {
+    if (loud) ctx.info(m);
+  };
+  CCI_ASSIGN(at, cli::parse_time(o.report.at));
+  auto attested = ratls::read_attested_certificate(*c.cert, at);
+  if (!attested) return labelled(e, attested.error());
   std::optional<Bytes> served;
   if (o.report.manifest.empty()) {
-    auto m = fetch_manifest(**tls, *endpoint);
-    if (!m) return ctx.fail(make_error(m.error().code, o.url + ": " + m.error().message, m.error().field), schema);
+    auto m = client::fetch_manifest(*c.tls, e);
+    if (!m) return labelled(e, m.error());
     served = std::move(*m);
   }
-  if (auto st = check_claims(attested->claims, o.expect, o.report, served); !st) return ctx.fail(st.error(), schema);
-  ctx.info("certificate: " + (*tls)->protocol() + ", self-signed, CA:FALSE, key bound by pubkey-hash, purpose " + attested->claims.purpose);
+  CCI_TRY(check_claims(attested->claims, o.expect, o.report, served));
+  info("certificate: " + c.tls->protocol() + ", self-signed, CA:FALSE, key bound by pubkey-hash, purpose " + attested->claims.purpose);
   cli::Json manifest_json = nullptr;
   if (o.report.release) {
     const auto& rel = *o.report.release;
     const bool deployment = rel.kind == manifest::Release::Kind::kDeployment;
     const std::string name = deployment ? manifest::deployment_name(*rel.deployment) : rel.model.subject_name;
-    ctx.info(std::string("manifest: ") + (deployment ? "deployment '" + name + "'" : "model bundle '" + name + "' (names no VM)") +
-             ", signed by " + o.report.release->signer.describe() + ", named by the claims (sha256:" + to_hex(attested->claims.manifest_sha256) + ")");
+    info(std::string("manifest: ") + (deployment ? "deployment '" + name + "'" : "model bundle '" + name + "' (names no VM)") + ", signed by " +
+         o.report.release->signer.describe() + ", named by the claims (sha256:" + to_hex(attested->claims.manifest_sha256) + ")");
     manifest_json = cli::Json{{"kind", deployment ? "deployment" : "model-bundle"}, {"name", name}, {"sha256", to_hex(attested->claims.manifest_sha256)}};
   }
+  auto fresh = client::fetch_fresh(*c.tls, e, *attested);
+  if (!fresh) return labelled(e, fresh.error());
+  if (!key) c.tls->close_notify();
+  info("fresh evidence: bound to our nonce and to this TLS connection (exporter)");
+  Checked out;
+  o.report.file = "https://" + e.label();
+  o.report.report_data = to_hex(ratls::report_data_for_claims(fresh->evidence.claims));
+  o.report.extra = cli::Json{{"remote", {{"url", o.report.file}, {"pin", c.pin}, {"tls", "TLSv1.3"}, {"fresh", true}, {"manifest", manifest_json}}}};
+  if (!e.address.empty()) o.report.extra["remote"]["address"] = e.address;
+  if (const auto& ks = attested->claims.key_source) {
+    // An encrypted model: where the server's model key comes from is attested with the rest.
+    o.report.extra["remote"]["key_source"] = *ks;
+    if (*ks == "file") ctx.warn(e.label() + ": the server's model key comes from a file (--key-source file://, development only): the model is not confidential on it");
+    else info("model key source: " + *ks);
+  }
+  o.report.extra_lines = {"pin: " + c.pin + "   (curl --pinnedpubkey '" + c.pin + "' -k https://" + e.label() + "/v1/...)"};
+  if (fresh->gpu) {
+    info("GPU evidence: named by the fresh claims (cci-gpu), its request nonces derived from ours and this connection's exporter");
+    o.report.extra["remote"]["gpu_evidence_sha256"] = to_hex(*fresh->claims.gpu_sha256);
+  }
+  CCI_ASSIGN(doc, client::evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements));
+  CCI_ASSIGN(cpu, appraise_bytes(cpu_only(o.report), std::move(doc), ctx));
+  // One verdict over the CPU TEE and its GPUs (or over their absence, when the policy expects some).
+  CCI_SET(out.verdict, with_fresh_gpus(o.report, std::move(cpu), std::move(fresh->gpu), fresh->gpu_nonce, ctx));
+  if (key && out.verdict.outcome == appraise::Outcome::kAccepted) {
+    info("verified: sending the model key; the server decrypts and checks the model before it answers (about a second per GiB)");
+    auto sent = client::provision_key(*c.tls, e, *key);
+    if (!sent) return labelled(e, sent.error());
+    c.tls->close_notify();
+    out.key_provisioned = true;
+    out.provisioned = std::move(*sent);
+  }
+  if (key) o.report.extra["remote"]["key_provisioned"] = out.key_provisioned;
+  out.report = std::move(o.report);
+  return out;
+}
+
+// The first failed check of a refused verdict, for the replica's line.
+std::string why_refused(const appraise::Verdict& v) {
+  for (const auto* list : {&v.checks, v.findings ? &*v.findings : nullptr}) {
+    if (!list) continue;
+    for (const auto& c : list->items()) {
+      if (c.outcome == ::cci::verify::Outcome::kFail) return c.id + ": " + c.detail;
+    }
+  }
+  return v.outcome == appraise::Outcome::kMissingCollateral ? "cannot evaluate without the missing collateral" : "refused";
+}
+
+int run_single(const RemoteOptions& o, const client::Endpoint& e, std::optional<crypto::SecretBytes> key, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.report.v1";
+  auto c = client::connect(e, o.timeout);
+  if (!c) return ctx.fail(c.error(), schema);
+  const bool had_key = key.has_value();
+  auto checked = verify_connection(o, e, *c, key, ctx, true);
+  key.reset();
+  if (!checked) return ctx.fail(checked.error(), schema);
+  if (had_key && !checked->key_provisioned) ctx.warn("the model key was NOT sent: the server did not verify");
+  if (checked->key_provisioned) {
+    ctx.info("model key: provisioned over this verified connection; the server decrypted and checked " + std::to_string(checked->provisioned.value("files", 0)) +
+             " files in " + std::to_string(checked->provisioned.value("seconds", 0.0)).substr(0, 5) + " s");
+  }
+  return print_verdict(checked->report, checked->verdict, ctx);
+}
+
+// Several servers, or several connections through a balancer: one line per connection, one exit code.
+int run_replicas(const RemoteOptions& o, const std::vector<client::Endpoint>& targets, const std::optional<crypto::SecretBytes>& key, const cli::Context& ctx) {
+  const std::string schema = "cci.verify.replicas.v1";
+  client::VerifiedKeys verified;
+  // One line per connection: stdout in text mode, stderr beside --json (stdout is the document).
+  auto say = [&ctx](const std::string& line) {
+    if (ctx.options().json) ctx.info(line);
+    else ctx.out(line);
+  };
+  cli::Json rows = cli::Json::array();
+  int refused = 0, failed = 0, fresh_verifications = 0, connections = 0;
+  ExitCode worst = ExitCode::kOk;
+  for (const auto& e : targets) {
+    for (unsigned i = 0; i < o.connections; ++i) {
+      ++connections;
+      cli::Json row{{"target", e.label()}, {"connection", connections}};
+      auto c = client::connect(e, o.timeout);
+      if (!c) {
+        ++failed;
+        worst = std::max(worst, cli::exit_code_for(c.error().code));
+        row["outcome"] = "error";
+        row["message"] = c.error().message;
+        ctx.error("replica " + e.label() + ": " + c.error().message);
+        rows.push_back(row);
+        continue;
+      }
+      row["pin"] = c->pin;
+      const std::string who = "replica " + e.label() + " (key " + c->pin + ")";
+      if (verified.contains(c->pin)) {
+        // The key is one this run verified (evidence bound to it, fresh on its own connection).
+        c->tls->close_notify();
+        row["outcome"] = "verified-before";
+        say(who + ": the key of a replica verified on an earlier connection");
+        rows.push_back(row);
+        continue;
+      }
+      ++fresh_verifications;
+      auto checked = verify_connection(o, e, *c, key, ctx, false);
+      if (!checked) {
+        const ExitCode code = cli::exit_code_for(checked.error().code);
+        (code == ExitCode::kRejected ? refused : failed) += 1;
+        worst = std::max(worst, code);
+        row["outcome"] = code == ExitCode::kRejected ? "refused" : "error";
+        row["message"] = checked.error().message;
+        ctx.error(who + ": REFUSED: " + checked.error().message);
+      } else if (checked->verdict.outcome != appraise::Outcome::kAccepted) {
+        const bool missing = checked->verdict.outcome == appraise::Outcome::kMissingCollateral;
+        (missing ? failed : refused) += 1;
+        worst = std::max(worst, missing ? ExitCode::kCannotEvaluate : ExitCode::kRejected);
+        row["outcome"] = missing ? "cannot-evaluate" : "refused";
+        row["message"] = why_refused(checked->verdict);
+        row["measurement"] = checked->verdict.measurement_hex;
+        ctx.error(who + ": REFUSED: " + row["message"].get<std::string>() + (key ? " (the model key was NOT sent)" : ""));
+      } else {
+        verified.add(c->pin);
+        row["outcome"] = "verified";
+        row["what"] = checked->verdict.what;
+        row["simulated"] = checked->verdict.simulated;
+        row["measurement"] = checked->verdict.measurement_hex;
+        if (key) row["key_provisioned"] = checked->key_provisioned;
+        say(who + ": verified" + std::string(checked->verdict.simulated ? " SIMULATED" : "") + ": " + checked->verdict.what +
+                (key ? ", model key provisioned" : ""));
+      }
+      rows.push_back(row);
+    }
+  }
+  // Refusals outrank errors: a replica that fails verification is the finding.
+  const int rc = refused ? to_int(ExitCode::kRejected) : to_int(worst);
+  const std::string summary = std::to_string(connections) + " connection(s) to " + std::to_string(targets.size()) + " target(s): " +
+                              std::to_string(verified.size()) + " replica key(s) verified, " + std::to_string(refused) + " refused, " +
+                              std::to_string(failed) + " could not be checked";
+  if (ctx.options().json) {
+    ctx.out_json(schema, rc, cli::Json{{"connections", connections}, {"targets", targets.size()}, {"verifications", fresh_verifications},
+                                       {"keys_verified", verified.size()}, {"refused", refused}, {"errors", failed}, {"replicas", rows}});
+  } else if (rc == 0) {
+    ctx.out("verified: " + summary);
+  } else {
+    ctx.error(summary);
+  }
+  return rc;
+}
+
+int run_remote(RemoteOptions o, const cli::Context& ctx) {
+  ::signal(SIGPIPE, SIG_IGN);  // a server that hangs up is an error naming the step, not a silent death
+  const bool several = o.urls.size() > 1 || o.all_replicas || o.connections > 1;
+  const std::string schema = several ? "cci.verify.replicas.v1" : "cci.verify.report.v1";
+  std::vector<client::Endpoint> targets;
+  for (const auto& url : o.urls) {
+    auto e = client::parse_url(url);
+    if (!e) return ctx.fail(e.error(), schema);
+    if (o.all_replicas) {
+      auto all = client::resolve_replicas(*e);
+      if (!all) return ctx.fail(all.error(), schema);
+      targets.insert(targets.end(), all->begin(), all->end());
+    } else {
+      targets.push_back(*e);
+    }
+  }
+  if (auto at = cli::parse_time(o.report.at); !at) return ctx.fail(at.error(), schema);
   // The key is read before anything is sent: a missing or short file is a usage error, not a surprise after the verdict.
   std::optional<crypto::SecretBytes> key;
   if (!o.provision_key.empty()) {
@@ -213,47 +252,9 @@ int run_remote(RemoteOptions o, const cli::Context& ctx) {
     if (!k) return ctx.fail(k.error(), schema);
     key = std::move(*k);
   }
-  auto fresh = fetch_fresh_evidence(**tls, *endpoint, *attested);
-  if (!fresh) return ctx.fail(make_error(fresh.error().code, o.url + ": " + fresh.error().message, fresh.error().field), schema);
-  if (!key) (*tls)->close_notify();
-  ctx.info("fresh evidence: bound to our nonce and to this TLS connection (exporter)");
-  const std::string pin = crypto::public_key_pin(*cert);
-  o.report.file = o.url;
-  o.report.report_data = to_hex(ratls::report_data_for_claims(fresh->evidence.claims));
-  o.report.extra = cli::Json{{"remote", {{"url", o.url}, {"pin", pin}, {"tls", "TLSv1.3"}, {"fresh", true}, {"manifest", manifest_json}}}};
-  if (const auto& ks = attested->claims.key_source) {
-    // An encrypted model: where the server's model key comes from is attested with the rest.
-    o.report.extra["remote"]["key_source"] = *ks;
-    if (*ks == "file") ctx.warn("the server's model key comes from a file (--key-source file://, development only): the model is not confidential on it");
-    else ctx.info("model key source: " + *ks);
-  }
-  o.report.extra_lines = {"pin: " + pin + "   (curl --pinnedpubkey '" + pin + "' -k " + o.url + "/v1/...)"};
-  if (fresh->gpu) {
-    ctx.info("GPU evidence: named by the fresh claims (cci-gpu), its request nonces derived from ours and this connection's exporter");
-    o.report.extra["remote"]["gpu_evidence_sha256"] = to_hex(*fresh->claims.gpu_sha256);
-  }
-  auto doc = evidence_document(fresh->evidence.tag, fresh->evidence.evidence, attested->endorsements);
-  if (!doc) return ctx.fail(doc.error(), schema);
-  auto cpu = appraise_bytes(cpu_only(o.report), std::move(*doc), ctx);
-  if (!cpu) return ctx.fail(cpu.error(), schema);
-  // One verdict over the CPU TEE and its GPUs (or over their absence, when the policy expects some).
-  auto verdict = with_fresh_gpus(o.report, std::move(*cpu), std::move(fresh->gpu), fresh->gpu_nonce, ctx);
-  if (!verdict) return ctx.fail(verdict.error(), schema);
-  if (!key) return print_verdict(o.report, *verdict, ctx);
-  if (verdict->outcome != appraise::Outcome::kAccepted) {
-    ctx.warn("the model key was NOT sent: the server did not verify");
-    o.report.extra["remote"]["key_provisioned"] = false;
-    return print_verdict(o.report, *verdict, ctx);
-  }
-  ctx.info("verified: sending the model key; the server decrypts and checks the model before it answers (about a second per GiB)");
-  auto sent = provision_key(**tls, *endpoint, *key);
-  key.reset();
-  if (!sent) return ctx.fail(make_error(sent.error().code, o.url + ": " + sent.error().message, sent.error().field), schema);
-  (*tls)->close_notify();
-  ctx.info("model key: provisioned over this verified connection; the server decrypted and checked " + std::to_string(sent->value("files", 0)) +
-           " files in " + std::to_string(sent->value("seconds", 0.0)).substr(0, 5) + " s");
-  o.report.extra["remote"]["key_provisioned"] = true;
-  return print_verdict(o.report, *verdict, ctx);
+  if (!several) return run_single(o, targets.front(), std::move(key), ctx);
+  if (targets.size() > 1) ctx.info(std::to_string(targets.size()) + " targets: each connection verified on its own");
+  return run_replicas(o, targets, key, ctx);
 }
 
 }  // namespace
@@ -279,7 +280,14 @@ void add_remote(CLI::App& app, cli::Context& ctx, std::function<int()>& action) 
       "  cci-verify remote https://10.0.0.5:8443 --release-key release.pub\n"
       "  cci-verify remote https://127.0.0.1:8443 --release-key release.pub \\\n"
       "      --trust-sim-root ./sim --offline --insecure-no-crl --json | jq -r .remote.pin");
-  sub->add_option("URL", o->url, "https://HOST:PORT of the server")->required();
+  sub->add_option("URL", o->urls, "https://HOST:PORT of the server (several: each replica, verified one by one)")->required();
+  sub->add_flag("--all-replicas", o->all_replicas,
+                "Verify every address each URL's host name resolves to (a headless Service: one per replica), each on its own connection");
+  sub->add_option("--connections", o->connections,
+                  "Connections per target, each verified (through a load balancer each may reach another replica; a key verified "
+                  "earlier in the run is not verified again)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   sub->add_option("--server-timeout", o->timeout, "Seconds to wait for the server at each step")->capture_default_str();
   sub->add_option("--provision-key", o->provision_key,
                   "An encrypted model's key (32 bytes, cci-measure encrypt --dek-out; - for standard input): sent to a server that "
