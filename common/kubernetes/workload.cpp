@@ -122,10 +122,15 @@ Result<std::string> render_workload(const Json& predicate, const WorkloadOptions
   if (k.contains("key_source") && k["key_source"].is_string() && !k["key_source"].get<std::string>().empty()) {
     args.insert(args.end(), {"--key-source", k["key_source"].get<std::string>()});
   }
-  // The certificate names the Service and, for a StatefulSet, each pod's own DNS name.
-  const std::string ns_part = o.ns.empty() ? "" : "." + o.ns;
-  args.insert(args.end(), {"--dns", name + ns_part + ".svc"});
-  if (o.kind == "StatefulSet") args.insert(args.end(), {"--dns", "*." + name + ns_part + ".svc"});
+  // The certificate names the Service (and, in a known namespace, its cluster DNS names and, for a
+  // StatefulSet, each pod's own: POD.NAME.NS.svc.cluster.local). Clients check the key through
+  // its evidence, not these names; they are there for TLS clients that want a matching name.
+  args.insert(args.end(), {"--dns", name});
+  if (!o.ns.empty()) {
+    const std::string svc = name + "." + o.ns + ".svc";
+    args.insert(args.end(), {"--dns", svc, "--dns", svc + ".cluster.local"});
+    if (o.kind == "StatefulSet") args.insert(args.end(), {"--dns", "*." + svc + ".cluster.local"});
+  }
 
   Json config_map{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", meta(name + "-release")}, {"data", release_data}};
   Json service{{"apiVersion", "v1"},
@@ -142,7 +147,8 @@ Result<std::string> render_workload(const Json& predicate, const WorkloadOptions
                  {"readinessProbe", {{"tcpSocket", {{"port", port}}}, {"periodSeconds", 10}}},
                  {"securityContext", {{"allowPrivilegeEscalation", false}, {"readOnlyRootFilesystem", true}}},
                  {"volumeMounts", Json::array({Json{{"name", "release"}, {"mountPath", kReleaseDir}, {"readOnly", true}},
-                                               Json{{"name", "api-keys"}, {"mountPath", kApiKeysDir}, {"readOnly", true}}})}};
+                                               Json{{"name", "api-keys"}, {"mountPath", kApiKeysDir}, {"readOnly", true}},
+                                               Json{{"name", "tmp"}, {"mountPath", "/tmp"}}})}};
   Json pod_meta{{"labels", {{"app.kubernetes.io/name", name}, {"app.kubernetes.io/component", "cci-run-serve"}}},
                 {"annotations", {{kInitDataAnnotation, annotation}}}};
   Json pod_spec{{"runtimeClassName", runtime_class},
@@ -150,7 +156,9 @@ Result<std::string> render_workload(const Json& predicate, const WorkloadOptions
                 {"enableServiceLinks", false},
                 {"containers", Json::array({container})},
                 {"volumes", Json::array({Json{{"name", "release"}, {"configMap", {{"name", name + "-release"}}}},
-                                         Json{{"name", "api-keys"}, {"secret", {{"secretName", name + "-api-keys"}}}}})}};
+                                         Json{{"name", "api-keys"}, {"secret", {{"secretName", name + "-api-keys"}}}},
+                                         // The root filesystem is read-only; scratch space stays in the guest's memory.
+                                         Json{{"name", "tmp"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}}})}};
   Json spec{{"replicas", o.replicas}, {"selector", {{"matchLabels", {{"app.kubernetes.io/name", name}}}}}};
   if (o.kind == "StatefulSet") spec["serviceName"] = name;
   spec["template"] = Json{{"metadata", pod_meta}, {"spec", pod_spec}};

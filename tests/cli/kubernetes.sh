@@ -102,11 +102,19 @@ check "cci.toml names the model's digest and the pinned image" -- jq -e >/dev/nu
 check "the agent policy refuses exec and lets only the pinned image run" -- jq -e >/dev/null --arg img "$IMAGE" \
   '(.policy | contains("default ExecProcessRequest := false") and contains("default CopyFileRequest := false") and contains("default SetPolicyRequest := false") and contains("image-name\"] == \"" + $img + "\""))' "$WORK/oracle.json"
 
+# trustee's artefacts for the pods: the key only for the listed launches with the pods' HOST_DATA.
+expect 0 "kbs-artifacts for the same manifest" -- "$MEASURE" kbs-artifacts "$WORK/m.json" --release-key "$WORK/release.pub" -o "$WORK/trustee"
+HD_B64=$(python3 -c 'import base64, sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$ORACLE_HD")
+contains "$WORK/trustee/resource-policy.rego" "snp.init_data == \"$HD_B64\"" "the KBS resource policy requires the pods' HOST_DATA (init_data)"
+contains "$WORK/trustee/resource-policy.rego" "$(jq -r .tdx_mr_config_id "$WORK/oracle.json")" "and, for the TDX launch, their MRCONFIGID"
+
 # Another kind, namespace and replica count.
 expect 0 "k8s --kind deployment --namespace llm --replicas 5" -- "$MEASURE" k8s "$WORK/m.json" --release-key "$WORK/release.pub" --kind deployment --namespace llm --replicas 5 -o "$WORK/dep.yaml"
 node "$HERE/k8s_schema.mjs" "$ORACLE" "$WORK/dep.yaml" >"$WORK/dep.json" 2>/dev/null
 check "the Deployment validates, in namespace llm, 5 replicas, no serviceName" -- jq -e >/dev/null \
   '.[2].kind == "Deployment" and .[2].metadata.namespace == "llm" and .[2].spec.replicas == 5 and (.[2].spec | has("serviceName") | not)' "$WORK/dep.json"
+check "the certificate names the Service in its namespace" -- jq -e >/dev/null \
+  '.[2].spec.template.spec.containers[0].args | index("llm-demo.llm.svc.cluster.local") != null' "$WORK/dep.json"
 check "the schema oracle can fail: a string replica count is refused" -- bash -c \
   "! node '$HERE/k8s_schema.mjs' '$ORACLE' <(sed 's/^  replicas: 5/  replicas: \"5\"/' '$WORK/dep.yaml') >/dev/null 2>&1"
 
