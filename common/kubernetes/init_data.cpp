@@ -59,13 +59,13 @@ std::string agent_policy(const InitDataSettings& s) {
       "\n"
       "# The pod's sandbox (pause) container.\n"
       "CreateContainerRequest if {\n"
-      "\tinput.OCI.Annotations[\"io.kubernetes.cri.container-type\"] == \"sandbox\"\n"
+      "  input.OCI.Annotations[\"io.kubernetes.cri.container-type\"] == \"sandbox\"\n"
       "}\n"
       "\n"
       "# cci-run, from the image the deployment manifest pins, and nothing else.\n"
       "CreateContainerRequest if {\n"
-      "\tinput.OCI.Annotations[\"io.kubernetes.cri.container-type\"] == \"container\"\n"
-      "\tinput.OCI.Annotations[\"io.kubernetes.cri.image-name\"] == \"" + s.image + "\"\n"
+      "  input.OCI.Annotations[\"io.kubernetes.cri.container-type\"] == \"container\"\n"
+      "  input.OCI.Annotations[\"io.kubernetes.cri.image-name\"] == \"" + s.image + "\"\n"
       "}\n";
   return p;
 }

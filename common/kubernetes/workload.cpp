@@ -1,8 +1,7 @@
 #include "kubernetes/workload.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include "kubernetes/init_data.h"
+#include "kubernetes/yaml_text.h"
 
 namespace cci::kubernetes {
 namespace {
@@ -13,29 +12,6 @@ using Json = nlohmann::ordered_json;
 constexpr size_t kMaxConfigMapBytes = 1000u * 1024;
 constexpr char kReleaseDir[] = "/etc/cci/release";
 constexpr char kApiKeysDir[] = "/etc/cci/api-keys";
-
-void emit(YAML::Emitter& e, const Json& j) {
-  if (j.is_object()) {
-    e << YAML::BeginMap;
-    for (const auto& [k, v] : j.items()) {
-      e << YAML::Key << k << YAML::Value;
-      emit(e, v);
-    }
-    e << YAML::EndMap;
-  } else if (j.is_array()) {
-    e << YAML::BeginSeq;
-    for (const auto& v : j) emit(e, v);
-    e << YAML::EndSeq;
-  } else if (j.is_string()) {
-    const std::string s = j.get<std::string>();
-    // Multi-line text (PEM, Rego) as a literal block; the rest quoted, so no value is read as a
-    // number, a boolean or null.
-    if (s.find('\n') != std::string::npos && s.find('\r') == std::string::npos && s.find('\t') == std::string::npos) e << YAML::Literal << s;
-    else e << YAML::DoubleQuoted << s;
-  } else {
-    e << YAML::Flow << j.dump();  // numbers and booleans
-  }
-}
 
 Result<std::string> string_at(const Json& obj, const char* key, const std::string& where) {
   if (!obj.contains(key) || !obj[key].is_string() || obj[key].get<std::string>().empty()) {
@@ -166,11 +142,7 @@ Result<std::string> render_workload(const Json& predicate, const WorkloadOptions
 
   std::string out;
   for (const Json* obj : {&config_map, &service, &workload}) {
-    YAML::Emitter e;
-    emit(e, *obj);
-    out += "---\n";
-    out += e.c_str();
-    out += "\n";
+    out += "---\n" + to_yaml(*obj) + "\n";
   }
   return out;
 }

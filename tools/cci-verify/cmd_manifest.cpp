@@ -1,5 +1,4 @@
 // cci-verify manifest FILE --release-key PUB: check a deployment manifest's signature and print it.
-#include <yaml-cpp/yaml.h>
 
 #include <memory>
 
@@ -7,6 +6,7 @@
 #include "cli/inputs.h"
 #include "cli/keyless.h"
 #include "commands.h"
+#include "kubernetes/yaml_text.h"
 #include "rekor_flags.h"
 #include "manifest/deployment.h"
 
@@ -19,25 +19,6 @@ struct ManifestOptions {
   std::string rekor_bundle, rekor_key;  // the manifest's Rekor entry and the log's key (or keyless.trusted_root)
   cli::KeylessFlags keyless;  // a keyless manifest's signer, instead of key
 };
-
-void emit(YAML::Emitter& e, const cli::Json& j) {
-  if (j.is_object()) {
-    e << YAML::BeginMap;
-    for (const auto& [k, v] : j.items()) {
-      e << YAML::Key << k << YAML::Value;
-      emit(e, v);
-    }
-    e << YAML::EndMap;
-  } else if (j.is_array()) {
-    e << YAML::BeginSeq;
-    for (const auto& v : j) emit(e, v);
-    e << YAML::EndSeq;
-  } else if (j.is_string()) {
-    e << YAML::DoubleQuoted << j.get<std::string>();
-  } else {
-    e << j.dump();  // numbers, booleans, null
-  }
-}
 
 int run_manifest(const ManifestOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.verify.manifest.v1";
@@ -92,9 +73,7 @@ int run_manifest(const ManifestOptions& o, const cli::Context& ctx) {
   cli::Json doc{{"verified", true}, {"manifest", o.file}, {"key_hint", v->key_hint}};
   for (const auto& [k, val] : v->predicate.items()) doc[k] = val;
   doc["subject"] = v->statement["subject"];
-  YAML::Emitter e;
-  emit(e, doc);
-  ctx.out(e.c_str());
+  ctx.out(kubernetes::to_yaml(doc));
   return 0;
 }
 
