@@ -13,6 +13,16 @@
 
 namespace cci::client {
 
+std::string first_failed_check(const appraise::Verdict& v) {
+  for (const auto* list : {&v.checks, v.findings ? &*v.findings : nullptr}) {
+    if (!list) continue;
+    for (const auto& c : list->items()) {
+      if (c.outcome == verify::Outcome::kFail) return c.id + ": " + c.detail;
+    }
+  }
+  return v.outcome == appraise::Outcome::kMissingCollateral ? "cannot evaluate without the missing collateral" : "refused";
+}
+
 Result<ServerVerdict> ReplicaVerifier::check(Connection& c, const Endpoint& e) {
   ServerVerdict out;
   if (keys_.contains(c.pin)) {

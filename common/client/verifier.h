@@ -31,6 +31,10 @@ struct ServerVerdict {
   bool accepted() const { return cached || verdict.outcome == appraise::Outcome::kAccepted; }
 };
 
+// "CHECK-ID: detail" of the first failed check of a verdict that did not accept (authenticity
+// first, then the policy), for one line about a refused replica.
+std::string first_failed_check(const appraise::Verdict& v);
+
 class ReplicaVerifier {
  public:
   explicit ReplicaVerifier(VerifierOptions o) : o_(std::move(o)) {}

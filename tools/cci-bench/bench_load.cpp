@@ -59,17 +59,6 @@ Result<std::vector<std::string>> read_keys(const std::string& path) {
   return keys;
 }
 
-// The first failed check of a refused verdict.
-std::string why_refused(const appraise::Verdict& v) {
-  for (const auto* list : {&v.checks, v.findings ? &*v.findings : nullptr}) {
-    if (!list) continue;
-    for (const auto& c : list->items()) {
-      if (c.outcome == ::cci::verify::Outcome::kFail) return c.id + ": " + c.detail;
-    }
-  }
-  return "refused";
-}
-
 // A new connection, checked: its key is a --pin, or the verifier accepts the server behind it
 // (a new key: verified on this very connection, which then carries the requests).
 Result<client::Connection> checked_connection(const LoadOptions& o, client::ReplicaVerifier* verifier, const client::Endpoint& e, UserResult& out) {
@@ -86,7 +75,7 @@ Result<client::Connection> checked_connection(const LoadOptions& o, client::Repl
   auto v = verifier->check(c, e);
   if (!v || !v->accepted()) {
     ++out.refused_connections;
-    return make_error(ErrorCode::kVerificationFailed, "replica with key " + c.pin + " refused: " + (v ? why_refused(v->verdict) : v.error().message), "verify");
+    return make_error(ErrorCode::kVerificationFailed, "replica with key " + c.pin + " refused: " + (v ? client::first_failed_check(v->verdict) : v.error().message), "verify");
   }
   ++out.verified_connections;
   return c;

@@ -26,6 +26,7 @@
 #include "base/hex.h"
 #include "cli/inputs.h"
 #include "client/attested_client.h"
+#include "client/verifier.h"
 #include "commands.h"
 #include "report_common.h"
 #include "sealed/key_file.h"
@@ -119,17 +120,6 @@ Result<Checked> verify_connection(RemoteOptions o, const client::Endpoint& e, cl
   return out;
 }
 
-// The first failed check of a refused verdict, for the replica's line.
-std::string why_refused(const appraise::Verdict& v) {
-  for (const auto* list : {&v.checks, v.findings ? &*v.findings : nullptr}) {
-    if (!list) continue;
-    for (const auto& c : list->items()) {
-      if (c.outcome == ::cci::verify::Outcome::kFail) return c.id + ": " + c.detail;
-    }
-  }
-  return v.outcome == appraise::Outcome::kMissingCollateral ? "cannot evaluate without the missing collateral" : "refused";
-}
-
 int run_single(const RemoteOptions& o, const client::Endpoint& e, std::optional<crypto::SecretBytes> key, const cli::Context& ctx) {
   const std::string schema = "cci.verify.report.v1";
   auto c = client::connect(e, o.timeout);
@@ -196,7 +186,7 @@ int run_replicas(const RemoteOptions& o, const std::vector<client::Endpoint>& ta
         (missing ? failed : refused) += 1;
         worst = std::max(worst, missing ? ExitCode::kCannotEvaluate : ExitCode::kRejected);
         row["outcome"] = missing ? "cannot-evaluate" : "refused";
-        row["message"] = why_refused(checked->verdict);
+        row["message"] = client::first_failed_check(checked->verdict);
         row["measurement"] = checked->verdict.measurement_hex;
         ctx.error(who + ": REFUSED: " + row["message"].get<std::string>() + (key ? " (the model key was NOT sent)" : ""));
       } else {
