@@ -68,10 +68,14 @@ expect 1 "the same in text" -- "$VERIFY" remote "$PROXY" "${TRUST[@]}" --connect
 contains "$WORK/err" "(key $(pin impostor)): REFUSED" "the text names the refused replica by its key"
 contains "$WORK/err" "3 connection(s) to 1 target(s): 2 replica key(s) verified, 1 refused" "and sums up"
 
-# Replicas listed by address: each named by it.
-expect 1 "four replicas listed: three verified, the impostor refused" -- "$VERIFY" remote \
-  "https://$(hostport a)" "https://$(hostport b)" "https://$(hostport c)" "https://$(hostport impostor)" "${TRUST[@]}"
-for r in a b c; do contains "$WORK/out" "replica $(hostport "$r") (key $(pin "$r")): verified SIMULATED" "replica $r verified, named by its address"; done
+# Replicas listed by address: each named by it. (Under ASan only the impostor and one replica: the
+# same code per target, each verification several times slower there.)
+LISTED=(a b c)
+[ "$SANITIZED" = 1 ] && LISTED=(a)
+URLS=()
+for r in "${LISTED[@]}" impostor; do URLS+=("https://$(hostport "$r")"); done
+expect 1 "replicas listed, the impostor among them: the replicas verified, the impostor refused" -- "$VERIFY" remote "${URLS[@]}" "${TRUST[@]}"
+for r in "${LISTED[@]}"; do contains "$WORK/out" "replica $(hostport "$r") (key $(pin "$r")): verified SIMULATED" "replica $r verified, named by its address"; done
 contains "$WORK/err" "replica $(hostport impostor) (key $(pin impostor)): REFUSED" "the impostor refused, named by its address"
 expect 0 "--all-replicas resolves the name to every address (here: one)" -- "$VERIFY" remote "https://$(hostport a)" --all-replicas "${TRUST[@]}" --json
 check "one target, verified" -- jq -e >/dev/null '.targets == 1 and .replicas[0].outcome == "verified"' "$WORK/out"
@@ -90,7 +94,9 @@ expect 1 "bench load with the impostor behind the balancer" -- "$BENCH" load "$P
   --max-tokens 4 "${TRUST[@]}" --json
 check "only its connection refused, only its requests lost" -- jq -e >/dev/null \
   '.refused_connections == 1 and .errors == 2 and .succeeded == 4 and (.first_error | contains("refused"))' "$WORK/out"
-expect 0 "bench load over the replicas listed, pinned (one --pin each)" -- "$BENCH" load "https://$(hostport a)" "https://$(hostport b)" \
-  --pin "$(pin a)" --pin "$(pin b)" --keys "$WORK/api-keys.txt" --users 2 --requests 2 --max-tokens 4 --json
+if [ "$SANITIZED" = 0 ]; then
+  expect 0 "bench load over the replicas listed, pinned (one --pin each)" -- "$BENCH" load "https://$(hostport a)" "https://$(hostport b)" \
+    --pin "$(pin a)" --pin "$(pin b)" --keys "$WORK/api-keys.txt" --users 2 --requests 2 --max-tokens 4 --json
+fi
 expect 2 "bench load with neither --pin nor --release-key" -- "$BENCH" load "$PROXY" --keys "$WORK/api-keys.txt"
 finish
