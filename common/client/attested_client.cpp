@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/hex.h"
+#include "crypto/digest.h"
 #include "evidence/evidence_file.h"
 #include "ratls/evidence_bridge.h"
 #include "ratls/fresh.h"
@@ -166,6 +167,17 @@ Result<nlohmann::json> provision_key(crypto::TlsConnection& tls, const Endpoint&
   }
   if (!j.is_object() || j.value("status", "") != "provisioned") return make_error(ErrorCode::kMalformed, "the server's answer to the model key is not {\"status\": \"provisioned\"}", "provision-key");
   return j;
+}
+
+Result<manifest::Release> claimed_release(const ratls::Claims& c, Bytes manifest, manifest::ReleaseSigner signer, std::time_t at,
+                                          const std::string& label) {
+  if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, manifest), c.manifest_sha256)) {
+    return make_error(ErrorCode::kVerificationFailed,
+                      label + " is not the manifest the certificate's claims name (cci-manifest sha256:" + to_hex(c.manifest_sha256) + ")", "cci-manifest");
+  }
+  auto release = manifest::verify_release(std::move(manifest), std::move(signer), at);
+  if (!release) return make_error(release.error().code, label + ": " + release.error().message, release.error().field);
+  return release;
 }
 
 Result<Bytes> evidence_document(std::uint64_t tag, ByteView evidence, const std::optional<ratls::Endorsements>& endorsements) {

@@ -27,6 +27,7 @@
 #include "crypto/random.h"
 #include "crypto/tls.h"
 #include "crypto/x509.h"
+#include "manifest/release.h"
 #include "ratls/attested_cert.h"
 #include "ratls/claims.h"
 
@@ -72,6 +73,11 @@ Result<FreshAnswer> fetch_fresh(crypto::TlsConnection& tls, const Endpoint& e, c
 // The model's key, on this connection, bound to its exporter value; the server's answer
 // ({"status":"provisioned", ...}). Refusals are kVerificationFailed, server errors kIo.
 Result<nlohmann::json> provision_key(crypto::TlsConnection& tls, const Endpoint& e, const crypto::SecretBytes& key);
+
+// The release the claims name: `manifest`'s SHA-256 must be the cci-manifest claim, then its
+// signature must verify for `signer` (manifest::verify_release). `label` names the bytes in errors.
+Result<manifest::Release> claimed_release(const ratls::Claims& c, Bytes manifest, manifest::ReleaseSigner signer, std::time_t at,
+                                          const std::string& label);
 
 // The evidence as a cci.evidence.v1 document, for the report pipeline.
 Result<Bytes> evidence_document(std::uint64_t tag, ByteView evidence, const std::optional<ratls::Endorsements>& endorsements);

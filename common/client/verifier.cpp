@@ -8,8 +8,6 @@
 #include "collateral/amd_kds.h"
 #include "collateral/hygon_kds.h"
 #include "collateral/intel_pcs.h"
-#include "crypto/digest.h"
-#include "crypto/random.h"
 
 namespace cci::client {
 
@@ -36,10 +34,7 @@ Result<ServerVerdict> ReplicaVerifier::check(Connection& c, const Endpoint& e) {
     return make_error(ErrorCode::kVerificationFailed, "the certificate's purpose is '" + attested.claims.purpose + "', not 'tls-server'", "cci-purpose");
   }
   CCI_ASSIGN(served, fetch_manifest(*c.tls, e));
-  if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, served), attested.claims.manifest_sha256)) {
-    return make_error(ErrorCode::kVerificationFailed, "the manifest the server serves is not the one its claims name (cci-manifest)", "cci-manifest");
-  }
-  CCI_ASSIGN(release, manifest::verify_release(std::move(served), o_.release, now));
+  CCI_ASSIGN(release, claimed_release(attested.claims, std::move(served), o_.release, now, "the server's manifest"));
   if (release.kind != manifest::Release::Kind::kDeployment) {
     return make_error(ErrorCode::kUnsupported, "the server serves a plain model bundle, which names no VM: check it with cci-verify remote --measurement", "manifest");
   }

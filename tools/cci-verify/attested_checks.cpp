@@ -1,5 +1,7 @@
 #include "attested_checks.h"
 
+#include "client/attested_client.h"
+
 #include <ctime>
 
 #include "evidence/evidence_file.h"
@@ -66,14 +68,9 @@ Status check_claims(const ratls::Claims& c, const ExpectedClaims& e, ReportOptio
                       "model and deployment with --insecure-any-manifest)",
                       "manifest");
   }
-  if (!crypto::ct_equal(crypto::digest(crypto::DigestAlg::kSha256, *bytes), c.manifest_sha256)) {
-    return make_error(ErrorCode::kVerificationFailed,
-                      label + " is not the manifest the certificate's claims name (cci-manifest sha256:" + to_hex(c.manifest_sha256) + ")", "cci-manifest");
-  }
   CCI_ASSIGN(signer, cli::load_release_signer(r.manifest_key, r.release_keyless));
-  auto release = manifest::verify_release(std::move(*bytes), std::move(signer), std::time(nullptr));
-  if (!release) return make_error(release.error().code, label + ": " + release.error().message, release.error().field);
-  r.release = std::make_shared<const manifest::Release>(std::move(*release));
+  CCI_ASSIGN(release, client::claimed_release(c, std::move(*bytes), std::move(signer), std::time(nullptr), label));
+  r.release = std::make_shared<const manifest::Release>(std::move(release));
   r.release_label = source;
   r.manifest.clear();  // done: the report pipeline takes the verified release
   return {};
