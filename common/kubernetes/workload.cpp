@@ -1,5 +1,6 @@
 #include "kubernetes/workload.h"
 
+#include "base/hex.h"
 #include "kubernetes/init_data.h"
 #include "kubernetes/yaml_text.h"
 
@@ -59,10 +60,7 @@ Result<std::string> render_workload(const Json& predicate, const WorkloadOptions
   CCI_ASSIGN(recorded, string_at(k["init_data"], "digest", "kubernetes.init_data"));
   // The annotation must carry exactly the text whose digest the manifest records.
   CCI_ASSIGN(digest, init_data_digest(toml, algorithm));
-  std::string hex;
-  static const char* const digits = "0123456789abcdef";
-  for (const auto b : digest) hex += {digits[b >> 4], digits[b & 15]};
-  if (hex != recorded) {
+  if (to_hex(digest) != recorded) {
     return make_error(ErrorCode::kVerificationFailed, "deployment manifest: kubernetes.init_data.digest is not the digest of its toml", "kubernetes.init_data");
   }
   CCI_ASSIGN(annotation, init_data_annotation(toml));
