@@ -5,6 +5,7 @@
 #include "base/huge_pages.h"
 #include "infer/decode_cpu.h"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <malloc.h>
@@ -20,10 +21,16 @@ namespace {
 using torch::Tensor;
 namespace F = torch::nn::functional;
 
+torch::Device torch_device(const Device& d) {
+  return d.is_cuda() ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d.index)) : torch::Device(torch::kCPU);
+}
+
 // A zeroed KV cache in huge pages (base/huge_pages.h): every decode step reads the keys and
 // values of all positions so far, and a process's scattered 4 KiB pages read about a third slower
-// than contiguous memory here, differently in each process. Small caches stay on the heap.
-Tensor zeroed_cache(at::IntArrayRef shape, torch::ScalarType dtype) {
+// than contiguous memory here, differently in each process. Small caches stay on the heap, and
+// a GPU's cache in its own memory.
+Tensor zeroed_cache(at::IntArrayRef shape, torch::ScalarType dtype, torch::Device device) {
+  if (device.is_cuda()) return torch::zeros(shape, torch::TensorOptions().dtype(dtype).device(device));
   const auto opts = torch::TensorOptions().dtype(dtype);
   std::int64_t n = 1;
   for (auto d : shape) n *= d;
@@ -43,11 +50,12 @@ std::string shape_text(const std::vector<std::int64_t>& s) {
   return t + "]";
 }
 
-// Binds checkpoint tensors by name, checking shape and dtype against the configuration. fp32
-// and bf16 (when computing in bf16) are wrapped in place; everything else is converted once.
+// Binds checkpoint tensors by name, checking shape and dtype against the configuration. On the
+// CPU, fp32 and bf16 (when computing in bf16) are wrapped in place and everything else is
+// converted once; on a GPU, every tensor is copied once from the verified mapping to its memory.
 class Binder {
  public:
-  Binder(std::shared_ptr<const WeightSet> w, torch::Dtype compute) : w_(std::move(w)), compute_(compute) {}
+  Binder(std::shared_ptr<const WeightSet> w, torch::Dtype compute, torch::Device device) : w_(std::move(w)), compute_(compute), device_(device) {}
   Result<Tensor> get(const std::string& name, const std::vector<std::int64_t>& shape) {
     const TensorView* t = w_->find(name);
     if (!t) return bad_weights("the checkpoint has no tensor '" + name + "'", name);
@@ -64,6 +72,7 @@ class Binder {
     used_.push_back(name);
     // The mapping is read-only and outlives the engine (it holds w_); nothing writes to it.
     Tensor v = torch::from_blob(const_cast<std::uint8_t*>(t->data.data()), shape, torch::TensorOptions().dtype(src));
+    if (device_.is_cuda()) return v.to(torch::TensorOptions().device(device_).dtype(compute_)).contiguous();
     if (src == compute_ && reinterpret_cast<std::uintptr_t>(t->data.data()) % torch::elementSize(src) == 0) return v;
     return v.to(compute_).contiguous();
   }
@@ -79,6 +88,7 @@ class Binder {
  private:
   std::shared_ptr<const WeightSet> w_;
   torch::Dtype compute_;
+  torch::Device device_;
   std::vector<std::string> used_;
 };
 
@@ -120,6 +130,7 @@ Tensor rope_inv_freq(const ModelConfig& c) {
 class TorchEngine final : public Engine {
  public:
   const ModelConfig& config() const override { return c_; }
+  const Device& device() const override { return device_; }
   std::int64_t context() const override { return ctx_; }
   std::int64_t position() const override { return pos_; }
   // Zeroes the cache rows in use: no key or value of one request survives into the next.
@@ -185,8 +196,9 @@ class TorchEngine final : public Engine {
     return k_scratch_;
   }
 
+  // The host copy waits for the device: on a GPU, this is where a step's work completes.
   static std::vector<float> to_vector(const Tensor& t) {
-    Tensor f = t.to(torch::kFloat32).contiguous();
+    Tensor f = t.to(torch::TensorOptions().device(torch::kCPU).dtype(torch::kFloat32)).contiguous();
     return std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
   }
 
@@ -215,6 +227,8 @@ class TorchEngine final : public Engine {
   Tensor gpt2_layer(Tensor x, std::int64_t l, std::int64_t pos);
 
   ModelConfig c_;
+  Device device_;
+  torch::Device tdev_ = torch::kCPU;
   std::shared_ptr<const WeightSet> weights_;
   torch::Dtype dtype_ = torch::kFloat32;
   std::int64_t ctx_ = 0, pos_ = 0;
@@ -323,7 +337,8 @@ Status TorchEngine::bind_gpt2(Binder& b) {
 Result<std::unique_ptr<Engine>> TorchEngine::build(const ModelConfig& c, std::shared_ptr<const WeightSet> w, const EngineOptions& o) {
   CCI_TRY(check_model_config(c, "config"));
   if (o.threads < 1 || o.threads > 256) return make_error(ErrorCode::kUsage, "threads must be 1 to 256", "threads");
-  if (o.compute == Compute::kBF16 && !cpu_has_native_bf16()) {
+  CCI_TRY(check_device(o.device));
+  if (o.compute == Compute::kBF16 && !o.device.is_cuda() && !cpu_has_native_bf16()) {
     return make_error(ErrorCode::kUnsupported, "this CPU has no native bf16 arithmetic (AVX512-BF16 or AMX): compute in f32", "compute");
   }
   if (o.context < 0 || o.context > c.max_positions) {
@@ -332,10 +347,12 @@ Result<std::unique_ptr<Engine>> TorchEngine::build(const ModelConfig& c, std::sh
   torch::set_num_threads(o.threads);
   auto e = std::unique_ptr<TorchEngine>(new TorchEngine);
   e->c_ = c;
+  e->device_ = o.device;
+  e->tdev_ = torch_device(o.device);
   e->weights_ = w;
   e->dtype_ = o.compute == Compute::kBF16 ? torch::kBFloat16 : torch::kFloat32;
   e->ctx_ = o.context > 0 ? o.context : std::min<std::int64_t>(c.max_positions, 4096);
-  Binder b(w, e->dtype_);
+  Binder b(w, e->dtype_, e->tdev_);
   torch::NoGradGuard no_grad;
   CCI_TRY(c.arch == Architecture::kLlama ? e->bind_llama(b) : e->bind_gpt2(b));
   if (b.used().size() != w->tensors.size() && !(c.arch == Architecture::kGpt2)) {
@@ -348,12 +365,15 @@ Result<std::unique_ptr<Engine>> TorchEngine::build(const ModelConfig& c, std::sh
   if (c.arch == Architecture::kLlama) {
     Tensor inv = rope_inv_freq(c);
     Tensor ang = torch::outer(torch::arange(0, e->ctx_, torch::kFloat64), inv);
-    e->cos_ = ang.cos().to(torch::kFloat32);
-    e->sin_ = ang.sin().to(torch::kFloat32);
+    const auto f32 = torch::TensorOptions().device(e->tdev_).dtype(torch::kFloat32);
+    e->cos_ = ang.cos().to(f32);
+    e->sin_ = ang.sin().to(f32);
   }
-  e->k_cache_ = zeroed_cache({c.layers, c.kv_heads, e->ctx_, c.head_dim}, e->dtype_);
-  e->v_cache_ = zeroed_cache({c.layers, c.kv_heads, e->ctx_, c.head_dim}, e->dtype_);
-  if (o.direct_decode && c.arch == Architecture::kLlama && e->dtype_ == torch::kFloat32) e->prepare_direct_decode(o.threads, o.direct_parallel_floats);
+  e->k_cache_ = zeroed_cache({c.layers, c.kv_heads, e->ctx_, c.head_dim}, e->dtype_, e->tdev_);
+  e->v_cache_ = zeroed_cache({c.layers, c.kv_heads, e->ctx_, c.head_dim}, e->dtype_, e->tdev_);
+  if (o.direct_decode && !o.device.is_cuda() && c.arch == Architecture::kLlama && e->dtype_ == torch::kFloat32) {
+    e->prepare_direct_decode(o.threads, o.direct_parallel_floats);
+  }
   return std::unique_ptr<Engine>(std::move(e));
 }
 
@@ -384,7 +404,8 @@ Tensor TorchEngine::attention(const Tensor& q, const Tensor& k, const Tensor& v,
   Tensor qg = q.view({T, kvh, g, hd}).permute({1, 2, 0, 3}).reshape({kvh, g * T, hd});
   Tensor scores = torch::bmm(qg, keys.transpose(1, 2)).to(torch::kFloat32) / std::sqrt(static_cast<double>(hd));  // [kvh, g*T, S]
   if (T > 1) {
-    Tensor qpos = torch::arange(pos, S, torch::kInt64).unsqueeze(1), kpos = torch::arange(0, S, torch::kInt64).unsqueeze(0);
+    const auto i64 = torch::TensorOptions().device(tdev_).dtype(torch::kInt64);
+    Tensor qpos = torch::arange(pos, S, i64).unsqueeze(1), kpos = torch::arange(0, S, i64).unsqueeze(0);
     Tensor mask = (kpos > qpos).repeat({g, 1});  // [g*T, S]
     scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
   }
@@ -420,7 +441,7 @@ Tensor TorchEngine::gpt2_layer(Tensor x, std::int64_t l, std::int64_t pos) {
 
 Tensor TorchEngine::run(const std::vector<std::int64_t>& tokens, std::int64_t pos, bool last_only) {
   const auto n = static_cast<std::int64_t>(tokens.size());
-  Tensor ids = torch::from_blob(const_cast<std::int64_t*>(tokens.data()), {n}, torch::kInt64);
+  Tensor ids = torch::from_blob(const_cast<std::int64_t*>(tokens.data()), {n}, torch::kInt64).to(tdev_);
   Tensor x = embed_.index_select(0, ids);
   if (c_.arch == Architecture::kGpt2) x = x + pos_embed_.narrow(0, pos, n);
   for (std::int64_t l = 0; l < c_.layers; ++l) x = c_.arch == Architecture::kLlama ? llama_layer(x, l, pos) : gpt2_layer(x, l, pos);
@@ -459,18 +480,79 @@ Result<std::unique_ptr<Engine>> Engine::create(const ModelConfig& config, std::s
   }
 }
 
-double measure_matmul_gflops(int threads, std::int64_t m, std::int64_t k, std::int64_t n) {
+// Waits for the work queued on a GPU (nothing to wait for on the CPU).
+static void settle(const Device& d) {
+  if (d.is_cuda()) torch::cuda::synchronize(d.index);
+}
+
+double measure_matmul_gflops(int threads, std::int64_t m, std::int64_t k, std::int64_t n, const Device& device) {
   torch::NoGradGuard no_grad;
   torch::set_num_threads(threads);
-  Tensor a = torch::randn({m, k}), b = torch::randn({k, n});
+  const auto opts = torch::TensorOptions().device(torch_device(device)).dtype(torch::kFloat32);
+  Tensor a = torch::randn({m, k}, opts), b = torch::randn({k, n}, opts);
   Tensor c = torch::matmul(a, b);  // warm-up
+  settle(device);
   double best = 1e30;
   for (int i = 0; i < 5; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     c = torch::matmul(a, b);
+    settle(device);
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) / best / 1e9;
+}
+
+Result<double> measure_device_read_gbs(const Device& device) {
+  if (!device.is_cuda()) return make_error(ErrorCode::kUsage, "the device read rate is measured on a CUDA device", "device");
+  CCI_TRY(check_device(device));
+  try {
+    torch::NoGradGuard no_grad;
+    constexpr std::int64_t kFloats = std::int64_t{1} << 28;  // 1 GiB
+    Tensor buf = torch::ones({kFloats}, torch::TensorOptions().device(torch_device(device)).dtype(torch::kFloat32));
+    Tensor s = buf.sum();  // warm-up
+    settle(device);
+    double best = 1e30;
+    for (int i = 0; i < 10; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      s = buf.sum();
+      settle(device);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return static_cast<double>(kFloats) * 4.0 / best / 1e9;
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("libtorch: ") + e.what(), "device");
+  }
+}
+
+Status check_device(const Device& d) {
+  if (!d.is_cuda()) return {};
+#ifndef CCI_TORCH_CUDA
+  return make_error(ErrorCode::kUnsupported,
+                    "--device " + d.text() + ": this build's libtorch has no CUDA (Debian's libtorch is CPU-only); configure cci against a CUDA "
+                    "libtorch with -DCCI_TORCH_DIR=... (docs/cuda.md)",
+                    "device");
+#else
+  if (!torch::cuda::is_available()) {
+    return make_error(ErrorCode::kUnsupported,
+                      "--device " + d.text() + ": no CUDA device is visible to this process (is the NVIDIA driver loaded, are /dev/nvidia* "
+                      "readable, what does CUDA_VISIBLE_DEVICES say?)",
+                      "device");
+  }
+  const auto count = torch::cuda::device_count();
+  if (static_cast<size_t>(d.index) >= count) {
+    return make_error(ErrorCode::kUsage, "--device " + d.text() + ": this machine has " + std::to_string(count) + " CUDA device(s), numbered from 0",
+                      "device");
+  }
+  return {};
+#endif
+}
+
+const char* engine_devices() {
+#ifdef CCI_TORCH_CUDA
+  return "cpu, cuda";
+#else
+  return "cpu";
+#endif
 }
 
 const char* direct_decode_isa() { return decode_isa(); }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "infer/device.h"
 #include "infer/model_config.h"
 #include "infer/safetensors.h"
 
@@ -19,11 +20,14 @@ namespace cci::infer {
 enum class Compute { kF32, kBF16 };
 
 struct EngineOptions {
-  int threads = 1;                  // intra-op threads (torch and BLAS)
-  Compute compute = Compute::kF32;  // kBF16 only where the CPU has native bf16 (checked)
+  // The CPU, or a CUDA GPU (check_device): the weights are copied from the verified mapping to
+  // the GPU once, the KV cache lives there, logits come back to the host each step.
+  Device device;
+  int threads = 1;                  // intra-op threads (torch and BLAS; on CUDA, the host side)
+  Compute compute = Compute::kF32;  // kBF16: on the CPU only where it has native bf16 (checked)
   std::int64_t context = 0;         // KV cache length; 0: the model's, at most 4096
-  // One-token steps of Llama-family models in f32 through the direct kernels (decode_cpu.h)
-  // instead of libtorch's operators. Off only to compare the two.
+  // One-token steps of Llama-family models in f32 on the CPU through the direct kernels
+  // (decode_cpu.h) instead of libtorch's operators. Off only to compare the two.
   bool direct_decode = true;
   // Work (floats) from which a direct-decode step is split over the threads; 0: the default
   // (decode_cpu.h). Tests lower it to run the parallel paths on tiny models.
@@ -37,6 +41,7 @@ class Engine {
   virtual ~Engine() = default;
 
   virtual const ModelConfig& config() const = 0;
+  virtual const Device& device() const = 0;
   virtual std::int64_t context() const = 0;   // KV cache length
   virtual std::int64_t position() const = 0;  // tokens already in the cache
   virtual void reset() = 0;                   // empties the cache (its used rows zeroed)
@@ -50,6 +55,14 @@ class Engine {
   virtual bool direct_decode() const = 0;
 };
 
+// Whether this build can compute on `device`: always for the CPU; for CUDA, a build against a
+// CUDA libtorch (CMake's CCI_TORCH_DIR) on a machine where that device is visible. The error says
+// which of the three is missing (kUnsupported, or kUsage for an ordinal past the last device).
+Status check_device(const Device& device);
+
+// What this build's libtorch computes on, for --version and --help: "cpu" or "cpu, cuda".
+const char* engine_devices();
+
 // The instruction set of the direct decode kernels on this CPU: "avx512", "avx2" or "generic".
 const char* direct_decode_isa();
 
@@ -57,7 +70,12 @@ const char* direct_decode_isa();
 bool cpu_has_native_bf16();
 
 // The machine's fp32 matrix-multiply rate (GFLOP/s) through the same BLAS the engine uses:
-// the best of a few [m x k] x [k x n] products on `threads` threads.
-double measure_matmul_gflops(int threads, std::int64_t m, std::int64_t k, std::int64_t n);
+// the best of a few [m x k] x [k x n] products on `threads` threads (on `device`'s BLAS).
+double measure_matmul_gflops(int threads, std::int64_t m, std::int64_t k, std::int64_t n, const Device& device = {});
+
+// A CUDA device's memory read rate (GB/s): the best of a few sums over a 1 GiB buffer in its
+// memory, the roofline of a decode step that reads every weight once. The device must pass
+// check_device.
+Result<double> measure_device_read_gbs(const Device& device);
 
 }  // namespace cci::infer

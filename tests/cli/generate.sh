@@ -22,6 +22,23 @@ check "eight ids" -- test "$(wc -w < "$WORK/out")" -eq 8
 check "ids are numbers" -- grep -Eq '^[0-9]+( [0-9]+)*$' "$WORK/out"
 expect 0 "--json" -- "$RUN" generate --prompt "And" --temperature 0 --max-tokens 8 --ignore-eos --json
 check "json has the counts" -- sh -c "jq -e '.generated_tokens == 8 and .prompt_tokens >= 2 and (.token_ids | length) == 8' '$WORK/out' >/dev/null"
+# --device: the CPU by name; a GPU in a build against a CUDA libtorch on a machine that has one
+# (greedy text equal to the CPU's), else refused (exit 3) before any model is read, saying why.
+expect 0 "--device cpu" -- "$RUN" generate --prompt "And" --temperature 0 --max-tokens 8 --ignore-eos --json --device cpu
+check "the JSON names the device" -- sh -c "jq -e '.device == \"cpu\"' '$WORK/out' >/dev/null"
+expect 2 "--device gpu is a usage error" -- "$RUN" generate --prompt x --device gpu
+contains "$WORK/err" "--device takes cpu, cuda or cuda:N" "... naming the choices"
+"$RUN" generate --prompt "And God said" --temperature 0 --max-tokens 24 --device cuda >"$WORK/out" 2>"$WORK/err"
+rc=$?
+if [ $rc -ne 0 ]; then
+  check "no CUDA here: exit 3, cannot run (got $rc)" -- test $rc -eq 3
+  contains "$WORK/err" "--device cuda:0: " "... naming the device"
+  check "... and no text" -- test ! -s "$WORK/out"
+  expect 3 "cci-bench infer --device cuda is refused likewise" -- "$BENCH" infer --device cuda --threads 1
+  contains "$WORK/err" "--device cuda:0: " "... naming the device"
+else
+  check "greedy text on the GPU equals the CPU's" -- cmp -s "$WORK/out" "$WORK/greedy1"
+fi
 cp -r "$CCI_SOURCE_DIR/models/kjv-tiny" "$WORK/bert"
 sed -i 's/"model_type": "llama"/"model_type": "bert"/' "$WORK/bert/config.json"
 expect 3 "an unsupported model_type is exit 3 (cannot evaluate), not 1 (rejected)" -- "$RUN" generate --model "$WORK/bert" --prompt "And"

@@ -29,6 +29,12 @@ for bad in 127.0.0.1:99999 localhost:8443 127.0.0.1: nohostport; do
     --deployment "$WORK/cci-manifest.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen "$bad"
   contains "$WORK/err" "--listen" "... naming --listen"
 done
+expect 3 "serve --device cuda is refused before the weights are read (the workers compute on the CPU only so far)" -- "$RUN" serve \
+  --tee sim-snp --sim-dir "$WORK/sim" --model "$WORK/tampered" --deployment "$WORK/cci-manifest.json" --release-key "$WORK/release.pub" \
+  --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 --device cuda
+contains "$WORK/err" "--device cuda:0: cci-run serve computes on the CPU only" "... saying so"
+expect 2 "serve --device with no such device kind" -- "$RUN" serve --tee sim-snp --sim-dir "$WORK/sim" --model "$MODEL" \
+  --deployment "$WORK/cci-manifest.json" --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 --device tpu
 expect 3 "serve without a TEE fails, never falls back to a simulator" -- "$RUN" serve --model "$MODEL" --deployment "$WORK/cci-manifest.json" \
   --release-key "$WORK/release.pub" --api-keys "$WORK/keys.txt" --tsm-root "$WORK/none" --sev-guest "$WORK/none" --csv-guest "$WORK/none"
 

@@ -485,3 +485,55 @@ TEST_CASE("engine: RoPE scaling (llama3 and linear) as the reference computes it
     CHECK(max_diff_ref((*got)[11], unscaled[11]) > 1e-3f);  // the scaling changed something
   }
 }
+
+TEST_CASE("device: --device takes cpu, cuda or cuda:N and names the flag otherwise") {
+  auto cpu = parse_device("cpu");
+  REQUIRE(cpu);
+  CHECK_FALSE(cpu->is_cuda());
+  CHECK(cpu->text() == "cpu");
+  auto cuda = parse_device("cuda");
+  REQUIRE(cuda);
+  CHECK(*cuda == Device{DeviceKind::kCuda, 0});
+  auto three = parse_device("cuda:3");
+  REQUIRE(three);
+  CHECK(three->index == 3);
+  CHECK(three->text() == "cuda:3");
+  for (const char* bad : {"", "gpu", "CUDA", "cuda:", "cuda:-1", "cuda:64", "cuda:1x", "cuda:007", " cuda", "cpu:0", "mps"}) {
+    auto d = parse_device(bad);
+    REQUIRE_FALSE_MESSAGE(d, bad);
+    CHECK(d.error().code == ErrorCode::kUsage);
+    CHECK(d.error().field == "device");
+  }
+}
+
+// A build against Debian's libtorch (CPU only) refuses CUDA before touching a weight, saying why;
+// a CUDA build on a machine with a GPU computes there what the CPU computes.
+TEST_CASE("engine: --device cuda computes what the CPU computes, or is refused naming the device") {
+  TinyModel m;
+  EngineOptions o;
+  o.device = Device{DeviceKind::kCuda, 0};
+  o.context = 32;
+  auto e = Engine::create(m.hf_config, m.hf_weights, o);
+  if (!check_device(o.device)) {
+    REQUIRE_FALSE(e);
+    CHECK(e.error().field == "device");
+    CHECK(e.error().code == ErrorCode::kUnsupported);
+    if (std::string(engine_devices()) == "cpu") CHECK(e.error().message.find("no CUDA") != std::string::npos);
+    MESSAGE("no CUDA device in this build or machine: the refusal was checked, not the GPU path");
+    return;
+  }
+  REQUIRE_MESSAGE(e, e.error().message);
+  CHECK((*e)->device().is_cuda());
+  CHECK_FALSE((*e)->direct_decode());
+  auto cpu = engine_for(m.hf_config, m.hf_weights, 32);
+  const std::vector<std::int64_t> prompt = {1, 5, 9, 2};
+  auto a = (*e)->forward(prompt), b = cpu->forward(prompt);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(max_diff(*a, *b) < 1e-3f);
+  CHECK(greedy(**e, prompt, 12) == greedy(*cpu, prompt, 12));
+  o.device.index = 63;
+  auto far = Engine::create(m.hf_config, m.hf_weights, o);
+  REQUIRE_FALSE(far);
+  CHECK(far.error().field == "device");
+}

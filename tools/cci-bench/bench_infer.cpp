@@ -3,7 +3,8 @@
 // best fp32 product through the engine's BLAS: square, and the prefill's own shapes) measured
 // in the same run. Decode is bound by memory bandwidth (every weight is read once per token):
 //   decode efficiency  = weight bytes x decode tokens/s / read bandwidth  (goal >= 0.7)
-// where the read bandwidth is that of summing the same weights, where they are mapped.
+// where the read bandwidth is that of summing the same weights, where they are mapped (on a
+// CUDA device, --device cuda: summing a 1 GiB buffer in its memory, the decode roofline).
 //   prefill efficiency = 2 x matrix parameters x prefill tokens/s / measured matmul rate  (goal >= 0.5)
 #include <algorithm>
 #include <chrono>
@@ -34,6 +35,8 @@ struct InferBenchOptions {
   double goal_decode = 0.7, goal_prefill = 0.5;
   bool check = false;
   std::string decode_path = "direct";  // or "libtorch"
+  std::string device_text = "cpu";
+  infer::Device device;
 };
 
 // Multiply-adds per prefill token: every matrix the engine multiplies by (the input embedding
@@ -52,14 +55,21 @@ struct Row {
 Result<Row> run_threads(const infer::LoadedModel& m, const InferBenchOptions& o, int threads) {
   Row r;
   r.threads = threads;
-  r.bandwidth = measure_weight_bandwidth(m, threads);
+  if (o.device.is_cuda()) {
+    CCI_ASSIGN(gbs, infer::measure_device_read_gbs(o.device));
+    r.bandwidth = gbs;
+  } else {
+    r.bandwidth = measure_weight_bandwidth(m, threads);
+  }
   // The reference is the best rate the machine's GEMM reaches: a square product and the
   // prefill's own shapes (prompt x hidden by hidden x intermediate, and back).
   const auto& c = m.config;
-  r.matmul = std::max({infer::measure_matmul_gflops(threads, 1024, 1024, 1024), infer::measure_matmul_gflops(threads, 2048, 2048, 2048),
-                       infer::measure_matmul_gflops(threads, o.prompt, c.hidden, c.intermediate),
-                       infer::measure_matmul_gflops(threads, o.prompt, c.intermediate, c.hidden)});
+  const infer::Device& d = o.device;
+  r.matmul = std::max({infer::measure_matmul_gflops(threads, 1024, 1024, 1024, d), infer::measure_matmul_gflops(threads, 2048, 2048, 2048, d),
+                       infer::measure_matmul_gflops(threads, o.prompt, c.hidden, c.intermediate, d),
+                       infer::measure_matmul_gflops(threads, o.prompt, c.intermediate, c.hidden, d)});
   infer::EngineOptions eo;
+  eo.device = o.device;
   eo.threads = threads;
   eo.direct_decode = o.decode_path == "direct";
   eo.context = std::min<std::int64_t>(m.config.max_positions, o.prompt + o.decode + 1);
@@ -111,6 +121,10 @@ int run_infer(InferBenchOptions o, const cli::Context& ctx) {
   const std::string schema = "cci.bench.infer.v1";
   auto threads = parse_int_list(o.threads, 1, 256, "threads");
   if (!threads) return ctx.fail(threads.error(), schema);
+  auto device = infer::parse_device(o.device_text);
+  if (!device) return ctx.fail(device.error(), schema);
+  o.device = *device;
+  if (auto st = infer::check_device(o.device); !st) return ctx.fail(st.error(), schema);
   auto m = model_of(o);
   if (!m) return ctx.fail(m.error(), schema);
   if (o.prompt == 0) o.prompt = std::min<std::int64_t>(128, m->config.max_positions / 2);
@@ -121,7 +135,9 @@ int run_infer(InferBenchOptions o, const cli::Context& ctx) {
                     schema);
   }
   std::string path = "libtorch";
-  if (o.decode_path == "direct") {
+  if (o.device.is_cuda()) {
+    path = "libtorch on " + o.device.text();
+  } else if (o.decode_path == "direct") {
     infer::EngineOptions probe;
     probe.context = 2;
     auto e = infer::Engine::create(m->config, m->weights, probe);
@@ -158,6 +174,7 @@ int run_infer(InferBenchOptions o, const cli::Context& ctx) {
                   {"prompt_tokens", o.prompt},
                   {"decode_tokens", o.decode},
                   {"decode_path", path},
+                  {"device", o.device.text()},
                   {"goals", {{"decode_efficiency", o.goal_decode}, {"prefill_efficiency", o.goal_prefill}}},
                   {"goals_met", met},
                   {"rows", list}});
@@ -187,13 +204,15 @@ void add_infer(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->footer(
       "Decode efficiency = weight bytes x decode tokens/s / read bandwidth (goal 0.7); prefill efficiency =\n"
       "2 x parameters x prefill tokens/s / matmul GFLOP/s (goal 0.5). Bandwidth and matmul rate (the best of a\n"
-      "square GEMM and the prefill's own shapes) are measured in the same run, per thread count. Decode runs\n"
+      "square GEMM and the prefill's own shapes) are measured in the same run, per thread count; with --device cuda,\n"
+      "on the GPU (the bandwidth: summing 1 GiB in its memory). Decode runs\n"
       "through the engine's direct kernels (f32 Llama models) unless --decode-path libtorch. Random-weight\n"
       "shapes: 15M, 110M (llama2.c stories), 1B (TinyLlama).\n"
       "Examples:\n"
       "  cci-bench infer --shape 110M --threads 1,2\n"
       "  cci-bench infer --model ./tinyllama --threads 2 --json\n"
-      "  cci-bench infer --shape 110M --check     # exit 1 when a goal is missed");
+      "  cci-bench infer --shape 110M --check     # exit 1 when a goal is missed\n"
+      "  cci-bench infer --shape 1B --device cuda --threads 1 --json   # a CUDA build on a GPU (docs/cuda.md)");
   sub->add_option("--model", o->model, "Model directory or llama2.c file (default: the embedded model)");
   sub->add_option("--shape", o->shape, "Random weights of a named shape: 15M, 110M, 1B");
   sub->add_option("-j,--threads", o->threads, "Thread counts to measure, comma-separated")->capture_default_str();
@@ -201,6 +220,7 @@ void add_infer(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--decode", o->decode, "Tokens to decode (default 64, at most a quarter of the context)");
   sub->add_option("--repeats", o->repeats, "Runs per thread count (best is kept)")->capture_default_str()->check(CLI::Range(1, 100));
   sub->add_flag("--check", o->check, "Exit 1 when a goal is missed");
+  sub->add_option("--device", o->device_text, infer::kDeviceHelp)->capture_default_str();
   sub->add_option("--decode-path", o->decode_path, "One-token steps through the engine's direct kernels or through libtorch (to compare)")
       ->capture_default_str()
       ->check(CLI::IsMember({"direct", "libtorch"}));

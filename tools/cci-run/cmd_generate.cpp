@@ -26,6 +26,7 @@ namespace {
 struct GenerateCliOptions {
   std::string model, prompt, prompt_ids;
   std::string manifest, key;
+  std::string device = "cpu";
   std::int64_t max_tokens = 128, context = 0;
   std::uint64_t seed = 0;
   int threads = 0;
@@ -82,6 +83,10 @@ Result<std::vector<std::int64_t>> prompt_tokens(const GenerateCliOptions& o, con
 
 int run_generate(const GenerateCliOptions& o, const cli::Context& ctx) {
   const std::string schema = "cci.run.generate.v1";
+  // The device first: a build or machine without it is told before a model is read.
+  auto device = infer::parse_device(o.device);
+  if (!device) return ctx.fail(device.error(), schema);
+  if (auto st = infer::check_device(*device); !st) return ctx.fail(st.error(), schema);
   auto model = load(o);
   if (!model) return ctx.fail(model.error(), schema);
   auto prompt = prompt_tokens(o, *model);
@@ -90,6 +95,7 @@ int run_generate(const GenerateCliOptions& o, const cli::Context& ctx) {
     return ctx.fail(make_error(ErrorCode::kUsage, model->source + " has no tokenizer: add --token-ids to print the generated ids"), schema);
   }
   infer::EngineOptions eo;
+  eo.device = *device;
   eo.threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   eo.context = o.context;
   eo.compute = o.bf16 ? infer::Compute::kBF16 : infer::Compute::kF32;
@@ -142,13 +148,15 @@ int run_generate(const GenerateCliOptions& o, const cli::Context& ctx) {
                            {"token_ids", out},
                            {"text", o.token_ids ? cli::Json(nullptr) : cli::Json(text)},
                            {"stop_reason", st->stop_reason},
+                           {"device", eo.device.text()},
                            {"threads", eo.threads},
                            {"prefill_tokens_per_second", prefill_rate},
                            {"decode_tokens_per_second", decode_rate}});
   }
   char line[200];
-  std::snprintf(line, sizeof line, "%lld tokens, %.1f tokens/s (prefill %lld tokens, %.0f tokens/s; %d threads; stop: %s)",
-                static_cast<long long>(st->generated), decode_rate, static_cast<long long>(st->prompt_tokens), prefill_rate, eo.threads,
+  const std::string where = eo.device.is_cuda() ? eo.device.text() : std::to_string(eo.threads) + " threads";
+  std::snprintf(line, sizeof line, "%lld tokens, %.1f tokens/s (prefill %lld tokens, %.0f tokens/s; %s; stop: %s)",
+                static_cast<long long>(st->generated), decode_rate, static_cast<long long>(st->prompt_tokens), prefill_rate, where.c_str(),
                 st->stop_reason.c_str());
   ctx.info(line);
   return 0;
@@ -168,6 +176,8 @@ void add_generate(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "The prompt and its continuation stream to stdout (--no-echo: the continuation only); tokens/s\n"
       "goes to stderr. Sampling is seeded: the same seed, prompt and options give the same text.\n"
       "--temperature 0 is greedy.\n"
+      "--device cuda[:N] computes on a GPU in a build against a CUDA libtorch (docs/cuda.md): the verified\n"
+      "weights are copied to its memory once; greedy output equals the CPU's up to floating-point ties.\n"
       "Examples:\n"
       "  cci-run generate --prompt 'And God said'\n"
       "  cci-run generate --prompt 'In the beginning' --temperature 0 --max-tokens 40\n"
@@ -190,7 +200,8 @@ void add_generate(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_flag("--no-echo", o->no_echo, "Print only the continuation, not the prompt before it");
   sub->add_flag("--no-bos", o->no_bos, "Do not put the BOS token before the prompt");
   sub->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
-  sub->add_flag("--bf16", o->bf16, "Compute in bfloat16 (CPUs with native bf16 only)");
+  sub->add_flag("--bf16", o->bf16, "Compute in bfloat16 (CPUs with native bf16, or a CUDA device)");
+  sub->add_option("--device", o->device, infer::kDeviceHelp)->capture_default_str();
   sub->callback([o, &ctx, &action] { action = [o, &ctx] { return run_generate(*o, ctx); }; });
 }
 

@@ -16,6 +16,7 @@
 #include "collateral/http.h"
 #include "crypto/aead.h"
 #include "crypto/tls.h"
+#include "infer/device.h"
 #include "kbs/client.h"
 #include "kbs/key_source.h"
 #include "attest/gpu_source.h"
@@ -37,6 +38,7 @@ struct ServeCliOptions {
   std::string kbs_cert, kbs_tee = "auto", cdh_url = "http://127.0.0.1:8006";
   bool insecure_http_kbs = false;
   std::string gpu = "none";  // none | nvml | sim: confidential GPUs whose evidence fresh answers carry
+  std::string device = "cpu";  // where the workers compute: only the CPU so far
   serve::ServeConfig config;
 };
 
@@ -242,6 +244,19 @@ int run_serve(ServeCliOptions o, const cli::Context& ctx) {
     return ctx.fail(make_error(ErrorCode::kUsage, "timeouts and --fresh-rate must be positive"), schema);
   }
   if (auto st = serve::check_listen_address(c.listen); !st) return ctx.fail(st.error(), schema);
+  auto device = infer::parse_device(o.device);
+  if (!device) return ctx.fail(device.error(), schema);
+  if (device->is_cuda()) {
+    // Not built yet, and said so rather than run half-protected: a worker's seccomp filter admits
+    // no device ioctls (the CUDA driver's calls), and N users' workers would each copy the weights
+    // into the GPU's memory where the CPU workers share one mapping.
+    return ctx.fail(make_error(ErrorCode::kUnsupported,
+                               "--device " + device->text() +
+                                   ": cci-run serve computes on the CPU only so far (its per-user workers' system-call filter admits no GPU "
+                                   "driver calls); cci-run generate and cci-bench infer take --device cuda (docs/cuda.md)",
+                               "device"),
+                    schema);
+  }
   c.conn_exe = serve::own_executable_dir() + "/cci-run-conn";
   c.worker_command = {serve::own_executable_dir() + "/cci-run-engine", "serve-worker"};  // the workers run libtorch
   c.version = cli::version_string();
@@ -314,6 +329,7 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
                   "CC mode, through the driver's NVML) or sim (the simulated GPU in --sim-dir)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "nvml", "sim"}));
+  sub->add_option("--device", o->device, "Where the workers compute: cpu (cuda: not yet for serve, docs/cuda.md)")->capture_default_str();
   sub->add_option("--model", o->model, "Model directory (safetensors, config.json, tokenizer)")->required();
   sub->add_option("--deployment", o->deployment,
                   "The signed deployment manifest (cci-measure manifest build): the model's files, the launch measurements and the policy clients check");
