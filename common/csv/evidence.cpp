@@ -1,5 +1,7 @@
 #include "csv/evidence.h"
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "base/byte_reader.h"
@@ -179,21 +181,31 @@ bool starts_with_brace(ByteView data) {
   return false;
 }
 
+bool binary_size(size_t n) { return n == kV1ReportSize || n == kV2ReportSize || n == kReportPageSize || n == kLibratsSize; }
+
+// Trustee's JSON shapes start with '{' (after white space), but so does a binary report whose
+// first byte is 0x7B (its first field is a digest: about one report in 250) or white space and
+// then 0x7B. Input of a binary report's size is binary unless it parses as a JSON object.
+std::optional<Json> json_evidence(ByteView data) {
+  if (!starts_with_brace(data)) return std::nullopt;
+  auto j = Json::parse(data.begin(), data.end(), nullptr, false);
+  if (!j.is_discarded() && j.is_object()) return j;
+  if (binary_size(data.size())) return std::nullopt;
+  return Json(nullptr);  // meant as JSON, but not JSON: the caller says so
+}
+
 }  // namespace
 
 bool looks_like_csv(ByteView data) {
-  if (starts_with_brace(data)) {
-    auto j = Json::parse(data.begin(), data.end(), nullptr, false);
-    return !j.is_discarded() && j.is_object() && j.contains("attestation_report");
-  }
-  return data.size() == kV1ReportSize || data.size() == kV2ReportSize || data.size() == kReportPageSize || data.size() == kLibratsSize;
+  if (auto j = json_evidence(data)) return j->is_object() && j->contains("attestation_report");
+  return binary_size(data.size());
 }
 
 Result<Evidence> extract_evidence(ByteView data) {
   if (data.size() > kMaxEvidenceBytes) return make_error(ErrorCode::kMalformed, "CSV evidence is larger than 4 MiB", "evidence");
-  if (starts_with_brace(data)) {
-    auto j = Json::parse(data.begin(), data.end(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return make_error(ErrorCode::kMalformed, "CSV evidence is not valid JSON", "evidence");
+  if (auto parsed = json_evidence(data)) {
+    Json& j = *parsed;
+    if (!j.is_object()) return make_error(ErrorCode::kMalformed, "CSV evidence is not valid JSON", "evidence");
     if (!j.contains("attestation_report") || !j["attestation_report"].is_object()) {
       return bad_json("attestation_report", "is missing");
     }

@@ -7,6 +7,7 @@
 #include "crypto/digest.h"
 #include "csv/cert.h"
 #include "csv/event_log.h"
+#include "csv/evidence.h"
 #include "csv/report.h"
 #include "policy/csv_policy.h"
 #include "verify/csv_verify.h"
@@ -334,6 +335,34 @@ TEST_CASE("verify_csv: the trustee evidence files verify as far as they can") {
       CHECK((!ev || !parse_report(ev->report, ev->version)));
     }
   }
+}
+
+// A report's first field is a digest: about one report in 250 starts with 0x7B, '{'. It stays a
+// binary report (once it was taken for JSON and refused, and the appraiser passed it to SEV-SNP).
+TEST_CASE("csv evidence: a binary report that starts with '{' or white space and '{' is still a binary report") {
+  auto dir = test::require_vectors("csv");
+  const Bytes genuine = test::slurp(dir / "csvrs_NZA9T14052605_report_v1_raw.bin");
+  REQUIRE(genuine.size() == kV1ReportSize);
+  Bytes page = genuine;
+  page.resize(kReportPageSize, 0);
+  for (Bytes raw : {genuine, page}) {
+    for (std::string_view lead : {"{", " \n{", "\t{\""}) {
+      std::copy(lead.begin(), lead.end(), raw.begin());
+      CAPTURE(raw.size());
+      CAPTURE(lead);
+      CHECK(looks_like_csv(raw));
+      auto ev = extract_evidence(raw);
+      REQUIRE_MESSAGE(ev, ev.error().message);
+      CHECK(ev->format == "raw");
+      CHECK(ev->report == raw);
+    }
+  }
+  // Not a report's size: meant as JSON, so broken JSON is named as such.
+  const std::string broken = "{\"attestation_report\": ";
+  auto ev = extract_evidence(ByteView(reinterpret_cast<const std::uint8_t*>(broken.data()), broken.size()));
+  REQUIRE_FALSE(ev);
+  CHECK(ev.error().message.find("not valid JSON") != std::string::npos);
+  CHECK_FALSE(looks_like_csv(ByteView(reinterpret_cast<const std::uint8_t*>(broken.data()), broken.size())));
 }
 
 TEST_CASE("CC event log: the CSV guest's CCEL parses and replays to the RTMRs trustee derives") {

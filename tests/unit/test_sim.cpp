@@ -110,7 +110,7 @@ TEST_CASE("simulated CSV platform: trusted only by name and marker, never as Hyg
   REQUIRE_MESSAGE(page, page.error().message);
   verify::CsvInputs in;
   auto ev = csv::extract_evidence(*page);
-  REQUIRE(ev);
+  REQUIRE_MESSAGE(ev, ev.error().message);
   in.evidence = std::move(*ev);
   in.hrk = test::slurp(evidence::sim_csv_hrk_file(dir.string()));
   in.hsk_cek = test::slurp(evidence::sim_csv_hsk_cek_file(dir.string()));
