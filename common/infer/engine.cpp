@@ -547,14 +547,6 @@ Status check_device(const Device& d) {
 #endif
 }
 
-const char* engine_devices() {
-#ifdef CCI_TORCH_CUDA
-  return "cpu, cuda";
-#else
-  return "cpu";
-#endif
-}
-
 const char* direct_decode_isa() { return decode_isa(); }
 
 bool cpu_has_native_bf16() {

@@ -60,9 +60,6 @@ class Engine {
 // which of the three is missing (kUnsupported, or kUsage for an ordinal past the last device).
 Status check_device(const Device& device);
 
-// What this build's libtorch computes on, for --version and --help: "cpu" or "cpu, cuda".
-const char* engine_devices();
-
 // The instruction set of the direct decode kernels on this CPU: "avx512", "avx2" or "generic".
 const char* direct_decode_isa();
 
