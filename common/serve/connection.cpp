@@ -346,8 +346,11 @@ bool Connection::relay(int session, const CompletionRequest& parsed, bool chat, 
         WriteDeadline d(limits_.write_timeout);
         return static_cast<bool>(write_response(tls_, r, keep_alive)) && keep_alive;
       }
+      // The final event, [DONE] and the end of the body in one write (one record, one wake-up).
       SecureString last = stream_event(result, chat, {}, first, true, parsed.include_usage);
-      bool ok = chunk(std::string_view(last.data(), last.size())) && chunk(stream_done()) && last_chunk();
+      last += stream_done();
+      WriteDeadline d(limits_.write_timeout);
+      const bool ok = static_cast<bool>(write_chunk(tls_, std::string_view(last.data(), last.size()), true));
       wipe(last);
       return ok && keep_alive;
     }

@@ -5,6 +5,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
+#include <cstring>
+
+#include "crypto/random.h"
+
 namespace cci::serve {
 namespace {
 
@@ -45,19 +50,43 @@ class TlsStream {
     if (ec) throw beast::system_error(ec);
     return n;
   }
+  // Small pieces go out together as one TLS record: a streamed chunk is three buffers (size line,
+  // data, CRLF), and written one by one they were three records, three sends and up to three
+  // wake-ups of the reader for every piece of streamed text. The gathered copy is wiped.
   template <class ConstBuffers>
   size_t write_some(const ConstBuffers& buffers, beast::error_code& ec) {
     ec = {};
-    size_t total = 0;
-    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
-      net::const_buffer b = *it;
-      if (auto st = c_.write_all(b.data(), b.size()); !st) {
+    std::array<unsigned char, kGatherBytes> gather;
+    size_t used = 0, total = 0;
+    auto put = [&](const void* p, size_t n) {
+      if (n == 0) return true;
+      if (auto st = c_.write_all(p, n); !st) {
         error = st.error();
         ec = make_error_code(net::error::broken_pipe);
-        return total;
+        return false;
       }
-      total += b.size();
+      return true;
+    };
+    auto flush = [&] {
+      const bool ok = put(gather.data(), used);
+      if (ok) total += used;
+      used = 0;
+      return ok;
+    };
+    bool ok = true;
+    for (auto it = net::buffer_sequence_begin(buffers); ok && it != net::buffer_sequence_end(buffers); ++it) {
+      net::const_buffer b = *it;
+      if (used + b.size() > gather.size()) ok = flush();
+      if (!ok) break;
+      if (b.size() <= gather.size()) {
+        std::memcpy(gather.data() + used, b.data(), b.size());
+        used += b.size();
+      } else if ((ok = put(b.data(), b.size()))) {
+        total += b.size();
+      }
     }
+    if (ok) flush();
+    crypto::secure_clear(gather.data(), gather.size());
     return total;
   }
   template <class ConstBuffers>
@@ -71,6 +100,7 @@ class TlsStream {
   std::optional<Error> error;  // the TLS failure behind a stream error
 
  private:
+  static constexpr size_t kGatherBytes = 16384;  // one TLS record's plaintext at most
   TlsConnection& c_;
 };
 
@@ -156,7 +186,15 @@ Status write_stream_head(TlsConnection& c, int status, const std::string& conten
   return {};
 }
 
-Status write_chunk(TlsConnection& c, std::string_view data) {
+Status write_chunk(TlsConnection& c, std::string_view data, bool last) {
+  if (last) {
+    if (data.empty()) return write_last_chunk(c);
+    TlsStream s(c);
+    beast::error_code ec;
+    net::write(s, beast::buffers_cat(http::make_chunk(net::const_buffer(data.data(), data.size())), http::make_chunk_last()), ec);
+    if (ec) return stream_error(s, ec, "writing the last chunks");
+    return {};
+  }
   if (data.empty()) return {};
   TlsStream s(c);
   beast::error_code ec;

@@ -62,9 +62,10 @@ struct HttpResponse {
 Status write_response(TlsConnection& c, const HttpResponse& r, bool keep_alive);
 
 // A streamed response (server-sent events): the head with Transfer-Encoding: chunked, then one
-// chunk per write, then the last chunk.
+// chunk per write, then the last chunk. Each call is one TLS record (up to 16 KiB); `last` sends
+// the data and the last chunk together.
 Status write_stream_head(TlsConnection& c, int status, const std::string& content_type, bool keep_alive);
-Status write_chunk(TlsConnection& c, std::string_view data);
+Status write_chunk(TlsConnection& c, std::string_view data, bool last = false);
 Status write_last_chunk(TlsConnection& c);
 
 // Client side: one request and its whole response (chunked or not), body at most max_body bytes.

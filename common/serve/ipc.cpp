@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,14 +14,19 @@ namespace {
 
 Error io_error(const std::string& what) { return make_error(ErrorCode::kIo, what + ": " + std::strerror(errno), "ipc"); }
 
-// Writes all of `data`; the first chunk carries `pass_fd`.
-Status send_all(int sock, const char* data, size_t n, int pass_fd) {
+// Writes all of `iov` (consumed as it goes); the first send carries `pass_fd`. One sendmsg for a
+// whole frame when the socket takes it: the length and the payload sent apart woke the reader twice.
+Status send_all(int sock, iovec* iov, size_t count, int pass_fd) {
   bool fd_sent = pass_fd < 0;
-  while (n > 0) {
-    iovec iov{const_cast<char*>(data), n};
+  while (count > 0) {
+    if (iov->iov_len == 0) {
+      ++iov;
+      --count;
+      continue;
+    }
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     if (!fd_sent) {
       msg.msg_control = control;
@@ -37,8 +43,16 @@ Status send_all(int sock, const char* data, size_t n, int pass_fd) {
       return io_error("sending a frame");
     }
     fd_sent = true;
-    data += w;
-    n -= static_cast<size_t>(w);
+    auto left = static_cast<size_t>(w);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
   }
   return {};
 }
@@ -86,8 +100,8 @@ Status send_frame(int sock, std::string_view payload, int pass_fd) {
   const auto n = static_cast<std::uint32_t>(payload.size());
   const unsigned char len[4] = {static_cast<unsigned char>(n), static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n >> 16),
                                 static_cast<unsigned char>(n >> 24)};
-  if (auto st = send_all(sock, reinterpret_cast<const char*>(len), 4, pass_fd); !st) return st;
-  return send_all(sock, payload.data(), payload.size(), -1);
+  iovec iov[2] = {{const_cast<unsigned char*>(len), sizeof len}, {const_cast<char*>(payload.data()), payload.size()}};
+  return send_all(sock, iov, 2, pass_fd);
 }
 
 Status send_json(int sock, const SecureJson& message, int pass_fd) {

@@ -269,6 +269,36 @@ TEST_CASE("http over TLS 1.3: a request and its answer, body limit, malformed re
   CHECK(status == 400);
 }
 
+TEST_CASE("http streaming: each chunk is one TLS record, the end goes with the last data") {
+  // SSL_read returns one record at a time: a chunk written as its three parts (size line, data,
+  // CRLF) arrived in three reads, and woke the reader three times per piece of streamed text.
+  const auto id = test::make_tls_identity();
+  auto p = connect_pair(id, [](TlsConnection& c) {
+    if (!write_stream_head(c, 200, "text/event-stream", true)) return;
+    if (!write_chunk(c, "data: a\n\n")) return;
+    if (!write_chunk(c, std::string(20000, 'x'))) return;  // over one record: sent as it is
+    (void)write_chunk(c, "data: end\n\n", true);
+  });
+  auto read_record = [&] {
+    std::string s(65536, '\0');
+    auto n = p.client->read_some(s.data(), s.size());
+    REQUIRE(n);
+    s.resize(*n);
+    return s;
+  };
+  const std::string head = read_record();
+  CHECK(head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(head.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(head.size() > 4);
+  CHECK(head.substr(head.size() - 4) == "\r\n\r\n");
+  CHECK(read_record() == "9\r\ndata: a\n\n\r\n");
+  std::string big;
+  while (big.size() < 20008) big += read_record();
+  CHECK(big == "4e20\r\n" + std::string(20000, 'x') + "\r\n");
+  CHECK(read_record() == "b\r\ndata: end\n\n\r\n0\r\n\r\n");
+  p.server.join();
+}
+
 TEST_CASE("fresh evidence: the exporter binds one connection, a replayed answer fails") {
   const auto id = test::make_tls_identity();
   const Bytes nonce(32, 0x42);
