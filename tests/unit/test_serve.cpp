@@ -6,12 +6,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 #include <thread>
 
@@ -108,6 +111,34 @@ TEST_CASE("ipc: frames keep their bounds, carry one descriptor, and name a close
   auto eof = recv_frame(p2->second.get());
   REQUIRE_FALSE(eof);
   CHECK(eof.error().field == "eof");
+
+  // A frame larger than the socket's buffer, its send interrupted by signals (no SA_RESTART): each
+  // interrupted sendmsg returns what it sent so far, and the next continues from there; every byte
+  // arrives once, in order.
+  auto p4 = socket_pair();
+  REQUIRE(p4);
+  std::string large(3u << 20, '\0');
+  for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 131 + (i >> 12));
+  struct sigaction quiet {}, old_usr1 {};
+  quiet.sa_handler = [](int) {};
+  REQUIRE(::sigaction(SIGUSR1, &quiet, &old_usr1) == 0);
+  std::atomic<bool> sent_large{false}, sending_done{false};
+  std::thread sender([&] {
+    sent_large = static_cast<bool>(send_frame(p4->first.get(), large));
+    sending_done = true;
+  });
+  for (int k = 0; k < 5 && !sending_done; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the buffer is full: the sender waits in sendmsg
+    ::pthread_kill(sender.native_handle(), SIGUSR1);
+  }
+  auto got_large = recv_frame(p4->second.get(), 4u << 20);
+  p4->second.reset();  // a sender that went wrong and has more to send gets EPIPE, not a hang
+  sender.join();
+  ::sigaction(SIGUSR1, &old_usr1, nullptr);
+  CHECK(sent_large);
+  REQUIRE(got_large);
+  CHECK(got_large->payload.size() == large.size());
+  CHECK(std::string_view(got_large->payload.data(), got_large->payload.size()) == large);
 
   auto p3 = socket_pair();
   REQUIRE(send_frame(p3->first.get(), "[1,2]"));
