@@ -43,6 +43,32 @@ Result<std::string> prompt_text(const infer::Tokenizer& tok, std::int64_t tokens
   }
 }
 
+// Before each timed run, every CPU is kept busy by this process for a while: longer than the
+// engine that just finished keeps its OpenMP threads spinning (libgomp's default wait policy
+// spins 300,000 times, a few milliseconds, before it sleeps), so that the next run, in the other
+// process, does not share the CPUs with them; and busy rather than idle, because on a VM a vCPU
+// left idle is descheduled by the host, and the next run then pays for waking it. Measured with
+// the embedded model at 2 threads: back to back, the second run of every pair prefilled 2-5 x
+// slower, whichever path it was; after 100 ms of sleep instead, the native engine (which starts
+// on idle CPUs, while a request wakes them for the secure path) prefilled 4 x slower; with 30 ms
+// of busy CPUs, both prefilled in 2.5-5 ms, run after run. (On 110M a run that follows the other
+// process's run prefills 2-5 % slower than one that follows its own, with 30 or 100 ms of
+// settling alike, so not spinning threads; the cause is not established. The alternating order
+// spreads it over both sides.)
+constexpr std::chrono::milliseconds kSettle{30};
+
+void settle_cpus() {
+  const auto until = Clock::now() + kSettle;
+  auto spin = [until] {
+    while (Clock::now() < until) {
+    }
+  };
+  std::vector<std::thread> spinners;
+  for (int c = 1; c < usable_cpus(); ++c) spinners.emplace_back(spin);
+  spin();
+  for (auto& t : spinners) t.join();
+}
+
 // Plain inference: tokenize the prompt, prefill, decode (the time to first token includes the
 // tokenizer, as it does on the serving path).
 Result<Sample> native_run(infer::Engine& engine, const infer::Tokenizer& tok, const std::string& text, std::int64_t generate) {
@@ -356,6 +382,7 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
   CCI_TRY(measure_cpu(ours, m.load.cpus, m.load.runs, [&]() -> Status {
     for (int r = 0; r < o.runs; ++r) {
       for (int k = 0; k < 2; ++k) {
+        settle_cpus();  // no spinning threads of the previous run, no idle vCPUs to wake
         if ((k == 0) == (r % 2 == 0)) {
           CCI_ASSIGN(s, native_run(*engine, *loaded.tokenizer, text, o.generate));
           m.native.push_back(s);
