@@ -96,9 +96,8 @@ struct Verdict {
   double native_decode_spread = 0;                       // interquartile range / median of the native decode
 };
 
-double quartile_spread(std::vector<double> v) {
+double quartile_spread(const std::vector<double>& v) {
   if (v.size() < 4) return 0;
-  std::sort(v.begin(), v.end());
   const double med = median_of(v);
   return med > 0 ? (percentile(v, 0.75) - percentile(v, 0.25)) / med : 0;
 }
