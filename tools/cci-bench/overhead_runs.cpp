@@ -361,6 +361,11 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
     if (res.status != 200) return make_error(ErrorCode::kIo, "the first request failed with HTTP " + std::to_string(res.status), "secure");
   }
   const double first_request = since(t_first, Clock::now());
+  // The worker logs its completion after it answered; each run below takes the first completion
+  // logged after it started as its own, so this one must be in the log before any run starts
+  // (seen once under load: the warm-up took this 1-token completion for its own and failed).
+  for (int waited = 0; waited < 500 && worker_completions(*fixture).empty(); ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (worker_completions(*fixture).empty()) return make_error(ErrorCode::kInternal, "the worker's log has no completion for the first request", "secure");
   CCI_ASSIGN(loaded, infer::load_model(bm.dir));
   infer::EngineOptions eo;
   eo.threads = o.threads;
