@@ -27,6 +27,12 @@ Status pread_all(int fd, std::uint8_t* p, size_t n, std::uint64_t off, const std
   return {};
 }
 
+// The most plaintext one chunk of the file holds: chunk 0's (only the last chunk is short). The
+// per-thread buffers are sized by it, not by the chunk size: a 16 KiB file in 1 MiB chunks
+// used to cost each thread 1 MiB allocated, zeroed and wiped, which for a model's many small
+// files (tokenizer, configs) was more memory traffic than their contents.
+size_t largest_chunk(const Header& h) { return h.plain_length(0); }
+
 // Runs `job(index, buffer)` for every chunk on up to `threads` threads; an error stops the others
 // at their next chunk. The error reported is the lowest failing chunk's: chunks are handed out in
 // order and a chunk in progress is finished, so every chunk below a failing one is checked and the
@@ -69,10 +75,11 @@ Status seal_file(int in_fd, int out_fd, const Header& h, const crypto::Aes256Gcm
   const Bytes aad = chunk_aad(header);
   CCI_TRY(pwrite_all(out_fd, header, 0));
   const std::string label = h.name;
-  return for_each_chunk(h.chunks(), size_t{h.chunk_size} * 2 + kTagBytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
+  const size_t most = largest_chunk(h);
+  return for_each_chunk(h.chunks(), most * 2 + kTagBytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
     const std::uint32_t n = h.plain_length(i);
     std::uint8_t* plain = buf.data();
-    std::uint8_t* sealed = buf.data() + h.chunk_size;
+    std::uint8_t* sealed = buf.data() + most;
     CCI_TRY(pread_all(in_fd, plain, n, h.plain_offset(i), label));
     const auto nonce = chunk_nonce(h, i);
     CCI_TRY(key.seal(nonce, aad, ByteView(plain, n), sealed));
@@ -135,27 +142,29 @@ Status check_key(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const
   ChunkWork one;
   one.threads = 1;
   // Chunk 0 only, with the same header bytes (AAD) and nonce as open_file; the buffer is wiped.
+  const size_t most = largest_chunk(h);
   return open_chunks(
-      in_fd, h, key, one, label, [&h](std::uint64_t, Bytes& buf) { return buf.data() + h.chunk_size + kTagBytes; },
+      in_fd, h, key, one, label, [most](std::uint64_t, Bytes& buf) { return buf.data() + most + kTagBytes; },
       [](std::uint64_t i, ByteView) -> Status {
         if (i != 0) return make_error(ErrorCode::kInternal, "check_key: past chunk 0", "chunk");
         return {};
       },
-      size_t{h.chunk_size} * 2 + kTagBytes, 1);
+      most * 2 + kTagBytes, 1);
 }
 
 Status open_file(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
                  const std::function<Status(std::uint64_t, ByteView)>& sink) {
+  const size_t most = largest_chunk(h);
   return open_chunks(
-      in_fd, h, key, w, label, [&h](std::uint64_t, Bytes& buf) { return buf.data() + h.chunk_size + kTagBytes; },
-      [&h, &sink](std::uint64_t i, ByteView plain) { return sink(h.plain_offset(i), plain); }, size_t{h.chunk_size} * 2 + kTagBytes, h.chunks());
+      in_fd, h, key, w, label, [most](std::uint64_t, Bytes& buf) { return buf.data() + most + kTagBytes; },
+      [&h, &sink](std::uint64_t i, ByteView plain) { return sink(h.plain_offset(i), plain); }, most * 2 + kTagBytes, h.chunks());
 }
 
 Status open_file_into(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
                       std::uint8_t* dest) {
   return open_chunks(
       in_fd, h, key, w, label, [&h, dest](std::uint64_t i, Bytes&) { return dest + h.plain_offset(i); },
-      [](std::uint64_t, ByteView) -> Status { return {}; }, size_t{h.chunk_size} + kTagBytes, h.chunks());
+      [](std::uint64_t, ByteView) -> Status { return {}; }, largest_chunk(h) + kTagBytes, h.chunks());
 }
 
 }  // namespace cci::sealed
