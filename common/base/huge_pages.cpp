@@ -5,12 +5,19 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 namespace cci {
 
 void advise_huge_pages(void* p, size_t n) {
   if (p != nullptr && n >= kHugePageBytes) (void)::madvise(p, n, MADV_HUGEPAGE);
+}
+
+bool shmem_huge_pages_need_advice() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+  std::string line;
+  return std::getline(in, line) && line.find("[advise]") != std::string::npos;
 }
 
 Result<HugePageMemory> HugePageMemory::map(size_t bytes) {

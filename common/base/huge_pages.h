@@ -15,6 +15,12 @@ inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 // madvise(MADV_HUGEPAGE) on [p, p + n) when n is at least one huge page; errors are ignored.
 void advise_huge_pages(void* p, size_t n);
 
+// Whether shared memory (memfds) gets 2 MiB pages only through a mapping that asked for them:
+// the kernel's shmem_enabled policy is "advise" (/sys/kernel/mm/transparent_hugepage, see the
+// kernel's Documentation/admin-guide/mm/transhuge.rst). With "always", "within_size" or "force"
+// writes with pwrite() get them too; with "never" or "deny" nothing does.
+bool shmem_huge_pages_need_advice();
+
 // Anonymous, zeroed, private memory of `bytes` bytes starting on a 2 MiB boundary, with 2 MiB
 // pages where the kernel gives them, never in a core dump; unmapped on destruction.
 class HugePageMemory {

@@ -92,6 +92,16 @@ Result<SealedFiles> open_recorded_model(const std::string& enc_dir, const Encryp
 // writing, growing and shrinking once full, to be mapped read-only by the workers. A chunk whose
 // tag fails stops everything (kVerificationFailed, "the key does not open this model", naming the
 // file and chunk, nothing about the key) and the partial memfds are dropped.
-Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, const crypto::Aes256Gcm& key, const ChunkWork& w);
+//
+// How the plaintext gets into a memfd: kWrite decrypts each chunk into a per-thread buffer
+// (wiped at the end) and pwrite()s it, so the kernel allocates the memfd's pages inside one call
+// per chunk; kMap decrypts straight into a shared writable mapping, each 4 KiB page allocated by
+// its own page fault, or one fault per 2 MiB where the mapping may ask for huge pages. kAuto
+// (what the server uses) maps only where the kernel gives shared memory huge pages on request
+// alone (shmem_huge_pages_need_advice), and writes otherwise: on a VM whose page faults are
+// costly, faulting 4 KiB pages in was 7 x slower than writing (docs/performance.md).
+enum class UnsealHow { kAuto, kWrite, kMap };
+Result<std::vector<OpenedFile>> unseal_into_memory(const SealedFiles& sealed, const crypto::Aes256Gcm& key, const ChunkWork& w,
+                                                   UnsealHow how = UnsealHow::kAuto);
 
 }  // namespace cci::manifest

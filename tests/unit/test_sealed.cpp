@@ -23,6 +23,9 @@ using cci::manifest::EncryptOptions;
 using cci::manifest::DecryptOptions;
 using cci::manifest::encrypt_model;
 using cci::manifest::decrypt_model;
+using cci::manifest::SealedFiles;
+using cci::manifest::UnsealHow;
+using cci::manifest::unseal_into_memory;
 namespace fs = std::filesystem;
 
 namespace {
@@ -287,4 +290,65 @@ TEST_CASE("a model directory: encrypted and decrypted back, a renamed, dropped o
   auto exists = encrypt_model(eo, test_key());
   REQUIRE_FALSE(exists);
   CHECK(exists.error().message.find("already exists") != std::string::npos);
+}
+
+TEST_CASE("a sealed model into memfds, by writes or through a mapping: the same sealed bytes, the same plaintext, a wrong key or chunk refused") {
+  TempDir d;
+  const fs::path model = d.path / "model";
+  fs::create_directories(model);
+  Bytes weights(300000);  // 5 chunks of 64 KiB, the last one short
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<std::uint8_t>((i * 31) ^ (i >> 9));
+  write(model / "weights.bin", weights);
+  write(model / "config.json", as_bytes(std::string("{\"dim\": 8}")));
+  write(model / "empty.txt", Bytes{});
+  EncryptOptions eo;
+  eo.model_dir = model.string();
+  eo.out_dir = (d.path / "enc").string();
+  eo.key_id = "kbs:///default/m/dek";
+  eo.chunk_size = 65536;
+  auto m = encrypt_model(eo, test_key());
+  REQUIRE(m);
+  auto sealed_files = [&] {
+    SealedFiles sf;
+    sf.where = eo.out_dir;
+    for (const auto& f : m->files) sf.files.push_back({f.name, UniqueFd(::open((d.path / "enc" / f.name).c_str(), O_RDONLY | O_CLOEXEC))});
+    return sf;
+  };
+  auto contents = [](int fd) {
+    struct stat st {};
+    REQUIRE(::fstat(fd, &st) == 0);
+    Bytes b(static_cast<size_t>(st.st_size));
+    REQUIRE(::pread(fd, b.data(), b.size(), 0) == static_cast<ssize_t>(b.size()));
+    return b;
+  };
+  for (const auto how : {UnsealHow::kWrite, UnsealHow::kMap, UnsealHow::kAuto}) {
+    CAPTURE(static_cast<int>(how));
+    for (unsigned threads : {1u, 2u}) {
+      auto plain = unseal_into_memory(sealed_files(), test_key(), {threads, {}, nullptr}, how);
+      REQUIRE(plain);
+      REQUIRE(plain->size() == 3);
+      for (const auto& f : *plain) {
+        CHECK(contents(f.fd.get()) == slurp(model / f.name));
+        // Sealed: no more writes, no growing or shrinking.
+        CHECK(::fcntl(f.fd.get(), F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL));
+        CHECK(::pwrite(f.fd.get(), "x", 1, 0) == -1);
+      }
+    }
+    auto wrong = unseal_into_memory(sealed_files(), test_key(7), {}, how);
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().message.find("the key does not open this model") != std::string::npos);
+  }
+  // A chunk of the weights altered after the start-up check: refused by either path, naming it.
+  const auto enc_weights = d.path / "enc" / "weights.bin";
+  Bytes bad = slurp(enc_weights);
+  auto h = parse_header(bad);
+  REQUIRE(h);
+  bad[h->sealed_offset(3) + 100] ^= 0x10;
+  write(enc_weights, bad);
+  for (const auto how : {UnsealHow::kWrite, UnsealHow::kMap}) {
+    auto r = unseal_into_memory(sealed_files(), test_key(), {2, {}, nullptr}, how);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kVerificationFailed);
+    CHECK(r.error().message.find("chunk 3 of 5") != std::string::npos);
+  }
 }
