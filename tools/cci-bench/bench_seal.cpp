@@ -5,8 +5,9 @@
 // encrypt's own time (hashing + sealing + writing, informational).
 //
 // The sealed files are written back and dropped from the page cache, then read in by one untimed
-// pass: the timed passes decrypt from cached pages into memory allocated once beforehand (as the
-// server decrypts into a shared mapping), so the figure is decryption, not the disk.
+// pass: the timed passes decrypt from cached pages into memory allocated once beforehand
+// (page-aligned, as the memfd pages the server fills are), so the figure is decryption, not the
+// disk. The server's own step, into fresh memfds, is timed apart (startup_unseal_*).
 //
 // Each pass is also followed by a pass that only reads the same sealed chunks out of the page
 // cache (the same pread calls and buffers, no decryption). Decryption copies a chunk out of the
@@ -113,7 +114,7 @@ Result<double> read_pass(const std::vector<Opened>& files, unsigned threads) {
     std::atomic<std::uint64_t> next{0};
     std::atomic<bool> failed{false};
     auto worker = [&] {
-      Bytes buf(size_t{f.h.chunk_size} + sealed::kTagBytes);
+      Bytes buf(size_t{f.h.plain_length(0)} + sealed::kTagBytes);  // the largest chunk, as the decryptor's
       for (std::uint64_t i; !failed.load() && (i = next.fetch_add(1)) < chunks;) {
         size_t want = size_t{f.h.plain_length(i)} + sealed::kTagBytes, done = 0;
         while (done < want) {
