@@ -88,6 +88,16 @@ Result<Bytes> open_sealed(const fs::path& p, const crypto::Aes256Gcm& key, const
   return out;
 }
 
+// Options for encrypting `model` into `out` in 64 KiB chunks (several chunks for a small file).
+EncryptOptions encrypt_options(const fs::path& model, const fs::path& out) {
+  EncryptOptions eo;
+  eo.model_dir = model.string();
+  eo.out_dir = out.string();
+  eo.key_id = "kbs:///default/m/dek";
+  eo.chunk_size = 65536;
+  return eo;
+}
+
 }  // namespace
 
 TEST_CASE("the published vector: one chunk, byte for byte, and the multi-chunk vector's digest") {
@@ -243,11 +253,7 @@ TEST_CASE("a model directory: encrypted and decrypted back, a renamed, dropped o
   write(model / "weights.bin", weights);
   write(model / "config.json", as_bytes(std::string("{\"dim\": 8}")));
   write(model / "sub" / "tokenizer.model", as_bytes(std::string("tok")));
-  EncryptOptions eo;
-  eo.model_dir = model.string();
-  eo.out_dir = (d.path / "enc").string();
-  eo.key_id = "kbs:///default/m/dek";
-  eo.chunk_size = 65536;
+  EncryptOptions eo = encrypt_options(model, d.path / "enc");
   auto m = encrypt_model(eo, test_key());
   REQUIRE(m);
   CHECK(m->files.size() == 3);
@@ -301,11 +307,7 @@ TEST_CASE("a sealed model into memfds, by writes or through a mapping: the same 
   write(model / "weights.bin", weights);
   write(model / "config.json", as_bytes(std::string("{\"dim\": 8}")));
   write(model / "empty.txt", Bytes{});
-  EncryptOptions eo;
-  eo.model_dir = model.string();
-  eo.out_dir = (d.path / "enc").string();
-  eo.key_id = "kbs:///default/m/dek";
-  eo.chunk_size = 65536;
+  EncryptOptions eo = encrypt_options(model, d.path / "enc");
   auto m = encrypt_model(eo, test_key());
   REQUIRE(m);
   auto sealed_files = [&] {
