@@ -105,6 +105,17 @@ std::vector<cli::Json> worker_completions(const ServeFixture& f) {
   return done;
 }
 
+// The worker's completions once more than `count` are logged, waiting up to 5 s for them (it logs
+// a completion after it answered, so the client may be done first); fewer if none came in time.
+std::vector<cli::Json> completions_beyond(const ServeFixture& f, size_t count) {
+  std::vector<cli::Json> done = worker_completions(f);
+  for (int waited = 0; waited < 500 && done.size() <= count; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    done = worker_completions(f);
+  }
+  return done;
+}
+
 // One streamed completion; times come from the server-sent events as they arrive.
 Result<Sample> secure_once(crypto::TlsConnection& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens,
                            std::int64_t generate, bool& answered) {
@@ -156,12 +167,7 @@ Result<Sample> secure_once(crypto::TlsConnection& tls, const ServeFixture& f, co
   s.decode = static_cast<double>(tokens - 1) / since(first, last);
   // The worker's own figures for this request: the completion it logs after the last event it
   // sent, so the client may see the end of the stream first.
-  std::vector<cli::Json> done;
-  for (int waited = 0; waited < 500; ++waited) {
-    done = worker_completions(f);
-    if (done.size() > logged_before) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const std::vector<cli::Json> done = completions_beyond(f, logged_before);
   if (done.size() <= logged_before || done.back().value("completion_tokens", std::int64_t{0}) != generate) {
     return make_error(ErrorCode::kInternal, "the worker's log has no completion of " + std::to_string(generate) + " tokens for this run");
   }
@@ -364,8 +370,7 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
   // The worker logs its completion after it answered; each run below takes the first completion
   // logged after it started as its own, so this one must be in the log before any run starts
   // (seen once under load: the warm-up took this 1-token completion for its own and failed).
-  for (int waited = 0; waited < 500 && worker_completions(*fixture).empty(); ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (worker_completions(*fixture).empty()) return make_error(ErrorCode::kInternal, "the worker's log has no completion for the first request", "secure");
+  if (completions_beyond(*fixture, 0).empty()) return make_error(ErrorCode::kInternal, "the worker's log has no completion for the first request", "secure");
   CCI_ASSIGN(loaded, infer::load_model(bm.dir));
   infer::EngineOptions eo;
   eo.threads = o.threads;
