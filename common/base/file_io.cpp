@@ -102,6 +102,19 @@ Status write_file_atomic(const std::string& path, ByteView data, mode_t mode) {
   return {};
 }
 
+Status pread_all(int fd, std::uint8_t* p, size_t n, std::uint64_t offset, const std::string& label) {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return make_error(ErrorCode::kIo, label + ": read failed: " + errno_text(errno), "read");
+    if (r == 0) return make_error(ErrorCode::kIo, label + ": file ended early (it changed while being read)", "read");
+    p += r;
+    n -= static_cast<size_t>(r);
+    offset += static_cast<std::uint64_t>(r);
+  }
+  return {};
+}
+
 Status pwrite_all(int fd, ByteView data, std::uint64_t offset) {
   size_t done = 0;
   while (done < data.size()) {

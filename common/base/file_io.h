@@ -24,6 +24,11 @@ Result<Bytes> read_fd(int fd, const std::string& name, size_t max_bytes);
 // then renamed over `path`. On failure the temporary file is removed and `path` is untouched.
 Status write_file_atomic(const std::string& path, ByteView data, mode_t mode = 0644);
 
+// Reads exactly `n` bytes at `offset` of `fd` into `p` (pread, retried on short reads and
+// EINTR). kIo naming `label`: a read error, or the file ending first ("it changed while being
+// read": callers check sizes before they read).
+Status pread_all(int fd, std::uint8_t* p, size_t n, std::uint64_t offset, const std::string& label);
+
 // Writes all of `data` at `offset` of `fd` (pwrite, retried on short writes and EINTR).
 Status pwrite_all(int fd, ByteView data, std::uint64_t offset);
 

@@ -14,19 +14,6 @@
 namespace cci::sealed {
 namespace {
 
-Status pread_all(int fd, std::uint8_t* p, size_t n, std::uint64_t off, const std::string& label) {
-  while (n > 0) {
-    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return make_error(ErrorCode::kIo, label + ": read failed: " + errno_text(errno), "read");
-    if (r == 0) return make_error(ErrorCode::kIo, label + ": file ended early (it changed while being read)", "read");
-    p += r;
-    n -= static_cast<size_t>(r);
-    off += static_cast<std::uint64_t>(r);
-  }
-  return {};
-}
-
 // The most plaintext one chunk of the file holds: chunk 0's (only the last chunk is short). The
 // per-thread buffers are sized by it, not by the chunk size: a 16 KiB file in 1 MiB chunks
 // used to cost each thread 1 MiB allocated, zeroed and wiped, which for a model's many small
