@@ -25,10 +25,11 @@
 #include <filesystem>
 #include <memory>
 #include <thread>
-#include <utility>
 
 #include "base/file_io.h"
+#include "base/huge_pages.h"
 #include "base/unique_fd.h"
+#include "bench_stats.h"
 #include "bench_util.h"
 #include "cli/progress.h"
 #include "commands.h"
@@ -79,31 +80,6 @@ struct Opened {
   std::string label;
 };
 
-// Anonymous private memory, page-aligned, every page touched; unmapped on destruction.
-class AnonMemory {
- public:
-  static Result<AnonMemory> map(size_t n) {
-    AnonMemory m;
-    m.n_ = std::max<size_t>(n, 1);
-    m.p_ = ::mmap(nullptr, m.n_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (m.p_ == MAP_FAILED) return make_error(ErrorCode::kIo, "cannot map " + std::to_string(n) + " bytes: " + errno_text(errno), "memory");
-    (void)::madvise(m.p_, m.n_, MADV_NOHUGEPAGE);
-    std::memset(m.p_, 0, m.n_);
-    return m;
-  }
-  AnonMemory(AnonMemory&& o) noexcept : p_(std::exchange(o.p_, MAP_FAILED)), n_(o.n_) {}
-  AnonMemory& operator=(AnonMemory&&) = delete;
-  ~AnonMemory() {
-    if (p_ != MAP_FAILED) ::munmap(p_, n_);
-  }
-  std::uint8_t* data() const { return static_cast<std::uint8_t*>(p_); }
-
- private:
-  AnonMemory() = default;
-  void* p_ = MAP_FAILED;
-  size_t n_ = 0;
-};
-
 // Reads every sealed chunk of `files` (ciphertext and tag, at its offset) into a per-thread
 // buffer on `threads` threads, as sealed::open_file_into does before it decrypts: the copy out of
 // the page cache alone. Seconds.
@@ -116,16 +92,7 @@ Result<double> read_pass(const std::vector<Opened>& files, unsigned threads) {
     auto worker = [&] {
       Bytes buf(size_t{f.h.plain_length(0)} + sealed::kTagBytes);  // the largest chunk, as the decryptor's
       for (std::uint64_t i; !failed.load() && (i = next.fetch_add(1)) < chunks;) {
-        size_t want = size_t{f.h.plain_length(i)} + sealed::kTagBytes, done = 0;
-        while (done < want) {
-          const ssize_t r = ::pread(f.fd.get(), buf.data() + done, want - done, static_cast<off_t>(f.h.sealed_offset(i) + done));
-          if (r < 0 && errno == EINTR) continue;
-          if (r <= 0) {
-            failed = true;
-            break;
-          }
-          done += static_cast<size_t>(r);
-        }
+        if (!pread_all(f.fd.get(), buf.data(), size_t{f.h.plain_length(i)} + sealed::kTagBytes, f.h.sealed_offset(i), f.label)) failed = true;
       }
     };
     std::vector<std::thread> pool;
@@ -186,10 +153,12 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
   // Allocated and touched once, before any timing; page-aligned as the server's memfd pages are
   // (a malloc'd buffer starts 16 bytes into a page, and every 64-byte store then spans two cache
   // lines), in 4 KiB pages as theirs are on a kernel without huge shared memory.
-  std::vector<AnonMemory> memory;
+  std::vector<HugePageMemory> memory;
   for (const auto& f : files) {
-    auto m = AnonMemory::map(static_cast<size_t>(f.h.plaintext_size));
+    auto m = HugePageMemory::map(static_cast<size_t>(f.h.plaintext_size));
     if (!m) return ctx.fail(m.error(), schema);
+    (void)::madvise(m->data(), m->size(), MADV_NOHUGEPAGE);  // overrides the mapping's request
+    std::memset(m->data(), 0, m->size());
     memory.push_back(std::move(*m));
   }
   sealed::ChunkWork w;
@@ -197,7 +166,7 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
   auto pass = [&]() -> Result<double> {
     const auto t0 = Clock::now();
     for (size_t i = 0; i < files.size(); ++i) {
-      CCI_TRY(sealed::open_file_into(files[i].fd.get(), files[i].h, *key, w, files[i].label, memory[i].data()));
+      CCI_TRY(sealed::open_file_into(files[i].fd.get(), files[i].h, *key, w, files[i].label, static_cast<std::uint8_t*>(memory[i].data())));
     }
     return std::chrono::duration<double>(Clock::now() - t0).count();
   };
@@ -219,13 +188,9 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
   }
   std::vector<double> rates;
   for (double x : secs) rates.push_back(double(total) / x);
-  std::sort(secs.begin(), secs.end());
-  const double median = secs[secs.size() / 2];
-  std::sort(refs.begin(), refs.end());
-  const double ref_median = refs[refs.size() / 2];
-  std::vector<double> reads_sorted = reads;
-  std::sort(reads_sorted.begin(), reads_sorted.end());
-  const double read_median = reads_sorted[reads_sorted.size() / 2];
+  const double median = median_of(secs);
+  const double ref_median = median_of(refs);
+  const double read_median = median_of(reads);
   // Plaintext bytes per second of a loop that reads then decrypts each chunk on one core, with
   // OpenSSL's rate for the decryption and read_median for the read.
   const double copy_bound = 1.0 / (1.0 / read_median + 1.0 / ref_median);
@@ -245,8 +210,7 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
     if (!plain) return ctx.fail(plain.error(), schema);
     startup.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  std::sort(startup.begin(), startup.end());
-  const double startup_median = startup[startup.size() / 2];
+  const double startup_median = median_of(startup);
   const double rate = double(total) / median;
   const double ratio = rate / ref_median;
   const bool ok = ratio >= o.goal_ratio;
@@ -286,7 +250,8 @@ int run_seal(const SealBenchOptions& o, const cli::Context& ctx) {
                 double(total) / startup_median / 1e9);
   ctx.out(line);
   std::snprintf(line, sizeof line, "  openssl speed -multi %u -evp aes-256-gcm  %6.2f GB/s (median of %u, %.2f-%.2f, each run after a pass)", threads,
-                ref_median / 1e9, o.repeat, refs.front() / 1e9, refs.back() / 1e9);
+                ref_median / 1e9, o.repeat, *std::min_element(refs.begin(), refs.end()) / 1e9,
+                *std::max_element(refs.begin(), refs.end()) / 1e9);
   ctx.out(line);
   std::snprintf(line, sizeof line, "  ratio %.2f (goal >= %.2f) %s", ratio, o.goal_ratio, ctx.paint_ok(ok).c_str());
   ctx.out(line);
