@@ -106,8 +106,7 @@ Result<infer::LoadedModel> model_of(const InferBenchOptions& o) {
   if (!o.model.empty()) return infer::load_model(o.model);
   if (o.shape.empty()) return models::load_default_model();
   CCI_ASSIGN(scratch, ScratchDir::create("cci-bench-infer"));
-  CCI_ASSIGN(dir, prepare_model_dir("", o.shape, scratch.path()));
-  CCI_TRY(settle_files(dir.dir));
+  CCI_ASSIGN(dir, prepare_model_dir("", o.shape, scratch.path()));  // written back and dropped from the cache
   CCI_ASSIGN(m, infer::load_model(dir.dir));  // the mappings outlive the scratch directory's files
   volatile std::uint8_t sink = 0;
   for (const auto& [name, t] : m.weights->tensors) {

@@ -26,7 +26,8 @@ double measure_weight_bandwidth(const infer::LoadedModel& m, int threads);
 
 // A model directory for cci-run serve: --model DIR as given; else a directory under `work` with
 // the embedded model, or random weights of --shape (config.json, model.safetensors, and the
-// embedded model's tokenizer.model: ids past its vocabulary decode as U+FFFD).
+// embedded model's tokenizer.model: ids past its vocabulary decode as U+FFFD), written back and
+// dropped from the page cache before it returns.
 struct BenchModel {
   std::string dir, name;
   infer::ModelConfig config;

@@ -51,10 +51,10 @@ Result<std::string> prompt_text(const infer::Tokenizer& tok, std::int64_t tokens
 // the embedded model at 2 threads: back to back, the second run of every pair prefilled 2-5 x
 // slower, whichever path it was; after 100 ms of sleep instead, the native engine (which starts
 // on idle CPUs, while a request wakes them for the secure path) prefilled 4 x slower; with 30 ms
-// of busy CPUs, both prefilled in 2.5-5 ms, run after run. (On 110M a run that follows the other
-// process's run prefills 2-5 % slower than one that follows its own, with 30 or 100 ms of
-// settling alike, so not spinning threads; the cause is not established. The alternating order
-// spreads it over both sides.)
+// of busy CPUs, both prefilled in 2.5-5 ms, run after run. (On 110M a run that followed the other
+// process's run prefilled slower than one that followed its own, 2-5 % on one host and 20 % on
+// another, with 30 or 100 ms of settling alike: the weights were still in the page cache as the
+// benchmark had written them, mapped with 4 KiB entries; prepare_model_dir now settles them.)
 constexpr std::chrono::milliseconds kSettle{30};
 
 void settle_cpus() {
