@@ -1,13 +1,11 @@
 #include "manifest/model_hash.h"
 
 #include <fcntl.h>
-#include <setjmp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <charconv>
 #include <cstdlib>
 #include <memory>
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "base/file_io.h"
+#include "base/sigbus.h"
 #include "base/unique_fd.h"
 
 namespace cci::manifest {
@@ -38,35 +37,15 @@ Error changed_error(const TreeFile& f) {
 
 // Large ranges are hashed through read-only mappings of kMapWindow bytes (no copy out of
 // the page cache; resident mapped pages stay bounded by the window). A file truncated while
-// mapped raises SIGBUS on access; the handler below turns that into a "changed" error
-// instead of a crash.
+// mapped raises SIGBUS on access; run_catching_sigbus (base/sigbus.h) turns that into a
+// "changed" error instead of a crash.
 constexpr std::uint64_t kMapThreshold = 4 << 20;
 constexpr size_t kMapWindow = 8 << 20;
-
-thread_local sigjmp_buf* t_sigbus_jump = nullptr;
-
-extern "C" void on_sigbus(int sig) {
-  if (t_sigbus_jump != nullptr) siglongjmp(*t_sigbus_jump, 1);
-  std::signal(sig, SIG_DFL);  // not ours: die as the default action would
-  std::raise(sig);
-}
-
-void install_sigbus_handler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction sa {};
-    sa.sa_handler = on_sigbus;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_NODEFER;
-    ::sigaction(SIGBUS, &sa, nullptr);
-  });
-}
 
 bool cancelled(const HashConfig& cfg) { return cfg.cancel != nullptr && cfg.cancel->load(std::memory_order_relaxed); }
 
 Status hash_mapped(int fd, const TreeFile& f, std::uint64_t start, std::uint64_t end, crypto::Hasher& h,
                    const HashConfig& cfg) {
-  install_sigbus_handler();
   ::posix_fadvise(fd, static_cast<off_t>(start), static_cast<off_t>(end - start), POSIX_FADV_SEQUENTIAL);
   std::uint64_t off = start;
   while (off < end) {
@@ -76,16 +55,9 @@ Status hash_mapped(int fd, const TreeFile& f, std::uint64_t start, std::uint64_t
     void* const m = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(base));
     if (m == MAP_FAILED) return make_error(ErrorCode::kIo, "cannot map " + f.name + ": " + errno_text(errno), f.name);
     const size_t skip = static_cast<size_t>(off - base);
-    sigjmp_buf jump;
-    if (sigsetjmp(jump, 0) != 0) {  // SIGBUS: the file shrank under the mapping
-      t_sigbus_jump = nullptr;
-      ::munmap(m, len);
-      return changed_error(f);
-    }
-    t_sigbus_jump = &jump;
-    h.update(ByteView(static_cast<const std::uint8_t*>(m) + skip, len - skip));
-    t_sigbus_jump = nullptr;
+    const bool read = run_catching_sigbus([&] { h.update(ByteView(static_cast<const std::uint8_t*>(m) + skip, len - skip)); });
     ::munmap(m, len);
+    if (!read) return changed_error(f);  // SIGBUS: the file shrank under the mapping
     off = base + len;
     if (cfg.on_bytes) cfg.on_bytes(len - skip);
   }
