@@ -37,20 +37,30 @@ Status Aes256Gcm::seal(ByteView nonce, ByteView aad, ByteView plaintext, std::ui
   return {};
 }
 
+Aes256Gcm::Context::Context() : ctx_(EVP_CIPHER_CTX_new()) {}
+Aes256Gcm::Context::~Context() { EVP_CIPHER_CTX_free(ctx_); }
+
 Status Aes256Gcm::open(ByteView nonce, ByteView aad, ByteView sealed, std::uint8_t* out) const {
+  Context c;
+  return open(c, nonce, aad, sealed, out);
+}
+
+Status Aes256Gcm::open(Context& c, ByteView nonce, ByteView aad, ByteView sealed, std::uint8_t* out) const {
   if (sealed.size() < kAeadTagBytes) return make_error(ErrorCode::kVerificationFailed, "AES-GCM message shorter than its tag", "tag");
   const size_t n = sealed.size() - kAeadTagBytes;
   CCI_TRY(check_sizes(nonce, aad, n));
-  UniquePtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
-  Bytes tag(sealed.begin() + static_cast<std::ptrdiff_t>(n), sealed.end());
+  // From here until `sealed` is read to its end: plain locals only (see the header).
+  EVP_CIPHER_CTX* const ctx = c.ctx_;
+  std::uint8_t tag[kAeadTagBytes];
+  std::memcpy(tag, sealed.data() + n, kAeadTagBytes);
   int len = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.view().data(), nonce.data()) != 1 ||
-      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
-      (n > 0 && EVP_DecryptUpdate(ctx.get(), out, &len, sealed.data(), static_cast<int>(n)) != 1) ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kAeadTagBytes), tag.data()) != 1) {
+  if (ctx == nullptr || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.view().data(), nonce.data()) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+      (n > 0 && EVP_DecryptUpdate(ctx, out, &len, sealed.data(), static_cast<int>(n)) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kAeadTagBytes), tag) != 1) {
     return ossl_error(ErrorCode::kInternal, "AES-256-GCM decryption failed");
   }
-  if (EVP_DecryptFinal_ex(ctx.get(), out + n, &len) != 1) {
+  if (EVP_DecryptFinal_ex(ctx, out + n, &len) != 1) {
     clear_ossl_errors();
     if (n > 0) secure_clear(out, n);
     return make_error(ErrorCode::kVerificationFailed, "AES-GCM tag does not verify", "tag");

@@ -9,6 +9,8 @@
 #include "base/result.h"
 #include "crypto/random.h"
 
+struct evp_cipher_ctx_st;  // OpenSSL's EVP_CIPHER_CTX
+
 namespace cci::crypto {
 
 inline constexpr size_t kAeadKeyBytes = 32, kAeadNonceBytes = 12, kAeadTagBytes = 16;
@@ -22,6 +24,23 @@ class Aes256Gcm {
   // that does not verify is kVerificationFailed, and `out` must then be discarded (it is
   // zeroed here, but a caller's copies are its own).
   Status open(ByteView nonce, ByteView aad, ByteView sealed, std::uint8_t* out) const;
+
+  // A cipher context for the open below, owned by the caller (one per thread or per call).
+  class Context {
+   public:
+    Context();
+    ~Context();
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+   private:
+    friend class Aes256Gcm;
+    evp_cipher_ctx_st* ctx_;
+  };
+  // The same as open(nonce, …) in the caller's context, with nothing alive in this call that
+  // needs a destructor while `sealed` is read: a caller may leave it by siglongjmp when reading
+  // `sealed` raises SIGBUS (base/sigbus.h: a mapped file that shrank), and must then discard `out`.
+  Status open(Context& c, ByteView nonce, ByteView aad, ByteView sealed, std::uint8_t* out) const;
 
  private:
   explicit Aes256Gcm(SecretBytes key) : key_(std::move(key)) {}

@@ -1,14 +1,17 @@
 #include "sealed/sealed_file.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "base/file_io.h"
+#include "base/sigbus.h"
 #include "crypto/random.h"
 
 namespace cci::sealed {
@@ -97,6 +100,33 @@ Result<Header> read_sealed_header(int fd, const std::string& label) {
 
 namespace {
 
+// Large sealed files (ChunkWork::map_at_least) are decrypted straight out of a read-only mapping
+// of the page cache instead of a pread copy of each chunk: one pass over memory less. Measured
+// outside cci on cci-bench seal's shape (1 GiB in 1 MiB chunks, 2 threads, Intel Xeon with VAES,
+// files in the page cache): 8.4-8.8 GB/s out of the mapping against 5.6-6.0 GB/s through pread
+// (7.3 GB/s mapped when the page cache still held the small folios of the writes). A file that
+// shrinks under the mapping raises SIGBUS, which becomes the same I/O error as a short pread.
+// Bytes changed under the mapping while a chunk is decrypted (by a writer inside the VM) can at
+// worst fail its tag or yield plaintext that the check of every plaintext byte afterwards
+// refuses (decrypt_model against the headers' model digest; cci-run serve against the signed
+// model, after unseal_into_memory).
+struct SealedMapping {
+  const std::uint8_t* p = nullptr;
+  size_t n = 0;
+  SealedMapping(int fd, std::uint64_t size, std::uint64_t at_least) {
+    if (size == 0 || size < at_least || size > SIZE_MAX) return;
+    void* m = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) return;
+    p = static_cast<const std::uint8_t*>(m);
+    n = static_cast<size_t>(size);
+  }
+  ~SealedMapping() {
+    if (p != nullptr) ::munmap(const_cast<std::uint8_t*>(p), n);
+  }
+  SealedMapping(const SealedMapping&) = delete;
+  SealedMapping& operator=(const SealedMapping&) = delete;
+};
+
 // Opens every chunk: `plain_at(i, buffer)` says where chunk i's plaintext goes (in the worker's
 // buffer, or straight into the caller's memory), `done(i, plain)` is told after it verified.
 Status open_chunks(int in_fd, const Header& h, const crypto::Aes256Gcm& key, const ChunkWork& w, const std::string& label,
@@ -104,13 +134,24 @@ Status open_chunks(int in_fd, const Header& h, const crypto::Aes256Gcm& key, con
                    const std::function<Status(std::uint64_t, ByteView)>& done, size_t buffer_bytes, std::uint64_t chunk_count) {
   const Bytes header = encode_header(h);
   const Bytes aad = chunk_aad(header);
+  const SealedMapping mapped(in_fd, h.sealed_size(), w.map_at_least);
   return for_each_chunk(std::min(chunk_count, h.chunks()), buffer_bytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
     const std::uint32_t n = h.plain_length(i);
-    std::uint8_t* sealed = buf.data();
-    CCI_TRY(pread_all(in_fd, sealed, size_t{n} + kTagBytes, h.sealed_offset(i), label));
     std::uint8_t* plain = plain_at(i, buf);
     const auto nonce = chunk_nonce(h, i);
-    if (auto st = key.open(nonce, aad, ByteView(sealed, size_t{n} + kTagBytes), plain); !st) {
+    Status st;
+    if (mapped.p != nullptr) {
+      crypto::Aes256Gcm::Context ctx;
+      const ByteView sealed(mapped.p + h.sealed_offset(i), size_t{n} + kTagBytes);
+      if (!run_catching_sigbus([&] { st = key.open(ctx, nonce, aad, sealed, plain); })) {
+        return make_error(ErrorCode::kIo, label + ": file ended early (it shrank while being decrypted, at chunk " + std::to_string(i) + ")", "read");
+      }
+    } else {
+      std::uint8_t* sealed = buf.data();
+      CCI_TRY(pread_all(in_fd, sealed, size_t{n} + kTagBytes, h.sealed_offset(i), label));
+      st = key.open(nonce, aad, ByteView(sealed, size_t{n} + kTagBytes), plain);
+    }
+    if (!st) {
       if (st.error().code != ErrorCode::kVerificationFailed) return st;
       return make_error(ErrorCode::kVerificationFailed,
                         label + ": chunk " + std::to_string(i) + " of " + std::to_string(h.chunks()) +

@@ -17,6 +17,9 @@ struct ChunkWork {
   unsigned threads = 0;                             // 0: one per online CPU
   std::function<void(std::uint64_t)> on_bytes;      // plaintext bytes done (called from workers)
   const std::atomic<bool>* cancel = nullptr;        // set: stop with kInternal ("interrupted")
+  // Sealed files of this many bytes or more are opened straight out of a read-only mapping of
+  // the page cache, smaller ones through a pread copy of each chunk (tests set 0 to map all).
+  std::uint64_t map_at_least = std::uint64_t{4} << 20;
 };
 
 // Writes the header and every sealed chunk of the h.plaintext_size bytes readable on `in_fd` to

@@ -76,16 +76,25 @@ void seal_to(const fs::path& out, const Header& h, ByteView plain, const crypto:
 }
 
 // Opens the sealed file at `p` into memory; the error when it is refused.
-Result<Bytes> open_sealed(const fs::path& p, const crypto::Aes256Gcm& key, const std::string& name) {
+Result<Bytes> open_sealed(const fs::path& p, const crypto::Aes256Gcm& key, const std::string& name, const ChunkWork& w = {}) {
   UniqueFd fd(::open(p.c_str(), O_RDONLY));
   CCI_ASSIGN(h, read_sealed_header(fd.get(), p.string()));
   if (h.name != name) return make_error(ErrorCode::kVerificationFailed, "name", "name");
   Bytes out(h.plaintext_size);
-  CCI_TRY(open_file(fd.get(), h, key, {}, p.string(), [&out](std::uint64_t off, ByteView b) -> Status {
+  CCI_TRY(open_file(fd.get(), h, key, w, p.string(), [&out](std::uint64_t off, ByteView b) -> Status {
     std::copy(b.begin(), b.end(), out.begin() + static_cast<std::ptrdiff_t>(off));
     return {};
   }));
   return out;
+}
+
+// The two ways a sealed file is read: a pread copy of each chunk (files under 4 MiB) and straight
+// out of a read-only mapping (larger ones; map_at_least 0 maps even these small test files).
+ChunkWork read_by(bool mapped, unsigned threads = 0) {
+  ChunkWork w;
+  w.threads = threads;
+  w.map_at_least = mapped ? 0 : UINT64_MAX;
+  return w;
 }
 
 // Options for encrypting `model` into `out` in 64 KiB chunks (several chunks for a small file).
@@ -124,9 +133,16 @@ TEST_CASE("the published vector: one chunk, byte for byte, and the multi-chunk v
   auto h = read_sealed_header(fd.get(), "part.enc");
   REQUIRE(h);
   Bytes into(h->plaintext_size);
-  REQUIRE(open_file_into(fd.get(), *h, test_key(), {2, {}, nullptr}, "part.enc", into.data()));
-  CHECK(into == big);
-  CHECK_FALSE(open_file_into(fd.get(), *h, test_key(5), {}, "part.enc", into.data()));
+  for (const bool mapped : {false, true}) {
+    CAPTURE(mapped);
+    std::fill(into.begin(), into.end(), std::uint8_t{0});
+    REQUIRE(open_file_into(fd.get(), *h, test_key(), read_by(mapped, 2), "part.enc", into.data()));
+    CHECK(into == big);
+    CHECK_FALSE(open_file_into(fd.get(), *h, test_key(5), read_by(mapped), "part.enc", into.data()));
+    auto back_mapped = open_sealed(d.path / "part.enc", test_key(), "weights/part.bin", read_by(mapped));
+    REQUIRE(back_mapped);
+    CHECK(*back_mapped == big);
+  }
   // It decrypts in place: a flipped ciphertext byte or tag byte of the last (short) chunk is
   // refused naming the chunk, whatever the threads.
   for (const std::uint64_t at : {h->sealed_offset(2) + 5, h->sealed_offset(2) + h->plain_length(2) + 3}) {
@@ -135,11 +151,14 @@ TEST_CASE("the published vector: one chunk, byte for byte, and the multi-chunk v
     const auto bad_path = d.path / "bad.enc";
     write(bad_path, bad);
     UniqueFd bfd(::open(bad_path.c_str(), O_RDONLY));
-    for (unsigned threads : {1u, 2u}) {
-      auto st = open_file_into(bfd.get(), *h, test_key(), {threads, {}, nullptr}, "bad.enc", into.data());
-      REQUIRE_FALSE(st);
-      CHECK(st.error().code == ErrorCode::kVerificationFailed);
-      CHECK(st.error().message.find("chunk 2 of 3") != std::string::npos);
+    for (const bool mapped : {false, true}) {
+      for (unsigned threads : {1u, 2u}) {
+        CAPTURE(mapped);
+        auto st = open_file_into(bfd.get(), *h, test_key(), read_by(mapped, threads), "bad.enc", into.data());
+        REQUIRE_FALSE(st);
+        CHECK(st.error().code == ErrorCode::kVerificationFailed);
+        CHECK(st.error().message.find("chunk 2 of 3") != std::string::npos);
+      }
     }
   }
 }
@@ -196,10 +215,13 @@ TEST_CASE("every attack on a sealed file is refused, naming the chunk or the siz
 
   auto refused = [&](const Bytes& bytes, const crypto::Aes256Gcm& key, const std::string& want) {
     write(d.path / "t.enc", bytes);
-    auto r = open_sealed(d.path / "t.enc", key, "w.bin");
-    CAPTURE(want);
-    REQUIRE_FALSE(r);
-    CHECK(r.error().message.find(want) != std::string::npos);
+    for (const bool mapped : {false, true}) {
+      auto r = open_sealed(d.path / "t.enc", key, "w.bin", read_by(mapped));
+      CAPTURE(want);
+      CAPTURE(mapped);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().message.find(want) != std::string::npos);
+    }
   };
   refused(sealed, test_key(1), "chunk 0 of 4 does not decrypt");  // wrong key
   {
@@ -228,11 +250,11 @@ TEST_CASE("every attack on a sealed file is refused, naming the chunk or the siz
   shorter.plaintext_size = 3 * 4096;
   Bytes cut = encode_header(shorter);
   cut.insert(cut.end(), sealed.begin() + static_cast<std::ptrdiff_t>(hs), sealed.begin() + static_cast<std::ptrdiff_t>(hs + 3 * cs));
-  auto rc = [&] {
-    write(d.path / "t.enc", cut);
-    return open_sealed(d.path / "t.enc", test_key(), "w.bin");
-  }();
-  REQUIRE_FALSE(rc);  // the header changed, so even chunk 0's AAD differs
+  write(d.path / "t.enc", cut);
+  for (const bool mapped : {false, true}) {
+    CAPTURE(mapped);
+    REQUIRE_FALSE(open_sealed(d.path / "t.enc", test_key(), "w.bin", read_by(mapped)));  // the header changed, so even chunk 0's AAD differs
+  }
   // A chunk moved in from another file (same key, same position, another name and nonce prefix).
   Header other = vector_header("v.bin", "kbs:///r/t/k", 4096, plain.size());
   other.nonce_prefix[0] ^= 0xff;
@@ -242,6 +264,42 @@ TEST_CASE("every attack on a sealed file is refused, naming the chunk or the siz
   std::copy(foreign.begin() + static_cast<std::ptrdiff_t>(other.header_size() + cs),
             foreign.begin() + static_cast<std::ptrdiff_t>(other.header_size() + 2 * cs), moved.begin() + static_cast<std::ptrdiff_t>(hs + cs));
   refused(moved, test_key(), "chunk 1 of 4");
+}
+
+TEST_CASE("a sealed file that shrinks while it is decrypted is an I/O error naming it, read by pread or through a mapping") {
+  TempDir d;
+  Bytes plain(6 * 4096);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<std::uint8_t>(i * 13 + 1);
+  const Header h = vector_header("s.bin", "kbs:///r/t/k", 4096, plain.size());
+  for (const bool mapped : {false, true}) {
+    CAPTURE(mapped);
+    const fs::path f = d.path / "s.enc";
+    seal_to(f, h, plain, test_key(), d.path / "plain");
+    UniqueFd fd(::open(f.c_str(), O_RDONLY));
+    auto hh = read_sealed_header(fd.get(), "s.enc");
+    REQUIRE(hh);
+    // One thread, chunks in order: after chunk 0, another writer cuts the file to its header and
+    // one chunk. Through a mapping, the next chunk's pages are gone (SIGBUS); through pread, the
+    // read comes back short.
+    UniqueFd writer(::open(f.c_str(), O_WRONLY));
+    REQUIRE(writer.valid());
+    ChunkWork w = read_by(mapped, 1);
+    bool cut = false;
+    w.on_bytes = [&](std::uint64_t) {
+      if (!cut) REQUIRE(::ftruncate(writer.get(), static_cast<off_t>(hh->sealed_offset(1))) == 0);
+      cut = true;
+    };
+    Bytes into(plain.size());
+    auto st = open_file_into(fd.get(), *hh, test_key(), w, "s.enc", into.data());
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == ErrorCode::kIo);
+    CHECK(st.error().message.find("s.enc: file ended early") != std::string::npos);
+    // The same file, whole again, opens (nothing was left behind by the jump out of the decryption).
+    seal_to(f, h, plain, test_key(), d.path / "plain");
+    auto back = open_sealed(f, test_key(), "s.bin", read_by(mapped, 2));
+    REQUIRE(back);
+    CHECK(*back == plain);
+  }
 }
 
 TEST_CASE("a model directory: encrypted and decrypted back, a renamed, dropped or foreign file refused, nothing left behind") {
