@@ -49,7 +49,10 @@ Status Aes256Gcm::open(Context& c, ByteView nonce, ByteView aad, ByteView sealed
   if (sealed.size() < kAeadTagBytes) return make_error(ErrorCode::kVerificationFailed, "AES-GCM message shorter than its tag", "tag");
   const size_t n = sealed.size() - kAeadTagBytes;
   CCI_TRY(check_sizes(nonce, aad, n));
-  // From here until `sealed` is read to its end: plain locals only (see the header).
+  // From here until `sealed` is read to its end: plain locals only (see the header). `sealed` is
+  // read by the tag's copy and by EVP_DecryptUpdate alone, and neither holds a lock (the cipher's
+  // fetch, which does, is in EVP_DecryptInit_ex and reads only the key and nonce); a context left
+  // mid-update is only freed by its owner, which clears the key schedule.
   EVP_CIPHER_CTX* const ctx = c.ctx_;
   std::uint8_t tag[kAeadTagBytes];
   std::memcpy(tag, sealed.data() + n, kAeadTagBytes);
