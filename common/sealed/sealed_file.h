@@ -1,6 +1,7 @@
-// One file in the encrypted model format (enc_format.h), sealed or opened chunk by chunk with
-// pread/pwrite on descriptors: memory is one chunk buffer per thread whatever the file's size, and
-// the chunks of a file are spread over threads.
+// One file in the encrypted model format (enc_format.h), sealed or opened chunk by chunk on
+// descriptors (pread/pwrite; a large sealed file is opened out of a read-only mapping of the page
+// cache instead): memory is at most one chunk buffer per thread whatever the file's size, and the
+// chunks of a file are spread over threads.
 #pragma once
 
 #include <atomic>
