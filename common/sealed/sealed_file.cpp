@@ -1,16 +1,17 @@
 #include "sealed/sealed_file.h"
 
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "base/file_io.h"
+#include "base/mapped_file.h"
 #include "base/sigbus.h"
 #include "crypto/random.h"
 
@@ -110,22 +111,14 @@ namespace {
 // worst fail its tag or yield plaintext that the check of every plaintext byte afterwards
 // refuses (decrypt_model against the headers' model digest; cci-run serve against the signed
 // model, after unseal_into_memory).
-struct SealedMapping {
-  const std::uint8_t* p = nullptr;
-  size_t n = 0;
-  SealedMapping(int fd, std::uint64_t size, std::uint64_t at_least) {
-    if (size == 0 || size < at_least || size > SIZE_MAX) return;
-    void* m = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED) return;
-    p = static_cast<const std::uint8_t*>(m);
-    n = static_cast<size_t>(size);
-  }
-  ~SealedMapping() {
-    if (p != nullptr) ::munmap(const_cast<std::uint8_t*>(p), n);
-  }
-  SealedMapping(const SealedMapping&) = delete;
-  SealedMapping& operator=(const SealedMapping&) = delete;
-};
+std::shared_ptr<const MappedFile> map_sealed(int fd, const Header& h, std::uint64_t at_least, const std::string& label) {
+  if (h.sealed_size() < at_least) return nullptr;
+  auto m = MappedFile::map_fd(fd, label);
+  // Not mappable, or no longer the size its header was checked against: pread reads it instead
+  // (and reports a file that ended early).
+  if (!m || (*m)->bytes().size() != h.sealed_size()) return nullptr;
+  return *m;
+}
 
 // Opens every chunk: `plain_at(i, buffer)` says where chunk i's plaintext goes (in the worker's
 // buffer, or straight into the caller's memory), `done(i, plain)` is told after it verified.
@@ -134,15 +127,15 @@ Status open_chunks(int in_fd, const Header& h, const crypto::Aes256Gcm& key, con
                    const std::function<Status(std::uint64_t, ByteView)>& done, size_t buffer_bytes, std::uint64_t chunk_count) {
   const Bytes header = encode_header(h);
   const Bytes aad = chunk_aad(header);
-  const SealedMapping mapped(in_fd, h.sealed_size(), w.map_at_least);
+  const auto mapped = map_sealed(in_fd, h, w.map_at_least, label);
   return for_each_chunk(std::min(chunk_count, h.chunks()), buffer_bytes, w, [&](std::uint64_t i, Bytes& buf) -> Status {
     const std::uint32_t n = h.plain_length(i);
     std::uint8_t* plain = plain_at(i, buf);
     const auto nonce = chunk_nonce(h, i);
     Status st;
-    if (mapped.p != nullptr) {
+    if (mapped) {
       crypto::Aes256Gcm::Context ctx;
-      const ByteView sealed(mapped.p + h.sealed_offset(i), size_t{n} + kTagBytes);
+      const ByteView sealed = mapped->bytes().subspan(h.sealed_offset(i), size_t{n} + kTagBytes);
       if (!run_catching_sigbus([&] { st = key.open(ctx, nonce, aad, sealed, plain); })) {
         return make_error(ErrorCode::kIo, label + ": file ended early (it shrank while being decrypted, at chunk " + std::to_string(i) + ")", "read");
       }

@@ -30,6 +30,7 @@
 
 #include "base/file_io.h"
 #include "base/huge_pages.h"
+#include "base/mapped_file.h"
 #include "base/sigbus.h"
 #include "base/unique_fd.h"
 #include "bench_stats.h"
@@ -92,13 +93,10 @@ Result<double> move_pass(const std::vector<Opened>& files, std::vector<HugePageM
   const auto t0 = Clock::now();
   for (size_t k = 0; k < files.size(); ++k) {
     const Opened& f = files[k];
-    const std::uint64_t chunks = f.h.chunks(), size = f.h.sealed_size();
-    const std::uint8_t* mapped = nullptr;
-    if (size >= map_at_least) {
-      void* m = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, f.fd.get(), 0);
-      if (m == MAP_FAILED) return make_error(ErrorCode::kIo, "cannot map " + f.label + ": " + errno_text(errno), "read");
-      mapped = static_cast<const std::uint8_t*>(m);
-    }
+    const std::uint64_t chunks = f.h.chunks();
+    std::shared_ptr<const MappedFile> file;
+    if (f.h.sealed_size() >= map_at_least) CCI_SET(file, MappedFile::map_fd(f.fd.get(), f.label));
+    const std::uint8_t* mapped = file ? file->bytes().data() : nullptr;
     auto* out = static_cast<std::uint8_t*>(dest[k].data());
     std::atomic<std::uint64_t> next{0};
     std::atomic<bool> failed{false};
@@ -117,7 +115,6 @@ Result<double> move_pass(const std::vector<Opened>& files, std::vector<HugePageM
     for (unsigned t = 1; t < std::min<std::uint64_t>(threads, chunks); ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
-    if (mapped) ::munmap(const_cast<std::uint8_t*>(mapped), static_cast<size_t>(size));
     if (failed) return make_error(ErrorCode::kIo, f.label + ": read failed or ended early", "read");
   }
   return std::chrono::duration<double>(Clock::now() - t0).count();
