@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <chrono>
@@ -548,6 +549,16 @@ Status check_device(const Device& d) {
 }
 
 const char* direct_decode_isa() { return decode_isa(); }
+
+std::string blas_kernels() {
+  // OpenBLAS built for several CPUs (Debian's is) picks its kernels once, as it loads: from the
+  // CPU, or from OPENBLAS_CORETYPE where that is set. It is the BLAS libtorch's CPU matrix
+  // products run on here; looked up by name so that another BLAS simply answers "".
+  using CoreName = char* (*)();
+  auto* name = reinterpret_cast<CoreName>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* s = name ? name() : nullptr;
+  return s ? std::string(s) : std::string();
+}
 
 bool cpu_has_native_bf16() {
   std::ifstream f("/proc/cpuinfo");

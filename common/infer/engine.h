@@ -63,6 +63,12 @@ Status check_device(const Device& device);
 // The instruction set of the direct decode kernels on this CPU: "avx512", "avx2" or "generic".
 const char* direct_decode_isa();
 
+// The kernel set of the BLAS that prefill's matrix products run on, as OpenBLAS names it
+// ("Haswell", "SkylakeX", "Cooperlake", ...), or "" when the BLAS is not OpenBLAS. OpenBLAS
+// chooses it per process from the CPU unless OPENBLAS_CORETYPE names one, so two processes on
+// one machine can differ: cci-bench compares its own with the worker's.
+std::string blas_kernels();
+
 // Whether this CPU computes bf16 natively (AVX512-BF16 or AMX).
 bool cpu_has_native_bf16();
 

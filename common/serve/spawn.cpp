@@ -17,12 +17,19 @@ namespace cci::serve {
 
 namespace {
 
-// The environment a child may see: locale, time zone, search path, the thread-count knobs of
-// the math libraries and the sanitizers' options. Nothing else of ours (CCI_KEY_PASSWORD, cloud
-// credentials, proxies) reaches a process that holds user data.
-constexpr const char* kChildEnvironment[] = {"PATH",          "LANG",          "LC_ALL",          "LC_CTYPE",      "TZ",
-                                             "NO_COLOR",      "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "ASAN_OPTIONS",
-                                             "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+// The environment a child may see: locale, time zone, search path, the math libraries' tuning
+// knobs and the sanitizers' options. Nothing else of ours (CCI_KEY_PASSWORD, cloud credentials,
+// proxies) reaches a process that holds user data. The tuning knobs matter to the workers, which
+// compute: an operator who sets OPENBLAS_CORETYPE or binds OpenMP's threads for the server means
+// its workers (without them a worker's prefill ran on other BLAS kernels than the ones the
+// server's environment named: 38 % faster on one VM, so not the engine the operator measured).
+constexpr const char* kChildEnvironment[] = {
+    "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NO_COLOR",
+    // OpenMP (GNU libgomp, which libtorch's CPU operators and OpenBLAS run on here)
+    "OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "OMP_WAIT_POLICY", "OMP_DYNAMIC", "GOMP_SPINCOUNT",
+    // OpenBLAS: thread count and the kernel set of a build for several CPUs
+    "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
+    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
 
 std::vector<std::string> child_environment() {
   std::vector<std::string> out;

@@ -81,6 +81,7 @@ struct Verdict {
   Summary engine_prefill_growth, engine_decode_loss;     // the worker's engine against the native one
   Summary transport_ttft, worker_output;                 // secure: seconds to first token beyond the worker's prefill; output handling
   bool meaningful = true;                                // false: other processes loaded the machine
+  bool comparable = true;                                // false: the two sides' prefill ran on different BLAS kernels
   // Each goal against the 95 % interval of its median: met (the interval is at or below the goal),
   // not met (above it), or inconclusive (the interval straddles it: the runs scattered too much to
   // tell, most often because the host's memory bandwidth moved, which no /proc figure shows).
@@ -117,6 +118,7 @@ Verdict judge(const Measured& m, const OverheadOptions& o) {
   v.transport_ttft = summarize(transport);
   v.worker_output = summarize(output);
   v.meaningful = m.load.others_fraction_of_one_cpu() <= o.busy_limit;
+  v.comparable = m.blas_native == m.blas_worker;
   v.native_decode_spread = quartile_spread(pick(m.native, &Sample::decode));
   auto goal = [](const char* name, const Summary& over, double g) {
     return Verdict::Goal{name, g, over.median, over.ci95.value_or(std::make_pair(over.median, over.median)), ""};
@@ -131,6 +133,8 @@ Verdict judge(const Measured& m, const OverheadOptions& o) {
   }
   if (!v.meaningful) {
     v.result = "not meaningful: the machine was busy";
+  } else if (!v.comparable) {
+    v.result = "not comparable: the worker's BLAS kernels differ from the native engine's";
   } else if (any_missed) {
     v.result = "not met", v.met = false;
   } else if (all_met) {
@@ -197,6 +201,7 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
     m->native.insert(m->native.end(), one->native.begin(), one->native.end());
     m->secure.insert(m->secure.end(), one->secure.begin(), one->secure.end());
     m->reconnects += one->reconnects;
+    if (one->blas_worker != one->blas_native) m->blas_native = one->blas_native, m->blas_worker = one->blas_worker;  // keep a mismatch
     if (one->load.others_fraction_of_one_cpu() > m->load.others_fraction_of_one_cpu()) m->load = one->load;
   }
   m->instances = o.instances;
@@ -239,6 +244,7 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
                            {"secure_split", {{"transport_to_first_token_seconds", v.transport_ttft.to_json()}, {"worker_output_seconds", v.worker_output.to_json()}}},
                            {"reconnects", m->reconnects},
                            {"engine_uses_every_cpu", o.threads >= usable_cpus()},
+                           {"blas", {{"native", m->blas_native}, {"worker", m->blas_worker}}},
                            {"load", load_json(*m, o)},
                            {"one_time", m->one_time},
                            {"memory", m->memory},
@@ -288,7 +294,13 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
   std::snprintf(line, sizeof line, "native decode spread between runs: %.1f %% (interquartile range / median; the host's memory bandwidth moves it)",
                 v.native_decode_spread * 100);
   ctx.out(line);
-  if (!v.meaningful) {
+  std::snprintf(line, sizeof line, "BLAS kernels (prefill's matrix products): native %s, worker %s%s", m->blas_native.empty() ? "(not OpenBLAS)" : m->blas_native.c_str(),
+                m->blas_worker.empty() ? "(not OpenBLAS)" : m->blas_worker.c_str(), v.comparable ? "" : "  <- DIFFERENT");
+  ctx.out(line);
+  if (v.meaningful && !v.comparable) {
+    ctx.out("verdict: NOT COMPARABLE: the worker computes its prefill on other BLAS kernels than this process (OPENBLAS_CORETYPE, or a "
+            "different libopenblas); no pass or fail is given");
+  } else if (!v.meaningful) {
     ctx.out("verdict: NOT MEANINGFUL: the machine was busy; rerun on an idle machine (no pass or fail is given)");
   } else {
     std::string each;
@@ -332,7 +344,8 @@ void add_overhead(CLI::App& app, cli::Context& ctx, std::function<int()>& action
       "native engine in prefill and decode (medians, with a 95 % bootstrap interval). A goal is met when its\n"
       "interval is at or below it, missed when above, and inconclusive when the interval straddles it (the\n"
       "runs scattered: on a VM, mostly the host's memory bandwidth moving). Runs on a machine that other\n"
-      "processes load (more than --busy-limit of one CPU), and inconclusive runs, get no verdict.\n"
+      "processes load (more than --busy-limit of one CPU), inconclusive runs, and runs whose worker's prefill\n"
+      "ran on other BLAS kernels than this process's (OPENBLAS_CORETYPE, JSON: blas) get no verdict.\n"
       "Default model: the embedded one.\n"
       "Examples:\n"
       "  cci-bench overhead --shape 110M --threads 2 --runs 5 --plot overhead.svg\n"

@@ -423,6 +423,8 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
                          {"attestation_handshake_seconds", summarize(handshakes).to_json()},
                          {"worker_first_request_seconds", first_request},
                          {"worker_ready_seconds", ready.empty() ? 0.0 : ready[0].value("start_seconds", 0.0)}};
+  m.blas_native = infer::blas_kernels();
+  m.blas_worker = ready.empty() ? std::string("(no ready event)") : ready[0].value("blas", std::string("(not logged)"));
   return m;
 }
 

@@ -57,6 +57,9 @@ struct Measured {
   int instances = 1;
   cli::Json one_time;  // the first instance's
   cli::Json memory;  // per process after the runs: this benchmark, the server, its workers (MiB)
+  // The BLAS kernel sets the prefill ran on (infer::blas_kernels): this process's and the worker's
+  // (from its "ready" log event). Different sets compute at different speeds, so no verdict.
+  std::string blas_native, blas_worker;
 };
 
 // Restricts this process (and the server it starts) to the CPUs in `list` ("0-1", "0,2").

@@ -173,8 +173,9 @@ int run_worker(const WorkerCliOptions& o) {
   if (auto warm = (*engine)->forward({0, 0}); !warm) return refuse_to_start(o, warm.error());
   if (auto warm = (*engine)->forward({0}); !warm) return refuse_to_start(o, warm.error());
   (*engine)->reset();
+  const std::string blas = infer::blas_kernels();  // logged: cci-bench overhead compares it with its own engine's
   if (auto st = serve::apply_syscall_allow_list(serve::SandboxProfile::kWorker); !st) return refuse_to_start(o, st.error());
-  serve::log_event("worker", "ready", {{"user", o.user}, {"threads", eo.threads}, {"context", (*engine)->context()},
+  serve::log_event("worker", "ready", {{"user", o.user}, {"threads", eo.threads}, {"context", (*engine)->context()}, {"blas", blas},
                                        {"start_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
   EngineGenerator generator(std::move(*model), std::move(*engine));
   serve::WorkerLimits limits;
