@@ -37,6 +37,10 @@ if "$BENCH" infer --help >/dev/null 2>&1; then
   expect 0 "cci-bench infer on the embedded model, one repeat" -- "$BENCH" infer --threads 1 --repeats 1 --json
   cp "$WORK/out" "$WORK/infer.json"
   check "infer JSON validates against cci.bench.infer.v1" -- valid cci.bench.infer.v1 "$WORK/infer.json"
+  expect 0 "cci-bench infer with OPENBLAS_CORETYPE=Prescott" -- env OPENBLAS_CORETYPE=Prescott "$BENCH" infer --threads 1 --repeats 1 --json
+  check "... names the kernels prefill ran on and the variable that chose them" -- jq -e '.prefill_blas == {"kernels": "Prescott", "openblas_coretype": "Prescott"}' "$WORK/out"
+  expect 0 "... and without it, OpenBLAS's own choice" -- env -u OPENBLAS_CORETYPE "$BENCH" infer --threads 1 --repeats 1
+  contains "$WORK/out" "(its choice for this CPU)" "... which the text output says"
   # A named shape's random weights are written out and mapped from the page cache, as cci-run maps
   # a model, in a scratch directory that is gone afterwards.
   mkdir -p "$WORK/tmp"

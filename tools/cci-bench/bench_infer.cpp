@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -143,6 +144,11 @@ int run_infer(InferBenchOptions o, const cli::Context& ctx) {
     if (!e) return ctx.fail(e.error(), schema);
     if ((*e)->direct_decode()) path = std::string("direct ") + infer::direct_decode_isa();
   }
+  // Prefill's products run on OpenBLAS's kernels for this CPU, unless OPENBLAS_CORETYPE names others
+  // (on one VM a Haswell setting prefilled 1.5 x slower than the CPU's own choice).
+  const std::string blas = o.device.is_cuda() ? std::string() : infer::blas_kernels();
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  const std::string blas_forced = forced && !blas.empty() ? forced : "";
   std::vector<Row> rows;
   for (int t : *threads) {
     ctx.info("measuring with " + std::to_string(t) + " thread(s)...");
@@ -173,6 +179,7 @@ int run_infer(InferBenchOptions o, const cli::Context& ctx) {
                   {"prompt_tokens", o.prompt},
                   {"decode_tokens", o.decode},
                   {"decode_path", path},
+                  {"prefill_blas", {{"kernels", blas}, {"openblas_coretype", blas_forced.empty() ? cli::Json() : cli::Json(blas_forced)}}},
                   {"device", o.device.text()},
                   {"goals", {{"decode_efficiency", o.goal_decode}, {"prefill_efficiency", o.goal_prefill}}},
                   {"goals_met", met},
@@ -183,6 +190,11 @@ int run_infer(InferBenchOptions o, const cli::Context& ctx) {
   std::snprintf(line, sizeof line, "model: %s, %.1f M parameters, %.1f MB of weights read per token; decode: %s", m->source.c_str(),
                 static_cast<double>(m->config.parameter_count()) / 1e6, weight_bytes(*m) / 1e6, path.c_str());
   ctx.out(line);
+  if (!blas.empty()) {
+    ctx.out("prefill: libtorch over OpenBLAS's " + blas + " kernels" +
+            (blas_forced.empty() ? std::string(" (its choice for this CPU)")
+                                 : std::string(", named by OPENBLAS_CORETYPE (unset it to let OpenBLAS choose for this CPU)")));
+  }
   ctx.out("threads  bandwidth GB/s  matmul GFLOP/s  prefill tok/s  decode tok/s  decode eff  prefill eff");
   for (const auto& r : rows) {
     std::snprintf(line, sizeof line, "%7d  %14.1f  %14.1f  %13.1f  %12.1f  %10.2f  %11.2f", r.threads, r.bandwidth, r.matmul, r.prefill, r.decode,
