@@ -19,6 +19,10 @@ check "the machine's load is measured, and decides whether there is a verdict" -
 check "each goal's verdict follows from its 95 % interval (met: at or below the goal; not met: above; else inconclusive)" -- jqe '[.goal_verdicts[] | .verdict == (if .ci95[1] <= .goal then "met" elif .ci95[0] > .goal then "not met" else "inconclusive" end) and .ci95[0] <= .median and .median <= .ci95[1]] | length == 4 and all' "$WORK/overhead.json"
 check "... and the result from the goals, on an idle machine" -- jqe 'if .load.others_fraction_of_one_cpu > .load.limit or .blas.native != .blas.worker then true else ([.goal_verdicts[].verdict] as $v | .result == (if ($v | index("not met")) then "not met" elif ($v | all(. == "met")) then "met" else "inconclusive: an interval straddles its goal" end)) end' "$WORK/overhead.json"
 check "the native engine's spread between runs is reported" -- jqe '.native_decode_spread >= 0' "$WORK/overhead.json"
+# The client thread asks for the shortest scheduler slice during secure runs (Linux 6.12+ custom
+# slices), so that it reads text as it comes instead of waiting for an engine thread's slice.
+newer_kernel=$(uname -r | awk -F'[.-]' '{print ($1 > 6 || ($1 == 6 && $2 >= 12)) ? "true" : "false"}')
+check "the client's short scheduler slice is recorded (and on Linux 6.12 or later, granted)" -- jqe --argjson newer "$newer_kernel" '(.client_short_slice | type) == "boolean" and (if $newer then .client_short_slice else true end)' "$WORK/overhead.json"
 check "both sides name the BLAS kernels their prefill ran on, the same ones" -- jqe '.blas.native != "" and .blas.native == .blas.worker' "$WORK/overhead.json"
 # OpenBLAS picks its kernels per process, from the CPU or from OPENBLAS_CORETYPE: the operator's
 # choice must reach the worker (it once did not, and the worker's prefill ran 38 % faster than the

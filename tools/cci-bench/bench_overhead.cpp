@@ -245,6 +245,7 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
                            {"reconnects", m->reconnects},
                            {"engine_uses_every_cpu", o.threads >= usable_cpus()},
                            {"blas", {{"native", m->blas_native}, {"worker", m->blas_worker}}},
+                           {"client_short_slice", m->client_short_slice},
                            {"load", load_json(*m, o)},
                            {"one_time", m->one_time},
                            {"memory", m->memory},
@@ -294,6 +295,10 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
   std::snprintf(line, sizeof line, "native decode spread between runs: %.1f %% (interquartile range / median; the host's memory bandwidth moves it)",
                 v.native_decode_spread * 100);
   ctx.out(line);
+  ctx.out(m->client_short_slice ? "client: its thread asks for the shortest scheduler slice during the secure runs, so it reads text as it comes, as a client on "
+                                   "another machine would"
+                                 : "client: this kernel has no custom scheduler slices (before Linux 6.12): text that wakes the client while the engine "
+                                   "computes may wait ~3 ms for a CPU, which adds to the secure figures");
   std::snprintf(line, sizeof line, "BLAS kernels (prefill's matrix products): native %s, worker %s%s", m->blas_native.empty() ? "(not OpenBLAS)" : m->blas_native.c_str(),
                 m->blas_worker.empty() ? "(not OpenBLAS)" : m->blas_worker.c_str(), v.comparable ? "" : "  <- DIFFERENT");
   ctx.out(line);
