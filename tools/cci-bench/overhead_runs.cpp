@@ -75,10 +75,10 @@ void settle_cpus() {
 // of a real server does not: each streamed piece of text wakes it while they compute, and under
 // EEVDF a woken thread with the default slice may wait for a computing thread's slice to run out
 // (about 3 ms on 2 CPUs) before it reads. Measured with the embedded model at 2 threads: the
-// secure path's time to the first token beyond the worker's prefill was 0.6-0.8 ms or 2.3-4.5 ms,
-// about half of the runs each; with this thread asking for the shortest slice (Linux 6.12+ custom
+// secure path's time to the first token beyond the worker's prefill was 0.6-0.8 ms in some runs
+// and 2.3-4.5 ms in most (48 of 64); with this thread asking for the shortest slice (Linux 6.12+ custom
 // slices: sched_setattr with sched_runtime for SCHED_OTHER, which lets a woken thread preempt)
-// 0.4-0.7 ms, every run. The same request in the server's connection process changed nothing, so
+// 0.4-0.7 ms in all but 3 of 64 runs. The same request in the server's connection process changed nothing, so
 // the server keeps the default. Only the client's latency changes: its CPU time is still taken
 // from the engine and still counted.
 struct SchedAttr {  // struct sched_attr, SCHED_ATTR_SIZE_VER0 (glibc before 2.41 declares none)
