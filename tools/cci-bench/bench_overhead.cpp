@@ -201,7 +201,11 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
     m->native.insert(m->native.end(), one->native.begin(), one->native.end());
     m->secure.insert(m->secure.end(), one->secure.begin(), one->secure.end());
     m->reconnects += one->reconnects;
-    if (one->blas_worker != one->blas_native) m->blas_native = one->blas_native, m->blas_worker = one->blas_worker;  // keep a mismatch
+    m->client_short_slice = m->client_short_slice && one->client_short_slice;
+    if (one->blas_worker != one->blas_native) {  // keep a mismatch
+      m->blas_native = one->blas_native;
+      m->blas_worker = one->blas_worker;
+    }
     if (one->load.others_fraction_of_one_cpu() > m->load.others_fraction_of_one_cpu()) m->load = one->load;
   }
   m->instances = o.instances;

@@ -221,23 +221,25 @@ Result<Sample> secure_once(crypto::TlsConnection& tls, const ServeFixture& f, co
 
 // One streamed completion on the kept connection. A server closes a connection that stayed idle
 // past its keep-alive timeout (the native runs in between can take longer than that, on a large
-// model): a request that got no answer at all is sent again once on a new connection.
-Result<Sample> secure_run(std::unique_ptr<crypto::TlsConnection>& tls, const ServeFixture& f, const std::string& text, std::int64_t prompt_tokens,
-                          std::int64_t generate, int& reconnects) {
+// model): a request that got no answer at all is sent again once on a new connection. Counts the
+// reconnection in m.reconnects, and clears m.client_short_slice when the run went without it.
+Result<Sample> secure_run(std::unique_ptr<crypto::TlsConnection>& tls, const ServeFixture& f, const std::string& text, std::int64_t generate,
+                          Measured& m) {
   bool answered = false;
   const bool short_slice = set_thread_slice(kClientSliceNs);  // this run only: the native runs keep the default
+  m.client_short_slice = m.client_short_slice && short_slice;
   struct Restore {
     bool on;
     ~Restore() {
       if (on) (void)set_thread_slice(0);
     }
   } restore{short_slice};
-  auto s = secure_once(*tls, f, text, prompt_tokens, generate, answered);
+  auto s = secure_once(*tls, f, text, m.prompt_tokens, generate, answered);
   if (s || answered) return s;
   CCI_ASSIGN(fresh, f.connect());
   tls = std::move(fresh);
-  ++reconnects;
-  return secure_once(*tls, f, text, prompt_tokens, generate, answered);
+  ++m.reconnects;
+  return secure_once(*tls, f, text, m.prompt_tokens, generate, answered);
 }
 
 // CPU seconds from /proc: everything busy (user, nice, system, irq, softirq, steal) over all
@@ -431,7 +433,7 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
   ctx.info("warm-up, then " + std::to_string(o.runs) + " interleaved runs: " + std::to_string(m.prompt_tokens) + " prompt tokens, " +
            std::to_string(o.generate) + " generated, " + std::to_string(o.threads) + " thread(s)...");
   CCI_TRY(native_run(*engine, *loaded.tokenizer, text, o.generate));
-  CCI_TRY(secure_run(tls, *fixture, text, m.prompt_tokens, o.generate, m.reconnects));
+  CCI_TRY(secure_run(tls, *fixture, text, o.generate, m));
   const std::vector<pid_t> ours = {::getpid(), fixture->pid()};
   CCI_TRY(measure_cpu(ours, m.load.cpus, m.load.quiet, [] {
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -445,7 +447,7 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
           CCI_ASSIGN(s, native_run(*engine, *loaded.tokenizer, text, o.generate));
           m.native.push_back(s);
         } else {
-          CCI_ASSIGN(s, secure_run(tls, *fixture, text, m.prompt_tokens, o.generate, m.reconnects));
+          CCI_ASSIGN(s, secure_run(tls, *fixture, text, o.generate, m));
           m.secure.push_back(s);
         }
       }
@@ -462,7 +464,6 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
                          {"attestation_handshake_seconds", summarize(handshakes).to_json()},
                          {"worker_first_request_seconds", first_request},
                          {"worker_ready_seconds", ready.empty() ? 0.0 : ready[0].value("start_seconds", 0.0)}};
-  m.client_short_slice = set_thread_slice(kClientSliceNs) && set_thread_slice(0);
   m.blas_native = infer::blas_kernels();
   m.blas_worker = ready.empty() ? std::string("(no ready event)") : ready[0].value("blas", std::string("(not logged)"));
   return m;

@@ -60,9 +60,9 @@ struct Measured {
   // The BLAS kernel sets the prefill ran on (infer::blas_kernels): this process's and the worker's
   // (from its "ready" log event). Different sets compute at different speeds, so no verdict.
   std::string blas_native, blas_worker;
-  // Whether the secure runs' client thread ran with the shortest scheduler slice (overhead_runs.cpp:
+  // Whether every secure run's client thread ran with the shortest scheduler slice (overhead_runs.cpp:
   // a client on the server's CPUs would otherwise read each piece of text up to ~3 ms late).
-  bool client_short_slice = false;
+  bool client_short_slice = true;
 };
 
 // Restricts this process (and the server it starts) to the CPUs in `list` ("0-1", "0,2").
