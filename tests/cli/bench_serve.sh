@@ -38,6 +38,15 @@ wait "$hog" 2>/dev/null
 check "... saying why" -- jqe '.result == "not meaningful: the machine was busy" and .goals_met == null' "$WORK/out"
 expect 0 "--instances 2: two fresh servers, their runs pooled" -- "$BENCH" overhead --runs 1 --instances 2 --generate 4 --threads 1 --json
 check "... one pair from each" -- jqe '.instances == 2 and (.native.decode_tokens_s.values | length) == 2 and (.secure.decode_tokens_s.values | length) == 2' "$WORK/out"
+# Each streamed piece of text wakes the connection process and the client, which take CPU from
+# an engine that uses every core: the benchmark counts the pieces, and runs the server at another
+# --stream-interval when asked.
+check "the pieces of text per run and the server's stream interval (its default, 0.05 s) are recorded" -- jqe '.secure_split.pieces_per_run.min >= 1 and .stream_interval_seconds == 0.05' "$WORK/overhead.json"
+expect 0 "--stream-interval 0: every token's text goes alone" -- "$BENCH" overhead --runs 1 --generate 8 --threads 1 --stream-interval 0 --json
+check "... in more than two pieces" -- jqe '.stream_interval_seconds == 0 and .secure_split.pieces_per_run.median > 2' "$WORK/out"
+expect 0 "--stream-interval 1: the first piece at once, the rest together" -- "$BENCH" overhead --runs 1 --generate 8 --threads 1 --stream-interval 1 --json
+check "... in at most two pieces" -- jqe '.stream_interval_seconds == 1 and .secure_split.pieces_per_run.max <= 2' "$WORK/out"
+expect 2 "--stream-interval above 1 s is a usage error" -- "$BENCH" overhead --runs 1 --stream-interval 5 --json
 expect 2 "--cpus with a CPU this machine lacks is a usage error" -- "$BENCH" overhead --runs 1 --cpus 4096 --json
 check "memory per process: the worker maps the weights, its private part is apart" -- jqe '[.memory[] | select(.role == "cci-run serve-worker")] | length == 1 and .[0].file_mib > 0 and .[0].private_mib > 0 and .[0].peak_rss_mib >= .[0].rss_mib' "$WORK/overhead.json"
 check "one-time costs measured: handshake and worker start" -- jqe '.one_time.attestation_handshake_seconds.median > 0 and .one_time.worker_first_request_seconds > 0' "$WORK/overhead.json"

@@ -24,6 +24,7 @@
 #include "bench_stats.h"
 #include "bench_util.h"
 #include "overhead_runs.h"
+#include "serve/accept_loop.h"
 #include "commands.h"
 #include "svg_chart.h"
 
@@ -80,6 +81,7 @@ struct Verdict {
   Summary decode_loss, prefill_loss, ttft_growth;        // as the client sees it
   Summary engine_prefill_growth, engine_decode_loss;     // the worker's engine against the native one
   Summary transport_ttft, worker_output;                 // secure: seconds to first token beyond the worker's prefill; output handling
+  Summary pieces;                                        // secure: pieces of text per run
   bool meaningful = true;                                // false: other processes loaded the machine
   bool comparable = true;                                // false: the two sides' prefill ran on different BLAS kernels
   // Each goal against the 95 % interval of its median: met (the interval is at or below the goal),
@@ -117,6 +119,7 @@ Verdict judge(const Measured& m, const OverheadOptions& o) {
   }
   v.transport_ttft = summarize(transport);
   v.worker_output = summarize(output);
+  v.pieces = summarize(pick(m.secure, &Sample::pieces));
   v.meaningful = m.load.others_fraction_of_one_cpu() <= o.busy_limit;
   v.comparable = m.blas_native == m.blas_worker;
   v.native_decode_spread = quartile_spread(pick(m.native, &Sample::decode));
@@ -227,6 +230,7 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
   };
   cli::Json goal_verdicts = cli::Json::object();
   for (const auto& g : v.goals) goal_verdicts[g.name] = {{"goal", g.goal}, {"median", g.median}, {"ci95", {g.ci95.first, g.ci95.second}}, {"verdict", g.verdict}};
+  const double stream_interval = o.stream_interval >= 0 ? o.stream_interval : serve::ServeConfig{}.stream_interval;
   if (ctx.options().json) {
     ctx.out_json(schema, code,
                  cli::Json{{"machine", machine_info(o.threads)},
@@ -245,11 +249,13 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
                              {"ttft", v.ttft_growth.to_json()},
                              {"engine_prefill", v.engine_prefill_growth.to_json()},
                              {"engine_decode", v.engine_decode_loss.to_json()}}},
-                           {"secure_split", {{"transport_to_first_token_seconds", v.transport_ttft.to_json()}, {"worker_output_seconds", v.worker_output.to_json()}}},
+                           {"secure_split", {{"transport_to_first_token_seconds", v.transport_ttft.to_json()}, {"worker_output_seconds", v.worker_output.to_json()},
+                                             {"pieces_per_run", v.pieces.to_json()}}},
                            {"reconnects", m->reconnects},
                            {"engine_uses_every_cpu", o.threads >= usable_cpus()},
                            {"blas", {{"native", m->blas_native}, {"worker", m->blas_worker}}},
                            {"client_short_slice", m->client_short_slice},
+                           {"stream_interval_seconds", stream_interval},
                            {"load", load_json(*m, o)},
                            {"one_time", m->one_time},
                            {"memory", m->memory},
@@ -280,8 +286,10 @@ int run_overhead(OverheadOptions o, const cli::Context& ctx) {
   row("first token, ms", &Sample::ttft, v.ttft_growth, 1000);
   row("engine prefill, ms", &Sample::engine_prefill, v.engine_prefill_growth, 1000);
   row("engine decode tokens/s", &Sample::engine_decode, v.engine_decode_loss, 1);
-  std::snprintf(line, sizeof line, "secure path beyond the worker's engine: %.1f ms to the first token (request, tokenizing, TLS), %.1f ms of output handling per run (median)",
-                v.transport_ttft.median * 1000, v.worker_output.median * 1000);
+  std::snprintf(line, sizeof line,
+                "secure path beyond the worker's engine: %.1f ms to the first token (request, tokenizing, TLS), %.1f ms of output handling per run "
+                "(median; %.0f pieces of text per run, at most one every %.0f ms)",
+                v.transport_ttft.median * 1000, v.worker_output.median * 1000, v.pieces.median, stream_interval * 1000);
   ctx.out(line);
   std::snprintf(line, sizeof line, "one-time: server start %.2f s (weight verification %.3f s), attestation handshake %.3f s (cci-verify remote), worker start %.2f s",
                 m->one_time["server_start_seconds"].get<double>(), m->one_time["weight_verification_seconds"].get<double>(),
@@ -370,6 +378,10 @@ void add_overhead(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_option("--generate", o->generate, "Tokens generated per run (default min(128, context/4))");
   sub->add_option("--plot", o->plot, "Write an SVG chart here");
   sub->add_option("--keep", o->keep, "Work in DIR and keep it (model, manifest, keys, the server's log)");
+  sub->add_option("--stream-interval", o->stream_interval,
+                  "The server's --stream-interval: least seconds between two streamed pieces (default: the server's, 0.05); each piece "
+                  "wakes the connection process and the client, which take CPU from the engine when it uses every core")
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--cpus", o->cpus, "Run this benchmark and the server on these CPUs only (e.g. 0-1)");
   sub->add_option("--busy-limit", o->busy_limit, "CPU other processes may use during the runs, as a fraction of one CPU, before the verdict is void")
       ->capture_default_str()

@@ -170,7 +170,7 @@ Result<Sample> secure_once(crypto::TlsConnection& tls, const ServeFixture& f, co
   std::string pending;
   Clock::time_point first{}, last{};
   bool seen = false;
-  std::int64_t tokens = 0, usage_prompt = 0;
+  std::int64_t tokens = 0, usage_prompt = 0, pieces = 0;
   const auto t0 = Clock::now();
   auto on_body = [&](std::string_view chunk) {
     answered = true;
@@ -187,6 +187,7 @@ Result<Sample> secure_once(crypto::TlsConnection& tls, const ServeFixture& f, co
       if (choice.contains("text") && choice["text"].is_string() && !choice["text"].get<std::string>().empty()) {
         if (!seen) first = now, seen = true;
         last = now;
+        ++pieces;
       }
       if (j.contains("usage")) {
         tokens = j["usage"].value("completion_tokens", std::int64_t{0});
@@ -206,6 +207,7 @@ Result<Sample> secure_once(crypto::TlsConnection& tls, const ServeFixture& f, co
   s.ttft = since(t0, first);
   s.prefill = static_cast<double>(prompt_tokens) / s.ttft;
   s.decode = static_cast<double>(tokens - 1) / since(first, last);
+  s.pieces = static_cast<double>(pieces);
   // The worker's own figures for this request: the completion it logs after the last event it
   // sent, so the client may see the end of the stream first.
   const std::vector<cli::Json> done = completions_beyond(f, logged_before);
@@ -403,6 +405,7 @@ Result<Measured> measure_overhead(const OverheadOptions& o, const BenchModel& bm
   ctx.info("starting cci-run serve (simulated SEV-SNP) and verifying it with cci-verify remote...");
   FixtureOptions fo;
   fo.threads = o.threads;
+  fo.stream_interval = o.stream_interval;
   CCI_ASSIGN(fixture, ServeFixture::start(bm, work, fo));
   std::vector<double> handshakes;
   for (int i = 0; i < 3; ++i) {

@@ -21,6 +21,7 @@ struct OverheadOptions {
   std::int64_t prompt = 0, generate = 0;
   double goal_decode = 0.01, goal_ttft = 0.05, goal_engine = 0.01;
   double busy_limit = 0.05;  // CPU other processes may use, as a fraction of one CPU, before the verdict is void
+  double stream_interval = -1;  // the server's --stream-interval; negative: its default
   bool check = false;
 };
 
@@ -32,6 +33,7 @@ struct Sample {
   double engine_prefill = 0;  // seconds
   double engine_decode = 0;   // tokens/s
   double output = 0;          // seconds spent on output handling during decode
+  double pieces = 0;          // secure: pieces of text the stream carried (each woke the connection process and the client)
 };
 
 // CPU time used over a window: by everything (from /proc/stat), and by this benchmark and the

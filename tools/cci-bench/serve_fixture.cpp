@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -51,12 +52,16 @@ Result<std::unique_ptr<ServeFixture>> ServeFixture::start(const BenchModel& mode
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd.valid()) return make_error(ErrorCode::kIo, "cannot create " + log, "work");
   const auto t0 = Clock::now();
-  CCI_ASSIGN(pid, serve::spawn_process(f->run_bin_,
-                                       {"serve", "--tee", "sim-snp", "--sim-dir", work + "/sim", "--model", model.dir, "--deployment", work + "/cci-manifest.json",
-                                        "--release-key", work + "/release.pub", "--api-keys", work + "/keys.txt", "--listen", "127.0.0.1:0",
-                                        "--ready-file", work + "/ready.json", "--threads", std::to_string(o.threads), "--max-tokens", "100000",
-                                        "--max-users", std::to_string(std::max(16, o.users)), "--idle-timeout", "3600", "--exit-with-parent"},
-                                       {{log_fd.get(), 2}}));
+  std::vector<std::string> args = {"serve", "--tee", "sim-snp", "--sim-dir", work + "/sim", "--model", model.dir, "--deployment", work + "/cci-manifest.json",
+                                   "--release-key", work + "/release.pub", "--api-keys", work + "/keys.txt", "--listen", "127.0.0.1:0",
+                                   "--ready-file", work + "/ready.json", "--threads", std::to_string(o.threads), "--max-tokens", "100000",
+                                   "--max-users", std::to_string(std::max(16, o.users)), "--idle-timeout", "3600", "--exit-with-parent"};
+  if (o.stream_interval >= 0) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", o.stream_interval);
+    args.insert(args.end(), {"--stream-interval", text});
+  }
+  CCI_ASSIGN(pid, serve::spawn_process(f->run_bin_, args, {{log_fd.get(), 2}}));
   f->pid_ = pid;
   const std::string ready = work + "/ready.json";
   for (int i = 0; i < 1200 && !std::filesystem::exists(ready); ++i) {

@@ -20,6 +20,7 @@ namespace cci::tools::bench {
 struct FixtureOptions {
   int threads = 2;  // per worker
   int users = 1;    // API keys to make
+  double stream_interval = -1;  // cci-run serve --stream-interval; negative: the server's default
 };
 
 class ServeFixture {
