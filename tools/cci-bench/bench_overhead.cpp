@@ -379,7 +379,7 @@ void add_overhead(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_option("--plot", o->plot, "Write an SVG chart here");
   sub->add_option("--keep", o->keep, "Work in DIR and keep it (model, manifest, keys, the server's log)");
   sub->add_option("--stream-interval", o->stream_interval,
-                  "The server's --stream-interval: least seconds between two streamed pieces (default: the server's, 0.05); each piece "
+                  "The server's --stream-interval: least seconds between two streamed pieces (default: the server's, 0.1); each piece "
                   "wakes the connection process and the client, which take CPU from the engine when it uses every core")
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--cpus", o->cpus, "Run this benchmark and the server on these CPUs only (e.g. 0-1)");
