@@ -41,8 +41,9 @@ struct WorkerLimits {
   // at the end), so a fast model does not wake the connection process once per token while the
   // machine's cores compute. The first piece always goes at once; 0 sends every piece alone.
   // 0.1 s: ten pieces a second, about the delay below which text reads as instantaneous; each
-  // piece cost the 110M decode about 0.4 ms on a 2-core VM whose engine used both cores (0.05 s
-  // put the client's decode 0.8 % behind native, the engine's own 0.4 %; docs/performance.md).
+  // piece cost the 110M decode about 0.4 ms on a 2-core VM whose engine used both cores, the
+  // benchmark's client on the same VM (0.05 s put the client's decode 0.8 % behind native, the
+  // engine's own 0.4 %; docs/performance.md).
   double output_interval = 0.1;
 };
 

@@ -374,7 +374,7 @@ void add_serve(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   sub->add_option("--stream-interval", c.stream_interval,
                   "Least seconds between two streamed pieces of a completion: text made sooner goes with the next piece; "
                   "the first piece always goes at once; 0: every token alone. Each piece wakes the connection process, which "
-                  "takes CPU from an engine that uses every core (about 0.4 ms of decode time a piece on 2 cores; docs/performance.md)")
+                  "takes CPU from an engine that uses every core (measured: about 0.4 ms of decode a piece on 2 cores, a local client included; docs/performance.md)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--keepalive-timeout", c.keepalive_timeout, "Seconds an idle connection stays open")->capture_default_str();
