@@ -20,6 +20,7 @@
 #include "crypto/x509.h"
 #include "ratls/attested_cert.h"
 #include "ratls/claims.h"
+#include "serve/worker.h"
 
 namespace cci::serve {
 
@@ -32,7 +33,7 @@ struct ServeConfig {
   size_t max_body_bytes = 1u << 20, max_prompt_bytes = 64u * 1024;
   double request_timeout = 10, keepalive_timeout = 30, idle_timeout = 300, cert_hours = 24;
   double handshake_timeout = 5, write_timeout = 30, fresh_rate = 10;
-  double stream_interval = 0.1;  // least time between two streamed pieces of one completion (WorkerLimits::output_interval)
+  double stream_interval = WorkerLimits{}.output_interval;  // least time between two streamed pieces of one completion
   std::string conn_exe;                  // the connection process (cci-run-conn)
   std::vector<std::string> worker_command;  // the worker: executable, then its first arguments
   std::string version;                      // for cci_build_info in GET /metrics

@@ -378,9 +378,12 @@ void add_overhead(CLI::App& app, cli::Context& ctx, std::function<int()>& action
   sub->add_option("--generate", o->generate, "Tokens generated per run (default min(128, context/4))");
   sub->add_option("--plot", o->plot, "Write an SVG chart here");
   sub->add_option("--keep", o->keep, "Work in DIR and keep it (model, manifest, keys, the server's log)");
-  sub->add_option("--stream-interval", o->stream_interval,
-                  "The server's --stream-interval: least seconds between two streamed pieces (default: the server's, 0.1); each piece "
-                  "wakes the connection process and the client, which take CPU from the engine when it uses every core")
+  char interval_help[256];
+  std::snprintf(interval_help, sizeof interval_help,
+                "The server's --stream-interval: least seconds between two streamed pieces (default: the server's, %g); each piece "
+                "wakes the connection process and the client, which take CPU from the engine when it uses every core",
+                serve::ServeConfig{}.stream_interval);
+  sub->add_option("--stream-interval", o->stream_interval, interval_help)
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--cpus", o->cpus, "Run this benchmark and the server on these CPUs only (e.g. 0-1)");
   sub->add_option("--busy-limit", o->busy_limit, "CPU other processes may use during the runs, as a fraction of one CPU, before the verdict is void")

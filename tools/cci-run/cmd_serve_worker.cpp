@@ -48,7 +48,7 @@ struct WorkerCliOptions {
   std::int64_t context = 0, max_tokens = 512;
   size_t max_prompt_bytes = 64 * 1024;
   double write_timeout = 30;
-  double stream_interval = 0.1;
+  double stream_interval = serve::WorkerLimits{}.output_interval;
 };
 
 // Token ids spell the prompt: they are wiped too.
