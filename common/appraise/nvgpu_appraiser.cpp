@@ -179,6 +179,18 @@ Result<std::optional<SimGpu>> sim_gpu(const std::vector<std::string>& dirs, cons
   return std::optional<SimGpu>();
 }
 
+// A device certificate as people name it: its CN and, where the subject has one (NVIDIA's do), its
+// serialNumber attribute, the chip's unique id.
+std::string device_name(const crypto::Certificate& c) {
+  std::string name = c.subject_common_name();
+  const std::string subject = c.subject();
+  if (const auto at = subject.find("serialNumber="); at != std::string::npos) {
+    const auto start = at + std::string_view("serialNumber=").size();
+    name += " serialNumber " + subject.substr(start, subject.find(',', start) - start);
+  }
+  return name;
+}
+
 // A RIM's check id for the RIM's role: nvgpu.rim_chain -> nvgpu.driver_rim_chain.
 std::string rim_check_id(const char* role_id, const std::string& rim_id) { return role_id + rim_id.substr(std::string_view("nvgpu.rim").size()); }
 
@@ -242,6 +254,7 @@ class NvgpuAppraiser final : public Appraiser {
     Json gpus_json = Json::array();
     std::vector<verify::Verified<nvgpu::Report>> verified;
     std::deque<GivenRim> fetched;  // RIMs from the source (stable addresses: `chosen` points into them)
+    std::vector<std::pair<size_t, crypto::Certificate>> devices;  // (GPU index, device certificate) of each chain that held
     for (size_t i = 0; i < gpus->size(); ++i) {
       const auto& e = (*gpus)[i];
       const std::string prefix = gpus->size() > 1 ? "GPU " + std::to_string(i + 1) + ": " : "";
@@ -319,13 +332,42 @@ class NvgpuAppraiser final : public Appraiser {
       authentic = authentic && ok;
       if (!ok && !checks.only_missing_collateral()) missing_only = false;
       if (v.verified) verified.push_back(*v.verified);
+      if (v.device_cert) devices.emplace_back(i, v.device_cert->clone());
       if (v.report) {
         verify::CheckList f;
         verify::compare_measurements(*v.report, chosen[0], chosen[1], f);
         append(findings, f, prefix);
         Json gj = report_json(*v.report);
         gj["authentic"] = ok;
+        if (v.device_cert) gj["device_certificate"] = v.device_cert->subject();
         gpus_json.push_back(std::move(gj));
+      }
+    }
+    if (gpus->size() > 1) {
+      // Each entry must be another GPU. Every report verifies on its own, so one GPU's report
+      // listed twice (or two captures of it, before and after a firmware change: another
+      // attestation key, the same device key) would count as two for policy.gpu_count. The
+      // device certificate's key is the chip's identity (DICE: derived from its unique secret).
+      std::vector<std::string> repeats;
+      for (size_t a = 0; a < devices.size(); ++a) {
+        for (size_t b = 0; b < a; ++b) {
+          auto ka = devices[a].second.public_key(), kb = devices[b].second.public_key();
+          if (ka && kb && ka->spki_der() == kb->spki_der()) {
+            repeats.push_back("GPU " + std::to_string(devices[a].first + 1) + " is GPU " + std::to_string(devices[b].first + 1) +
+                              " (the same device certificate key, " + device_name(devices[a].second) + ")");
+            break;
+          }
+        }
+      }
+      if (!repeats.empty()) {
+        std::string text;
+        for (const auto& rep : repeats) text += (text.empty() ? "" : "; ") + rep;
+        out.checks.add("nvgpu.distinct_gpus", false, text + ": one GPU's evidence listed twice does not make two GPUs");
+        authentic = false;
+        missing_only = false;
+      } else if (devices.size() == gpus->size()) {
+        out.checks.add("nvgpu.distinct_gpus", true,
+                       std::to_string(gpus->size()) + " GPUs, " + std::to_string(devices.size()) + " different device certificate keys");
       }
     }
     if (gpus->empty()) authentic = false;

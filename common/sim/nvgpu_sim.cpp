@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -169,10 +170,36 @@ Result<Bytes> nvgpu_sim_evidence(const std::string& dir, ByteView nonce, unsigne
   auto fwid = from_hex(platform["fwid"].get<std::string>(), "fwid", kDigest);
   auto vparts = parse_dotted_version(vbios, 16, 5, 5);
   if (!fwid || !vparts) return make_error(ErrorCode::kInvalidInput, d + "/platform.json: bad fwid or VBIOS version", "sim-dir");
-  CCI_ASSIGN(ak, detail::read_private_key(d + "/attestation.key"));
-  CCI_ASSIGN(chain, read_file(d + "/chain.pem", 1 << 16));
+  CCI_ASSIGN(first_ak, detail::read_private_key(d + "/attestation.key"));
+  CCI_ASSIGN(first_chain, read_file(d + "/chain.pem", 1 << 16));
+  auto certs = crypto::parse_pem_bundle(first_chain);
+  if (!certs || certs->size() != 5) return make_error(ErrorCode::kInvalidInput, d + "/chain.pem is not a simulated GPU's five certificates", "sim-dir");
+  // The certificates every GPU shares: provisioner, identity, root.
+  const std::string upper = (*certs)[2].pem() + (*certs)[3].pem() + (*certs)[4].pem();
+  std::optional<crypto::PrivateKey> provisioner_key;
   Json out = Json::array();
   for (unsigned g = 0; g < gpus; ++g) {
+    // GPU 1 is the directory's; each further GPU is another device: its own device key and
+    // certificate from the provisioner CA and its own attestation key, made now (verifiers
+    // refuse one device listed twice).
+    std::optional<crypto::PrivateKey> own_ak;
+    Bytes chain = first_chain;
+    if (g > 0) {
+      if (!provisioner_key) {
+        CCI_ASSIGN(k, detail::read_private_key(d + "/provisioner.key"));
+        provisioner_key = std::move(k);
+      }
+      CCI_ASSIGN(device_key, crypto::generate_key(crypto::KeyType::kEcP384));
+      CCI_ASSIGN(ak, crypto::generate_key(crypto::KeyType::kEcP384));
+      const std::string n = " (GPU " + std::to_string(g + 1) + ")";
+      CCI_ASSIGN(device, issue("cci SIMULATED GH100 A01 GSP BROM" + n, 0x1000 + g, device_key.public_key(), *provisioner_key, &(*certs)[2], true));
+      CCI_ASSIGN(leaf, issue("cci SIMULATED GH100 A01 GSP FMC LF" + n, 0x2000 + g, ak.public_key(), device_key, &device, false,
+                             {{"2.23.133.5.4.1", fwid_extension(*fwid), false}}));
+      const std::string pem = leaf.pem() + device.pem() + upper;
+      chain.assign(pem.begin(), pem.end());
+      own_ak = std::move(ak);
+    }
+    const crypto::PrivateKey& signing_key = own_ak ? *own_ak : first_ak;
     // GET_MEASUREMENTS: SPDM 1.1, signature requested, all measurements, the verifier's nonce, slot 0.
     Bytes r = {nvgpu::kSpdmVersion11, nvgpu::kGetMeasurements, 0x01, 0xFF};
     r.insert(r.end(), nonce.begin(), nonce.end());
@@ -212,7 +239,7 @@ Result<Bytes> nvgpu_sim_evidence(const std::string& dir, ByteView nonce, unsigne
     r.insert(r.end(), opaque.begin(), opaque.end());
     crypto::SignOptions so;
     so.digest = crypto::DigestAlg::kSha384;
-    CCI_ASSIGN(der, crypto::sign(ak, r, so));
+    CCI_ASSIGN(der, crypto::sign(signing_key, r, so));
     CCI_ASSIGN(rs, crypto::ecdsa_der_to_le_rs(der, 48));
     std::reverse(rs.first.begin(), rs.first.end());
     std::reverse(rs.second.begin(), rs.second.end());

@@ -31,8 +31,10 @@ struct NvgpuPlatform {
 // 25 years from a day ago.
 Status init_nvgpu_sim(const std::string& dir, const NvgpuPlatform& platform);
 
-// The attestation SDK's serialized evidence for `gpus` simulated GPUs (one attestation key: the
-// same chain in each), each report answering `nonce` (32 bytes). `measurement_flip`: the index
+// The attestation SDK's serialized evidence for `gpus` simulated GPUs, each report answering
+// `nonce` (32 bytes). GPU 1 is DIR's device (chain.pem, attestation.key); GPUs 2.. are other
+// devices, their device and attestation keys and certificates (from DIR's provisioner CA) made
+// for this call, so no two entries name one device. `measurement_flip`: the index
 // (0..63) of a measurement to report changed, for negative tests; -1 for none.
 Result<Bytes> nvgpu_sim_evidence(const std::string& dir, ByteView nonce, unsigned gpus, int measurement_flip = -1);
 

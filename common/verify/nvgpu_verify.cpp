@@ -76,6 +76,7 @@ void run_gpu_checks(const GpuEvidence& ev, GpuVerification& v) {
   }
   c.add("nvgpu.device_chain", true, leaf.subject_common_name() + " <- " + (*chain)[1].subject_common_name() + " <- ... <- " + anchor_name + ", valid at " + rfc3339_utc(ev.at));
   v.attestation_key_cert = leaf.clone();
+  v.device_cert = (*chain)[1].clone();
 
   auto key = leaf.public_key();
   auto der = rs_be_to_der(r->signature);

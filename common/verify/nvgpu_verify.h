@@ -42,6 +42,9 @@ struct GpuVerification {
   std::optional<nvgpu::Report> report;        // parsed: authentic only if `passed`
   std::optional<Verified<nvgpu::Report>> verified;  // the report, when every check passed
   std::optional<crypto::Certificate> attestation_key_cert;
+  // The device's own certificate (the chain's second, "GSP BROM" on Hopper), once the chain
+  // holds: its key is the GPU's identity across firmware changes (the attestation key is not).
+  std::optional<crypto::Certificate> device_cert;
   bool complete = false;                      // every check ran
 };
 

@@ -41,15 +41,32 @@ contains "$WORK/out" "SKIP  nvgpu.fwid" "a 545 report has no FWID: the check say
 expect 0 "json verdict" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --json
 check "json: vendor nvidia, driver 545.00, VBIOS 96.00.5e.00.01" -- test \
   "$(jq -r '"\(.vendor) \(.report.gpus[0].driver_version) \(.report.gpus[0].vbios_version)"' "$WORK/out")" = "nvidia 545.00 96.00.5e.00.01"
-expect 0 "two GPUs in one evidence list" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl
-contains "$WORK/out" "PASS  nvgpu.measurements: GPU 2: 32 active" "each GPU's checks are numbered"
-
-# The GPU policy keys (flags and a policy file): count, minimum driver and VBIOS, CPU keys.
-expect 0 "--gpu-count 2 with two GPUs" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl --gpu-count 2
-contains "$WORK/out" "PASS  policy.gpu_count: GPUs in the evidence 2 as expected" "the count passes"
-contains "$WORK/out" "PASS  policy.gpu_mode: GPU 1: confidential-computing mode" "the mode is named for each GPU"
-expect 1 "--gpu-count 1 with two GPUs" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl --gpu-count 1
-contains "$WORK/out" "FAIL  policy.gpu_count: GPUs in the evidence 2, expected 1" "the count fails, both sides shown"
+# One GPU's report listed twice is not two GPUs: each verifies on its own, and --gpu-count 2 would
+# count them, so the list is refused for naming one device twice (its device certificate's key).
+expect 1 "one GPU's report twice in one evidence list" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl
+contains "$WORK/out" "PASS  nvgpu.report_signature: GPU 2: " "each GPU's checks are numbered"
+contains "$WORK/out" "FAIL  nvgpu.distinct_gpus: GPU 2 is GPU 1 (the same device certificate key, GH100 A01 GSP BROM serialNumber 41FFEEB20009E0BE49)" \
+  "the repeated device is named"
+expect 1 "... also when --gpu-count 2 asks for two" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl --gpu-count 2
+contains "$WORK/out" "FAIL  nvgpu.distinct_gpus" "the duplicate, not the count, decides"
+# The same GPU after a firmware change: another attestation key (FMC leaf), the same device
+# certificate (BROM). Two genuine NVAT captures; each verifies alone at 2025-06-01.
+python3 - "$G/hopper" "$WORK/same-device.json" <<'PY'
+import base64, json, sys
+d = sys.argv[1]
+def one(n, nonce):
+    report = bytes.fromhex("".join(open(f"{d}/nvat{n}_report.hex").read().split()))
+    return {"arch": "HOPPER", "nonce": nonce, "evidence": base64.b64encode(report).decode(),
+            "certificate": base64.b64encode(open(f"{d}/nvat{n}_chain.pem", "rb").read()).decode()}
+json.dump([one(570, "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb"),
+           one(580, "5bb22e377702d4e1e8215a903ba094826b9ac7f731dee1fe8102958bf2840aca")], open(sys.argv[2], "w"))
+PY
+expect 1 "two captures of one GPU under different attestation keys" -- "$VERIFY" report "$WORK/same-device.json" \
+  --nonce 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb --at 2025-06-01T00:00:00Z --insecure-no-crl
+contains "$WORK/out" "FAIL  nvgpu.distinct_gpus: GPU 2 is GPU 1 (the same device certificate key, GH100 A01 GSP BROM serialNumber 41E23D711E1C4FBFAC)" \
+  "one device, whatever its attestation key"
+check "... and each capture's own device certificate is in the JSON" -- sh -c '"$0" report "$1" --nonce 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb \
+  --at 2025-06-01T00:00:00Z --insecure-no-crl --json | jq -e ".report.gpus[1].device_certificate | test(\"serialNumber=41E23D711E1C4FBFAC\")" >/dev/null' "$VERIFY" "$WORK/same-device.json"
 expect 1 "a minimum driver above the GPU's" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --gpu-min-driver 545.0.1
 contains "$WORK/out" "FAIL  policy.gpu_driver_version: driver version 545.00, expected at least 545.0.1" "the driver version is named"
 expect 0 "minimum driver and VBIOS met" -- "$VERIFY" report "$WORK/gpu.json" "${OK[@]}" --insecure-no-crl --gpu-min-driver 545 --gpu-min-vbios 96.00.5E.00.01
@@ -115,9 +132,14 @@ SN=$(printf 'a5%.0s' $(seq 32))
 expect 0 "sim gpu-evidence, two GPUs" -- "$RUN" sim gpu-evidence "$SIM" --nonce "$SN" --gpus 2 -o "$WORK/sim.json"
 contains "$WORK/err" "proves nothing about hardware" "a warning says it is simulated"
 expect 0 "simulated GPUs verify with --trust-sim-root" -- "$VERIFY" report "$WORK/sim.json" --nonce "$SN" --trust-sim-root "$SIM" --insecure-no-crl --gpu-count 2 --gpu-min-driver 550.90.07
+contains "$WORK/out" "PASS  nvgpu.distinct_gpus: 2 GPUs, 2 different device certificate keys" "two simulated GPUs are two devices"
+contains "$WORK/out" "PASS  policy.gpu_count: GPUs in the evidence 2 as expected" "the count passes"
+contains "$WORK/out" "PASS  policy.gpu_mode: GPU 1: confidential-computing mode" "the mode is named for each GPU"
 contains "$WORK/out" "PASS  nvgpu.measurements: GPU 2: 32 active measurements equal the RIMs'" "every measurement compared, per GPU"
 contains "$WORK/out" "PASS  nvgpu.fwid: GPU 1: the report's FWID is the one in the attestation key's certificate" "the FWID binds"
 contains "$WORK/out" "SIMULATED NVIDIA GPU evidence, 2 GPUs" "the verdict says SIMULATED"
+expect 1 "--gpu-count 1 with two GPUs" -- "$VERIFY" report "$WORK/sim.json" --nonce "$SN" --trust-sim-root "$SIM" --insecure-no-crl --gpu-count 1
+contains "$WORK/out" "FAIL  policy.gpu_count: GPUs in the evidence 2, expected 1" "the count fails, both sides shown"
 expect 1 "... and are refused without it" -- "$VERIFY" report "$WORK/sim.json" --nonce "$SN" --insecure-no-crl
 contains "$WORK/out" "FAIL  nvgpu.device_chain: GPU 1: the chain's root (CN=cci SIMULATED NVIDIA Device Identity CA" "the simulated root is named"
 expect 1 "another nonce" -- "$VERIFY" report "$WORK/sim.json" --nonce "$(printf '%064d' 0)" --trust-sim-root "$SIM" --insecure-no-crl
