@@ -48,6 +48,10 @@ Json report_json(const nvgpu::Report& r) {
   if (!r.chip_info.empty()) j["chip_info"] = r.chip_info;
   if (r.fwid) j["fwid"] = to_hex(*r.fwid);
   if (r.opaque_data_version) j["opaque_data_version"] = *r.opaque_data_version;
+  j["opaque_format"] = r.opaque_header ? "NVDAOD " + std::to_string(r.opaque_header->major) + "." + std::to_string(r.opaque_header->minor) + "." +
+                                             std::to_string(r.opaque_header->patch)
+                                       : std::string("legacy");
+  if (r.fsp_ucode_svn) j["fsp_ucode_svn"] = *r.fsp_ucode_svn;
   if (r.feature_flag) j["feature_flag"] = *r.feature_flag == 0 ? "SPT" : *r.feature_flag == 1 ? "MPT" : *r.feature_flag == 2 ? "PPCIE" : std::to_string(*r.feature_flag);
   if (r.nvdec0_status) j["nvdec0"] = *r.nvdec0_status == 0xAA ? "enabled" : *r.nvdec0_status == 0x55 ? "disabled" : to_hex(ByteView(&*r.nvdec0_status, 1));
   return j;

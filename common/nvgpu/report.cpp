@@ -2,6 +2,7 @@
 
 #include "base/der.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -55,7 +56,12 @@ void decode_opaque(Report& r) {
         }
         break;
       case kFwid: r.fwid = f.value; break;
-      case kOpaqueDataVersion: r.opaque_data_version = le32_of(f.value); break;
+      case kOpaqueDataVersion:
+        if (!r.opaque_header) r.opaque_data_version = le32_of(f.value);
+        break;
+      case kFspUcodeSvn:
+        if (f.value_type == kValueMinSvn && f.value.size() == 2) r.fsp_ucode_svn = static_cast<std::uint16_t>(f.value[0] | f.value[1] << 8);
+        break;
       case kFeatureFlag: r.feature_flag = le32_of(f.value); break;
       case kNvdec0Status:
         if (f.value.size() == 1) r.nvdec0_status = f.value[0];
@@ -102,6 +108,8 @@ const char* opaque_type_name(std::uint16_t type) {
     case kOpaqueDataVersion: return "OPAQUE_DATA_VERSION";
     case kChipInfo: return "CHIP_INFO";
     case kFeatureFlag: return "FEATURE_FLAG";
+    case kFspUcodeSvn: return "FSP_UCODE_SVN";
+    case kNvleStatus: return "NVLE_STATUS";
     default: return "UNKNOWN";
   }
 }
@@ -177,15 +185,36 @@ Result<Report> parse_report(ByteView raw) {
   const size_t opaque_at = at + 34;
   CCI_ASSIGN(opaque, in.bytes(opaque_at, opaque_len, "response.OpaqueData"));
   ByteReader op(opaque, "opaque data");
-  for (size_t q = 0; q < opaque.size();) {
+  // NVIDIA Opaque Data Format: the versioned layout when the data begins with the magic.
+  static constexpr std::uint8_t kMagic[6] = {'N', 'V', 'D', 'A', 'O', 'D'};
+  size_t q = 0;
+  if (opaque.size() >= sizeof kMagic && std::equal(std::begin(kMagic), std::end(kMagic), opaque.begin())) {
+    if (opaque.size() < kOpaqueHeaderSize) {
+      return bad("OpaqueData at " + offset_text(opaque_at) + " begins with NVDAOD but is shorter than its 12-byte header", "opaque.header");
+    }
+    CCI_ASSIGN(profile, op.le16(6, "opaque.profile"));
+    if (profile != 0) return bad("the opaque data's profile is " + std::to_string(profile) + ", not 0 (NVIDIA Opaque Data Format)", "opaque.profile");
+    OpaqueHeader h{opaque[8], opaque[9], opaque[10]};
+    if (h.major > kMaxOpaqueMajor) {
+      return bad("opaque data format version " + std::to_string(h.major) + "." + std::to_string(h.minor) + " is newer than cci reads (up to " +
+                     std::to_string(kMaxOpaqueMajor) + ".x): its fields cannot be trusted to mean what they did",
+                 "opaque.version");
+    }
+    r.opaque_header = h;
+    r.opaque_data_version = h.major;
+    q = kOpaqueHeaderSize;
+  }
+  const size_t head = r.opaque_header ? 6 : 4;  // type, [value type,] size
+  while (q < opaque.size()) {
     OpaqueField f;
     CCI_SET(f.type, op.le16(q, "opaque.type"));
-    CCI_ASSIGN(fsize, op.le16(q + 2, "opaque.size"));
-    auto v = op.bytes(q + 4, fsize, "opaque.value");
+    if (r.opaque_header) CCI_SET(f.value_type, op.le16(q + 2, "opaque.value_type"));
+    CCI_ASSIGN(fsize, op.le16(q + head - 2, "opaque.size"));
+    auto v = op.bytes(q + head, fsize, "opaque.value");
     if (!v) return bad("opaque field " + std::string(opaque_type_name(f.type)) + " at " + offset_text(opaque_at + q) + " runs past OpaqueLength", "response.OpaqueData");
     f.value.assign(v->begin(), v->end());
     r.opaque.push_back(std::move(f));
-    q += 4u + fsize;
+    q += head + fsize;
   }
   const size_t sig_at = opaque_at + opaque_len;
   if (raw.size() < sig_at || raw.size() - sig_at != kSignatureSize) {

@@ -67,7 +67,17 @@ enum OpaqueType : std::uint16_t {
   kOpaqueDataVersion = 34,
   kChipInfo = 35,
   kFeatureFlag = 36,
+  kFspUcodeSvn = 37,  // value type kValueMinSvn: a security version a RIM can set a floor for
+  kNvleStatus = 38,
 };
+
+// NVIDIA Opaque Data Format, versioned ("NVDAOD") layout: drivers from CUDA 13.5 on begin the
+// OpaqueData with a 12-byte header (magic "NVDAOD", u16 profile that must be 0, version bytes
+// major, minor, patch, padding) and give each entry a u16 value type between its type and size.
+// The header's major version is the opaque data version; cci reads up to kMaxOpaqueMajor.
+inline constexpr size_t kOpaqueHeaderSize = 12;
+inline constexpr std::uint8_t kMaxOpaqueMajor = 2;
+inline constexpr std::uint16_t kValueMinSvn = 0x87;  // the value type of a security version number (u16)
 const char* opaque_type_name(std::uint16_t type);  // "DRIVER_VERSION", ...; "UNKNOWN" otherwise
 
 struct MeasurementBlock {
@@ -79,7 +89,12 @@ struct MeasurementBlock {
 
 struct OpaqueField {
   std::uint16_t type = 0;
+  std::uint16_t value_type = 0;  // versioned layout only; 0 in the legacy one
   Bytes value;
+};
+
+struct OpaqueHeader {  // the versioned layout's header
+  std::uint8_t major = 0, minor = 0, patch = 0;
 };
 
 struct Report {
@@ -90,6 +105,7 @@ struct Report {
   std::uint8_t response_version = 0, response_param1 = 0, response_param2 = 0;
   std::vector<MeasurementBlock> blocks;
   std::array<std::uint8_t, 32> response_nonce{};
+  std::optional<OpaqueHeader> opaque_header;  // set when the OpaqueData uses the versioned layout
   std::vector<OpaqueField> opaque;
   std::array<std::uint8_t, kSignatureSize> signature{};  // r || s, big-endian
   Bytes signed_bytes;                                     // request || response without the signature
@@ -99,7 +115,10 @@ struct Report {
   std::string vbios_version;   // "96.00.9f.00.01" (b3.b2.b1.b0.b4 of the 8-byte field)
   std::string project, project_sku, chip_sku, chip_info;
   std::optional<Bytes> fwid;   // 48 bytes
-  std::optional<std::uint32_t> opaque_data_version, feature_flag;  // little-endian, 2 or 4 bytes
+  // Legacy layout: the OPAQUE_DATA_VERSION field (little-endian, 2 or 4 bytes); versioned: the
+  // header's major (an OPAQUE_DATA_VERSION entry beside a header is not the version).
+  std::optional<std::uint32_t> opaque_data_version, feature_flag;
+  std::optional<std::uint16_t> fsp_ucode_svn;  // FSP_UCODE_SVN, when it has the SVN value type
   std::optional<std::uint8_t> nvdec0_status, protected_pcie_status;
   const OpaqueField* find(std::uint16_t type) const;
 };

@@ -93,8 +93,10 @@ void le16(Bytes& b, size_t v) {
   b.push_back(static_cast<std::uint8_t>(v));
   b.push_back(static_cast<std::uint8_t>(v >> 8));
 }
-void opaque_field(Bytes& b, std::uint16_t type, ByteView value) {
+// One opaque entry: type, [value type (the versioned layout),] size, value.
+void opaque_field(Bytes& b, std::uint16_t type, ByteView value, std::optional<std::uint16_t> value_type = std::nullopt) {
   le16(b, type);
+  if (value_type) le16(b, *value_type);
   le16(b, value.size());
   b.insert(b.end(), value.begin(), value.end());
 }
@@ -152,7 +154,7 @@ Status init_nvgpu_sim(const std::string& dir, const NvgpuPlatform& p) {
   CCI_TRY(detail::write_public(evidence::sim_nvgpu_driver_rim_file(dir), driver_rim));
   CCI_TRY(detail::write_public(evidence::sim_nvgpu_vbios_rim_file(dir), vbios_rim));
   const Json platform{{"simulated", true}, {"driver_version", p.driver_version}, {"vbios_version", *vbios}, {"feature_flag", p.feature_flag},
-                      {"fwid", to_hex(fwid)}};
+                      {"fwid", to_hex(fwid)}, {"opaque_layout", p.versioned_opaque ? "nvdaod" : "legacy"}};
   return detail::write_public(d + "/platform.json", as_bytes(platform.dump(2) + "\n"));
 }
 
@@ -222,19 +224,30 @@ Result<Bytes> nvgpu_sim_evidence(const std::string& dir, ByteView nonce, unsigne
     r.insert(r.end(), record.begin(), record.end());
     CCI_ASSIGN(gpu_nonce, crypto::random_bytes(32));
     r.insert(r.end(), gpu_nonce.begin(), gpu_nonce.end());
+    // The legacy layout, or NVIDIA Opaque Data Format 2.0: the NVDAOD header (profile 0,
+    // version 2.0.0) and a value type in each entry (0x82 text, 0x85 status, 0x86 version, 0x87
+    // security version; the value types a genuine 2.0 transcript carries).
     Bytes opaque;
-    opaque_field(opaque, nvgpu::kDriverVersion, ascii_z(driver));
+    const bool versioned = platform.value("opaque_layout", std::string("legacy")) == "nvdaod";
+    auto vt = [&](std::uint16_t t) { return versioned ? std::optional<std::uint16_t>(t) : std::nullopt; };
+    if (versioned) opaque = {'N', 'V', 'D', 'A', 'O', 'D', 0, 0, 2, 0, 0, 0};
+    opaque_field(opaque, nvgpu::kDriverVersion, ascii_z(driver), vt(0x86));
     const auto& v = *vparts;
     const Bytes vb = {static_cast<std::uint8_t>(v[3]), static_cast<std::uint8_t>(v[2]), static_cast<std::uint8_t>(v[1]), static_cast<std::uint8_t>(v[0]),
                       static_cast<std::uint8_t>(v[4]), 0, 0, 0};
-    opaque_field(opaque, nvgpu::kVbiosVersion, vb);
-    opaque_field(opaque, nvgpu::kProject, ascii_z("SIM0"));
-    opaque_field(opaque, nvgpu::kProjectSku, ascii_z("0000"));
-    opaque_field(opaque, nvgpu::kChipSku, ascii_z("000"));
-    opaque_field(opaque, nvgpu::kNvdec0Status, Bytes{0xAA});
-    opaque_field(opaque, nvgpu::kFwid, *fwid);
-    opaque_field(opaque, nvgpu::kOpaqueDataVersion, le32(1));
-    opaque_field(opaque, nvgpu::kFeatureFlag, le32(platform.value("feature_flag", 0u)));
+    opaque_field(opaque, nvgpu::kVbiosVersion, vb, vt(0x86));
+    opaque_field(opaque, nvgpu::kProject, ascii_z("SIM0"), vt(0x82));
+    opaque_field(opaque, nvgpu::kProjectSku, ascii_z("0000"), vt(0x82));
+    opaque_field(opaque, nvgpu::kChipSku, ascii_z("000"), vt(0x82));
+    opaque_field(opaque, nvgpu::kNvdec0Status, Bytes{0xAA}, vt(0x82));
+    opaque_field(opaque, nvgpu::kFwid, *fwid, vt(0x01));
+    if (versioned) {
+      opaque_field(opaque, nvgpu::kFspUcodeSvn, Bytes{0x01, 0x00}, vt(nvgpu::kValueMinSvn));
+      opaque_field(opaque, nvgpu::kFeatureFlag, Bytes{static_cast<std::uint8_t>(platform.value("feature_flag", 0u)), 0}, vt(0x85));
+    } else {
+      opaque_field(opaque, nvgpu::kOpaqueDataVersion, le32(1));
+      opaque_field(opaque, nvgpu::kFeatureFlag, le32(platform.value("feature_flag", 0u)));
+    }
     le16(r, opaque.size());
     r.insert(r.end(), opaque.begin(), opaque.end());
     crypto::SignOptions so;

@@ -25,6 +25,7 @@ struct NvgpuPlatform {
   std::string driver_version = "550.90.07";
   std::string vbios_version = "96.00.9f.00.01";  // five hex parts, as reports decode it
   std::uint32_t feature_flag = 0;                // 0 SPT, 1 MPT, 2 PPCIE
+  bool versioned_opaque = false;                 // the NVDAOD 2.0 opaque data layout (typed entries)
 };
 
 // Creates DIR/nvidia; fails if it exists (no silent overwrite of keys). Certificates are valid for

@@ -153,7 +153,7 @@ Result<MadePlatform> init_nvidia(const std::string& dir, const PlatformFlags& o)
       !o.mr_config_id.empty() || o.bl >= 0 || o.tee >= 0 || o.snp >= 0 || o.ucode >= 0 || o.fmc >= 0) {
     return make_error(ErrorCode::kUsage,
                       "--host-data, --guest-policy, --chip-id, --firmware, --measurement, --mr-config-id and the SPL flags are the CPU TEEs'; a "
-                      "simulated GPU takes --gpu-driver, --gpu-vbios and --gpu-mode",
+                      "simulated GPU takes --gpu-driver, --gpu-vbios, --gpu-mode and --gpu-opaque",
                       "vendor");
   }
   NvgpuPlatform p;
@@ -163,6 +163,11 @@ Result<MadePlatform> init_nvidia(const std::string& dir, const PlatformFlags& o)
     const std::string mode = ascii_lower(o.gpu_mode);
     if (mode != "spt" && mode != "mpt" && mode != "ppcie") return make_error(ErrorCode::kUsage, "--gpu-mode must be spt, mpt or ppcie", "gpu-mode");
     p.feature_flag = mode == "spt" ? 0 : mode == "mpt" ? 1 : 2;
+  }
+  if (!o.gpu_opaque.empty()) {
+    const std::string layout = ascii_lower(o.gpu_opaque);
+    if (layout != "legacy" && layout != "nvdaod") return make_error(ErrorCode::kUsage, "--gpu-opaque must be legacy or nvdaod", "gpu-opaque");
+    p.versioned_opaque = layout == "nvdaod";
   }
   if (auto st = init_nvgpu_sim(dir, p); !st) {
     if (st.error().field == "driver") return make_error(ErrorCode::kUsage, "--gpu-driver: " + st.error().message, "gpu-driver");
@@ -187,8 +192,8 @@ std::string init_progress(const PlatformFlags& f) {
 }
 
 Result<MadePlatform> init_platform(const std::string& dir, const PlatformFlags& f) {
-  if (f.vendor != "nvidia" && (!f.gpu_driver.empty() || !f.gpu_vbios.empty() || !f.gpu_mode.empty())) {
-    return make_error(ErrorCode::kUsage, "--gpu-driver, --gpu-vbios and --gpu-mode are for a simulated GPU (--vendor nvidia)", "vendor");
+  if (f.vendor != "nvidia" && (!f.gpu_driver.empty() || !f.gpu_vbios.empty() || !f.gpu_mode.empty() || !f.gpu_opaque.empty())) {
+    return make_error(ErrorCode::kUsage, "--gpu-driver, --gpu-vbios, --gpu-mode and --gpu-opaque are for a simulated GPU (--vendor nvidia)", "vendor");
   }
   if (f.vendor == "nvidia") return init_nvidia(dir, f);
   if (f.vendor == "amd") return init_amd(dir, f);

@@ -20,6 +20,7 @@ struct PlatformFlags {
   std::string measurement, host_data, guest_policy;  // the guest the platform plays
   std::string mr_config_id;     // intel: the TD's MRCONFIGID (96 hex digits)
   std::string gpu_driver, gpu_vbios, gpu_mode;  // nvidia: driver and VBIOS versions, spt | mpt | ppcie
+  std::string gpu_opaque;       // nvidia: legacy | nvdaod, the reports' opaque data layout
 };
 
 struct MadePlatform {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <string_view>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -127,6 +128,20 @@ Result<Rim> read_swid(xmlNode* root, const std::string& what) {
   if (payloads.size() != 1) return bad("not one SWID Payload element");
   std::map<unsigned, bool> seen;
   for (xmlNode* r : children(payloads[0], "Resource", kSwidNs)) {
+    // NVIDIA "Opaque Data RIM Attributes" (the ns3 namespace, whose URI is the spec's address,
+    // .../attestation/specs/latest/opaque-data.html): reference values compared numerically
+    // with the report's opaque data, such as a minimum security version (minSvn). cci does not
+    // evaluate them yet, so a RIM that sets one is refused rather than its floor ignored.
+    for (xmlAttr* a = r->properties; a != nullptr; a = a->next) {
+      if (a->ns == nullptr || a->ns->href == nullptr) continue;
+      const std::string_view ns(reinterpret_cast<const char*>(a->ns->href));
+      if (ns.find("/attestation/specs/") != std::string_view::npos && ns.find("opaque-data") != std::string_view::npos) {
+        const std::string name = attr(r, "name");
+        return bad("Resource " + (name.empty() ? std::string("(unnamed)") : name) + " sets the opaque-data reference value " +
+                   reinterpret_cast<const char*>(a->name) + " (NVIDIA Opaque Data RIM Attributes, " + std::string(ns) +
+                   "), which cci does not evaluate: the RIM is refused rather than that requirement ignored");
+      }
+    }
     if (attr(r, "type") != "Measurement") continue;
     RimMeasurement m;
     const std::string idx = attr(r, "index"), alts = attr(r, "alternatives"), active = attr(r, "active");

@@ -164,6 +164,25 @@ printf 'gpu_allow_ppcie: true\n' >"$WORK/ppcie.yaml"
 expect 0 "... and accepted by a policy that allows it" -- "$VERIFY" report "$WORK/pp.json" --nonce "$SN" --trust-sim-root "$WORK/sim-pp" --insecure-no-crl --policy "$WORK/ppcie.yaml"
 expect 1 "a minimum driver above the simulated 570.124.03" -- "$VERIFY" report "$WORK/pp.json" --nonce "$SN" --trust-sim-root "$WORK/sim-pp" --insecure-no-crl --policy "$WORK/ppcie.yaml" --gpu-min-driver 570.133
 expect 1 "trusting one simulated platform does not extend to another's GPU" -- "$VERIFY" report "$WORK/pp.json" --nonce "$SN" --trust-sim-root "$SIM" --insecure-no-crl --policy "$WORK/ppcie.yaml"
+# NVIDIA Opaque Data Format 2.0 (drivers from CUDA 13.5 on): an NVDAOD header and a value type in
+# every opaque entry. Signed and verified end to end; the mode comes from its FEATURE_FLAG entry.
+expect 0 "a simulated GPU writing the versioned opaque layout" -- "$RUN" sim init "$WORK/sim-v2" --vendor nvidia --gpu-opaque nvdaod --gpu-mode mpt --gpu-driver 620.12
+expect 0 "its evidence" -- "$RUN" sim gpu-evidence "$WORK/sim-v2" --nonce "$SN" -o "$WORK/v2.json"
+expect 0 "verifies, RIMs and policy included" -- "$VERIFY" report "$WORK/v2.json" --nonce "$SN" --trust-sim-root "$WORK/sim-v2" --insecure-no-crl --gpu-min-driver 620 --json
+check "json: layout NVDAOD 2.0.0, opaque data version 2 (the header's), FSP SVN 1, MPT, driver 620.12" -- test \
+  "$(jq -r '.report.gpus[0] | "\(.opaque_format) \(.opaque_data_version) \(.fsp_ucode_svn) \(.feature_flag) \(.driver_version)"' "$WORK/out")" = "NVDAOD 2.0.0 2 1 MPT 620.12"
+python3 - "$WORK/v2.json" "$WORK/v2-major3.json" <<'PY'
+import base64, json, sys
+ev = json.load(open(sys.argv[1]))
+r = bytearray(base64.b64decode(ev[0]["evidence"]))
+r[r.index(b"NVDAOD") + 8] = 3  # the header's major version
+ev[0]["evidence"] = base64.b64encode(bytes(r)).decode()
+json.dump(ev, open(sys.argv[2], "w"))
+PY
+expect 1 "an opaque data major version cci does not know" -- "$VERIFY" report "$WORK/v2-major3.json" --nonce "$SN" --trust-sim-root "$WORK/sim-v2" --insecure-no-crl
+contains "$WORK/out" "FAIL  nvgpu.report: GPU attestation report: opaque data format version 3.0 is newer than cci reads (up to 2.x)" "refused, saying why"
+expect 2 "--gpu-opaque that is no layout" -- "$RUN" sim init "$WORK/sim-v3" --vendor nvidia --gpu-opaque v3
+expect 2 "--gpu-opaque with --vendor intel" -- "$RUN" sim init "$WORK/sim-v4" --vendor intel --gpu-opaque nvdaod
 expect 2 "--gpu-driver with --vendor amd" -- "$RUN" sim init "$WORK/sim-x" --vendor amd --gpu-driver 550.1
 expect 2 "--measurement with --vendor nvidia" -- "$RUN" sim init "$WORK/sim-y" --vendor nvidia --measurement "$(printf '%096d' 0)"
 expect 2 "a VBIOS version that is not one" -- "$RUN" sim init "$WORK/sim-z" --vendor nvidia --gpu-vbios 96.00

@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
+#include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "crypto/x509_issue.h"
 #include "manifest/deployment.h"
 #include "nvgpu/report.h"
 #include "policy/nvgpu_policy.h"
@@ -519,5 +521,153 @@ TEST_CASE("GPU policy keys: the flags, the JSON check and the YAML reader agree 
   for (const char* bad : {"gpu_count: 0\n", "gpu_min_vbios_version: 96.00\n", "gpu_min_driver_version: 5.5.5.5.5\n", "gpu_allow_ppcie: maybe\n"}) {
     CAPTURE(bad);
     CHECK_FALSE(manifest::parse_policy_yaml(bad, "p.yaml"));
+  }
+}
+
+namespace {
+
+// A report around `opaque`: a GET_MEASUREMENTS request, a MEASUREMENTS response without blocks,
+// the OpaqueData and 96 signature bytes (nothing here verifies the signature).
+Bytes report_with_opaque(const Bytes& opaque) {
+  Bytes r = {0x11, 0xE0, 0x01, 0xFF};
+  r.resize(r.size() + 33, 0);
+  r.insert(r.end(), {0x11, 0x60, 0, 0, 0, 0, 0, 0});
+  r.resize(r.size() + 32, 0);
+  r.push_back(static_cast<std::uint8_t>(opaque.size()));
+  r.push_back(static_cast<std::uint8_t>(opaque.size() >> 8));
+  r.insert(r.end(), opaque.begin(), opaque.end());
+  r.resize(r.size() + 96, 0);
+  return r;
+}
+
+Bytes nvdaod_header(std::uint8_t major, std::uint8_t minor, std::uint16_t profile = 0) {
+  return {'N', 'V', 'D', 'A', 'O', 'D', static_cast<std::uint8_t>(profile), static_cast<std::uint8_t>(profile >> 8), major, minor, 0, 0};
+}
+
+void typed_entry(Bytes& out, std::uint16_t type, std::uint16_t value_type, const Bytes& v) {
+  out.insert(out.end(), {static_cast<std::uint8_t>(type), static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(value_type),
+                         static_cast<std::uint8_t>(value_type >> 8), static_cast<std::uint8_t>(v.size()), static_cast<std::uint8_t>(v.size() >> 8)});
+  out.insert(out.end(), v.begin(), v.end());
+}
+
+}  // namespace
+
+TEST_CASE("the versioned opaque data layout (NVIDIA Opaque Data Format, NVDAOD): header, typed entries, version from the header") {
+  Bytes op = nvdaod_header(2, 0);
+  typed_entry(op, nvgpu::kDriverVersion, 0x86, {'6', '2', '0', '.', '1', '2', 0});
+  typed_entry(op, nvgpu::kVbiosVersion, 0x86, {0x00, 0xD9, 0x00, 0x96, 0x0F, 0, 0, 0});
+  typed_entry(op, nvgpu::kNvdec0Status, 0x82, {0xAA});
+  typed_entry(op, nvgpu::kFspUcodeSvn, nvgpu::kValueMinSvn, {0x05, 0x00});
+  typed_entry(op, nvgpu::kOpaqueDataVersion, 0x86, {0x00, 0x02});  // a stray legacy entry: not the version
+  typed_entry(op, nvgpu::kFeatureFlag, 0x85, {0x01, 0x00});
+  auto r = nvgpu::parse_report(report_with_opaque(op));
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  REQUIRE(r->opaque_header);
+  CHECK(r->opaque_header->major == 2);
+  CHECK(r->opaque_data_version == 2u);
+  CHECK(r->driver_version == "620.12");
+  CHECK(r->vbios_version == "96.00.d9.00.0f");
+  CHECK(r->nvdec0_status == 0xAA);
+  CHECK(r->fsp_ucode_svn == 5);
+  CHECK(r->feature_flag == 1u);
+  REQUIRE(r->opaque.size() == 6);
+  CHECK(r->opaque[0].value_type == 0x86);
+  CHECK(r->opaque[3].value_type == nvgpu::kValueMinSvn);
+
+  SUBCASE("an SVN entry without the SVN value type is not taken as one") {
+    Bytes o = nvdaod_header(2, 0);
+    typed_entry(o, nvgpu::kFspUcodeSvn, 0x82, {0x05, 0x00});
+    auto x = nvgpu::parse_report(report_with_opaque(o));
+    REQUIRE(x);
+    CHECK(!x->fsp_ucode_svn);
+  }
+  SUBCASE("the legacy layout still reads OPAQUE_DATA_VERSION and has no header") {
+    Bytes o = {nvgpu::kOpaqueDataVersion, 0, 2, 0, 0x01, 0x00};
+    auto x = nvgpu::parse_report(report_with_opaque(o));
+    REQUIRE(x);
+    CHECK(!x->opaque_header);
+    CHECK(x->opaque_data_version == 1u);
+    CHECK(x->opaque[0].value_type == 0);
+  }
+  SUBCASE("a profile other than 0 is refused, naming it") {
+    auto x = nvgpu::parse_report(report_with_opaque(nvdaod_header(2, 0, 1)));
+    REQUIRE(!x);
+    CHECK(x.error().field == "opaque.profile");
+  }
+  SUBCASE("a major version newer than cci reads is refused, not guessed at") {
+    auto x = nvgpu::parse_report(report_with_opaque(nvdaod_header(nvgpu::kMaxOpaqueMajor + 1, 0)));
+    REQUIRE(!x);
+    CHECK(x.error().field == "opaque.version");
+    CHECK(x.error().message.find("newer than cci reads") != std::string::npos);
+  }
+  SUBCASE("the magic without the rest of the header is refused") {
+    auto x = nvgpu::parse_report(report_with_opaque({'N', 'V', 'D', 'A', 'O', 'D', 0, 0, 2}));
+    REQUIRE(!x);
+    CHECK(x.error().field == "opaque.header");
+  }
+  SUBCASE("every cut inside an entry is refused") {
+    for (size_t cut = 1; cut < 8; ++cut) {
+      Bytes o = nvdaod_header(2, 0);
+      typed_entry(o, nvgpu::kFspUcodeSvn, nvgpu::kValueMinSvn, {0x05, 0x00});
+      o.resize(o.size() - cut);
+      CHECK_MESSAGE(!nvgpu::parse_report(report_with_opaque(o)), "cut " << cut);
+    }
+  }
+}
+
+TEST_CASE("a RIM that sets an opaque-data reference value (NVIDIA Opaque Data RIM Attributes, minSvn) is refused, not half-read") {
+  // A RIM PKI of our own: root and signer, P-384, valid around now.
+  const std::time_t now = std::time(nullptr);
+  auto spec = [&](const char* cn, std::uint64_t serial, bool ca) {
+    crypto::CertificateSpec s;
+    s.subject = {{"CN", cn}};
+    s.serial = serial;
+    s.not_before = now - 3600;
+    s.not_after = now + 3600;
+    s.ca = ca;
+    s.key_usage = ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature";
+    return s;
+  };
+  auto root_key = crypto::generate_key(crypto::KeyType::kEcP384);
+  auto signer_key = crypto::generate_key(crypto::KeyType::kEcP384);
+  REQUIRE(root_key);
+  REQUIRE(signer_key);
+  auto root = crypto::issue_certificate(spec("test RIM root", 1, true), root_key->public_key(), *root_key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+  REQUIRE(root);
+  auto signer = crypto::issue_certificate(spec("test RIM signer", 2, false), signer_key->public_key(), *root_key, &*root, crypto::IssueSignature::kEcdsaSha384);
+  REQUIRE(signer);
+  auto key_pem = signer_key->pem(std::nullopt);
+  REQUIRE(key_pem);
+  auto rim = [&](const std::string& extra_ns, const std::string& extra_resource) {
+    std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<SoftwareIdentity xmlns=\"http://standards.iso.org/iso/19770/-2/2015/schema.xsd\" "
+                    "xmlns:SHA384=\"http://www.w3.org/2001/04/xmlenc#sha384\"" + extra_ns + " name=\"GH100\" tagId=\"test\" version=\"1.0\">\n"
+                    "<Meta colloquialVersion=\"620.12\" product=\"GH100\"/>\n<Payload>\n"
+                    "<Resource type=\"Measurement\" index=\"0\" active=\"True\" alternatives=\"1\" SHA384:Hash0=\"" + std::string(96, '0') +
+                    "\" name=\"Measurement_0\" size=\"48\"/>\n" + extra_resource + "</Payload>\n"
+                    "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo>"
+                    "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/>"
+                    "<SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384\"/>"
+                    "<Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
+                    "<Transform Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/></Transforms>"
+                    "<DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#sha384\"/><DigestValue/></Reference></SignedInfo>"
+                    "<SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature>\n</SoftwareIdentity>\n";
+    auto signed_xml = verify::sign_rim_xml(as_bytes(x), *key_pem, {signer->pem(), root->pem()});
+    REQUIRE_MESSAGE(signed_xml, (signed_xml ? "" : signed_xml.error().message));
+    return verify::verify_rim(*signed_xml, now, "test RIM", &*root);
+  };
+  const auto plain = rim("", "");
+  CHECK_MESSAGE(plain.passed, "the same RIM without the attribute verifies");
+  const std::string ns3 = " xmlns:ns3=\"https://docs.nvidia.com/attestation/specs/latest/opaque-data.html\"";
+  for (const std::string& type : {std::string("Measurement"), std::string("OpaqueData")}) {
+    CAPTURE(type);
+    const auto v = rim(ns3, "<Resource type=\"" + type + "\" index=\"64\" active=\"True\" name=\"FSP_UCODE_SVN\" ns3:minSvn=\"3\"/>\n");
+    CHECK(!v.passed);
+    bool named = false;
+    for (const auto& c : v.checks.items()) {
+      if (c.id == "nvgpu.rim_content" && c.outcome == verify::Outcome::kFail) {
+        named = c.detail.find("FSP_UCODE_SVN sets the opaque-data reference value minSvn") != std::string::npos;
+      }
+    }
+    CHECK_MESSAGE(named, "the refusal names the resource and the attribute");
   }
 }

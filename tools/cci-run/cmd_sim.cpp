@@ -86,6 +86,9 @@ void add_sim(CLI::App& app, cli::Context& ctx, std::function<int()>& action) {
   init->add_option("--gpu-driver", o->flags.gpu_driver, "NVIDIA: the driver version its reports and driver RIM carry (default 550.90.07)");
   init->add_option("--gpu-vbios", o->flags.gpu_vbios, "NVIDIA: the VBIOS version (default 96.00.9f.00.01)");
   init->add_option("--gpu-mode", o->flags.gpu_mode, "NVIDIA: spt (default), mpt or ppcie, in the reports' FEATURE_FLAG");
+  init->add_option("--gpu-opaque", o->flags.gpu_opaque,
+                   "NVIDIA: the reports' opaque data layout: legacy (default; drivers before CUDA 13.5) or nvdaod (NVIDIA Opaque Data "
+                   "Format 2.0: an NVDAOD header and typed entries, as newer drivers write it)");
   init->add_option("--chip-id", o->flags.chip_id,
                    "The simulated chip ID. AMD: 128 hex digits (default random; Turin: 8 bytes then zeros). Hygon: letters and digits "
                    "(default SIM + random)");
