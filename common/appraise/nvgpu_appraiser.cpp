@@ -289,6 +289,10 @@ class NvgpuAppraiser final : public Appraiser {
             // None given for this version: the source's (the cache, filled from NVIDIA's RIM
             // service unless --offline), verified like any other.
             const std::string id = verify::rim_id(*v.report, k == 0);
+            if (id.empty()) {
+              checks.missing(ids[k], verify::no_rim_id_reason(*v.report, k == 0));
+              continue;
+            }
             if (auto xml = source.nvgpu_rim(id, n)) {
               fetched.push_back({"the cache (" + id + ")", verify::verify_rim(*xml, r.at, std::string(kinds[k]) + " RIM " + id + " (cache)", rim_root)});
               const GivenRim& fr = fetched.back();
@@ -447,6 +451,11 @@ class NvgpuAppraiser final : public Appraiser {
       auto rep = nvgpu::parse_report(g.report);
       for (int k = 0; want_rim && rep && k < 2; ++k) {
         const std::string id = verify::rim_id(*rep, k == 0);
+        if (id.empty()) {
+          out.items.push_back({std::string("rim (") + (k == 0 ? "driver" : "VBIOS") + ")", "", "", false,
+                               Error::make(ErrorCode::kUnsupported, verify::no_rim_id_reason(*rep, k == 0), "rim"), {}});
+          continue;
+        }
         if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
         ids.push_back(id);
         verify::RimVerification last;  // the check's verification of the RIM fetch_rim returns

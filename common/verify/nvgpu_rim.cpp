@@ -323,12 +323,37 @@ std::string rim_id(const nvgpu::Report& report, bool driver) {
     for (char& ch : t) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return t;
   };
-  if (driver) return report.chip_info.empty() ? "NV_GPU_DRIVER_GH100_" + report.driver_version : "NV_GPU_CC_DRIVER_" + upper(report.chip_info) + "_" + report.driver_version;
+  if (driver) {
+    if (report.driver_version.empty()) return "";
+    return report.chip_info.empty() ? "NV_GPU_DRIVER_GH100_" + report.driver_version : "NV_GPU_CC_DRIVER_" + upper(report.chip_info) + "_" + report.driver_version;
+  }
+  if (report.vbios_version.empty() || report.project.empty() || report.project_sku.empty() || report.chip_sku.empty()) return "";
   std::string vbios;
   for (char ch : report.vbios_version) {
     if (ch != '.') vbios.push_back(ch);
   }
   return "NV_GPU_VBIOS_" + report.project + "_" + report.project_sku + "_" + report.chip_sku + "_" + upper(vbios);
+}
+
+std::string no_rim_id_reason(const nvgpu::Report& report, bool driver) {
+  std::string missing;
+  auto need = [&](const std::string& value, const char* field) {
+    if (value.empty()) missing += std::string(missing.empty() ? "" : ", ") + field;
+  };
+  if (driver) {
+    need(report.driver_version, "DRIVER_VERSION");
+  } else {
+    need(report.vbios_version, "VBIOS_VERSION");
+    need(report.project, "PROJECT");
+    need(report.project_sku, "PROJECT_SKU");
+    need(report.chip_sku, "CHIP_SKU");
+  }
+  std::string why = "the report's OpaqueData has no " + missing + " (" + std::to_string(report.opaque.size()) + " opaque fields), so no " +
+                    (driver ? "driver" : "VBIOS") + " RIM can be chosen for it";
+  if (report.opaque.empty()) {
+    why += "; reports with empty OpaqueData (Blackwell's FSP) are appraised against CoRIM reference values, which cci does not read yet";
+  }
+  return why;
 }
 
 void compare_measurements(const nvgpu::Report& report, const Rim* driver, const Rim* vbios, CheckList& c) {

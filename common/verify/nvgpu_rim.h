@@ -61,8 +61,11 @@ RimVerification verify_rim(ByteView xml, std::time_t at, const std::string& what
 bool rim_version_matches(const std::string& rim_version, const std::string& report_version);
 // The id NVIDIA's RIM service serves the RIM for this report under: NV_GPU_DRIVER_GH100_<driver>
 // (Hopper) or NV_GPU_CC_DRIVER_<CHIP_INFO>_<driver> (later chips); NV_GPU_VBIOS_<PROJECT>_
-// <PROJECT_SKU>_<CHIP_SKU>_<VBIOS without dots, upper case>.
+// <PROJECT_SKU>_<CHIP_SKU>_<VBIOS without dots, upper case>. Empty when the report lacks a field
+// the id needs (a Blackwell FSP report's OpaqueData is empty: its reference values are CoRIMs).
 std::string rim_id(const nvgpu::Report& report, bool driver);
+// Why a report has no RIM id of that kind (rim_id empty), for verdicts and fetch reports.
+std::string no_rim_id_reason(const nvgpu::Report& report, bool driver);
 
 // The report's measurements against verified RIMs (either may be null), with the rules NVIDIA's
 // verifiers share: nvgpu.driver_rim_version / nvgpu.vbios_rim_version (the RIM is for the

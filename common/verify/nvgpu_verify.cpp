@@ -117,7 +117,8 @@ void run_gpu_checks(const GpuEvidence& ev, GpuVerification& v) {
     c.add("nvgpu.fwid", same, same ? "the report's FWID is the one in the attestation key's certificate (" + where + ")"
                                    : "the report's FWID " + to_hex(*r->fwid) + " is not the certificate's " + to_hex(*cert_fwid) + " (" + where + ")");
   } else {
-    c.skip("nvgpu.fwid", "the report carries no FWID (drivers before 550 do not): nothing to bind it to the certificate");
+    c.skip("nvgpu.fwid", r->opaque.empty() ? "the report carries no OpaqueData, so no FWID (Blackwell's FSP reports): nothing to bind it to the certificate"
+                                           : "the report carries no FWID (drivers before 550 do not): nothing to bind it to the certificate");
   }
   v.complete = true;
 }

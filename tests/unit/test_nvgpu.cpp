@@ -671,3 +671,26 @@ TEST_CASE("a RIM that sets an opaque-data reference value (NVIDIA Opaque Data RI
     CHECK_MESSAGE(named, "the refusal names the resource and the attribute");
   }
 }
+
+TEST_CASE("a report without the versions a RIM id needs gets no RIM id, and the reason names the missing fields") {
+  auto empty = nvgpu::parse_report(report_with_opaque({}));
+  REQUIRE(empty);
+  CHECK(verify::rim_id(*empty, true).empty());
+  CHECK(verify::rim_id(*empty, false).empty());
+  const std::string why = verify::no_rim_id_reason(*empty, false);
+  CHECK(why.find("no VBIOS_VERSION, PROJECT, PROJECT_SKU, CHIP_SKU (0 opaque fields)") != std::string::npos);
+  CHECK(why.find("CoRIM") != std::string::npos);
+  Bytes op;
+  auto field = [&](std::uint16_t t, const std::string& v) {
+    op.insert(op.end(), {static_cast<std::uint8_t>(t), 0, static_cast<std::uint8_t>(v.size() + 1), 0});
+    op.insert(op.end(), v.begin(), v.end());
+    op.push_back(0);
+  };
+  field(nvgpu::kDriverVersion, "550.90.07");
+  field(nvgpu::kProject, "G520");
+  auto some = nvgpu::parse_report(report_with_opaque(op));
+  REQUIRE(some);
+  CHECK(verify::rim_id(*some, true) == "NV_GPU_DRIVER_GH100_550.90.07");
+  CHECK(verify::rim_id(*some, false).empty());
+  CHECK(verify::no_rim_id_reason(*some, false).find("no VBIOS_VERSION, PROJECT_SKU, CHIP_SKU (2 opaque fields)") != std::string::npos);
+}
