@@ -223,6 +223,13 @@ Result<Report> parse_report(ByteView raw) {
   std::copy(raw.begin() + static_cast<std::ptrdiff_t>(sig_at), raw.end(), r.signature.begin());
   r.signed_bytes.assign(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(sig_at));
   decode_opaque(r);
+  // One bound for both layouts: the legacy OPAQUE_DATA_VERSION entry is the same version number
+  // the versioned header's major carries.
+  if (!r.opaque_header && r.opaque_data_version && *r.opaque_data_version > kMaxOpaqueMajor) {
+    return bad("OPAQUE_DATA_VERSION " + std::to_string(*r.opaque_data_version) + " is newer than cci reads (up to " + std::to_string(kMaxOpaqueMajor) +
+                   "): its fields cannot be trusted to mean what they did",
+               "opaque.version");
+  }
   return r;
 }
 

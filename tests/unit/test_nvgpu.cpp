@@ -589,6 +589,12 @@ TEST_CASE("the versioned opaque data layout (NVIDIA Opaque Data Format, NVDAOD):
     CHECK(x->opaque_data_version == 1u);
     CHECK(x->opaque[0].value_type == 0);
   }
+  SUBCASE("a legacy OPAQUE_DATA_VERSION above what cci reads is refused the same way") {
+    Bytes o = {nvgpu::kOpaqueDataVersion, 0, 2, 0, static_cast<std::uint8_t>(nvgpu::kMaxOpaqueMajor + 1), 0x00};
+    auto x = nvgpu::parse_report(report_with_opaque(o));
+    REQUIRE(!x);
+    CHECK(x.error().field == "opaque.version");
+  }
   SUBCASE("a profile other than 0 is refused, naming it") {
     auto x = nvgpu::parse_report(report_with_opaque(nvdaod_header(2, 0, 1)));
     REQUIRE(!x);
