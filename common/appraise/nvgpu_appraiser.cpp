@@ -258,7 +258,11 @@ class NvgpuAppraiser final : public Appraiser {
     Json gpus_json = Json::array();
     std::vector<verify::Verified<nvgpu::Report>> verified;
     std::deque<GivenRim> fetched;  // RIMs from the source (stable addresses: `chosen` points into them)
-    std::vector<std::pair<size_t, crypto::Certificate>> devices;  // (GPU index, device certificate) of each chain that held
+    struct Device {
+      size_t gpu;
+      crypto::Certificate device;  // the leaf's issuer (verify_gpu_report holds the chain to its order)
+    };
+    std::vector<Device> devices;  // of each GPU whose chain held
     for (size_t i = 0; i < gpus->size(); ++i) {
       const auto& e = (*gpus)[i];
       const std::string prefix = gpus->size() > 1 ? "GPU " + std::to_string(i + 1) + ": " : "";
@@ -340,7 +344,7 @@ class NvgpuAppraiser final : public Appraiser {
       authentic = authentic && ok;
       if (!ok && !checks.only_missing_collateral()) missing_only = false;
       if (v.verified) verified.push_back(*v.verified);
-      if (v.device_cert) devices.emplace_back(i, v.device_cert->clone());
+      if (v.device_cert) devices.push_back({i, v.device_cert->clone()});
       if (v.report) {
         verify::CheckList f;
         verify::compare_measurements(*v.report, chosen[0], chosen[1], f);
@@ -359,10 +363,10 @@ class NvgpuAppraiser final : public Appraiser {
       std::vector<std::string> repeats;
       for (size_t a = 0; a < devices.size(); ++a) {
         for (size_t b = 0; b < a; ++b) {
-          auto ka = devices[a].second.public_key(), kb = devices[b].second.public_key();
+          auto ka = devices[a].device.public_key(), kb = devices[b].device.public_key();
           if (ka && kb && ka->spki_der() == kb->spki_der()) {
-            repeats.push_back("GPU " + std::to_string(devices[a].first + 1) + " is GPU " + std::to_string(devices[b].first + 1) +
-                              " (the same device certificate key, " + device_name(devices[a].second) + ")");
+            repeats.push_back("GPU " + std::to_string(devices[a].gpu + 1) + " is GPU " + std::to_string(devices[b].gpu + 1) +
+                              " (the same device certificate key, " + device_name(devices[a].device) + ")");
             break;
           }
         }

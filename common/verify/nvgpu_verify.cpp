@@ -74,6 +74,18 @@ void run_gpu_checks(const GpuEvidence& ev, GpuVerification& v) {
     c.add("nvgpu.device_chain", false, st.error().message);
     return;
   }
+  // In order, as NVIDIA's SDKs write it: each certificate issued by the next (the last by the
+  // anchor). OpenSSL builds the path whatever the order; the order makes the second certificate
+  // the leaf's issuer, the device certificate that names this GPU (distinct_gpus relies on it).
+  for (size_t i = 0; i + 1 < chain->size(); ++i) {
+    const crypto::Certificate& issuer = i + 2 == chain->size() ? *anchor : (*chain)[i + 1];
+    if (!(*chain)[i].names_issuer(issuer) || !(*chain)[i].signed_by(issuer)) {
+      c.add("nvgpu.device_chain", false,
+            "the chain is not in order: certificate " + std::to_string(i + 2) + " (" + issuer.subject_common_name() + ") did not issue certificate " +
+                std::to_string(i + 1) + " (" + (*chain)[i].subject_common_name() + "); NVIDIA's chains run from the attestation key to the root");
+      return;
+    }
+  }
   c.add("nvgpu.device_chain", true, leaf.subject_common_name() + " <- " + (*chain)[1].subject_common_name() + " <- ... <- " + anchor_name + ", valid at " + rfc3339_utc(ev.at));
   v.attestation_key_cert = leaf.clone();
   v.device_cert = (*chain)[1].clone();

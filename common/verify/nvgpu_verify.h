@@ -3,8 +3,9 @@
 //   the report parses (SPDM 1.1 GET_MEASUREMENTS + MEASUREMENTS, DMTF DSP0274) with the header
 //     values a signed measurement report must have;
 //   the device certificate chain: exactly five certificates, leaf (the GPU's attestation key)
-//     first; the first four chain to the NVIDIA Device Identity CA pinned here by the SHA-256 of
-//     its DER (the chain's own fifth certificate is never trusted), every one valid at `at`;
+//     first, each issued by the next; the first four chain to the NVIDIA Device Identity CA
+//     pinned here by the SHA-256 of its DER (the chain's own fifth certificate is never
+//     trusted), every one valid at `at`;
 //   the report's signature: ECDSA P-384 with SHA-384 over the request and the response without
 //     the signature (SPDM 1.1 has no signing-context prefix), by the attestation key;
 //   the request nonce equals the verifier's (the response nonce is the GPU's and only signed);

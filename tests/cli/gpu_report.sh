@@ -49,6 +49,24 @@ contains "$WORK/out" "FAIL  nvgpu.distinct_gpus: GPU 2 is GPU 1 (the same device
   "the repeated device is named"
 expect 1 "... also when --gpu-count 2 asks for two" -- "$VERIFY" report "$WORK/gpus.json" "${OK[@]}" --insecure-no-crl --gpu-count 2
 contains "$WORK/out" "FAIL  nvgpu.distinct_gpus" "the duplicate, not the count, decides"
+# The same report twice, the second with its chain reordered (ICA before BROM): OpenSSL would still
+# build the path, but the chain must be in order (each certificate followed by its issuer), so the
+# device certificate is always the leaf's issuer and the duplicate cannot hide behind another.
+python3 - "$G/hopper/nvtrust545_chain.pem" "$WORK/reordered.pem" <<'PY'
+import sys
+pems = open(sys.argv[1]).read().split("-----END CERTIFICATE-----")[:5]
+pems = [p.strip() + "\n-----END CERTIFICATE-----\n" for p in pems]
+open(sys.argv[2], "w").write(pems[0] + pems[2] + pems[1] + pems[3] + pems[4])
+PY
+python3 - "$WORK/gpus.json" "$WORK/reordered.pem" "$WORK/gpus-reordered.json" <<'PY'
+import base64, json, sys
+ev = json.load(open(sys.argv[1]))
+ev[1]["certificate"] = base64.b64encode(open(sys.argv[2], "rb").read()).decode()
+json.dump(ev, open(sys.argv[3], "w"))
+PY
+expect 1 "one GPU twice, the second chain reordered" -- "$VERIFY" report "$WORK/gpus-reordered.json" "${OK[@]}" --insecure-no-crl --gpu-count 2
+contains "$WORK/out" "FAIL  nvgpu.device_chain: GPU 2: the chain is not in order: certificate 2 (NVIDIA GH100 Provisioner ICA 1) did not issue certificate 1 (GH100 A01 GSP FMC LF)" \
+  "the order is checked, naming the pair"
 # The same GPU after a firmware change: another attestation key (FMC leaf), the same device
 # certificate (BROM). Two genuine NVAT captures; each verifies alone at 2025-06-01.
 python3 - "$G/hopper" "$WORK/same-device.json" <<'PY'
