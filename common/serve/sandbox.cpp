@@ -61,6 +61,12 @@ struct FilterDeleter {
 Status apply_syscall_allow_list(SandboxProfile profile) {
   std::unique_ptr<void, FilterDeleter> filter(seccomp_init(SCMP_ACT_ERRNO(EPERM)));
   if (!filter) return make_error(ErrorCode::kInternal, "seccomp_init failed", "sandbox");
+  // Every thread of the process, not only the caller (seccomp(2), SECCOMP_FILTER_FLAG_TSYNC): a
+  // worker's compute threads start during warm-up, before the filter, and share its address space,
+  // so one left unfiltered would be a way around it. The kernel also gives them no_new_privs.
+  if (const int rc = seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_TSYNC, 1); rc != 0) {
+    return make_error(ErrorCode::kInternal, std::string("seccomp TSYNC: ") + std::strerror(-rc), "sandbox");
+  }
   auto allow = [&](const char* name) -> Status {
     const int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) return {};  // not on this architecture

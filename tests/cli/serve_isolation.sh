@@ -12,7 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then echo "skipped: reading /proc/PID/mem of hardened p
 check "setup" -- serve_setup
 # A secret in the server's environment (a key password, say) must not reach its children.
 export CCI_KEY_PASSWORD="env-canary-$(openssl rand -hex 8)"
-check "server starts" -- serve_start --request-timeout 60
+# Two engine threads per worker: the compute pool has threads of its own, each checked below.
+SERVE_THREADS=2 check "server starts" -- serve_start --request-timeout 60
 unset CCI_KEY_PASSWORD
 CANARY="cci-canary-$(openssl rand -hex 16)"
 
@@ -37,6 +38,10 @@ echo "     accept loop $accept_pid; bob: worker $bob_worker, connections $bob_co
 check "bob has a live worker and a live connection process" -- test -n "$bob_worker" -a -n "$bob_conns"
 for p in $alice_worker $bob_worker $bob_conns; do
   check "process $p: seccomp filter on, no new privileges" -- bash -c "grep -q '^Seccomp:[[:space:]]*2' /proc/$p/status && grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$p/status"
+  # Every thread, not only the first: threads share the address space, so one unfiltered thread
+  # (a compute pool started during warm-up, before the filter) is a way around the filter.
+  check "process $p: every thread ($(ls /proc/$p/task | wc -l)) under the filter" -- \
+    bash -c "for t in /proc/$p/task/*; do grep -q '^Seccomp:[[:space:]]*2' \$t/status && grep -q '^NoNewPrivs:[[:space:]]*1' \$t/status || { echo \"thread \${t##*/} unfiltered\"; exit 1; }; done"
 done
 
 check "positive control: the accept loop's environment has the secret" -- grep -qz '^CCI_KEY_PASSWORD=env-canary-' "/proc/$accept_pid/environ"

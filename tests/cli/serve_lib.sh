@@ -36,7 +36,7 @@ serve_start() {
   # shellcheck disable=SC2086
   "$RUN" serve ${TEE:---tee sim-snp --sim-dir $WORK/sim} --model "$MODEL" ${SIGNED:---deployment $WORK/cci-manifest.json} \
     ${RELEASE:---release-key $WORK/release.pub} --api-keys "$WORK/keys.txt" --listen 127.0.0.1:0 \
-    --ready-file "$WORK/ready.json" --threads 1 "$@" >"$WORK/serve.out" 2>>"$WORK/serve.log" &
+    --ready-file "$WORK/ready.json" --threads "${SERVE_THREADS:-1}" "$@" >"$WORK/serve.out" 2>>"$WORK/serve.log" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     [ -s "$WORK/ready.json" ] && break
