@@ -1,5 +1,6 @@
 #include "serve/sandbox.h"
 
+#include <sched.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -47,8 +48,9 @@ constexpr const char* kCommon[] = {
     "gettimeofday", "getrandom", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group",
     "set_robust_list", "rseq", "membarrier", "sigaltstack",
 };
-// Worker extras: libtorch's OpenMP pool and allocator.
-constexpr const char* kWorker[] = {"clone", "clone3", "sched_getaffinity", "sched_setaffinity", "prlimit64", "getrusage"};
+// Worker extras: libtorch's OpenMP pool and allocator. Threads, not processes: clone only with
+// CLONE_THREAD (see apply_syscall_allow_list), clone3 not at all.
+constexpr const char* kWorker[] = {"sched_getaffinity", "sched_setaffinity", "prlimit64", "getrusage"};
 // Connection extras: the client deadline (alarm) and its signal handler.
 constexpr const char* kConnection[] = {"alarm", "setitimer", "rt_sigaction", "tgkill"};
 
@@ -82,6 +84,18 @@ Status apply_syscall_allow_list(SandboxProfile profile) {
 #endif
   if (profile == SandboxProfile::kWorker) {
     for (const char* s : kWorker) CCI_TRY(allow(s));
+    // A new thread, never a new process: clone(2) only when its flags (the first argument on
+    // every architecture cci builds for) hold CLONE_THREAD. clone3(2) passes its flags in memory
+    // a filter cannot read, so it answers ENOSYS, on which the C library (glibc 2.34+) falls back
+    // to clone for pthread_create.
+    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)); rc != 0) {
+      return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(clone): ") + std::strerror(-rc), "sandbox");
+    }
+    if (const int nr = seccomp_syscall_resolve_name("clone3"); nr != __NR_SCMP_ERROR) {
+      if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ERRNO(ENOSYS), nr, 0); rc != 0) {
+        return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(clone3): ") + std::strerror(-rc), "sandbox");
+      }
+    }
   } else {
     for (const char* s : kConnection) CCI_TRY(allow(s));
   }

@@ -396,6 +396,47 @@ TEST_CASE("tls: a TLS 1.2-only client is refused") {
   CHECK_FALSE(server_ok);
 }
 
+TEST_CASE("sandbox: a worker's filter holds on threads started before it, admits new threads, refuses a new process") {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int bits = 0;
+    if (!harden_process()) ::_exit(100);
+    // A thread started before the filter (as the engine's compute threads are, during warm-up).
+    std::atomic<int> phase{0};
+    int early_errno = 0;
+    std::thread early([&] {
+      while (phase.load() == 0) std::this_thread::yield();
+      errno = 0;
+      const int fd = ::open("/etc/hostname", O_RDONLY);
+      early_errno = fd < 0 ? errno : 0;
+      if (fd >= 0) ::close(fd);
+      phase.store(2);
+    });
+    if (!apply_syscall_allow_list(SandboxProfile::kWorker)) ::_exit(101);
+    phase.store(1);
+    early.join();
+    if (early_errno == EPERM) bits |= 1;
+    bool ran = false;
+    std::thread later([&] { ran = true; });  // clone3 answers ENOSYS; the C library falls back to clone with CLONE_THREAD
+    later.join();
+    if (ran) bits |= 2;
+    errno = 0;
+    const pid_t child = ::fork();  // clone without CLONE_THREAD
+    if (child == 0) ::_exit(0);
+    if (child < 0 && errno == EPERM) bits |= 4;
+    if (child > 0) ::waitpid(child, nullptr, 0);
+    ::_exit(bits);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  const int bits = WEXITSTATUS(status);
+  CHECK_MESSAGE((bits & 1) != 0, "a thread started before the filter could open a file");
+  CHECK_MESSAGE((bits & 2) != 0, "a new thread could not start under the filter");
+  CHECK_MESSAGE((bits & 4) != 0, "a new process could start under the filter");
+}
+
 TEST_CASE("sandbox: hardened and filtered, a process can compute but not open, connect or exec") {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
