@@ -4,6 +4,7 @@
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -50,9 +51,11 @@ constexpr const char* kCommon[] = {
 };
 // Worker extras: libtorch's OpenMP pool and allocator. Threads, not processes: clone only with
 // CLONE_THREAD (see apply_syscall_allow_list), clone3 not at all.
-constexpr const char* kWorker[] = {"sched_getaffinity", "sched_setaffinity", "prlimit64", "getrusage"};
+// prlimit64 only on itself (see apply_syscall_allow_list).
+constexpr const char* kWorker[] = {"sched_getaffinity", "sched_setaffinity", "getrusage"};
 // Connection extras: the client deadline (alarm) and its signal handler.
-constexpr const char* kConnection[] = {"alarm", "setitimer", "rt_sigaction", "tgkill"};
+// tgkill only on itself (see apply_syscall_allow_list).
+constexpr const char* kConnection[] = {"alarm", "setitimer", "rt_sigaction"};
 
 struct FilterDeleter {
   void operator()(void* f) const { seccomp_release(f); }
@@ -91,6 +94,11 @@ Status apply_syscall_allow_list(SandboxProfile profile) {
     if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)); rc != 0) {
       return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(clone): ") + std::strerror(-rc), "sandbox");
     }
+    // Its own resource limits only (pid 0): another process of the same user (the accept loop,
+    // another user's worker) is otherwise within reach of prlimit(2).
+    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A0(SCMP_CMP_EQ, 0)); rc != 0) {
+      return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(prlimit64): ") + std::strerror(-rc), "sandbox");
+    }
     if (const int nr = seccomp_syscall_resolve_name("clone3"); nr != __NR_SCMP_ERROR) {
       if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ERRNO(ENOSYS), nr, 0); rc != 0) {
         return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(clone3): ") + std::strerror(-rc), "sandbox");
@@ -98,6 +106,12 @@ Status apply_syscall_allow_list(SandboxProfile profile) {
     }
   } else {
     for (const char* s : kConnection) CCI_TRY(allow(s));
+    // Signals to itself only (raise, abort: tgkill on its own thread group), never to another
+    // process of the same user.
+    const auto self = static_cast<scmp_datum_t>(::getpid());
+    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self)); rc != 0) {
+      return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(tgkill): ") + std::strerror(-rc), "sandbox");
+    }
   }
   if (const int rc = seccomp_load(filter.get()); rc != 0) return make_error(ErrorCode::kInternal, std::string("seccomp_load: ") + std::strerror(-rc), "sandbox");
 #ifdef CCI_LSAN_HOOK

@@ -5,7 +5,7 @@
 //   apply_syscall_allow_list(): a seccomp filter (libseccomp) on every thread of the process
 //     (TSYNC: threads started during set-up too) that allows only what a process needs once it
 //     is set up: I/O on the descriptors it holds, memory, threads (clone with CLONE_THREAD
-//     only: a new process is refused), time, exit.
+//     only: a new process is refused), time, exit; its own resource limits and signals only.
 //     Everything else fails with EPERM: no open, no socket, no exec, no ptrace, no fork.
 #pragma once
 

@@ -8,6 +8,8 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -435,6 +437,50 @@ TEST_CASE("sandbox: a worker's filter holds on threads started before it, admits
   CHECK_MESSAGE((bits & 1) != 0, "a thread started before the filter could open a file");
   CHECK_MESSAGE((bits & 2) != 0, "a new thread could not start under the filter");
   CHECK_MESSAGE((bits & 4) != 0, "a new process could start under the filter");
+}
+
+TEST_CASE("sandbox: a filtered process cannot reach another process of the same user (limits, signals)") {
+  // The target: another process of this user, as the accept loop and other users' workers are.
+  const pid_t target = ::fork();
+  REQUIRE(target >= 0);
+  if (target == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  for (const auto profile : {SandboxProfile::kWorker, SandboxProfile::kConnection}) {
+    CAPTURE(static_cast<int>(profile));
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int bits = 0;
+      if (!harden_process()) ::_exit(100);
+      if (!apply_syscall_allow_list(profile)) ::_exit(101);
+      rlimit own{};
+      if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &own) == 0) bits |= 1;  // its own limits: a worker may read them
+      rlimit one{1, 1};
+      errno = 0;
+      if (::syscall(SYS_prlimit64, target, RLIMIT_NOFILE, &one, nullptr) < 0 && errno == EPERM) bits |= 2;
+      errno = 0;
+      if (::syscall(SYS_tgkill, target, target, 0) < 0 && errno == EPERM) bits |= 4;
+      errno = 0;
+      if (::syscall(SYS_kill, target, 0) < 0 && errno == EPERM) bits |= 8;
+      ::_exit(bits);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    const int bits = WEXITSTATUS(status);
+    CHECK(bits < 100);
+    if (profile == SandboxProfile::kWorker) CHECK_MESSAGE((bits & 1) != 0, "a worker could not read its own limits");
+    CHECK_MESSAGE((bits & 2) != 0, "it could set another process's resource limits");
+    CHECK_MESSAGE((bits & 4) != 0, "it could signal another process (tgkill)");
+    CHECK_MESSAGE((bits & 8) != 0, "it could signal another process (kill)");
+  }
+  rlimit target_nofile{};
+  CHECK(::prlimit(target, RLIMIT_NOFILE, nullptr, &target_nofile) == 0);
+  CHECK(target_nofile.rlim_cur > 1);
+  ::kill(target, SIGKILL);
+  ::waitpid(target, nullptr, 0);
 }
 
 TEST_CASE("sandbox: hardened and filtered, a process can compute but not open, connect or exec") {
