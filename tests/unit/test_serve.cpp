@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <thread>
 
 #include "crypto/digest.h"
@@ -398,12 +399,24 @@ TEST_CASE("tls: a TLS 1.2-only client is refused") {
   CHECK_FALSE(server_ok);
 }
 
-TEST_CASE("sandbox: a worker's filter holds on threads started before it, admits new threads, refuses a new process") {
+namespace {
+
+// Runs `body` in a forked child, hardened (a filter is for good, so never in the test process),
+// and gives its exit status: body's result, 100 when hardening failed, -1 when it did not exit.
+int in_hardened_child(const std::function<int()>& body) {
   const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int bits = 0;
-    if (!harden_process()) ::_exit(100);
+  if (pid < 0) return -1;
+  if (pid == 0) ::_exit(harden_process() ? body() : 100);
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+TEST_CASE("sandbox: a worker's filter holds on threads started before it, admits new threads, refuses a new process") {
+  const int bits = in_hardened_child([] {
+    int b = 0;
     // A thread started before the filter (as the engine's compute threads are, during warm-up).
     std::atomic<int> phase{0};
     int early_errno = 0;
@@ -418,22 +431,20 @@ TEST_CASE("sandbox: a worker's filter holds on threads started before it, admits
     if (!apply_syscall_allow_list(SandboxProfile::kWorker)) ::_exit(101);
     phase.store(1);
     early.join();
-    if (early_errno == EPERM) bits |= 1;
+    if (early_errno == EPERM) b |= 1;
     bool ran = false;
     std::thread later([&] { ran = true; });  // clone3 answers ENOSYS; the C library falls back to clone with CLONE_THREAD
     later.join();
-    if (ran) bits |= 2;
+    if (ran) b |= 2;
     errno = 0;
     const pid_t child = ::fork();  // clone without CLONE_THREAD
     if (child == 0) ::_exit(0);
-    if (child < 0 && errno == EPERM) bits |= 4;
+    if (child < 0 && errno == EPERM) b |= 4;
     if (child > 0) ::waitpid(child, nullptr, 0);
-    ::_exit(bits);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  const int bits = WEXITSTATUS(status);
+    return b;
+  });
+  REQUIRE(bits >= 0);
+  REQUIRE(bits < 100);
   CHECK_MESSAGE((bits & 1) != 0, "a thread started before the filter could open a file");
   CHECK_MESSAGE((bits & 2) != 0, "a new thread could not start under the filter");
   CHECK_MESSAGE((bits & 4) != 0, "a new process could start under the filter");
@@ -449,28 +460,22 @@ TEST_CASE("sandbox: a filtered process cannot reach another process of the same 
   }
   for (const auto profile : {SandboxProfile::kWorker, SandboxProfile::kConnection}) {
     CAPTURE(static_cast<int>(profile));
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      int bits = 0;
-      if (!harden_process()) ::_exit(100);
-      if (!apply_syscall_allow_list(profile)) ::_exit(101);
+    const int bits = in_hardened_child([&] {
+      int b = 0;
+      if (!apply_syscall_allow_list(profile)) return 101;
       rlimit own{};
-      if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &own) == 0) bits |= 1;  // its own limits: a worker may read them
+      if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &own) == 0) b |= 1;  // its own limits: a worker may read them
       rlimit one{1, 1};
       errno = 0;
-      if (::syscall(SYS_prlimit64, target, RLIMIT_NOFILE, &one, nullptr) < 0 && errno == EPERM) bits |= 2;
+      if (::syscall(SYS_prlimit64, target, RLIMIT_NOFILE, &one, nullptr) < 0 && errno == EPERM) b |= 2;
       errno = 0;
-      if (::syscall(SYS_tgkill, target, target, 0) < 0 && errno == EPERM) bits |= 4;
+      if (::syscall(SYS_tgkill, target, target, 0) < 0 && errno == EPERM) b |= 4;
       errno = 0;
-      if (::syscall(SYS_kill, target, 0) < 0 && errno == EPERM) bits |= 8;
-      ::_exit(bits);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFEXITED(status));
-    const int bits = WEXITSTATUS(status);
-    CHECK(bits < 100);
+      if (::syscall(SYS_kill, target, 0) < 0 && errno == EPERM) b |= 8;
+      return b;
+    });
+    REQUIRE(bits >= 0);
+    REQUIRE(bits < 100);
     if (profile == SandboxProfile::kWorker) CHECK_MESSAGE((bits & 1) != 0, "a worker could not read its own limits");
     CHECK_MESSAGE((bits & 2) != 0, "it could set another process's resource limits");
     CHECK_MESSAGE((bits & 4) != 0, "it could signal another process (tgkill)");
@@ -484,25 +489,19 @@ TEST_CASE("sandbox: a filtered process cannot reach another process of the same 
 }
 
 TEST_CASE("sandbox: hardened and filtered, a process can compute but not open, connect or exec") {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int bits = 0;
-    if (!harden_process()) ::_exit(100);
-    if (::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0) bits |= 1;
-    if (!apply_syscall_allow_list(SandboxProfile::kConnection)) ::_exit(101);
-    if (::getpid() > 0) bits |= 2;  // allowed
+  const int bits = in_hardened_child([] {
+    int b = 0;
+    if (::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0) b |= 1;
+    if (!apply_syscall_allow_list(SandboxProfile::kConnection)) return 101;
+    if (::getpid() > 0) b |= 2;  // allowed
     errno = 0;
-    if (::socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM) bits |= 4;
+    if (::socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM) b |= 4;
     errno = 0;
-    if (::open("/etc/hostname", O_RDONLY) < 0 && errno == EPERM) bits |= 8;
+    if (::open("/etc/hostname", O_RDONLY) < 0 && errno == EPERM) b |= 8;
     errno = 0;
     char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
-    if (::execve("/bin/true", argv, nullptr) < 0 && errno == EPERM) bits |= 16;
-    ::_exit(bits);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 31);
+    if (::execve("/bin/true", argv, nullptr) < 0 && errno == EPERM) b |= 16;
+    return b;
+  });
+  CHECK(bits == 31);
 }
