@@ -318,24 +318,10 @@ bool rim_version_matches(const std::string& rim_version, const std::string& repo
   return !report_version.empty() && ascii_lower(rim_version) == ascii_lower(report_version);
 }
 
-std::string rim_id(const nvgpu::Report& report, bool driver) {
-  auto upper = [](std::string t) {
-    for (char& ch : t) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return t;
-  };
-  if (driver) {
-    if (report.driver_version.empty()) return "";
-    return report.chip_info.empty() ? "NV_GPU_DRIVER_GH100_" + report.driver_version : "NV_GPU_CC_DRIVER_" + upper(report.chip_info) + "_" + report.driver_version;
-  }
-  if (report.vbios_version.empty() || report.project.empty() || report.project_sku.empty() || report.chip_sku.empty()) return "";
-  std::string vbios;
-  for (char ch : report.vbios_version) {
-    if (ch != '.') vbios.push_back(ch);
-  }
-  return "NV_GPU_VBIOS_" + report.project + "_" + report.project_sku + "_" + report.chip_sku + "_" + upper(vbios);
-}
+namespace {
 
-std::string no_rim_id_reason(const nvgpu::Report& report, bool driver) {
+// The opaque fields a RIM id is made of that the report lacks ("DRIVER_VERSION", ...), joined.
+std::string missing_rim_id_fields(const nvgpu::Report& report, bool driver) {
   std::string missing;
   auto need = [&](const std::string& value, const char* field) {
     if (value.empty()) missing += std::string(missing.empty() ? "" : ", ") + field;
@@ -348,7 +334,29 @@ std::string no_rim_id_reason(const nvgpu::Report& report, bool driver) {
     need(report.project_sku, "PROJECT_SKU");
     need(report.chip_sku, "CHIP_SKU");
   }
-  std::string why = "the report's OpaqueData has no " + missing + " (" + std::to_string(report.opaque.size()) + " opaque fields), so no " +
+  return missing;
+}
+
+}  // namespace
+
+std::string rim_id(const nvgpu::Report& report, bool driver) {
+  auto upper = [](std::string t) {
+    for (char& ch : t) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return t;
+  };
+  if (!missing_rim_id_fields(report, driver).empty()) return "";
+  if (driver) {
+    return report.chip_info.empty() ? "NV_GPU_DRIVER_GH100_" + report.driver_version : "NV_GPU_CC_DRIVER_" + upper(report.chip_info) + "_" + report.driver_version;
+  }
+  std::string vbios;
+  for (char ch : report.vbios_version) {
+    if (ch != '.') vbios.push_back(ch);
+  }
+  return "NV_GPU_VBIOS_" + report.project + "_" + report.project_sku + "_" + report.chip_sku + "_" + upper(vbios);
+}
+
+std::string no_rim_id_reason(const nvgpu::Report& report, bool driver) {
+  std::string why = "the report's OpaqueData has no " + missing_rim_id_fields(report, driver) + " (" + std::to_string(report.opaque.size()) + " opaque fields), so no " +
                     (driver ? "driver" : "VBIOS") + " RIM can be chosen for it";
   if (report.opaque.empty()) {
     why += "; reports with empty OpaqueData (Blackwell's FSP) are appraised against CoRIM reference values, which cci does not read yet";
