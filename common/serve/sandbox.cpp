@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 // Sanitizer builds: LeakSanitizer's exit-time check stops the world with ptrace, which the
 // allow-list forbids (and must keep forbidding), so a filtered process skips that check; the same
@@ -72,14 +74,17 @@ Status apply_syscall_allow_list(SandboxProfile profile) {
   if (const int rc = seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_TSYNC, 1); rc != 0) {
     return make_error(ErrorCode::kInternal, std::string("seccomp TSYNC: ") + std::strerror(-rc), "sandbox");
   }
-  auto allow = [&](const char* name) -> Status {
+  // One rule for `name` (none where this architecture lacks the call), with at most one
+  // comparison on its arguments.
+  auto rule = [&](const char* name, std::uint32_t action, std::optional<scmp_arg_cmp> arg = std::nullopt) -> Status {
     const int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) return {};  // not on this architecture
-    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, nr, 0); rc != 0) {
+    if (nr == __NR_SCMP_ERROR) return {};
+    if (const int rc = seccomp_rule_add_array(filter.get(), action, nr, arg ? 1 : 0, arg ? &*arg : nullptr); rc != 0) {
       return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(") + name + "): " + std::strerror(-rc), "sandbox");
     }
     return {};
   };
+  auto allow = [&](const char* name) { return rule(name, SCMP_ACT_ALLOW); };
   for (const char* s : kCommon) CCI_TRY(allow(s));
 #ifdef CCI_LSAN_HOOK
   CCI_TRY(allow("pipe2"));
@@ -91,27 +96,16 @@ Status apply_syscall_allow_list(SandboxProfile profile) {
     // every architecture cci builds for) hold CLONE_THREAD. clone3(2) passes its flags in memory
     // a filter cannot read, so it answers ENOSYS, on which the C library (glibc 2.34+) falls back
     // to clone for pthread_create.
-    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)); rc != 0) {
-      return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(clone): ") + std::strerror(-rc), "sandbox");
-    }
+    CCI_TRY(rule("clone", SCMP_ACT_ALLOW, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)));
+    CCI_TRY(rule("clone3", SCMP_ACT_ERRNO(ENOSYS)));
     // Its own resource limits only (pid 0): another process of the same user (the accept loop,
     // another user's worker) is otherwise within reach of prlimit(2).
-    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A0(SCMP_CMP_EQ, 0)); rc != 0) {
-      return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(prlimit64): ") + std::strerror(-rc), "sandbox");
-    }
-    if (const int nr = seccomp_syscall_resolve_name("clone3"); nr != __NR_SCMP_ERROR) {
-      if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ERRNO(ENOSYS), nr, 0); rc != 0) {
-        return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(clone3): ") + std::strerror(-rc), "sandbox");
-      }
-    }
+    CCI_TRY(rule("prlimit64", SCMP_ACT_ALLOW, SCMP_A0(SCMP_CMP_EQ, 0)));
   } else {
     for (const char* s : kConnection) CCI_TRY(allow(s));
     // Signals to itself only (raise, abort: tgkill on its own thread group), never to another
     // process of the same user.
-    const auto self = static_cast<scmp_datum_t>(::getpid());
-    if (const int rc = seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self)); rc != 0) {
-      return make_error(ErrorCode::kInternal, std::string("seccomp_rule_add(tgkill): ") + std::strerror(-rc), "sandbox");
-    }
+    CCI_TRY(rule("tgkill", SCMP_ACT_ALLOW, SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()))));
   }
   if (const int rc = seccomp_load(filter.get()); rc != 0) return make_error(ErrorCode::kInternal, std::string("seccomp_load: ") + std::strerror(-rc), "sandbox");
 #ifdef CCI_LSAN_HOOK
