@@ -127,6 +127,9 @@ Result<Rim> read_swid(xmlNode* root, const std::string& what) {
   auto payloads = children(root, "Payload", kSwidNs);
   if (payloads.size() != 1) return bad("not one SWID Payload element");
   std::map<unsigned, bool> seen;
+  const auto digits = [](const std::string& t, size_t max) {
+    return !t.empty() && t.size() <= max && std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  };
   for (xmlNode* r : children(payloads[0], "Resource", kSwidNs)) {
     // NVIDIA "Opaque Data RIM Attributes" (the ns3 namespace, whose URI is the spec's address,
     // .../attestation/specs/latest/opaque-data.html): reference values compared numerically
@@ -145,13 +148,13 @@ Result<Rim> read_swid(xmlNode* root, const std::string& what) {
     if (attr(r, "type") != "Measurement") continue;
     RimMeasurement m;
     const std::string idx = attr(r, "index"), alts = attr(r, "alternatives"), active = attr(r, "active");
-    if (idx.empty() || idx.size() > 3 || !std::all_of(idx.begin(), idx.end(), ::isdigit)) return bad("a Measurement without a numeric index");
+    if (!digits(idx, 3)) return bad("a Measurement without a numeric index");
     m.index = static_cast<unsigned>(std::stoul(idx));
     if (m.index >= 256 || seen.count(m.index)) return bad("Measurement index " + idx + " repeated or out of range");
     seen[m.index] = true;
     if (active != "True" && active != "False") return bad("Measurement " + idx + ": active is '" + active + "', not True or False");
     m.active = active == "True";
-    if (alts.empty() || alts.size() > 2 || !std::all_of(alts.begin(), alts.end(), ::isdigit) || std::stoul(alts) == 0) {
+    if (!digits(alts, 2) || std::stoul(alts) == 0) {
       return bad("Measurement " + idx + ": alternatives is not a small positive number");
     }
     for (unsigned k = 0; k < std::stoul(alts); ++k) {
