@@ -170,7 +170,8 @@ TEST_CASE("evidence file: a field of the wrong JSON type is an error naming it, 
       {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","gpu_evidence":""})", "gpu_evidence"},  // empty
   };
   for (const auto& [text, field] : cases) {
-    CAPTURE(text);
+    const std::string shown = text;  // CAPTURE cannot take a structured binding under clang 14 (the fuzz preset)
+    CAPTURE(shown);
     auto r = evidence::parse_evidence_file(ByteView(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)));
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kMalformed);

@@ -446,7 +446,8 @@ TEST_CASE("GPU policy on genuine reports: count, minimum driver and VBIOS, prote
   SUBCASE("driver versions compare part by part as numbers") {
     for (auto [want, ok] : {std::pair{"550.90.07", true}, {"550.90", true}, {"550", true}, {"550.90.08", false}, {"550.100", false}, {"551", false},
                             {"549.999.999", true}}) {
-      CAPTURE(want);
+      const std::string shown = want;  // CAPTURE cannot take a structured binding under clang 14 (the fuzz preset)
+      CAPTURE(shown);
       p["gpu_min_driver_version"] = want;
       CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {}), "policy.gpu_driver_version").first == (ok ? "pass" : "fail"));
     }
@@ -464,7 +465,8 @@ TEST_CASE("GPU policy on genuine reports: count, minimum driver and VBIOS, prote
   SUBCASE("VBIOS versions compare part by part as hex") {
     for (auto [want, ok] : {std::pair{"96.00.9f.00.01", true}, {"96.00.9e.ff.ff", true}, {"96.00.a0.00.00", false}, {"96.00.9f.00.02", false},
                             {"95.ff.ff.ff.ff", true}}) {
-      CAPTURE(want);
+      const std::string shown = want;  // CAPTURE cannot take a structured binding under clang 14 (the fuzz preset)
+      CAPTURE(shown);
       p["gpu_min_vbios_version"] = want;
       CHECK(outcome_of(evaluate_gpu_policy(p, {r550}, {}), "policy.gpu_vbios_version").first == (ok ? "pass" : "fail"));
     }
