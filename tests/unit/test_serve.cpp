@@ -375,6 +375,22 @@ TEST_CASE("fresh evidence: the exporter binds one connection, a replayed answer 
   auto other_manifest = answer1;
   other_manifest.manifest_sha256 = Bytes(32, 2);
   CHECK(ratls::check_fresh_claims(other_manifest, cert, nonce, client1).error().field == "cci-manifest");
+  // Each other claim the certificate makes must be the fresh answer's too, present or absent.
+  cert.deploy = "prod-eu";
+  cert.key_source = "kbs";
+  const auto answer2 = ratls::fresh_claims(cert, nonce, client1);
+  CHECK(ratls::check_fresh_claims(answer2, cert, nonce, client1));
+  auto other_deploy = answer2;
+  other_deploy.deploy = "staging";
+  CHECK(ratls::check_fresh_claims(other_deploy, cert, nonce, client1).error().field == "cci-deploy");
+  other_deploy.deploy.reset();
+  CHECK(ratls::check_fresh_claims(other_deploy, cert, nonce, client1).error().field == "cci-deploy");
+  auto other_source = answer2;
+  other_source.key_source = "file";
+  CHECK(ratls::check_fresh_claims(other_source, cert, nonce, client1).error().field == "cci-key-source");
+  auto other_purpose = answer2;
+  other_purpose.purpose = "model-key";
+  CHECK(ratls::check_fresh_claims(other_purpose, cert, nonce, client1).error().field == "cci-purpose");
 }
 
 TEST_CASE("tls: a TLS 1.2-only client is refused") {
