@@ -18,6 +18,7 @@
 #include "sigstore/sct.h"
 #include "sigstore/tlog.h"
 #include "sigstore/trusted_root.h"
+#include "support/tls_identity.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -383,6 +384,78 @@ TEST_CASE("bundles: a DSSE bundle given an artifact requires it among the in-tot
   CHECK(sigstore::verify_bundle(*b, *root, {}, std::nullopt, 1796515200).error().code == ErrorCode::kUsage);
   // A clock before the signing time: the verified time lies in the future.
   CHECK(sigstore::verify_bundle(*b, *root, who, std::nullopt, 1600000000).error().field == "signing-time");
+}
+
+TEST_CASE("bundles: a timestamp outside its authority's window, a logged signature that is not the bundle's, a self-signed leaf") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json manifest = load_json(dir / "manifest.json");
+  auto case_of = [&](const std::string& id) {
+    for (const auto& c : manifest.at("cases")) {
+      if (c.at("id") == id) return c;
+    }
+    FAIL("no case " << id);
+    return Json();
+  };
+  const std::time_t now = 1796515200;
+  const Json root_json = load_json(dir / "trusted_root/public-good.json");
+  auto root_of = [](const Json& j) {
+    const std::string text = j.dump();
+    auto r = sigstore::parse_trusted_root(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    REQUIRE(r);
+    return std::move(*r);
+  };
+  auto bundle_of = [](const Json& j) {
+    const std::string text = j.dump();
+    return sigstore::parse_bundle(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  };
+
+  SUBCASE("an RFC 3161 timestamp counts only inside its authority's validity in the trusted root") {
+    const Json c = case_of("oms-v1.1.0-sigstore");
+    const sigstore::ExpectedSigner who{c.at("identity").get<std::string>(), "", c.at("issuer").get<std::string>()};
+    auto b = sigstore::parse_bundle(test::slurp(dir / c.at("bundle").get<std::string>()));
+    REQUIRE(b);
+    REQUIRE_FALSE(b->timestamps.empty());
+    CHECK(sigstore::verify_bundle(*b, root_of(root_json), who, std::nullopt, now));
+    for (const auto& window : {Json{{"start", "2099-01-01T00:00:00Z"}}, Json{{"start", "2020-01-01T00:00:00Z"}, {"end", "2021-01-01T00:00:00Z"}}}) {
+      CAPTURE(window.dump());
+      Json narrowed = root_json;
+      for (auto& tsa : narrowed.at("timestampAuthorities")) tsa["validFor"] = window;
+      auto v = sigstore::verify_bundle(*b, root_of(narrowed), who, std::nullopt, now);
+      REQUIRE_FALSE(v);
+      CHECK(v.error().field == "tsa-timestamp");
+      CHECK(v.error().message.find("outside the window") != std::string::npos);
+    }
+  }
+
+  SUBCASE("a hashedrekord entry must name the bundle's own signature, not another over the same artifact") {
+    const Json c = case_of("conf-happy-path-v0.3");
+    const sigstore::ExpectedSigner who{c.at("identity").get<std::string>(), "", c.at("issuer").get<std::string>()};
+    const Bytes artifact = test::slurp(dir / c.at("artifact").get<std::string>());
+    Json j = load_json(dir / c.at("bundle").get<std::string>());
+    auto b = bundle_of(j);
+    REQUIRE(b);
+    REQUIRE(b->message);
+    CHECK(sigstore::verify_bundle(*b, root_of(root_json), who, ByteView(artifact), now));
+    // The logged entry stays intact (its SET and inclusion proof verify); only the signature beside it differs.
+    Bytes other = b->message->signature;
+    other.back() ^= 1;
+    j["messageSignature"]["signature"] = base64_encode(other);
+    auto swapped = bundle_of(j);
+    REQUIRE(swapped);
+    auto v = sigstore::verify_bundle(*swapped, root_of(root_json), who, ByteView(artifact), now);
+    REQUIRE_FALSE(v);
+    CHECK(v.error().field == "tlog-body");
+    CHECK(v.error().message.find("is not the bundle's signature") != std::string::npos);
+  }
+
+  SUBCASE("a bundle whose signing certificate is self-signed is refused when read") {
+    Json j = load_json(dir / "conformance/happy-path-v0.3/bundle.sigstore.json");
+    const auto self = test::make_tls_identity();
+    j["verificationMaterial"]["certificate"]["rawBytes"] = base64_encode(self.cert.der());
+    auto b = bundle_of(j);
+    REQUIRE_FALSE(b);
+    CHECK(b.error().message.find("self-signed") != std::string::npos);
+  }
 }
 
 TEST_CASE("Rekor entries beside an artifact: every rekor-entry case of the manifest gives its verdict on its check") {
