@@ -623,60 +623,138 @@ TEST_CASE("the versioned opaque data layout (NVIDIA Opaque Data Format, NVDAOD):
   }
 }
 
-TEST_CASE("a RIM that sets an opaque-data reference value (NVIDIA Opaque Data RIM Attributes, minSvn) is refused, not half-read") {
-  // A RIM PKI of our own: root and signer, P-384, valid around now.
-  const std::time_t now = std::time(nullptr);
-  auto spec = [&](const char* cn, std::uint64_t serial, bool ca) {
-    crypto::CertificateSpec s;
-    s.subject = {{"CN", cn}};
-    s.serial = serial;
-    s.not_before = now - 3600;
-    s.not_after = now + 3600;
-    s.ca = ca;
-    s.key_usage = ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature";
-    return s;
-  };
-  auto root_key = crypto::generate_key(crypto::KeyType::kEcP384);
-  auto signer_key = crypto::generate_key(crypto::KeyType::kEcP384);
-  REQUIRE(root_key);
-  REQUIRE(signer_key);
-  auto root = crypto::issue_certificate(spec("test RIM root", 1, true), root_key->public_key(), *root_key, nullptr, crypto::IssueSignature::kEcdsaSha384);
-  REQUIRE(root);
-  auto signer = crypto::issue_certificate(spec("test RIM signer", 2, false), signer_key->public_key(), *root_key, &*root, crypto::IssueSignature::kEcdsaSha384);
-  REQUIRE(signer);
-  auto key_pem = signer_key->pem(std::nullopt);
-  REQUIRE(key_pem);
-  auto rim = [&](const std::string& extra_ns, const std::string& extra_resource) {
-    std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<SoftwareIdentity xmlns=\"http://standards.iso.org/iso/19770/-2/2015/schema.xsd\" "
-                    "xmlns:SHA384=\"http://www.w3.org/2001/04/xmlenc#sha384\"" + extra_ns + " name=\"GH100\" tagId=\"test\" version=\"1.0\">\n"
-                    "<Meta colloquialVersion=\"620.12\" product=\"GH100\"/>\n<Payload>\n"
-                    "<Resource type=\"Measurement\" index=\"0\" active=\"True\" alternatives=\"1\" SHA384:Hash0=\"" + std::string(96, '0') +
-                    "\" name=\"Measurement_0\" size=\"48\"/>\n" + extra_resource + "</Payload>\n"
-                    "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo>"
-                    "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/>"
-                    "<SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384\"/>"
-                    "<Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
-                    "<Transform Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/></Transforms>"
-                    "<DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#sha384\"/><DigestValue/></Reference></SignedInfo>"
-                    "<SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature>\n</SoftwareIdentity>\n";
-    auto signed_xml = verify::sign_rim_xml(as_bytes(x), *key_pem, {signer->pem(), root->pem()});
+// A RIM PKI of our own (root and signer, P-384, valid for an hour around now) and SWID tags in
+// NVIDIA's signature profile that the tests sign with it (verify::sign_rim_xml).
+struct TestRim {
+  std::string before_root;     // between the XML declaration and the root (a DOCTYPE)
+  std::string root_attrs;      // extra namespace declarations
+  std::string meta_attrs;      // extra Meta attributes (an xml:id)
+  std::string extra_resource;  // further Payload content
+  std::string reference_uri = "";
+  int references = 1;
+};
+
+class TestRimPki {
+ public:
+  TestRimPki() {
+    auto spec = [&](const char* cn, std::uint64_t serial, bool ca) {
+      crypto::CertificateSpec s;
+      s.subject = {{"CN", cn}};
+      s.serial = serial;
+      s.not_before = now - 3600;
+      s.not_after = now + 3600;
+      s.ca = ca;
+      s.key_usage = ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature";
+      return s;
+    };
+    auto root_key = crypto::generate_key(crypto::KeyType::kEcP384);
+    auto signer_key = crypto::generate_key(crypto::KeyType::kEcP384);
+    REQUIRE(root_key);
+    REQUIRE(signer_key);
+    auto r = crypto::issue_certificate(spec("test RIM root", 1, true), root_key->public_key(), *root_key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+    REQUIRE(r);
+    auto sgn = crypto::issue_certificate(spec("test RIM signer", 2, false), signer_key->public_key(), *root_key, &*r, crypto::IssueSignature::kEcdsaSha384);
+    REQUIRE(sgn);
+    auto pem = signer_key->pem(std::nullopt);
+    REQUIRE(pem);
+    root.emplace(std::move(*r));
+    signer.emplace(std::move(*sgn));
+    key_pem = *pem;
+  }
+
+  static std::string xml(const TestRim& t) {
+    std::string reference = "<Reference URI=\"" + t.reference_uri + "\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
+                            "<Transform Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/></Transforms>"
+                            "<DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#sha384\"/><DigestValue/></Reference>";
+    std::string references;
+    for (int i = 0; i < t.references; ++i) references += reference;
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + t.before_root + "<SoftwareIdentity xmlns=\"http://standards.iso.org/iso/19770/-2/2015/schema.xsd\" "
+           "xmlns:SHA384=\"http://www.w3.org/2001/04/xmlenc#sha384\"" + t.root_attrs + " name=\"GH100\" tagId=\"test\" version=\"1.0\">\n"
+           "<Meta colloquialVersion=\"620.12\" product=\"GH100\"" + t.meta_attrs + "/>\n<Payload>\n"
+           "<Resource type=\"Measurement\" index=\"0\" active=\"True\" alternatives=\"1\" SHA384:Hash0=\"" + std::string(96, '0') +
+           "\" name=\"Measurement_0\" size=\"48\"/>\n" + t.extra_resource + "</Payload>\n"
+           "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo>"
+           "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/>"
+           "<SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384\"/>" + references + "</SignedInfo>"
+           "<SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature>\n</SoftwareIdentity>\n";
+  }
+
+  Bytes sign(const TestRim& t) const {
+    auto signed_xml = verify::sign_rim_xml(as_bytes(xml(t)), key_pem, {signer->pem(), root->pem()});
     REQUIRE_MESSAGE(signed_xml, (signed_xml ? "" : signed_xml.error().message));
-    return verify::verify_rim(*signed_xml, now, "test RIM", &*root);
-  };
-  const auto plain = rim("", "");
-  CHECK_MESSAGE(plain.passed, "the same RIM without the attribute verifies");
+    return *signed_xml;
+  }
+  verify::RimVerification verify(ByteView signed_xml) const { return verify::verify_rim(signed_xml, now, "test RIM", &*root); }
+
+  const std::time_t now = std::time(nullptr);
+  std::optional<crypto::Certificate> root, signer;
+  std::string key_pem;
+};
+
+// The detail of the first failed check with this id, or "" when it did not fail.
+std::string failed_detail(const verify::RimVerification& v, const std::string& id) {
+  for (const auto& c : v.checks.items()) {
+    if (c.id == id && c.outcome == verify::Outcome::kFail) return c.detail;
+  }
+  return "";
+}
+
+TEST_CASE("a RIM that sets an opaque-data reference value (NVIDIA Opaque Data RIM Attributes, minSvn) is refused, not half-read") {
+  const TestRimPki pki;
+  CHECK_MESSAGE(pki.verify(pki.sign({})).passed, "the same RIM without the attribute verifies");
   const std::string ns3 = " xmlns:ns3=\"https://docs.nvidia.com/attestation/specs/latest/opaque-data.html\"";
   for (const std::string& type : {std::string("Measurement"), std::string("OpaqueData")}) {
     CAPTURE(type);
-    const auto v = rim(ns3, "<Resource type=\"" + type + "\" index=\"64\" active=\"True\" name=\"FSP_UCODE_SVN\" ns3:minSvn=\"3\"/>\n");
+    TestRim t;
+    t.root_attrs = ns3;
+    t.extra_resource = "<Resource type=\"" + type + "\" index=\"64\" active=\"True\" name=\"FSP_UCODE_SVN\" ns3:minSvn=\"3\"/>\n";
+    const auto v = pki.verify(pki.sign(t));
     CHECK(!v.passed);
-    bool named = false;
-    for (const auto& c : v.checks.items()) {
-      if (c.id == "nvgpu.rim_content" && c.outcome == verify::Outcome::kFail) {
-        named = c.detail.find("FSP_UCODE_SVN sets the opaque-data reference value minSvn") != std::string::npos;
-      }
-    }
-    CHECK_MESSAGE(named, "the refusal names the resource and the attribute");
+    CHECK_MESSAGE(failed_detail(v, "nvgpu.rim_content").find("FSP_UCODE_SVN sets the opaque-data reference value minSvn") != std::string::npos,
+                  "the refusal names the resource and the attribute");
+  }
+}
+
+TEST_CASE("a RIM's signature must be NVIDIA's profile: the whole document, one reference, one signature, no DOCTYPE") {
+  // Each of these verifies with libxmlsec1's defaults; only the profile refuses them.
+  const TestRimPki pki;
+  REQUIRE(pki.verify(pki.sign({})).passed);
+  SUBCASE("a signature over the Meta element only: the Payload's measurements would be unsigned") {
+    TestRim t;
+    t.meta_attrs = " xml:id=\"meta\"";
+    t.reference_uri = "#meta";
+    Bytes signed_xml = pki.sign(t);
+    const auto v = pki.verify(signed_xml);
+    CHECK_FALSE(v.passed);
+    CHECK(!failed_detail(v, "nvgpu.rim_signature").empty());
+    // ... and so is the same document with the measurement changed after signing.
+    const std::string zeros(96, '0');
+    std::string text(signed_xml.begin(), signed_xml.end());
+    const size_t at = text.find(zeros);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, zeros.size(), std::string(96, 'f'));
+    CHECK_FALSE(pki.verify(as_bytes(text)).passed);
+  }
+  SUBCASE("two references") {
+    TestRim t;
+    t.references = 2;
+    const auto v = pki.verify(pki.sign(t));
+    CHECK_FALSE(v.passed);
+    CHECK(!failed_detail(v, "nvgpu.rim_signature").empty());
+  }
+  SUBCASE("a second ds:Signature inside the signed content") {
+    TestRim t;
+    t.extra_resource = "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignatureValue>AAAA</SignatureValue></Signature>\n";
+    const auto v = pki.verify(pki.sign(t));
+    CHECK_FALSE(v.passed);
+    CHECK(failed_detail(v, "nvgpu.rim_signature").find("exactly one enveloped ds:Signature") != std::string::npos);
+  }
+  SUBCASE("a DOCTYPE (entities, default attributes: none of a RIM's business)") {
+    TestRim t;
+    t.before_root = "<!DOCTYPE SoftwareIdentity [ <!ENTITY v \"620.12\"> ]>\n";
+    const auto v = pki.verify(pki.sign(t));
+    CHECK_FALSE(v.passed);
+    CHECK(failed_detail(v, "nvgpu.rim_signature").find("DOCTYPE") != std::string::npos);
   }
 }
 
