@@ -63,7 +63,7 @@ Result<Bytes> encode_endorsements(const Endorsements& e) {
 Result<Endorsements> decode_endorsements(ByteView data) {
   auto l = decode_tagged_list(data, "endorsements", 1, 8);
   if (!l) return l.error();
-  if (!known_tag(l->first)) return bad("endorsements tag is neither SEV-SNP nor CSV", "tag");
+  if (!known_tag(l->first)) return bad("endorsements tag " + std::to_string(l->first) + " is not SEV-SNP (0x1a7504), CSV (0x1a7506) or an Intel TEE quote (60000)", "tag");
   return Endorsements{l->first, std::move(l->second)};
 }
 

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "attest/evidence_source.h"
+#include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/x509_issue.h"
 #include "ratls/attested_cert.h"
@@ -91,6 +92,90 @@ TEST_CASE("claims: deterministic CBOR, round trip, strict decoding") {
   CHECK(check_fresh_claims(fresh, cert, *c.nonce, *c.exporter).error().field == "cci-key-source");
 }
 
+namespace {
+
+// Minimal CBOR writers for hand-made claims (RFC 8949 section 3: heads of major types 2, 3, 4, 5).
+Bytes cbor_head(std::uint8_t major, size_t n) {
+  if (n < 24) return {static_cast<std::uint8_t>(major << 5 | n)};
+  if (n < 256) return {static_cast<std::uint8_t>(major << 5 | 24), static_cast<std::uint8_t>(n)};
+  return {static_cast<std::uint8_t>(major << 5 | 25), static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+}
+Bytes cbor_bytes(const Bytes& b) {
+  Bytes out = cbor_head(2, b.size());
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+Bytes cbor_text(const std::string& s) {
+  Bytes out = cbor_head(3, s.size());
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+Bytes cbor_map(const std::vector<std::pair<Bytes, Bytes>>& entries) {
+  Bytes out = cbor_head(5, entries.size());
+  for (const auto& [k, v] : entries) {
+    out.insert(out.end(), k.begin(), k.end());
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+Bytes concat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("claims: each claim of the wrong CBOR type, length or shape is refused naming it") {
+  const Bytes pubkey_hash = cbor_bytes(concat({{0x82, 0x01}, cbor_bytes(Bytes(32, 1))}));  // bstr .cbor [1, h'..32 bytes']
+  // A valid base; each case replaces (or adds) one claim.
+  auto claims_with = [&](const std::string& key, const Bytes& value) {
+    std::vector<std::pair<Bytes, Bytes>> m{{cbor_text("pubkey-hash"), pubkey_hash}, {cbor_text("cci-purpose"), cbor_text("tls-server")},
+                                           {cbor_text("cci-manifest"), cbor_bytes(Bytes(32, 2))}};
+    bool replaced = false;
+    for (auto& [k, v] : m) {
+      if (k == cbor_text(key)) {
+        v = value;
+        replaced = true;
+      }
+    }
+    if (!replaced) m.emplace_back(cbor_text(key), value);
+    return cbor_map(m);
+  };
+  REQUIRE(decode_claims(claims_with("cci-deploy", cbor_text("prod"))));
+  REQUIRE(decode_claims(claims_with("nonce", cbor_bytes(Bytes(64, 3)))));
+  const Bytes indefinite_32 = concat({{0x5f}, cbor_bytes(Bytes(32, 2)), {0xff}});  // the same 32 bytes as one indefinite-length chunk
+  const std::vector<std::pair<std::string, Bytes>> cases = {
+      {"pubkey-hash", cbor_text("abc")},
+      {"pubkey-hash", cbor_bytes(concat({{0x81, 0x01}}))},                                      // [1]
+      {"pubkey-hash", cbor_bytes(concat({{0x82, 0x02}, cbor_bytes(Bytes(32, 1))}))},            // algorithm 2
+      {"pubkey-hash", cbor_bytes(concat({{0x82, 0x01}, cbor_bytes(Bytes(31, 1))}))},            // 31 bytes
+      {"pubkey-hash", cbor_bytes(concat({{0x82, 0x01}, cbor_text(std::string(32, 'a'))}))},     // text, not bytes
+      {"cci-manifest", cbor_text(std::string(32, 'a'))},
+      {"cci-manifest", cbor_bytes(Bytes(31, 2))},
+      {"cci-manifest", indefinite_32},
+      {"cci-purpose", cbor_bytes(Bytes(3, 'x'))},
+      {"cci-purpose", cbor_text(std::string(257, 'x'))},
+      {"cci-deploy", Bytes{0x01}},  // an integer
+      {"cci-key-source", cbor_bytes(Bytes(4, 'p'))},
+      {"nonce", cbor_bytes({})},
+      {"nonce", cbor_bytes(Bytes(65, 3))},
+      {"nonce", cbor_text("abc")},
+      {"cci-exporter", cbor_bytes(Bytes(31, 4))},
+      {"cci-gpu", cbor_bytes(Bytes(33, 5))},
+  };
+  for (const auto& [key, value] : cases) {
+    const std::string shown = key + " = " + to_hex(value).substr(0, 40);
+    CAPTURE(shown);
+    auto d = decode_claims(claims_with(key, value));
+    REQUIRE_FALSE(d);
+    CHECK(d.error().field == key);
+  }
+  // A key that is not text.
+  auto int_key = cbor_map({{cbor_text("pubkey-hash"), pubkey_hash}, {Bytes{0x01}, cbor_text("x")}});
+  CHECK(decode_claims(int_key).error().field == "claims");
+}
+
 TEST_CASE("tagged evidence and endorsements: round trip, unknown tags and shapes refused") {
   TaggedEvidence e{kTagCsv, Bytes(100, 1), Bytes(10, 2)};
   auto enc = encode_tagged_evidence(e);
@@ -108,6 +193,12 @@ TEST_CASE("tagged evidence and endorsements: round trip, unknown tags and shapes
   CHECK(tdx->evidence == Bytes{1});
   CHECK_FALSE(decode_tagged_evidence(hex_bytes("da001a750483410041004100")));
   CHECK_FALSE(decode_tagged_evidence(hex_bytes("8241004100")));  // untagged
+  // A tag around something other than a definite array of byte strings.
+  CHECK(decode_tagged_evidence(hex_bytes("da001a75044100")).error().field == "tagged evidence");              // a tagged byte string
+  CHECK(decode_tagged_evidence(hex_bytes("da001a75049f41004100ff")).error().field == "tagged evidence");      // an indefinite array
+  CHECK(decode_tagged_evidence(hex_bytes("da001a7504824100617a")).error().field == "tagged evidence");        // text as the second item
+  CHECK(decode_endorsements(hex_bytes("da001a75048161ff")).error().field == "endorsements");                  // text as an item
+  CHECK(decode_endorsements(hex_bytes("d9ea618141ff")).error().field == "tag");                               // tag 60001: no TEE cci knows
   auto en = encode_endorsements({kTagSnp, {Bytes(3, 1), Bytes(4, 2)}});
   REQUIRE(en);
   auto den = decode_endorsements(*en);
@@ -222,6 +313,12 @@ TEST_CASE("attested certificate: another key's claims, a CA, long or expired val
     auto none = crypto::issue_certificate(cs, s.key.public_key(), s.key, nullptr, crypto::IssueSignature::kEcdsaSha384);
     REQUIRE(none);
     CHECK(read_attested_certificate(*none, std::time(nullptr)).error().field == "evidence");
+  }
+  SUBCASE("endorsements for another TEE than the evidence") {
+    const Endorsements csv{kTagCsv, s.endorsements->items};
+    auto cert = make_attested_certificate(s.key, {kTagSnp, s.evidence.file.report, s.claims}, csv, s.spec());
+    REQUIRE(cert);
+    CHECK(read_attested_certificate(*cert, std::time(nullptr)).error().field == "endorsements");
   }
   SUBCASE("signed by another key") {
     auto other = crypto::generate_key(crypto::KeyType::kEcP384);
