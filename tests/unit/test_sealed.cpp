@@ -193,6 +193,20 @@ TEST_CASE("header fields are checked one by one, each error naming its field") {
   Header bad_key = h;
   bad_key.key_id = "has space";
   CHECK(check_header(bad_key).error().field == "key_id");
+  for (const std::string& id : {std::string(), std::string(kMaxKeyIdBytes + 1, 'k')}) {
+    bad_key.key_id = id;
+    CHECK(check_header(bad_key).error().field == "key_id");
+  }
+  Header long_name = h;
+  long_name.name = std::string(kMaxNameBytes + 1, 'n');
+  CHECK(check_header(long_name).error().field == "name");
+  // The chunk index is 32 bits of the nonce: a file that needs 2^32 chunks would reuse nonces.
+  Header huge = h;
+  huge.plaintext_size = std::uint64_t{4096} << 32;
+  REQUIRE(huge.chunks() == std::uint64_t{1} << 32);
+  CHECK(check_header(huge).error().field == "plaintext_size");
+  huge.plaintext_size -= 4096;
+  CHECK(check_header(huge));
   CHECK_FALSE(parse_header(ByteView(good.data(), good.size() - 1)));  // the key id cut short
   // Empty files have one (empty, final) chunk.
   Header empty = h;
