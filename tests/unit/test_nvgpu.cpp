@@ -758,6 +758,80 @@ TEST_CASE("a RIM's signature must be NVIDIA's profile: the whole document, one r
   }
 }
 
+TEST_CASE("driver and VBIOS RIMs: an index active in both is a conflict, an unknown NVDEC0 status fails the comparison") {
+  const TestRimPki pki;
+  const auto driver = pki.verify(pki.sign({}));
+  TestRim inactive;
+  inactive.extra_resource = "";
+  std::string vbios_xml = TestRimPki::xml(inactive);
+  const std::string active0 = "index=\"0\" active=\"True\"";
+  REQUIRE(vbios_xml.find(active0) != std::string::npos);
+  vbios_xml.replace(vbios_xml.find(active0), active0.size(), "index=\"0\" active=\"False\"");
+  auto vbios_signed = verify::sign_rim_xml(as_bytes(vbios_xml), pki.key_pem, {pki.signer->pem(), pki.root->pem()});
+  REQUIRE(vbios_signed);
+  const auto vbios = pki.verify(*vbios_signed);
+  REQUIRE(driver.passed);
+  REQUIRE(vbios.passed);
+  nvgpu::Report report;
+  report.driver_version = report.vbios_version = "620.12";
+  nvgpu::MeasurementBlock b;
+  b.index = 1;  // SPDM index 1 is the RIMs' index 0
+  b.spec = 1;
+  b.value.assign(48, 0);
+  report.blocks.push_back(b);
+  {
+    verify::CheckList c;
+    verify::compare_measurements(report, &*driver.rim, &*vbios.rim, c);
+    CHECK(outcome_of(c, "nvgpu.rim_index_conflict").first == "pass");
+    CHECK(outcome_of(c, "nvgpu.measurements").first == "pass");
+  }
+  {
+    verify::CheckList c;
+    verify::compare_measurements(report, &*driver.rim, &*driver.rim, c);  // index 0 active in both
+    const auto conflict = outcome_of(c, "nvgpu.rim_index_conflict");
+    CHECK(conflict.first == "fail");
+    CHECK(conflict.second.find('0') != std::string::npos);
+  }
+  {
+    report.nvdec0_status = 0x12;  // neither 0xaa (enabled) nor 0x55 (disabled)
+    verify::CheckList c;
+    verify::compare_measurements(report, &*driver.rim, &*vbios.rim, c);
+    const auto m = outcome_of(c, "nvgpu.measurements");
+    CHECK(m.first == "fail");
+    CHECK(m.second.find("NVDEC0_STATUS") != std::string::npos);
+  }
+}
+
+TEST_CASE("a report's FWID must be its attestation key certificate's: a changed FWID fails nvgpu.fwid, not only the signature") {
+  const auto dir = test::require_vectors("nvgpu");
+  const json m = load(dir / "manifest.json");
+  int tried = 0;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] != "spdm" || c["expect"] != "accept") continue;
+    const Input in = input_of(dir, c);
+    auto r = nvgpu::parse_report(in.report);
+    REQUIRE(r);
+    if (!r->fwid) continue;  // drivers before 550 carry none
+    const std::string id = c["id"];
+    CAPTURE(id);
+    auto at = std::search(in.report.begin(), in.report.end(), r->fwid->begin(), r->fwid->end());
+    REQUIRE(at != in.report.end());
+    Input changed = in;
+    changed.report[static_cast<size_t>(at - in.report.begin()) + 47] ^= 0x01;
+    verify::GpuEvidence ev = evidence_of(changed, c);
+    auto root = crypto::Certificate::from_pem(test::slurp(dir / c["device_root"].get<std::string>()));
+    REQUIRE(root);
+    if (root->fingerprint_sha256() != verify::pinned_nvidia_device_root_fingerprint()) ev.root = root->clone();
+    const auto v = verify::verify_gpu_report(ev);
+    CHECK_FALSE(v.passed);
+    const auto fwid = outcome_of(v.checks, "nvgpu.fwid");
+    CHECK(fwid.first == "fail");
+    CHECK(fwid.second.find("is not the certificate's") != std::string::npos);
+    ++tried;
+  }
+  CHECK(tried >= 2);
+}
+
 TEST_CASE("a report without the versions a RIM id needs gets no RIM id, and the reason names the missing fields") {
   auto empty = nvgpu::parse_report(report_with_opaque({}));
   REQUIRE(empty);
