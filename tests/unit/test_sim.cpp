@@ -9,6 +9,8 @@
 
 #include "cli/inputs.h"
 #include "crypto/digest.h"
+#include "crypto/keys.h"
+#include "crypto/x509_issue.h"
 #include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
 #include "sim/tdx_sim.h"
@@ -207,6 +209,49 @@ TEST_CASE("simulated TDX platform: trusted only by name, its collateral checked 
     auto v = verify::verify_tdx_quote(ev);
     CHECK_FALSE(v.passed);
     CHECK_FALSE(v.simulated);
+  }
+  SUBCASE("a PCK certificate listed by the PCK CRL, or a PCK CA listed by the root CA CRL, is refused") {
+    auto pem_of = [&](const char* f) { return test::slurp(dir / "intel" / f); };
+    auto ca = crypto::Certificate::from_pem(pem_of("pck_ca.pem"));
+    auto ca_key = crypto::load_private_key_pem(pem_of("pck_ca.key"), std::nullopt);
+    auto root_key = crypto::load_private_key_pem(pem_of("root.key"), std::nullopt);
+    REQUIRE(ca);
+    REQUIRE(ca_key);
+    REQUIRE(root_key);
+    sim::TdxQuoteRequest req;
+    auto quote = sim::tdx_sim_quote(dir.string(), req);
+    REQUIRE(quote);
+    const std::time_t now = std::time(nullptr);
+    auto verdict = [&](const verify::TdxCollateral& collateral) {
+      verify::TdxEvidence ev;
+      ev.quote = *quote;
+      ev.at = now;
+      ev.collateral = &collateral;
+      ev.simulated_roots.push_back(root->clone());
+      return verify::verify_tdx_quote(ev);
+    };
+    auto failed_detail = [](const verify::CheckList& l, const std::string& id) {
+      for (const auto& c : l.items()) {
+        if (c.id == id && c.outcome == verify::Outcome::kFail) return c.detail;
+      }
+      return std::string();
+    };
+    REQUIRE(verdict(k).passed);
+    // The simulator's serials: the PCK certificate 0x5100, the PCK Platform CA 2.
+    auto pck_crl = crypto::issue_crl({now - 60, now + 86400, {7, 0x5100}}, *ca_key, *ca, crypto::IssueSignature::kEcdsaSha256);
+    REQUIRE(pck_crl);
+    verify::TdxCollateral revoked_pck = k;
+    revoked_pck.pck_crl = pck_crl->der();
+    const auto v1 = verdict(revoked_pck);
+    CHECK_FALSE(v1.passed);
+    CHECK(failed_detail(v1.checks, "tdx.pck_revocation").find("PCK certificate is revoked") != std::string::npos);
+    auto root_crl = crypto::issue_crl({now - 60, now + 86400, {2}}, *root_key, *root, crypto::IssueSignature::kEcdsaSha256);
+    REQUIRE(root_crl);
+    verify::TdxCollateral revoked_ca = k;
+    revoked_ca.root_ca_crl = root_crl->der();
+    const auto v2 = verdict(revoked_ca);
+    CHECK_FALSE(v2.passed);
+    CHECK(failed_detail(v2.checks, "tdx.pck_revocation").find("PCK CA is revoked") != std::string::npos);
   }
   SUBCASE("bad requests and keys others can read are refused") {
     sim::TdxQuoteRequest req;
