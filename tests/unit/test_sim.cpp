@@ -6,7 +6,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
 #include "cli/inputs.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
@@ -265,5 +269,108 @@ TEST_CASE("simulated TDX platform: trusted only by name, its collateral checked 
     CHECK_FALSE(sim::tdx_sim_quote(dir.string(), req));
     CHECK(sim::init_tdx_sim(dir.string(), p).error().code == ErrorCode::kInvalidInput);  // never overwritten
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("simulated TDX platform: a QE or TDX module that is not the one TCB Info and QE Identity name is refused, and so is an Azure HCL report the quote does not bind") {
+  const fs::path dir = fs::temp_directory_path() / ("cci-sim-tdx-id-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  REQUIRE(sim::init_tdx_sim(dir.string(), sim::TdxPlatform{}));
+  const std::string col = evidence::sim_tdx_collateral_dir(dir.string());
+  auto text = [](const fs::path& f) {
+    const Bytes b = test::slurp(f);
+    return std::string(b.begin(), b.end());
+  };
+  verify::TdxCollateral k;
+  k.tcb_info = test::slurp(col + "/tcb_info.json");
+  k.qe_identity = test::slurp(col + "/qe_identity.json");
+  k.tcb_info_issuer_chain_pem = text(col + "/tcb_info_issuer_chain.pem");
+  k.qe_identity_issuer_chain_pem = text(col + "/qe_identity_issuer_chain.pem");
+  k.pck_crl = test::slurp(col + "/pck_crl.der");
+  k.root_ca_crl = test::slurp(col + "/root_ca_crl.der");
+  auto root = crypto::Certificate::from_pem(test::slurp(evidence::sim_tdx_root_file(dir.string())));
+  auto tcb_key = crypto::load_private_key_pem(test::slurp(dir / "intel/tcb_signing.key"), std::nullopt);
+  REQUIRE(root);
+  REQUIRE(tcb_key);
+  // The PCS body {"KEY": VALUE, "signature": r||s hex} with VALUE edited and signed again by the
+  // simulated TCB Signing key, so that only the edited field differs.
+  auto resigned = [&](const Bytes& body, const char* key, const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = nlohmann::json::parse(body.begin(), body.end());
+    edit(j[key]);
+    const std::string value = j[key].dump();
+    crypto::SignOptions o;
+    o.digest = crypto::DigestAlg::kSha256;
+    auto der = crypto::sign(*tcb_key, as_bytes(value), o);
+    REQUIRE(der);
+    auto rs = crypto::ecdsa_der_to_le_rs(*der, 32);
+    REQUIRE(rs);
+    Bytes sig(rs->first.rbegin(), rs->first.rend());
+    sig.insert(sig.end(), rs->second.rbegin(), rs->second.rend());
+    const std::string out = std::string("{\"") + key + "\":" + value + ",\"signature\":\"" + to_hex(sig) + "\"}";
+    return Bytes(out.begin(), out.end());
+  };
+  sim::TdxQuoteRequest req;
+  const std::string hcl = "{\"keys\":[],\"vm-configuration\":{}}";  // stands for Azure's HCL runtime data
+  req.report_data = crypto::digest(crypto::DigestAlg::kSha256, as_bytes(hcl));
+  req.report_data.resize(64, 0);
+  auto quote = sim::tdx_sim_quote(dir.string(), req);
+  REQUIRE(quote);
+  auto verdict = [&](const verify::TdxCollateral& collateral, std::optional<ByteView> hcl_data = std::nullopt) {
+    verify::TdxEvidence ev;
+    ev.quote = *quote;
+    ev.at = std::time(nullptr);
+    ev.collateral = &collateral;
+    ev.simulated_roots.push_back(root->clone());
+    ev.azure_hcl_runtime_data = hcl_data;
+    return verify::verify_tdx_quote(ev);
+  };
+  auto failed_detail = [](const verify::CheckList& l, const std::string& id) {
+    for (const auto& c : l.items()) {
+      if (c.id == id && c.outcome == verify::Outcome::kFail) return c.detail;
+    }
+    return std::string();
+  };
+  {
+    const auto ok = verdict(k, as_bytes(hcl));
+    for (const auto& c : ok.checks.items()) CHECK_MESSAGE(c.outcome != verify::Outcome::kFail, (c.id + ": " + c.detail));
+    REQUIRE(ok.passed);
+  }
+  struct Case {
+    const char* what;
+    bool qe;  // QE Identity, else TCB Info
+    std::function<void(nlohmann::json&)> edit;
+    const char* check;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"another QE signer", true, [](nlohmann::json& v) { v["mrsigner"] = std::string(64, '0'); }, "tdx.qe_identity_match", "MRSIGNER"},
+      {"another QE product", true, [](nlohmann::json& v) { v["isvprodid"] = v["isvprodid"].get<int>() + 1; }, "tdx.qe_identity_match", "ISVPRODID"},
+      {"a QE below every level", true, [](nlohmann::json& v) { for (auto& l : v["tcbLevels"]) l["tcb"]["isvsvn"] = 200; }, "tdx.qe_identity_match",
+       "below every QE TCB level"},
+      {"no identity for the module's major version", false, [](nlohmann::json& v) { for (auto& m : v["tdxModuleIdentities"]) m["id"] = "TDX_7F"; },
+       "tdx.module_identity", "no TDX module identity TDX_01"},
+      {"another module signer", false, [](nlohmann::json& v) { for (auto& m : v["tdxModuleIdentities"]) m["mrsigner"] = std::string(96, '1'); },
+       "tdx.module_identity", "MRSIGNERSEAM"},
+      {"a module below every level", false,
+       [](nlohmann::json& v) {
+         for (auto& m : v["tdxModuleIdentities"]) {
+           for (auto& l : m["tcbLevels"]) l["tcb"]["isvsvn"] = 200;
+         }
+       },
+       "tdx.module_identity", "below every level"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.what));
+    verify::TdxCollateral edited = k;
+    if (c.qe) edited.qe_identity = resigned(k.qe_identity, "enclaveIdentity", c.edit);
+    else edited.tcb_info = resigned(k.tcb_info, "tcbInfo", c.edit);
+    const auto v = verdict(edited);
+    CHECK_FALSE(v.passed);
+    CHECK(failed_detail(v.checks, c.check).find(c.says) != std::string::npos);
+  }
+  const std::string other = "{\"keys\":[{\"kid\":\"another VM\"}],\"vm-configuration\":{}}";
+  const auto v = verdict(k, as_bytes(other));
+  CHECK_FALSE(v.passed);
+  CHECK(failed_detail(v.checks, "tdx.azure_hcl_binding").find("not this TD's") != std::string::npos);
   fs::remove_all(dir);
 }
