@@ -9,6 +9,7 @@
 
 #include "base/hex.h"
 #include "crypto/keys.h"
+#include "crypto/x509_issue.h"
 #include "manifest/file_tree.h"
 #include "manifest/incremental.h"
 #include "manifest/model_hash.h"
@@ -204,6 +205,61 @@ TEST_CASE("verify: the reference key and certificate bundles verify") {
       CHECK_FALSE(late->passed);
       CHECK(has_check_failed(*late, "oms.certificate_chain"));
     }
+  }
+}
+
+TEST_CASE("verify: a certificate bundle's signing certificate must allow signing code, not only chain to a trusted CA") {
+  // A CA of our own and leaves it issued: the same statement signed by each.
+  auto base = test::require_vectors("measure/oms");
+  auto reference = oms::parse_bundle(test::slurp(base / "v1.1.0-certificate/model.sig"));
+  REQUIRE(reference);
+  const std::time_t now = std::time(nullptr);
+  auto spec = [&](const char* cn, std::uint64_t serial) {
+    crypto::CertificateSpec s;
+    s.subject = {{"CN", cn}};
+    s.serial = serial;
+    s.not_before = now - 3600;
+    s.not_after = now + 3600;
+    return s;
+  };
+  auto ca_key = crypto::generate_key(crypto::KeyType::kEcP384);
+  REQUIRE(ca_key);
+  auto ca_spec = spec("test model-signing CA", 1);
+  ca_spec.ca = true;
+  ca_spec.key_usage = "critical,keyCertSign,cRLSign";
+  auto ca = crypto::issue_certificate(ca_spec, ca_key->public_key(), *ca_key, nullptr, crypto::IssueSignature::kEcdsaSha384);
+  REQUIRE(ca);
+  auto signed_by_leaf = [&](const std::string& key_usage, const std::optional<std::string>& eku) {
+    auto key = crypto::generate_key(crypto::KeyType::kEcP256);
+    REQUIRE(key);
+    auto leaf_spec = spec("test model signer", 2);
+    leaf_spec.end_entity = true;
+    leaf_spec.key_usage = key_usage;
+    leaf_spec.extended_key_usage = eku;
+    auto leaf = crypto::issue_certificate(leaf_spec, key->public_key(), *ca_key, &*ca, crypto::IssueSignature::kEcdsaSha384);
+    REQUIRE(leaf);
+    auto sig = crypto::sign(*key, oms::dsse_pae(reference->payload_type, reference->payload));
+    REQUIRE(sig);
+    const std::string bundle = oms::build_certificate_bundle(reference->payload, *sig, {leaf->der()});
+    VerifyModelOptions o;
+    o.source.dir = (base / "v1.1.0-certificate").string();
+    o.source.ignore = {"ignore-me", "model.sig"};
+    o.trust_anchors.push_back(ca->clone());
+    o.at = now;
+    auto v = verify_model(as_bytes(bundle), o);
+    REQUIRE_MESSAGE(v, (v ? "" : v.error().message));
+    return std::move(*v);
+  };
+  const auto code_signing = signed_by_leaf("critical,digitalSignature", std::string("codeSigning"));
+  CHECK(code_signing.passed);
+  CHECK(signed_by_leaf("critical,digitalSignature", std::nullopt).passed);  // no EKU: any use
+  for (const auto& [ku, eku] : {std::pair<std::string, std::optional<std::string>>{"critical,digitalSignature", std::string("serverAuth")},
+                                {"critical,keyEncipherment", std::string("codeSigning")}}) {
+    const std::string shown = ku + " / " + eku.value_or("");
+    CAPTURE(shown);
+    const auto v = signed_by_leaf(ku, eku);
+    CHECK_FALSE(v.passed);
+    CHECK(has_check_failed(v, "oms.certificate_usage"));
   }
 }
 
