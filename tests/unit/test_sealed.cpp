@@ -10,6 +10,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+
+#include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
 #include "base/hex.h"
@@ -26,6 +29,7 @@ using cci::manifest::decrypt_model;
 using cci::manifest::SealedFiles;
 using cci::manifest::UnsealHow;
 using cci::manifest::unseal_into_memory;
+using cci::manifest::encryption_record;
 namespace fs = std::filesystem;
 
 namespace {
@@ -412,6 +416,19 @@ TEST_CASE("a sealed model into memfds, by writes or through a mapping: the same 
     REQUIRE_FALSE(wrong);
     CHECK(wrong.error().message.find("the key does not open this model") != std::string::npos);
   }
+  // A sealed file replaced after the start-up check by another file of the same model (whole and
+  // valid under the same key): refused by its header's name, never opened as the other file.
+  {
+    const fs::path victim = d.path / "enc" / "empty.txt";
+    const Bytes original = slurp(victim);
+    write(victim, slurp(d.path / "enc" / "config.json"));
+    auto r = unseal_into_memory(sealed_files(), test_key(), {}, UnsealHow::kWrite);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().field == "name");
+    CHECK(r.error().message.find("empty.txt changed after the start-up check") != std::string::npos);
+    write(victim, original);
+    REQUIRE(unseal_into_memory(sealed_files(), test_key(), {}, UnsealHow::kWrite));
+  }
   // A chunk of the weights altered after the start-up check: refused by either path, naming it.
   const auto enc_weights = d.path / "enc" / "weights.bin";
   Bytes bad = slurp(enc_weights);
@@ -424,5 +441,49 @@ TEST_CASE("a sealed model into memfds, by writes or through a mapping: the same 
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kVerificationFailed);
     CHECK(r.error().message.find("chunk 3 of 5") != std::string::npos);
+  }
+}
+
+TEST_CASE("the deployment manifest's model.encryption record: every member checked, each refusal saying which") {
+  const nlohmann::json good = {{"model",
+                                {{"encryption",
+                                  {{"format", "CCI-ENC1"},
+                                   {"cipher", "AES-256-GCM"},
+                                   {"key_id", "kbs:///r/t/k"},
+                                   {"chunk_size", 65536u},
+                                   {"files", {{{"name", "a.bin"}, {"sealed_size", 100u}, {"sealed_sha256", std::string(64, '0')}}}}}}}}};
+  auto r = encryption_record(good);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  REQUIRE(*r);
+  CHECK((*r)->key_id == "kbs:///r/t/k");
+  CHECK((*r)->files.size() == 1);
+  nlohmann::json plain = good;
+  plain["model"].erase("encryption");
+  CHECK_FALSE(*encryption_record(plain));  // no record: a plain model
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> cases = {
+      {[](nlohmann::json& e) { e = "CCI-ENC1"; }, "is not an object"},
+      {[](nlohmann::json& e) { e["compression"] = "none"; }, "unknown member 'compression'"},
+      {[](nlohmann::json& e) { e["format"] = "CCI-ENC2"; }, "format must be"},
+      {[](nlohmann::json& e) { e.erase("format"); }, "format must be"},
+      {[](nlohmann::json& e) { e["cipher"] = "AES-128-GCM"; }, "cipher must be"},
+      {[](nlohmann::json& e) { e["key_id"] = 7; }, "key_id must be a string"},
+      {[](nlohmann::json& e) { e["key_id"] = "has space"; }, "key_id or chunk_size"},
+      {[](nlohmann::json& e) { e["chunk_size"] = -1; }, "chunk_size must be an unsigned integer"},
+      {[](nlohmann::json& e) { e["chunk_size"] = 3000u; }, "key_id or chunk_size"},
+      {[](nlohmann::json& e) { e["chunk_size"] = 0x100000000ull; }, "key_id or chunk_size"},
+      {[](nlohmann::json& e) { e["files"] = nlohmann::json::array(); }, "files must be a non-empty array"},
+      {[](nlohmann::json& e) { e["files"][0]["extra"] = 1; }, "files[] must be {name, sealed_size, sealed_sha256}"},
+      {[](nlohmann::json& e) { e["files"][0]["name"] = "../a.bin"; }, "files[] name"},
+      {[](nlohmann::json& e) { e["files"].push_back(e["files"][0]); }, "lists 'a.bin' twice"},
+      {[](nlohmann::json& e) { e["files"][0]["sealed_sha256"] = std::string(63, '0'); }, "files[] sealed_sha256"},
+  };
+  for (const auto& [edit, says] : cases) {
+    CAPTURE(says);
+    nlohmann::json j = good;
+    edit(j["model"]["encryption"]);
+    auto bad = encryption_record(j);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().field == "model.encryption");
+    CHECK(bad.error().message.find(says) != std::string::npos);
   }
 }
