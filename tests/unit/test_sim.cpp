@@ -15,6 +15,8 @@
 #include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/x509_issue.h"
+#include "policy/snp_policy.h"
+#include "policy/tdx_policy.h"
 #include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
 #include "sim/tdx_sim.h"
@@ -367,6 +369,42 @@ TEST_CASE("simulated TDX platform: a QE or TDX module that is not the one TCB In
     const auto v = verdict(edited);
     CHECK_FALSE(v.passed);
     CHECK(failed_detail(v.checks, c.check).find(c.says) != std::string::npos);
+  }
+  // The policy over a quote whose TCB level Intel rates OutOfDate: refused unless the policy
+  // accepts that status by name; Revoked never, even when listed; REPORT_DATA compared exactly.
+  {
+    verify::TdxCollateral out_of_date = k;
+    out_of_date.tcb_info = resigned(k.tcb_info, "tcbInfo", [](nlohmann::json& v) {
+      for (auto& l : v["tcbLevels"]) l["tcbStatus"] = "OutOfDate";
+    });
+    const auto v = verdict(out_of_date);
+    REQUIRE(v.passed);
+    REQUIRE(v.verified);
+    REQUIRE(v.tcb);
+    CHECK(v.tcb->status == "OutOfDate");
+    policy::TdxExpectations ex;
+    ex.insecure_any_measurement = true;
+    auto outcome = [](const verify::CheckList& l, const std::string& id) {
+      for (const auto& c : l.items()) {
+        if (c.id == id) return std::string(verify::outcome_name(c.outcome));
+      }
+      return std::string();
+    };
+    nlohmann::json p = policy::default_policy();
+    CHECK(outcome(policy::evaluate_tdx_policy(p, *v.verified, *v.tcb, ex), "policy.tcb_status") == "fail");
+    p["tdx_accept_tcb_status"] = nlohmann::json::array({"OutOfDate"});
+    CHECK(outcome(policy::evaluate_tdx_policy(p, *v.verified, *v.tcb, ex), "policy.tcb_status") == "pass");
+    verify::TdxTcbVerdict revoked = *v.tcb;
+    revoked.status = "Revoked";
+    p["tdx_accept_tcb_status"] = nlohmann::json::array({"OutOfDate", "Revoked"});  // the YAML reader refuses this; the evaluator too
+    CHECK(outcome(policy::evaluate_tdx_policy(p, *v.verified, revoked, ex), "policy.tcb_status") == "fail");
+    ex.report_data = req.report_data;
+    CHECK(outcome(policy::evaluate_tdx_policy(p, *v.verified, *v.tcb, ex), "policy.report_data") == "pass");
+    ex.report_data->back() ^= 1;
+    CHECK(outcome(policy::evaluate_tdx_policy(p, *v.verified, *v.tcb, ex), "policy.report_data") == "fail");
+    // A CC event log that does not replay (truncated, malformed) is a failed finding, not a skipped one.
+    ex.replayed = Result<std::array<tdx::Hash48, 4>>(make_error(ErrorCode::kMalformed, "the log ends inside an event", "event_log"));
+    CHECK(outcome(policy::evaluate_tdx_policy(p, *v.verified, *v.tcb, ex), "policy.event_log") == "fail");
   }
   const std::string other = "{\"keys\":[{\"kid\":\"another VM\"}],\"vm-configuration\":{}}";
   const auto v = verdict(k, as_bytes(other));
