@@ -166,6 +166,51 @@ TEST_CASE("the unsigned tail must be zero, s and n-s, expired collateral, chain 
   }
 }
 
+TEST_CASE("each binding between report and certificate fails on its own check: CHIP_ID and hwID, SIGNING_KEY and the leaf's kind, Azure's runtime claims") {
+  // Each change below also breaks the report signature; the check that names the binding must
+  // fail too, so that removing it could not pass unnoticed.
+  auto dir = test::require_vectors("snp");
+  auto failed = [](const SnpVerification& r, const std::string& id) {
+    for (const auto& c : r.checks.items()) {
+      if (c.id == id && c.outcome == Outcome::kFail) return c.detail;
+    }
+    return std::string();
+  };
+  for (const char* id : {"milan-v3-tav", "turin-v5-tav"}) {
+    CAPTURE(id);
+    auto ev = evidence_for(vector_by_id(id), dir);
+    REQUIRE(verify_snp(ev).passed);
+    const Bytes original = ev.input.report;
+    ev.input.report[0x1A0 + 3] ^= 0x01;  // CHIP_ID
+    auto r = verify_snp(ev);
+    CHECK_FALSE(r.passed);
+    CHECK(failed(r, "snp.vek_hwid").find("expected CHIP_ID") != std::string::npos);
+    ev.input.report = original;
+    std::fill(ev.input.report.begin() + 0x1A0, ev.input.report.begin() + 0x1A0 + 64, std::uint8_t{0});
+    r = verify_snp(ev);
+    CHECK(failed(r, "snp.vek_hwid").find("CHIP_ID is masked") != std::string::npos);
+    ev.input.report = original;
+    ev.input.report[0x048] = static_cast<std::uint8_t>((original[0x048] & ~0x1c) | (1 << 2));  // SIGNING_KEY: VLEK
+    r = verify_snp(ev);
+    CHECK(failed(r, "snp.signing_key").find("leaf certificate CN is SEV-VCEK") != std::string::npos);
+    ev.input.report[0x048] = static_cast<std::uint8_t>((original[0x048] & ~0x1c) | (7 << 2));  // SIGNING_KEY: none
+    r = verify_snp(ev);
+    CHECK(failed(r, "snp.signing_key").find("not signed") != std::string::npos);
+  }
+  // Turin's hwID is 8 bytes: CHIP_ID must be zero past them.
+  auto turin = evidence_for(vector_by_id("turin-v5-tav"), dir);
+  turin.input.report[0x1A0 + 40] = 0x01;
+  CHECK(failed(verify_snp(turin), "snp.vek_hwid").find("expected CHIP_ID") != std::string::npos);
+  // Azure: REPORT_DATA binds the HCL report's runtime claims.
+  auto az = evidence_for(vector_by_id("azure-hcl-milan-v2"), dir);
+  REQUIRE(az.input.format == snp::InputFormat::kAzureHcl);
+  REQUIRE(verify_snp(az).passed);
+  az.input.azure_runtime_claims.push_back(' ');
+  auto r = verify_snp(az);
+  CHECK_FALSE(r.passed);
+  CHECK(failed(r, "azure.runtime_claims").find("does not bind") != std::string::npos);
+}
+
 TEST_CASE("the ECDSA-malleated signature (r, n-s) verifies but dedupe keys use only signed bytes") {
   // n of P-384, big-endian.
   auto dir = test::require_vectors("snp");
