@@ -189,6 +189,32 @@ TEST_CASE("a signed policy with a value the evaluators cannot read is refused, n
   CHECK(check_policy_json(default_policy()));
 }
 
+TEST_CASE("guest POLICY: SMT refused when the policy forbids it, SINGLE_SOCKET and a minimum ABI required when asked") {
+  const snp::Report base = *load("milan/tav_milan_v3_report.bin");
+  auto outcome = [](const snp::Report& rep, const std::string& yaml, const std::string& id) {
+    const auto l = evaluate_snp_policy(policy_from(yaml), verify::VerifiedForTests::make(snp::Report(rep)), snp::Product::kMilan, false, any_image());
+    for (const auto& c : l.items()) {
+      if (c.id == id) return std::string(verify::outcome_name(c.outcome));
+    }
+    return std::string("absent");
+  };
+  snp::Report r = base;
+  r.policy |= std::uint64_t{1} << 16;  // SMT allowed
+  CHECK(outcome(r, "allow_smt: false\n", "policy.smt") == "fail");
+  CHECK(outcome(r, "allow_smt: true\n", "policy.smt") == "absent");
+  r.policy &= ~(std::uint64_t{1} << 16);
+  CHECK(outcome(r, "allow_smt: false\n", "policy.smt") == "pass");
+  r.policy &= ~(std::uint64_t{1} << 20);  // SINGLE_SOCKET not required by the guest
+  CHECK(outcome(r, "require_single_socket: true\n", "policy.single_socket") == "fail");
+  r.policy |= std::uint64_t{1} << 20;
+  CHECK(outcome(r, "require_single_socket: true\n", "policy.single_socket") == "pass");
+  r.policy = (r.policy & ~std::uint64_t{0xffff}) | (1u << 8) | 55u;  // ABI 1.55
+  CHECK(outcome(r, "min_abi: \"1.51\"\n", "policy.min_abi") == "pass");
+  CHECK(outcome(r, "min_abi: \"1.55\"\n", "policy.min_abi") == "pass");
+  CHECK(outcome(r, "min_abi: \"1.56\"\n", "policy.min_abi") == "fail");
+  CHECK(outcome(r, "min_abi: \"2.0\"\n", "policy.min_abi") == "fail");
+}
+
 TEST_CASE("go-sev-guest-style fields on a genuine report: exact values pass, others fail showing both sides") {
   auto tav = load("milan/tav_milan_v3_report.bin");
   Expectations ex;
