@@ -116,7 +116,11 @@ Result<FreshAnswer> fetch_fresh(crypto::TlsConnection& tls, const Endpoint& e, c
   if (res.status != 200) {
     return make_error(ErrorCode::kVerificationFailed, "the server answered the fresh-evidence request with HTTP " + std::to_string(res.status), "fresh");
   }
-  const auto j = nlohmann::json::parse(res.body.begin(), res.body.end(), nullptr, false);
+  return read_fresh_answer(ByteView(reinterpret_cast<const std::uint8_t*>(res.body.data()), res.body.size()), cert, nonce, exporter);
+}
+
+Result<FreshAnswer> read_fresh_answer(ByteView body, const ratls::AttestedCertificate& cert, ByteView nonce, ByteView exporter) {
+  const auto j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
   if (!j.is_object() || !j.contains("evidence") || !j["evidence"].is_string()) {
     return make_error(ErrorCode::kMalformed, "the fresh-evidence answer is not {\"evidence\": base64}", "fresh");
   }

@@ -67,8 +67,15 @@ struct FreshAnswer {
   Bytes gpu_nonce;           // what each GPU's report must answer (ratls::gpu_nonce)
 };
 
-// A fresh nonce out, evidence bound to it and to this connection back (ratls::check_fresh_claims).
+// A fresh nonce out, evidence bound to it and to this connection back (read_fresh_answer).
 Result<FreshAnswer> fetch_fresh(crypto::TlsConnection& tls, const Endpoint& e, const ratls::AttestedCertificate& cert);
+
+// The checks of a fresh-evidence answer's body, apart from the transport: {"evidence": base64 of
+// tagged evidence of the certificate's TEE, "gpu_evidence"?: base64}, claims that repeat the
+// certificate's and carry `nonce` and `exporter` (ratls::check_fresh_claims), and GPU evidence
+// exactly when the claims name it (cci-gpu), those very bytes: a server that names GPU evidence
+// and withholds it is refused, never appraised as CPU-only.
+Result<FreshAnswer> read_fresh_answer(ByteView body, const ratls::AttestedCertificate& cert, ByteView nonce, ByteView exporter);
 
 // The model's key, on this connection, bound to its exporter value; the server's answer
 // ({"status":"provisioned", ...}). Refusals are kVerificationFailed, server errors kIo.

@@ -5,6 +5,7 @@
 
 #include "attest/evidence_source.h"
 #include "base/hex.h"
+#include "client/attested_client.h"
 #include "crypto/digest.h"
 #include "crypto/x509_issue.h"
 #include "ratls/attested_cert.h"
@@ -382,4 +383,57 @@ TEST_CASE("claims: a CBOR header that declares more items than the bytes hold is
   auto enc = encode_claims(c);
   REQUIRE(enc);
   CHECK(decode_claims(*enc));
+}
+
+TEST_CASE("a fresh-evidence answer: the certificate's TEE, its claims with our nonce and exporter, and GPU evidence exactly when named") {
+  const Bytes nonce(32, 0x11), exporter(32, 0x22);
+  ratls::AttestedCertificate cert;
+  cert.claims = sample_claims(as_bytes("spki"));
+  cert.evidence = {kTagSnp, Bytes(1184, 0x5a), Bytes()};
+  const std::string gpu_text = "[{\"arch\":\"HOPPER\"}]";
+  const Bytes gpu(gpu_text.begin(), gpu_text.end());
+  // An answer as a server writes it: tagged evidence whose claims are `claims`, and optionally GPU evidence.
+  auto answer = [&](std::uint64_t tag, const Claims& claims, const std::optional<Bytes>& gpu_evidence) {
+    auto c = encode_claims(claims);
+    REQUIRE(c);
+    auto ev = encode_tagged_evidence({tag, Bytes(1184, 0x5a), *c});
+    REQUIRE(ev);
+    nlohmann::json j{{"evidence", base64_encode(*ev)}};
+    if (gpu_evidence) j["gpu_evidence"] = base64_encode(*gpu_evidence);
+    const std::string text = j.dump();
+    return Bytes(text.begin(), text.end());
+  };
+  const Claims fresh = fresh_claims(cert.claims, nonce, exporter);
+  Claims fresh_gpu = fresh;
+  fresh_gpu.gpu_sha256 = crypto::digest(crypto::DigestAlg::kSha256, gpu);
+
+  auto plain = client::read_fresh_answer(answer(kTagSnp, fresh, std::nullopt), cert, nonce, exporter);
+  REQUIRE_MESSAGE(plain, (plain ? "" : plain.error().message));
+  CHECK_FALSE(plain->gpu);
+  auto with_gpu = client::read_fresh_answer(answer(kTagSnp, fresh_gpu, gpu), cert, nonce, exporter);
+  REQUIRE(with_gpu);
+  CHECK(with_gpu->gpu == std::optional<Bytes>(gpu));
+  CHECK(with_gpu->gpu_nonce == gpu_nonce(nonce, exporter));
+
+  // GPU evidence named by the claims but withheld: never appraised as a CPU-only server.
+  auto withheld = client::read_fresh_answer(answer(kTagSnp, fresh_gpu, std::nullopt), cert, nonce, exporter);
+  REQUIRE_FALSE(withheld);
+  CHECK(withheld.error().field == "cci-gpu");
+  // Other GPU evidence than the claims name, or GPU evidence the claims do not name.
+  Bytes other = gpu;
+  other.back() = ' ';
+  CHECK(client::read_fresh_answer(answer(kTagSnp, fresh_gpu, other), cert, nonce, exporter).error().field == "cci-gpu");
+  CHECK(client::read_fresh_answer(answer(kTagSnp, fresh, gpu), cert, nonce, exporter).error().field == "cci-gpu");
+  // Evidence of another TEE than the certificate's.
+  auto tdx = client::read_fresh_answer(answer(kTagIntelTeeQuote, fresh, std::nullopt), cert, nonce, exporter);
+  REQUIRE_FALSE(tdx);
+  CHECK(tdx.error().message.find("another TEE type") != std::string::npos);
+  // Claims for another connection or nonce (ratls::check_fresh_claims, on the answer as read).
+  CHECK(client::read_fresh_answer(answer(kTagSnp, fresh, std::nullopt), cert, nonce, Bytes(32, 0x23)).error().field == "cci-exporter");
+  CHECK(client::read_fresh_answer(answer(kTagSnp, fresh, std::nullopt), cert, Bytes(32, 0x12), exporter).error().field == "nonce");
+  // Not the answer's shape.
+  for (const std::string& body : {std::string("[]"), std::string("{\"evidence\": 7}"), std::string("{\"evidence\": \"%%\"}"), std::string("not json")}) {
+    CAPTURE(body);
+    CHECK_FALSE(client::read_fresh_answer(as_bytes(body), cert, nonce, exporter));
+  }
 }
