@@ -758,6 +758,46 @@ TEST_CASE("a RIM's signature must be NVIDIA's profile: the whole document, one r
   }
 }
 
+TEST_CASE("a signed RIM whose SWID content is not a RIM's is refused naming what is wrong, not half-read") {
+  const TestRimPki pki;
+  const std::string base = TestRimPki::xml({});
+  const std::string meta = "<Meta colloquialVersion=\"620.12\" product=\"GH100\"/>";
+  const std::string payload_open = "<Payload>", payload_close = "</Payload>";
+  const std::string resource_attrs = "index=\"0\" active=\"True\" alternatives=\"1\"";
+  const std::string zeros(96, '0');
+  auto replaced = [&](const std::string& what, const std::string& with) {
+    std::string x = base;
+    const size_t at = x.find(what);
+    REQUIRE(at != std::string::npos);
+    x.replace(at, what.size(), with);
+    return x;
+  };
+  const std::string second_payload = "</Payload>\n<Payload></Payload>";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {replaced(meta, meta + meta), "not one SWID Meta element"},
+      {replaced(meta, "<Meta product=\"GH100\"/>"), "Meta has no colloquialVersion"},
+      {replaced(payload_close, second_payload), "not one SWID Payload element"},
+      {replaced(resource_attrs, "index=\"x1\" active=\"True\" alternatives=\"1\""), "without a numeric index"},
+      {replaced(resource_attrs, "index=\"256\" active=\"True\" alternatives=\"1\""), "repeated or out of range"},
+      {replaced(payload_close, "<Resource type=\"Measurement\" index=\"0\" active=\"False\" alternatives=\"1\" SHA384:Hash0=\"" + zeros + "\"/>\n" + payload_close),
+       "repeated or out of range"},
+      {replaced(resource_attrs, "index=\"0\" active=\"yes\" alternatives=\"1\""), "not True or False"},
+      {replaced(resource_attrs, "index=\"0\" active=\"True\" alternatives=\"0\""), "not a small positive number"},
+      {replaced(resource_attrs, "index=\"0\" active=\"True\" alternatives=\"2\""), "Hash1 is not 48 bytes of hex"},
+      {replaced(zeros, std::string(94, '0')), "Hash0 is not 48 bytes of hex"},
+      {replaced(zeros, std::string(95, '0') + "g"), "Hash0 is not 48 bytes of hex"},
+      {replaced("type=\"Measurement\"", "type=\"Other\""), "no Measurement resources"},
+  };
+  for (const auto& [xml, says] : cases) {
+    CAPTURE(says);
+    auto signed_xml = verify::sign_rim_xml(as_bytes(xml), pki.key_pem, {pki.signer->pem(), pki.root->pem()});
+    REQUIRE_MESSAGE(signed_xml, (signed_xml ? "" : signed_xml.error().message));
+    const auto v = pki.verify(*signed_xml);
+    CHECK_FALSE(v.passed);
+    CHECK(failed_detail(v, "nvgpu.rim_content").find(says) != std::string::npos);
+  }
+}
+
 TEST_CASE("driver and VBIOS RIMs: an index active in both is a conflict, an unknown NVDEC0 status fails the comparison") {
   const TestRimPki pki;
   const auto driver = pki.verify(pki.sign({}));
