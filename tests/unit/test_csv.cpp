@@ -385,6 +385,44 @@ TEST_CASE("CC event log: the CSV guest's CCEL parses and replays to the RTMRs tr
   }
 }
 
+TEST_CASE("CSV policy: REPORT_DATA compared exactly, a V1 report without one refused, firmware and ABI minimums, a log that does not replay") {
+  Report r;
+  r.version = ReportVersion::kV2;
+  r.policy = 0x45 | (std::uint64_t{1} << 16) | (std::uint64_t{2} << 24);  // NODBG | ES | CSV3, ABI 1.2
+  r.pek.api_major = 1;
+  r.pek.api_minor = 3;
+  r.report_data.fill(0x5a);
+  policy::CsvExpectations ex;
+  ex.insecure_any_measurement = true;
+  auto outcome = [](const verify::CheckList& l, const std::string& id) {
+    for (const auto& c : l.items()) {
+      if (c.id == id) return std::string(verify::outcome_name(c.outcome));
+    }
+    return std::string("absent");
+  };
+  auto eval = [&](const policy::Json& p) { return policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(Report(r)), ex); };
+  const policy::Json p = policy::default_policy();
+  ex.report_data = Bytes(64, 0x5a);
+  CHECK(outcome(eval(p), "policy.report_data") == "pass");
+  ex.report_data->back() ^= 1;
+  CHECK(outcome(eval(p), "policy.report_data") == "fail");
+  ex.report_data.reset();
+  CHECK(outcome(eval(p), "policy.report_data") == "skip");
+  r.version = ReportVersion::kV1;  // V1: the masked fields need exact expected values
+  CHECK(outcome(eval(p), "policy.report_data") == "fail");
+  r.version = ReportVersion::kV2;
+  for (const auto& [key, want, result] : {std::tuple<const char*, const char*, const char*>{"min_firmware", "1.3", "pass"}, {"min_firmware", "1.4", "fail"},
+                                          {"min_firmware", "2.0", "fail"}, {"min_abi", "1.2", "pass"}, {"min_abi", "1.3", "fail"}}) {
+    const std::string shown = std::string(key) + " " + want;
+    CAPTURE(shown);
+    policy::Json q = p;
+    q[key] = want;
+    CHECK(outcome(eval(q), std::string("policy.") + key) == result);
+  }
+  ex.replayed = Result<Rtmrs>(make_error(ErrorCode::kMalformed, "the log ends inside an event", "event_log"));
+  CHECK(outcome(eval(p), "policy.event_log") == "fail");
+}
+
 TEST_CASE("CSV policy: V2 RTMRs against the event log replay, RTMR0 against measure, V1 pins") {
   auto dir = test::require_vectors("csv");
   auto events = parse_event_log(test::slurp(dir / "trustee_CCEL_data_csv.bin"));
