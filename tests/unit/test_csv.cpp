@@ -279,6 +279,37 @@ TEST_CASE("verify_csv: negatives name the failing check") {
   }
 }
 
+TEST_CASE("verify_csv: the HSK and CEK must be what the chain says they are, each refusal on its check before any signature") {
+  auto dir = test::require_vectors("csv");
+  struct Edit {
+    size_t at;  // in HSK || CEK (the HSK is the first 832 bytes)
+    const char* check;
+    const char* says;
+  };
+  const Edit edits[] = {
+      {0x24, "csv.hsk", "HSK key_usage 0x12 is not 0x13"},
+      {0x14, "csv.hsk", "expected the HRK's key ID"},
+      {0x40, "csv.hsk", "HSK curve_id is not SM2"},
+      {kCaCertSize + 0x1A4, "csv.cek", "expected the HSK's key ID"},
+      {kCaCertSize + 0x414, "csv.cek", "CEK signature 1 is"},
+      {kCaCertSize + 0x61C, "csv.cek", "CEK signature 2 is"},
+  };
+  for (const auto& e : edits) {
+    CAPTURE(e.says);
+    auto in = genuine_inputs(dir);
+    REQUIRE(in.hsk_cek);
+    REQUIRE(in.hsk_cek->size() > e.at);
+    (*in.hsk_cek)[e.at] ^= 0x01;
+    const auto v = verify::verify_csv(in);
+    CHECK_FALSE(v.passed);
+    std::string detail;
+    for (const auto& c : v.checks.items()) {
+      if (c.id == e.check && c.outcome == verify::Outcome::kFail) detail = c.detail;
+    }
+    CHECK(detail.find(e.says) != std::string::npos);
+  }
+}
+
 TEST_CASE("verify_csv: flipping any signed byte or signature byte is never accepted") {
   auto dir = test::require_vectors("csv");
   auto in = genuine_inputs(dir);
