@@ -67,6 +67,31 @@ std::string fails(const verify::SnpVerification& v) {
   return s;
 }
 
+// The simulated TDX platform's PCS collateral, the six files read_tdx_collateral reads.
+verify::TdxCollateral sim_tdx_collateral(const fs::path& dir) {
+  const std::string col = evidence::sim_tdx_collateral_dir(dir.string());
+  auto text = [](const fs::path& f) {
+    const Bytes b = test::slurp(f);
+    return std::string(b.begin(), b.end());
+  };
+  verify::TdxCollateral k;
+  k.tcb_info = test::slurp(col + "/tcb_info.json");
+  k.qe_identity = test::slurp(col + "/qe_identity.json");
+  k.tcb_info_issuer_chain_pem = text(col + "/tcb_info_issuer_chain.pem");
+  k.qe_identity_issuer_chain_pem = text(col + "/qe_identity_issuer_chain.pem");
+  k.pck_crl = test::slurp(col + "/pck_crl.der");
+  k.root_ca_crl = test::slurp(col + "/root_ca_crl.der");
+  return k;
+}
+
+// The detail of the failed check with this id, or "" when it did not fail.
+std::string failed_detail(const verify::CheckList& l, const std::string& id) {
+  for (const auto& c : l.items()) {
+    if (c.id == id && c.outcome == verify::Outcome::kFail) return c.detail;
+  }
+  return std::string();
+}
+
 }  // namespace
 
 TEST_CASE("simulated SNP platform: trusted only by name, never as AMD") {
@@ -151,18 +176,7 @@ TEST_CASE("simulated TDX platform: trusted only by name, its collateral checked 
   sim::TdxPlatform p;
   p.guest.mr_td.assign(48, 0xcd);
   REQUIRE(sim::init_tdx_sim(dir.string(), p));
-  const std::string col = evidence::sim_tdx_collateral_dir(dir.string());
-  auto text = [](const fs::path& f) {
-    const Bytes b = test::slurp(f);
-    return std::string(b.begin(), b.end());
-  };
-  verify::TdxCollateral k;
-  k.tcb_info = test::slurp(col + "/tcb_info.json");
-  k.qe_identity = test::slurp(col + "/qe_identity.json");
-  k.tcb_info_issuer_chain_pem = text(col + "/tcb_info_issuer_chain.pem");
-  k.qe_identity_issuer_chain_pem = text(col + "/qe_identity_issuer_chain.pem");
-  k.pck_crl = test::slurp(col + "/pck_crl.der");
-  k.root_ca_crl = test::slurp(col + "/root_ca_crl.der");
+  const verify::TdxCollateral k = sim_tdx_collateral(dir);
   auto root = crypto::Certificate::from_pem(test::slurp(evidence::sim_tdx_root_file(dir.string())));
   REQUIRE(root);
   CHECK(root->fingerprint_sha256() != verify::pinned_intel_sgx_root_fingerprint());
@@ -236,12 +250,6 @@ TEST_CASE("simulated TDX platform: trusted only by name, its collateral checked 
       ev.simulated_roots.push_back(root->clone());
       return verify::verify_tdx_quote(ev);
     };
-    auto failed_detail = [](const verify::CheckList& l, const std::string& id) {
-      for (const auto& c : l.items()) {
-        if (c.id == id && c.outcome == verify::Outcome::kFail) return c.detail;
-      }
-      return std::string();
-    };
     REQUIRE(verdict(k).passed);
     // The simulator's serials: the PCK certificate 0x5100, the PCK Platform CA 2.
     auto pck_crl = crypto::issue_crl({now - 60, now + 86400, {7, 0x5100}}, *ca_key, *ca, crypto::IssueSignature::kEcdsaSha256);
@@ -278,18 +286,7 @@ TEST_CASE("simulated TDX platform: a QE or TDX module that is not the one TCB In
   const fs::path dir = fs::temp_directory_path() / ("cci-sim-tdx-id-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   REQUIRE(sim::init_tdx_sim(dir.string(), sim::TdxPlatform{}));
-  const std::string col = evidence::sim_tdx_collateral_dir(dir.string());
-  auto text = [](const fs::path& f) {
-    const Bytes b = test::slurp(f);
-    return std::string(b.begin(), b.end());
-  };
-  verify::TdxCollateral k;
-  k.tcb_info = test::slurp(col + "/tcb_info.json");
-  k.qe_identity = test::slurp(col + "/qe_identity.json");
-  k.tcb_info_issuer_chain_pem = text(col + "/tcb_info_issuer_chain.pem");
-  k.qe_identity_issuer_chain_pem = text(col + "/qe_identity_issuer_chain.pem");
-  k.pck_crl = test::slurp(col + "/pck_crl.der");
-  k.root_ca_crl = test::slurp(col + "/root_ca_crl.der");
+  const verify::TdxCollateral k = sim_tdx_collateral(dir);
   auto root = crypto::Certificate::from_pem(test::slurp(evidence::sim_tdx_root_file(dir.string())));
   auto tcb_key = crypto::load_private_key_pem(test::slurp(dir / "intel/tcb_signing.key"), std::nullopt);
   REQUIRE(root);
@@ -325,12 +322,6 @@ TEST_CASE("simulated TDX platform: a QE or TDX module that is not the one TCB In
     ev.simulated_roots.push_back(root->clone());
     ev.azure_hcl_runtime_data = hcl_data;
     return verify::verify_tdx_quote(ev);
-  };
-  auto failed_detail = [](const verify::CheckList& l, const std::string& id) {
-    for (const auto& c : l.items()) {
-      if (c.id == id && c.outcome == verify::Outcome::kFail) return c.detail;
-    }
-    return std::string();
   };
   {
     const auto ok = verdict(k, as_bytes(hcl));
