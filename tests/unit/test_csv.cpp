@@ -340,6 +340,24 @@ TEST_CASE("verify_csv: the trustee evidence files verify as far as they can") {
     }
     CHECK(pass == "csv.report_structure csv.envelope_pek csv.envelope_serial csv.hrk_pinned csv.report_signature ");
   }
+  SUBCASE("the envelope's own PEK and serial number must be the report's (else a spoofable claim)") {
+    auto in = genuine_inputs(dir, "trustee_KPA64911240507_evidence_v1wrapper.json");
+    in.hsk_cek.reset();
+    REQUIRE(in.evidence.envelope_pek);
+    REQUIRE(in.evidence.envelope_serial);
+    auto detail = [](const verify::CsvVerification& v, const std::string& id) {
+      for (const auto& c : v.checks.items()) {
+        if (c.id == id) return std::string(verify::outcome_name(c.outcome)) + ": " + c.detail;
+      }
+      return std::string("absent");
+    };
+    auto other_pek = in;
+    other_pek.evidence.envelope_pek->back() ^= 0x01;
+    CHECK(detail(verify::verify_csv(other_pek), "csv.envelope_pek").rfind("fail: cert_chain.pek", 0) == 0);
+    auto other_serial = in;
+    *other_serial.evidence.envelope_serial = "NZA9T00000000";
+    CHECK(detail(verify::verify_csv(other_serial), "csv.envelope_serial").rfind("fail: serial_number \"NZA9T00000000\"", 0) == 0);
+  }
   SUBCASE("legacy JSON: the report signature by the envelope's PEK verifies") {
     auto in = genuine_inputs(dir, "trustee_NZA9T01021905_evidence_legacyjson.json");
     in.hsk_cek.reset();
