@@ -266,6 +266,8 @@ class AcceptLoop {
   Result<WorkerProc*> worker_for(const std::string& user);
   void on_worker_message(WorkerProc& w);
   void reap_children();
+  void drain_reports(ConnProc& c);
+  void record(const msg::RequestDone& d) { metrics_.request({d.route, d.status, d.seconds, d.first_token_seconds, d.prompt_tokens, d.completion_tokens}); }
   void retire_idle_workers();
   void reload_keys(bool force);
   void end_user(const std::string& user);
@@ -778,7 +780,7 @@ void AcceptLoop::on_conn_message(ConnProc& c) {
   if (!request) return reply_error(c, 400, request.error().message);
   if (const auto* e = std::get_if<msg::EvidenceRequest>(&*request)) return answer_evidence(c, *e);
   if (const auto* d = std::get_if<msg::RequestDone>(&*request)) {
-    metrics_.request({d->route, d->status, d->seconds, d->first_token_seconds, d->prompt_tokens, d->completion_tokens});
+    record(*d);
     return;  // not answered
   }
   if (std::holds_alternative<msg::MetricsRequest>(*request)) return answer_metrics(c);
@@ -847,6 +849,7 @@ void AcceptLoop::reap_children() {
     for (auto it = conns_.begin(); it != conns_.end(); ++it) {
       if ((*it)->pid != pid && (*it)->pid != -pid) continue;
       how["conn"] = (*it)->id;
+      drain_reports(**it);
       log_event("accept", "connection_closed", how);
       conns_.erase(it);
       break;
@@ -858,6 +861,24 @@ void AcceptLoop::reap_children() {
       log_event("accept", "worker_exited", how);
       workers_.erase(it);
       break;
+    }
+  }
+}
+
+// A connection process that answered its last request and exited at once: its report of that
+// request (RequestDone) may still wait on the control socket when SIGCHLD is handled, which comes
+// first in the loop. Counted before the descriptor goes, so /metrics misses no request; anything
+// else it left needs no answer any more.
+void AcceptLoop::drain_reports(ConnProc& c) {
+  for (int i = 0; i < 64 && c.ctl.valid(); ++i) {
+    pollfd p{c.ctl.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return;
+    auto frame = recv_json(c.ctl.get(), 64 * 1024);
+    if (!frame) return;
+    auto request = msg::decode_conn_request(frame->message);
+    if (!request) return;
+    if (const auto* d = std::get_if<msg::RequestDone>(&*request)) {
+      record(*d);
     }
   }
 }
