@@ -762,7 +762,7 @@ TEST_CASE("a signed RIM whose SWID content is not a RIM's is refused naming what
   const TestRimPki pki;
   const std::string base = TestRimPki::xml({});
   const std::string meta = "<Meta colloquialVersion=\"620.12\" product=\"GH100\"/>";
-  const std::string payload_open = "<Payload>", payload_close = "</Payload>";
+  const std::string payload_close = "</Payload>";
   const std::string resource_attrs = "index=\"0\" active=\"True\" alternatives=\"1\"";
   const std::string zeros(96, '0');
   auto replaced = [&](const std::string& what, const std::string& with) {
@@ -801,9 +801,7 @@ TEST_CASE("a signed RIM whose SWID content is not a RIM's is refused naming what
 TEST_CASE("driver and VBIOS RIMs: an index active in both is a conflict, an unknown NVDEC0 status fails the comparison") {
   const TestRimPki pki;
   const auto driver = pki.verify(pki.sign({}));
-  TestRim inactive;
-  inactive.extra_resource = "";
-  std::string vbios_xml = TestRimPki::xml(inactive);
+  std::string vbios_xml = TestRimPki::xml({});
   const std::string active0 = "index=\"0\" active=\"True\"";
   REQUIRE(vbios_xml.find(active0) != std::string::npos);
   vbios_xml.replace(vbios_xml.find(active0), active0.size(), "index=\"0\" active=\"False\"");
