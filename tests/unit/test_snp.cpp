@@ -1,11 +1,14 @@
 // SEV-SNP report parsing against the genuine vectors of shared vectors/snp (manifest.json).
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
 #include "snp/cert_table.h"
 #include "snp/report.h"
+#include "snp/vek.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -161,4 +164,61 @@ TEST_CASE("extended-report certificate table") {
   Bytes cut = build(0, true);
   cut.resize(30);
   CHECK_FALSE(parse_cert_table(cut));  // truncated: no terminator
+}
+
+TEST_CASE("VEK extensions: minimal DER INTEGERs of one byte, ASCII IA5 strings, a hwID of its product's size") {
+  // AMD VCEK specification 57230, "VCEK Certificate Extensions": the SPLs are INTEGERs, productName
+  // and cspID IA5Strings, hwID the chip's identifier (raw, or in an OCTET STRING).
+  std::map<std::string, Bytes> ext;
+  auto lookup = [&](const std::string& oid) -> Result<std::optional<Bytes>> {
+    auto it = ext.find(oid);
+    if (it == ext.end()) return std::optional<Bytes>();
+    return std::optional<Bytes>(it->second);
+  };
+  auto refused_on = [&](const char* oid) {
+    auto r = parse_vek_extensions(lookup);
+    if (r) return std::string("accepted");
+    return r.error().field == oid ? std::string("refused") : "refused naming " + r.error().field;
+  };
+  const Bytes chip(64, 0xAB);
+  ext = {{kOidBlSpl, {0x02, 0x01, 0x07}}, {kOidSnpSpl, {0x02, 0x02, 0x00, 0xD1}}, {kOidProductName, {0x16, 0x05, 'G', 'e', 'n', 'o', 'a'}},
+         {kOidHwId, chip}};
+  auto ok = parse_vek_extensions(lookup);
+  REQUIRE_MESSAGE(ok, ok.error().message);
+  CHECK(ok->bl == 7);
+  CHECK(ok->snp == 0xD1);
+  CHECK_FALSE(ok->tee.has_value());
+  CHECK(ok->product_name == "Genoa");
+  CHECK(ok->hw_id == chip);
+  Bytes wrapped = {0x04, 0x08};
+  wrapped.insert(wrapped.end(), chip.begin(), chip.begin() + 8);
+  ext[kOidHwId] = wrapped;
+  REQUIRE(parse_vek_extensions(lookup));
+  CHECK(parse_vek_extensions(lookup)->hw_id == Bytes(chip.begin(), chip.begin() + 8));
+
+  const std::map<std::string, Bytes> good = ext;
+  const std::vector<std::pair<const char*, Bytes>> bad = {
+      {kOidBlSpl, {0x02, 0x01}},                    // no content
+      {kOidBlSpl, {0x03, 0x01, 0x07}},              // not an INTEGER
+      {kOidBlSpl, {0x02, 0x02, 0x07}},              // length past the bytes
+      {kOidBlSpl, {0x02, 0x03, 0x00, 0x00, 0x80}},  // more than a byte's range
+      {kOidTeeSpl, {0x02, 0x01, 0x80}},             // negative
+      {kOidTeeSpl, {0x02, 0x02, 0x00, 0x05}},       // not minimal
+      {kOidTeeSpl, {0x02, 0x02, 0x01, 0x00}},       // 256
+      {kOidProductName, {0x0C, 0x05, 'G', 'e', 'n', 'o', 'a'}},  // UTF8String, not IA5
+      {kOidProductName, {0x16, 0x06, 'G', 'e', 'n', 'o', 'a'}},  // length past the bytes
+      {kOidProductName, {0x16}},
+      {kOidCspId, {0x16, 0x03, 'a', 0xC3, 'b'}},                 // not ASCII
+      {kOidHwId, Bytes(63, 0xAB)},
+      {kOidHwId, Bytes(66, 0xAB)},                                // 66 bytes that are no OCTET STRING
+  };
+  for (const auto& [oid, value] : bad) {
+    const std::string where = oid;
+    const std::string bytes = to_hex(value);
+    CAPTURE(where);
+    CAPTURE(bytes);
+    ext = good;
+    ext[oid] = value;
+    CHECK(refused_on(oid) == "refused");
+  }
 }
