@@ -154,6 +154,49 @@ TEST_CASE("JWE: seven accepted with their plaintext, eleven refused naming the c
   CHECK(refused == 11);
 }
 
+TEST_CASE("JWE: text that is no JSON object, a member missing, not base64url or of an impossible length is refused naming it") {
+  const auto dir = test::require_vectors("kbs");
+  const json m = load(dir / "manifest.json");
+  const json* accepted = nullptr;
+  for (const auto& c : m["cases"]) {
+    if (c["kind"] == "jwe" && c["expect"] == "accept") accepted = &c;
+  }
+  REQUIRE(accepted);
+  auto key = TeeKey::from_private_jwk(load(dir / (*accepted)["key"].get<std::string>()));
+  REQUIRE(key);
+  const json good = load(dir / (*accepted)["file"].get<std::string>());
+  REQUIRE(decrypt_resource(good.dump(), *key));
+  auto field_of = [&](const std::string& text) {
+    auto r = decrypt_resource(text, *key);
+    return r ? std::string("accepted") : r.error().field;
+  };
+  CHECK(field_of("[]") == "jwe");
+  CHECK(field_of("not json") == "jwe");
+  for (const char* name : {"iv", "tag", "encrypted_key", "ciphertext"}) {
+    CAPTURE(name);
+    json j = good;
+    j.erase(name);
+    CHECK(field_of(j.dump()) == name);
+    j[name] = 12;
+    CHECK(field_of(j.dump()) == name);
+    j[name] = "AAAA*AAA";  // a character outside base64url
+    CHECK(field_of(j.dump()) == name);
+    j[name] = "AAAAA";  // 5 characters cannot encode whole bytes
+    CHECK(field_of(j.dump()) == name);
+  }
+  CHECK(b64url_decode("AAAAA", "x").error().message.find("impossible base64url length") != std::string::npos);
+  // The private JWK the client holds: EC P-256 with all of x, y, d.
+  const json jwk = load(dir / (*accepted)["key"].get<std::string>());
+  for (const auto& [member, value] : std::vector<std::pair<std::string, json>>{{"kty", "RSA"}, {"crv", "P-384"}, {"d", nullptr}, {"x", "AA"}}) {
+    CAPTURE(member);
+    json k = jwk;
+    if (value.is_null()) k.erase(member);
+    else k[member] = value;
+    CHECK_FALSE(TeeKey::from_private_jwk(k));
+  }
+  CHECK_FALSE(TeeKey::from_private_jwk(json::array()));
+}
+
 TEST_CASE("the tee-pubkey: a fresh key exports exactly kty, crv, alg, x, y with 32-byte coordinates") {
   const auto dir = test::require_vectors("kbs");
   for (int i = 0; i < 8; ++i) {
