@@ -185,6 +185,44 @@ TEST_CASE("JWE: text that is no JSON object, a member missing, not base64url or 
     CHECK(field_of(j.dump()) == name);
   }
   CHECK(b64url_decode("AAAAA", "x").error().message.find("impossible base64url length") != std::string::npos);
+  // A protected header that is no JSON object (never an exception from reading its members).
+  for (const std::string header : {"[\"alg\"]", "{\"alg\":", "\"ECDH-ES+A256KW\""}) {
+    CAPTURE(header);
+    json j = good;
+    j["protected"] = b64url_encode(ByteView(reinterpret_cast<const std::uint8_t*>(header.data()), header.size()));
+    CHECK(field_of(j.dump()) == "protected");
+  }
+  // Only the flattened members trustee sends, and in the protected header only alg, enc, epk.
+  for (const char* extra : {"aad", "recipients", "header"}) {
+    json j = good;
+    j[extra] = "AAAA";
+    CHECK(field_of(j.dump()) == "jwe");
+  }
+  {
+    json j = good;
+    j.erase("protected");
+    CHECK(field_of(j.dump()) == "protected");
+  }
+  auto b64 = [](const Bytes& b) { return b64url_encode(b); };
+  const Bytes protected_bytes = *b64url_decode(good["protected"].get<std::string>(), "protected");
+  const json header = json::parse(as_chars(protected_bytes));
+  auto with_header = [&](const json& h) {
+    json j = good;
+    const std::string text = h.dump();
+    j["protected"] = b64(Bytes(text.begin(), text.end()));
+    return field_of(j.dump());
+  };
+  json h = header;
+  h["crit"] = json::array({"exp"});
+  CHECK(with_header(h) == "crit");
+  h = header;
+  h["kid"] = "trustee";
+  CHECK(with_header(h) == "protected");
+  h = header;
+  h.erase("epk");
+  CHECK(with_header(h) == "epk-location");
+  h["epk"] = "not an object";
+  CHECK(with_header(h) == "epk-location");
   // The private JWK the client holds: EC P-256 with all of x, y, d.
   const json jwk = load(dir / (*accepted)["key"].get<std::string>());
   for (const auto& [member, value] : std::vector<std::pair<std::string, json>>{{"kty", "RSA"}, {"crv", "P-384"}, {"d", nullptr}, {"x", "AA"}}) {
