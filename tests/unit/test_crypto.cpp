@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <algorithm>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/rsa.h>
 
 #include "base/hex.h"
@@ -215,6 +216,195 @@ TEST_CASE("crl: issued, parsed from DER and PEM, strict about trailing bytes") {
   CHECK_FALSE(crypto::Crl::parse(ByteView(crl->der()).first(crl->der().size() - 1)));
   const std::string pem = "-----BEGIN X509 CRL-----\nnot base64\n-----END X509 CRL-----\n";
   CHECK_FALSE(crypto::Crl::parse(ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size())));
+}
+
+namespace {
+
+// A DER OCSPResponse made with OpenSSL's own responder functions (RFC 6960 section 4.2.1), for
+// checking check_ocsp_response against answers a test controls.
+struct OcspAnswerSpec {
+  const Certificate* about = nullptr;   // CertID: this certificate ...
+  const Certificate* issuer = nullptr;  // ... issued by this one
+  const Certificate* signer = nullptr;  // ResponderID and signature
+  const PrivateKey* signer_key = nullptr;
+  bool include_signer = false;          // the signer's certificate in the response's certs
+  bool by_key = false;                  // ResponderID byKey instead of byName
+  int status = V_OCSP_CERTSTATUS_GOOD;
+  int reason = -1;
+  Bytes nonce;
+  std::time_t this_update = 1700000000;
+  std::time_t next_update = 1700086400;
+};
+
+Bytes ocsp_answer(const OcspAnswerSpec& s) {
+  OCSP_BASICRESP* bs = OCSP_BASICRESP_new();
+  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha384(), s.about->get(), s.issuer->get());
+  ASN1_TIME* tu = ASN1_TIME_set(nullptr, s.this_update);
+  ASN1_TIME* nu = ASN1_TIME_set(nullptr, s.next_update);
+  ASN1_TIME* rev = ASN1_TIME_set(nullptr, s.this_update - 3600);
+  REQUIRE(OCSP_basic_add1_status(bs, id, s.status, s.reason, s.status == V_OCSP_CERTSTATUS_REVOKED ? rev : nullptr, tu, nu));
+  if (!s.nonce.empty()) REQUIRE(OCSP_basic_add1_nonce(bs, const_cast<unsigned char*>(s.nonce.data()), static_cast<int>(s.nonce.size())) == 1);
+  const unsigned long flags = (s.include_signer ? 0 : OCSP_NOCERTS) | (s.by_key ? OCSP_RESPID_KEY : 0);
+  REQUIRE(OCSP_basic_sign(bs, s.signer->get(), s.signer_key->get(), EVP_sha384(), nullptr, flags) == 1);
+  OCSP_RESPONSE* resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+  REQUIRE(resp);
+  unsigned char* der = nullptr;
+  const int n = i2d_OCSP_RESPONSE(resp, &der);
+  REQUIRE(n > 0);
+  Bytes out(der, der + n);
+  OPENSSL_free(der);
+  OCSP_RESPONSE_free(resp);
+  OCSP_BASICRESP_free(bs);
+  OCSP_CERTID_free(id);
+  ASN1_TIME_free(tu);
+  ASN1_TIME_free(nu);
+  ASN1_TIME_free(rev);
+  return out;
+}
+
+Certificate test_certificate(const std::string& cn, const PrivateKey& subject, const PrivateKey& issuer_key, const Certificate* issuer, bool ca,
+                             std::optional<std::string> eku = std::nullopt, std::time_t not_after = 2000000000) {
+  CertificateSpec spec;
+  spec.subject = {{"CN", cn}};
+  spec.serial = static_cast<std::uint64_t>(cn.size()) * 1000 + static_cast<std::uint64_t>(cn.back());
+  spec.not_before = 1600000000;
+  spec.not_after = not_after;
+  spec.ca = ca;
+  spec.extended_key_usage = std::move(eku);
+  auto c = issue_certificate(spec, subject.public_key(), issuer_key, issuer, IssueSignature::kEcdsaSha384);
+  REQUIRE_MESSAGE(c, c.error().message);
+  return std::move(*c);
+}
+
+}  // namespace
+
+TEST_CASE("ocsp: the issuer's or a delegated responder's signed answer about the certificate, with the request's nonce, anything else refused on its check") {
+  auto key = [] { return *generate_key(KeyType::kEcP384); };
+  const PrivateKey ca_key = key(), leaf_key = key(), other_key = key(), resp_key = key();
+  const Certificate ca = test_certificate("OCSP Test CA", ca_key, ca_key, nullptr, true);
+  const Certificate leaf = test_certificate("OCSP Test Leaf", leaf_key, ca_key, &ca, false);
+  const Certificate sibling = test_certificate("OCSP Test Sibling", leaf_key, ca_key, &ca, false);
+  const Certificate impostor_ca = test_certificate("OCSP Test CA", other_key, other_key, nullptr, true);  // the CA's name, another key
+  const Certificate responder = test_certificate("OCSP Responder", resp_key, ca_key, &ca, false, "OCSPSigning");
+  const Certificate no_eku = test_certificate("OCSP Responder X", resp_key, ca_key, &ca, false);
+  const Certificate expired = test_certificate("OCSP Responder E", resp_key, ca_key, &ca, false, "OCSPSigning", 1650000000);
+  const Certificate self_made = test_certificate("OCSP Responder S", resp_key, resp_key, nullptr, false, "OCSPSigning");
+  const Bytes nonce(32, 0x5C);
+  const std::time_t at = 1700000100;
+  OcspAnswerSpec base;
+  base.about = &leaf;
+  base.issuer = &ca;
+  base.signer = &ca;
+  base.signer_key = &ca_key;
+  base.nonce = nonce;
+  auto field = [&](const Bytes& der, ByteView expect_nonce = {}) {
+    auto r = check_ocsp_response(der, leaf, ca, at, expect_nonce);
+    return r ? std::string("good") : r.error().field;
+  };
+
+  const Bytes good = ocsp_answer(base);
+  auto a = check_ocsp_response(good, leaf, ca, at, nonce);
+  REQUIRE_MESSAGE(a, a.error().message);
+  CHECK(a->status == OcspStatus::kGood);
+  CHECK(a->responder == "(the issuer)");
+  CHECK(a->this_update == 1700000000);
+  CHECK(a->next_update == std::optional<std::time_t>(1700086400));
+  CHECK(field(good) == "good");  // no nonce asked: none required
+
+  SUBCASE("the nonce: another, or none, is a replay") {
+    CHECK(field(good, Bytes(32, 0x5D)) == "ocsp.nonce");
+    CHECK(field(good, Bytes(31, 0x5C)) == "ocsp.nonce");
+    OcspAnswerSpec s = base;
+    s.nonce.clear();
+    CHECK(field(ocsp_answer(s), nonce) == "ocsp.nonce");
+  }
+  SUBCASE("one DER response and nothing after it") {
+    Bytes trailing = good;
+    trailing.push_back(0x00);
+    auto r = check_ocsp_response(trailing, leaf, ca, at);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("trailing bytes") != std::string::npos);
+    CHECK_FALSE(ocsp_response_well_formed(trailing));
+    CHECK(ocsp_response_well_formed(good));
+  }
+  SUBCASE("an answer about another certificate of the same issuer") {
+    OcspAnswerSpec s = base;
+    s.about = &sibling;
+    const Bytes other = ocsp_answer(s);
+    CHECK(field(other, nonce) == "ocsp.certID");
+    CHECK(ocsp_response_names(other, sibling, ca));
+    CHECK_FALSE(ocsp_response_names(other, leaf, ca));
+  }
+  SUBCASE("signed under the issuer's name by another key") {
+    OcspAnswerSpec s = base;
+    s.signer = &impostor_ca;
+    s.signer_key = &other_key;
+    CHECK(field(ocsp_answer(s), nonce) == "ocsp.signature");
+  }
+  SUBCASE("a ResponderID by key hash names the issuer too") {
+    OcspAnswerSpec s = base;
+    s.by_key = true;
+    auto r = check_ocsp_response(ocsp_answer(s), leaf, ca, at, nonce);
+    REQUIRE_MESSAGE(r, r.error().message);
+    CHECK(r->responder == "(the issuer)");
+    s.signer = &impostor_ca;
+    s.signer_key = &other_key;
+    CHECK(field(ocsp_answer(s), nonce) == "ocsp.responderID");  // its key hash is not the issuer's
+  }
+  SUBCASE("a delegated responder: issued by the issuer, id-kp-OCSPSigning, valid at the time asked about") {
+    OcspAnswerSpec s = base;
+    s.signer_key = &resp_key;
+    s.include_signer = true;
+    s.signer = &responder;
+    auto r = check_ocsp_response(ocsp_answer(s), leaf, ca, at, nonce);
+    REQUIRE_MESSAGE(r, r.error().message);
+    CHECK(r->responder == "OCSP Responder");
+    const std::vector<std::pair<const Certificate*, std::string>> refused = {
+        {&no_eku, "lacks the extended key usage id-kp-OCSPSigning"},
+        {&expired, "is not valid at the time asked about"},
+        {&self_made, "was not issued by OCSP Test CA"},
+    };
+    for (const auto& [cert, why] : refused) {
+      CAPTURE(why);
+      s.signer = cert;
+      auto e = check_ocsp_response(ocsp_answer(s), leaf, ca, at, nonce);
+      REQUIRE_FALSE(e);
+      CHECK(e.error().field == "ocsp.responderID");
+      CHECK(e.error().message.find(why) != std::string::npos);
+    }
+    s.signer = &responder;
+    s.include_signer = false;  // named but not carried
+    CHECK(field(ocsp_answer(s), nonce) == "ocsp.responderID");
+  }
+  SUBCASE("revoked, with its time and reason; unknown") {
+    OcspAnswerSpec s = base;
+    s.status = V_OCSP_CERTSTATUS_REVOKED;
+    s.reason = OCSP_REVOKED_STATUS_KEYCOMPROMISE;
+    auto r = check_ocsp_response(ocsp_answer(s), leaf, ca, at, nonce);
+    REQUIRE_MESSAGE(r, r.error().message);
+    CHECK(r->status == OcspStatus::kRevoked);
+    CHECK(r->reason == "keyCompromise");
+    CHECK(r->revoked_at == std::optional<std::time_t>(1700000000 - 3600));
+    s.status = V_OCSP_CERTSTATUS_UNKNOWN;
+    s.reason = -1;
+    r = check_ocsp_response(ocsp_answer(s), leaf, ca, at, nonce);
+    REQUIRE(r);
+    CHECK(r->status == OcspStatus::kUnknown);
+  }
+  SUBCASE("not a basic response, empty, oversized: refused before anything is read") {
+    // OCSPResponse { successful, responseBytes { id-pkix-ocsp-nonce (not id-pkix-ocsp-basic), OCTET STRING { 30 00 } } }
+    const Bytes not_basic = {0x30, 0x16, 0x0a, 0x01, 0x00, 0xa0, 0x11, 0x30, 0x0f, 0x06, 0x09, 0x2b, 0x06, 0x01,
+                             0x05, 0x05, 0x07, 0x30, 0x01, 0x02, 0x04, 0x02, 0x30, 0x00};
+    auto r = check_ocsp_response(not_basic, leaf, ca, at, nonce);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("not a BasicOCSPResponse") != std::string::npos);
+    CHECK(check_ocsp_response({}, leaf, ca, at).error().message == "OCSP response is empty");
+    Bytes big = good;
+    big.resize(kMaxOcspResponseSize + 1);
+    CHECK(check_ocsp_response(big, leaf, ca, at).error().message.find("at most") != std::string::npos);
+  }
+  CHECK_FALSE(ocsp_request(leaf, ca, Bytes(129, 1)));
+  CHECK(ocsp_request(leaf, ca, Bytes(128, 1)));
 }
 
 TEST_CASE("ocsp: a request names its certificate and nonce, a response's window decides currency, hostile bytes are errors") {
