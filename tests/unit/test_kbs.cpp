@@ -223,6 +223,12 @@ TEST_CASE("JWE: text that is no JSON object, a member missing, not base64url or 
   CHECK(with_header(h) == "epk-location");
   h["epk"] = "not an object";
   CHECK(with_header(h) == "epk-location");
+  h = header;
+  h["epk"]["crv"] = "P-384";  // a P-256 point labelled as another curve
+  CHECK(with_header(h) == "epk");
+  h["epk"]["crv"] = "P-256";
+  h["epk"]["kty"] = "OKP";
+  CHECK(with_header(h) == "epk");
   // The private JWK the client holds: EC P-256 with all of x, y, d.
   const json jwk = load(dir / (*accepted)["key"].get<std::string>());
   for (const auto& [member, value] : std::vector<std::pair<std::string, json>>{{"kty", "RSA"}, {"crv", "P-384"}, {"d", nullptr}, {"x", "AA"}}) {
