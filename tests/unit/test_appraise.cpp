@@ -12,6 +12,7 @@
 #include "appraise/appraise.h"
 #include "appraise/composite.h"
 #include "crypto/digest.h"
+#include "evidence/evidence_file.h"
 #include "ratls/fresh.h"
 #include "sim/nvgpu_sim.h"
 #include "base/hex.h"
@@ -136,6 +137,69 @@ TEST_CASE("appraise: an unknown --vendor, a measurement of the wrong size, and t
   REQUIRE(c);
   CHECK(c->vendor == "hygon");
   CHECK(c->report["chip_id"] == "NZA9T14052605");
+}
+
+TEST_CASE("appraise: a cci.evidence.v1 file's TEE picks the appraiser, --vendor must agree, its certificates must parse, GPU flags only for GPU evidence") {
+  auto snp = test::require_vectors("snp");
+  const Bytes vek = test::slurp(snp / "milan/tav_milan_v3_vcek.pem");
+  const Bytes chain = test::slurp(snp / "ca/kds_cert_chain/ask_ark_milan.pem");
+  evidence::EvidenceFile f;
+  f.tee = "snp";
+  f.report = test::slurp(snp / "milan/tav_milan_v3_report.bin");
+  f.vek_pem = std::string(vek.begin(), vek.end());
+  f.cert_chain_pem = std::string(chain.begin(), chain.end());
+  Request r = milan_v3(snp);
+  r.given.cert_chain.clear();  // the file carries them
+  auto with = [&](const evidence::EvidenceFile& e) {
+    const std::string text = evidence::write_evidence_file(e);
+    r.evidence.assign(text.begin(), text.end());
+    NoCollateral none;
+    return appraise::appraise(r, none);
+  };
+  auto v = with(f);
+  REQUIRE_MESSAGE(v, v.error().message);
+  CHECK(v->outcome == Outcome::kAccepted);  // the VCEK and chain from the file, nothing asked of a source
+  CHECK(v->vendor == "amd");
+
+  r.vendor = "intel";
+  auto other_vendor = with(f);
+  REQUIRE_FALSE(other_vendor);
+  CHECK(other_vendor.error().field == "vendor");
+  CHECK(other_vendor.error().message.find("--vendor intel, but this is SEV-SNP evidence") != std::string::npos);
+  r.vendor = "hygon";
+  CHECK(with(f).error().field == "vendor");
+  r.vendor = "amd";
+  CHECK(with(f));
+  r.vendor = "auto";
+
+  evidence::EvidenceFile bad = f;
+  bad.vek_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+  auto bad_vek = with(bad);
+  REQUIRE_FALSE(bad_vek);
+  CHECK(bad_vek.error().field == "vek");
+  bad.vek_pem = "no PEM here";
+  CHECK(with(bad).error().field == "vek");
+  bad = f;
+  bad.cert_chain_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+  auto bad_chain = with(bad);
+  REQUIRE_FALSE(bad_chain);
+  CHECK(bad_chain.error().field == "cert_chain");
+
+  r.label = "evidence.json";
+  const std::string broken = "{\"schema\": \"cci.evidence.v1\", \"tee\": \"snp\"}";
+  r.evidence.assign(broken.begin(), broken.end());
+  NoCollateral none;
+  auto unreadable = appraise::appraise(r, none);
+  REQUIRE_FALSE(unreadable);
+  CHECK(unreadable.error().message.rfind("evidence.json: ", 0) == 0);
+
+  r.given.gpu_driver_rims = {"driver-rim.xml"};
+  auto gpu_flags = with(f);
+  REQUIRE_FALSE(gpu_flags);
+  CHECK(gpu_flags.error().field == "driver-rim");
+  r.given.gpu_driver_rims.clear();
+  r.given.gpu_ocsp = {"ocsp.der"};
+  CHECK(with(f).error().field == "driver-rim");
 }
 
 namespace {
