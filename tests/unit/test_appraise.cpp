@@ -193,6 +193,11 @@ TEST_CASE("appraise: a cci.evidence.v1 file's TEE picks the appraiser, --vendor 
   REQUIRE_FALSE(unreadable);
   CHECK(unreadable.error().message.rfind("evidence.json: ", 0) == 0);
 
+  for (auto* flag : {&r.given.hrk, &r.given.hsk_cek, &r.given.tdx_collateral, &r.given.azure_hcl}) {
+    *flag = "other-vendor.file";
+    CHECK(with(f).error().field == "vendor");  // another TEE's collateral beside SEV-SNP evidence
+    flag->clear();
+  }
   r.given.gpu_driver_rims = {"driver-rim.xml"};
   auto gpu_flags = with(f);
   REQUIRE_FALSE(gpu_flags);
@@ -269,6 +274,14 @@ TEST_CASE("CPU + GPU: fresh GPU evidence is appraised with the derived nonce, re
   };
   const Verdict good = appraise_gpu(*fresh_gpu);
   CHECK(good.outcome == Outcome::kAccepted);
+  // GPU evidence appraised on its own: a CPU flag is refused, never silently ignored.
+  Request direct = fresh_gpu_request(cpu, *fresh_gpu, gpu_nonce);
+  REQUIRE(appraise::appraise(direct, none));
+  direct.expect.measurement_flags = {std::string(96, 'a')};
+  CHECK(appraise::appraise(direct, none).error().field == "measurement");
+  direct.expect.measurement_flags.clear();
+  direct.given.vek = "vcek.pem";
+  CHECK(appraise::appraise(direct, none).error().field == "vendor");
   CHECK(good.simulated);
   CHECK(good.what.find("SIMULATED NVIDIA GPU evidence") != std::string::npos);
 
