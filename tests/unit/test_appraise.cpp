@@ -282,6 +282,12 @@ TEST_CASE("CPU + GPU: fresh GPU evidence is appraised with the derived nonce, re
   direct.expect.measurement_flags.clear();
   direct.given.vek = "vcek.pem";
   CHECK(appraise::appraise(direct, none).error().field == "vendor");
+  direct.given.vek.clear();
+  // --report-data for a GPU: its nonce in the first half, zeros after; anything there is refused, not half-checked.
+  REQUIRE(direct.expect.report_data);
+  CHECK(*direct.expect.report_data == [&] { Bytes rd = gpu_nonce; rd.resize(64, 0); return rd; }());
+  (*direct.expect.report_data)[40] = 1;
+  CHECK(appraise::appraise(direct, none).error().field == "nonce");
   CHECK(good.simulated);
   CHECK(good.what.find("SIMULATED NVIDIA GPU evidence") != std::string::npos);
 
