@@ -499,3 +499,143 @@ TEST_CASE("Rekor entries beside an artifact: every rekor-entry case of the manif
     CHECK(e.error().field == "bundle");
   }
 }
+
+namespace {
+
+// A test log (its own P-256 key) writing Rekor v1 entries in the API's {UUID: entry} form, the
+// signed entry timestamp over the log's RFC 8785 payload; the body is whatever the case gives.
+struct TestLog {
+  crypto::PrivateKey key = *crypto::generate_key(crypto::KeyType::kEcP256);
+  Json entry(const Json& body, std::int64_t time = 1760000000, std::int64_t index = 42) const {
+    const std::string text = body.dump();
+    const Bytes body_bytes(text.begin(), text.end());
+    const Bytes log_id = crypto::digest(crypto::DigestAlg::kSha256, key.public_key().spki_der());
+    crypto::SignOptions o;
+    o.digest = crypto::DigestAlg::kSha256;
+    const std::string payload = sigstore::set_payload(body_bytes, time, log_id, index);
+    auto set = crypto::sign(key, as_bytes(payload), o);
+    REQUIRE(set);
+    return Json{{"3f1a", {{"body", base64_encode(body_bytes)},
+                          {"integratedTime", time},
+                          {"logID", to_hex(log_id)},
+                          {"logIndex", index},
+                          {"verification", {{"signedEntryTimestamp", base64_encode(*set)}}}}}};
+  }
+};
+
+// A rekord 0.0.1 body: the artifact's SHA-256, a signature and the signer's PEM public key.
+Json rekord(ByteView hashed, ByteView signature, const std::string& public_pem, const std::string& alg = "sha256") {
+  return Json{{"apiVersion", "0.0.1"},
+              {"kind", "rekord"},
+              {"spec", {{"data", {{"hash", {{"algorithm", alg}, {"value", to_hex(crypto::digest(crypto::DigestAlg::kSha256, hashed))}}}}},
+                        {"signature", {{"content", base64_encode(signature)}, {"format", "x509"},
+                                       {"publicKey", {{"content", base64_encode(as_bytes(public_pem))}}}}}}}};
+}
+
+}  // namespace
+
+TEST_CASE("Rekor entries: the logged signature must verify over the artifact with the logged key, by the expected signer, in a body this reader knows") {
+  const TestLog log;
+  const crypto::PrivateKey signer = *crypto::generate_key(crypto::KeyType::kEcP256);
+  const crypto::PrivateKey other = *crypto::generate_key(crypto::KeyType::kEcP256);
+  const std::string artifact_text = "{\"deployment\": \"tiny-demo\"}\n", elsewhere_text = "another artifact";
+  const Bytes artifact(artifact_text.begin(), artifact_text.end()), elsewhere(elsewhere_text.begin(), elsewhere_text.end());
+  crypto::SignOptions o;
+  o.digest = crypto::DigestAlg::kSha256;
+  const Bytes sig = *crypto::sign(signer, artifact, o);
+  const std::string signer_pem = signer.public_key().pem();
+  auto verify = [&](const Json& entry, const crypto::PublicKey* expected = nullptr) -> Result<sigstore::LoggedArtifact> {
+    const std::string text = entry.dump();
+    CCI_ASSIGN(e, sigstore::parse_rekor_entry(as_bytes(text)));
+    return sigstore::verify_rekor_entry(e, log.key.public_key(), "test.log", artifact, expected);
+  };
+  auto field = [&](const Json& entry, const crypto::PublicKey* expected = nullptr) {
+    auto r = verify(entry, expected);
+    return r ? std::string("accepted") : r.error().field;
+  };
+
+  const auto signer_pub = signer.public_key(), other_pub = other.public_key();
+  auto good = verify(log.entry(rekord(artifact, sig, signer_pem)), &signer_pub);
+  REQUIRE_MESSAGE(good, good.error().message);
+  CHECK(good->log_index == 42);
+  CHECK(good->kind == "rekord");
+  CHECK_FALSE(good->proof_checked);
+  CHECK(good->signer->spki_der() == signer_pub.spki_der());
+
+  // The log vouches only that it logged this body: the body's own claims are checked here.
+  CHECK(field(log.entry(rekord(artifact, *crypto::sign(signer, elsewhere, o), signer_pem))) == "signature");  // a signature over something else
+  CHECK(field(log.entry(rekord(artifact, sig, other.public_key().pem()))) == "signature");                    // another key named
+  CHECK(field(log.entry(rekord(artifact, sig, signer_pem)), &other_pub) == "signature");                     // not the expected signer
+  CHECK(field(log.entry(rekord(elsewhere, sig, signer_pem))) == "rekord-artifact-hash");
+  CHECK(field(log.entry(rekord(artifact, sig, signer_pem, "sha512"))) == "tlog-body");
+  CHECK(field(log.entry(rekord(artifact, sig, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))) == "tlog-body");
+  Json intoto = rekord(artifact, sig, signer_pem);
+  intoto["kind"] = "intoto";
+  auto unknown_kind = verify(log.entry(intoto));
+  REQUIRE_FALSE(unknown_kind);
+  CHECK(unknown_kind.error().field == "tlog-body");
+  CHECK(unknown_kind.error().code == ErrorCode::kUnsupported);
+  intoto["kind"] = "rekord";
+  intoto["apiVersion"] = "0.0.2";
+  CHECK(field(log.entry(intoto)) == "tlog-body");
+
+  // Without a signed entry timestamp nothing says the log has it.
+  const std::string text = log.entry(rekord(artifact, sig, signer_pem)).dump();
+  auto parsed = sigstore::parse_rekor_entry(as_bytes(text));
+  REQUIRE(parsed);
+  parsed->set.reset();
+  auto unsigned_entry = sigstore::verify_rekor_entry(*parsed, log.key.public_key(), "test.log", artifact);
+  REQUIRE_FALSE(unsigned_entry);
+  CHECK(unsigned_entry.error().field == "tlog-set");
+}
+
+TEST_CASE("Rekor entries: each malformed member is refused naming it, before any signature") {
+  const TestLog log;
+  const Json good = log.entry(Json{{"apiVersion", "0.0.1"}, {"kind", "rekord"}});
+  auto message = [](const Json& entry) {
+    const std::string text = entry.dump();
+    auto r = sigstore::parse_rekor_entry(as_bytes(text));
+    return r ? std::string("parsed") : r.error().message;
+  };
+  REQUIRE(message(good) == "parsed");
+  auto with = [&](const std::function<void(Json&)>& change) {
+    Json j = good;
+    change(j["3f1a"]);
+    return message(j);
+  };
+  using Strings = std::vector<std::pair<std::function<void(Json&)>, std::string>>;
+  const Strings cases = {
+      {[](Json& e) { e.erase("body"); }, "3f1a.body is missing or not a string"},
+      {[](Json& e) { e["body"] = 7; }, "3f1a.body is missing or not a string"},
+      {[](Json& e) { e["body"] = "not*base64"; }, "3f1a.body is not base64"},
+      {[](Json& e) { e["body"] = base64_encode(as_bytes(std::string_view("[1]"))); }, "body is not a JSON object"},
+      {[](Json& e) { e["body"] = base64_encode(as_bytes(std::string_view("{\"kind\":"))); }, "body is not a JSON object"},
+      {[](Json& e) { e["integratedTime"] = "1760000000"; }, "3f1a.integratedTime is missing or not an integer"},
+      {[](Json& e) { e["integratedTime"] = -1; }, "3f1a.integratedTime is negative"},
+      {[](Json& e) { e["logIndex"] = 1.5; }, "3f1a.logIndex is missing or not an integer"},
+      {[](Json& e) { e["logID"] = "zz"; }, "3f1a.logID is not hex"},
+      {[](Json& e) { e.erase("verification"); }, "3f1a.verification is missing"},
+      {[](Json& e) { e["verification"] = "set"; }, "3f1a.verification is missing"},
+      {[](Json& e) { e["verification"]["inclusionProof"] = Json{{"logIndex", 0}, {"treeSize", 1}, {"rootHash", "00"}, {"checkpoint", "c"}}; },
+       "inclusionProof.hashes is missing, not a list or too long"},
+      {[](Json& e) { e["verification"]["inclusionProof"] = Json{{"logIndex", 0}, {"treeSize", 1}, {"rootHash", "00"}, {"checkpoint", "c"}, {"hashes", {1}}}; },
+       "inclusionProof.hashes holds a non-string"},
+      {[](Json& e) { e["verification"]["inclusionProof"] = Json{{"logIndex", 0}, {"treeSize", 1}, {"rootHash", "00"}, {"checkpoint", "c"}, {"hashes", {"0g"}}}; },
+       "inclusionProof.hashes holds a hash that is not hex"},
+      {[](Json& e) {
+         e["verification"]["inclusionProof"] =
+             Json{{"logIndex", 0}, {"treeSize", 1}, {"rootHash", "00"}, {"checkpoint", "c"}, {"hashes", Json(std::vector<std::string>(1000, "00"))}};
+       },
+       "inclusionProof.hashes is missing, not a list or too long"},
+  };
+  for (const auto& [change, want] : cases) {
+    CAPTURE(want);
+    const std::string got = with(change);
+    CHECK_MESSAGE(got.find(want) != std::string::npos, got);
+  }
+  CHECK(message(Json::array()).find("(file) is not a JSON object") != std::string::npos);
+  const std::string not_json = "{\"3f1a\": ";
+  CHECK(sigstore::parse_rekor_entry(as_bytes(not_json)).error().message.find("(file) is not a JSON object") != std::string::npos);
+  const Bytes huge(sigstore::kMaxRekorEntryBytes + 1, ' ');
+  CHECK(sigstore::parse_rekor_entry(huge).error().message.find("is larger than") != std::string::npos);
+}
