@@ -12,6 +12,7 @@
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "crypto/x509.h"
+#include "crypto/x509_issue.h"
 #include "sigstore/bundle.h"
 #include "sigstore/fulcio.h"
 #include "sigstore/rekor_entry.h"
@@ -273,6 +274,9 @@ TEST_CASE("Fulcio: the keyless bundles' leaves chain to the trusted root at thei
     CCI_ASSIGN(root, sigstore::parse_trusted_root(test::slurp(k.trusted_root())));
     CCI_ASSIGN(issuer, sigstore::verify_fulcio_chain(*leaf, root, as_int(k.entry().at("integratedTime"))));
     (void)issuer;
+    // Fulcio certificates live minutes: a day after the signing time the leaf is refused itself, before any chain.
+    auto late = sigstore::verify_fulcio_chain(*leaf, root, as_int(k.entry().at("integratedTime")) + 86400);
+    CHECK((!late && late.error().message.find("not at the signing time") != std::string::npos));
     CCI_ASSIGN(who, sigstore::fulcio_identity(*leaf));
     return sigstore::match_identity(who, k.spec["identity"].get<std::string>(), k.spec["issuer"].get<std::string>());
   };
@@ -638,4 +642,49 @@ TEST_CASE("Rekor entries: each malformed member is refused naming it, before any
   CHECK(sigstore::parse_rekor_entry(as_bytes(not_json)).error().message.find("(file) is not a JSON object") != std::string::npos);
   const Bytes huge(sigstore::kMaxRekorEntryBytes + 1, ' ');
   CHECK(sigstore::parse_rekor_entry(huge).error().message.find("is larger than") != std::string::npos);
+}
+
+TEST_CASE("Fulcio identity: exactly one e-mail or URI subjectAltName, and an OIDC issuer that is not empty") {
+  const auto key = *crypto::generate_key(crypto::KeyType::kEcP256);
+  auto leaf = [&](std::vector<crypto::RawExtension> ext) {
+    crypto::CertificateSpec spec;
+    spec.subject = {{"CN", "sigstore-test"}};
+    spec.not_before = 1700000000;
+    spec.not_after = 1700000600;
+    spec.extensions = std::move(ext);
+    auto c = crypto::issue_certificate(spec, key.public_key(), key, nullptr, crypto::IssueSignature::kEcdsaSha256);
+    REQUIRE_MESSAGE(c, c.error().message);
+    return std::move(*c);
+  };
+  auto tagged = [](std::uint8_t tag, const std::string& v) {
+    Bytes b{tag, static_cast<std::uint8_t>(v.size())};
+    for (char c : v) b.push_back(static_cast<std::uint8_t>(c));  // (a range insert trips a g++ 12 -Warray-bounds false positive)
+    return b;
+  };
+  auto san = [&](std::vector<Bytes> names) {
+    Bytes body;
+    for (const auto& n : names) body.insert(body.end(), n.begin(), n.end());
+    Bytes der{0x30, static_cast<std::uint8_t>(body.size())};
+    for (auto b : body) der.push_back(b);
+    return crypto::RawExtension{"2.5.29.17", der, true};
+  };
+  const Bytes email = tagged(0x81, "release@example.com"), uri = tagged(0x86, "https://github.com/example/release.yml@refs/heads/main");
+  const crypto::RawExtension issuer_v2{"1.3.6.1.4.1.57264.1.8", tagged(0x0c, "https://token.actions.githubusercontent.com")};
+  auto who = sigstore::fulcio_identity(leaf({san({email}), issuer_v2}));
+  REQUIRE_MESSAGE(who, who.error().message);
+  CHECK(who->san == "release@example.com");
+  CHECK(who->issuer == "https://token.actions.githubusercontent.com");
+  const std::string google = "https://accounts.google.com";
+  const crypto::RawExtension issuer_v1{"1.3.6.1.4.1.57264.1.1", Bytes(google.begin(), google.end())};  // v1: the raw string
+  CHECK(sigstore::fulcio_identity(leaf({san({uri}), issuer_v1}))->issuer == "https://accounts.google.com");
+
+  auto refusal = [&](std::vector<crypto::RawExtension> ext) {
+    auto r = sigstore::fulcio_identity(leaf(std::move(ext)));
+    return r ? std::string("accepted") : r.error().message;
+  };
+  CHECK(refusal({san({email, uri}), issuer_v2}).find("2 e-mail or URI subjectAltNames, not one") != std::string::npos);
+  CHECK(refusal({san({tagged(0x82, "example.com")}), issuer_v2}).find("0 e-mail or URI subjectAltNames") != std::string::npos);
+  CHECK(refusal({san({email}), {"1.3.6.1.4.1.57264.1.8", tagged(0x0c, "")}}).find("the OIDC issuer is empty") != std::string::npos);
+  CHECK(refusal({san({email}), {"1.3.6.1.4.1.57264.1.8", tagged(0x13, "https://x")}}).find("OIDC issuer") != std::string::npos);
+  CHECK(refusal({san({email})}).find("no OIDC issuer extension") != std::string::npos);
 }
