@@ -176,12 +176,29 @@ TEST_CASE("checkpoints: strict parsing of the signed note") {
   CHECK(c->signatures.size() == 1);
   CHECK(c->signatures[0].key_hint == Bytes(4, 2));
   CHECK(c->signed_text == "rekor.sigstore.dev - 1\n5\n" + base64_encode(Bytes(32, 1)) + "\n");
-  for (const std::string& bad : {std::string("x\n5\nAAAA\n\n"), "x\n05\n" + base64_encode(Bytes(32, 1)) + "\n\n\xE2\x80\x94 a AAAAAAA=\n",
-                                 "x\n5\n" + base64_encode(Bytes(31, 1)) + "\n\n\xE2\x80\x94 a AAAAAAA=\n", "x\n5\n" + base64_encode(Bytes(32, 1)) + "\n\n- a AAAAAAA=\n",
-                                 "x\n5\n" + base64_encode(Bytes(32, 1)) + "\n\n\xE2\x80\x94 a AAAAAAA=", "x\n-5\n" + base64_encode(Bytes(32, 1)) + "\n\n\xE2\x80\x94 a AAAAAAA=\n",
-                                 std::string(5000, 'x')}) {
-    CAPTURE(bad);
-    CHECK_FALSE(sigstore::parse_checkpoint(bad));
+  const std::string root = base64_encode(Bytes(32, 1)), dash = "\xE2\x80\x94 ";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {std::string(5000, 'x'), "longer than"},
+      {"x\n5\n" + root + "\n", "no blank line"},
+      {"x\n5\n\n" + dash + "a AAAAAAA=\n", "fewer than three lines"},
+      {"\n5\n" + root + "\n\n" + dash + "a AAAAAAA=\n", "the origin line is empty"},
+      {"x\n05\n" + root + "\n\n" + dash + "a AAAAAAA=\n", "is not a decimal number"},
+      {"x\n-5\n" + root + "\n\n" + dash + "a AAAAAAA=\n", "is not a decimal number"},
+      {"x\n5\nAAAA\n\n" + dash + "a AAAAAAA=\n", "root hash is not 32 bytes"},
+      {"x\n5\n" + base64_encode(Bytes(31, 1)) + "\n\n" + dash + "a AAAAAAA=\n", "root hash is not 32 bytes"},
+      {"x\n5\n" + root + "\n\n", "no signature lines"},
+      {"x\n5\n" + root + "\n\n" + dash + "a AAAAAAA=", "does not end with a newline"},
+      {"x\n5\n" + root + "\n\n- a AAAAAAA=\n", "does not start with an em dash"},
+      {"x\n5\n" + root + "\n\n" + dash + "AAAAAAA=\n", "has no name"},
+      {"x\n5\n" + root + "\n\n" + dash + " AAAAAAA=\n", "has no name"},
+      {"x\n5\n" + root + "\n\n" + dash + "a AAAA\n", "not base64 of a key hint and a signature"},
+      {"x\n5\n" + root + "\n\n" + dash + "a AAAAAAA=\n" + dash + "b A*AAAAA=\n", "not base64 of a key hint and a signature"},
+  };
+  for (const auto& [note, why] : bad) {
+    CAPTURE(note);
+    auto r = sigstore::parse_checkpoint(note);
+    REQUIRE_FALSE(r);
+    CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
   }
 }
 
