@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -62,14 +64,27 @@ Result<IncrementalState> parse_incremental_state(std::string_view state) {
   IncrementalState out;
   out.bundle_sha256 = j["bundle_sha256"].get<std::string>();
   out.algorithm = j["algorithm"].get<std::string>();
+  // JSON integers only: a number with a fraction or an exponent (1e30) is refused, never converted
+  // (a double out of range converts with undefined behaviour).
+  auto unsigned_of = [](const Json& e, const char* key) -> std::optional<std::uint64_t> {
+    const auto it = e.find(key);
+    if (it == e.end() || !it->is_number_unsigned()) return std::nullopt;
+    return it->get<std::uint64_t>();
+  };
+  auto signed_of = [](const Json& e, const char* key) -> std::optional<std::int64_t> {
+    const auto it = e.find(key);
+    if (it == e.end() || !it->is_number_integer()) return std::nullopt;
+    if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return it->get<std::int64_t>();
+  };
   for (const auto& e : j["files"]) {
-    try {
-      FileIdentity id{e.at("size").get<std::uint64_t>(), e.at("dev").get<std::uint64_t>(), e.at("ino").get<std::uint64_t>(),
-                      e.at("mtime_ns").get<std::int64_t>(), e.at("ctime_ns").get<std::int64_t>()};
-      out.files[e.at("name").get<std::string>()] = id;
-    } catch (const Json::exception&) {
-      return bad_state("a files entry lacks name, size, dev, ino, mtime_ns or ctime_ns", "files");
+    const auto size = e.is_object() ? unsigned_of(e, "size") : std::nullopt, dev = e.is_object() ? unsigned_of(e, "dev") : std::nullopt,
+               ino = e.is_object() ? unsigned_of(e, "ino") : std::nullopt;
+    const auto mtime = e.is_object() ? signed_of(e, "mtime_ns") : std::nullopt, ctime = e.is_object() ? signed_of(e, "ctime_ns") : std::nullopt;
+    if (!size || !dev || !ino || !mtime || !ctime || !e.contains("name") || !e["name"].is_string()) {
+      return bad_state("a files entry lacks name, or an integer size, dev, ino, mtime_ns or ctime_ns", "files");
     }
+    out.files[e["name"].get<std::string>()] = FileIdentity{*size, *dev, *ino, *mtime, *ctime};
   }
   return out;
 }

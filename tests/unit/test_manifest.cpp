@@ -537,6 +537,24 @@ TEST_CASE("incremental signing: a bundle of another key, a state of another bund
     REQUIRE_FALSE(p);
     CHECK(p.error().code == ErrorCode::kMalformed);
   }
+  // Each file's identity is JSON integers: a fraction, an exponent beyond the type, a negative
+  // size, a string, a missing member are refused (never converted: 1e30 into an integer is UB).
+  const std::string entry_head = R"({"schema":"cci.measure.state.v1","bundle_sha256":"00","algorithm":"sha256","files":[{"name":"a",)";
+  const std::string good_rest = R"("dev":1,"ino":2,"mtime_ns":-3,"ctime_ns":4}]})";
+  auto parsed = parse_incremental_state(entry_head + R"("size":5,)" + good_rest);
+  REQUIRE_MESSAGE(parsed, parsed.error().message);
+  CHECK(parsed->files.at("a").size == 5);
+  CHECK(parsed->files.at("a").mtime_ns == -3);
+  for (const std::string size : {"1.7e23", "5.5", "-5", "\"5\"", "null", "18446744073709551616"}) {
+    CAPTURE(size);
+    auto r = parse_incremental_state(entry_head + "\"size\":" + size + "," + good_rest);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().field == "files");
+  }
+  CHECK_FALSE(parse_incremental_state(entry_head + R"("size":5,"dev":1,"ino":2,"mtime_ns":2.047e20,"ctime_ns":4}]})"));
+  CHECK_FALSE(parse_incremental_state(entry_head + R"("size":5,"dev":1,"ino":2,"mtime_ns":9223372036854775808,"ctime_ns":4}]})"));
+  CHECK_FALSE(parse_incremental_state(entry_head + R"("size":5,"dev":1,"ino":2,"mtime_ns":3}]})"));
+  CHECK_FALSE(parse_incremental_state(R"({"schema":"cci.measure.state.v1","bundle_sha256":"00","algorithm":"sha256","files":[7]})"));
   // Other hash settings: nothing reused, and the plan says why.
   HashConfig blake;
   blake.hash = crypto::DigestAlg::kBlake2b512;
