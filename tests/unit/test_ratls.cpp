@@ -6,6 +6,7 @@
 #include "attest/evidence_source.h"
 #include "base/hex.h"
 #include "client/attested_client.h"
+#include "client/verifier.h"
 #include "crypto/digest.h"
 #include "crypto/x509_issue.h"
 #include "ratls/attested_cert.h"
@@ -435,5 +436,27 @@ TEST_CASE("a fresh-evidence answer: the certificate's TEE, its claims with our n
   for (const std::string& body : {std::string("[]"), std::string("{\"evidence\": 7}"), std::string("{\"evidence\": \"%%\"}"), std::string("not json")}) {
     CAPTURE(body);
     CHECK_FALSE(client::read_fresh_answer(as_bytes(body), cert, nonce, exporter));
+  }
+}
+
+TEST_CASE("a replica verifier takes only a certificate made for a TLS server, before it sends anything") {
+  // A CVM's attested certificate for another purpose (a KBS client's, say) presented by a server:
+  // refused on cci-purpose before any request goes out on the connection (it has none here).
+  SimCert s;
+  for (const std::string purpose : {"kbs", "tls-client", ""}) {
+    CAPTURE(purpose);
+    Claims c = sample_claims(s.key.public_key().spki_der());
+    c.purpose = purpose;
+    auto claims = encode_claims(c);
+    REQUIRE(claims);
+    client::Connection conn;
+    conn.cert = s.make(*claims);
+    conn.pin = "sha256//test";
+    client::ReplicaVerifier verifier({});
+    auto v = verifier.check(conn, client::Endpoint{});
+    REQUIRE_FALSE(v);
+    CHECK(v.error().field == "cci-purpose");
+    CHECK(verifier.verifications() == 1);
+    CHECK(verifier.keys() == 0);
   }
 }
