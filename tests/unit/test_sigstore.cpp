@@ -448,6 +448,24 @@ TEST_CASE("bundles: a timestamp outside its authority's window, a logged signatu
     }
   }
 
+  SUBCASE("an inclusion proof whose checkpoint does not parse is refused on the checkpoint") {
+    const Json c = case_of("conf-happy-path-v0.3");
+    const sigstore::ExpectedSigner who{c.at("identity").get<std::string>(), "", c.at("issuer").get<std::string>()};
+    const Bytes artifact = test::slurp(dir / c.at("artifact").get<std::string>());
+    Json j = load_json(dir / c.at("bundle").get<std::string>());
+    Json& envelope = j["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"];
+    const std::string note = envelope.get<std::string>();
+    for (const std::string& broken : {note.substr(0, note.find("\n\n") + 2), std::string("rekor.sigstore.dev - 1\n"), note.substr(0, note.size() - 1)}) {
+      CAPTURE(broken);
+      envelope = broken;
+      auto b = bundle_of(j);
+      REQUIRE(b);
+      auto v = sigstore::verify_bundle(*b, root_of(root_json), who, ByteView(artifact), now);
+      REQUIRE_FALSE(v);
+      CHECK(v.error().field == "tlog-checkpoint");
+    }
+  }
+
   SUBCASE("a hashedrekord entry must name the bundle's own signature, not another over the same artifact") {
     const Json c = case_of("conf-happy-path-v0.3");
     const sigstore::ExpectedSigner who{c.at("identity").get<std::string>(), "", c.at("issuer").get<std::string>()};
