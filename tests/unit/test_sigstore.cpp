@@ -723,3 +723,50 @@ TEST_CASE("Fulcio identity: exactly one e-mail or URI subjectAltName, and an OID
   CHECK(refusal({san({email}), {"1.3.6.1.4.1.57264.1.8", tagged(0x13, "https://x")}}).find("OIDC issuer") != std::string::npos);
   CHECK(refusal({san({email})}).find("no OIDC issuer extension") != std::string::npos);
 }
+
+TEST_CASE("bundles: each malformed member of a transparency-log entry or certificate is refused naming it") {
+  const auto dir = test::require_vectors("sigstore");
+  const Json v3 = load_json(dir / "conformance/happy-path-v0.3/bundle.sigstore.json");
+  const Json v1 = load_json(dir / "conformance/happy-path-v0.1/bundle.sigstore.json");
+  auto message = [](const Json& j) {
+    const std::string text = j.dump();
+    auto b = sigstore::parse_bundle(as_bytes(text));
+    return b ? std::string("parsed") : b.error().message;
+  };
+  REQUIRE(message(v3) == "parsed");
+  REQUIRE(message(v1) == "parsed");
+  using Change = std::function<void(Json&)>;
+  auto entry = [](Json& j) -> Json& { return j["verificationMaterial"]["tlogEntries"][0]; };
+  auto proof = [&](Json& j) -> Json& { return entry(j)["inclusionProof"]; };
+  const std::vector<std::pair<Change, std::string>> cases = {
+      {[&](Json& j) { entry(j).erase("logIndex"); }, "logIndex is missing"},
+      {[&](Json& j) { entry(j)["logIndex"] = -1; }, "logIndex is negative"},
+      {[&](Json& j) { entry(j)["logIndex"] = true; }, "logIndex is not an integer"},
+      {[&](Json& j) { entry(j)["logIndex"] = 9223372036854775808ull; }, "logIndex is out of range"},
+      {[&](Json& j) { entry(j)["logIndex"] = "012"; }, "'012' is not a non-negative decimal integer"},
+      {[&](Json& j) { entry(j)["logIndex"] = "12345678901234567890"; }, "is not a non-negative decimal integer"},
+      {[&](Json& j) { entry(j)["logIndex"] = "-1"; }, "is not a non-negative decimal integer"},
+      {[&](Json& j) { entry(j)["kindVersion"]["kind"] = 5; }, "kindVersion.kind is missing or not a string"},
+      {[&](Json& j) { entry(j)["canonicalizedBody"] = ""; }, "canonicalizedBody is empty"},
+      {[&](Json& j) { entry(j)["inclusionPromise"]["signedEntryTimestamp"] = ""; }, "signedEntryTimestamp is empty"},
+      {[&](Json& j) { proof(j)["hashes"] = "AAAA"; }, "hashes is not a list"},
+      {[&](Json& j) { proof(j)["hashes"] = Json(std::vector<std::string>(65, "AAAA")); }, "hashes has more than 64 hashes"},
+      {[&](Json& j) { proof(j)["hashes"] = Json::array({1}); }, "hashes holds a non-string"},
+      {[&](Json& j) { proof(j)["hashes"] = Json::array({"A*AA"}); }, "hashes holds a hash that is not base64"},
+      {[&](Json& j) { j["verificationMaterial"]["certificate"]["rawBytes"] = base64_encode(Bytes(40, 0x30)); }, "rawBytes is not a certificate"},
+  };
+  for (const auto& [change, want] : cases) {
+    CAPTURE(want);
+    Json j = v3;
+    change(j);
+    const std::string got = message(j);
+    CHECK_MESSAGE(got.find(want) != std::string::npos, got);
+  }
+  // Version 0.1 bundles need the signed entry timestamp; 0.2 and later the inclusion proof.
+  Json no_promise = v1;
+  entry(no_promise).erase("inclusionPromise");
+  CHECK(message(no_promise).find("a version 0.1 bundle needs the signed entry timestamp") != std::string::npos);
+  Json no_proof = v3;
+  entry(no_proof).erase("inclusionProof");
+  CHECK(message(no_proof).find("a version 0.2 or later bundle needs the inclusion proof") != std::string::npos);
+}
