@@ -762,6 +762,56 @@ TEST_CASE("bundles: each malformed member of a transparency-log entry or certifi
     const std::string got = message(j);
     CHECK_MESSAGE(got.find(want) != std::string::npos, got);
   }
+  // The bundle's own shape.
+  const Json dsse = load_json(dir / "conformance/happy-path-intoto-in-dsse-v3/bundle.sigstore.json");
+  REQUIRE(message(dsse) == "parsed");
+  const Json root_json = load_json(dir / "trusted_root/public-good.json");
+  const Json fulcio_root = root_json["certificateAuthorities"][0]["certChain"]["certificates"].back();
+  auto chain = [](Json& j) -> Json& { return j["verificationMaterial"]["x509CertificateChain"]["certificates"]; };
+  const std::vector<std::tuple<const Json*, Change, std::string>> shape = {
+      {&v1, [&](Json& j) { chain(j) = Json::array(); }, "certificates is missing or empty"},
+      {&v1, [&](Json& j) { chain(j) = Json(std::vector<Json>(9, chain(j)[0])); }, "lists more than 8 certificates"},
+      {&v1, [&](Json& j) { chain(j).push_back(fulcio_root); }, "is a self-signed root: a bundle's chain must not carry one"},
+      {&v1, [&](Json& j) { chain(j) = Json::array({fulcio_root}); }, "is a self-signed root"},
+      {&v3, [&](Json& j) { j["verificationMaterial"].erase("certificate"); }, "has no certificate, x509CertificateChain or publicKey"},
+      {&v3, [&](Json& j) { j["verificationMaterial"]["tlogEntries"] = "AAAA"; }, "tlogEntries is not a list"},
+      {&v3, [&](Json& j) { j["verificationMaterial"]["tlogEntries"] = Json(std::vector<Json>(9, entry(j))); }, "tlogEntries has more than 8 entries"},
+      {&v3, [&](Json& j) { j["verificationMaterial"]["timestampVerificationData"] = 5; }, "timestampVerificationData is not an object"},
+      {&v3, [&](Json& j) { j["verificationMaterial"]["timestampVerificationData"] = Json{{"rfc3161Timestamps", "AAAA"}}; }, "rfc3161Timestamps is not a list"},
+      {&v3, [&](Json& j) { j["verificationMaterial"]["timestampVerificationData"] = Json{{"rfc3161Timestamps", Json(std::vector<Json>(9, Json{{"signedTimestamp", "AAAA"}}))}}; },
+       "rfc3161Timestamps has more than 8"},
+      {&v3, [&](Json& j) { j["dsseEnvelope"] = dsse["dsseEnvelope"]; }, "must hold exactly one of messageSignature and dsseEnvelope"},
+      {&v3, [&](Json& j) { j.erase("messageSignature"); }, "must hold exactly one of messageSignature and dsseEnvelope"},
+      {&v3, [&](Json& j) { j["messageSignature"]["messageDigest"]["algorithm"] = "SHA2_384"; }, "is not a SHA2_256 digest of 32 bytes"},
+      {&v3, [&](Json& j) { j["messageSignature"]["messageDigest"]["digest"] = base64_encode(Bytes(31, 1)); }, "is not a SHA2_256 digest of 32 bytes"},
+      {&v3, [&](Json& j) { j["messageSignature"]["signature"] = ""; }, "messageSignature.signature is empty"},
+      {&dsse, [&](Json& j) { j["dsseEnvelope"]["signatures"] = Json::array(); }, "must hold exactly one signature"},
+      {&dsse, [&](Json& j) { j["dsseEnvelope"]["signatures"].push_back(j["dsseEnvelope"]["signatures"][0]); }, "must hold exactly one signature"},
+      {&dsse, [&](Json& j) { j["dsseEnvelope"]["signatures"][0]["sig"] = ""; }, "signatures[0].sig is empty"},
+  };
+  for (const auto& [base, change, want] : shape) {
+    CAPTURE(want);
+    Json j = *base;
+    change(j);
+    const std::string got = message(j);
+    CHECK_MESSAGE(got.find(want) != std::string::npos, got);
+  }
+  CHECK(sigstore::parse_bundle(as_bytes(std::string_view("{"))).error().message.find("is not valid JSON") != std::string::npos);
+  CHECK(sigstore::parse_bundle(as_bytes(std::string_view("[]"))).error().message.find("is not a JSON object") != std::string::npos);
+  // A bundle signed with a key is parsed, and refused by the keyless verifier as a usage error.
+  Json keyed = v3;
+  keyed["verificationMaterial"].erase("certificate");
+  keyed["verificationMaterial"]["publicKey"] = Json{{"hint", "release"}};
+  const std::string keyed_text = keyed.dump();
+  auto kb = sigstore::parse_bundle(as_bytes(keyed_text));
+  REQUIRE_MESSAGE(kb, kb.error().message);
+  const std::string root_text = root_json.dump();
+  auto root = sigstore::parse_trusted_root(as_bytes(root_text));
+  REQUIRE(root);
+  auto kv = sigstore::verify_bundle(*kb, *root, sigstore::ExpectedSigner{"a@example.com", "", "https://issuer"}, ByteView(), 1796515200);
+  REQUIRE_FALSE(kv);
+  CHECK(kv.error().code == ErrorCode::kUsage);
+  CHECK(kv.error().message.find("signed with a key, not keylessly") != std::string::npos);
   // Version 0.1 bundles need the signed entry timestamp; 0.2 and later the inclusion proof.
   Json no_promise = v1;
   entry(no_promise).erase("inclusionPromise");
