@@ -448,6 +448,39 @@ TEST_CASE("bundles: a timestamp outside its authority's window, a logged signatu
     }
   }
 
+  SUBCASE("a keyless signature must be logged, and needs a verified time and the artifact it signs") {
+    const Json c = case_of("oms-v1.1.0-sigstore");  // logged, and timestamped by a TSA
+    const sigstore::ExpectedSigner who{c.at("identity").get<std::string>(), "", c.at("issuer").get<std::string>()};
+    Json j = load_json(dir / c.at("bundle").get<std::string>());
+    REQUIRE(bundle_of(j));
+    REQUIRE_FALSE(bundle_of(j)->timestamps.empty());
+    j["verificationMaterial"].erase("tlogEntries");  // the RFC 3161 time alone does not make it logged
+    auto unlogged = bundle_of(j);
+    REQUIRE(unlogged);
+    auto v = sigstore::verify_bundle(*unlogged, root_of(root_json), who, std::nullopt, now);
+    REQUIRE_FALSE(v);
+    CHECK(v.error().field == "tlog-inclusion-proof");
+    CHECK(v.error().message.find("must be logged") != std::string::npos);
+
+    const Json h = case_of("conf-happy-path-v0.3");
+    const sigstore::ExpectedSigner hwho{h.at("identity").get<std::string>(), "", h.at("issuer").get<std::string>()};
+    const Bytes artifact = test::slurp(dir / h.at("artifact").get<std::string>());
+    Json k = load_json(dir / h.at("bundle").get<std::string>());
+    REQUIRE_FALSE(k["verificationMaterial"].contains("timestampVerificationData"));
+    k["verificationMaterial"]["tlogEntries"][0].erase("inclusionPromise");  // proof only: logged, but at no signed time
+    auto untimed = bundle_of(k);
+    REQUIRE(untimed);
+    auto u = sigstore::verify_bundle(*untimed, root_of(root_json), hwho, ByteView(artifact), now);
+    REQUIRE_FALSE(u);
+    CHECK(u.error().field == "signing-time");
+    auto happy = bundle_of(load_json(dir / h.at("bundle").get<std::string>()));
+    REQUIRE(happy);
+    auto no_artifact = sigstore::verify_bundle(*happy, root_of(root_json), hwho, std::nullopt, now);
+    REQUIRE_FALSE(no_artifact);
+    CHECK(no_artifact.error().field == "artifact");
+    CHECK(no_artifact.error().code == ErrorCode::kUsage);
+  }
+
   SUBCASE("an inclusion proof whose checkpoint does not parse is refused on the checkpoint") {
     const Json c = case_of("conf-happy-path-v0.3");
     const sigstore::ExpectedSigner who{c.at("identity").get<std::string>(), "", c.at("issuer").get<std::string>()};
