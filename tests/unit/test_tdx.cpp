@@ -235,20 +235,23 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
     o.insert(o.end(), value.begin(), value.end());
     return tlv(0x30, o);
   };
-  auto build = [&](int drop_component, Bytes fmspc) {
+  // `value_of`: the DER value of a TCB component (17: PCESVN) in place of the default; `tcb_extra`
+  // and `type`: appended to the TCB sequence, the SGX type's ENUMERATED.
+  auto build = [&](int drop_component, Bytes fmspc, std::map<int, Bytes> value_of = {}, Bytes tcb_extra = {}, Bytes type = {0x0a, 0x01, 0x01}) {
     Bytes tcb;
     for (std::uint8_t i = 1; i <= 16; ++i) {
       if (i == drop_component) continue;
-      auto p = pair(oid({2, i}), tlv(0x02, {static_cast<std::uint8_t>(i)}));
+      auto p = pair(oid({2, i}), value_of.count(i) ? value_of[i] : tlv(0x02, {static_cast<std::uint8_t>(i)}));
       tcb.insert(tcb.end(), p.begin(), p.end());
     }
-    auto pcesvn = pair(oid({2, 17}), tlv(0x02, {0x00, 0x80}));
+    tcb.insert(tcb.end(), tcb_extra.begin(), tcb_extra.end());
+    auto pcesvn = pair(oid({2, 17}), value_of.count(17) ? value_of[17] : tlv(0x02, {0x00, 0x80}));
     auto cpusvn = pair(oid({2, 18}), tlv(0x04, Bytes(16, 7)));
     tcb.insert(tcb.end(), pcesvn.begin(), pcesvn.end());
     tcb.insert(tcb.end(), cpusvn.begin(), cpusvn.end());
     Bytes all;
     for (const Bytes& p : {pair(oid({1}), tlv(0x04, Bytes(16, 1))), pair(oid({2}), tlv(0x30, tcb)), pair(oid({3}), tlv(0x04, {0, 0})),
-                           pair(oid({4}), tlv(0x04, fmspc)), pair(oid({5}), tlv(0x0a, {1}))}) {
+                           pair(oid({4}), tlv(0x04, fmspc)), pair(oid({5}), type)}) {
       all.insert(all.end(), p.begin(), p.end());
     }
     return tlv(0x30, all);
@@ -271,6 +274,32 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
   Bytes truncated = build(0, Bytes(6, 0));
   truncated.pop_back();
   CHECK_FALSE(tdx::parse_pck_extensions(truncated));
+  // Each malformed value for its reason: INTEGERs minimal, non-negative and in range.
+  const Bytes fm(6, 0);
+  auto why = [&](const Bytes& der) {
+    auto r = tdx::parse_pck_extensions(der);
+    return r ? std::string("parsed") : r.error().message;
+  };
+  const std::vector<std::pair<Bytes, std::string>> bad = {
+      {build(0, fm, {{3, tlv(0x02, {})}}), "TCB component 3 is not an integer up to 255"},
+      {build(0, fm, {{3, tlv(0x02, {0x00, 0x00, 0x00, 0x80})}}), "TCB component 3 is not an integer up to 255"},
+      {build(0, fm, {{3, tlv(0x02, {0x80})}}), "TCB component 3 is negative"},
+      {build(0, fm, {{3, tlv(0x02, {0x00, 0x05})}}), "TCB component 3 is not minimal DER"},
+      {build(0, fm, {{3, tlv(0x02, {0x01, 0x00})}}), "TCB component 3 256 is more than 255"},
+      {build(0, fm, {{17, tlv(0x02, {0x01, 0x00, 0x00})}}), "PCESVN 65536 is more than 65535"},
+      {build(0, fm, {{3, tlv(0x04, {0x01})}}), "TCB component 3 is not an INTEGER"},
+      {build(0, fm, {}, {}, tlv(0x0a, {0x03})), "SGX type 3 is more than 2"},
+      {build(0, fm, {}, {}, tlv(0x02, {0x01})), "SGX type is not ENUMERATED"},
+      {build(0, fm, {{3, [&] { Bytes v = tlv(0x02, {0x01}); v.push_back(0x05); v.push_back(0x00); return v; }()}}), "TCB entry has bytes after its value"},
+      {build(0, fm, {}, pair(oid({2, 3}), tlv(0x02, {0x01}))), "TCB component 3 appears twice"},
+  };
+  for (const auto& [der, want] : bad) {
+    CAPTURE(want);
+    const std::string got = why(der);
+    CHECK_MESSAGE(got.find(want) != std::string::npos, got);
+  }
+  // A TCB entry of another arc is skipped, as Intel's profile allows.
+  CHECK(tdx::parse_pck_extensions(build(0, fm, {}, pair(oid({2, 40}), tlv(0x05, {})))));
 }
 
 TEST_CASE("TDX with Intel's collateral: every dcap case's verdict, TCB status and advisories at its clock") {
