@@ -237,7 +237,8 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
   };
   // `value_of`: the DER value of a TCB component (17: PCESVN) in place of the default; `tcb_extra`
   // and `type`: appended to the TCB sequence, the SGX type's ENUMERATED.
-  auto build = [&](int drop_component, Bytes fmspc, std::map<int, Bytes> value_of = {}, Bytes tcb_extra = {}, Bytes type = {0x0a, 0x01, 0x01}) {
+  auto build = [&](int drop_component, Bytes fmspc, std::map<int, Bytes> value_of = {}, Bytes tcb_extra = {}, Bytes type = {0x0a, 0x01, 0x01},
+                   int drop_item = 0, Bytes item_extra = {}, bool tcb_as_set = false) {
     Bytes tcb;
     for (std::uint8_t i = 1; i <= 16; ++i) {
       if (i == drop_component) continue;
@@ -250,10 +251,13 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
     tcb.insert(tcb.end(), pcesvn.begin(), pcesvn.end());
     tcb.insert(tcb.end(), cpusvn.begin(), cpusvn.end());
     Bytes all;
-    for (const Bytes& p : {pair(oid({1}), tlv(0x04, Bytes(16, 1))), pair(oid({2}), tlv(0x30, tcb)), pair(oid({3}), tlv(0x04, {0, 0})),
+    int item = 0;
+    for (const Bytes& p : {pair(oid({1}), tlv(0x04, Bytes(16, 1))), pair(oid({2}), tlv(tcb_as_set ? 0x31 : 0x30, tcb)), pair(oid({3}), tlv(0x04, {0, 0})),
                            pair(oid({4}), tlv(0x04, fmspc)), pair(oid({5}), type)}) {
+      if (++item == drop_item) continue;
       all.insert(all.end(), p.begin(), p.end());
     }
+    all.insert(all.end(), item_extra.begin(), item_extra.end());
     return tlv(0x30, all);
   };
   auto ok = tdx::parse_pck_extensions(build(0, Bytes{0x90, 0xc0, 0x6f, 0, 0, 0}));
@@ -292,6 +296,15 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
       {build(0, fm, {}, {}, tlv(0x02, {0x01})), "SGX type is not ENUMERATED"},
       {build(0, fm, {{3, [&] { Bytes v = tlv(0x02, {0x01}); v.push_back(0x05); v.push_back(0x00); return v; }()}}), "TCB entry has bytes after its value"},
       {build(0, fm, {}, pair(oid({2, 3}), tlv(0x02, {0x01}))), "TCB component 3 appears twice"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 1), "PPID is missing"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 2), "TCB is missing"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 3), "PCE-ID is missing"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 4), "FMSPC is missing"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 5), "SGX type is missing"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 0, pair(oid({4}), tlv(0x04, fm))), "FMSPC appears twice"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 0, [&] { Bytes o = oid({6}); Bytes v = tlv(0x04, {1}); v.push_back(0x05); v.push_back(0x00); return pair(o, v); }()),
+       "entry has bytes after its value"},
+      {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 0, {}, true), "TCB is not a SEQUENCE"},
   };
   for (const auto& [der, want] : bad) {
     CAPTURE(want);
