@@ -20,6 +20,8 @@
 #include "sim/csv_sim.h"
 #include "sim/snp_sim.h"
 #include "sim/tdx_sim.h"
+#include "snp/report.h"
+#include "snp/vek.h"
 #include "support/vectors.h"
 #include "verify/csv_verify.h"
 #include "verify/snp_verify.h"
@@ -402,4 +404,103 @@ TEST_CASE("simulated TDX platform: a QE or TDX module that is not the one TCB In
   CHECK_FALSE(v.passed);
   CHECK(failed_detail(v.checks, "tdx.azure_hcl_binding").find("not this TD's") != std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_CASE("simulated SEV-SNP platform: a VCEK without a hwID, and a VLEK that carries one, are refused on snp.vek_hwid") {
+  // Certificates the simulated AMD keys sign, as a KDS that got the profile wrong would issue
+  // them: a VCEK that binds no chip, a VLEK (issued through an ASVK) that claims one.
+  SimFixture sim;
+  const std::string amd = evidence::sim_amd_dir(sim.dir.string());
+  auto key = [&](const char* name) {
+    auto k = crypto::load_private_key_pem(test::slurp(amd + "/" + name), std::nullopt);
+    REQUIRE_MESSAGE(k, k.error().message);
+    return std::move(*k);
+  };
+  const crypto::PrivateKey ark_key = key("ark.key"), ask_key = key("ask.key"), vcek_key = key("vcek.key");
+  const crypto::Certificate ark = std::move(sim.certs(evidence::sim_snp_ark_file(sim.dir.string()))[0]);
+  std::vector<crypto::Certificate> chain = sim.certs(evidence::sim_snp_chain_file(sim.dir.string()));
+  const auto ask_at = std::find_if(chain.begin(), chain.end(), [](const crypto::Certificate& c) { return c.subject_common_name() == "SEV-Milan"; });
+  REQUIRE(ask_at != chain.end());
+  const crypto::Certificate ask = std::move(*ask_at);
+  const crypto::Certificate vcek = std::move(sim.certs(evidence::sim_snp_vcek_file(sim.dir.string()))[0]);
+  const std::time_t now = std::time(nullptr);
+  auto spec = [&](const std::string& cn, bool ca) {
+    crypto::CertificateSpec s;
+    s.subject = {{"OU", "cci SIMULATED TEE (not AMD)"}, {"O", "cci simulator"}, {"CN", cn}};
+    s.serial = 0x20000 + cn.size();
+    s.not_before = now - 3600;
+    s.not_after = now + 86400;
+    s.ca = ca;
+    if (ca) {
+      s.path_len = 0;
+      s.key_usage = "critical,keyCertSign";
+    }
+    return s;
+  };
+  // The simulated VCEK's own extensions, all but hwID; then what the case adds.
+  auto extensions = [&](std::vector<crypto::RawExtension> extra) {
+    std::vector<crypto::RawExtension> out;
+    for (const char* oid : {snp::kOidStructVersion, snp::kOidProductName, snp::kOidBlSpl, snp::kOidTeeSpl, snp::kOidSnpSpl, snp::kOidUcodeSpl}) {
+      auto v = vcek.extension_value(oid);
+      REQUIRE(v);
+      REQUIRE(*v);
+      out.push_back({oid, **v, false});
+    }
+    for (auto& e : extra) out.push_back(std::move(e));
+    return out;
+  };
+  auto hw_id = vcek.extension_value(snp::kOidHwId);
+  REQUIRE((hw_id && *hw_id));
+  auto ev = sim.evidence();
+  ev.simulated_roots.push_back(ark.fingerprint_sha256());
+  REQUIRE(verify::verify_snp(ev).passed);
+
+  SUBCASE("a VCEK without a hwID binds no chip") {
+    auto s = spec("SEV-VCEK", false);
+    s.extensions = extensions({});
+    auto no_hwid = crypto::issue_certificate(s, vcek_key.public_key(), ask_key, &ask, crypto::IssueSignature::kRsaPssSha384);
+    REQUIRE_MESSAGE(no_hwid, no_hwid.error().message);
+    ev.vek = std::move(*no_hwid);
+    auto r = verify::verify_snp(ev);
+    CHECK_FALSE(r.passed);
+    CHECK(failed_detail(r.checks, "snp.vek_hwid") == "the VCEK has no hwID extension");
+  }
+  SUBCASE("a VLEK is not bound to a chip, so it must not carry a hwID") {
+    auto asvk = crypto::issue_certificate(spec("SEV-VLEK-Milan", true), ask_key.public_key(), ark_key, &ark, crypto::IssueSignature::kRsaPssSha384);
+    REQUIRE_MESSAGE(asvk, asvk.error().message);
+    const std::string csp = "cci-test-csp";
+    Bytes csp_der{0x16, static_cast<std::uint8_t>(csp.size())};
+    for (char c : csp) csp_der.push_back(static_cast<std::uint8_t>(c));
+    auto vlek = [&](bool with_hwid) {
+      auto s = spec("SEV-VLEK", false);
+      std::vector<crypto::RawExtension> extra{{snp::kOidCspId, csp_der, false}};
+      if (with_hwid) extra.push_back({snp::kOidHwId, **hw_id, false});
+      s.extensions = extensions(extra);
+      auto c = crypto::issue_certificate(s, vcek_key.public_key(), ask_key, &*asvk, crypto::IssueSignature::kRsaPssSha384);
+      REQUIRE_MESSAGE(c, c.error().message);
+      return std::move(*c);
+    };
+    // The report says SIGNING_KEY = VLEK (bits 4:2 of 0x48 = 1), signed again by the same key.
+    Bytes& report = ev.input.report;
+    report[0x048] = static_cast<std::uint8_t>((report[0x048] & ~0x1c) | (1 << 2));
+    crypto::SignOptions o;
+    o.digest = crypto::DigestAlg::kSha384;
+    auto der = crypto::sign(vcek_key, ByteView(report).first(snp::kSignedSize), o);
+    REQUIRE(der);
+    auto rs = crypto::ecdsa_der_to_le_rs(*der, 48);
+    REQUIRE(rs);
+    std::fill(report.begin() + 0x2A0, report.begin() + 0x2A0 + 144, std::uint8_t{0});
+    std::copy(rs->first.begin(), rs->first.end(), report.begin() + 0x2A0);
+    std::copy(rs->second.begin(), rs->second.end(), report.begin() + 0x2E8);
+    ev.ca.clear();
+    ev.ca.push_back(asvk->clone());
+    ev.ca.push_back(ark.clone());
+    ev.vek = vlek(false);
+    auto plain = verify::verify_snp(ev);
+    CHECK_MESSAGE(plain.passed, fails(plain));  // the chain and report verify as a VLEK's
+    ev.vek = vlek(true);
+    auto r = verify::verify_snp(ev);
+    CHECK_FALSE(r.passed);
+    CHECK(failed_detail(r.checks, "snp.vek_hwid") == "a VLEK must not carry a hardware ID");
+  }
 }
