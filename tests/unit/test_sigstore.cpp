@@ -11,6 +11,7 @@
 
 #include "base/hex.h"
 #include "crypto/digest.h"
+#include "crypto/timestamp.h"
 #include "crypto/x509.h"
 #include "crypto/x509_issue.h"
 #include "sigstore/bundle.h"
@@ -497,6 +498,31 @@ TEST_CASE("bundles: a timestamp outside its authority's window, a logged signatu
       REQUIRE_FALSE(v);
       CHECK(v.error().field == "tlog-checkpoint");
     }
+  }
+
+  SUBCASE("an RFC 3161 response must be granted, carry its token and name an authority") {
+    const Json c = case_of("oms-v1.1.0-sigstore");
+    auto b = sigstore::parse_bundle(test::slurp(dir / c.at("bundle").get<std::string>()));
+    REQUIRE(b);
+    REQUIRE_FALSE(b->timestamps.empty());
+    const sigstore::TrustedRoot root = root_of(root_json);
+    const Bytes& signature = b->dsse ? b->dsse->signature : b->message->signature;
+    const Bytes& response = b->timestamps[0];
+    bool verified = false;
+    for (const auto& tsa : root.tsas) verified = verified || crypto::verify_rfc3161(response, signature, tsa.chain).has_value();
+    REQUIRE(verified);
+    CHECK(crypto::verify_rfc3161(response, signature, {}).error().message.find("no timestamp authority") != std::string::npos);
+    // TimeStampResp { status PKIStatusInfo { status }, timeStampToken }: the status is outside the
+    // signed token, so a "rejection" around a genuine token must still be refused.
+    const Bytes granted{0x30, 0x03, 0x02, 0x01, 0x00};
+    auto at = std::search(response.begin(), response.begin() + 16, granted.begin(), granted.end());
+    REQUIRE(at != response.begin() + 16);
+    Bytes rejected = response;
+    rejected[static_cast<size_t>(at - response.begin()) + 4] = 0x02;
+    for (const auto& tsa : root.tsas) CHECK_FALSE(crypto::verify_rfc3161(rejected, signature, tsa.chain));
+    // A rejection alone (no token) says so.
+    const Bytes rejection{0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02};
+    CHECK(crypto::verify_rfc3161(rejection, signature, root.tsas.front().chain).error().message.find("status 2 is not granted") != std::string::npos);
   }
 
   SUBCASE("a hashedrekord entry must name the bundle's own signature, not another over the same artifact") {
