@@ -463,3 +463,55 @@ TEST_CASE("ocsp: a request names its certificate and nonce, a response's window 
   REQUIRE_FALSE(t);
   CHECK(t.error().message.find("trylater (3), not successful") != std::string::npos);
 }
+
+TEST_CASE("x509: one DER certificate and nothing after it, each extension at most once, one signature algorithm") {
+  const PrivateKey key = *generate_key(KeyType::kEcP384);
+  const std::string oid = "1.3.6.1.4.1.3704.1.2";
+  auto make = [&](std::vector<RawExtension> ext) {
+    CertificateSpec spec;
+    spec.subject = {{"CN", "x509 test"}};
+    spec.not_before = 1600000000;
+    spec.not_after = 2000000000;
+    spec.extensions = std::move(ext);
+    auto c = issue_certificate(spec, key.public_key(), key, nullptr, IssueSignature::kEcdsaSha384);
+    REQUIRE_MESSAGE(c, c.error().message);
+    return std::move(*c);
+  };
+  const Bytes value{0x16, 0x01, 'x'};
+  const Certificate once = make({{oid, value, false}});
+  CHECK(once.extension_value(oid)->value() == value);
+  CHECK_FALSE(once.extension_value("1.3.6.1.4.1.3704.1.3.1")->has_value());
+  REQUIRE(once.tbs_without_extension(oid));
+
+  Bytes trailing = once.der();
+  trailing.push_back(0x00);
+  auto t = Certificate::from_der(trailing);
+  REQUIRE_FALSE(t);
+  CHECK(t.error().message.find("trailing bytes") != std::string::npos);
+
+  // The same extension twice: which one would a reader take? Neither.
+  const Certificate twice = make({{oid, value, false}, {oid, Bytes{0x16, 0x01, 'y'}, false}});
+  auto dup = twice.extension_value(oid);
+  REQUIRE_FALSE(dup);
+  CHECK(dup.error().message.find("more than once") != std::string::npos);
+  CHECK(twice.tbs_without_extension(oid).error().field == "certificate");
+  CHECK(once.tbs_without_extension("1.3.6.1.4.1.3704.1.3.1").error().field == "certificate");
+  CHECK(once.tbs_without_extension("not an oid").error().code == ErrorCode::kUsage);
+
+  // signatureAlgorithm outside the TBS must equal the one inside: ecdsa-with-SHA384 outside made SHA256.
+  const Bytes alg384{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+  Bytes outer = once.der();
+  auto last = std::find_end(outer.begin(), outer.end(), alg384.begin(), alg384.end());
+  REQUIRE(last != outer.end());
+  REQUIRE(std::search(outer.begin(), last, alg384.begin(), alg384.end()) != last);  // the TBS copy comes first
+  *(last + static_cast<std::ptrdiff_t>(alg384.size()) - 1) = 0x02;
+  auto differs = Certificate::from_der(outer);
+  REQUIRE(differs);
+  auto sa = differs->signature_algorithm_der();
+  REQUIRE_FALSE(sa);
+  CHECK(sa.error().message.find("two signature algorithm fields differ") != std::string::npos);
+  CHECK_FALSE(differs->rsa_pss_params());
+  auto not_pss = once.rsa_pss_params();
+  REQUIRE_FALSE(not_pss);
+  CHECK(not_pss.error().message.find("is not signed with RSASSA-PSS") != std::string::npos);
+}
