@@ -432,6 +432,16 @@ TEST_CASE("a fresh-evidence answer: the certificate's TEE, its claims with our n
   // Claims for another connection or nonce (ratls::check_fresh_claims, on the answer as read).
   CHECK(client::read_fresh_answer(answer(kTagSnp, fresh, std::nullopt), cert, nonce, Bytes(32, 0x23)).error().field == "cci-exporter");
   CHECK(client::read_fresh_answer(answer(kTagSnp, fresh, std::nullopt), cert, Bytes(32, 0x12), exporter).error().field == "nonce");
+  // GPU evidence that is not base64 text.
+  {
+    const Bytes a = answer(kTagSnp, fresh_gpu, std::nullopt);
+    nlohmann::json j = nlohmann::json::parse(a.begin(), a.end());
+    j["gpu_evidence"] = 7;
+    const std::string text = j.dump();
+    auto not_text = client::read_fresh_answer(as_bytes(text), cert, nonce, exporter);
+    REQUIRE_FALSE(not_text);
+    CHECK(not_text.error().message.find("gpu_evidence is not base64 text") != std::string::npos);
+  }
   // Not the answer's shape.
   for (const std::string& body : {std::string("[]"), std::string("{\"evidence\": 7}"), std::string("{\"evidence\": \"%%\"}"), std::string("not json")}) {
     CAPTURE(body);
@@ -459,4 +469,24 @@ TEST_CASE("a replica verifier takes only a certificate made for a TLS server, be
     CHECK(verifier.verifications() == 1);
     CHECK(verifier.keys() == 0);
   }
+}
+
+TEST_CASE("the served manifest must be the one the certificate's claims name, and then verify under the release signer") {
+  const std::string text = "{\"not\": \"a signed manifest\"}";
+  const Bytes served(text.begin(), text.end());
+  Claims c = sample_claims(as_bytes("spki"));
+  manifest::ReleaseSigner signer;
+  signer.key_pem = test::slurp(test::require_vectors("measure/oms/keys") / "signing-key-pub.pem");
+  // Another manifest than the claims name (cci-manifest is SHA-256 of the exact bytes).
+  c.manifest_sha256 = crypto::digest(crypto::DigestAlg::kSha256, as_bytes("another manifest"));
+  auto other = client::claimed_release(c, served, signer, std::time(nullptr), "the server's manifest");
+  REQUIRE_FALSE(other);
+  CHECK(other.error().field == "cci-manifest");
+  CHECK(other.error().message.rfind("the server's manifest is not the manifest the certificate's claims name", 0) == 0);
+  // The claimed bytes, which then fail their own signature check: the error says whose they are.
+  c.manifest_sha256 = crypto::digest(crypto::DigestAlg::kSha256, served);
+  auto unsigned_manifest = client::claimed_release(c, served, signer, std::time(nullptr), "the server's manifest");
+  REQUIRE_FALSE(unsigned_manifest);
+  CHECK(unsigned_manifest.error().field != "cci-manifest");
+  CHECK(unsigned_manifest.error().message.rfind("the server's manifest: ", 0) == 0);
 }
