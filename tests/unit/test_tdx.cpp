@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <ctime>
+#include <functional>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -421,6 +422,41 @@ TEST_CASE("TDX collateral: the signed value is cut out byte for byte, and a chan
   auto sgx = tdx::parse_tcb_info(R"({"id":"SGX","version":3})");
   REQUIRE_FALSE(sgx);
   CHECK(sgx.error().field == "tcbInfo.id");
+}
+
+TEST_CASE("TDX collateral: each malformed member of a TCB Info is refused for its reason") {
+  const auto dir = test::require_vectors("tdx") / "collateral/dcapqvl_b0c06f000000_2025-06-19";
+  auto cut = tdx::cut_signed_json(test::slurp(dir / "tcb_info.json"), "tcbInfo");
+  REQUIRE(cut);
+  const json genuine = json::parse(cut->value);
+  REQUIRE(tdx::parse_tcb_info(genuine.dump()));
+  using Change = std::function<void(json&)>;
+  const std::vector<std::pair<Change, std::string>> cases = {
+      {[](json& j) { j["fmspc"] = "zz0c6f000000"; }, "tcbInfo.fmspc is not 6 bytes of hex"},
+      {[](json& j) { j["version"] = 3.5; }, "tcbInfo.version is not an integer in 0..65535"},
+      {[](json& j) { j["version"] = 2; }, "tcbInfo.version 2 is not 3"},
+      {[](json& j) { j["tcbEvaluationDataNumber"] = -17; }, "tcbEvaluationDataNumber is not an integer"},
+      {[](json& j) { j["issueDate"] = "2025-06-19"; }, "is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)"},
+      {[](json& j) { j["nextUpdate"] = "2025-07-19T00:00:00Z trailing"; }, "is not a UTC time"},
+      {[](json& j) { j["tcbLevels"][0]["tcbStatus"] = 5; }, "tcbStatus is missing or not a string"},
+      {[](json& j) { j["tcbLevels"][0]["tcbStatus"] = "Great"; }, "'Great' is not a TCB status"},
+      {[](json& j) { j["tcbLevels"][0]["advisoryIDs"] = "INTEL-SA-00837"; }, "advisoryIDs is not an array"},
+      {[](json& j) { j["tcbLevels"][0]["advisoryIDs"] = json::array({837}); }, "advisoryIDs holds a value that is not a string"},
+      {[](json& j) { j["tcbLevels"][0]["tcb"]["sgxtcbcomponents"].erase(0); }, "sgxtcbcomponents is not 16 components"},
+      {[](json& j) { j["tcbLevels"] = json::array(); }, "tcbInfo.tcbLevels is not a non-empty array"},
+      {[](json& j) { j["tdxModuleIdentities"] = json::object(); }, "tcbInfo.tdxModuleIdentities is not an array"},
+      {[](json& j) { j["tdxModuleIdentities"][0]["tcbLevels"] = json::array(); }, "tdxModuleIdentities[0].tcbLevels is not a non-empty array"},
+  };
+  for (const auto& [change, want] : cases) {
+    CAPTURE(want);
+    json j = genuine;
+    change(j);
+    auto r = tdx::parse_tcb_info(j.dump());
+    REQUIRE_FALSE(r);
+    CHECK_MESSAGE(r.error().message.find(want) != std::string::npos, r.error().message);
+  }
+  CHECK(tdx::parse_tcb_info("[]").error().message.find("tcbInfo is not a JSON object") != std::string::npos);
+  CHECK(tdx::cut_signed_json(as_bytes(std::string("[1]")), "tcbInfo").error().message.find("collateral is not a JSON object") != std::string::npos);
 }
 
 TEST_CASE("TDX CC event logs replay to the RTMRs upstream derives, and to the quote's own where they belong together") {
