@@ -210,6 +210,53 @@ TEST_CASE("every single-byte flip of a genuine report is refused, and so is ever
   CHECK(v.checks.only_missing_collateral());  // no nonce: cannot evaluate (exit 3), not a forgery
 }
 
+TEST_CASE("the SPDM structure of a genuine report, broken one field at a time, is refused naming that field") {
+  const auto dir = test::require_vectors("nvgpu");
+  const Bytes report = *nvgpu::report_from_hex_text(test::slurp(dir / "hopper/nvtrust550_report.hex"));
+  auto genuine = nvgpu::parse_report(report);
+  REQUIRE(genuine);
+  // GET_MEASUREMENTS request: 37 bytes; MEASUREMENTS response header at 37, its record at 45
+  // (DMTF DSP0274 1.1, sections 10.11.1 and 10.11.2).
+  const size_t record_len = report[42] | report[43] << 8 | report[44] << 16;
+  const size_t last_value = genuine->blocks.back().value.size();
+  auto with_record_len = [&](size_t n) {
+    Bytes b = report;
+    b[42] = static_cast<std::uint8_t>(n);
+    b[43] = static_cast<std::uint8_t>(n >> 8);
+    b[44] = static_cast<std::uint8_t>(n >> 16);
+    return b;
+  };
+  auto edit = [&](size_t at, std::uint8_t v) {
+    Bytes b = report;
+    b[at] = v;
+    return b;
+  };
+  const std::vector<std::tuple<Bytes, std::string, std::string>> cases = {
+      {edit(0, 0x10), "request.SPDMVersion", "not 0x11"},
+      {edit(1, 0xe1), "request.RequestResponseCode", "not 0xe0"},
+      {edit(2, static_cast<std::uint8_t>(report[2] & ~1)), "request.Param1", "did not ask for a signature"},
+      {edit(37, 0x12), "response.SPDMVersion", "not 0x11"},
+      {edit(38, 0x61), "response.RequestResponseCode", "not 0x60"},
+      {edit(41, static_cast<std::uint8_t>(report[41] + 1)), "response.NumberOfBlocks", "but the record holds"},
+      {edit(41, static_cast<std::uint8_t>(report[41] - 1)), "response.MeasurementRecordLength", "follow the"},
+      {edit(46, 2), "block.MeasurementSpecification", "not 1 (DMTF)"},
+      {edit(47, static_cast<std::uint8_t>(report[47] + 1)), "block.MeasurementSize", "is not 3 + the value's size"},
+      {with_record_len(record_len - 1), "response.MeasurementRecordLength", "its value runs past"},
+      {with_record_len(record_len - 4 - last_value), "response.MeasurementRecordLength", "runs past MeasurementRecordLength"},
+  };
+  for (const auto& [bytes, field, why] : cases) {
+    CAPTURE(field);
+    CAPTURE(why);
+    auto r = nvgpu::parse_report(bytes);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().field == field);
+    CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
+  }
+  auto huge = nvgpu::parse_report(Bytes(nvgpu::kMaxReportSize + 1, 0x11));
+  REQUIRE_FALSE(huge);
+  CHECK(huge.error().message.find("more than any GPU report") != std::string::npos);
+}
+
 namespace {
 
 // RIM and end-to-end categories of the manifest, per check id and the RIM it came from.
