@@ -255,6 +255,30 @@ TEST_CASE("the SPDM structure of a genuine report, broken one field at a time, i
   auto huge = nvgpu::parse_report(Bytes(nvgpu::kMaxReportSize + 1, 0x11));
   REQUIRE_FALSE(huge);
   CHECK(huge.error().message.find("more than any GPU report") != std::string::npos);
+  const std::string long_hex(2 * nvgpu::kMaxReportSize + 2, 'a');
+  CHECK(nvgpu::report_from_hex_text(as_bytes(long_hex)).error().message.find("longer than any GPU report") != std::string::npos);
+}
+
+TEST_CASE("the attestation SDK's evidence list: a JSON list of GPUs, each with arch, nonce, evidence and certificate as text") {
+  auto message = [](const std::string& text) {
+    auto r = nvgpu::parse_serialized_evidence(as_bytes(text));
+    return r ? std::string("parsed") : r.error().message;
+  };
+  const std::string nonce(64, 'a');
+  const std::string one = R"({"arch":"HOPPER","nonce":")" + nonce + R"(","evidence":"AAAA","certificate":"AAAA"})";
+  CHECK(message("[" + one + "]") == "parsed");
+  CHECK(message("[]").find("an empty list") != std::string::npos);
+  CHECK(message("{}").find("not a JSON list") != std::string::npos);
+  CHECK(message("[" + one).find("not a JSON list") != std::string::npos);
+  for (const char* key : {"arch", "nonce", "evidence", "certificate"}) {
+    CAPTURE(key);
+    nlohmann::json j = nlohmann::json::parse(one);
+    j[key] = 1;
+    CHECK(message("[" + one + "," + j.dump() + "]").find(std::string("GPU evidence 2: no string \"") + key + "\"") != std::string::npos);
+    j.erase(key);
+    CHECK(message("[" + j.dump() + "]").find(std::string("no string \"") + key + "\"") != std::string::npos);
+  }
+  CHECK(message("[7]").find("no string") != std::string::npos);
 }
 
 namespace {
