@@ -15,6 +15,7 @@
 #include "crypto/x509.h"
 #include "tdx/collateral.h"
 #include "crypto/digest.h"
+#include "eventlog/tcg2.h"
 #include "support/vectors.h"
 #include "tdx/pck.h"
 #include "tdx/quote.h"
@@ -486,4 +487,64 @@ TEST_CASE("TDX CC event logs replay to the RTMRs upstream derives, and to the qu
   // Refused: a log cut inside an event; a log whose events extend MRTD or beyond RTMR3.
   Bytes log = test::slurp(dir / "ccel/trustee/CCEL_data");
   CHECK_FALSE(verify::replay_ccel(ByteView(log).first(300)));
+}
+
+TEST_CASE("TCG2 event logs: the Spec ID event and each event header, malformed one field at a time, are refused for their reason") {
+  // TCG PC Client Platform Firmware Profile, section 10.4.5 (TCG_EfiSpecIDEvent) and 10.2.2
+  // (TCG_PCR_EVENT2), on the genuine CCEL's Spec ID event.
+  const Bytes log = test::slurp(test::require_vectors("tdx") / "ccel/trustee/CCEL_data");
+  REQUIRE(eventlog::parse_tcg2_log(log));
+  const std::uint32_t spec_size = log[28] | log[29] << 8 | log[30] << 16 | static_cast<std::uint32_t>(log[31]) << 24;
+  const Bytes spec(log.begin(), log.begin() + 32 + spec_size);
+  auto put32 = [](Bytes& b, size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + static_cast<size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  auto edited = [&](size_t at, std::uint32_t v, int width = 4) {
+    Bytes b = spec;
+    if (width == 4) put32(b, at, v);
+    else b[at] = static_cast<std::uint8_t>(v);
+    return b;
+  };
+  const std::uint16_t first_alg = static_cast<std::uint16_t>(spec[60] | spec[61] << 8);
+  auto event = [&](std::uint32_t digests) {  // index 1, type 1, `digests` SHA-384s, no data
+    Bytes e(12, 0);
+    put32(e, 0, 1);
+    put32(e, 4, 1);
+    put32(e, 8, digests);
+    for (std::uint32_t i = 0; i < digests; ++i) {
+      e.push_back(static_cast<std::uint8_t>(first_alg));
+      e.push_back(static_cast<std::uint8_t>(first_alg >> 8));
+      const std::uint16_t n = static_cast<std::uint16_t>(spec[62] | spec[63] << 8);
+      e.insert(e.end(), n, 0xab);
+    }
+    e.insert(e.end(), 4, 0);
+    return e;
+  };
+  Bytes one_event = spec;
+  for (auto b : event(1)) one_event.push_back(b);
+  auto parsed = eventlog::parse_tcg2_log(one_event);
+  REQUIRE_MESSAGE(parsed, parsed.error().message);
+  CHECK(parsed->size() == 1);
+  Bytes too_many_digests = spec;
+  for (auto b : event(17)) too_many_digests.push_back(b);
+  Bytes too_many_events = spec;
+  const Bytes tiny = event(0);
+  for (size_t i = 0; i <= 65536; ++i) too_many_events.insert(too_many_events.end(), tiny.begin(), tiny.end());
+  const std::vector<std::pair<Bytes, std::string>> cases = {
+      {edited(4, 4), "the first event is not the Spec ID event"},
+      {edited(32, 'X', 1), "not a crypto-agile (Spec ID Event03) log"},
+      {edited(56, 0), "numberOfAlgorithms is not 1..16"},
+      {edited(56, 17), "numberOfAlgorithms is not 1..16"},
+      {edited(62, 0, 1), "digest size out of range"},
+      {edited(62, 65, 1), "digest size out of range"},
+      {edited(28, spec_size + 1), "the Spec ID event runs past the end"},
+      {too_many_digests, "an event has more digests than the log has algorithms"},
+      {too_many_events, "more than 65536 events"},
+  };
+  for (const auto& [bytes, why] : cases) {
+    CAPTURE(why);
+    auto r = eventlog::parse_tcg2_log(bytes);
+    REQUIRE_FALSE(r);
+    CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
+  }
 }
