@@ -530,7 +530,22 @@ TEST_CASE("TCG2 event logs: the Spec ID event and each event header, malformed o
   Bytes too_many_events = spec;
   const Bytes tiny = event(0);
   for (size_t i = 0; i <= 65536; ++i) too_many_events.insert(too_many_events.end(), tiny.begin(), tiny.end());
+  Bytes unlisted_alg = spec;
+  {
+    Bytes e = event(1);
+    e[12] = 0x04;  // TPM_ALG_SHA1, which this log's Spec ID event does not list
+    e[13] = 0x00;
+    unlisted_alg.insert(unlisted_alg.end(), e.begin(), e.end());
+  }
+  Bytes huge_data = spec;
+  {
+    Bytes e = event(0);
+    put32(e, 12, (16u << 20) + 1);
+    huge_data.insert(huge_data.end(), e.begin(), e.end());
+  }
   const std::vector<std::pair<Bytes, std::string>> cases = {
+      {unlisted_alg, "digest of an algorithm the Spec ID event does not list"},
+      {huge_data, "event data larger than 16 MiB"},
       {edited(4, 4), "the first event is not the Spec ID event"},
       {edited(32, 'X', 1), "not a crypto-agile (Spec ID Event03) log"},
       {edited(56, 0), "numberOfAlgorithms is not 1..16"},
@@ -547,4 +562,23 @@ TEST_CASE("TCG2 event logs: the Spec ID event and each event header, malformed o
     REQUIRE_FALSE(r);
     CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
   }
+  // Replay into registers first_index..first_index+count-1 only, and only with the digest asked for.
+  REQUIRE(first_alg == 0x000c);  // TPM_ALG_SHA384, as TDX logs
+  eventlog::Event e;
+  e.type = 1;
+  e.digests[first_alg] = Bytes(48, 0xab);
+  for (std::uint32_t index : {0u, 5u}) {
+    CAPTURE(index);
+    e.index = index;
+    auto r = eventlog::replay({e}, first_alg, crypto::DigestAlg::kSha384, 1, 4);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("outside 1..4") != std::string::npos);
+  }
+  e.index = 2;
+  REQUIRE(eventlog::replay({e}, first_alg, crypto::DigestAlg::kSha384, 1, 4));
+  e.digests.clear();
+  e.digests[0x000b] = Bytes(32, 0xab);  // SHA-256 only
+  auto missing = eventlog::replay({e}, first_alg, crypto::DigestAlg::kSha384, 1, 4);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("event 0 has no") != std::string::npos);
 }
