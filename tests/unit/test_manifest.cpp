@@ -701,3 +701,27 @@ TEST_CASE("hashing: a mapped file truncated while being hashed is an error, not 
   for (int i = 0; i < 9; ++i) h.update(as_bytes(chunk));
   CHECK(ok->resources[0].digest == h.finish());
 }
+
+TEST_CASE("statement: the model's digests are SHA-256 or BLAKE2b-512, any other hash is refused") {
+  // An OMS statement whose serialization names another hash (a weaker one would make the
+  // signed digests collidable) is unsupported, not read with it.
+  auto statement = [](const std::string& hash) {
+    nlohmann::json st{{"_type", "https://in-toto.io/Statement/v1"},
+                      {"subject", nlohmann::json::array({{{"name", "m"}, {"digest", {{"sha256", std::string(64, 'a')}}}}})},
+                      {"predicateType", "https://model_signing/signature/v1.0"},
+                      {"predicate", {{"resources", nlohmann::json::array({{{"name", "a"}, {"algorithm", hash}, {"digest", std::string(64, 'b')}}})},
+                                     {"serialization", {{"method", "files"}, {"hash_type", hash}, {"allow_symlinks", false}, {"ignore_paths", nlohmann::json::array()}}}}}};
+    return st.dump();
+  };
+  const std::string good = statement("sha256");
+  auto ok = oms::parse_statement(as_bytes(good));
+  REQUIRE_MESSAGE(ok, ok.error().message);
+  for (const std::string hash : {"sha1", "md5", "sha384", "sha512", "sm3", ""}) {
+    CAPTURE(hash);
+    const std::string text = statement(hash);
+    auto st = oms::parse_statement(as_bytes(text));
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == ErrorCode::kUnsupported);
+    CHECK(st.error().message.find("unsupported hash") != std::string::npos);
+  }
+}

@@ -19,6 +19,8 @@
 #include "base/unique_fd.h"
 #include "crypto/digest.h"
 #include "manifest/encrypted_model.h"
+#include "sealed/key_file.h"
+#include "support/vectors.h"
 
 using namespace cci;
 using namespace cci::sealed;
@@ -486,4 +488,33 @@ TEST_CASE("the deployment manifest's model.encryption record: every member check
     CHECK(bad.error().field == "model.encryption");
     CHECK(bad.error().message.find(says) != std::string::npos);
   }
+}
+
+TEST_CASE("a model key file is exactly 32 raw bytes, read once, and the key's mode is warned about") {
+  test::TempDir tmp;
+  std::vector<std::string> warnings;
+  auto warn = [&](const std::string& w) { warnings.push_back(w); };
+  auto write = [&](const std::string& name, size_t n, mode_t mode) {
+    const std::string p = tmp.str(name);
+    test::write_text(p, std::string(n, 'k'));
+    ::chmod(p.c_str(), mode);
+    return p;
+  };
+  auto key = read_key_file(write("good.key", 32, 0600), "--model-key", warn);
+  REQUIRE_MESSAGE(key, key.error().message);
+  CHECK(key->size() == 32);
+  CHECK(warnings.empty());
+  for (size_t n : {size_t{0}, size_t{16}, size_t{31}, size_t{33}, size_t{64}, size_t{4096}}) {
+    CAPTURE(n);
+    auto r = read_key_file(write("k" + std::to_string(n), n, 0600), "--model-key", warn);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().field == "--model-key");
+    CHECK(r.error().message.find("a model key is 32 raw bytes") != std::string::npos);
+  }
+  REQUIRE(read_key_file(write("open.key", 32, 0644), "--model-key", warn));
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("can be read by other users (mode 644)") != std::string::npos);
+  auto missing = read_key_file(tmp.str("absent.key"), "--model-key", warn);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == ErrorCode::kIo);
 }
