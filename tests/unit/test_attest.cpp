@@ -168,6 +168,10 @@ TEST_CASE("evidence file: a field of the wrong JSON type is an error naming it, 
       {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","event_log":"AQID"})", "event_log"},  // TDX only
       {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","gpu_evidence":{}})", "gpu_evidence"},
       {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","gpu_evidence":""})", "gpu_evidence"},  // empty
+      {R"({"schema":"cci.evidence.v1","tee":"snp","report":"AQID","gpu_evidence":"A*ID"})", "gpu_evidence"},  // not base64
+      {R"({"schema":"cci.evidence.v1","tee":"csv","report":"AQID","certificates":{"hrk":"A*ID"}})", "certificates.hrk"},
+      {R"(["cci.evidence.v1"])", "evidence"},
+      {R"({"schema":"cci.evidence.v1",)", "evidence"},
   };
   for (const auto& [text, field] : cases) {
     const std::string shown = text;  // CAPTURE cannot take a structured binding under clang 14 (the fuzz preset)
