@@ -77,13 +77,12 @@ Result<IncrementalState> parse_incremental_state(std::string_view state) {
     if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
     return it->get<std::int64_t>();
   };
+  const auto lacks = [] { return bad_state("a files entry lacks name, or an integer size, dev, ino, mtime_ns or ctime_ns", "files"); };
   for (const auto& e : j["files"]) {
-    const auto size = e.is_object() ? unsigned_of(e, "size") : std::nullopt, dev = e.is_object() ? unsigned_of(e, "dev") : std::nullopt,
-               ino = e.is_object() ? unsigned_of(e, "ino") : std::nullopt;
-    const auto mtime = e.is_object() ? signed_of(e, "mtime_ns") : std::nullopt, ctime = e.is_object() ? signed_of(e, "ctime_ns") : std::nullopt;
-    if (!size || !dev || !ino || !mtime || !ctime || !e.contains("name") || !e["name"].is_string()) {
-      return bad_state("a files entry lacks name, or an integer size, dev, ino, mtime_ns or ctime_ns", "files");
-    }
+    if (!e.is_object()) return lacks();
+    const auto size = unsigned_of(e, "size"), dev = unsigned_of(e, "dev"), ino = unsigned_of(e, "ino");
+    const auto mtime = signed_of(e, "mtime_ns"), ctime = signed_of(e, "ctime_ns");
+    if (!size || !dev || !ino || !mtime || !ctime || !e.contains("name") || !e["name"].is_string()) return lacks();
     out.files[e["name"].get<std::string>()] = FileIdentity{*size, *dev, *ino, *mtime, *ctime};
   }
   return out;
