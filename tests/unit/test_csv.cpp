@@ -143,6 +143,27 @@ TEST_CASE("csv report: the raw V1 firmware report decodes and verifies over its 
     CHECK_FALSE(parse_report(v1_plus));
     CHECK_FALSE(parse_report(ByteView(r.raw).first(2547)));
   }
+  SUBCASE("chip_id: printable ASCII, not empty, nothing after its NUL") {
+    // The V1 report masks chip_id with anonce (little-endian, by offset mod 4): edits go in masked.
+    auto masked = [&](Bytes b, size_t off, std::uint8_t plain) {
+      b[off] = static_cast<std::uint8_t>(plain ^ (r.anonce >> (8 * (off % 4))));
+      return b;
+    };
+    constexpr size_t kChipId = 2420;  // "NZA9T14052605" in the unmasked report
+    auto field_of = [](const Bytes& b) {
+      auto p = parse_report(b);
+      return p ? std::string("parsed ") + p->chip_id : p.error().message;
+    };
+    REQUIRE(field_of(r.raw) == "parsed NZA9T14052605");
+    CHECK(field_of(masked(r.raw, kChipId + 3, 0x07)) == "chip_id is not printable ASCII");
+    CHECK(field_of(masked(r.raw, kChipId + 3, ' ')) == "chip_id is not printable ASCII");
+    CHECK(field_of(masked(r.raw, kChipId, 0x00)) == "chip_id has bytes after its NUL terminator");
+    CHECK(field_of(masked(r.raw, kChipId + 20, 'X')) == "chip_id has bytes after its NUL terminator");
+    Bytes empty = r.raw;
+    for (size_t i = 0; i < 13; ++i) empty = masked(empty, kChipId + i, 0x00);
+    CHECK(field_of(empty) == "chip_id is empty");
+  }
+  CHECK(parse_report(Bytes(100, 0)).error().message.find("shorter than a V1 report (2548)") != std::string::npos);
 }
 
 TEST_CASE("csv report: derived negatives") {
