@@ -3,6 +3,8 @@
 // negatives.
 #include <doctest/doctest.h>
 
+#include "collateral/hygon_kds.h"
+
 #include "base/hex.h"
 #include "crypto/digest.h"
 #include "csv/cert.h"
@@ -542,4 +544,24 @@ TEST_CASE("CSV policy: V2 RTMRs against the event log replay, RTMR0 against meas
   snp_keys = policy::evaluate_csv_policy(p, verify::VerifiedForTests::make(r), ex);
   CHECK(find(snp_keys, "policy.host_data").rfind("fail: host_data was given on the command line", 0) == 0);
   CHECK_FALSE(snp_keys.all_passed());
+}
+
+TEST_CASE("Hygon KDS: a chip ID from a report is used in a URL or a cache path only when it is 1-64 letters and digits") {
+  // The chip ID comes from the report unauthenticated (the CSV specification signs no mapping
+  // from chip to CEK): "../x" must not reach the cache's path, "x&y" not the key server's query.
+  test::TempDir tmp;
+  const collateral::HygonCache cache(tmp.str());
+  CHECK_FALSE(cache.hsk_cek("NZA9T14052605")->has_value());  // absent, and asked for
+  for (const std::string& id : std::vector<std::string>{"", "../../etc", "NZA9T1405/2605", "x&snumber=y", "chip id", std::string(65, 'A'), "NZA9T14052605\n"}) {
+    CAPTURE(id);
+    auto cached = cache.hsk_cek(id);
+    REQUIRE_FALSE(cached);
+    CHECK(cached.error().field == "chip_id");
+    collateral::HygonFetchOptions o;
+    o.kds_url = "http://127.0.0.1:1";  // never reached
+    const auto fetched = collateral::fetch_hygon_collateral(id, {collateral::HygonItem::kHskCek}, cache, o);
+    REQUIRE(fetched.size() == 1);
+    REQUIRE(fetched[0].error);
+    CHECK(fetched[0].error->field == "chip_id");
+  }
 }
