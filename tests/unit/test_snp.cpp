@@ -222,3 +222,47 @@ TEST_CASE("VEK extensions: minimal DER INTEGERs of one byte, ASCII IA5 strings, 
     CHECK(refused_on(oid) == "refused");
   }
 }
+
+TEST_CASE("report input: an Azure HCL report hashes its runtime data with SHA-256 only, and hex text is hex of exactly one report") {
+  auto dir = test::require_vectors("snp");
+  Bytes hcl = test::slurp(dir / "azure_hcl/trustee_az_milan_v2_hcl_report.bin");
+  REQUIRE(extract_report(hcl));
+  hcl[0x4CC] = 2;  // HCL runtime data hash_type: 2 (SHA-384) is not what the report binds
+  auto other_hash = extract_report(hcl);
+  REQUIRE_FALSE(other_hash);
+  CHECK(other_hash.error().field == "HCL hash_type");
+  CHECK(other_hash.error().code == ErrorCode::kUnsupported);
+
+  const std::string hex = to_hex(load("milan/tav_milan_v3_report.bin").raw);
+  REQUIRE(extract_report(as_bytes(hex)));
+  std::string bad_hex = hex;
+  bad_hex[0] = 'z';
+  auto not_hex = extract_report(as_bytes(bad_hex));
+  REQUIRE_FALSE(not_hex);
+  CHECK(not_hex.error().message.find("neither a 1184-byte report") != std::string::npos);
+  const std::string short_text = hex.substr(2);
+  auto short_hex = extract_report(as_bytes(short_text));
+  REQUIRE_FALSE(short_hex);
+  CHECK(short_hex.error().message.find("decodes to 1183 bytes, not 1184") != std::string::npos);
+}
+
+TEST_CASE("certificate table: at most 64 entries, and a table without its all-zero terminator is refused") {
+  auto entries = [](size_t n, bool terminated) {
+    Bytes t;
+    for (size_t i = 0; i < n; ++i) {
+      t.push_back(static_cast<std::uint8_t>(i + 1));  // unknown GUIDs, each its own; offset 0, length 0
+      t.push_back(0xEE);
+      t.resize(t.size() + 22, 0);
+    }
+    if (terminated) t.resize(t.size() + 24, 0);
+    return t;
+  };
+  REQUIRE(parse_cert_table(entries(64, true)));
+  CHECK(parse_cert_table(entries(64, true))->size() == 64);
+  auto too_many = parse_cert_table(entries(65, true));
+  REQUIRE_FALSE(too_many);
+  CHECK(too_many.error().message.find("more than 64 entries") != std::string::npos);
+  auto open_ended = parse_cert_table(entries(3, false));
+  REQUIRE_FALSE(open_ended);
+  CHECK(open_ended.error().message.find("no all-zero terminating entry") != std::string::npos);
+}
