@@ -364,7 +364,9 @@ TEST_CASE("ocsp: the issuer's or a delegated responder's signed answer about the
         {&expired, "is not valid at the time asked about"},
         {&self_made, "was not issued by OCSP Test CA"},
     };
-    for (const auto& [cert, why] : refused) {
+    for (const auto& item : refused) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+      const auto& cert = std::get<0>(item);
+      const auto& why = std::get<1>(item);
       CAPTURE(why);
       s.signer = cert;
       auto e = check_ocsp_response(ocsp_answer(s), leaf, ca, at, nonce);

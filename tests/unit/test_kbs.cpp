@@ -231,7 +231,9 @@ TEST_CASE("JWE: text that is no JSON object, a member missing, not base64url or 
   CHECK(with_header(h) == "epk");
   // The private JWK the client holds: EC P-256 with all of x, y, d.
   const json jwk = load(dir / (*accepted)["key"].get<std::string>());
-  for (const auto& [member, value] : std::vector<std::pair<std::string, json>>{{"kty", "RSA"}, {"crv", "P-384"}, {"d", nullptr}, {"x", "AA"}}) {
+  for (const auto& item : std::vector<std::pair<std::string, json>>{{"kty", "RSA"}, {"crv", "P-384"}, {"d", nullptr}, {"x", "AA"}}) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& member = std::get<0>(item);
+    const auto& value = std::get<1>(item);
     CAPTURE(member);
     json k = jwk;
     if (value.is_null()) k.erase(member);

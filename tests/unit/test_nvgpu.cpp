@@ -244,7 +244,10 @@ TEST_CASE("the SPDM structure of a genuine report, broken one field at a time, i
       {with_record_len(record_len - 1), "response.MeasurementRecordLength", "its value runs past"},
       {with_record_len(record_len - 4 - last_value), "response.MeasurementRecordLength", "runs past MeasurementRecordLength"},
   };
-  for (const auto& [bytes, field, why] : cases) {
+  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& bytes = std::get<0>(item);
+    const auto& field = std::get<1>(item);
+    const auto& why = std::get<2>(item);
     CAPTURE(field);
     CAPTURE(why);
     auto r = nvgpu::parse_report(bytes);

@@ -195,7 +195,9 @@ TEST_CASE("checkpoints: strict parsing of the signed note") {
       {"x\n5\n" + root + "\n\n" + dash + "a AAAA\n", "not base64 of a key hint and a signature"},
       {"x\n5\n" + root + "\n\n" + dash + "a AAAAAAA=\n" + dash + "b A*AAAAA=\n", "not base64 of a key hint and a signature"},
   };
-  for (const auto& [note, why] : bad) {
+  for (const auto& item : bad) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& note = std::get<0>(item);
+    const auto& why = std::get<1>(item);
     CAPTURE(note);
     auto r = sigstore::parse_checkpoint(note);
     REQUIRE_FALSE(r);
@@ -726,7 +728,9 @@ TEST_CASE("Rekor entries: each malformed member is refused naming it, before any
        },
        "inclusionProof.hashes is missing, not a list or too long"},
   };
-  for (const auto& [change, want] : cases) {
+  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& change = std::get<0>(item);
+    const auto& want = std::get<1>(item);
     CAPTURE(want);
     const std::string got = with(change);
     CHECK_MESSAGE(got.find(want) != std::string::npos, got);
@@ -814,7 +818,9 @@ TEST_CASE("bundles: each malformed member of a transparency-log entry or certifi
       {[&](Json& j) { proof(j)["hashes"] = Json::array({"A*AA"}); }, "hashes holds a hash that is not base64"},
       {[&](Json& j) { j["verificationMaterial"]["certificate"]["rawBytes"] = base64_encode(Bytes(40, 0x30)); }, "rawBytes is not a certificate"},
   };
-  for (const auto& [change, want] : cases) {
+  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& change = std::get<0>(item);
+    const auto& want = std::get<1>(item);
     CAPTURE(want);
     Json j = v3;
     change(j);
@@ -848,7 +854,10 @@ TEST_CASE("bundles: each malformed member of a transparency-log entry or certifi
       {&dsse, [&](Json& j) { j["dsseEnvelope"]["signatures"].push_back(j["dsseEnvelope"]["signatures"][0]); }, "must hold exactly one signature"},
       {&dsse, [&](Json& j) { j["dsseEnvelope"]["signatures"][0]["sig"] = ""; }, "signatures[0].sig is empty"},
   };
-  for (const auto& [base, change, want] : shape) {
+  for (const auto& item : shape) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& base = std::get<0>(item);
+    const auto& change = std::get<1>(item);
+    const auto& want = std::get<2>(item);
     CAPTURE(want);
     Json j = *base;
     change(j);

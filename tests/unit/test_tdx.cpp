@@ -308,7 +308,9 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
        "entry has bytes after its value"},
       {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 0, {}, true), "TCB is not a SEQUENCE"},
   };
-  for (const auto& [der, want] : bad) {
+  for (const auto& item : bad) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& der = std::get<0>(item);
+    const auto& want = std::get<1>(item);
     CAPTURE(want);
     const std::string got = why(der);
     CHECK_MESSAGE(got.find(want) != std::string::npos, got);
@@ -448,7 +450,9 @@ TEST_CASE("TDX collateral: each malformed member of a TCB Info is refused for it
       {[](json& j) { j["tdxModuleIdentities"] = json::object(); }, "tcbInfo.tdxModuleIdentities is not an array"},
       {[](json& j) { j["tdxModuleIdentities"][0]["tcbLevels"] = json::array(); }, "tdxModuleIdentities[0].tcbLevels is not a non-empty array"},
   };
-  for (const auto& [change, want] : cases) {
+  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& change = std::get<0>(item);
+    const auto& want = std::get<1>(item);
     CAPTURE(want);
     json j = genuine;
     change(j);
@@ -556,7 +560,9 @@ TEST_CASE("TCG2 event logs: the Spec ID event and each event header, malformed o
       {too_many_digests, "an event has more digests than the log has algorithms"},
       {too_many_events, "more than 65536 events"},
   };
-  for (const auto& [bytes, why] : cases) {
+  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& bytes = std::get<0>(item);
+    const auto& why = std::get<1>(item);
     CAPTURE(why);
     auto r = eventlog::parse_tcg2_log(bytes);
     REQUIRE_FALSE(r);
