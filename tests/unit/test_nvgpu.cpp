@@ -862,7 +862,9 @@ TEST_CASE("a signed RIM whose SWID content is not a RIM's is refused naming what
       {replaced(zeros, std::string(95, '0') + "g"), "Hash0 is not 48 bytes of hex"},
       {replaced("type=\"Measurement\"", "type=\"Other\""), "no Measurement resources"},
   };
-  for (const auto& [xml, says] : cases) {
+  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& xml = std::get<0>(item);
+    const auto& says = std::get<1>(item);
     CAPTURE(says);
     auto signed_xml = verify::sign_rim_xml(as_bytes(xml), pki.key_pem, {pki.signer->pem(), pki.root->pem()});
     REQUIRE_MESSAGE(signed_xml, (signed_xml ? "" : signed_xml.error().message));

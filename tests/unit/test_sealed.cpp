@@ -479,7 +479,9 @@ TEST_CASE("the deployment manifest's model.encryption record: every member check
       {[](nlohmann::json& e) { e["files"].push_back(e["files"][0]); }, "lists 'a.bin' twice"},
       {[](nlohmann::json& e) { e["files"][0]["sealed_sha256"] = std::string(63, '0'); }, "files[] sealed_sha256"},
   };
-  for (const auto& [edit, says] : cases) {
+  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
+    const auto& edit = std::get<0>(item);
+    const auto& says = std::get<1>(item);
     CAPTURE(says);
     nlohmann::json j = good;
     edit(j["model"]["encryption"]);
