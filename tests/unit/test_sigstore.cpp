@@ -21,6 +21,7 @@
 #include "sigstore/tlog.h"
 #include "sigstore/trusted_root.h"
 #include "support/tls_identity.h"
+#include "support/refusals.h"
 #include "support/vectors.h"
 
 using namespace cci;
@@ -195,14 +196,7 @@ TEST_CASE("checkpoints: strict parsing of the signed note") {
       {"x\n5\n" + root + "\n\n" + dash + "a AAAA\n", "not base64 of a key hint and a signature"},
       {"x\n5\n" + root + "\n\n" + dash + "a AAAAAAA=\n" + dash + "b A*AAAAA=\n", "not base64 of a key hint and a signature"},
   };
-  for (const auto& item : bad) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
-    const auto& note = std::get<0>(item);
-    const auto& why = std::get<1>(item);
-    CAPTURE(note);
-    auto r = sigstore::parse_checkpoint(note);
-    REQUIRE_FALSE(r);
-    CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
-  }
+  test::check_refusals(bad, [](const std::string& note) { return sigstore::parse_checkpoint(note); });
 }
 
 TEST_CASE("Rekor v1 entries of the keyless bundles: inclusion and checkpoint hold, their mutations fail") {

@@ -17,6 +17,7 @@
 #include "crypto/digest.h"
 #include "eventlog/tcg2.h"
 #include "support/vectors.h"
+#include "support/refusals.h"
 #include "tdx/pck.h"
 #include "tdx/quote.h"
 #include "verify/tdx_verify.h"
@@ -282,10 +283,6 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
   CHECK_FALSE(tdx::parse_pck_extensions(truncated));
   // Each malformed value for its reason: INTEGERs minimal, non-negative and in range.
   const Bytes fm(6, 0);
-  auto why = [&](const Bytes& der) {
-    auto r = tdx::parse_pck_extensions(der);
-    return r ? std::string("parsed") : r.error().message;
-  };
   const std::vector<std::pair<Bytes, std::string>> bad = {
       {build(0, fm, {{3, tlv(0x02, {})}}), "TCB component 3 is not an integer up to 255"},
       {build(0, fm, {{3, tlv(0x02, {0x00, 0x00, 0x00, 0x80})}}), "TCB component 3 is not an integer up to 255"},
@@ -308,13 +305,7 @@ TEST_CASE("PCK SGX extensions: DER that is not the profile's is refused naming t
        "entry has bytes after its value"},
       {build(0, fm, {}, {}, {0x0a, 0x01, 0x01}, 0, {}, true), "TCB is not a SEQUENCE"},
   };
-  for (const auto& item : bad) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
-    const auto& der = std::get<0>(item);
-    const auto& want = std::get<1>(item);
-    CAPTURE(want);
-    const std::string got = why(der);
-    CHECK_MESSAGE(got.find(want) != std::string::npos, got);
-  }
+  test::check_refusals(bad, [](const Bytes& der) { return tdx::parse_pck_extensions(der); });
   // A TCB entry of another arc is skipped, as Intel's profile allows.
   CHECK(tdx::parse_pck_extensions(build(0, fm, {}, pair(oid({2, 40}), tlv(0x05, {})))));
 }
@@ -560,14 +551,7 @@ TEST_CASE("TCG2 event logs: the Spec ID event and each event header, malformed o
       {too_many_digests, "an event has more digests than the log has algorithms"},
       {too_many_events, "more than 65536 events"},
   };
-  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
-    const auto& bytes = std::get<0>(item);
-    const auto& why = std::get<1>(item);
-    CAPTURE(why);
-    auto r = eventlog::parse_tcg2_log(bytes);
-    REQUIRE_FALSE(r);
-    CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
-  }
+  test::check_refusals(cases, [](const Bytes& input) { return eventlog::parse_tcg2_log(input); });
   // Replay into registers first_index..first_index+count-1 only, and only with the digest asked for.
   REQUIRE(first_alg == 0x000c);  // TPM_ALG_SHA384, as TDX logs
   eventlog::Event e;
