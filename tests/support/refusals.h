@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,19 @@ void check_refusals(const std::vector<std::pair<Input, std::string>>& cases, Par
     REQUIRE_FALSE(r);
     CHECK_MESSAGE(r.error().message.find(why) != std::string::npos, r.error().message);
   }
+}
+
+// The same for edits of one good document: each edit applied to a copy of `base` must be refused
+// for its reason.
+template <class Doc, class Parse>
+void check_edits_refused(const Doc& base, const std::vector<std::pair<std::function<void(Doc&)>, std::string>>& edits, Parse parse) {
+  std::vector<std::pair<Doc, std::string>> cases;
+  for (const auto& edit : edits) {
+    Doc d = base;
+    edit.first(d);
+    cases.emplace_back(std::move(d), edit.second);
+  }
+  check_refusals(cases, parse);
 }
 
 }  // namespace cci::test

@@ -812,15 +812,10 @@ TEST_CASE("bundles: each malformed member of a transparency-log entry or certifi
       {[&](Json& j) { proof(j)["hashes"] = Json::array({"A*AA"}); }, "hashes holds a hash that is not base64"},
       {[&](Json& j) { j["verificationMaterial"]["certificate"]["rawBytes"] = base64_encode(Bytes(40, 0x30)); }, "rawBytes is not a certificate"},
   };
-  for (const auto& item : cases) {  // named copies: clang 14 cannot capture structured bindings (CAPTURE)
-    const auto& change = std::get<0>(item);
-    const auto& want = std::get<1>(item);
-    CAPTURE(want);
-    Json j = v3;
-    change(j);
-    const std::string got = message(j);
-    CHECK_MESSAGE(got.find(want) != std::string::npos, got);
-  }
+  test::check_edits_refused(v3, cases, [](const Json& j) {
+    const std::string text = j.dump();
+    return sigstore::parse_bundle(as_bytes(text));
+  });
   // The bundle's own shape.
   const Json dsse = load_json(dir / "conformance/happy-path-intoto-in-dsse-v3/bundle.sigstore.json");
   REQUIRE(message(dsse) == "parsed");
