@@ -160,7 +160,7 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   std::uint32_t policy = req.policy.value_or(0x45);
   if (pj.contains("guest")) {  // platforms made before the guest was recorded play an all-zero one
     const auto& g = pj["guest"];
-    if (!g.is_object() || !g.contains("measure") || !g["measure"].is_string() || !g.contains("policy") || !g["policy"].is_number_unsigned()) {
+    if (!g.is_object() || !g.contains("measure") || !g["measure"].is_string() || !detail::platform_uint(g, "policy", 0xffffffff, d)) {
       return make_error(ErrorCode::kMalformed, d + "/platform.json: bad guest", "platform.json");
     }
     auto m = from_hex(g["measure"].get<std::string>(), "guest.measure", 32);

@@ -62,4 +62,12 @@ Result<crypto::PrivateKey> read_private_key(const std::string& file) {
   return key;
 }
 
+Result<std::uint64_t> platform_uint(const nlohmann::json& j, const char* key, std::uint64_t max, const std::string& where) {
+  const auto it = j.is_object() ? j.find(key) : j.end();
+  if (it == j.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > max) {
+    return make_error(ErrorCode::kMalformed, where + ": " + key + " is not an integer in 0.." + std::to_string(max), "platform.json");
+  }
+  return it->get<std::uint64_t>();
+}
+
 }  // namespace cci::sim::detail

@@ -2,7 +2,10 @@
 // readable by all, all written atomically (internal to cci_sim).
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -20,5 +23,8 @@ Status write_public(const std::string& file, ByteView data);
 crypto::CertificateSpec sim_certificate_spec(std::vector<std::pair<std::string, std::string>> subject, std::uint64_t serial, bool ca);
 // Loads a key written by write_private_key, refusing files others can read or write.
 Result<crypto::PrivateKey> read_private_key(const std::string& file);
+// A platform.json member that must be a JSON integer in 0..max: a double (1e30), a negative or
+// larger number, another type or a missing member is an error naming `where` (never converted).
+Result<std::uint64_t> platform_uint(const nlohmann::json& j, const char* key, std::uint64_t max, const std::string& where);
 
 }  // namespace cci::sim::detail

@@ -97,14 +97,20 @@ Result<SnpPlatform> load_platform(const std::string& dir) {
     p.product = *product;
     p.chip_id = std::move(*chip);
     const auto& t = j.at("tcb");
-    p.tcb.bootloader = t.at("bootloader").get<std::uint8_t>();
-    p.tcb.tee = t.at("tee").get<std::uint8_t>();
-    p.tcb.snp = t.at("snp").get<std::uint8_t>();
-    p.tcb.microcode = t.at("microcode").get<std::uint8_t>();
-    if (t.contains("fmc")) p.tcb.fmc = t.at("fmc").get<std::uint8_t>();
-    p.fw_major = j.at("firmware").at("major").get<std::uint8_t>();
-    p.fw_minor = j.at("firmware").at("minor").get<std::uint8_t>();
-    p.fw_build = j.at("firmware").at("build").get<std::uint8_t>();
+    const std::string w = "platform.json";
+    auto byte = [&](const Json& o, const char* key) -> Result<std::uint8_t> {
+      CCI_ASSIGN(v, detail::platform_uint(o, key, 0xff, w));
+      return static_cast<std::uint8_t>(v);
+    };
+    CCI_SET(p.tcb.bootloader, byte(t, "bootloader"));
+    CCI_SET(p.tcb.tee, byte(t, "tee"));
+    CCI_SET(p.tcb.snp, byte(t, "snp"));
+    CCI_SET(p.tcb.microcode, byte(t, "microcode"));
+    if (t.contains("fmc")) CCI_SET(p.tcb.fmc, byte(t, "fmc"));
+    const auto& fw = j.at("firmware");
+    CCI_SET(p.fw_major, byte(fw, "major"));
+    CCI_SET(p.fw_minor, byte(fw, "minor"));
+    CCI_SET(p.fw_build, byte(fw, "build"));
     if (j.contains("guest")) {  // platforms made before the guest was recorded play an all-zero one
       const auto& g = j.at("guest");
       auto m = from_hex(g.at("measurement").get<std::string>(), "guest.measurement", 48);

@@ -243,9 +243,13 @@ Result<TdxPlatform> load_platform(const std::string& dir) {
     CCI_TRY(hex_field(j, "fmspc", p.fmspc));
     CCI_TRY(hex_field(j, "cpu_svn", p.cpu_svn));
     CCI_TRY(hex_field(j, "tee_tcb_svn", p.tee_tcb_svn));
-    p.pce_svn = j.at("pce_svn").get<std::uint16_t>();
-    p.qe_svn = j.at("qe_svn").get<std::uint16_t>();
-    p.tcb_evaluation_number = j.at("tcb_evaluation_number").get<unsigned>();
+    const std::string w = intel_dir(dir) + "/platform.json";
+    CCI_ASSIGN(pce_svn, detail::platform_uint(j, "pce_svn", 0xffff, w));
+    CCI_ASSIGN(qe_svn, detail::platform_uint(j, "qe_svn", 0xffff, w));
+    CCI_ASSIGN(eval, detail::platform_uint(j, "tcb_evaluation_number", 0xffffffff, w));
+    p.pce_svn = static_cast<std::uint16_t>(pce_svn);
+    p.qe_svn = static_cast<std::uint16_t>(qe_svn);
+    p.tcb_evaluation_number = static_cast<unsigned>(eval);
     const Json& g = j.at("guest");
     CCI_SET(p.guest.mr_td, hex_bytes(g.at("mr_td"), "guest.mr_td", 48));
     CCI_SET(p.guest.mr_config_id, hex_bytes(g.at("mr_config_id"), "guest.mr_config_id", 48));

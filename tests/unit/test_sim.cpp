@@ -504,3 +504,46 @@ TEST_CASE("simulated SEV-SNP platform: a VCEK without a hwID, and a VLEK that ca
     CHECK(failed_detail(r.checks, "snp.vek_hwid") == "a VLEK must not carry a hardware ID");
   }
 }
+
+TEST_CASE("simulated platforms: a platform.json number that is not an integer of its field's range is refused, never converted") {
+  // nlohmann's get<std::uint8_t>() converts a double with a cast: 1e30 there would be undefined behaviour.
+  test::TempDir tmp;
+  auto edit = [](const std::string& file, const std::function<void(nlohmann::json&)>& change) {
+    const Bytes b = test::slurp(file);
+    nlohmann::json j = nlohmann::json::parse(b.begin(), b.end());
+    change(j);
+    test::write_text(file, j.dump());
+  };
+  const std::string snp = tmp.str("snp"), tdx = tmp.str("tdx"), csv = tmp.str("csv");
+  REQUIRE(sim::init_snp_sim(snp, sim::default_snp_platform(snp::Product::kMilan)));
+  REQUIRE(sim::snp_sim_report(snp, {}));
+  const std::string snp_json = evidence::sim_amd_dir(snp) + "/platform.json";
+  for (const nlohmann::json& bad : {nlohmann::json(1e30), nlohmann::json(256), nlohmann::json(-1), nlohmann::json(1.5), nlohmann::json("7")}) {
+    CAPTURE(bad.dump());
+    edit(snp_json, [&](nlohmann::json& j) { j["tcb"]["bootloader"] = bad; });
+    auto r = sim::snp_sim_report(snp, {});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("bootloader is not an integer in 0..255") != std::string::npos);
+  }
+  edit(snp_json, [](nlohmann::json& j) { j["tcb"]["bootloader"] = 3; j["firmware"]["build"] = 2.047e20; });
+  CHECK(sim::snp_sim_report(snp, {}).error().message.find("build is not an integer in 0..255") != std::string::npos);
+
+  sim::TdxPlatform p;
+  p.guest.mr_td.assign(48, 0xcd);
+  REQUIRE(sim::init_tdx_sim(tdx, p));
+  REQUIRE(sim::tdx_sim_quote(tdx, {}));
+  edit(evidence::sim_intel_dir(tdx) + "/platform.json", [](nlohmann::json& j) { j["pce_svn"] = 1.7e23; });
+  auto q = sim::tdx_sim_quote(tdx, {});
+  REQUIRE_FALSE(q);
+  CHECK(q.error().message.find("pce_svn is not an integer in 0..65535") != std::string::npos);
+
+  REQUIRE(sim::init_csv_sim(csv, {}));
+  REQUIRE(sim::csv_sim_report(csv, {}));
+  edit(evidence::sim_hygon_dir(csv) + "/platform.json", [](nlohmann::json& j) {
+    REQUIRE(j.contains("guest"));  // init_csv_sim records the guest
+    j["guest"]["policy"] = 4.5e9;
+  });
+  auto c = sim::csv_sim_report(csv, {});
+  REQUIRE_FALSE(c);
+  CHECK(c.error().message.find("bad guest") != std::string::npos);
+}
