@@ -160,13 +160,14 @@ Result<Bytes> csv_sim_report(const std::string& dir, const CsvReportRequest& req
   std::uint32_t policy = req.policy.value_or(0x45);
   if (pj.contains("guest")) {  // platforms made before the guest was recorded play an all-zero one
     const auto& g = pj["guest"];
-    if (!g.is_object() || !g.contains("measure") || !g["measure"].is_string() || !detail::platform_uint(g, "policy", 0xffffffff, d)) {
+    const auto guest_policy = detail::platform_uint(g, "policy", 0xffffffff, d);
+    if (!g.is_object() || !g.contains("measure") || !g["measure"].is_string() || !guest_policy) {
       return make_error(ErrorCode::kMalformed, d + "/platform.json: bad guest", "platform.json");
     }
     auto m = from_hex(g["measure"].get<std::string>(), "guest.measure", 32);
     if (!m) return make_error(ErrorCode::kMalformed, d + "/platform.json: " + m.error().message, "platform.json");
     if (!req.measure) measure = std::move(*m);
-    if (!req.policy) policy = g["policy"].get<std::uint32_t>();
+    if (!req.policy) policy = static_cast<std::uint32_t>(*guest_policy);
   }
   if (req.debug) policy &= ~1u;  // NODBG clear
   auto pek_key = detail::read_private_key(d + "/pek.key");

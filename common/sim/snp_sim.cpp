@@ -97,7 +97,7 @@ Result<SnpPlatform> load_platform(const std::string& dir) {
     p.product = *product;
     p.chip_id = std::move(*chip);
     const auto& t = j.at("tcb");
-    const std::string w = "platform.json";
+    const std::string w = amd_dir(dir) + "/platform.json";
     auto byte = [&](const Json& o, const char* key) -> Result<std::uint8_t> {
       CCI_ASSIGN(v, detail::platform_uint(o, key, 0xff, w));
       return static_cast<std::uint8_t>(v);
