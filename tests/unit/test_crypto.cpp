@@ -263,7 +263,7 @@ Bytes ocsp_answer(const OcspAnswerSpec& s) {
 }
 
 Certificate test_certificate(const std::string& cn, const PrivateKey& subject, const PrivateKey& issuer_key, const Certificate* issuer, bool ca,
-                             std::optional<std::string> eku = std::nullopt, std::time_t not_after = 2000000000) {
+                             std::optional<std::string> eku = std::nullopt, std::time_t not_after = 2000000000, std::vector<RawExtension> ext = {}) {
   CertificateSpec spec;
   spec.subject = {{"CN", cn}};
   spec.serial = static_cast<std::uint64_t>(cn.size()) * 1000 + static_cast<std::uint64_t>(cn.back());
@@ -271,6 +271,7 @@ Certificate test_certificate(const std::string& cn, const PrivateKey& subject, c
   spec.not_after = not_after;
   spec.ca = ca;
   spec.extended_key_usage = std::move(eku);
+  spec.extensions = std::move(ext);
   auto c = issue_certificate(spec, subject.public_key(), issuer_key, issuer, IssueSignature::kEcdsaSha384);
   REQUIRE_MESSAGE(c, c.error().message);
   return std::move(*c);
@@ -469,16 +470,7 @@ TEST_CASE("ocsp: a request names its certificate and nonce, a response's window 
 TEST_CASE("x509: one DER certificate and nothing after it, each extension at most once, one signature algorithm") {
   const PrivateKey key = *generate_key(KeyType::kEcP384);
   const std::string oid = "1.3.6.1.4.1.3704.1.2";
-  auto make = [&](std::vector<RawExtension> ext) {
-    CertificateSpec spec;
-    spec.subject = {{"CN", "x509 test"}};
-    spec.not_before = 1600000000;
-    spec.not_after = 2000000000;
-    spec.extensions = std::move(ext);
-    auto c = issue_certificate(spec, key.public_key(), key, nullptr, IssueSignature::kEcdsaSha384);
-    REQUIRE_MESSAGE(c, c.error().message);
-    return std::move(*c);
-  };
+  auto make = [&](std::vector<RawExtension> ext) { return test_certificate("x509 test", key, key, nullptr, false, std::nullopt, 2000000000, std::move(ext)); };
   const Bytes value{0x16, 0x01, 'x'};
   const Certificate once = make({{oid, value, false}});
   CHECK(once.extension_value(oid)->value() == value);
